@@ -1,0 +1,15 @@
+//! Server-side services (compiled only with the `ssr` feature): configuration,
+//! storage, repository mirrors, passwords and sessions, and the read models that
+//! server functions and handlers return. Nothing here knows about Leptos components.
+
+pub mod board;
+pub mod config;
+pub mod context;
+pub mod git;
+pub mod passwords;
+pub mod repos;
+pub mod sessions;
+pub mod state;
+pub mod storage;
+
+pub use state::AppState;

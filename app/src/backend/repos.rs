@@ -1,0 +1,111 @@
+//! The set of pipeline mirrors with their fetch status. Fetches of one mirror are
+//! serialised (a refresh click during a background fetch waits for it instead of
+//! racing it); different pipelines fetch independently.
+
+use crate::backend::config::Config;
+use crate::backend::git::{Commit, Mirror};
+use crate::domain::PipelineId;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use time::OffsetDateTime;
+
+/// What the last fetch of a mirror did.
+#[derive(Debug, Clone, Default)]
+pub struct FetchStatus {
+    /// When the last successful fetch finished.
+    pub fetched_at: Option<OffsetDateTime>,
+    /// The error of the last fetch, if it failed (credentials already removed).
+    pub error: Option<String>,
+}
+
+struct Entry {
+    mirror: Mirror,
+    fetch_lock: tokio::sync::Mutex<()>,
+    status: Mutex<FetchStatus>,
+}
+
+/// All mirrors, keyed by pipeline.
+pub struct Repos {
+    entries: HashMap<PipelineId, Arc<Entry>>,
+}
+
+/// A refused or failed repository operation.
+#[derive(Debug, thiserror::Error)]
+pub enum RepoError {
+    /// The pipeline is not in the config.
+    #[error("no pipeline {0:?} in the configuration")]
+    UnknownPipeline(String),
+    /// git failed; the message is safe to show (no credentials).
+    #[error("{0}")]
+    Git(String),
+}
+
+impl Repos {
+    /// One mirror per configured pipeline.
+    pub fn new(config: &Config) -> Self {
+        let entries = config
+            .pipelines
+            .iter()
+            .map(|p| {
+                let entry = Entry {
+                    mirror: Mirror::new(&config.data_dir, p),
+                    fetch_lock: tokio::sync::Mutex::new(()),
+                    status: Mutex::new(FetchStatus::default()),
+                };
+                (p.id.clone(), Arc::new(entry))
+            })
+            .collect();
+        Self { entries }
+    }
+
+    fn entry(&self, id: &str) -> Result<Arc<Entry>, RepoError> {
+        self.entries
+            .iter()
+            .find(|(k, _)| k.as_str() == id)
+            .map(|(_, e)| e.clone())
+            .ok_or_else(|| RepoError::UnknownPipeline(id.to_owned()))
+    }
+
+    /// Fetches a pipeline's repository now and records the outcome.
+    pub async fn fetch(&self, id: &str) -> Result<(), RepoError> {
+        let entry = self.entry(id)?;
+        let _guard = entry.fetch_lock.lock().await;
+        let result = entry.mirror.fetch().await;
+        let mut status = entry.status.lock().unwrap_or_else(|p| p.into_inner());
+        match result {
+            Ok(()) => {
+                status.fetched_at = Some(OffsetDateTime::now_utc());
+                status.error = None;
+                Ok(())
+            }
+            Err(e) => {
+                let msg = format!("{e:#}");
+                tracing::warn!(pipeline = id, error = %msg, "repository fetch failed");
+                status.error = Some(msg.clone());
+                Err(RepoError::Git(msg))
+            }
+        }
+    }
+
+    /// The branch's recent first-parent commits, fetching first if the mirror does not
+    /// exist yet (the board of a freshly started server is never empty for lack of a
+    /// background fetch).
+    pub async fn recent_commits(&self, id: &str, limit: usize) -> Result<Vec<Commit>, RepoError> {
+        let entry = self.entry(id)?;
+        if !entry.mirror.exists() {
+            self.fetch(id).await?;
+        }
+        entry
+            .mirror
+            .first_parent_log(limit)
+            .await
+            .map_err(|e| RepoError::Git(format!("{e:#}")))
+    }
+
+    /// The last fetch's outcome.
+    pub fn status(&self, id: &str) -> FetchStatus {
+        self.entry(id)
+            .map(|e| e.status.lock().unwrap_or_else(|p| p.into_inner()).clone())
+            .unwrap_or_default()
+    }
+}

@@ -1,0 +1,41 @@
+//! [`AppError`]: the error type of every server function. It crosses the wire to the
+//! browser, so it carries only what a user may see: internal details are logged on the
+//! server and replaced by [`AppError::Internal`].
+
+use serde::{Deserialize, Serialize};
+use leptos::server_fn::codec::JsonEncoding;
+use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+
+/// What went wrong, as a user may be told.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum AppError {
+    /// Not logged in (or the session expired).
+    #[error("you are not logged in (or your session expired); log in again")]
+    Unauthenticated,
+    /// Logged in, but the roles do not allow the action.
+    #[error("{0}")]
+    Forbidden(String),
+    /// The pipeline, stage or commit does not exist.
+    #[error("{0}")]
+    NotFound(String),
+    /// The request was malformed; the message says how to fix it.
+    #[error("{0}")]
+    BadRequest(String),
+    /// A dependency (git, the repository) failed in a way the user should know about.
+    #[error("{0}")]
+    Unavailable(String),
+    /// Something broke on the server; details are in the server log.
+    #[error("internal error (details are in the server log)")]
+    Internal,
+    /// The call itself failed (network, encoding).
+    #[error("{0}")]
+    Transport(String),
+}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        AppError::Transport(value.to_string())
+    }
+}

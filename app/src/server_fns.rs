@@ -1,0 +1,56 @@
+//! Server functions: the typed calls pages make to load their data. Each is thin: it
+//! checks the policy through [`backend::context`](crate::backend::context) and
+//! delegates to a backend service. Reads use GET, so they carry no side effects and
+//! need no CSRF token; every state change goes through POST routes that the server's
+//! Origin check guards.
+
+use crate::error::AppError;
+use crate::views::{BoardView, HomeView, Me, UserRow};
+use leptos::prelude::*;
+use leptos::server_fn::codec::GetUrl;
+
+/// The logged-in user, or `None`.
+#[server(prefix = "/_fn", endpoint = "me", input = GetUrl)]
+pub async fn get_me() -> Result<Option<Me>, AppError> {
+    use crate::backend::context::current_user;
+    Ok(current_user().map(|u| Me {
+        name: u.name.to_string(),
+        roles: u.roles.iter().map(|r| r.as_str().to_owned()).collect(),
+    }))
+}
+
+/// Every pipeline with its stages.
+#[server(prefix = "/_fn", endpoint = "home", input = GetUrl)]
+pub async fn get_home() -> Result<HomeView, AppError> {
+    use crate::backend::{board, context};
+    context::require(crate::domain::Action::View)?;
+    Ok(board::home(&context::app_state()?))
+}
+
+/// One pipeline's board.
+#[server(prefix = "/_fn", endpoint = "board", input = GetUrl)]
+pub async fn get_board(pipeline: String) -> Result<BoardView, AppError> {
+    use crate::backend::{board, context};
+    let user = context::require(crate::domain::Action::View)?;
+    board::board(&context::app_state()?, &user, &pipeline).await
+}
+
+/// Every user with their roles (admins only).
+#[server(prefix = "/_fn", endpoint = "users", input = GetUrl)]
+pub async fn list_users() -> Result<Vec<UserRow>, AppError> {
+    use crate::backend::context;
+    use crate::domain::time_fmt::age;
+    context::require(crate::domain::Action::ManageUsers)?;
+    let state = context::app_state()?;
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let users = state.storage.list_users().await.map_err(context::internal)?;
+    Ok(users
+        .into_iter()
+        .map(|u| UserRow {
+            name: u.name.to_string(),
+            roles: u.roles.iter().map(|r| r.as_str().to_owned()).collect(),
+            disabled: u.disabled,
+            last_login: u.last_login_at.map(|t| age(now - t.unix_timestamp())),
+        })
+        .collect())
+}

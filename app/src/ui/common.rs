@@ -1,0 +1,119 @@
+//! Pieces shared by pages: the header, error panels, the SHA chip.
+
+use crate::error::AppError;
+use crate::server_fns::get_me;
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+/// The page frame: header with the user and a logout form, then the page.
+#[component]
+pub fn Layout(children: Children) -> impl IntoView {
+    let me = Resource::new(|| (), |_| get_me());
+    view! {
+        <a class="skip" href="#main">"Skip to content"</a>
+        <header class="top">
+            <a class="brand" href="/">"Slipway"</a>
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    match me.await {
+                        Ok(Some(me)) => {
+                            let roles = me.roles.join(", ");
+                            view! {
+                                <div class="whoami">
+                                    <span class="user" data-testid="whoami">{me.name}</span>
+                                    <span class="roles">{roles}</span>
+                                    <form method="post" action="/logout" class="inline">
+                                        <button type="submit" class="link">"Log out"</button>
+                                    </form>
+                                </div>
+                            }
+                                .into_any()
+                        }
+                        _ => ().into_any(),
+                    }
+                })}
+            </Suspense>
+        </header>
+        <main id="main">{children()}</main>
+    }
+}
+
+/// Shows an error as a panel; "log in" link when the session is gone.
+#[component]
+pub fn ErrorPanel(error: AppError) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    {
+        use axum::http::StatusCode;
+        let status = match &error {
+            AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::NotFound(_) => StatusCode::NOT_FOUND,
+            AppError::BadRequest(_) | AppError::Transport(_) => StatusCode::BAD_REQUEST,
+            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        if let Some(resp) = use_context::<leptos_axum::ResponseOptions>() {
+            resp.set_status(status);
+        }
+    }
+    let login = matches!(error, AppError::Unauthenticated);
+    view! {
+        <div class="panel error" role="alert">
+            <p>{error.to_string()}</p>
+            {login.then(|| view! { <p><a href="/login">"Log in"</a></p> })}
+        </div>
+    }
+}
+
+/// A short SHA that opens to the full one, with a copy button (which needs
+/// JavaScript; without it, the full SHA is still there to select).
+#[component]
+pub fn ShaChip(sha: String, short: String) -> impl IntoView {
+    let copied = RwSignal::new(false);
+    let full = sha.clone();
+    let copy = move |_| {
+        #[cfg(feature = "hydrate")]
+        {
+            if let Some(w) = web_sys::window() {
+                let _ = w.navigator().clipboard().write_text(&full);
+            }
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = &full;
+        copied.set(true);
+    };
+    view! {
+        <details class="sha">
+            <summary>
+                <code title=sha.clone()>{short}</code>
+            </summary>
+            <code class="full" data-testid="full-sha">{sha.clone()}</code>
+            <button
+                type="button"
+                class="copy"
+                aria-label=format!("Copy the full SHA {sha}")
+                on:click=copy
+            >
+                {move || if copied.get() { "Copied" } else { "Copy" }}
+            </button>
+        </details>
+    }
+}
+
+/// The 404 page.
+#[component]
+pub fn NotFound() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    {
+        if let Some(resp) = use_context::<leptos_axum::ResponseOptions>() {
+            resp.set_status(axum::http::StatusCode::NOT_FOUND);
+        }
+    }
+    view! {
+        <Title text="Not found · Slipway" />
+        <Layout>
+            <h1>"Page not found"</h1>
+            <p><a href="/">"Back to all pipelines"</a></p>
+        </Layout>
+    }
+}

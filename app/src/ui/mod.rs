@@ -1,0 +1,58 @@
+//! Leptos components. Pages render on the server and hydrate in the browser; every
+//! page also works with JavaScript off (plain forms that post and redirect).
+
+mod admin;
+mod board;
+mod common;
+mod home;
+mod login;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::{ParamSegment, SsrMode, StaticSegment};
+
+/// The HTML document around the app (server side only).
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+/// The application: routes to pages. Pages render in `Async` mode so that the status,
+/// title and data are complete before the first byte is sent.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Stylesheet id="slipway" href="/pkg/slipway.css" />
+        <Title text="Slipway" />
+        <Router>
+            <Routes fallback=|| view! { <common::NotFound /> }>
+                <Route path=StaticSegment("login") view=login::LoginPage ssr=SsrMode::Async />
+                <Route path=StaticSegment("") view=home::HomePage ssr=SsrMode::Async />
+                <Route
+                    path=(StaticSegment("admin"), StaticSegment("users"))
+                    view=admin::UsersPage
+                    ssr=SsrMode::Async
+                />
+                <Route
+                    path=(StaticSegment("pipelines"), ParamSegment("pipeline"))
+                    view=board::BoardPage
+                    ssr=SsrMode::Async
+                />
+            </Routes>
+        </Router>
+    }
+}

@@ -1,0 +1,133 @@
+//! The command line: `slipway [serve]`, `check-config`, `user add`, `demo`.
+
+use crate::demo;
+use crate::startup::{build_app, open_storage, serve, shutdown_signal};
+use anyhow::{bail, Context as _};
+use clap::{Parser, Subcommand};
+use slipway_app::backend::config::Config;
+use slipway_app::backend::passwords::{self, Password};
+use slipway_app::domain::{Role, RoleSet, UserName};
+use std::ffi::OsString;
+use std::io::{BufRead, IsTerminal};
+use std::path::PathBuf;
+
+/// Slipway: a self-hosted release board.
+#[derive(Parser, Debug)]
+#[command(name = "slipway", version, about)]
+struct Cli {
+    /// The configuration file.
+    #[arg(long, short, global = true, env = "SLIPWAY_CONFIG", default_value = "slipway.toml")]
+    config: PathBuf,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the server (the default).
+    Serve,
+    /// Validate the configuration file and exit.
+    CheckConfig,
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Start a self-contained demo (repository, config and users under --dir).
+    Demo {
+        /// Where the demo keeps everything; reused between runs.
+        #[arg(long, default_value = "demo-data")]
+        dir: PathBuf,
+        /// Address to listen on (only used when the demo config is first written).
+        #[arg(long, default_value = "127.0.0.1:3000")]
+        listen: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum UserCommand {
+    /// Create a user. The password is prompted for, or read from stdin.
+    Add {
+        /// Login name.
+        name: String,
+        /// A role (repeat for several): viewer, dev, qa, ops, admin.
+        #[arg(long = "role", short, required = true, num_args = 1..)]
+        roles: Vec<String>,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+/// Runs the command line.
+pub async fn run(args: impl IntoIterator<Item = OsString>) -> anyhow::Result<()> {
+    let cli = Cli::parse_from(args);
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => {
+            let config = load(&cli.config)?;
+            run_server(config).await
+        }
+        Command::CheckConfig => {
+            let config = load(&cli.config)?;
+            println!(
+                "{}: valid ({} pipeline{})",
+                cli.config.display(),
+                config.pipelines.len(),
+                if config.pipelines.len() == 1 { "" } else { "s" }
+            );
+            Ok(())
+        }
+        Command::User(UserCommand::Add { name, roles, password_stdin }) => {
+            let config = load(&cli.config)?;
+            user_add(&config, &name, &roles, password_stdin).await
+        }
+        Command::Demo { dir, listen } => {
+            let path = demo::prepare(&dir, &listen)?;
+            let config = load(&path)?;
+            let storage = open_storage(&config).await?;
+            let users = demo::reset_users(storage.as_ref()).await?;
+            drop(storage);
+            eprintln!("{}", demo::banner(&config, &users));
+            run_server(config).await
+        }
+    }
+}
+
+fn load(path: &std::path::Path) -> anyhow::Result<Config> {
+    Config::load(path).map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+async fn run_server(config: Config) -> anyhow::Result<()> {
+    let listen = config.listen;
+    let base = config.base_url.clone();
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("failed to listen on {listen} (is another server using it? change `listen` in the config)"))?;
+    let app = build_app(config).await?;
+    tracing::info!(%listen, %base, "Slipway is serving");
+    serve(listener, app, shutdown_signal()).await
+}
+
+async fn user_add(config: &Config, name: &str, roles: &[String], password_stdin: bool) -> anyhow::Result<()> {
+    let name = UserName::parse(name)?;
+    let roles: RoleSet = roles.iter().map(|r| Role::parse(r)).collect::<Result<Vec<_>, _>>()?.into();
+    let password = if password_stdin {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line).context("failed to read the password from stdin")?;
+        line.trim_end_matches(['\r', '\n']).to_owned()
+    } else {
+        if !std::io::stdin().is_terminal() {
+            bail!("no terminal to ask for a password: pass --password-stdin and pipe it in");
+        }
+        let first = rpassword::prompt_password(format!("Password for {name}: ")).context("failed to read the password")?;
+        let second = rpassword::prompt_password("Again: ").context("failed to read the password")?;
+        if first != second {
+            bail!("the two passwords differ; nothing was changed");
+        }
+        first
+    };
+    let password = Password::new(password)?;
+    let storage = open_storage(config).await?;
+    let hash = passwords::hash(password).await?;
+    let user = storage.create_user(&name, &hash, roles).await?;
+    println!("created user {} with roles {}", user.name, user.roles);
+    Ok(())
+}

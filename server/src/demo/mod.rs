@@ -1,0 +1,129 @@
+//! `slipway demo`: a self-contained, clickable Slipway. Creates (or reuses) under its
+//! folder a realistic git repository, a real `slipway.toml` whose deployers are local
+//! commands, and the users dev, qa, ops and admin with fresh random passwords printed
+//! at every start. Never started implicitly: a wrong `--config` must not start a demo.
+
+pub mod repo;
+
+use anyhow::Context as _;
+use rand::distributions::Alphanumeric;
+use rand::Rng;
+use slipway_app::backend::config::Config;
+use slipway_app::backend::passwords::{self, Password};
+use slipway_app::backend::storage::{Storage, StorageError};
+use slipway_app::domain::{Role, UserName};
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// The deploy script the demo stages run: prints progress for a few seconds, then
+/// writes the SHA into `environments/<stage>.sha`, like a real deploy would change
+/// what an environment runs.
+const DEPLOY_SCRIPT: &str = r#"#!/bin/sh
+# Demo deployer for Slipway. Inputs arrive only as environment variables.
+set -eu
+out_dir="$(dirname "$0")/environments"
+mkdir -p "$out_dir"
+echo "Deploying ${SLIPWAY_PIPELINE} ${SLIPWAY_SHA} to ${SLIPWAY_STAGE} (deployment ${SLIPWAY_DEPLOYMENT_ID})"
+echo "Previous SHA: ${SLIPWAY_PREVIOUS_SHA:-none}"
+for step in "fetching artifact" "running checks" "switching traffic"; do
+  echo "... ${step}"
+  sleep 1
+done
+printf '%s\n' "$SLIPWAY_SHA" > "$out_dir/${SLIPWAY_STAGE}.sha"
+echo "Done: ${SLIPWAY_STAGE} now runs ${SLIPWAY_SHA}"
+"#;
+
+fn config_text(listen: &str) -> String {
+    format!(
+        r#"# Slipway demo configuration, written by `slipway demo`. Edit it freely: it is
+# reused on the next start. See slipway.example.toml in the repository for every key.
+listen = "{listen}"
+base_url = "http://{listen}"
+data_dir = "data"
+
+[[pipelines]]
+id = "demo-web"
+name = "Demo web"
+repository = "repo"
+branch = "main"
+fetch_interval_seconds = 30
+
+[[pipelines.stages]]
+id = "qa"
+label = "QA"
+promote_roles = ["qa", "ops"]
+deployer = {{ command = ["sh", "deploy.sh"], workdir = ".", timeout_seconds = 120 }}
+
+[[pipelines.stages]]
+id = "staging"
+label = "Staging"
+promote_roles = ["qa", "ops"]
+deployer = {{ command = ["sh", "deploy.sh"], workdir = ".", timeout_seconds = 120 }}
+
+[[pipelines.stages]]
+id = "production"
+label = "Production"
+production = true
+promote_roles = ["ops"]
+deployer = {{ command = ["sh", "deploy.sh"], workdir = ".", timeout_seconds = 300 }}
+"#
+    )
+}
+
+/// Prepares the demo folder and returns the path of its config file.
+pub fn prepare(dir: &Path, listen: &str) -> anyhow::Result<PathBuf> {
+    std::fs::create_dir_all(dir).with_context(|| format!("failed to create {}", dir.display()))?;
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .context("failed to read the clock")?
+        .as_secs();
+    repo::create_demo_repo(&dir.join("repo"), i64::try_from(now).context("the clock is out of range")?)?;
+    let script = dir.join("deploy.sh");
+    std::fs::write(&script, DEPLOY_SCRIPT).with_context(|| format!("failed to write {}", script.display()))?;
+    let config = dir.join("slipway.toml");
+    if !config.exists() {
+        std::fs::write(&config, config_text(listen)).with_context(|| format!("failed to write {}", config.display()))?;
+    }
+    Ok(config)
+}
+
+/// A random 20-character password.
+pub fn random_password() -> String {
+    rand::thread_rng().sample_iter(&Alphanumeric).take(20).map(char::from).collect()
+}
+
+/// Creates the demo users, or gives existing ones new passwords; returns (name, password).
+pub async fn reset_users(storage: &dyn Storage) -> anyhow::Result<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    for role in [Role::Dev, Role::Qa, Role::Ops, Role::Admin] {
+        let name = UserName::parse(role.as_str()).context("failed to build a demo user name")?;
+        let password = random_password();
+        let hash = passwords::hash(Password::new(password.clone())?).await?;
+        match storage.user_by_name(&name).await? {
+            Some(u) => storage.set_password(u.id, &hash).await?,
+            None => match storage.create_user(&name, &hash, [role].into_iter().collect()).await {
+                Ok(_) => {}
+                Err(StorageError::Conflict(_)) => {}
+                Err(e) => return Err(e.into()),
+            },
+        }
+        out.push((name.to_string(), password));
+    }
+    Ok(out)
+}
+
+/// Prints how to log in.
+pub fn banner(config: &Config, users: &[(String, String)]) -> String {
+    let mut s = String::new();
+    s.push_str("\n  Slipway demo is starting.\n\n");
+    s.push_str(&format!("  Open {}  and log in as one of:\n\n", config.base_url));
+    for (name, password) in users {
+        s.push_str(&format!("    {name:<6} {password}\n"));
+    }
+    s.push_str(&format!(
+        "\n  (passwords are new at every start)\n  Config: {}\n  Data:   {}\n  Stop with Ctrl-C.\n",
+        config.source.display(),
+        config.data_dir.display()
+    ));
+    s
+}

@@ -1,0 +1,144 @@
+//! Authentication: who is making this request (from the session cookie), the login and
+//! logout forms, and the redirect of anonymous page views to `/login`.
+
+use super::error::HttpError;
+use axum::extract::{Request, State};
+use axum::http::Method;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use serde::Deserialize;
+use slipway_app::backend::context::CurrentUser;
+use slipway_app::backend::passwords::{self, Password};
+use slipway_app::backend::sessions::USER_ID_KEY;
+use slipway_app::backend::storage::UserId;
+use slipway_app::backend::AppState;
+use slipway_app::domain::UserName;
+use time::OffsetDateTime;
+use tower_sessions::Session;
+
+/// Paths anyone may fetch without logging in.
+fn is_public(path: &str) -> bool {
+    matches!(path, "/login" | "/healthz" | "/readyz" | "/favicon.ico")
+        || path.starts_with("/pkg/")
+        // Server functions answer "not logged in" themselves, as data.
+        || path.starts_with("/_fn/")
+}
+
+/// Middleware: loads the session's user (refusing disabled or deleted users, whose
+/// session is then ended) into the request extensions as [`CurrentUser`], and sends
+/// anonymous page views to the login page.
+pub async fn authenticate(State(state): State<AppState>, session: Session, mut req: Request, next: Next) -> Response {
+    let user = match session.get::<UserId>(USER_ID_KEY).await {
+        Ok(Some(id)) => match state.storage.user_by_id(id).await {
+            Ok(Some(u)) if !u.disabled => Some(u),
+            Ok(_) => {
+                let _ = session.flush().await;
+                None
+            }
+            Err(e) => return HttpError::Internal(e.into()).into_response(),
+        },
+        Ok(None) => None,
+        Err(e) => {
+            tracing::warn!(error = %e, "unreadable session; treating the request as anonymous");
+            None
+        }
+    };
+    let path = req.uri().path().to_owned();
+    if user.is_none() && req.method() == Method::GET && !is_public(&path) {
+        let target = match req.uri().path_and_query() {
+            Some(pq) => pq.as_str().to_owned(),
+            None => path.clone(),
+        };
+        let next = url::form_urlencoded::byte_serialize(target.as_bytes()).collect::<String>();
+        return Redirect::to(&format!("/login?next={next}")).into_response();
+    }
+    if user.is_some() && req.method() == Method::GET && path == "/login" {
+        return Redirect::to("/").into_response();
+    }
+    req.extensions_mut().insert(CurrentUser(user));
+    next.run(req).await
+}
+
+/// The login form's fields.
+#[derive(Deserialize)]
+pub struct LoginForm {
+    username: String,
+    password: String,
+    #[serde(default)]
+    next: String,
+}
+
+/// Only same-site paths are followed after login (no open redirect).
+fn safe_next(next: &str) -> &str {
+    let ok = next.starts_with('/') && !next.starts_with("//") && !next.starts_with("/\\") && !next.starts_with("/login");
+    if ok {
+        next
+    } else {
+        "/"
+    }
+}
+
+/// `POST /login`: verifies the password (off the runtime, with equal time for unknown
+/// users), rotates the session id (no fixation) and redirects.
+pub async fn login(State(state): State<AppState>, session: Session, Form(form): Form<LoginForm>) -> Result<Response, HttpError> {
+    let back_with = |code: &str| {
+        let next = url::form_urlencoded::byte_serialize(form.next.as_bytes()).collect::<String>();
+        Redirect::to(&format!("/login?error={code}&next={next}")).into_response()
+    };
+    if form.username.trim().is_empty() || form.password.is_empty() {
+        return Ok(back_with("invalid"));
+    }
+    let creds = match UserName::parse(form.username.trim()) {
+        Ok(name) => state.storage.credentials_by_name(&name).await.map_err(|e| HttpError::Internal(e.into()))?,
+        Err(_) => None,
+    };
+    let (hash, user) = match creds {
+        Some(c) if !c.user.disabled => (Some(c.password_hash), Some(c.user)),
+        _ => (None, None),
+    };
+    let ok = passwords::verify(hash, Password::candidate(form.password.clone())).await?;
+    let user = match (ok, user) {
+        (true, Some(u)) => u,
+        _ => {
+            tracing::info!(username = %form.username.escape_debug(), "failed login");
+            return Ok(back_with("credentials"));
+        }
+    };
+    session.cycle_id().await.map_err(|e| HttpError::Internal(anyhow::anyhow!("failed to rotate the session id: {e}")))?;
+    session
+        .insert(USER_ID_KEY, user.id)
+        .await
+        .map_err(|e| HttpError::Internal(anyhow::anyhow!("failed to store the session: {e}")))?;
+    state
+        .storage
+        .record_login(user.id, OffsetDateTime::now_utc())
+        .await
+        .map_err(|e| HttpError::Internal(e.into()))?;
+    tracing::info!(user = %user.name, "logged in");
+    Ok(Redirect::to(safe_next(&form.next)).into_response())
+}
+
+/// `POST /logout`: destroys the session (server side and cookie).
+pub async fn logout(session: Session) -> Result<Redirect, HttpError> {
+    session
+        .flush()
+        .await
+        .map_err(|e| HttpError::Internal(anyhow::anyhow!("failed to end the session: {e}")))?;
+    Ok(Redirect::to("/login?notice=logged-out"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn only_local_paths_are_followed_after_login() {
+        assert_eq!(safe_next("/pipelines/web"), "/pipelines/web");
+        assert_eq!(safe_next("https://evil.example"), "/");
+        assert_eq!(safe_next("//evil.example"), "/");
+        assert_eq!(safe_next("/\\evil.example"), "/");
+        assert_eq!(safe_next(""), "/");
+        assert_eq!(safe_next("/login?x"), "/");
+    }
+}

@@ -1,0 +1,59 @@
+//! [`HttpError`]: the error of every non-Leptos handler. Client mistakes get their
+//! status and a message saying what to fix; internal errors are logged with their
+//! context chain and answered with an opaque 500.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use slipway_app::error::AppError;
+
+/// A handler's failure.
+#[derive(Debug, thiserror::Error)]
+pub enum HttpError {
+    /// Not logged in.
+    #[error("you are not logged in; log in at /login")]
+    Unauthenticated,
+    /// The policy refuses the action.
+    #[error("{0}")]
+    Forbidden(String),
+    /// No such pipeline (or other resource).
+    #[error("{0}")]
+    NotFound(String),
+    /// Malformed input.
+    #[error("{0}")]
+    BadRequest(String),
+    /// A state-changing request from another origin.
+    #[error("{0}")]
+    CrossOrigin(String),
+    /// Anything else; logged, never shown.
+    #[error("internal error")]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<AppError> for HttpError {
+    fn from(e: AppError) -> Self {
+        match e {
+            AppError::Unauthenticated => HttpError::Unauthenticated,
+            AppError::Forbidden(m) => HttpError::Forbidden(m),
+            AppError::NotFound(m) => HttpError::NotFound(m),
+            AppError::BadRequest(m) | AppError::Transport(m) => HttpError::BadRequest(m),
+            AppError::Unavailable(m) => HttpError::Internal(anyhow::anyhow!(m)),
+            AppError::Internal => HttpError::Internal(anyhow::anyhow!("internal error")),
+        }
+    }
+}
+
+impl IntoResponse for HttpError {
+    fn into_response(self) -> Response {
+        let status = match &self {
+            HttpError::Unauthenticated => StatusCode::UNAUTHORIZED,
+            HttpError::Forbidden(_) | HttpError::CrossOrigin(_) => StatusCode::FORBIDDEN,
+            HttpError::NotFound(_) => StatusCode::NOT_FOUND,
+            HttpError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            HttpError::Internal(e) => {
+                tracing::error!(error = ?e, "internal error");
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+        };
+        (status, format!("{self}\n")).into_response()
+    }
+}

@@ -1,0 +1,60 @@
+//! HTTP handlers and middleware that are not Leptos pages: the login and logout
+//! forms, the refresh button, health checks, the Origin check and authentication.
+//! Handlers are thin: they parse, ask the policy, call a backend service, redirect.
+
+pub mod auth;
+pub mod error;
+pub mod origin;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Router};
+use error::HttpError;
+use slipway_app::backend::context::{authorize, CurrentUser};
+use slipway_app::backend::repos::RepoError;
+use slipway_app::backend::AppState;
+use slipway_app::domain::{Action, PipelineId};
+
+/// The non-Leptos routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/login", post(auth::login))
+        .route("/logout", post(auth::logout))
+        .route("/pipelines/{pipeline}/refresh", post(refresh))
+}
+
+/// The process is up.
+async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+/// The database answers and every migration is applied.
+async fn readyz(State(state): State<AppState>) -> Response {
+    match state.storage.check_ready().await {
+        Ok(()) => (StatusCode::OK, "ready\n").into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "readiness check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, "not ready: database unavailable or migrations pending\n").into_response()
+        }
+    }
+}
+
+/// The *Refresh* button: fetch the pipeline's repository now, then back to the board.
+async fn refresh(
+    State(state): State<AppState>,
+    Extension(CurrentUser(user)): Extension<CurrentUser>,
+    Path(pipeline): Path<String>,
+) -> Result<Redirect, HttpError> {
+    let user = user.ok_or(HttpError::Unauthenticated)?;
+    let id = PipelineId::parse(&pipeline).map_err(|e| HttpError::NotFound(e.to_string()))?;
+    authorize(&user, Action::RefreshRepository).map_err(HttpError::from)?;
+    match state.repos.fetch(id.as_str()).await {
+        // A failed fetch is recorded in the mirror status, which the board shows.
+        Ok(()) | Err(RepoError::Git(_)) => Ok(Redirect::to(&format!("/pipelines/{id}"))),
+        Err(e @ RepoError::UnknownPipeline(_)) => Err(HttpError::NotFound(e.to_string())),
+    }
+}

@@ -1,0 +1,207 @@
+//! Building the application: storage, mirrors, background tasks and the router.
+//! [`build_app`] does everything but bind, so tests can serve it on port 0.
+
+use crate::http;
+use anyhow::Context as _;
+use axum::http::{header, HeaderValue};
+use axum::{middleware, Router};
+use leptos::config::LeptosOptions;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use slipway_app::backend::config::Config;
+use slipway_app::backend::repos::Repos;
+use slipway_app::backend::sessions::DynSessionStore;
+use slipway_app::backend::storage::sqlite::SqliteStorage;
+use slipway_app::backend::storage::Storage;
+use slipway_app::backend::AppState;
+use slipway_app::{shell, App};
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tower_http::compression::CompressionLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+
+/// A built application: its router, shared state and background tasks.
+pub struct Slipway {
+    /// The complete router (pages, server functions, forms, health checks, assets).
+    pub router: Router,
+    /// The shared services, for callers that need them directly (CLI, demo, tests).
+    pub state: AppState,
+    background: Vec<JoinHandle<()>>,
+}
+
+impl Drop for Slipway {
+    fn drop(&mut self) {
+        for task in &self.background {
+            task.abort();
+        }
+    }
+}
+
+/// Where the built site (`pkg/slipway.js`, `.wasm`, `.css`) is: the config's
+/// `site_dir`, else `SLIPWAY_SITE_DIR` or `LEPTOS_SITE_ROOT`, else `site/` beside the
+/// binary, else `target/site` (a development checkout).
+pub fn site_dir(config: &Config) -> PathBuf {
+    if let Some(dir) = &config.site_dir {
+        return dir.clone();
+    }
+    for var in ["SLIPWAY_SITE_DIR", "LEPTOS_SITE_ROOT"] {
+        if let Some(v) = std::env::var_os(var).filter(|v| !v.is_empty()) {
+            return PathBuf::from(v);
+        }
+    }
+    if let Some(beside) = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|d| d.join("site")))
+        .filter(|d| d.join("pkg").exists())
+    {
+        return beside;
+    }
+    PathBuf::from("target/site")
+}
+
+/// Opens the storage the config names.
+pub async fn open_storage(config: &Config) -> anyhow::Result<Arc<dyn Storage>> {
+    tokio::fs::create_dir_all(&config.data_dir)
+        .await
+        .with_context(|| format!("failed to create the data directory {}", config.data_dir.display()))?;
+    let storage = SqliteStorage::connect(&config.database_url).await?;
+    Ok(Arc::new(storage))
+}
+
+/// Builds the application for `config`: opens storage (applying migrations), starts
+/// the mirrors' background fetches and the session clean-up, and assembles the router.
+pub async fn build_app(config: Config) -> anyhow::Result<Slipway> {
+    let storage = open_storage(&config).await?;
+    let site_root = site_dir(&config);
+    let leptos_options = LeptosOptions::builder()
+        .output_name("slipway")
+        .site_root(site_root.to_string_lossy().into_owned())
+        .site_pkg_dir("pkg")
+        .build();
+    let secure = config.base_url.scheme() == "https";
+    let inactivity = time::Duration::try_from(config.session_inactivity)
+        .context("failed to convert the session inactivity period")?;
+    let repos = Arc::new(Repos::new(&config));
+    let state = AppState { leptos_options, config: Arc::new(config), storage, repos };
+
+    let background = vec![spawn_fetch_loops(&state), spawn_session_cleanup(&state)];
+
+    let sessions = SessionManagerLayer::new(DynSessionStore(state.storage.session_store()))
+        .with_name("slipway_session")
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(secure)
+        .with_path("/")
+        // Refresh the expiry on every request, so "inactivity" means what it says.
+        .with_always_save(true)
+        .with_expiry(Expiry::OnInactivity(inactivity));
+
+    let routes = generate_route_list(App);
+    let router = Router::new()
+        .merge(http::routes())
+        .leptos_routes(&state, routes, {
+            let options = state.leptos_options.clone();
+            move || shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(middleware::from_fn_with_state(state.clone(), http::auth::authenticate))
+        .layer(sessions)
+        .layer(middleware::from_fn_with_state(state.clone(), http::origin::check_origin));
+    let router = with_security_headers(router)
+        .layer(CompressionLayer::new())
+        .layer(TraceLayer::new_for_http())
+        .with_state(state.clone());
+    Ok(Slipway { router, state, background })
+}
+
+fn with_security_headers(router: Router<AppState>) -> Router<AppState> {
+    let csp = "default-src 'self'; script-src 'self' 'unsafe-inline' 'wasm-unsafe-eval'; \
+               style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; \
+               frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'";
+    let header = |name, value| SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value));
+    router
+        .layer(header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .layer(header(header::X_FRAME_OPTIONS, "DENY"))
+        // Not `no-referrer`: forms without JavaScript rely on the Referer for redirects,
+        // and the Origin check falls back to it.
+        .layer(header(header::REFERRER_POLICY, "same-origin"))
+        .layer(header(header::CONTENT_SECURITY_POLICY, csp))
+}
+
+/// Fetches every mirror at start, then on each pipeline's interval.
+fn spawn_fetch_loops(state: &AppState) -> JoinHandle<()> {
+    let state = state.clone();
+    tokio::spawn(async move {
+        let mut tasks = tokio::task::JoinSet::new();
+        for p in state.config.pipelines.clone() {
+            let repos = state.repos.clone();
+            tasks.spawn(async move {
+                let mut tick = tokio::time::interval(p.fetch_interval);
+                tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                loop {
+                    tick.tick().await;
+                    // Failures are recorded in the mirror status and shown on the board.
+                    let _ = repos.fetch(p.id.as_str()).await;
+                }
+            });
+        }
+        while tasks.join_next().await.is_some() {}
+    })
+}
+
+fn spawn_session_cleanup(state: &AppState) -> JoinHandle<()> {
+    let storage = state.storage.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
+        loop {
+            tick.tick().await;
+            if let Err(e) = storage.delete_expired_sessions().await {
+                tracing::warn!(error = %e, "failed to delete expired sessions");
+            }
+        }
+    })
+}
+
+/// Serves `app` on `listener` until `shutdown` resolves. Nagle is disabled on every
+/// connection (with it, keep-alive clients wait ~40 ms per response).
+pub async fn serve(listener: TcpListener, app: Slipway, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    use axum::serve::ListenerExt;
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
+    let router = app.router.clone();
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("failed to serve HTTP")?;
+    drop(app);
+    Ok(())
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,7 @@
+//! Test support for Slipway's integration and browser tests: a real server on an
+//! ephemeral port with a temporary SQLite file ([`app`]), real git repositories
+//! ([`git`]), and a real headless Chromium ([`browser`]).
+
+pub mod app;
+// pub mod browser; (added when the harness lands)
+pub mod git;

@@ -1,0 +1,170 @@
+//! The `slipway` binary as an operator runs it: real child processes.
+
+use slipway_tests::app::{pipeline_config, site_dir};
+use slipway_tests::git::TestRepo;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+/// The `slipway` binary built next to this test binary (`scripts/test` builds it
+/// first with cargo-leptos).
+fn slipway() -> Command {
+    let exe = std::env::current_exe().expect("test binary path");
+    let dir = exe.parent().and_then(|d| d.parent()).expect("target dir");
+    let bin: PathBuf = dir.join("slipway");
+    assert!(bin.exists(), "{} missing: build it first (scripts/test does)", bin.display());
+    let mut cmd = Command::new(bin);
+    cmd.env_remove("SLIPWAY_CONFIG").env("RUST_LOG", "warn");
+    cmd
+}
+
+#[test]
+fn check_config_accepts_a_valid_file() {
+    let repo = TestRepo::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("slipway.toml");
+    std::fs::write(&path, pipeline_config(repo.path())).unwrap();
+    let out = slipway().arg("--config").arg(&path).arg("check-config").output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("valid (1 pipeline)"));
+}
+
+#[test]
+fn config_errors_name_the_file_line_key_and_what_is_expected() {
+    let repo = TestRepo::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("broken.toml");
+    let text = pipeline_config(repo.path())
+        .replace("id = \"qa\"", "id = \"qa\"\npromote_roles = [\"qa\", \"tester\"]")
+        .replace("id = \"staging\"", "id = \"qa\"");
+    std::fs::write(&path, &text).unwrap();
+    let line_of = |needle: &str| text.lines().position(|l| l.contains(needle)).unwrap() + 1;
+
+    for args in [vec!["check-config"], vec!["serve"], vec![]] {
+        let out = slipway().arg("--config").arg(&path).args(&args).output().unwrap();
+        assert!(!out.status.success(), "{args:?} must fail");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("broken.toml"), "{err}");
+        assert!(err.contains(&format!("broken.toml:{}:", line_of("tester"))), "{err}");
+        assert!(err.contains("pipelines[0].stages[0].promote_roles"), "{err}");
+        assert!(err.contains("unknown role \"tester\": expected one of viewer, dev, qa, ops, admin"), "{err}");
+        assert!(err.contains("duplicate stage id \"qa\""), "{err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+}
+
+#[test]
+fn unknown_keys_and_a_missing_repository_are_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("slipway.toml");
+    std::fs::write(&path, "listen = \"127.0.0.1:0\"\nlisten_port = 3000\n").unwrap();
+    let out = slipway().arg("--config").arg(&path).arg("check-config").output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains("slipway.toml:2:1") && err.contains("unknown field `listen_port`"), "{err}");
+
+    std::fs::write(&path, "[[pipelines]]\nid = \"web\"\nstages = []\n").unwrap();
+    let out = slipway().arg("--config").arg(&path).arg("check-config").output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("missing field `repository`"), "{err}");
+    assert!(err.contains("slipway.toml:"), "{err}");
+}
+
+#[test]
+fn a_config_file_that_does_not_exist_is_an_error_not_a_demo() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = slipway()
+        .current_dir(dir.path())
+        .arg("--config")
+        .arg("nope.toml")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("nope.toml") && err.contains("cannot read the config file"), "{err}");
+    assert!(!dir.path().join("demo-data").exists(), "no demo was started");
+}
+
+#[test]
+fn user_add_creates_a_user_who_can_then_log_in() {
+    let repo = TestRepo::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("slipway.toml");
+    std::fs::write(&path, pipeline_config(repo.path())).unwrap();
+
+    let run = |name: &str, password: &str, roles: &[&str]| {
+        let mut cmd = slipway();
+        cmd.arg("--config").arg(&path).args(["user", "add", name, "--password-stdin"]);
+        for r in roles {
+            cmd.args(["--role", r]);
+        }
+        let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        child.stdin.take().unwrap().write_all(format!("{password}\n").as_bytes()).unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let out = run("olga", "a long enough passphrase", &["ops", "qa"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("created user olga with roles qa, ops"));
+
+    let out = run("olga", "a long enough passphrase", &["ops"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("already exists"));
+    let out = run("short", "tooshort", &["dev"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("at least 12 characters"));
+    let out = run("x", "a long enough passphrase", &["root"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown role \"root\""));
+
+    // Start the real binary on that config and log in as olga over HTTP.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let text = format!(
+        "listen = \"127.0.0.1:{port}\"\nbase_url = \"http://127.0.0.1:{port}\"\nsite_dir = \"{}\"\n{}",
+        site_dir().display(),
+        pipeline_config(repo.path())
+    );
+    std::fs::write(&path, text).unwrap();
+    let mut server = ServerProcess(slipway().arg("--config").arg(&path).spawn().unwrap());
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let base = format!("http://127.0.0.1:{port}");
+        let client = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        for _ in 0..100 {
+            if client.get(format!("{base}/healthz")).send().await.is_ok() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        let res = client
+            .post(format!("{base}/login"))
+            .header("origin", &base)
+            .form(&[("username", "olga"), ("password", "a long enough passphrase"), ("next", "")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 303);
+        assert_eq!(res.headers()["location"], "/");
+        let body = client.get(format!("{base}/")).send().await.unwrap().text().await.unwrap();
+        assert!(body.contains(r#"data-testid="whoami">olga<"#), "{body}");
+    });
+    server.stop();
+}
+
+struct ServerProcess(std::process::Child);
+
+impl ServerProcess {
+    fn stop(&mut self) {
+        let _ = Command::new("kill").arg("-TERM").arg(self.0.id().to_string()).status();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}

@@ -1,0 +1,8 @@
+//! Slipway's integration tests: one binary, the real server over HTTP on an ephemeral
+//! port, real SQLite files, real git repositories, real child processes and a real
+//! headless Chromium.
+
+mod auth;
+mod board;
+mod browser;
+mod cli;
