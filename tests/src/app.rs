@@ -173,3 +173,12 @@ impl Drop for TestApp {
         }
     }
 }
+
+/// The user name the page header shows, if any (the text of `data-testid="whoami"`).
+pub fn whoami(html: &str) -> Option<&str> {
+    let at = html.find(r#"data-testid="whoami""#)?;
+    let rest = &html[at..];
+    let start = rest.find('>')? + 1;
+    let end = rest[start..].find('<')? + start;
+    Some(&rest[start..end])
+}

@@ -3,5 +3,5 @@
 //! ([`git`]), and a real headless Chromium ([`browser`]).
 
 pub mod app;
-// pub mod browser; (added when the harness lands)
+pub mod browser;
 pub mod git;

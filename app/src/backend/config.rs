@@ -131,8 +131,7 @@ impl Config {
             Ok(raw) => raw,
             Err(e) => {
                 let span = e.span().unwrap_or(0..0);
-                let key = text.get(span.clone()).unwrap_or("").trim().to_owned();
-                let key = if key.contains('\n') || key.len() > 60 { String::new() } else { key };
+                let key = key_at(text, span.start);
                 v.push_span(span, &key, e.message().to_owned());
                 return Err(v.into_error(path));
             }
@@ -498,6 +497,17 @@ impl Validator<'_> {
     }
 }
 
+/// The key written on the line containing byte `at` (`key = value`), if any.
+fn key_at(text: &str, at: usize) -> String {
+    let at = at.min(text.len());
+    let start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    let line = text[start..].lines().next().unwrap_or("");
+    match line.split_once('=') {
+        Some((key, _)) if !key.trim_start().starts_with('[') => key.trim().to_owned(),
+        _ => String::new(),
+    }
+}
+
 /// Whether a repository string is a URL (or scp-like `user@host:path`) rather than a path.
 fn looks_remote(s: &str) -> bool {
     if s.contains("://") {
@@ -578,7 +588,7 @@ deployer = {{ command = ["true"] }}
         let text = minimal("colour = \"red\"\n");
         let err = parse(&text, dir.path()).unwrap_err();
         let msg = err.to_string();
-        assert!(msg.contains("slipway.toml:15:1"), "{msg}");
+        assert!(msg.contains("slipway.toml:13:1"), "{msg}");
         assert!(msg.contains("unknown field `colour`"), "{msg}");
     }
 
@@ -593,7 +603,7 @@ deployer = {{ command = ["true"] }}
         assert!(msg.contains("pipelines[0].stages[1].promote_roles"), "{msg}");
         assert!(msg.contains("unknown role \"superuser\""), "{msg}");
         assert!(msg.contains("viewer, dev, qa, ops, admin"), "{msg}");
-        assert!(msg.contains(":13:"), "{msg}");
+        assert!(msg.contains("slipway.toml:12:"), "{msg}");
     }
 
     #[test]
@@ -652,7 +662,7 @@ deployer = {{ command = ["true"] }}
         let text = minimal("").replace("id = \"staging\"", "id = \"staging\"\nproduction = \"no\"");
         let msg = parse(&text, dir.path()).unwrap_err().to_string();
         assert!(msg.contains("invalid type") && msg.contains("expected a boolean"), "{msg}");
-        assert!(msg.contains(":9:"), "{msg}");
+        assert!(msg.contains("slipway.toml:8:14: `production`"), "{msg}");
     }
 
     #[test]
