@@ -43,7 +43,11 @@ pub async fn list_users() -> Result<Vec<UserRow>, AppError> {
     context::require(crate::domain::Action::ManageUsers)?;
     let state = context::app_state()?;
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    let users = state.storage.list_users().await.map_err(context::internal)?;
+    let users = state
+        .storage
+        .list_users()
+        .await
+        .map_err(context::internal)?;
     Ok(users
         .into_iter()
         .map(|u| UserRow {

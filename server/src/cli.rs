@@ -16,7 +16,13 @@ use std::path::PathBuf;
 #[command(name = "slipway", version, about)]
 struct Cli {
     /// The configuration file.
-    #[arg(long, short, global = true, env = "SLIPWAY_CONFIG", default_value = "slipway.toml")]
+    #[arg(
+        long,
+        short,
+        global = true,
+        env = "SLIPWAY_CONFIG",
+        default_value = "slipway.toml"
+    )]
     config: PathBuf,
     #[command(subcommand)]
     command: Option<Command>,
@@ -75,7 +81,11 @@ pub async fn run(args: impl IntoIterator<Item = OsString>) -> anyhow::Result<()>
             );
             Ok(())
         }
-        Command::User(UserCommand::Add { name, roles, password_stdin }) => {
+        Command::User(UserCommand::Add {
+            name,
+            roles,
+            password_stdin,
+        }) => {
             let config = load(&cli.config)?;
             user_add(&config, &name, &roles, password_stdin).await
         }
@@ -106,19 +116,33 @@ async fn run_server(config: Config) -> anyhow::Result<()> {
     serve(listener, app, shutdown_signal()).await
 }
 
-async fn user_add(config: &Config, name: &str, roles: &[String], password_stdin: bool) -> anyhow::Result<()> {
+async fn user_add(
+    config: &Config,
+    name: &str,
+    roles: &[String],
+    password_stdin: bool,
+) -> anyhow::Result<()> {
     let name = UserName::parse(name)?;
-    let roles: RoleSet = roles.iter().map(|r| Role::parse(r)).collect::<Result<Vec<_>, _>>()?.into();
+    let roles: RoleSet = roles
+        .iter()
+        .map(|r| Role::parse(r))
+        .collect::<Result<Vec<_>, _>>()?
+        .into();
     let password = if password_stdin {
         let mut line = String::new();
-        std::io::stdin().lock().read_line(&mut line).context("failed to read the password from stdin")?;
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .context("failed to read the password from stdin")?;
         line.trim_end_matches(['\r', '\n']).to_owned()
     } else {
         if !std::io::stdin().is_terminal() {
             bail!("no terminal to ask for a password: pass --password-stdin and pipe it in");
         }
-        let first = rpassword::prompt_password(format!("Password for {name}: ")).context("failed to read the password")?;
-        let second = rpassword::prompt_password("Again: ").context("failed to read the password")?;
+        let first = rpassword::prompt_password(format!("Password for {name}: "))
+            .context("failed to read the password")?;
+        let second =
+            rpassword::prompt_password("Again: ").context("failed to read the password")?;
         if first != second {
             bail!("the two passwords differ; nothing was changed");
         }

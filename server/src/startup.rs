@@ -68,7 +68,12 @@ pub fn site_dir(config: &Config) -> PathBuf {
 pub async fn open_storage(config: &Config) -> anyhow::Result<Arc<dyn Storage>> {
     tokio::fs::create_dir_all(&config.data_dir)
         .await
-        .with_context(|| format!("failed to create the data directory {}", config.data_dir.display()))?;
+        .with_context(|| {
+            format!(
+                "failed to create the data directory {}",
+                config.data_dir.display()
+            )
+        })?;
     let storage = SqliteStorage::connect(&config.database_url).await?;
     Ok(Arc::new(storage))
 }
@@ -87,7 +92,12 @@ pub async fn build_app(config: Config) -> anyhow::Result<Slipway> {
     let inactivity = time::Duration::try_from(config.session_inactivity)
         .context("failed to convert the session inactivity period")?;
     let repos = Arc::new(Repos::new(&config));
-    let state = AppState { leptos_options, config: Arc::new(config), storage, repos };
+    let state = AppState {
+        leptos_options,
+        config: Arc::new(config),
+        storage,
+        repos,
+    };
 
     let background = vec![spawn_fetch_loops(&state), spawn_session_cleanup(&state)];
 
@@ -109,21 +119,32 @@ pub async fn build_app(config: Config) -> anyhow::Result<Slipway> {
             move || shell(options.clone())
         })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
-        .layer(middleware::from_fn_with_state(state.clone(), http::auth::authenticate))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            http::auth::authenticate,
+        ))
         .layer(sessions)
-        .layer(middleware::from_fn_with_state(state.clone(), http::origin::check_origin));
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            http::origin::check_origin,
+        ));
     let router = with_security_headers(router)
         .layer(CompressionLayer::new())
         .layer(TraceLayer::new_for_http())
         .with_state(state.clone());
-    Ok(Slipway { router, state, background })
+    Ok(Slipway {
+        router,
+        state,
+        background,
+    })
 }
 
 fn with_security_headers(router: Router<AppState>) -> Router<AppState> {
     let csp = "default-src 'self'; script-src 'self' 'unsafe-inline' 'wasm-unsafe-eval'; \
                style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; \
                frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'";
-    let header = |name, value| SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value));
+    let header =
+        |name, value| SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value));
     router
         .layer(header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .layer(header(header::X_FRAME_OPTIONS, "DENY"))
@@ -169,7 +190,11 @@ fn spawn_session_cleanup(state: &AppState) -> JoinHandle<()> {
 
 /// Serves `app` on `listener` until `shutdown` resolves. Nagle is disabled on every
 /// connection (with it, keep-alive clients wait ~40 ms per response).
-pub async fn serve(listener: TcpListener, app: Slipway, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+pub async fn serve(
+    listener: TcpListener,
+    app: Slipway,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
     use axum::serve::ListenerExt;
     let listener = listener.tap_io(|tcp| {
         let _ = tcp.set_nodelay(true);

@@ -65,7 +65,9 @@ pub fn site_dir() -> PathBuf {
 /// listen address, base URL, data dir and site dir it needs.
 pub async fn spawn_app(pipelines: &str) -> anyhow::Result<TestApp> {
     let dir = tempfile::tempdir().context("failed to create a temp dir")?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.context("failed to bind")?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .context("failed to bind")?;
     let addr = listener.local_addr()?;
     let text = format!(
         "listen = \"{addr}\"\nbase_url = \"http://{addr}\"\ndata_dir = \"data\"\nsite_dir = \"{}\"\n\n{pipelines}",
@@ -97,7 +99,11 @@ impl TestApp {
         let hash = passwords::hash(Password::new(password.clone())?).await?;
         self.state
             .storage
-            .create_user(&UserName::parse(name)?, &hash, roles.iter().copied().collect())
+            .create_user(
+                &UserName::parse(name)?,
+                &hash,
+                roles.iter().copied().collect(),
+            )
             .await?;
         Ok(password)
     }
@@ -128,7 +134,12 @@ impl TestApp {
     }
 
     /// Logs `client` in; returns the login response (a redirect on success).
-    pub async fn login(&self, client: &reqwest::Client, name: &str, password: &str) -> anyhow::Result<reqwest::Response> {
+    pub async fn login(
+        &self,
+        client: &reqwest::Client,
+        name: &str,
+        password: &str,
+    ) -> anyhow::Result<reqwest::Response> {
         Ok(client
             .post(self.url("/login"))
             .form(&[("username", name), ("password", password), ("next", "")])
@@ -141,12 +152,20 @@ impl TestApp {
         let password = self.create_user(name, roles).await?;
         let client = self.client();
         let res = self.login(&client, name, &password).await?;
-        anyhow::ensure!(res.status() == 303, "login of {name} failed: {}", res.status());
+        anyhow::ensure!(
+            res.status() == 303,
+            "login of {name} failed: {}",
+            res.status()
+        );
         Ok(client)
     }
 
     /// GETs `path` and returns status and body.
-    pub async fn get_text(&self, client: &reqwest::Client, path: &str) -> anyhow::Result<(u16, String)> {
+    pub async fn get_text(
+        &self,
+        client: &reqwest::Client,
+        path: &str,
+    ) -> anyhow::Result<(u16, String)> {
         let res = client.get(self.url(path)).send().await?;
         Ok((res.status().as_u16(), res.text().await?))
     }

@@ -221,4 +221,3 @@ fn run(dir: &Path, args: &[&str], date: Option<i64>) -> Result<String> {
     }
     Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
 }
-

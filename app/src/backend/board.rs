@@ -22,7 +22,11 @@ fn stage_summary(s: &StageConfig) -> StageSummary {
         label: s.label.clone(),
         production: s.production,
         fast_forward_only: s.fast_forward_only,
-        promote_roles: s.promote_roles.iter().map(|r| r.as_str().to_owned()).collect(),
+        promote_roles: s
+            .promote_roles
+            .iter()
+            .map(|r| r.as_str().to_owned())
+            .collect(),
         // Deployments arrive with the promotion engine; until then nothing is deployed.
         current: None,
     }
@@ -38,15 +42,22 @@ fn summary(p: &PipelineConfig) -> PipelineSummary {
 
 /// Every pipeline with its stages' current SHAs.
 pub fn home(state: &AppState) -> HomeView {
-    HomeView { pipelines: state.config.pipelines.iter().map(summary).collect() }
+    HomeView {
+        pipelines: state.config.pipelines.iter().map(summary).collect(),
+    }
 }
 
 /// One pipeline's board, as `user` may see it.
-pub async fn board(state: &AppState, user: &User, pipeline_id: &str) -> Result<BoardView, AppError> {
-    let pipeline = state
-        .config
-        .pipeline(pipeline_id)
-        .ok_or_else(|| AppError::NotFound(format!("there is no pipeline {pipeline_id:?}; the home page lists the configured ones")))?;
+pub async fn board(
+    state: &AppState,
+    user: &User,
+    pipeline_id: &str,
+) -> Result<BoardView, AppError> {
+    let pipeline = state.config.pipeline(pipeline_id).ok_or_else(|| {
+        AppError::NotFound(format!(
+            "there is no pipeline {pipeline_id:?}; the home page lists the configured ones"
+        ))
+    })?;
     let now = OffsetDateTime::now_utc().unix_timestamp();
     let (commits, log_error) = match state.repos.recent_commits(pipeline_id, COMMITS_SHOWN).await {
         Ok(c) => (c, None),

@@ -126,7 +126,10 @@ impl Config {
 
     /// Validates config text as if read from `path`.
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
-        let mut v = Validator { text, problems: Vec::new() };
+        let mut v = Validator {
+            text,
+            problems: Vec::new(),
+        };
         let raw: RawConfig = match toml::from_str(text) {
             Ok(raw) => raw,
             Err(e) => {
@@ -138,7 +141,13 @@ impl Config {
         };
         let base_dir = path
             .parent()
-            .map(|p| if p.as_os_str().is_empty() { Path::new(".") } else { p })
+            .map(|p| {
+                if p.as_os_str().is_empty() {
+                    Path::new(".")
+                } else {
+                    p
+                }
+            })
             .unwrap_or(Path::new("."));
         let base_dir = std::path::absolute(base_dir).unwrap_or_else(|_| base_dir.to_owned());
         let config = v.config(raw, &base_dir, path);
@@ -188,8 +197,19 @@ impl fmt::Display for ConfigError {
                 writeln!(f, "  {}: {}", self.file.display(), p.message)?;
                 continue;
             }
-            let key = if p.key.is_empty() { String::new() } else { format!(" `{}`", p.key) };
-            writeln!(f, "  {}:{}:{}:{key} {}", self.file.display(), p.line, p.column, p.message)?;
+            let key = if p.key.is_empty() {
+                String::new()
+            } else {
+                format!(" `{}`", p.key)
+            };
+            writeln!(
+                f,
+                "  {}:{}:{}:{key} {}",
+                self.file.display(),
+                p.line,
+                p.column,
+                p.message
+            )?;
             if let Some(s) = &p.snippet {
                 writeln!(f, "      | {s}")?;
             }
@@ -273,8 +293,17 @@ impl Validator<'_> {
         let line = before.matches('\n').count() + 1;
         let line_start = before.rfind('\n').map_or(0, |i| i + 1);
         let column = self.text[line_start..start].chars().count() + 1;
-        let snippet = self.text[line_start..].lines().next().map(|l| l.trim_end().to_owned());
-        self.problems.push(Problem { line, column, key: key.to_owned(), message, snippet });
+        let snippet = self.text[line_start..]
+            .lines()
+            .next()
+            .map(|l| l.trim_end().to_owned());
+        self.problems.push(Problem {
+            line,
+            column,
+            key: key.to_owned(),
+            message,
+            snippet,
+        });
     }
 
     fn push<T>(&mut self, at: &Spanned<T>, key: &str, message: impl Into<String>) {
@@ -283,7 +312,10 @@ impl Validator<'_> {
 
     fn into_error(mut self, path: &Path) -> ConfigError {
         self.problems.sort_by_key(|p| (p.line, p.column));
-        ConfigError { file: path.to_owned(), problems: self.problems }
+        ConfigError {
+            file: path.to_owned(),
+            problems: self.problems,
+        }
     }
 
     fn resolve(base: &Path, p: &str) -> PathBuf {
@@ -298,7 +330,11 @@ impl Validator<'_> {
     fn positive_secs(&mut self, v: &Spanned<i64>, key: &str, min: i64) -> Option<Duration> {
         let n = *v.get_ref();
         if n < min {
-            self.push(v, key, format!("expected a whole number of at least {min}, got {n}"));
+            self.push(
+                v,
+                key,
+                format!("expected a whole number of at least {min}, got {n}"),
+            );
             None
         } else {
             Some(Duration::from_secs(n.unsigned_abs()))
@@ -309,11 +345,16 @@ impl Validator<'_> {
         let listen = match &raw.listen {
             None => SocketAddr::from(([127, 0, 0, 1], 3000)),
             Some(s) => s.get_ref().parse().unwrap_or_else(|_| {
-                self.push(s, "listen", "expected an IP address and port, like \"127.0.0.1:3000\" or \"0.0.0.0:8080\"");
+                self.push(
+                    s,
+                    "listen",
+                    "expected an IP address and port, like \"127.0.0.1:3000\" or \"0.0.0.0:8080\"",
+                );
                 SocketAddr::from(([127, 0, 0, 1], 3000))
             }),
         };
-        let fallback_url = || url::Url::parse(&format!("http://{listen}/")).expect("an address makes a URL");
+        let fallback_url =
+            || url::Url::parse(&format!("http://{listen}/")).expect("an address makes a URL");
         let base_url = match &raw.base_url {
             None => fallback_url(),
             Some(s) => match url::Url::parse(s.get_ref()) {
@@ -343,7 +384,10 @@ impl Validator<'_> {
                 .positive_secs(m, "sessions.inactivity_minutes", 1)
                 .map_or(Duration::from_secs(12 * 3600), |d| d * 60),
         };
-        let site_dir = raw.site_dir.as_ref().map(|d| Self::resolve(base, d.get_ref()));
+        let site_dir = raw
+            .site_dir
+            .as_ref()
+            .map(|d| Self::resolve(base, d.get_ref()));
 
         let mut seen = HashSet::new();
         let mut pipelines = Vec::new();
@@ -352,7 +396,14 @@ impl Validator<'_> {
             if let Some(p) = self.pipeline(p.get_ref(), &key, base) {
                 if !seen.insert(p.id.clone()) {
                     let id = &raw.pipelines[i].get_ref().id;
-                    self.push(id, &format!("{key}.id"), format!("duplicate pipeline id {:?}: each pipeline needs its own id", p.id.as_str()));
+                    self.push(
+                        id,
+                        &format!("{key}.id"),
+                        format!(
+                            "duplicate pipeline id {:?}: each pipeline needs its own id",
+                            p.id.as_str()
+                        ),
+                    );
                 }
                 pipelines.push(p);
             }
@@ -375,7 +426,11 @@ impl Validator<'_> {
             .ok();
         let repo = p.repository.get_ref().trim();
         let repository = if repo.is_empty() {
-            self.push(&p.repository, &format!("{key}.repository"), "expected a local path or a git URL, got an empty string");
+            self.push(
+                &p.repository,
+                &format!("{key}.repository"),
+                "expected a local path or a git URL, got an empty string",
+            );
             None
         } else if looks_remote(repo) {
             Some(RepoSource::Remote(repo.to_owned()))
@@ -403,23 +458,37 @@ impl Validator<'_> {
                 .positive_secs(s, &format!("{key}.fetch_interval_seconds"), 5)
                 .unwrap_or(Duration::from_secs(60)),
         };
-        let name = p.name.as_ref().map_or_else(|| p.id.get_ref().clone(), |n| n.get_ref().clone());
+        let name = p
+            .name
+            .as_ref()
+            .map_or_else(|| p.id.get_ref().clone(), |n| n.get_ref().clone());
 
         let raw_stages = p.stages.get_ref();
         if raw_stages.is_empty() {
-            self.push(&p.stages, &format!("{key}.stages"), "a pipeline needs at least one stage");
+            self.push(
+                &p.stages,
+                &format!("{key}.stages"),
+                "a pipeline needs at least one stage",
+            );
         }
-        let explicit_production = raw_stages
-            .iter()
-            .any(|s| s.get_ref().production.is_some());
+        let explicit_production = raw_stages.iter().any(|s| s.get_ref().production.is_some());
         let mut stages = Vec::new();
         let mut seen = HashSet::new();
         for (j, s) in raw_stages.iter().enumerate() {
             let skey = format!("{key}.stages[{j}]");
             let is_last = j + 1 == raw_stages.len();
-            if let Some(stage) = self.stage(s.get_ref(), &skey, base, is_last && !explicit_production) {
+            if let Some(stage) =
+                self.stage(s.get_ref(), &skey, base, is_last && !explicit_production)
+            {
                 if !seen.insert(stage.id.clone()) {
-                    self.push(&s.get_ref().id, &format!("{skey}.id"), format!("duplicate stage id {:?} in this pipeline: each stage needs its own id", stage.id.as_str()));
+                    self.push(
+                        &s.get_ref().id,
+                        &format!("{skey}.id"),
+                        format!(
+                            "duplicate stage id {:?} in this pipeline: each stage needs its own id",
+                            stage.id.as_str()
+                        ),
+                    );
                 }
                 stages.push(stage);
             }
@@ -434,11 +503,20 @@ impl Validator<'_> {
         })
     }
 
-    fn stage(&mut self, s: &RawStage, key: &str, base: &Path, default_production: bool) -> Option<StageConfig> {
+    fn stage(
+        &mut self,
+        s: &RawStage,
+        key: &str,
+        base: &Path,
+        default_production: bool,
+    ) -> Option<StageConfig> {
         let id = StageId::parse(s.id.get_ref())
             .map_err(|e| self.push(&s.id, &format!("{key}.id"), e.to_string()))
             .ok();
-        let production = s.production.as_ref().map_or(default_production, |p| *p.get_ref());
+        let production = s
+            .production
+            .as_ref()
+            .map_or(default_production, |p| *p.get_ref());
         let promote_roles = match &s.promote_roles {
             None if production => [Role::Ops].into_iter().collect(),
             None => [Role::Qa, Role::Ops].into_iter().collect(),
@@ -456,8 +534,14 @@ impl Validator<'_> {
                 set
             }
         };
-        let fast_forward_only = s.fast_forward_only.as_ref().map_or(production, |f| *f.get_ref());
-        let label = s.label.as_ref().map_or_else(|| s.id.get_ref().clone(), |l| l.get_ref().clone());
+        let fast_forward_only = s
+            .fast_forward_only
+            .as_ref()
+            .map_or(production, |f| *f.get_ref());
+        let label = s
+            .label
+            .as_ref()
+            .map_or_else(|| s.id.get_ref().clone(), |l| l.get_ref().clone());
         let deployer = self.deployer(s.deployer.get_ref(), &format!("{key}.deployer"), base);
         Some(StageConfig {
             id: id?,
@@ -470,9 +554,18 @@ impl Validator<'_> {
     }
 
     fn deployer(&mut self, d: &RawDeployer, key: &str, base: &Path) -> Option<DeployerConfig> {
-        let command: Vec<String> = d.command.get_ref().iter().map(|c| c.get_ref().clone()).collect();
+        let command: Vec<String> = d
+            .command
+            .get_ref()
+            .iter()
+            .map(|c| c.get_ref().clone())
+            .collect();
         if command.is_empty() || command[0].trim().is_empty() {
-            self.push(&d.command, &format!("{key}.command"), "expected a program and its arguments, like [\"./deploy.sh\", \"--verbose\"]");
+            self.push(
+                &d.command,
+                &format!("{key}.command"),
+                "expected a program and its arguments, like [\"./deploy.sh\", \"--verbose\"]",
+            );
             return None;
         }
         for name in d.env.keys() {
@@ -490,7 +583,11 @@ impl Validator<'_> {
         };
         Some(DeployerConfig {
             command,
-            env: d.env.iter().map(|(k, v)| (k.clone(), v.get_ref().clone())).collect(),
+            env: d
+                .env
+                .iter()
+                .map(|(k, v)| (k.clone(), v.get_ref().clone()))
+                .collect(),
             workdir: d.workdir.as_ref().map(|w| Self::resolve(base, w.get_ref())),
             timeout,
         })
@@ -531,7 +628,8 @@ pub fn is_safe_branch(b: &str) -> bool {
         && !b.contains("..")
         && !b.contains("//")
         && !b.contains("@{")
-        && b.bytes().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.' | b'/'))
+        && b.bytes()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.' | b'/'))
 }
 
 #[cfg(test)]
@@ -577,9 +675,15 @@ deployer = {{ command = ["true"] }}
         assert_eq!(p.repository, RepoSource::Local(dir.path().join(".")));
         let (staging, prod) = (&p.stages[0], &p.stages[1]);
         assert!(!staging.production && !staging.fast_forward_only);
-        assert!(prod.production && prod.fast_forward_only, "the last stage is production by default");
+        assert!(
+            prod.production && prod.fast_forward_only,
+            "the last stage is production by default"
+        );
         assert_eq!(prod.promote_roles, [Role::Ops].into_iter().collect());
-        assert_eq!(staging.promote_roles, [Role::Qa, Role::Ops].into_iter().collect());
+        assert_eq!(
+            staging.promote_roles,
+            [Role::Qa, Role::Ops].into_iter().collect()
+        );
     }
 
     #[test]
@@ -600,7 +704,10 @@ deployer = {{ command = ["true"] }}
             "id = \"production\"\npromote_roles = [\"ops\", \"superuser\"]",
         );
         let msg = parse(&text, dir.path()).unwrap_err().to_string();
-        assert!(msg.contains("pipelines[0].stages[1].promote_roles"), "{msg}");
+        assert!(
+            msg.contains("pipelines[0].stages[1].promote_roles"),
+            "{msg}"
+        );
         assert!(msg.contains("unknown role \"superuser\""), "{msg}");
         assert!(msg.contains("viewer, dev, qa, ops, admin"), "{msg}");
         assert!(msg.contains("slipway.toml:12:"), "{msg}");
@@ -634,10 +741,18 @@ deployer = {{ command = ["true"] }}
     #[test]
     fn remote_urls_are_kept_as_they_are() {
         let dir = repo_dir();
-        for url in ["https://example.com/a/b.git", "git@github.com:a/b.git", "ssh://git@host/x"] {
-            let text = minimal("").replace("repository = \".\"", &format!("repository = \"{url}\""));
+        for url in [
+            "https://example.com/a/b.git",
+            "git@github.com:a/b.git",
+            "ssh://git@host/x",
+        ] {
+            let text =
+                minimal("").replace("repository = \".\"", &format!("repository = \"{url}\""));
             let c = parse(&text, dir.path()).expect("valid");
-            assert_eq!(c.pipelines[0].repository, RepoSource::Remote(url.to_owned()));
+            assert_eq!(
+                c.pipelines[0].repository,
+                RepoSource::Remote(url.to_owned())
+            );
         }
     }
 
@@ -646,12 +761,18 @@ deployer = {{ command = ["true"] }}
         let dir = repo_dir();
         let text = minimal("")
             .replace("id = \"web\"", "id = \"Web Site\"")
-            .replace("id = \"staging\"", "id = \"staging\"\nfast_forward_only = \"yes\"");
+            .replace(
+                "id = \"staging\"",
+                "id = \"staging\"\nfast_forward_only = \"yes\"",
+            );
         // A type error stops serde early; use semantic errors for the "all at once" case.
         let _ = parse(&text, dir.path()).unwrap_err();
         let text = minimal("")
             .replace("id = \"web\"", "id = \"Web Site\"")
-            .replace("id = \"production\"", "id = \"production\"\npromote_roles = [\"root\"]");
+            .replace(
+                "id = \"production\"",
+                "id = \"production\"\npromote_roles = [\"root\"]",
+            );
         let err = parse(&text, dir.path()).unwrap_err();
         assert_eq!(err.problems.len(), 2, "{err}");
     }
@@ -661,7 +782,10 @@ deployer = {{ command = ["true"] }}
         let dir = repo_dir();
         let text = minimal("").replace("id = \"staging\"", "id = \"staging\"\nproduction = \"no\"");
         let msg = parse(&text, dir.path()).unwrap_err().to_string();
-        assert!(msg.contains("invalid type") && msg.contains("expected a boolean"), "{msg}");
+        assert!(
+            msg.contains("invalid type") && msg.contains("expected a boolean"),
+            "{msg}"
+        );
         assert!(msg.contains("slipway.toml:8:14: `production`"), "{msg}");
     }
 
@@ -680,7 +804,10 @@ deployer = {{ command = ["true"] }}
     fn an_unsafe_branch_is_refused() {
         let dir = repo_dir();
         for bad in ["-x", "a..b", "a b", "main;rm"] {
-            let text = minimal("").replace("repository = \".\"", &format!("repository = \".\"\nbranch = \"{bad}\""));
+            let text = minimal("").replace(
+                "repository = \".\"",
+                &format!("repository = \".\"\nbranch = \"{bad}\""),
+            );
             assert!(parse(&text, dir.path()).is_err(), "{bad}");
         }
     }

@@ -38,7 +38,11 @@ pub fn authorize(user: &User, action: Action) -> Result<(), AppError> {
     } else {
         Err(AppError::Forbidden(format!(
             "your roles ({}) do not allow you to {}",
-            if user.roles.is_empty() { "none".to_owned() } else { user.roles.to_string() },
+            if user.roles.is_empty() {
+                "none".to_owned()
+            } else {
+                user.roles.to_string()
+            },
             action.describe()
         )))
     }

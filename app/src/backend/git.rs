@@ -43,7 +43,9 @@ impl Mirror {
     /// The mirror for `pipeline` under `data_dir`.
     pub fn new(data_dir: &Path, pipeline: &PipelineConfig) -> Self {
         Self {
-            dir: data_dir.join("mirrors").join(format!("{}.git", pipeline.id)),
+            dir: data_dir
+                .join("mirrors")
+                .join(format!("{}.git", pipeline.id)),
             source: pipeline.repository.clone(),
             branch: pipeline.branch.clone(),
         }
@@ -94,7 +96,17 @@ impl Mirror {
     /// The newest `limit` first-parent commits of the pipeline's branch, newest first.
     pub async fn first_parent_log(&self, limit: usize) -> anyhow::Result<Vec<Commit>> {
         let branch_ref = format!("refs/heads/{}", self.branch);
-        let verify = run_git(&self.dir, &["rev-parse", "--verify", "--quiet", "--end-of-options", &format!("{branch_ref}^{{commit}}")]).await;
+        let verify = run_git(
+            &self.dir,
+            &[
+                "rev-parse",
+                "--verify",
+                "--quiet",
+                "--end-of-options",
+                &format!("{branch_ref}^{{commit}}"),
+            ],
+        )
+        .await;
         if verify.is_err() {
             bail!("branch {:?} does not exist in the repository", self.branch);
         }
@@ -142,7 +154,9 @@ pub fn redact_userinfo(s: &str) -> String {
     while let Some(i) = rest.find("://") {
         let (head, tail) = rest.split_at(i + 3);
         out.push_str(head);
-        let end = tail.find(|c: char| c.is_whitespace() || c == '/' || c == '\'' || c == '"').unwrap_or(tail.len());
+        let end = tail
+            .find(|c: char| c.is_whitespace() || c == '/' || c == '\'' || c == '"')
+            .unwrap_or(tail.len());
         match tail[..end].rfind('@') {
             Some(at) => {
                 out.push_str("***@");
@@ -173,11 +187,22 @@ pub async fn run_git(dir: &Path, args: &[&str]) -> anyhow::Result<String> {
         .kill_on_drop(true);
     let output = tokio::time::timeout(GIT_TIMEOUT, cmd.output())
         .await
-        .with_context(|| format!("git {} timed out after {}s", args.first().unwrap_or(&""), GIT_TIMEOUT.as_secs()))?
+        .with_context(|| {
+            format!(
+                "git {} timed out after {}s",
+                args.first().unwrap_or(&""),
+                GIT_TIMEOUT.as_secs()
+            )
+        })?
         .context("failed to run git (is it installed and on PATH?)")?;
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
-        bail!("git {} failed ({}): {}", args.first().unwrap_or(&""), output.status, stderr.trim());
+        bail!(
+            "git {} failed ({}): {}",
+            args.first().unwrap_or(&""),
+            output.status,
+            stderr.trim()
+        );
     }
     String::from_utf8(output.stdout).context("git printed non-UTF-8 output")
 }
@@ -193,7 +218,10 @@ mod tests {
             "fatal: could not read from https://***@github.com/a/b.git"
         );
         assert_eq!(redact_userinfo("ssh://git@host/x y"), "ssh://***@host/x y");
-        assert_eq!(redact_userinfo("https://github.com/a"), "https://github.com/a");
+        assert_eq!(
+            redact_userinfo("https://github.com/a"),
+            "https://github.com/a"
+        );
     }
 
     #[test]

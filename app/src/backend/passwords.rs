@@ -2,7 +2,9 @@
 //! (a hash takes tens of milliseconds of pure CPU).
 
 use anyhow::Context as _;
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
 use argon2::{Algorithm, Argon2, Params, Version};
 use std::fmt;
 use std::sync::OnceLock;
@@ -99,7 +101,9 @@ pub async fn verify(stored: Option<String>, candidate: Password) -> anyhow::Resu
         let Ok(parsed) = PasswordHash::new(&phc) else {
             return false;
         };
-        let ok = argon2().verify_password(candidate.expose().as_bytes(), &parsed).is_ok();
+        let ok = argon2()
+            .verify_password(candidate.expose().as_bytes(), &parsed)
+            .is_ok();
         ok && exists
     })
     .await
@@ -112,11 +116,19 @@ mod tests {
 
     #[test]
     fn length_bounds_are_enforced_with_a_helpful_message() {
-        assert_eq!(Password::new("short".into()).unwrap_err(), PasswordError::TooShort(5));
+        assert_eq!(
+            Password::new("short".into()).unwrap_err(),
+            PasswordError::TooShort(5)
+        );
         assert!(Password::new("x".repeat(12)).is_ok());
         assert!(Password::new("x".repeat(128)).is_ok());
-        assert_eq!(Password::new("x".repeat(129)).unwrap_err(), PasswordError::TooLong(129));
-        assert!(PasswordError::TooShort(3).to_string().contains("at least 12"));
+        assert_eq!(
+            Password::new("x".repeat(129)).unwrap_err(),
+            PasswordError::TooLong(129)
+        );
+        assert!(PasswordError::TooShort(3)
+            .to_string()
+            .contains("at least 12"));
     }
 
     #[test]
@@ -127,10 +139,23 @@ mod tests {
 
     #[tokio::test]
     async fn hashes_are_argon2id_and_verify() {
-        let h = hash(Password::new("correct horse battery".into()).unwrap()).await.unwrap();
+        let h = hash(Password::new("correct horse battery".into()).unwrap())
+            .await
+            .unwrap();
         assert!(h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{h}");
-        assert!(verify(Some(h.clone()), Password::candidate("correct horse battery".into())).await.unwrap());
-        assert!(!verify(Some(h), Password::candidate("wrong horse battery".into())).await.unwrap());
-        assert!(!verify(None, Password::candidate("anything at all".into())).await.unwrap());
+        assert!(verify(
+            Some(h.clone()),
+            Password::candidate("correct horse battery".into())
+        )
+        .await
+        .unwrap());
+        assert!(
+            !verify(Some(h), Password::candidate("wrong horse battery".into()))
+                .await
+                .unwrap()
+        );
+        assert!(!verify(None, Password::candidate("anything at all".into()))
+            .await
+            .unwrap());
     }
 }

@@ -13,12 +13,14 @@ pub struct IdError {
     rule: &'static str,
 }
 
-const SLUG_RULE: &str = "use 1 to 63 characters: lowercase letters, digits and '-', starting with a letter or digit";
+const SLUG_RULE: &str =
+    "use 1 to 63 characters: lowercase letters, digits and '-', starting with a letter or digit";
 
 fn is_slug(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 63
-        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !s.starts_with('-')
 }
 
@@ -93,7 +95,8 @@ impl UserName {
     pub fn parse(s: &str) -> Result<Self, IdError> {
         let ok = !s.is_empty()
             && s.len() <= 64
-            && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
             && !s.starts_with('-');
         if ok {
             Ok(Self(s.to_owned()))
@@ -145,7 +148,17 @@ mod tests {
 
     #[test]
     fn slugs_refuse_what_could_escape_a_url_a_path_or_an_option() {
-        for bad in ["", "-x", "Demo", "a b", "a/b", "..", "a_b", "é", &"x".repeat(64)] {
+        for bad in [
+            "",
+            "-x",
+            "Demo",
+            "a b",
+            "a/b",
+            "..",
+            "a_b",
+            "é",
+            &"x".repeat(64),
+        ] {
             assert!(PipelineId::parse(bad).is_err(), "{bad:?} should be refused");
             assert!(StageId::parse(bad).is_err(), "{bad:?} should be refused");
         }

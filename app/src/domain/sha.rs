@@ -102,7 +102,10 @@ mod tests {
     fn refuses_abbreviated_and_overlong_shas() {
         assert_eq!(Sha::parse(&FULL[..39]), Err(ShaError::WrongLength(39)));
         assert_eq!(Sha::parse(&FULL[..7]), Err(ShaError::WrongLength(7)));
-        assert_eq!(Sha::parse(&format!("{FULL}0")), Err(ShaError::WrongLength(41)));
+        assert_eq!(
+            Sha::parse(&format!("{FULL}0")),
+            Err(ShaError::WrongLength(41))
+        );
         assert_eq!(Sha::parse(""), Err(ShaError::WrongLength(0)));
     }
 

@@ -98,7 +98,11 @@ fn Board(board: BoardView) -> impl IntoView {
 fn StageColumn(stage: StageSummary, pipeline: String) -> impl IntoView {
     let heading_id = format!("col-stage-{}", stage.id);
     let labelled_by = heading_id.clone();
-    let class = if stage.production { "column stage production" } else { "column stage" };
+    let class = if stage.production {
+        "column stage production"
+    } else {
+        "column stage"
+    };
     let roles = stage.promote_roles.join(", ");
     view! {
         <section class=class aria-labelledby=labelled_by data-stage=stage.id.clone()>
@@ -124,7 +128,7 @@ fn StageColumn(stage: StageSummary, pipeline: String) -> impl IntoView {
             </div>
             <p class="rules">
                 {format!("Promoted by: {roles}")}
-                {stage.fast_forward_only.then(|| " · fast-forward only")}
+                {stage.fast_forward_only.then_some(" · fast-forward only")}
             </p>
         </section>
     }
@@ -154,5 +158,5 @@ fn CardList(cards: Vec<CommitCard>, empty: &'static str) -> impl IntoView {
                 .collect_view()}
         </ol>
     }
-        .into_any()
+    .into_any()
 }

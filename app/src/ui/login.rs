@@ -30,7 +30,7 @@ pub fn LoginPage() -> impl IntoView {
             {move || error().map(|m| view! { <p class="panel error" role="alert">{m}</p> })}
             {move || notice().map(|m| view! { <p class="panel notice" role="status">{m}</p> })}
             <form method="post" action="/login" class="stack">
-                <input type="hidden" name="next" prop:value=next />
+                <input type="hidden" name="next" value=next />
                 <label for="username">"User name"</label>
                 <input id="username" name="username" autocomplete="username" required autofocus />
                 <label for="password">"Password"</label>

@@ -77,19 +77,28 @@ pub fn prepare(dir: &Path, listen: &str) -> anyhow::Result<PathBuf> {
         .duration_since(UNIX_EPOCH)
         .context("failed to read the clock")?
         .as_secs();
-    repo::create_demo_repo(&dir.join("repo"), i64::try_from(now).context("the clock is out of range")?)?;
+    repo::create_demo_repo(
+        &dir.join("repo"),
+        i64::try_from(now).context("the clock is out of range")?,
+    )?;
     let script = dir.join("deploy.sh");
-    std::fs::write(&script, DEPLOY_SCRIPT).with_context(|| format!("failed to write {}", script.display()))?;
+    std::fs::write(&script, DEPLOY_SCRIPT)
+        .with_context(|| format!("failed to write {}", script.display()))?;
     let config = dir.join("slipway.toml");
     if !config.exists() {
-        std::fs::write(&config, config_text(listen)).with_context(|| format!("failed to write {}", config.display()))?;
+        std::fs::write(&config, config_text(listen))
+            .with_context(|| format!("failed to write {}", config.display()))?;
     }
     Ok(config)
 }
 
 /// A random 20-character password.
 pub fn random_password() -> String {
-    rand::thread_rng().sample_iter(&Alphanumeric).take(20).map(char::from).collect()
+    rand::thread_rng()
+        .sample_iter(&Alphanumeric)
+        .take(20)
+        .map(char::from)
+        .collect()
 }
 
 /// Creates the demo users, or gives existing ones new passwords; returns (name, password).
@@ -101,7 +110,10 @@ pub async fn reset_users(storage: &dyn Storage) -> anyhow::Result<Vec<(String, S
         let hash = passwords::hash(Password::new(password.clone())?).await?;
         match storage.user_by_name(&name).await? {
             Some(u) => storage.set_password(u.id, &hash).await?,
-            None => match storage.create_user(&name, &hash, [role].into_iter().collect()).await {
+            None => match storage
+                .create_user(&name, &hash, [role].into_iter().collect())
+                .await
+            {
                 Ok(_) => {}
                 Err(StorageError::Conflict(_)) => {}
                 Err(e) => return Err(e.into()),
@@ -116,7 +128,10 @@ pub async fn reset_users(storage: &dyn Storage) -> anyhow::Result<Vec<(String, S
 pub fn banner(config: &Config, users: &[(String, String)]) -> String {
     let mut s = String::new();
     s.push_str("\n  Slipway demo is starting.\n\n");
-    s.push_str(&format!("  Open {}  and log in as one of:\n\n", config.base_url));
+    s.push_str(&format!(
+        "  Open {}  and log in as one of:\n\n",
+        config.base_url
+    ));
     for (name, password) in users {
         s.push_str(&format!("    {name:<6} {password}\n"));
     }

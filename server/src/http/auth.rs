@@ -28,7 +28,12 @@ fn is_public(path: &str) -> bool {
 /// Middleware: loads the session's user (refusing disabled or deleted users, whose
 /// session is then ended) into the request extensions as [`CurrentUser`], and sends
 /// anonymous page views to the login page.
-pub async fn authenticate(State(state): State<AppState>, session: Session, mut req: Request, next: Next) -> Response {
+pub async fn authenticate(
+    State(state): State<AppState>,
+    session: Session,
+    mut req: Request,
+    next: Next,
+) -> Response {
     let user = match session.get::<UserId>(USER_ID_KEY).await {
         Ok(Some(id)) => match state.storage.user_by_id(id).await {
             Ok(Some(u)) if !u.disabled => Some(u),
@@ -71,7 +76,10 @@ pub struct LoginForm {
 
 /// Only same-site paths are followed after login (no open redirect).
 fn safe_next(next: &str) -> &str {
-    let ok = next.starts_with('/') && !next.starts_with("//") && !next.starts_with("/\\") && !next.starts_with("/login");
+    let ok = next.starts_with('/')
+        && !next.starts_with("//")
+        && !next.starts_with("/\\")
+        && !next.starts_with("/login");
     if ok {
         next
     } else {
@@ -81,7 +89,11 @@ fn safe_next(next: &str) -> &str {
 
 /// `POST /login`: verifies the password (off the runtime, with equal time for unknown
 /// users), rotates the session id (no fixation) and redirects.
-pub async fn login(State(state): State<AppState>, session: Session, Form(form): Form<LoginForm>) -> Result<Response, HttpError> {
+pub async fn login(
+    State(state): State<AppState>,
+    session: Session,
+    Form(form): Form<LoginForm>,
+) -> Result<Response, HttpError> {
     let back_with = |code: &str| {
         let next = url::form_urlencoded::byte_serialize(form.next.as_bytes()).collect::<String>();
         Redirect::to(&format!("/login?error={code}&next={next}")).into_response()
@@ -90,7 +102,11 @@ pub async fn login(State(state): State<AppState>, session: Session, Form(form): 
         return Ok(back_with("invalid"));
     }
     let creds = match UserName::parse(form.username.trim()) {
-        Ok(name) => state.storage.credentials_by_name(&name).await.map_err(|e| HttpError::Internal(e.into()))?,
+        Ok(name) => state
+            .storage
+            .credentials_by_name(&name)
+            .await
+            .map_err(|e| HttpError::Internal(e.into()))?,
         Err(_) => None,
     };
     let (hash, user) = match creds {
@@ -105,7 +121,9 @@ pub async fn login(State(state): State<AppState>, session: Session, Form(form): 
             return Ok(back_with("credentials"));
         }
     };
-    session.cycle_id().await.map_err(|e| HttpError::Internal(anyhow::anyhow!("failed to rotate the session id: {e}")))?;
+    session.cycle_id().await.map_err(|e| {
+        HttpError::Internal(anyhow::anyhow!("failed to rotate the session id: {e}"))
+    })?;
     session
         .insert(USER_ID_KEY, user.id)
         .await

@@ -38,7 +38,11 @@ async fn readyz(State(state): State<AppState>) -> Response {
         Ok(()) => (StatusCode::OK, "ready\n").into_response(),
         Err(e) => {
             tracing::error!(error = %e, "readiness check failed");
-            (StatusCode::SERVICE_UNAVAILABLE, "not ready: database unavailable or migrations pending\n").into_response()
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "not ready: database unavailable or migrations pending\n",
+            )
+                .into_response()
         }
     }
 }

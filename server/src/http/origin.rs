@@ -18,7 +18,10 @@ fn origin_of(url: &url::Url) -> String {
 
 /// Why a request's origin is refused, or `None` if it may proceed.
 pub fn refusal(method: &Method, headers: &HeaderMap, base: &url::Url) -> Option<String> {
-    if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE) {
+    if matches!(
+        *method,
+        Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE
+    ) {
         return None;
     }
     let bearer = headers
@@ -97,7 +100,10 @@ mod tests {
         assert!(refusal(&Method::POST, &h, &base()).is_some());
         assert!(refusal(&Method::DELETE, &HeaderMap::new(), &base()).is_some());
         // A foreign Origin wins over a matching Referer.
-        let h = headers(&[(header::ORIGIN, "null"), (header::REFERER, "https://slipway.example.com/")]);
+        let h = headers(&[
+            (header::ORIGIN, "null"),
+            (header::REFERER, "https://slipway.example.com/"),
+        ]);
         assert!(refusal(&Method::POST, &h, &base()).is_some());
     }
 
@@ -105,7 +111,10 @@ mod tests {
     fn bearer_requests_without_cookies_are_exempt() {
         let h = headers(&[(header::AUTHORIZATION, "Bearer abc123")]);
         assert!(refusal(&Method::POST, &h, &base()).is_none());
-        let h = headers(&[(header::AUTHORIZATION, "Bearer abc123"), (header::COOKIE, "slipway_session=x")]);
+        let h = headers(&[
+            (header::AUTHORIZATION, "Bearer abc123"),
+            (header::COOKIE, "slipway_session=x"),
+        ]);
         assert!(refusal(&Method::POST, &h, &base()).is_some());
     }
 }

@@ -6,12 +6,16 @@ use slipway_tests::git::TestRepo;
 
 async fn app() -> (TestApp, TestRepo) {
     let repo = TestRepo::new().expect("test repo");
-    let app = spawn_app(&pipeline_config(repo.path())).await.expect("app starts");
+    let app = spawn_app(&pipeline_config(repo.path()))
+        .await
+        .expect("app starts");
     (app, repo)
 }
 
 fn session_cookie(res: &reqwest::Response) -> Option<String> {
-    res.cookies().find(|c| c.name() == "slipway_session").map(|c| c.value().to_owned())
+    res.cookies()
+        .find(|c| c.name() == "slipway_session")
+        .map(|c| c.value().to_owned())
 }
 
 #[tokio::test]
@@ -23,15 +27,27 @@ async fn logging_in_with_the_right_password_opens_the_pages_as_that_user() {
     let res = app.login(&client, "alice", &password).await.unwrap();
     assert_eq!(res.status(), 303);
     assert_eq!(res.headers()["location"], "/");
-    let cookie = res.cookies().find(|c| c.name() == "slipway_session").expect("a session cookie");
+    let cookie = res
+        .cookies()
+        .find(|c| c.name() == "slipway_session")
+        .expect("a session cookie");
     assert!(cookie.http_only(), "the session cookie must be HttpOnly");
-    assert_eq!(cookie.same_site_lax(), true, "the session cookie must be SameSite=Lax");
-    assert!(!cookie.secure(), "plain http base URL: no Secure flag (https sets it)");
+    assert!(
+        cookie.same_site_lax(),
+        "the session cookie must be SameSite=Lax"
+    );
+    assert!(
+        !cookie.secure(),
+        "plain http base URL: no Secure flag (https sets it)"
+    );
 
     let (status, body) = app.get_text(&client, "/").await.unwrap();
     assert_eq!(status, 200);
     assert!(slipway_tests::app::whoami(&body) == Some("alice"), "{body}");
-    assert!(body.contains("Web shop"), "the home page lists the pipeline");
+    assert!(
+        body.contains("Web shop"),
+        "the home page lists the pipeline"
+    );
 }
 
 #[tokio::test]
@@ -40,11 +56,20 @@ async fn a_wrong_password_is_refused_with_a_message_and_no_session() {
     app.create_user("alice", &[Role::Dev]).await.unwrap();
     let client = app.client();
 
-    let res = app.login(&client, "alice", "not the right password").await.unwrap();
+    let res = app
+        .login(&client, "alice", "not the right password")
+        .await
+        .unwrap();
     assert_eq!(res.status(), 303);
     let location = res.headers()["location"].to_str().unwrap().to_owned();
-    assert!(location.starts_with("/login?error=credentials"), "{location}");
-    assert!(session_cookie(&res).is_none(), "no session for a failed login");
+    assert!(
+        location.starts_with("/login?error=credentials"),
+        "{location}"
+    );
+    assert!(
+        session_cookie(&res).is_none(),
+        "no session for a failed login"
+    );
 
     let (status, body) = app.get_text(&client, &location).await.unwrap();
     assert_eq!(status, 200);
@@ -59,9 +84,15 @@ async fn a_wrong_password_is_refused_with_a_message_and_no_session() {
 async fn an_unknown_user_gets_the_same_answer_as_a_wrong_password() {
     let (app, _repo) = app().await;
     let client = app.client();
-    let res = app.login(&client, "mallory", "whatever password").await.unwrap();
+    let res = app
+        .login(&client, "mallory", "whatever password")
+        .await
+        .unwrap();
     assert_eq!(res.status(), 303);
-    assert!(res.headers()["location"].to_str().unwrap().starts_with("/login?error=credentials"));
+    assert!(res.headers()["location"]
+        .to_str()
+        .unwrap()
+        .starts_with("/login?error=credentials"));
 }
 
 #[tokio::test]
@@ -71,12 +102,16 @@ async fn the_session_id_changes_at_login() {
     let bob = app.create_user("bob", &[Role::Qa]).await.unwrap();
     let client = app.client();
 
-    let first = session_cookie(&app.login(&client, "alice", &alice).await.unwrap()).expect("cookie");
+    let first =
+        session_cookie(&app.login(&client, "alice", &alice).await.unwrap()).expect("cookie");
     let second = session_cookie(&app.login(&client, "bob", &bob).await.unwrap()).expect("cookie");
     assert_ne!(first, second, "logging in must issue a new session id");
 
     // The old id no longer authenticates anyone.
-    let stale = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let stale = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
     let res = stale
         .get(app.url("/"))
         .header("cookie", format!("slipway_session={first}"))
@@ -100,7 +135,10 @@ async fn logging_out_destroys_the_session() {
     let res = client.get(app.url("/")).send().await.unwrap();
     assert_eq!(res.status(), 303, "logged out: back to the login page");
     // Replaying the old cookie does not bring the session back.
-    let replay = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let replay = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
     let res = replay
         .get(app.url("/"))
         .header("cookie", format!("slipway_session={cookie}"))
@@ -118,10 +156,20 @@ async fn anonymous_visitors_are_sent_to_login_and_back_afterwards() {
     let res = client.get(app.url("/pipelines/web")).send().await.unwrap();
     assert_eq!(res.status(), 303);
     assert_eq!(res.headers()["location"], "/login?next=%2Fpipelines%2Fweb");
+    // The login form carries `next` in its HTML, so it works without JavaScript.
+    let (_, form) = app
+        .get_text(&client, "/login?next=%2Fpipelines%2Fweb")
+        .await
+        .unwrap();
+    assert!(form.contains(r#"value="/pipelines/web""#), "{form}");
 
     let res = client
         .post(app.url("/login"))
-        .form(&[("username", "alice"), ("password", password.as_str()), ("next", "/pipelines/web")])
+        .form(&[
+            ("username", "alice"),
+            ("password", password.as_str()),
+            ("next", "/pipelines/web"),
+        ])
         .send()
         .await
         .unwrap();
@@ -129,7 +177,11 @@ async fn anonymous_visitors_are_sent_to_login_and_back_afterwards() {
     // An absolute URL in `next` is not followed (no open redirect).
     let res = client
         .post(app.url("/login"))
-        .form(&[("username", "alice"), ("password", password.as_str()), ("next", "https://evil.example/")])
+        .form(&[
+            ("username", "alice"),
+            ("password", password.as_str()),
+            ("next", "https://evil.example/"),
+        ])
         .send()
         .await
         .unwrap();
@@ -144,18 +196,31 @@ async fn a_viewer_is_refused_where_only_an_admin_may_act() {
 
     let (status, body) = app.get_text(&viewer, "/admin/users").await.unwrap();
     assert_eq!(status, 403, "{body}");
-    assert!(body.contains("your roles (viewer) do not allow you to manage users"), "{body}");
-    assert!(!body.contains("<td>root</td>"), "no user data leaks into the refusal");
+    assert!(
+        body.contains("your roles (viewer) do not allow you to manage users"),
+        "{body}"
+    );
+    assert!(
+        !body.contains("<td>root</td>"),
+        "no user data leaks into the refusal"
+    );
 
     // The server function itself refuses, whatever the page does.
     let res = viewer.get(app.url("/_fn/users")).send().await.unwrap();
-    assert!(res.status().is_client_error() || res.status().is_server_error(), "{}", res.status());
+    assert!(
+        res.status().is_client_error() || res.status().is_server_error(),
+        "{}",
+        res.status()
+    );
     let text = res.text().await.unwrap();
     assert!(text.contains("Forbidden"), "{text}");
 
     let (status, body) = app.get_text(&admin, "/admin/users").await.unwrap();
     assert_eq!(status, 200);
-    assert!(body.contains("<td>vera</td>") && body.contains("<td>root</td>"), "{body}");
+    assert!(
+        body.contains("<td>vera</td>") && body.contains("<td>root</td>"),
+        "{body}"
+    );
 }
 
 #[tokio::test]
@@ -164,10 +229,21 @@ async fn a_viewer_may_read_the_board_but_not_refresh_it() {
     let viewer = app.logged_in("vera", &[Role::Viewer]).await.unwrap();
     let (status, body) = app.get_text(&viewer, "/pipelines/web").await.unwrap();
     assert_eq!(status, 200);
-    assert!(!body.contains("/pipelines/web/refresh"), "no refresh button for a viewer");
-    let res = viewer.post(app.url("/pipelines/web/refresh")).send().await.unwrap();
+    assert!(
+        !body.contains("/pipelines/web/refresh"),
+        "no refresh button for a viewer"
+    );
+    let res = viewer
+        .post(app.url("/pipelines/web/refresh"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 403);
-    assert!(res.text().await.unwrap().contains("do not allow you to refresh a repository"));
+    assert!(res
+        .text()
+        .await
+        .unwrap()
+        .contains("do not allow you to refresh a repository"));
 }
 
 #[tokio::test]
@@ -181,7 +257,10 @@ async fn a_cross_origin_form_post_is_refused() {
     assert_eq!(res.status(), 403);
     assert!(session_cookie(&res).is_none());
     let body = res.text().await.unwrap();
-    assert!(body.contains("cross-origin request refused") && body.contains("evil.example"), "{body}");
+    assert!(
+        body.contains("cross-origin request refused") && body.contains("evil.example"),
+        "{body}"
+    );
 
     // A logged-in user's browser tricked into posting from another site.
     let client = app.logged_in("bob", &[Role::Dev]).await.unwrap();
@@ -193,14 +272,21 @@ async fn a_cross_origin_form_post_is_refused() {
         .unwrap();
     assert_eq!(res.status(), 403);
     // Neither Origin nor Referer: refused too.
-    let bare = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let bare = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
     let res = bare.post(app.url("/logout")).send().await.unwrap();
     assert_eq!(res.status(), 403);
     // A Referer from our own pages is accepted when Origin is absent.
     let res = bare
         .post(app.url("/login"))
         .header("referer", app.url("/login"))
-        .form(&[("username", "alice"), ("password", password.as_str()), ("next", "")])
+        .form(&[
+            ("username", "alice"),
+            ("password", password.as_str()),
+            ("next", ""),
+        ])
         .send()
         .await
         .unwrap();
@@ -224,5 +310,8 @@ async fn responses_carry_security_headers() {
     assert_eq!(res.headers()["x-frame-options"], "DENY");
     assert_eq!(res.headers()["x-content-type-options"], "nosniff");
     assert_eq!(res.headers()["referrer-policy"], "same-origin");
-    assert!(res.headers()["content-security-policy"].to_str().unwrap().contains("frame-ancestors 'none'"));
+    assert!(res.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .contains("frame-ancestors 'none'"));
 }

@@ -7,7 +7,9 @@ use slipway_tests::git::TestRepo;
 /// The full SHAs of the cards in the *Commits* lane, in page order.
 fn commit_lane_shas(html: &str) -> Vec<String> {
     let lane_start = html.find(r#"id="col-commits""#).expect("a Commits lane");
-    let lane_end = html[lane_start..].find(r#"id="col-ready""#).map_or(html.len(), |i| lane_start + i);
+    let lane_end = html[lane_start..]
+        .find(r#"id="col-ready""#)
+        .map_or(html.len(), |i| lane_start + i);
     let lane = &html[lane_start..lane_end];
     lane.match_indices(r#"data-sha=""#)
         .map(|(i, m)| lane[i + m.len()..i + m.len() + 40].to_owned())
@@ -20,10 +22,14 @@ async fn the_board_shows_the_repository_commits_in_first_parent_order() {
     repo.commit("Add checkout page").unwrap();
     repo.branch("feature/cart", "main").unwrap();
     repo.checkout("feature/cart").unwrap();
-    let side = repo.commit_file("cart.txt", "quantity", "Cart: add quantity field").unwrap();
+    let side = repo
+        .commit_file("cart.txt", "quantity", "Cart: add quantity field")
+        .unwrap();
     repo.checkout("main").unwrap();
     repo.commit("Fix typo in footer").unwrap();
-    let merge = repo.merge_no_ff("feature/cart", "Merge feature/cart").unwrap();
+    let merge = repo
+        .merge_no_ff("feature/cart", "Merge feature/cart")
+        .unwrap();
     let expected = repo.first_parent_log("main").unwrap();
     assert_eq!(expected[0], merge);
 
@@ -32,14 +38,30 @@ async fn the_board_shows_the_repository_commits_in_first_parent_order() {
     let (status, html) = app.get_text(&client, "/pipelines/web").await.unwrap();
     assert_eq!(status, 200);
 
-    assert_eq!(commit_lane_shas(&html), expected, "newest first, first-parent only");
-    assert!(!commit_lane_shas(&html).contains(&side), "side-branch commits are not cards");
+    assert_eq!(
+        commit_lane_shas(&html),
+        expected,
+        "newest first, first-parent only"
+    );
+    assert!(
+        !commit_lane_shas(&html).contains(&side),
+        "side-branch commits are not cards"
+    );
     assert!(html.contains("Merge feature/cart"));
     assert!(html.contains("Slipway Test"), "the author is shown");
-    assert!(html.contains(" ago<") || html.contains(" ago</p>"), "the age is shown");
+    assert!(
+        html.contains(" ago<") || html.contains(" ago</p>"),
+        "the age is shown"
+    );
     assert!(html.contains(&merge[..7]), "the short SHA is shown");
-    assert!(html.contains(&format!(">{merge}</code>")), "the full SHA is one click away");
-    assert!(html.contains("<title>Web shop board · Slipway</title>"), "the title names the pipeline");
+    assert!(
+        html.contains(&format!(">{merge}</code>")),
+        "the full SHA is one click away"
+    );
+    assert!(
+        html.contains("<title>Web shop board · Slipway</title>"),
+        "the title names the pipeline"
+    );
 }
 
 #[tokio::test]
@@ -49,7 +71,10 @@ async fn the_board_has_ready_then_one_column_per_stage_with_production_distinct(
     let client = app.logged_in("alice", &[Role::Viewer]).await.unwrap();
     let (_, html) = app.get_text(&client, "/pipelines/web").await.unwrap();
 
-    let pos = |needle: &str| html.find(needle).unwrap_or_else(|| panic!("{needle} missing"));
+    let pos = |needle: &str| {
+        html.find(needle)
+            .unwrap_or_else(|| panic!("{needle} missing"))
+    };
     let order = [
         pos(r#"id="col-commits""#),
         pos(r#"id="col-ready""#),
@@ -57,12 +82,24 @@ async fn the_board_has_ready_then_one_column_per_stage_with_production_distinct(
         pos(r#"id="col-stage-staging""#),
         pos(r#"id="col-stage-production""#),
     ];
-    assert!(order.windows(2).all(|w| w[0] < w[1]), "columns in config order: {order:?}");
-    assert!(html.contains(r#"class="column stage production""#), "production is styled apart");
+    assert!(
+        order.windows(2).all(|w| w[0] < w[1]),
+        "columns in config order: {order:?}"
+    );
+    assert!(
+        html.contains(r#"class="column stage production""#),
+        "production is styled apart"
+    );
     let qa = &html[pos(r#"data-stage="qa""#)..pos(r#"id="col-stage-qa""#)];
-    assert!(!qa.contains("production"), "only production is styled as production: {qa}");
+    assert!(
+        !qa.contains("production"),
+        "only production is styled as production: {qa}"
+    );
     let prod = &html[pos(r#"id="col-stage-production""#)..];
-    assert!(prod.contains("PRODUCTION"), "production carries an explicit badge");
+    assert!(
+        prod.contains("PRODUCTION"),
+        "production carries an explicit badge"
+    );
     assert!(prod.contains("Nothing deployed yet"));
     assert!(prod.contains("Promoted by: ops"));
 }
@@ -81,7 +118,11 @@ async fn a_new_commit_appears_after_refresh() {
     let (_, html) = app.get_text(&client, "/pipelines/web").await.unwrap();
     assert_eq!(commit_lane_shas(&html), before);
 
-    let res = client.post(app.url("/pipelines/web/refresh")).send().await.unwrap();
+    let res = client
+        .post(app.url("/pipelines/web/refresh"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 303);
     assert_eq!(res.headers()["location"], "/pipelines/web");
     let (_, html) = app.get_text(&client, "/pipelines/web").await.unwrap();
@@ -127,4 +168,3 @@ async fn a_missing_branch_is_reported_on_the_board_not_as_a_crash() {
     assert_eq!(status, 200);
     assert!(html.contains("branch \"release\" does not exist"), "{html}");
 }
-

@@ -12,7 +12,11 @@ fn slipway() -> Command {
     let exe = std::env::current_exe().expect("test binary path");
     let dir = exe.parent().and_then(|d| d.parent()).expect("target dir");
     let bin: PathBuf = dir.join("slipway");
-    assert!(bin.exists(), "{} missing: build it first (scripts/test does)", bin.display());
+    assert!(
+        bin.exists(),
+        "{} missing: build it first (scripts/test does)",
+        bin.display()
+    );
     let mut cmd = Command::new(bin);
     cmd.env_remove("SLIPWAY_CONFIG").env("RUST_LOG", "warn");
     cmd
@@ -24,8 +28,17 @@ fn check_config_accepts_a_valid_file() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("slipway.toml");
     std::fs::write(&path, pipeline_config(repo.path())).unwrap();
-    let out = slipway().arg("--config").arg(&path).arg("check-config").output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = slipway()
+        .arg("--config")
+        .arg(&path)
+        .arg("check-config")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("valid (1 pipeline)"));
 }
 
@@ -35,19 +48,36 @@ fn config_errors_name_the_file_line_key_and_what_is_expected() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("broken.toml");
     let text = pipeline_config(repo.path())
-        .replace("id = \"qa\"", "id = \"qa\"\npromote_roles = [\"qa\", \"tester\"]")
+        .replace(
+            "id = \"qa\"",
+            "id = \"qa\"\npromote_roles = [\"qa\", \"tester\"]",
+        )
         .replace("id = \"staging\"", "id = \"qa\"");
     std::fs::write(&path, &text).unwrap();
     let line_of = |needle: &str| text.lines().position(|l| l.contains(needle)).unwrap() + 1;
 
     for args in [vec!["check-config"], vec!["serve"], vec![]] {
-        let out = slipway().arg("--config").arg(&path).args(&args).output().unwrap();
+        let out = slipway()
+            .arg("--config")
+            .arg(&path)
+            .args(&args)
+            .output()
+            .unwrap();
         assert!(!out.status.success(), "{args:?} must fail");
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains("broken.toml"), "{err}");
-        assert!(err.contains(&format!("broken.toml:{}:", line_of("tester"))), "{err}");
-        assert!(err.contains("pipelines[0].stages[0].promote_roles"), "{err}");
-        assert!(err.contains("unknown role \"tester\": expected one of viewer, dev, qa, ops, admin"), "{err}");
+        assert!(
+            err.contains(&format!("broken.toml:{}:", line_of("tester"))),
+            "{err}"
+        );
+        assert!(
+            err.contains("pipelines[0].stages[0].promote_roles"),
+            "{err}"
+        );
+        assert!(
+            err.contains("unknown role \"tester\": expected one of viewer, dev, qa, ops, admin"),
+            "{err}"
+        );
         assert!(err.contains("duplicate stage id \"qa\""), "{err}");
         assert!(!err.contains("panicked"), "{err}");
     }
@@ -58,13 +88,26 @@ fn unknown_keys_and_a_missing_repository_are_reported() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("slipway.toml");
     std::fs::write(&path, "listen = \"127.0.0.1:0\"\nlisten_port = 3000\n").unwrap();
-    let out = slipway().arg("--config").arg(&path).arg("check-config").output().unwrap();
+    let out = slipway()
+        .arg("--config")
+        .arg(&path)
+        .arg("check-config")
+        .output()
+        .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
-    assert!(err.contains("slipway.toml:2:1") && err.contains("unknown field `listen_port`"), "{err}");
+    assert!(
+        err.contains("slipway.toml:2:1") && err.contains("unknown field `listen_port`"),
+        "{err}"
+    );
 
     std::fs::write(&path, "[[pipelines]]\nid = \"web\"\nstages = []\n").unwrap();
-    let out = slipway().arg("--config").arg(&path).arg("check-config").output().unwrap();
+    let out = slipway()
+        .arg("--config")
+        .arg(&path)
+        .arg("check-config")
+        .output()
+        .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("missing field `repository`"), "{err}");
     assert!(err.contains("slipway.toml:"), "{err}");
@@ -81,8 +124,14 @@ fn a_config_file_that_does_not_exist_is_an_error_not_a_demo() {
         .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("nope.toml") && err.contains("cannot read the config file"), "{err}");
-    assert!(!dir.path().join("demo-data").exists(), "no demo was started");
+    assert!(
+        err.contains("nope.toml") && err.contains("cannot read the config file"),
+        "{err}"
+    );
+    assert!(
+        !dir.path().join("demo-data").exists(),
+        "no demo was started"
+    );
 }
 
 #[test]
@@ -94,16 +143,32 @@ fn user_add_creates_a_user_who_can_then_log_in() {
 
     let run = |name: &str, password: &str, roles: &[&str]| {
         let mut cmd = slipway();
-        cmd.arg("--config").arg(&path).args(["user", "add", name, "--password-stdin"]);
+        cmd.arg("--config")
+            .arg(&path)
+            .args(["user", "add", name, "--password-stdin"]);
         for r in roles {
             cmd.args(["--role", r]);
         }
-        let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
-        child.stdin.take().unwrap().write_all(format!("{password}\n").as_bytes()).unwrap();
+        let mut child = cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(format!("{password}\n").as_bytes())
+            .unwrap();
         child.wait_with_output().unwrap()
     };
     let out = run("olga", "a long enough passphrase", &["ops", "qa"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("created user olga with roles qa, ops"));
 
     let out = run("olga", "a long enough passphrase", &["ops"]);
@@ -116,7 +181,11 @@ fn user_add_creates_a_user_who_can_then_log_in() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown role \"root\""));
 
     // Start the real binary on that config and log in as olga over HTTP.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let text = format!(
         "listen = \"127.0.0.1:{port}\"\nbase_url = \"http://127.0.0.1:{port}\"\nsite_dir = \"{}\"\n{}",
         site_dir().display(),
@@ -141,13 +210,24 @@ fn user_add_creates_a_user_who_can_then_log_in() {
         let res = client
             .post(format!("{base}/login"))
             .header("origin", &base)
-            .form(&[("username", "olga"), ("password", "a long enough passphrase"), ("next", "")])
+            .form(&[
+                ("username", "olga"),
+                ("password", "a long enough passphrase"),
+                ("next", ""),
+            ])
             .send()
             .await
             .unwrap();
         assert_eq!(res.status(), 303);
         assert_eq!(res.headers()["location"], "/");
-        let body = client.get(format!("{base}/")).send().await.unwrap().text().await.unwrap();
+        let body = client
+            .get(format!("{base}/"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
         assert!(slipway_tests::app::whoami(&body) == Some("olga"), "{body}");
     });
     server.stop();
@@ -157,7 +237,10 @@ struct ServerProcess(std::process::Child);
 
 impl ServerProcess {
     fn stop(&mut self) {
-        let _ = Command::new("kill").arg("-TERM").arg(self.0.id().to_string()).status();
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.0.id().to_string())
+            .status();
         let _ = self.0.wait();
     }
 }

@@ -65,7 +65,12 @@ pub trait Storage: Send + Sync + 'static {
     async fn check_ready(&self) -> StorageResult<()>;
 
     /// Creates a user; `Conflict` if the name is taken (case-insensitively).
-    async fn create_user(&self, name: &UserName, password_hash: &str, roles: RoleSet) -> StorageResult<User>;
+    async fn create_user(
+        &self,
+        name: &UserName,
+        password_hash: &str,
+        roles: RoleSet,
+    ) -> StorageResult<User>;
 
     /// Replaces a user's password hash.
     async fn set_password(&self, id: UserId, password_hash: &str) -> StorageResult<()>;

@@ -61,7 +61,10 @@ fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
 }
 
-async fn roles_of<'e, E: Executor<'e, Database = Sqlite>>(ex: E, id: UserId) -> StorageResult<RoleSet> {
+async fn roles_of<'e, E: Executor<'e, Database = Sqlite>>(
+    ex: E,
+    id: UserId,
+) -> StorageResult<RoleSet> {
     let rows = sqlx::query("SELECT role FROM user_roles WHERE user_id = ?")
         .bind(id)
         .fetch_all(ex)
@@ -79,7 +82,9 @@ async fn roles_of<'e, E: Executor<'e, Database = Sqlite>>(ex: E, id: UserId) -> 
 }
 
 fn user_from_row(row: &sqlx::sqlite::SqliteRow, roles: RoleSet) -> StorageResult<User> {
-    let name: String = row.try_get("name").map_err(db("failed to read a user name"))?;
+    let name: String = row
+        .try_get("name")
+        .map_err(db("failed to read a user name"))?;
     Ok(User {
         id: row.try_get("id").map_err(db("failed to read a user id"))?,
         name: UserName::parse(&name).map_err(db("a stored user name is invalid"))?,
@@ -88,7 +93,9 @@ fn user_from_row(row: &sqlx::sqlite::SqliteRow, roles: RoleSet) -> StorageResult
             .try_get::<Option<OffsetDateTime>, _>("disabled_at")
             .map_err(db("failed to read disabled_at"))?
             .is_some(),
-        last_login_at: row.try_get("last_login_at").map_err(db("failed to read last_login_at"))?,
+        last_login_at: row
+            .try_get("last_login_at")
+            .map_err(db("failed to read last_login_at"))?,
     })
 }
 
@@ -97,10 +104,11 @@ const USER_COLUMNS: &str = "id, name, password_hash, disabled_at, last_login_at"
 #[async_trait]
 impl Storage for SqliteStorage {
     async fn check_ready(&self) -> StorageResult<()> {
-        let applied: Vec<i64> = sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success = 1")
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db("failed to read the migration history"))?;
+        let applied: Vec<i64> =
+            sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success = 1")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db("failed to read the migration history"))?;
         let missing: Vec<i64> = MIGRATOR
             .iter()
             .map(|m| m.version)
@@ -109,12 +117,23 @@ impl Storage for SqliteStorage {
         if missing.is_empty() {
             Ok(())
         } else {
-            Err(StorageError::Database(anyhow::anyhow!("migrations not applied: {missing:?}")))
+            Err(StorageError::Database(anyhow::anyhow!(
+                "migrations not applied: {missing:?}"
+            )))
         }
     }
 
-    async fn create_user(&self, name: &UserName, password_hash: &str, roles: RoleSet) -> StorageResult<User> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db("failed to begin a transaction"))?;
+    async fn create_user(
+        &self,
+        name: &UserName,
+        password_hash: &str,
+        roles: RoleSet,
+    ) -> StorageResult<User> {
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(db("failed to begin a transaction"))?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO users (name, password_hash, created_at) VALUES (?, ?, ?) RETURNING id",
         )
@@ -138,8 +157,16 @@ impl Storage for SqliteStorage {
                 .await
                 .map_err(db("failed to insert a user's role"))?;
         }
-        tx.commit().await.map_err(db("failed to commit a new user"))?;
-        Ok(User { id, name: name.clone(), roles, disabled: false, last_login_at: None })
+        tx.commit()
+            .await
+            .map_err(db("failed to commit a new user"))?;
+        Ok(User {
+            id,
+            name: name.clone(),
+            roles,
+            disabled: false,
+            last_login_at: None,
+        })
     }
 
     async fn set_password(&self, id: UserId, password_hash: &str) -> StorageResult<()> {
@@ -166,7 +193,9 @@ impl Storage for SqliteStorage {
         let roles = roles_of(&self.pool, id).await?;
         Ok(Some(Credentials {
             user: user_from_row(&row, roles)?,
-            password_hash: row.try_get("password_hash").map_err(db("failed to read a hash"))?,
+            password_hash: row
+                .try_get("password_hash")
+                .map_err(db("failed to read a hash"))?,
         }))
     }
 
@@ -198,7 +227,9 @@ impl Storage for SqliteStorage {
             .map_err(db("failed to list roles"))?;
         let mut roles: std::collections::HashMap<i64, RoleSet> = std::collections::HashMap::new();
         for r in role_rows {
-            let id: i64 = r.try_get("user_id").map_err(db("failed to read a role row"))?;
+            let id: i64 = r
+                .try_get("user_id")
+                .map_err(db("failed to read a role row"))?;
             let name: String = r.try_get("role").map_err(db("failed to read a role row"))?;
             if let Ok(role) = Role::parse(&name) {
                 roles.entry(id).or_default().insert(role);
@@ -232,6 +263,8 @@ impl Storage for SqliteStorage {
     }
 
     fn session_store(&self) -> Arc<dyn tower_sessions::SessionStore> {
-        Arc::new(tower_sessions_sqlx_store::SqliteStore::new(self.pool.clone()))
+        Arc::new(tower_sessions_sqlx_store::SqliteStore::new(
+            self.pool.clone(),
+        ))
     }
 }
