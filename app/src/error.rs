@@ -21,6 +21,14 @@ pub enum AppError {
     /// The request was malformed; the message says how to fix it.
     #[error("{0}")]
     BadRequest(String),
+    /// A promotion gate (or another rule) refused the action; `gate` names it.
+    #[error("{message}")]
+    Refused {
+        /// The refusing gate's machine name (e.g. `ancestry`, `busy`).
+        gate: String,
+        /// Why, in one line.
+        message: String,
+    },
     /// A dependency (git, the repository) failed in a way the user should know about.
     #[error("{0}")]
     Unavailable(String),

@@ -5,7 +5,7 @@
 //! Origin check guards.
 
 use crate::error::AppError;
-use crate::views::{BoardView, HomeView, Me, UserRow};
+use crate::views::{BoardView, DeploymentView, Flash, HomeView, Me, UserRow};
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
 
@@ -24,7 +24,7 @@ pub async fn get_me() -> Result<Option<Me>, AppError> {
 pub async fn get_home() -> Result<HomeView, AppError> {
     use crate::backend::{board, context};
     context::require(crate::domain::Action::View)?;
-    Ok(board::home(&context::app_state()?))
+    board::home(&context::app_state()?).await
 }
 
 /// One pipeline's board.
@@ -57,4 +57,22 @@ pub async fn list_users() -> Result<Vec<UserRow>, AppError> {
             last_login: u.last_login_at.map(|t| age(now - t.unix_timestamp())),
         })
         .collect())
+}
+
+/// A deployment and its log.
+#[server(prefix = "/_fn", endpoint = "deployment", input = GetUrl)]
+pub async fn get_deployment(id: i64) -> Result<DeploymentView, AppError> {
+    use crate::backend::{board, context};
+    let user = context::require(crate::domain::Action::View)?;
+    board::deployment(&context::app_state()?, &user, id).await
+}
+
+/// The one-time message left by the last form post, removed as it is read.
+#[server(prefix = "/_fn", endpoint = "flash", input = GetUrl)]
+pub async fn take_flash() -> Result<Option<Flash>, AppError> {
+    use crate::backend::sessions::FLASH_KEY;
+    let Ok(session) = leptos_axum::extract::<tower_sessions::Session>().await else {
+        return Ok(None);
+    };
+    Ok(session.remove::<Flash>(FLASH_KEY).await.unwrap_or(None))
 }

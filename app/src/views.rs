@@ -85,6 +85,109 @@ pub struct MirrorView {
     pub error: Option<String>,
 }
 
+/// One gate's verdict as a card shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GateView {
+    /// Machine name (`ancestry`, `busy`…).
+    pub gate: String,
+    /// Human label.
+    pub label: String,
+    /// `pass`, `fail` or `pending`.
+    pub status: String,
+    /// One-line reason.
+    pub reason: String,
+}
+
+/// The next column a card can move to, with the gates for it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NextStep {
+    /// Target stage id.
+    pub stage: String,
+    /// Target stage label.
+    pub label: String,
+    /// Whether the target is production.
+    pub production: bool,
+    /// Every gate, in order.
+    pub gates: Vec<GateView>,
+    /// All gates pass: the button is enabled.
+    pub allowed: bool,
+}
+
+/// Who marked a card ready.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReadyInfo {
+    /// User name.
+    pub by: String,
+    /// Optional note.
+    pub note: Option<String>,
+    /// Age text.
+    pub age: String,
+}
+
+/// A card: a commit plus where it stands.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Card {
+    /// The commit.
+    pub commit: CommitCard,
+    /// It is the current SHA of the column it sits in.
+    pub current_here: bool,
+    /// A newer SHA passed it in its column (shown collapsed).
+    pub superseded: bool,
+    /// It was rolled back on its column's stage.
+    pub rolled_back: bool,
+    /// A deployment of it is queued or running (id).
+    pub deploying: Option<i64>,
+    /// Its ready mark, if any.
+    pub ready: Option<ReadyInfo>,
+    /// Where it can go next, with the gates.
+    pub next: Option<NextStep>,
+}
+
+/// A deployment as a column header or list shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeploymentRef {
+    /// Id.
+    pub id: i64,
+    /// Full SHA.
+    pub sha: String,
+    /// State label.
+    pub state: String,
+    /// Age text of its creation.
+    pub age: String,
+    /// Who asked for it.
+    pub by: Option<String>,
+}
+
+/// A lock as the column shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LockView {
+    /// Who holds it.
+    pub by: String,
+    /// Why.
+    pub reason: String,
+    /// Since (age text).
+    pub since: String,
+    /// Expiry, if any (UTC, RFC 3339).
+    pub expires: Option<String>,
+}
+
+/// A stage column.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StageColumn {
+    /// The stage and its current SHA.
+    pub stage: StageSummary,
+    /// Set when the latest attempt after the current SHA did not succeed.
+    pub last_attempt_failed: Option<DeploymentRef>,
+    /// The queued or running deployment.
+    pub active: Option<DeploymentRef>,
+    /// The lock in force.
+    pub lock: Option<LockView>,
+    /// Whether the viewer may lock or unlock it.
+    pub can_lock: bool,
+    /// Cards whose furthest success is this stage.
+    pub cards: Vec<Card>,
+}
+
 /// One pipeline's board.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BoardView {
@@ -94,14 +197,62 @@ pub struct BoardView {
     pub branch: String,
     /// The repository (credentials removed).
     pub repository: String,
-    /// The branch's recent first-parent commits, newest first.
-    pub commits: Vec<CommitCard>,
+    /// Recent first-parent commits neither ready nor deployed, newest first.
+    pub commits: Vec<Card>,
     /// Commits marked ready that reached no stage yet.
-    pub ready: Vec<CommitCard>,
+    pub ready: Vec<Card>,
+    /// One column per stage.
+    pub stages: Vec<StageColumn>,
     /// Mirror state.
     pub mirror: MirrorView,
     /// Whether the viewer may press *refresh*.
     pub can_refresh: bool,
+    /// Whether the viewer may mark commits ready.
+    pub can_mark_ready: bool,
+}
+
+/// A deployment's page.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeploymentView {
+    /// The deployment.
+    pub deployment: DeploymentRef,
+    /// Pipeline id and name.
+    pub pipeline: String,
+    /// Pipeline display name.
+    pub pipeline_name: String,
+    /// Stage id.
+    pub stage: String,
+    /// Stage label.
+    pub stage_label: String,
+    /// Whether the stage is production.
+    pub production: bool,
+    /// promote, rollback or redeploy.
+    pub kind: String,
+    /// The stage's SHA before it.
+    pub previous_sha: Option<String>,
+    /// Subject of the commit.
+    pub subject: Option<String>,
+    /// Exit code.
+    pub exit_code: Option<i32>,
+    /// Whether it is still queued or running.
+    pub active: bool,
+    /// Whether the viewer may cancel it.
+    pub can_cancel: bool,
+    /// Log lines.
+    pub log: Vec<LogLineView>,
+}
+
+/// A log line.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogLineView {
+    /// Position.
+    pub seq: i64,
+    /// Time, `HH:MM:SS` UTC.
+    pub time: String,
+    /// Stream.
+    pub stream: String,
+    /// Text.
+    pub line: String,
 }
 
 /// A user row on the admin page.
@@ -115,4 +266,13 @@ pub struct UserRow {
     pub disabled: bool,
     /// Last login (age text), if any.
     pub last_login: Option<String>,
+}
+
+/// A one-time message shown on the next page (after a form post redirects).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Flash {
+    /// `notice` or `error`.
+    pub kind: String,
+    /// The message.
+    pub message: String,
 }

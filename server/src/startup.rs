@@ -8,6 +8,7 @@ use axum::{middleware, Router};
 use leptos::config::LeptosOptions;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use slipway_app::backend::config::Config;
+use slipway_app::backend::engine::{self, Deploys};
 use slipway_app::backend::repos::Repos;
 use slipway_app::backend::sessions::DynSessionStore;
 use slipway_app::backend::storage::sqlite::SqliteStorage;
@@ -97,7 +98,17 @@ pub async fn build_app(config: Config) -> anyhow::Result<Slipway> {
         config: Arc::new(config),
         storage,
         repos,
+        deploys: Arc::new(Deploys::default()),
     };
+    let interrupted = engine::recover_interrupted(&state)
+        .await
+        .context("failed to recover deployments left by a previous run")?;
+    if interrupted > 0 {
+        tracing::warn!(
+            count = interrupted,
+            "deployments left running by a previous process were marked interrupted"
+        );
+    }
 
     let background = vec![spawn_fetch_loops(&state), spawn_session_cleanup(&state)];
 
@@ -188,8 +199,10 @@ fn spawn_session_cleanup(state: &AppState) -> JoinHandle<()> {
     })
 }
 
-/// Serves `app` on `listener` until `shutdown` resolves. Nagle is disabled on every
-/// connection (with it, keep-alive clients wait ~40 ms per response).
+/// Serves `app` on `listener` until `shutdown` resolves, then stops accepting
+/// promotions, gives running deploys the configured grace period, and cancels the rest.
+/// Nagle is disabled on every connection (with it, keep-alive clients wait ~40 ms per
+/// response).
 pub async fn serve(
     listener: TcpListener,
     app: Slipway,
@@ -204,6 +217,7 @@ pub async fn serve(
         .with_graceful_shutdown(shutdown)
         .await
         .context("failed to serve HTTP")?;
+    engine::shutdown(&app.state, app.state.config.shutdown_grace).await;
     drop(app);
     Ok(())
 }

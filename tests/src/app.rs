@@ -53,6 +53,31 @@ pub fn pipeline_config(repo: &Path) -> String {
     )
 }
 
+/// A pipeline `web` following `repo` whose stages qa, staging and production run
+/// `script` (a POSIX shell script, the same for every stage; it reads only the
+/// `SLIPWAY_*` variables and `$OUT`, which is `out`).
+pub fn deploying_pipeline(repo: &Path, out: &Path, script: &str, extra_stage_keys: &str) -> String {
+    let mut text = format!(
+        "[[pipelines]]\nid = \"web\"\nname = \"Web shop\"\nrepository = \"{}\"\nbranch = \"main\"\nfetch_interval_seconds = 3600\n",
+        repo.display()
+    );
+    for (id, label) in [
+        ("qa", "QA"),
+        ("staging", "Staging"),
+        ("production", "Production"),
+    ] {
+        text.push_str(&format!(
+            "\n[[pipelines.stages]]\nid = \"{id}\"\nlabel = \"{label}\"\n{extra_stage_keys}\n\
+             [pipelines.stages.deployer]\ncommand = [\"sh\", \"-c\", {script:?}]\nenv = {{ OUT = \"{}\" }}\ntimeout_seconds = 60\n",
+            out.display()
+        ));
+    }
+    text
+}
+
+/// A deploy script that prints a few lines and writes the SHA to `$OUT/<stage>.sha`.
+pub const WRITE_SHA: &str = r#"echo "deploying $SLIPWAY_SHA to $SLIPWAY_STAGE (previous: ${SLIPWAY_PREVIOUS_SHA:-none}, id $SLIPWAY_DEPLOYMENT_ID)"; echo "progress on stderr" >&2; printf '%s' "$SLIPWAY_SHA" > "$OUT/$SLIPWAY_STAGE.sha"; echo done"#;
+
 /// The built site to serve: `SLIPWAY_SITE_DIR` (set by `scripts/test`), else the
 /// workspace's `target/site`.
 pub fn site_dir() -> PathBuf {
@@ -160,6 +185,97 @@ impl TestApp {
         Ok(client)
     }
 
+    /// Waits (at most 60 s) until deployment `id` has ended, and returns it.
+    pub async fn wait_for_end(
+        &self,
+        id: i64,
+    ) -> anyhow::Result<slipway_app::backend::storage::Deployment> {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let d = self
+                .state
+                .storage
+                .deployment(id)
+                .await?
+                .context("no such deployment")?;
+            if !d.state.is_active() {
+                return Ok(d);
+            }
+            anyhow::ensure!(
+                tokio::time::Instant::now() < deadline,
+                "deployment #{id} still {} after 60 s",
+                d.state
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Waits (at most 30 s) until deployment `id` runs, and returns its process group.
+    pub async fn wait_for_pgid(&self, id: i64) -> anyhow::Result<i32> {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let d = self
+                .state
+                .storage
+                .deployment(id)
+                .await?
+                .context("no such deployment")?;
+            if let Some(pgid) = d.pgid {
+                return Ok(pgid);
+            }
+            anyhow::ensure!(
+                d.state.is_active(),
+                "deployment #{id} ended ({}) before it ran",
+                d.state
+            );
+            anyhow::ensure!(
+                tokio::time::Instant::now() < deadline,
+                "deployment #{id} never started"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
+    /// POSTs a form and returns the response (redirects are not followed).
+    pub async fn post_form(
+        &self,
+        client: &reqwest::Client,
+        path: &str,
+        form: &[(&str, &str)],
+    ) -> anyhow::Result<reqwest::Response> {
+        Ok(client.post(self.url(path)).form(form).send().await?)
+    }
+
+    /// Promotes through the board's form; returns the deployment id on success, or the
+    /// flash message the board shows on refusal.
+    pub async fn promote(
+        &self,
+        client: &reqwest::Client,
+        sha: &str,
+        stage: &str,
+    ) -> anyhow::Result<Result<i64, String>> {
+        let res = self
+            .post_form(
+                client,
+                "/pipelines/web/promote",
+                &[("sha", sha), ("stage", stage)],
+            )
+            .await?;
+        anyhow::ensure!(
+            res.status() == 303,
+            "promote answered {}: {}",
+            res.status(),
+            res.text().await?
+        );
+        let location = res.headers()["location"].to_str()?.to_owned();
+        if let Some(id) = location.strip_prefix("/deployments/") {
+            let _ = self.get_text(client, &location).await?; // consume the flash
+            return Ok(Ok(id.parse()?));
+        }
+        let (_, html) = self.get_text(client, &location).await?;
+        Ok(Err(flash(&html).unwrap_or_default()))
+    }
+
     /// GETs `path` and returns status and body.
     pub async fn get_text(
         &self,
@@ -200,4 +316,20 @@ pub fn whoami(html: &str) -> Option<&str> {
     let start = rest.find('>')? + 1;
     let end = rest[start..].find('<')? + start;
     Some(&rest[start..end])
+}
+
+/// The one-time message a page shows after a form post, if any.
+pub fn flash(html: &str) -> Option<String> {
+    let at = html.find(r#"data-testid="flash""#)?;
+    let rest = &html[at..];
+    let start = rest.find('>')? + 1;
+    let end = rest[start..].find("</p>")? + start;
+    Some(
+        rest[start..end]
+            .replace("&quot;", "\"")
+            .replace("&#x27;", "'")
+            .replace("&amp;", "&")
+            .replace("&lt;", "<")
+            .replace("&gt;", ">"),
+    )
 }

@@ -1,22 +1,44 @@
-//! Read models: the home page and a pipeline's board, assembled from the config, the
-//! mirror and storage. Shared by server functions and (later) the JSON API.
+//! Read models: the home page, a pipeline's board and a deployment page, assembled from
+//! the config, the mirror and storage with a fixed number of queries per board (no query
+//! per card), so a board costs the same however long the history is.
 
 use crate::backend::config::{PipelineConfig, StageConfig};
 use crate::backend::context::{authorize, internal};
-use crate::backend::git::redact_userinfo;
+use crate::backend::engine::{self, StageRef};
+use crate::backend::git::{redact_userinfo, Commit};
 use crate::backend::repos::RepoError;
-use crate::backend::storage::User;
+use crate::backend::storage::{Deployment, StageSnapshot, User};
 use crate::backend::AppState;
+use crate::domain::gates::{self, GateStatus, Previous};
 use crate::domain::time_fmt::age;
-use crate::domain::Action;
+use crate::domain::{Action, Sha};
 use crate::error::AppError;
-use crate::views::{BoardView, CommitCard, HomeView, MirrorView, PipelineSummary, StageSummary};
+use crate::views::{
+    BoardView, Card, CommitCard, CurrentSha, DeploymentRef, DeploymentView, GateView, HomeView,
+    LockView, LogLineView, MirrorView, NextStep, PipelineSummary, ReadyInfo, StageColumn,
+    StageSummary,
+};
+use std::collections::{HashMap, HashSet};
 use time::OffsetDateTime;
 
-/// How many first-parent commits the *Commits* lane shows.
+/// How many first-parent commits the board considers.
 pub const COMMITS_SHOWN: usize = 50;
 
-fn stage_summary(s: &StageConfig) -> StageSummary {
+fn now() -> i64 {
+    OffsetDateTime::now_utc().unix_timestamp()
+}
+
+fn deployment_ref(d: &Deployment) -> DeploymentRef {
+    DeploymentRef {
+        id: d.id,
+        sha: d.sha.to_string(),
+        state: d.state.label().to_owned(),
+        age: age(now() - d.created_at.unix_timestamp()),
+        by: d.requested_by.clone(),
+    }
+}
+
+fn stage_summary(s: &StageConfig, snapshot: Option<&StageSnapshot>) -> StageSummary {
     StageSummary {
         id: s.id.to_string(),
         label: s.label.clone(),
@@ -27,24 +49,78 @@ fn stage_summary(s: &StageConfig) -> StageSummary {
             .iter()
             .map(|r| r.as_str().to_owned())
             .collect(),
-        // Deployments arrive with the promotion engine; until then nothing is deployed.
-        current: None,
+        current: snapshot
+            .and_then(|s| s.current.as_ref())
+            .map(|d| CurrentSha {
+                sha: d.sha.to_string(),
+                since: age(now() - d.finished_at.unwrap_or(d.created_at).unix_timestamp()),
+                by: d.requested_by.clone().unwrap_or_else(|| "unknown".into()),
+            }),
     }
 }
 
-fn summary(p: &PipelineConfig) -> PipelineSummary {
-    PipelineSummary {
-        id: p.id.to_string(),
-        name: p.name.clone(),
-        stages: p.stages.iter().map(stage_summary).collect(),
+async fn stage_snapshots(
+    state: &AppState,
+    p: &PipelineConfig,
+) -> Result<Vec<StageSnapshot>, AppError> {
+    let mut out = Vec::with_capacity(p.stages.len());
+    for s in &p.stages {
+        out.push(
+            state
+                .storage
+                .stage_snapshot(&p.id, &s.id, None, None)
+                .await
+                .map_err(internal)?,
+        );
     }
+    Ok(out)
 }
 
 /// Every pipeline with its stages' current SHAs.
-pub fn home(state: &AppState) -> HomeView {
-    HomeView {
-        pipelines: state.config.pipelines.iter().map(summary).collect(),
+pub async fn home(state: &AppState) -> Result<HomeView, AppError> {
+    let mut pipelines = Vec::new();
+    for p in &state.config.pipelines {
+        let snaps = stage_snapshots(state, p).await?;
+        pipelines.push(PipelineSummary {
+            id: p.id.to_string(),
+            name: p.name.clone(),
+            stages: p
+                .stages
+                .iter()
+                .zip(&snaps)
+                .map(|(s, snap)| stage_summary(s, Some(snap)))
+                .collect(),
+        });
     }
+    Ok(HomeView { pipelines })
+}
+
+fn commit_card(c: &Commit, now: i64) -> CommitCard {
+    CommitCard {
+        short: c.sha.short().to_owned(),
+        sha: c.sha.to_string(),
+        subject: c.subject.clone(),
+        author: c.author.clone(),
+        age: age(now - c.committed_at),
+        is_merge: c.is_merge,
+    }
+}
+
+fn gate_views(results: &[gates::GateResult]) -> Vec<GateView> {
+    results
+        .iter()
+        .map(|r| GateView {
+            gate: r.gate.as_str().to_owned(),
+            label: r.gate.label().to_owned(),
+            status: match r.status {
+                GateStatus::Pass => "pass",
+                GateStatus::Fail => "fail",
+                GateStatus::Pending => "pending",
+            }
+            .to_owned(),
+            reason: r.reason.clone(),
+        })
+        .collect()
 }
 
 /// One pipeline's board, as `user` may see it.
@@ -53,13 +129,9 @@ pub async fn board(
     user: &User,
     pipeline_id: &str,
 ) -> Result<BoardView, AppError> {
-    let pipeline = state.config.pipeline(pipeline_id).ok_or_else(|| {
-        AppError::NotFound(format!(
-            "there is no pipeline {pipeline_id:?}; the home page lists the configured ones"
-        ))
-    })?;
-    let now = OffsetDateTime::now_utc().unix_timestamp();
-    let (commits, log_error) = match state.repos.recent_commits(pipeline_id, COMMITS_SHOWN).await {
+    let p = engine::pipeline(state, pipeline_id)?;
+    let now = now();
+    let (recent, log_error) = match state.repos.recent_commits(pipeline_id, COMMITS_SHOWN).await {
         Ok(c) => (c, None),
         Err(RepoError::Git(msg)) => (Vec::new(), Some(msg)),
         Err(e @ RepoError::UnknownPipeline(_)) => return Err(internal(e)),
@@ -69,24 +141,248 @@ pub async fn board(
         fetched: status.fetched_at.map(|t| age(now - t.unix_timestamp())),
         error: status.error.or(log_error),
     };
-    let commits = commits
+
+    // Stage-level facts: a fixed number of queries per stage.
+    let snaps = stage_snapshots(state, p).await?;
+    let ready_marks = state.storage.ready_marks(&p.id).await.map_err(internal)?;
+    let ready: HashMap<Sha, _> = ready_marks
         .into_iter()
-        .map(|c| CommitCard {
-            short: c.sha.short().to_owned(),
-            sha: c.sha.to_string(),
-            subject: c.subject,
-            author: c.author,
-            age: age(now - c.committed_at),
-            is_merge: c.is_merge,
+        .map(|m| (m.sha.clone(), m))
+        .collect();
+
+    // Every SHA that can be a card: recent commits, ready marks, current and active SHAs.
+    let mut commits: Vec<Commit> = recent;
+    let known: HashSet<Sha> = commits.iter().map(|c| c.sha.clone()).collect();
+    let mut extra: Vec<Sha> = ready.keys().cloned().collect();
+    for s in &snaps {
+        extra.extend(
+            s.current
+                .iter()
+                .chain(s.active.iter())
+                .map(|d| d.sha.clone()),
+        );
+    }
+    extra.retain(|s| !known.contains(s));
+    extra.sort();
+    extra.dedup();
+    if !extra.is_empty() {
+        if let Ok(mirror) = state.repos.mirror(pipeline_id) {
+            match mirror.commits(&extra).await {
+                Ok(older) => commits.extend(older),
+                Err(e) => tracing::warn!(error = %format!("{e:#}"), "failed to read older commits"),
+            }
+        }
+    }
+    let shas: Vec<Sha> = commits.iter().map(|c| c.sha.clone()).collect();
+    let stage_index: HashMap<&str, usize> = p
+        .stages
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.id.as_str(), i))
+        .collect();
+    let successes = state
+        .storage
+        .successes(&p.id, &shas)
+        .await
+        .map_err(internal)?;
+    let succeeded: HashSet<(Sha, usize)> = successes
+        .iter()
+        .filter_map(|(sha, stage)| stage_index.get(stage.as_str()).map(|i| (sha.clone(), *i)))
+        .collect();
+    let rolled: HashSet<(Sha, usize)> = state
+        .storage
+        .rolled_back(&p.id, &shas)
+        .await
+        .map_err(internal)?
+        .iter()
+        .filter_map(|(sha, stage)| stage_index.get(stage.as_str()).map(|i| (sha.clone(), *i)))
+        .collect();
+    let furthest = |sha: &Sha| {
+        (0..p.stages.len())
+            .rev()
+            .find(|i| succeeded.contains(&(sha.clone(), *i)))
+    };
+    let deploying: HashMap<Sha, i64> = snaps
+        .iter()
+        .filter_map(|s| s.active.as_ref())
+        .map(|d| (d.sha.clone(), d.id))
+        .collect();
+
+    let mut lane = Vec::new();
+    let mut ready_col = Vec::new();
+    let mut columns: Vec<Vec<Card>> = vec![Vec::new(); p.stages.len()];
+    for c in &commits {
+        let placed = furthest(&c.sha);
+        let ready_info = ready.get(&c.sha).map(|m| ReadyInfo {
+            by: m.by.clone(),
+            note: m.note.clone(),
+            age: age(now - m.at.unix_timestamp()),
+        });
+        let current_here =
+            placed.is_some_and(|i| snaps[i].current.as_ref().is_some_and(|d| d.sha == c.sha));
+        let mut card = Card {
+            commit: commit_card(c, now),
+            current_here,
+            superseded: placed.is_some() && !current_here,
+            rolled_back: placed.is_some_and(|i| rolled.contains(&(c.sha.clone(), i))),
+            deploying: deploying.get(&c.sha).copied(),
+            ready: ready_info,
+            next: None,
+        };
+        let next_index = match placed {
+            Some(i) => Some(i + 1),
+            None if card.ready.is_some() => Some(0),
+            None => None,
+        };
+        if let Some(n) = next_index.filter(|n| *n < p.stages.len()) {
+            // Superseded cards are collapsed: no gates, no git work for them.
+            if !card.superseded || card.deploying.is_some() {
+                let at = StageRef {
+                    pipeline: p,
+                    index: n,
+                };
+                let previous = match n {
+                    0 => Previous::FirstStage {
+                        marked_ready: card.ready.is_some(),
+                    },
+                    _ => Previous::Stage {
+                        label: p.stages[n - 1].label.clone(),
+                        succeeded: succeeded.contains(&(c.sha.clone(), n - 1)),
+                        rolled_back: rolled.contains(&(c.sha.clone(), n - 1)),
+                    },
+                };
+                let current = snaps[n].current.as_ref().map(|d| d.sha.clone());
+                let ancestry = engine::ancestry_for(state, &at, current.as_ref(), &c.sha).await;
+                let results = gates::evaluate(&engine::facts(
+                    &at, &c.sha, previous, &snaps[n], ancestry, user,
+                ));
+                card.next = Some(NextStep {
+                    stage: p.stages[n].id.to_string(),
+                    label: p.stages[n].label.clone(),
+                    production: p.stages[n].production,
+                    allowed: gates::first_blocker(&results).is_none(),
+                    gates: gate_views(&results),
+                });
+            }
+        }
+        match placed {
+            Some(i) => columns[i].push(card),
+            None if card.ready.is_some() => ready_col.push(card),
+            None if known.contains(&c.sha) => lane.push(card),
+            None => {}
+        }
+    }
+
+    let stages = p
+        .stages
+        .iter()
+        .zip(snaps.iter())
+        .zip(columns)
+        .map(|((s, snap), mut cards)| {
+            // Current first, then newest.
+            cards.sort_by_key(|c| !c.current_here);
+            let current_id = snap.current.as_ref().map_or(0, |d| d.id);
+            StageColumn {
+                stage: stage_summary(s, Some(snap)),
+                last_attempt_failed: snap
+                    .last_finished
+                    .as_ref()
+                    .filter(|d| d.state.is_unsuccessful_end() && d.id > current_id)
+                    .map(deployment_ref),
+                active: snap.active.as_ref().map(deployment_ref),
+                lock: snap.lock.as_ref().map(|l| LockView {
+                    by: l.by.clone(),
+                    reason: l.reason.clone(),
+                    since: age(now - l.at.unix_timestamp()),
+                    expires: l.expires_at.and_then(|t| {
+                        t.format(&time::format_description::well_known::Rfc3339)
+                            .ok()
+                    }),
+                }),
+                can_lock: authorize(
+                    user,
+                    Action::Lock {
+                        production: s.production,
+                    },
+                )
+                .is_ok(),
+                cards,
+            }
         })
         .collect();
+
     Ok(BoardView {
-        pipeline: summary(pipeline),
-        branch: pipeline.branch.clone(),
-        repository: redact_userinfo(&pipeline.repository.to_string()),
-        commits,
-        ready: Vec::new(),
+        pipeline: PipelineSummary {
+            id: p.id.to_string(),
+            name: p.name.clone(),
+            stages: p
+                .stages
+                .iter()
+                .zip(&snaps)
+                .map(|(s, snap)| stage_summary(s, Some(snap)))
+                .collect(),
+        },
+        branch: p.branch.clone(),
+        repository: redact_userinfo(&p.repository.to_string()),
+        commits: lane,
+        ready: ready_col,
+        stages,
         mirror,
         can_refresh: authorize(user, Action::RefreshRepository).is_ok(),
+        can_mark_ready: authorize(user, Action::MarkReady).is_ok(),
+    })
+}
+
+/// A deployment with its stored log.
+pub async fn deployment(
+    state: &AppState,
+    user: &User,
+    id: i64,
+) -> Result<DeploymentView, AppError> {
+    let d = state
+        .storage
+        .deployment(id)
+        .await
+        .map_err(internal)?
+        .ok_or_else(|| AppError::NotFound(format!("there is no deployment #{id}")))?;
+    let p = state.config.pipeline(&d.pipeline);
+    let stage = p.and_then(|p| p.stages.iter().find(|s| s.id.as_str() == d.stage));
+    let subject = match state.repos.mirror(&d.pipeline) {
+        Ok(m) => m
+            .commits(std::slice::from_ref(&d.sha))
+            .await
+            .ok()
+            .and_then(|c| c.into_iter().next())
+            .map(|c| c.subject),
+        Err(_) => None,
+    };
+    let fmt = time::macros::format_description!("[hour]:[minute]:[second]");
+    let log = state
+        .storage
+        .log_lines(id, 0, 100_000)
+        .await
+        .map_err(internal)?
+        .into_iter()
+        .map(|l| LogLineView {
+            seq: l.seq,
+            time: l.at.format(&fmt).unwrap_or_default(),
+            stream: l.stream,
+            line: l.line,
+        })
+        .collect();
+    Ok(DeploymentView {
+        deployment: deployment_ref(&d),
+        pipeline: d.pipeline.clone(),
+        pipeline_name: p.map_or_else(|| d.pipeline.clone(), |p| p.name.clone()),
+        stage: d.stage.clone(),
+        stage_label: stage.map_or_else(|| d.stage.clone(), |s| s.label.clone()),
+        production: stage.is_some_and(|s| s.production),
+        kind: d.kind.as_str().to_owned(),
+        previous_sha: d.previous_sha.as_ref().map(Sha::to_string),
+        subject,
+        exit_code: d.exit_code,
+        active: d.state.is_active(),
+        can_cancel: d.state.is_active() && authorize(user, Action::Cancel).is_ok(),
+        log,
     })
 }

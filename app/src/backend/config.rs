@@ -33,6 +33,8 @@ pub struct Config {
     pub site_dir: Option<PathBuf>,
     /// Sessions end after this long without a request.
     pub session_inactivity: Duration,
+    /// At shutdown, running deploys get this long to finish before they are cancelled.
+    pub shutdown_grace: Duration,
     /// The boards, in config order.
     pub pipelines: Vec<PipelineConfig>,
 }
@@ -231,6 +233,7 @@ struct RawConfig {
     data_dir: Option<Spanned<String>>,
     database_url: Option<Spanned<String>>,
     site_dir: Option<Spanned<String>>,
+    shutdown_grace_seconds: Option<Spanned<i64>>,
     #[serde(default)]
     sessions: RawSessions,
     #[serde(default)]
@@ -388,6 +391,12 @@ impl Validator<'_> {
             .site_dir
             .as_ref()
             .map(|d| Self::resolve(base, d.get_ref()));
+        let shutdown_grace = match &raw.shutdown_grace_seconds {
+            None => Duration::from_secs(30),
+            Some(s) => self
+                .positive_secs(s, "shutdown_grace_seconds", 0)
+                .unwrap_or(Duration::from_secs(30)),
+        };
 
         let mut seen = HashSet::new();
         let mut pipelines = Vec::new();
@@ -416,6 +425,7 @@ impl Validator<'_> {
             database_url,
             site_dir,
             session_inactivity,
+            shutdown_grace,
             pipelines,
         }
     }

@@ -126,6 +126,105 @@ impl Mirror {
     }
 }
 
+impl Mirror {
+    /// Whether `sha` is a commit of the pipeline's branch (first-parent history or
+    /// reachable from it). Unknown objects are simply "not on the branch".
+    pub async fn is_on_branch(&self, sha: &Sha) -> anyhow::Result<bool> {
+        let branch_ref = format!("refs/heads/{}", self.branch);
+        self.is_ancestor_ref(sha.as_str(), &branch_ref).await
+    }
+
+    /// Whether `ancestor` equals or is an ancestor of `descendant`.
+    pub async fn is_ancestor(&self, ancestor: &Sha, descendant: &Sha) -> anyhow::Result<bool> {
+        self.is_ancestor_ref(ancestor.as_str(), descendant.as_str())
+            .await
+    }
+
+    async fn is_ancestor_ref(&self, ancestor: &str, descendant: &str) -> anyhow::Result<bool> {
+        let code = git_exit_code(
+            &self.dir,
+            &[
+                "merge-base",
+                "--is-ancestor",
+                "--end-of-options",
+                ancestor,
+                descendant,
+            ],
+        )
+        .await?;
+        match code {
+            0 => Ok(true),
+            // 1: not an ancestor; 128: an object is unknown to the mirror.
+            1 | 128 => Ok(false),
+            other => bail!("git merge-base --is-ancestor exited with {other}"),
+        }
+    }
+
+    /// Keeps `sha` reachable forever (`refs/slipway/deployed/<sha>`), so a force-push and
+    /// garbage collection can never make deployed history or rollback targets disappear.
+    pub async fn pin(&self, sha: &Sha) -> anyhow::Result<()> {
+        let name = format!("refs/slipway/deployed/{sha}");
+        run_git(&self.dir, &["update-ref", &name, sha.as_str()])
+            .await
+            .map(|_| ())
+    }
+
+    /// Commit details for specific SHAs (cards whose commit is older than the recent list).
+    pub async fn commits(&self, shas: &[Sha]) -> anyhow::Result<Vec<Commit>> {
+        if shas.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut args = vec![
+            "log",
+            "--no-walk=unsorted",
+            "--format=%H%x1f%P%x1f%an%x1f%ct%x1f%s%x1e",
+            "--end-of-options",
+        ];
+        args.extend(shas.iter().map(Sha::as_str));
+        let out = run_git(&self.dir, &args).await?;
+        parse_log(&out)
+    }
+
+    /// Commits reachable from `to` but not from `from` (first-parent), newest first:
+    /// "what goes out" when `to` replaces `from`.
+    pub async fn between(&self, from: &Sha, to: &Sha, limit: usize) -> anyhow::Result<Vec<Commit>> {
+        let range = format!("{from}..{to}");
+        let out = run_git(
+            &self.dir,
+            &[
+                "log",
+                "--first-parent",
+                &format!("--max-count={limit}"),
+                "--format=%H%x1f%P%x1f%an%x1f%ct%x1f%s%x1e",
+                "--end-of-options",
+                &range,
+            ],
+        )
+        .await?;
+        parse_log(&out)
+    }
+}
+
+/// Runs git and returns its exit code (for commands whose answer is the code).
+async fn git_exit_code(dir: &Path, args: &[&str]) -> anyhow::Result<i32> {
+    let status = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .status();
+    let status = tokio::time::timeout(GIT_TIMEOUT, status)
+        .await
+        .context("git timed out")?
+        .context("failed to run git (is it installed and on PATH?)")?;
+    status.code().context("git was killed by a signal")
+}
+
 fn parse_log(out: &str) -> anyhow::Result<Vec<Commit>> {
     out.split('\x1e')
         .map(str::trim)

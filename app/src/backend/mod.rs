@@ -5,9 +5,11 @@
 pub mod board;
 pub mod config;
 pub mod context;
+pub mod engine;
 pub mod git;
 pub mod passwords;
 pub mod repos;
+pub mod runner;
 pub mod sessions;
 pub mod state;
 pub mod storage;

@@ -102,6 +102,11 @@ impl Repos {
             .map_err(|e| RepoError::Git(format!("{e:#}")))
     }
 
+    /// The mirror of a pipeline, for read-only git questions.
+    pub fn mirror(&self, id: &str) -> Result<Mirror, RepoError> {
+        Ok(self.entry(id)?.mirror.clone())
+    }
+
     /// The last fetch's outcome.
     pub fn status(&self, id: &str) -> FetchStatus {
         self.entry(id)

@@ -10,6 +10,9 @@ use tower_sessions::session_store::{Result, SessionStore};
 /// The session key holding the logged-in user's id.
 pub const USER_ID_KEY: &str = "user_id";
 
+/// The session key holding a one-time [`Flash`](crate::views::Flash) message.
+pub const FLASH_KEY: &str = "flash";
+
 /// A [`SessionStore`] that forwards to whichever store the storage backend provides.
 #[derive(Clone, Debug)]
 pub struct DynSessionStore(pub Arc<dyn SessionStore>);

@@ -2,6 +2,7 @@
 //! state and to server functions as Leptos context (never a global).
 
 use crate::backend::config::Config;
+use crate::backend::engine::Deploys;
 use crate::backend::repos::Repos;
 use crate::backend::storage::Storage;
 use axum::extract::FromRef;
@@ -19,6 +20,8 @@ pub struct AppState {
     pub storage: Arc<dyn Storage>,
     /// Repository mirrors, one per pipeline.
     pub repos: Arc<Repos>,
+    /// Deploys running in this process.
+    pub deploys: Arc<Deploys>,
 }
 
 impl FromRef<AppState> for LeptosOptions {

@@ -1,6 +1,8 @@
 //! Domain types and rules: plain Rust, no SQL, no HTTP, no Leptos. Compiled for both the
 //! server and the browser so the same parsing rules apply on both sides.
 
+pub mod deployment;
+pub mod gates;
 pub mod ids;
 pub mod roles;
 pub mod sha;

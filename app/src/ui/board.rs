@@ -3,7 +3,7 @@
 
 use super::common::{ErrorPanel, Layout, ShaChip};
 use crate::server_fns::get_board;
-use crate::views::{BoardView, CommitCard, StageSummary};
+use crate::views::{BoardView, Card, StageColumn};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
@@ -41,6 +41,11 @@ fn Board(board: BoardView) -> impl IntoView {
     let id = board.pipeline.id.clone();
     let refresh_action = format!("/pipelines/{id}/refresh");
     let commits_count = board.commits.len();
+    let ctx = BoardCtx {
+        pipeline: id.clone(),
+        pipeline_name: name.clone(),
+        can_mark_ready: board.can_mark_ready,
+    };
     view! {
         <Title text=format!("{name} board · Slipway") />
         <div class="board-head">
@@ -77,25 +82,33 @@ fn Board(board: BoardView) -> impl IntoView {
                     "Commits" <span class="count">{commits_count}</span>
                 </h2>
                 <p class="hint">{format!("Recent first-parent commits of {}", board.branch)}</p>
-                <CardList cards=board.commits.clone() empty="No commits on this branch yet." />
+                <CardList cards=board.commits.clone() ctx=ctx.clone() empty="No new commits on this branch." />
             </section>
             <section class="column ready" aria-labelledby="col-ready">
                 <h2 id="col-ready">"Ready"</h2>
                 <p class="hint">"Marked ready, not deployed yet"</p>
-                <CardList cards=board.ready.clone() empty="Nothing is marked ready." />
+                <CardList cards=board.ready.clone() ctx=ctx.clone() empty="Nothing is marked ready." />
             </section>
             {board
-                .pipeline
                 .stages
                 .into_iter()
-                .map(|s| view! { <StageColumn stage=s pipeline=name.clone() /> })
+                .map(|s| view! { <StageColumnView column=s ctx=ctx.clone() /> })
                 .collect_view()}
         </div>
     }
 }
 
+/// What every card on a board needs to know about the board.
+#[derive(Clone)]
+struct BoardCtx {
+    pipeline: String,
+    pipeline_name: String,
+    can_mark_ready: bool,
+}
+
 #[component]
-fn StageColumn(stage: StageSummary, pipeline: String) -> impl IntoView {
+fn StageColumnView(column: StageColumn, ctx: BoardCtx) -> impl IntoView {
+    let stage = column.stage.clone();
     let heading_id = format!("col-stage-{}", stage.id);
     let labelled_by = heading_id.clone();
     let class = if stage.production {
@@ -104,15 +117,18 @@ fn StageColumn(stage: StageSummary, pipeline: String) -> impl IntoView {
         "column stage"
     };
     let roles = stage.promote_roles.join(", ");
+    let lock_action = format!("/pipelines/{}/stages/{}/lock", ctx.pipeline, stage.id);
+    let unlock_action = format!("/pipelines/{}/stages/{}/unlock", ctx.pipeline, stage.id);
+    let label = stage.label.clone();
     view! {
         <section class=class aria-labelledby=labelled_by data-stage=stage.id.clone()>
             <h2 id=heading_id>
                 {stage.label.clone()}
                 {stage.production.then(|| view! { <span class="badge prod">"PRODUCTION"</span> })}
             </h2>
-            <p class="hint">{format!("{pipeline} · {}", stage.label)}</p>
-            <div class="current">
-                {match stage.current {
+            <p class="hint">{format!("{} · {}", ctx.pipeline_name, stage.label)}</p>
+            <div class="current" data-testid="current">
+                {match stage.current.clone() {
                     Some(c) => {
                         let short = c.sha.get(..7).unwrap_or_default().to_owned();
                         view! {
@@ -126,37 +142,214 @@ fn StageColumn(stage: StageSummary, pipeline: String) -> impl IntoView {
                     None => view! { <p class="muted">"Nothing deployed yet"</p> }.into_any(),
                 }}
             </div>
+            {column
+                .last_attempt_failed
+                .clone()
+                .map(|d| {
+                    view! {
+                        <p class="panel error" role="alert">
+                            <a href=format!("/deployments/{}", d.id)>{format!("Deployment #{}", d.id)}</a>
+                            {format!(" {}: last attempt {} — environment state unknown", d.sha.get(..7).unwrap_or_default(), d.state)}
+                        </p>
+                    }
+                })}
+            {column
+                .active
+                .clone()
+                .map(|d| {
+                    view! {
+                        <p class="panel deploying" role="status">
+                            {format!("Deploying {} ", d.sha.get(..7).unwrap_or_default())}
+                            <a href=format!("/deployments/{}", d.id)>{format!("#{} ({})", d.id, d.state)}</a>
+                        </p>
+                    }
+                })}
+            {match column.lock.clone() {
+                Some(l) => {
+                    view! {
+                        <div class="panel lock" role="status">
+                            <p>
+                                <strong>"Locked"</strong>
+                                {format!(" by {} {}: {}", l.by, l.since, l.reason)}
+                                {l.expires.map(|e| format!(" (until {e})"))}
+                            </p>
+                            {column
+                                .can_lock
+                                .then(|| {
+                                    view! {
+                                        <form method="post" action=unlock_action.clone() class="inline">
+                                            <button type="submit" aria-label=format!("Unlock {label} of {}", ctx.pipeline_name)>
+                                                "Unlock"
+                                            </button>
+                                        </form>
+                                    }
+                                })}
+                        </div>
+                    }
+                        .into_any()
+                }
+                None => {
+                    column
+                        .can_lock
+                        .then(|| {
+                            view! {
+                                <details class="lock-form">
+                                    <summary>{format!("Lock {}", stage.label)}</summary>
+                                    <form method="post" action=lock_action.clone() class="stack">
+                                        <label for=format!("lock-reason-{}", stage.id)>"Reason"</label>
+                                        <input id=format!("lock-reason-{}", stage.id) name="reason" required maxlength="500" />
+                                        <label for=format!("lock-minutes-{}", stage.id)>"Expires after (minutes, optional)"</label>
+                                        <input id=format!("lock-minutes-{}", stage.id) name="minutes" type="number" min="1" />
+                                        <button type="submit">{format!("Lock {}", stage.label)}</button>
+                                    </form>
+                                </details>
+                            }
+                        })
+                        .into_any()
+                }
+            }}
             <p class="rules">
                 {format!("Promoted by: {roles}")}
                 {stage.fast_forward_only.then_some(" · fast-forward only")}
             </p>
+            <CardList cards=column.cards ctx=ctx.clone() empty="No cards here." />
         </section>
     }
 }
 
 #[component]
-fn CardList(cards: Vec<CommitCard>, empty: &'static str) -> impl IntoView {
+fn CardList(cards: Vec<Card>, ctx: BoardCtx, empty: &'static str) -> impl IntoView {
     if cards.is_empty() {
         return view! { <p class="muted empty">{empty}</p> }.into_any();
     }
     view! {
         <ol class="cards">
-            {cards
-                .into_iter()
-                .map(|c| {
-                    view! {
-                        <li class="card" data-sha=c.sha.clone()>
-                            <div class="card-head">
-                                <ShaChip sha=c.sha.clone() short=c.short.clone() />
-                                {c.is_merge.then(|| view! { <span class="badge">"merge"</span> })}
-                            </div>
-                            <p class="subject">{c.subject}</p>
-                            <p class="meta">{format!("{} · {}", c.author, c.age)}</p>
-                        </li>
-                    }
-                })
-                .collect_view()}
+            {cards.into_iter().map(|c| view! { <CardView card=c ctx=ctx.clone() /> }).collect_view()}
         </ol>
     }
-    .into_any()
+        .into_any()
+}
+
+#[component]
+fn CardView(card: Card, ctx: BoardCtx) -> impl IntoView {
+    let c = card.commit.clone();
+    let mut class = String::from("card");
+    for (flag, name) in [
+        (card.current_here, " current"),
+        (card.superseded, " superseded"),
+        (card.rolled_back, " rolled-back"),
+        (card.deploying.is_some(), " deploying"),
+    ] {
+        if flag {
+            class.push_str(name);
+        }
+    }
+    let ready_action = format!("/pipelines/{}/ready", ctx.pipeline);
+    let unready_action = format!("/pipelines/{}/unready", ctx.pipeline);
+    let promote_action = format!("/pipelines/{}/promote", ctx.pipeline);
+    let placed = card.current_here || card.superseded;
+    view! {
+        <li class=class data-sha=c.sha.clone()>
+            <div class="card-head">
+                <ShaChip sha=c.sha.clone() short=c.short.clone() />
+                <span class="flags">
+                    {c.is_merge.then(|| view! { <span class="badge">"merge"</span> })}
+                    {card.current_here.then(|| view! { <span class="badge current">"current"</span> })}
+                    {card.superseded.then(|| view! { <span class="badge">"superseded"</span> })}
+                    {card.rolled_back.then(|| view! { <span class="badge warn">"rolled back"</span> })}
+                    {card
+                        .deploying
+                        .map(|id| {
+                            view! {
+                                <a class="badge deploying" href=format!("/deployments/{id}")>
+                                    "deploying"
+                                </a>
+                            }
+                        })}
+                </span>
+            </div>
+            <p class="subject">{c.subject.clone()}</p>
+            <p class="meta">{format!("{} · {}", c.author, c.age)}</p>
+            {card
+                .ready
+                .clone()
+                .filter(|_| !placed)
+                .map(|r| {
+                    view! {
+                        <p class="meta">
+                            {format!("Ready by {} {}", r.by, r.age)}
+                            {r.note.map(|n| format!(": {n}"))}
+                        </p>
+                    }
+                })}
+            {(ctx.can_mark_ready && card.ready.is_none() && !placed)
+                .then(|| {
+                    view! {
+                        <form method="post" action=ready_action.clone() class="card-action">
+                            <input type="hidden" name="sha" value=c.sha.clone() />
+                            <input
+                                name="note"
+                                maxlength="500"
+                                placeholder="Note (optional)"
+                                aria-label=format!("Note for {}", c.short)
+                            />
+                            <button type="submit" aria-label=format!("Mark {} ready", c.short)>
+                                "Mark ready"
+                            </button>
+                        </form>
+                    }
+                })}
+            {(ctx.can_mark_ready && card.ready.is_some() && !placed)
+                .then(|| {
+                    view! {
+                        <form method="post" action=unready_action.clone() class="inline">
+                            <input type="hidden" name="sha" value=c.sha.clone() />
+                            <button type="submit" class="link" aria-label=format!("Unmark {}", c.short)>
+                                "Unmark"
+                            </button>
+                        </form>
+                    }
+                })}
+            {card
+                .next
+                .clone()
+                .map(|n| {
+                    let button_class = if n.production { "promote danger" } else { "promote" };
+                    let text = if n.production {
+                        format!("Promote to {} (PRODUCTION)", n.label)
+                    } else {
+                        format!("Promote to {}", n.label)
+                    };
+                    let aria = format!("Promote {} of {} to {}", c.short, ctx.pipeline_name, n.label);
+                    view! {
+                        <div class="next" data-next=n.stage.clone()>
+                            <ul class="gates" aria-label=format!("Gates for {}", n.label)>
+                                {n
+                                    .gates
+                                    .iter()
+                                    .map(|g| {
+                                        view! {
+                                            <li class=format!("gate {}", g.status) data-gate=g.gate.clone()>
+                                                <span class="gate-status">{g.status.clone()}</span>
+                                                " "
+                                                <span class="gate-label">{g.label.clone()}</span>
+                                                ": "
+                                                {g.reason.clone()}
+                                            </li>
+                                        }
+                                    })
+                                    .collect_view()}
+                            </ul>
+                            <form method="post" action=promote_action.clone()>
+                                <input type="hidden" name="sha" value=c.sha.clone() />
+                                <input type="hidden" name="stage" value=n.stage.clone() />
+                                <button type="submit" class=button_class disabled=!n.allowed aria-label=aria>
+                                    {text}
+                                </button>
+                            </form>
+                        </div>
+                    }
+                })}
+        </li>
+    }
 }

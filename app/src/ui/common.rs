@@ -1,7 +1,7 @@
 //! Pieces shared by pages: the header, error panels, the SHA chip.
 
 use crate::error::AppError;
-use crate::server_fns::get_me;
+use crate::server_fns::{get_me, take_flash};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -9,6 +9,7 @@ use leptos_meta::Title;
 #[component]
 pub fn Layout(children: Children) -> impl IntoView {
     let me = Resource::new(|| (), |_| get_me());
+    let flash = Resource::new(|| (), |_| take_flash());
     view! {
         <a class="skip" href="#main">"Skip to content"</a>
         <header class="top">
@@ -34,7 +35,25 @@ pub fn Layout(children: Children) -> impl IntoView {
                 })}
             </Suspense>
         </header>
-        <main id="main">{children()}</main>
+        <main id="main">
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    flash
+                        .await
+                        .ok()
+                        .flatten()
+                        .map(|f| {
+                            let role = if f.kind == "error" { "alert" } else { "status" };
+                            view! {
+                                <p class=format!("panel flash {}", f.kind) role=role data-testid="flash">
+                                    {f.message}
+                                </p>
+                            }
+                        })
+                })}
+            </Suspense>
+            {children()}
+        </main>
     }
 }
 
@@ -47,6 +66,7 @@ pub fn ErrorPanel(error: AppError) -> impl IntoView {
         let status = match &error {
             AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::Refused { .. } => StatusCode::CONFLICT,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::BadRequest(_) | AppError::Transport(_) => StatusCode::BAD_REQUEST,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,

@@ -4,6 +4,7 @@
 mod admin;
 mod board;
 mod common;
+mod deployment;
 mod home;
 mod login;
 
@@ -42,6 +43,11 @@ pub fn App() -> impl IntoView {
             <Routes fallback=|| view! { <common::NotFound /> }>
                 <Route path=StaticSegment("login") view=login::LoginPage ssr=SsrMode::Async />
                 <Route path=StaticSegment("") view=home::HomePage ssr=SsrMode::Async />
+                <Route
+                    path=(StaticSegment("deployments"), ParamSegment("id"))
+                    view=deployment::DeploymentPage
+                    ssr=SsrMode::Async
+                />
                 <Route
                     path=(StaticSegment("admin"), StaticSegment("users"))
                     view=admin::UsersPage

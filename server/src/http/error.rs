@@ -21,6 +21,14 @@ pub enum HttpError {
     /// Malformed input.
     #[error("{0}")]
     BadRequest(String),
+    /// A rule refused the action (a failing gate, a held lock…).
+    #[error("{message}")]
+    Refused {
+        /// Which rule.
+        gate: String,
+        /// Why.
+        message: String,
+    },
     /// A state-changing request from another origin.
     #[error("{0}")]
     CrossOrigin(String),
@@ -34,6 +42,7 @@ impl From<AppError> for HttpError {
         match e {
             AppError::Unauthenticated => HttpError::Unauthenticated,
             AppError::Forbidden(m) => HttpError::Forbidden(m),
+            AppError::Refused { gate, message } => HttpError::Refused { gate, message },
             AppError::NotFound(m) => HttpError::NotFound(m),
             AppError::BadRequest(m) | AppError::Transport(m) => HttpError::BadRequest(m),
             AppError::Unavailable(m) => HttpError::Internal(anyhow::anyhow!(m)),
@@ -48,6 +57,7 @@ impl IntoResponse for HttpError {
             HttpError::Unauthenticated => StatusCode::UNAUTHORIZED,
             HttpError::Forbidden(_) | HttpError::CrossOrigin(_) => StatusCode::FORBIDDEN,
             HttpError::NotFound(_) => StatusCode::NOT_FOUND,
+            HttpError::Refused { .. } => StatusCode::CONFLICT,
             HttpError::BadRequest(_) => StatusCode::BAD_REQUEST,
             HttpError::Internal(e) => {
                 tracing::error!(error = ?e, "internal error");

@@ -2,6 +2,7 @@
 //! forms, the refresh button, health checks, the Origin check and authentication.
 //! Handlers are thin: they parse, ask the policy, call a backend service, redirect.
 
+pub mod actions;
 pub mod auth;
 pub mod error;
 pub mod origin;
@@ -25,6 +26,18 @@ pub fn routes() -> Router<AppState> {
         .route("/login", post(auth::login))
         .route("/logout", post(auth::logout))
         .route("/pipelines/{pipeline}/refresh", post(refresh))
+        .route("/pipelines/{pipeline}/ready", post(actions::ready))
+        .route("/pipelines/{pipeline}/unready", post(actions::unready))
+        .route("/pipelines/{pipeline}/promote", post(actions::promote))
+        .route(
+            "/pipelines/{pipeline}/stages/{stage}/lock",
+            post(actions::lock),
+        )
+        .route(
+            "/pipelines/{pipeline}/stages/{stage}/unlock",
+            post(actions::unlock),
+        )
+        .route("/deployments/{id}/cancel", post(actions::cancel))
 }
 
 /// The process is up.

@@ -6,3 +6,4 @@ mod auth;
 mod board;
 mod browser;
 mod cli;
+mod promotion;

@@ -8,7 +8,9 @@
 
 pub mod sqlite;
 
-use crate::domain::{RoleSet, UserName};
+use crate::domain::deployment::{DeploymentKind, DeploymentState};
+use crate::domain::gates::GateResult;
+use crate::domain::{PipelineId, RoleSet, Sha, StageId, UserName};
 use async_trait::async_trait;
 use std::sync::Arc;
 use time::OffsetDateTime;
@@ -58,6 +60,182 @@ pub enum StorageError {
 /// Shorthand for storage results.
 pub type StorageResult<T> = Result<T, StorageError>;
 
+/// A SHA marked ready.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadyMark {
+    /// The SHA.
+    pub sha: Sha,
+    /// Who marked it.
+    pub by: String,
+    /// Optional note.
+    pub note: Option<String>,
+    /// When (UTC).
+    pub at: OffsetDateTime,
+}
+
+/// A deployment row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deployment {
+    /// Id (shown as #id).
+    pub id: i64,
+    /// Pipeline config id.
+    pub pipeline: String,
+    /// Stage config id.
+    pub stage: String,
+    /// What it deploys.
+    pub sha: Sha,
+    /// The stage's current SHA when it was created.
+    pub previous_sha: Option<Sha>,
+    /// Promote, rollback or redeploy.
+    pub kind: DeploymentKind,
+    /// Where it is in its life.
+    pub state: DeploymentState,
+    /// Who asked for it (user name).
+    pub requested_by: Option<String>,
+    /// Why (rollbacks carry a reason).
+    pub reason: Option<String>,
+    /// When it was created (UTC).
+    pub created_at: OffsetDateTime,
+    /// When the deployer started.
+    pub started_at: Option<OffsetDateTime>,
+    /// When it ended.
+    pub finished_at: Option<OffsetDateTime>,
+    /// The deployer's exit code.
+    pub exit_code: Option<i32>,
+    /// The deployer's process group while it runs.
+    pub pgid: Option<i32>,
+}
+
+/// What to create.
+#[derive(Debug, Clone)]
+pub struct NewDeployment {
+    /// Pipeline.
+    pub pipeline: PipelineId,
+    /// Target stage.
+    pub stage: StageId,
+    /// The stage before it, if any (for the previous-stage facts).
+    pub previous_stage: Option<StageId>,
+    /// SHA to deploy.
+    pub sha: Sha,
+    /// Why.
+    pub kind: DeploymentKind,
+    /// Who.
+    pub requested_by: UserId,
+    /// Free-text reason.
+    pub reason: Option<String>,
+}
+
+/// A lock on a stage.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lock {
+    /// The locked stage.
+    pub stage: String,
+    /// Who holds it.
+    pub by: String,
+    /// Why.
+    pub reason: String,
+    /// Since when.
+    pub at: OffsetDateTime,
+    /// Until when, if it expires.
+    pub expires_at: Option<OffsetDateTime>,
+}
+
+/// The facts about one stage (and a candidate SHA) that gates need, read together.
+#[derive(Debug, Clone, Default)]
+pub struct StageSnapshot {
+    /// The latest succeeded deployment (its SHA is the stage's current SHA).
+    pub current: Option<Deployment>,
+    /// A queued or running deployment.
+    pub active: Option<Deployment>,
+    /// The latest ended deployment (success or not).
+    pub last_finished: Option<Deployment>,
+    /// A lock in force.
+    pub lock: Option<Lock>,
+    /// The candidate succeeded on the previous stage.
+    pub previous_succeeded: bool,
+    /// The candidate was rolled back on the previous stage since.
+    pub previous_rolled_back: bool,
+    /// The candidate is marked ready.
+    pub marked_ready: bool,
+}
+
+/// A stored log line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogLine {
+    /// Position in the log (1, 2, …).
+    pub seq: i64,
+    /// When it arrived (UTC).
+    pub at: OffsetDateTime,
+    /// `stdout`, `stderr` or `slipway` (lines Slipway adds).
+    pub stream: String,
+    /// The text.
+    pub line: String,
+}
+
+/// An audit record to append.
+#[derive(Debug, Clone, Default)]
+pub struct NewAudit {
+    /// Who (user name), if anyone.
+    pub actor: Option<String>,
+    /// What, e.g. `promote`, `login`.
+    pub action: String,
+    /// Pipeline concerned.
+    pub pipeline: Option<String>,
+    /// Stage concerned.
+    pub stage: Option<String>,
+    /// SHA concerned.
+    pub sha: Option<String>,
+    /// Other target (deployment id, user name).
+    pub target: Option<String>,
+    /// `ok`, `refused`, `failed`…
+    pub outcome: String,
+    /// One line of detail (refusal reason…).
+    pub detail: Option<String>,
+}
+
+/// A stored audit record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEntry {
+    /// Id (monotonic).
+    pub id: i64,
+    /// When (UTC).
+    pub at: OffsetDateTime,
+    /// Who.
+    pub actor: Option<String>,
+    /// What.
+    pub action: String,
+    /// Pipeline.
+    pub pipeline: Option<String>,
+    /// Stage.
+    pub stage: Option<String>,
+    /// SHA.
+    pub sha: Option<String>,
+    /// Other target.
+    pub target: Option<String>,
+    /// Outcome.
+    pub outcome: String,
+    /// Detail.
+    pub detail: Option<String>,
+}
+
+/// Why a deployment was not created.
+#[derive(Debug, thiserror::Error)]
+pub enum CreateDeploymentError {
+    /// A gate refused, evaluated on the facts read inside the transaction.
+    #[error("{}", .0.reason)]
+    Refused(GateResult),
+    /// The facts changed since the caller computed ancestry (the current SHA moved).
+    #[error("the stage changed while the promotion was being checked; try again")]
+    Stale,
+    /// Storage failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+/// The gate check run inside the creating transaction.
+pub type GateCheck<'a> =
+    &'a (dyn Fn(&StageSnapshot) -> Result<(), CreateDeploymentError> + Send + Sync);
+
 /// The one interface to persistence.
 #[async_trait]
 pub trait Storage: Send + Sync + 'static {
@@ -89,6 +267,140 @@ pub trait Storage: Send + Sync + 'static {
 
     /// Records a successful login.
     async fn record_login(&self, id: UserId, at: OffsetDateTime) -> StorageResult<()>;
+
+    /// Marks a SHA ready; false if it already was.
+    async fn mark_ready(
+        &self,
+        pipeline: &PipelineId,
+        sha: &Sha,
+        by: UserId,
+        note: Option<&str>,
+    ) -> StorageResult<bool>;
+
+    /// Removes a ready mark; false if there was none.
+    async fn unmark_ready(&self, pipeline: &PipelineId, sha: &Sha) -> StorageResult<bool>;
+
+    /// Every ready mark of a pipeline, newest first.
+    async fn ready_marks(&self, pipeline: &PipelineId) -> StorageResult<Vec<ReadyMark>>;
+
+    /// Reads a stage's facts for `sha` (outside any transaction: for display).
+    async fn stage_snapshot(
+        &self,
+        pipeline: &PipelineId,
+        stage: &StageId,
+        previous_stage: Option<&StageId>,
+        sha: Option<&Sha>,
+    ) -> StorageResult<StageSnapshot>;
+
+    /// In one write transaction: reads the stage's facts, runs `check` on them, and
+    /// inserts the deployment (queued) if it passes. The partial unique index on active
+    /// deployments makes a concurrent second insert fail; that is reported as the busy gate.
+    async fn create_deployment(
+        &self,
+        new: &NewDeployment,
+        check: GateCheck<'_>,
+    ) -> Result<Deployment, CreateDeploymentError>;
+
+    /// Queued → running, recording the process group.
+    async fn mark_running(&self, id: i64, pgid: i32, at: OffsetDateTime) -> StorageResult<bool>;
+
+    /// Active → an end state; false if it had already ended.
+    async fn finish_deployment(
+        &self,
+        id: i64,
+        state: DeploymentState,
+        exit_code: Option<i32>,
+        at: OffsetDateTime,
+    ) -> StorageResult<bool>;
+
+    /// One deployment.
+    async fn deployment(&self, id: i64) -> StorageResult<Option<Deployment>>;
+
+    /// Deployments left queued or running (by a previous process, at start-up).
+    async fn unfinished_deployments(&self) -> StorageResult<Vec<Deployment>>;
+
+    /// A stage's most recent deployments, newest first.
+    async fn stage_history(
+        &self,
+        pipeline: &PipelineId,
+        stage: &StageId,
+        limit: i64,
+    ) -> StorageResult<Vec<Deployment>>;
+
+    /// For each of `shas`, the stages where it ever succeeded: (sha, stage).
+    async fn successes(
+        &self,
+        pipeline: &PipelineId,
+        shas: &[Sha],
+    ) -> StorageResult<Vec<(Sha, String)>>;
+
+    /// For each of `shas`, the stages where it was rolled back since its last success.
+    async fn rolled_back(
+        &self,
+        pipeline: &PipelineId,
+        shas: &[Sha],
+    ) -> StorageResult<Vec<(Sha, String)>>;
+
+    /// Appends a log line.
+    async fn append_log(
+        &self,
+        deployment: i64,
+        seq: i64,
+        at: OffsetDateTime,
+        stream: &str,
+        line: &str,
+    ) -> StorageResult<()>;
+
+    /// Log lines after `after_seq`, at most `limit`.
+    async fn log_lines(
+        &self,
+        deployment: i64,
+        after_seq: i64,
+        limit: i64,
+    ) -> StorageResult<Vec<LogLine>>;
+
+    /// Locks a stage; `Conflict` (naming the holder) if a lock is in force.
+    async fn lock_stage(
+        &self,
+        pipeline: &PipelineId,
+        stage: &StageId,
+        by: UserId,
+        reason: &str,
+        expires_at: Option<OffsetDateTime>,
+    ) -> StorageResult<()>;
+
+    /// Removes a lock, returning it (None if there was none).
+    async fn unlock_stage(
+        &self,
+        pipeline: &PipelineId,
+        stage: &StageId,
+    ) -> StorageResult<Option<Lock>>;
+
+    /// Locks in force on a pipeline's stages.
+    async fn locks(&self, pipeline: &PipelineId) -> StorageResult<Vec<Lock>>;
+
+    /// Appends to the audit log.
+    async fn audit(&self, entry: NewAudit) -> StorageResult<()>;
+
+    /// The newest audit entries (at most `limit`).
+    async fn audit_entries(&self, limit: i64) -> StorageResult<Vec<AuditEntry>>;
+
+    /// A cached ancestry answer.
+    async fn cached_ancestry(
+        &self,
+        pipeline: &PipelineId,
+        ancestor: &Sha,
+        descendant: &Sha,
+    ) -> StorageResult<Option<bool>>;
+
+    /// Caches an ancestry answer forever.
+    async fn cache_ancestry(
+        &self,
+        pipeline: &PipelineId,
+        ancestor: &Sha,
+        descendant: &Sha,
+        is_ancestor: bool,
+    ) -> StorageResult<()>;
 
     /// Deletes sessions whose expiry has passed (run periodically).
     async fn delete_expired_sessions(&self) -> StorageResult<u64>;

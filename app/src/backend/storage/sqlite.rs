@@ -5,8 +5,13 @@
 //! deferred transaction that upgrades to a write at once with `SQLITE_BUSY`, whatever
 //! the busy timeout.
 
-use super::{Credentials, Storage, StorageError, StorageResult, User, UserId};
-use crate::domain::{Role, RoleSet, UserName};
+use super::{
+    AuditEntry, CreateDeploymentError, Credentials, Deployment, GateCheck, Lock, LogLine, NewAudit,
+    NewDeployment, ReadyMark, StageSnapshot, Storage, StorageError, StorageResult, User, UserId,
+};
+use crate::domain::deployment::{DeploymentKind, DeploymentState};
+use crate::domain::gates::{GateKind, GateResult, GateStatus};
+use crate::domain::{PipelineId, Role, RoleSet, Sha, StageId, UserName};
 use anyhow::Context as _;
 use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -97,6 +102,189 @@ fn user_from_row(row: &sqlx::sqlite::SqliteRow, roles: RoleSet) -> StorageResult
             .try_get("last_login_at")
             .map_err(db("failed to read last_login_at"))?,
     })
+}
+
+const DEPLOYMENT_COLUMNS: &str = "d.id, d.pipeline_id, d.stage_id, d.sha, d.previous_sha, d.kind, d.state, \
+     u.name AS requested_by, d.reason, d.created_at, d.started_at, d.finished_at, d.exit_code, d.pgid";
+
+fn deployment_select(filter: &str) -> String {
+    format!("SELECT {DEPLOYMENT_COLUMNS} FROM deployments d LEFT JOIN users u ON u.id = d.requested_by {filter}")
+}
+
+fn sha_col(row: &sqlx::sqlite::SqliteRow, col: &str) -> StorageResult<Sha> {
+    let s: String = row.try_get(col).map_err(db("failed to read a SHA"))?;
+    Sha::parse(&s).map_err(db("a stored SHA is invalid"))
+}
+
+fn deployment_from_row(row: &sqlx::sqlite::SqliteRow) -> StorageResult<Deployment> {
+    let kind: String = row
+        .try_get("kind")
+        .map_err(db("failed to read a deployment kind"))?;
+    let state: String = row
+        .try_get("state")
+        .map_err(db("failed to read a deployment state"))?;
+    let previous: Option<String> = row
+        .try_get("previous_sha")
+        .map_err(db("failed to read previous_sha"))?;
+    Ok(Deployment {
+        id: row
+            .try_get("id")
+            .map_err(db("failed to read a deployment id"))?,
+        pipeline: row
+            .try_get("pipeline_id")
+            .map_err(db("failed to read pipeline_id"))?,
+        stage: row
+            .try_get("stage_id")
+            .map_err(db("failed to read stage_id"))?,
+        sha: sha_col(row, "sha")?,
+        previous_sha: previous
+            .map(|p| Sha::parse(&p))
+            .transpose()
+            .map_err(db("a stored SHA is invalid"))?,
+        kind: DeploymentKind::parse(&kind).ok_or_else(|| {
+            StorageError::Database(anyhow::anyhow!("unknown deployment kind {kind:?}"))
+        })?,
+        state: DeploymentState::parse(&state).ok_or_else(|| {
+            StorageError::Database(anyhow::anyhow!("unknown deployment state {state:?}"))
+        })?,
+        requested_by: row
+            .try_get("requested_by")
+            .map_err(db("failed to read requested_by"))?,
+        reason: row.try_get("reason").map_err(db("failed to read reason"))?,
+        created_at: row
+            .try_get("created_at")
+            .map_err(db("failed to read created_at"))?,
+        started_at: row
+            .try_get("started_at")
+            .map_err(db("failed to read started_at"))?,
+        finished_at: row
+            .try_get("finished_at")
+            .map_err(db("failed to read finished_at"))?,
+        exit_code: row
+            .try_get("exit_code")
+            .map_err(db("failed to read exit_code"))?,
+        pgid: row.try_get("pgid").map_err(db("failed to read pgid"))?,
+    })
+}
+
+fn lock_from_row(row: &sqlx::sqlite::SqliteRow) -> StorageResult<Lock> {
+    Ok(Lock {
+        stage: row
+            .try_get("stage_id")
+            .map_err(db("failed to read a lock"))?,
+        by: row
+            .try_get("locked_by_name")
+            .map_err(db("failed to read a lock"))?,
+        reason: row.try_get("reason").map_err(db("failed to read a lock"))?,
+        at: row
+            .try_get("locked_at")
+            .map_err(db("failed to read a lock"))?,
+        expires_at: row
+            .try_get("expires_at")
+            .map_err(db("failed to read a lock"))?,
+    })
+}
+
+const LOCK_SELECT: &str =
+    "SELECT l.stage_id, u.name AS locked_by_name, l.reason, l.locked_at, l.expires_at \
+     FROM locks l JOIN users u ON u.id = l.locked_by \
+     WHERE l.pipeline_id = ? AND (l.expires_at IS NULL OR l.expires_at > ?)";
+
+/// `?, ?, …` for an `IN` list of `n` values.
+fn placeholders(n: usize) -> String {
+    vec!["?"; n].join(", ")
+}
+
+/// Reads a stage's facts with any executor (the pool for display, the write
+/// transaction for the check before an insert).
+async fn read_snapshot(
+    conn: &mut sqlx::SqliteConnection,
+    pipeline: &PipelineId,
+    stage: &StageId,
+    previous_stage: Option<&StageId>,
+    sha: Option<&Sha>,
+) -> StorageResult<StageSnapshot> {
+    let one = |filter: &str| deployment_select(filter);
+    let current = sqlx::query(&one("WHERE d.pipeline_id = ? AND d.stage_id = ? AND d.state = 'succeeded' ORDER BY d.id DESC LIMIT 1"))
+        .bind(pipeline.as_str())
+        .bind(stage.as_str())
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db("failed to read the current deployment"))?
+        .map(|r| deployment_from_row(&r))
+        .transpose()?;
+    let active = sqlx::query(&one("WHERE d.pipeline_id = ? AND d.stage_id = ? AND d.state IN ('queued', 'running') ORDER BY d.id DESC LIMIT 1"))
+        .bind(pipeline.as_str())
+        .bind(stage.as_str())
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db("failed to read the active deployment"))?
+        .map(|r| deployment_from_row(&r))
+        .transpose()?;
+    let last_finished = sqlx::query(&one(
+        "WHERE d.pipeline_id = ? AND d.stage_id = ? AND d.state NOT IN ('queued', 'running') ORDER BY d.id DESC LIMIT 1",
+    ))
+    .bind(pipeline.as_str())
+    .bind(stage.as_str())
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(db("failed to read the last deployment"))?
+    .map(|r| deployment_from_row(&r))
+    .transpose()?;
+    let lock = sqlx::query(&format!("{LOCK_SELECT} AND l.stage_id = ?"))
+        .bind(pipeline.as_str())
+        .bind(OffsetDateTime::now_utc())
+        .bind(stage.as_str())
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db("failed to read the lock"))?
+        .map(|r| lock_from_row(&r))
+        .transpose()?;
+    let mut snapshot = StageSnapshot {
+        current,
+        active,
+        last_finished,
+        lock,
+        ..StageSnapshot::default()
+    };
+    if let Some(sha) = sha {
+        snapshot.marked_ready = sqlx::query_scalar::<_, i64>(
+            "SELECT COUNT(*) FROM ready_marks WHERE pipeline_id = ? AND sha = ?",
+        )
+        .bind(pipeline.as_str())
+        .bind(sha.as_str())
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(db("failed to read the ready mark"))?
+            > 0;
+        if let Some(prev) = previous_stage {
+            let last_success: Option<i64> = sqlx::query_scalar(
+                "SELECT MAX(id) FROM deployments WHERE pipeline_id = ? AND stage_id = ? AND sha = ? AND state = 'succeeded'",
+            )
+            .bind(pipeline.as_str())
+            .bind(prev.as_str())
+            .bind(sha.as_str())
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(db("failed to read the previous stage"))?;
+            snapshot.previous_succeeded = last_success.is_some();
+            if let Some(last) = last_success {
+                snapshot.previous_rolled_back = sqlx::query_scalar::<_, i64>(
+                    "SELECT COUNT(*) FROM deployments WHERE pipeline_id = ? AND stage_id = ? AND kind = 'rollback' \
+                     AND state = 'succeeded' AND previous_sha = ? AND id > ?",
+                )
+                .bind(pipeline.as_str())
+                .bind(prev.as_str())
+                .bind(sha.as_str())
+                .bind(last)
+                .fetch_one(&mut *conn)
+                .await
+                .map_err(db("failed to read rollbacks"))?
+                    > 0;
+            }
+        }
+    }
+    Ok(snapshot)
 }
 
 const USER_COLUMNS: &str = "id, name, password_hash, disabled_at, last_login_at";
@@ -250,6 +438,516 @@ impl Storage for SqliteStorage {
             .execute(&self.pool)
             .await
             .map_err(db("failed to record a login"))?;
+        Ok(())
+    }
+
+    async fn mark_ready(
+        &self,
+        pipeline: &PipelineId,
+        sha: &Sha,
+        by: UserId,
+        note: Option<&str>,
+    ) -> StorageResult<bool> {
+        let done = sqlx::query(
+            "INSERT INTO ready_marks (pipeline_id, sha, marked_by, note, marked_at) VALUES (?, ?, ?, ?, ?) \
+             ON CONFLICT (pipeline_id, sha) DO NOTHING",
+        )
+        .bind(pipeline.as_str())
+        .bind(sha.as_str())
+        .bind(by)
+        .bind(note)
+        .bind(OffsetDateTime::now_utc())
+        .execute(&self.pool)
+        .await
+        .map_err(db("failed to mark a SHA ready"))?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn unmark_ready(&self, pipeline: &PipelineId, sha: &Sha) -> StorageResult<bool> {
+        let done = sqlx::query("DELETE FROM ready_marks WHERE pipeline_id = ? AND sha = ?")
+            .bind(pipeline.as_str())
+            .bind(sha.as_str())
+            .execute(&self.pool)
+            .await
+            .map_err(db("failed to unmark a SHA"))?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn ready_marks(&self, pipeline: &PipelineId) -> StorageResult<Vec<ReadyMark>> {
+        let rows = sqlx::query(
+            "SELECT r.sha, u.name, r.note, r.marked_at FROM ready_marks r JOIN users u ON u.id = r.marked_by \
+             WHERE r.pipeline_id = ? ORDER BY r.marked_at DESC",
+        )
+        .bind(pipeline.as_str())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db("failed to list ready marks"))?;
+        rows.iter()
+            .map(|r| {
+                Ok(ReadyMark {
+                    sha: sha_col(r, "sha")?,
+                    by: r
+                        .try_get("name")
+                        .map_err(db("failed to read a ready mark"))?,
+                    note: r
+                        .try_get("note")
+                        .map_err(db("failed to read a ready mark"))?,
+                    at: r
+                        .try_get("marked_at")
+                        .map_err(db("failed to read a ready mark"))?,
+                })
+            })
+            .collect()
+    }
+
+    async fn stage_snapshot(
+        &self,
+        pipeline: &PipelineId,
+        stage: &StageId,
+        previous_stage: Option<&StageId>,
+        sha: Option<&Sha>,
+    ) -> StorageResult<StageSnapshot> {
+        let mut conn = self
+            .pool
+            .acquire()
+            .await
+            .map_err(db("failed to get a connection"))?;
+        read_snapshot(&mut conn, pipeline, stage, previous_stage, sha).await
+    }
+
+    async fn create_deployment(
+        &self,
+        new: &NewDeployment,
+        check: GateCheck<'_>,
+    ) -> Result<Deployment, CreateDeploymentError> {
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(db("failed to begin a transaction"))?;
+        let snapshot = read_snapshot(
+            &mut tx,
+            &new.pipeline,
+            &new.stage,
+            new.previous_stage.as_ref(),
+            Some(&new.sha),
+        )
+        .await?;
+        check(&snapshot)?;
+        let previous = snapshot.current.as_ref().map(|d| d.sha.as_str().to_owned());
+        let inserted = sqlx::query_scalar::<_, i64>(
+            "INSERT INTO deployments (pipeline_id, stage_id, sha, previous_sha, kind, state, requested_by, reason, created_at) \
+             VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?) RETURNING id",
+        )
+        .bind(new.pipeline.as_str())
+        .bind(new.stage.as_str())
+        .bind(new.sha.as_str())
+        .bind(previous)
+        .bind(new.kind.as_str())
+        .bind(new.requested_by)
+        .bind(new.reason.as_deref())
+        .bind(OffsetDateTime::now_utc())
+        .fetch_one(&mut *tx)
+        .await;
+        let id = match inserted {
+            Ok(id) => id,
+            // Only reachable if two writers ever overlap despite BEGIN IMMEDIATE: the index holds.
+            Err(e) if is_unique_violation(&e) => {
+                return Err(CreateDeploymentError::Refused(GateResult {
+                    gate: GateKind::Busy,
+                    status: GateStatus::Fail,
+                    reason: "the stage is already deploying".into(),
+                }))
+            }
+            Err(e) => return Err(db("failed to insert a deployment")(e).into()),
+        };
+        let row = sqlx::query(&deployment_select("WHERE d.id = ?"))
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db("failed to read the new deployment"))?;
+        let deployment = deployment_from_row(&row)?;
+        tx.commit()
+            .await
+            .map_err(db("failed to commit a deployment"))?;
+        Ok(deployment)
+    }
+
+    async fn mark_running(&self, id: i64, pgid: i32, at: OffsetDateTime) -> StorageResult<bool> {
+        let done = sqlx::query("UPDATE deployments SET state = 'running', pgid = ?, started_at = ? WHERE id = ? AND state = 'queued'")
+            .bind(pgid)
+            .bind(at)
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(db("failed to mark a deployment running"))?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn finish_deployment(
+        &self,
+        id: i64,
+        state: DeploymentState,
+        exit_code: Option<i32>,
+        at: OffsetDateTime,
+    ) -> StorageResult<bool> {
+        if state.is_active() {
+            return Err(StorageError::Database(anyhow::anyhow!(
+                "{state} is not an end state"
+            )));
+        }
+        let done = sqlx::query(
+            "UPDATE deployments SET state = ?, exit_code = ?, finished_at = ?, pgid = NULL \
+             WHERE id = ? AND state IN ('queued', 'running')",
+        )
+        .bind(state.as_str())
+        .bind(exit_code)
+        .bind(at)
+        .bind(id)
+        .execute(&self.pool)
+        .await
+        .map_err(db("failed to finish a deployment"))?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn deployment(&self, id: i64) -> StorageResult<Option<Deployment>> {
+        sqlx::query(&deployment_select("WHERE d.id = ?"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db("failed to read a deployment"))?
+            .map(|r| deployment_from_row(&r))
+            .transpose()
+    }
+
+    async fn unfinished_deployments(&self) -> StorageResult<Vec<Deployment>> {
+        let rows = sqlx::query(&deployment_select(
+            "WHERE d.state IN ('queued', 'running') ORDER BY d.id",
+        ))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db("failed to list unfinished deployments"))?;
+        rows.iter().map(deployment_from_row).collect()
+    }
+
+    async fn stage_history(
+        &self,
+        pipeline: &PipelineId,
+        stage: &StageId,
+        limit: i64,
+    ) -> StorageResult<Vec<Deployment>> {
+        let rows = sqlx::query(&deployment_select(
+            "WHERE d.pipeline_id = ? AND d.stage_id = ? ORDER BY d.id DESC LIMIT ?",
+        ))
+        .bind(pipeline.as_str())
+        .bind(stage.as_str())
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db("failed to read a stage's history"))?;
+        rows.iter().map(deployment_from_row).collect()
+    }
+
+    async fn successes(
+        &self,
+        pipeline: &PipelineId,
+        shas: &[Sha],
+    ) -> StorageResult<Vec<(Sha, String)>> {
+        if shas.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT DISTINCT sha, stage_id FROM deployments WHERE pipeline_id = ? AND state = 'succeeded' AND sha IN ({})",
+            placeholders(shas.len())
+        );
+        let mut q = sqlx::query(&sql).bind(pipeline.as_str());
+        for s in shas {
+            q = q.bind(s.as_str());
+        }
+        let rows = q
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db("failed to read successes"))?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    sha_col(r, "sha")?,
+                    r.try_get("stage_id")
+                        .map_err(db("failed to read stage_id"))?,
+                ))
+            })
+            .collect()
+    }
+
+    async fn rolled_back(
+        &self,
+        pipeline: &PipelineId,
+        shas: &[Sha],
+    ) -> StorageResult<Vec<(Sha, String)>> {
+        if shas.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT DISTINCT d.previous_sha AS sha, d.stage_id FROM deployments d \
+             WHERE d.pipeline_id = ? AND d.kind = 'rollback' AND d.state = 'succeeded' AND d.previous_sha IN ({}) \
+             AND NOT EXISTS (SELECT 1 FROM deployments e WHERE e.pipeline_id = d.pipeline_id AND e.stage_id = d.stage_id \
+                             AND e.sha = d.previous_sha AND e.state = 'succeeded' AND e.id > d.id)",
+            placeholders(shas.len())
+        );
+        let mut q = sqlx::query(&sql).bind(pipeline.as_str());
+        for s in shas {
+            q = q.bind(s.as_str());
+        }
+        let rows = q
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db("failed to read rollbacks"))?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    sha_col(r, "sha")?,
+                    r.try_get("stage_id")
+                        .map_err(db("failed to read stage_id"))?,
+                ))
+            })
+            .collect()
+    }
+
+    async fn append_log(
+        &self,
+        deployment: i64,
+        seq: i64,
+        at: OffsetDateTime,
+        stream: &str,
+        line: &str,
+    ) -> StorageResult<()> {
+        sqlx::query("INSERT INTO deployment_log (deployment_id, seq, at, stream, line) VALUES (?, ?, ?, ?, ?)")
+            .bind(deployment)
+            .bind(seq)
+            .bind(at)
+            .bind(stream)
+            .bind(line)
+            .execute(&self.pool)
+            .await
+            .map_err(db("failed to append a log line"))?;
+        Ok(())
+    }
+
+    async fn log_lines(
+        &self,
+        deployment: i64,
+        after_seq: i64,
+        limit: i64,
+    ) -> StorageResult<Vec<LogLine>> {
+        let rows = sqlx::query(
+            "SELECT seq, at, stream, line FROM deployment_log WHERE deployment_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+        )
+        .bind(deployment)
+        .bind(after_seq)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db("failed to read a log"))?;
+        rows.iter()
+            .map(|r| {
+                Ok(LogLine {
+                    seq: r.try_get("seq").map_err(db("failed to read a log line"))?,
+                    at: r.try_get("at").map_err(db("failed to read a log line"))?,
+                    stream: r
+                        .try_get("stream")
+                        .map_err(db("failed to read a log line"))?,
+                    line: r.try_get("line").map_err(db("failed to read a log line"))?,
+                })
+            })
+            .collect()
+    }
+
+    async fn lock_stage(
+        &self,
+        pipeline: &PipelineId,
+        stage: &StageId,
+        by: UserId,
+        reason: &str,
+        expires_at: Option<OffsetDateTime>,
+    ) -> StorageResult<()> {
+        let now = OffsetDateTime::now_utc();
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(db("failed to begin a transaction"))?;
+        let held = sqlx::query(&format!("{LOCK_SELECT} AND l.stage_id = ?"))
+            .bind(pipeline.as_str())
+            .bind(now)
+            .bind(stage.as_str())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db("failed to read a lock"))?
+            .map(|r| lock_from_row(&r))
+            .transpose()?;
+        if let Some(l) = held {
+            return Err(StorageError::Conflict(format!(
+                "{stage} is already locked by {}: {}",
+                l.by, l.reason
+            )));
+        }
+        // An expired lock may still be there: replace it.
+        sqlx::query(
+            "INSERT INTO locks (pipeline_id, stage_id, locked_by, reason, locked_at, expires_at) VALUES (?, ?, ?, ?, ?, ?) \
+             ON CONFLICT (pipeline_id, stage_id) DO UPDATE SET locked_by = excluded.locked_by, reason = excluded.reason, \
+             locked_at = excluded.locked_at, expires_at = excluded.expires_at",
+        )
+        .bind(pipeline.as_str())
+        .bind(stage.as_str())
+        .bind(by)
+        .bind(reason)
+        .bind(now)
+        .bind(expires_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(db("failed to lock a stage"))?;
+        tx.commit().await.map_err(db("failed to commit a lock"))?;
+        Ok(())
+    }
+
+    async fn unlock_stage(
+        &self,
+        pipeline: &PipelineId,
+        stage: &StageId,
+    ) -> StorageResult<Option<Lock>> {
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(db("failed to begin a transaction"))?;
+        let held = sqlx::query(&format!("{LOCK_SELECT} AND l.stage_id = ?"))
+            .bind(pipeline.as_str())
+            .bind(OffsetDateTime::now_utc())
+            .bind(stage.as_str())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db("failed to read a lock"))?
+            .map(|r| lock_from_row(&r))
+            .transpose()?;
+        sqlx::query("DELETE FROM locks WHERE pipeline_id = ? AND stage_id = ?")
+            .bind(pipeline.as_str())
+            .bind(stage.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(db("failed to unlock a stage"))?;
+        tx.commit()
+            .await
+            .map_err(db("failed to commit an unlock"))?;
+        Ok(held)
+    }
+
+    async fn locks(&self, pipeline: &PipelineId) -> StorageResult<Vec<Lock>> {
+        let rows = sqlx::query(LOCK_SELECT)
+            .bind(pipeline.as_str())
+            .bind(OffsetDateTime::now_utc())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db("failed to list locks"))?;
+        rows.iter().map(lock_from_row).collect()
+    }
+
+    async fn audit(&self, e: NewAudit) -> StorageResult<()> {
+        sqlx::query(
+            "INSERT INTO audit_log (at, actor, action, pipeline_id, stage_id, sha, target, outcome, detail) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(OffsetDateTime::now_utc())
+        .bind(e.actor)
+        .bind(e.action)
+        .bind(e.pipeline)
+        .bind(e.stage)
+        .bind(e.sha)
+        .bind(e.target)
+        .bind(e.outcome)
+        .bind(e.detail)
+        .execute(&self.pool)
+        .await
+        .map_err(db("failed to append to the audit log"))?;
+        Ok(())
+    }
+
+    async fn audit_entries(&self, limit: i64) -> StorageResult<Vec<AuditEntry>> {
+        let rows = sqlx::query(
+            "SELECT id, at, actor, action, pipeline_id, stage_id, sha, target, outcome, detail FROM audit_log ORDER BY id DESC LIMIT ?",
+        )
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db("failed to read the audit log"))?;
+        rows.iter()
+            .map(|r| {
+                let get = |e| db::<sqlx::Error>(e);
+                Ok(AuditEntry {
+                    id: r.try_get("id").map_err(get("failed to read audit id"))?,
+                    at: r.try_get("at").map_err(get("failed to read audit time"))?,
+                    actor: r
+                        .try_get("actor")
+                        .map_err(get("failed to read audit actor"))?,
+                    action: r
+                        .try_get("action")
+                        .map_err(get("failed to read audit action"))?,
+                    pipeline: r
+                        .try_get("pipeline_id")
+                        .map_err(get("failed to read audit pipeline"))?,
+                    stage: r
+                        .try_get("stage_id")
+                        .map_err(get("failed to read audit stage"))?,
+                    sha: r.try_get("sha").map_err(get("failed to read audit sha"))?,
+                    target: r
+                        .try_get("target")
+                        .map_err(get("failed to read audit target"))?,
+                    outcome: r
+                        .try_get("outcome")
+                        .map_err(get("failed to read audit outcome"))?,
+                    detail: r
+                        .try_get("detail")
+                        .map_err(get("failed to read audit detail"))?,
+                })
+            })
+            .collect()
+    }
+
+    async fn cached_ancestry(
+        &self,
+        pipeline: &PipelineId,
+        ancestor: &Sha,
+        descendant: &Sha,
+    ) -> StorageResult<Option<bool>> {
+        let v: Option<i64> = sqlx::query_scalar(
+            "SELECT is_ancestor FROM ancestry_cache WHERE pipeline_id = ? AND ancestor = ? AND descendant = ?",
+        )
+        .bind(pipeline.as_str())
+        .bind(ancestor.as_str())
+        .bind(descendant.as_str())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db("failed to read the ancestry cache"))?;
+        Ok(v.map(|v| v == 1))
+    }
+
+    async fn cache_ancestry(
+        &self,
+        pipeline: &PipelineId,
+        ancestor: &Sha,
+        descendant: &Sha,
+        is_ancestor: bool,
+    ) -> StorageResult<()> {
+        sqlx::query(
+            "INSERT INTO ancestry_cache (pipeline_id, ancestor, descendant, is_ancestor) VALUES (?, ?, ?, ?) \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(pipeline.as_str())
+        .bind(ancestor.as_str())
+        .bind(descendant.as_str())
+        .bind(i64::from(is_ancestor))
+        .execute(&self.pool)
+        .await
+        .map_err(db("failed to write the ancestry cache"))?;
         Ok(())
     }
 

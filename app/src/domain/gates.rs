@@ -1,0 +1,487 @@
+//! Promotion gates: the rules a promotion of SHA *s* into stage *N* must pass.
+//!
+//! Pure: the caller gathers [`PromotionFacts`] (from storage, git and the config) and
+//! [`evaluate`] turns them into one [`GateResult`] per gate. The board shows the same
+//! results on every card before the click, the API returns them, and the engine runs
+//! the same evaluation again inside the transaction that creates the deployment.
+//!
+//! Each gate is one self-contained entry in [`GATES`]: a name and a function of the
+//! facts. Adding a gate (sign-off, CI, window, approval…) means adding a field to the
+//! facts and one entry here.
+
+use super::{RoleSet, Sha};
+use serde::{Deserialize, Serialize};
+
+/// Which rule a result is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GateKind {
+    /// The SHA succeeded on the previous stage (or is marked ready, for the first stage).
+    PreviousStage,
+    /// On fast-forward-only stages, the SHA equals or descends from the current SHA.
+    Ancestry,
+    /// No deployment to the stage is queued or running.
+    Busy,
+    /// Nobody holds a lock on the stage.
+    Lock,
+    /// The user's roles may promote into the stage.
+    Permission,
+}
+
+impl GateKind {
+    /// Stable machine name (API `code`s, CSS classes).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GateKind::PreviousStage => "previous_stage",
+            GateKind::Ancestry => "ancestry",
+            GateKind::Busy => "busy",
+            GateKind::Lock => "lock",
+            GateKind::Permission => "permission",
+        }
+    }
+
+    /// Short human label.
+    pub fn label(self) -> &'static str {
+        match self {
+            GateKind::PreviousStage => "Previous stage",
+            GateKind::Ancestry => "Ancestry",
+            GateKind::Busy => "Not busy",
+            GateKind::Lock => "Not locked",
+            GateKind::Permission => "Permission",
+        }
+    }
+}
+
+/// A gate's verdict.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GateStatus {
+    /// The rule holds.
+    Pass,
+    /// The rule does not hold; promotion is refused.
+    Fail,
+    /// Not known yet (e.g. ancestry still being computed); promotion is refused for now.
+    Pending,
+}
+
+/// One gate's verdict with a one-line reason for the card.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GateResult {
+    /// Which gate.
+    pub gate: GateKind,
+    /// Its verdict.
+    pub status: GateStatus,
+    /// Why, in one line.
+    pub reason: String,
+}
+
+/// The stage being promoted into, as the gates need it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TargetStage {
+    /// Column title, for messages.
+    pub label: String,
+    /// Whether only descendants of the current SHA may enter.
+    pub fast_forward_only: bool,
+    /// Roles that may promote here.
+    pub promote_roles: RoleSet,
+}
+
+/// Where the SHA stands on the previous stage.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Previous {
+    /// The target is the first stage: a SHA marked ready may enter.
+    FirstStage {
+        /// Whether the SHA is marked ready.
+        marked_ready: bool,
+    },
+    /// The target has a previous stage.
+    Stage {
+        /// Its label.
+        label: String,
+        /// Whether the SHA ever succeeded there.
+        succeeded: bool,
+        /// Whether it was rolled back there since.
+        rolled_back: bool,
+    },
+}
+
+/// A deployment that occupies the stage.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ActiveDeployment {
+    /// Its id.
+    pub id: i64,
+    /// The SHA it deploys.
+    pub sha: Sha,
+}
+
+/// A lock on the stage.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LockInfo {
+    /// Who holds it.
+    pub by: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// Whether the candidate descends from the stage's current SHA.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Ancestry {
+    /// The stage has no current SHA: anything may enter.
+    NoCurrent,
+    /// The candidate is the current SHA.
+    Same,
+    /// The candidate descends from the current SHA.
+    Descends,
+    /// The candidate does not descend from `current` (older, or another branch).
+    Diverges {
+        /// The stage's current SHA.
+        current: Sha,
+    },
+    /// Not computed yet.
+    Unknown,
+}
+
+/// Everything the gates look at for one (SHA, stage, user).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PromotionFacts {
+    /// The SHA to promote.
+    pub sha: Sha,
+    /// The stage it would enter.
+    pub target: TargetStage,
+    /// Its standing on the previous stage.
+    pub previous: Previous,
+    /// Its relation to the stage's current SHA.
+    pub ancestry: Ancestry,
+    /// A queued or running deployment of the stage, if any.
+    pub active: Option<ActiveDeployment>,
+    /// A lock on the stage, if any.
+    pub lock: Option<LockInfo>,
+    /// The roles of the user asking.
+    pub user_roles: RoleSet,
+}
+
+type GateFn = fn(&PromotionFacts) -> (GateStatus, String);
+
+/// Every gate, in display order.
+pub const GATES: &[(GateKind, GateFn)] = &[
+    (GateKind::PreviousStage, previous_stage),
+    (GateKind::Ancestry, ancestry),
+    (GateKind::Busy, busy),
+    (GateKind::Lock, lock),
+    (GateKind::Permission, permission),
+];
+
+/// Evaluates every gate.
+pub fn evaluate(facts: &PromotionFacts) -> Vec<GateResult> {
+    GATES
+        .iter()
+        .map(|(gate, f)| {
+            let (status, reason) = f(facts);
+            GateResult {
+                gate: *gate,
+                status,
+                reason,
+            }
+        })
+        .collect()
+}
+
+/// The first gate that does not pass, if any: the reason a promotion is refused.
+pub fn first_blocker(results: &[GateResult]) -> Option<&GateResult> {
+    results.iter().find(|r| r.status != GateStatus::Pass)
+}
+
+fn previous_stage(f: &PromotionFacts) -> (GateStatus, String) {
+    use GateStatus::*;
+    match &f.previous {
+        Previous::FirstStage { marked_ready: true } => (Pass, "marked ready".into()),
+        Previous::FirstStage {
+            marked_ready: false,
+        } => (
+            Fail,
+            format!("{} is not marked ready; mark it ready first", f.sha.short()),
+        ),
+        Previous::Stage {
+            label,
+            succeeded: true,
+            rolled_back: false,
+        } => (Pass, format!("succeeded on {label}")),
+        Previous::Stage {
+            label,
+            succeeded: true,
+            rolled_back: true,
+        } => (
+            Fail,
+            format!("{} was rolled back on {label}", f.sha.short()),
+        ),
+        Previous::Stage {
+            label,
+            succeeded: false,
+            ..
+        } => (
+            Fail,
+            format!("{} has not succeeded on {label}", f.sha.short()),
+        ),
+    }
+}
+
+fn ancestry(f: &PromotionFacts) -> (GateStatus, String) {
+    use GateStatus::*;
+    if !f.target.fast_forward_only {
+        return (
+            Pass,
+            format!("{} accepts any SHA (not fast-forward-only)", f.target.label),
+        );
+    }
+    match &f.ancestry {
+        Ancestry::NoCurrent => (Pass, format!("nothing deployed on {} yet", f.target.label)),
+        Ancestry::Same => (
+            Pass,
+            format!("already the current SHA of {} (redeploy)", f.target.label),
+        ),
+        Ancestry::Descends => (
+            Pass,
+            format!("descends from {}'s current SHA", f.target.label),
+        ),
+        Ancestry::Diverges { current } => (
+            Fail,
+            format!(
+                "does not descend from {}'s current SHA {} (older or on another branch)",
+                f.target.label,
+                current.short()
+            ),
+        ),
+        Ancestry::Unknown => (Pending, "checking ancestry…".into()),
+    }
+}
+
+fn busy(f: &PromotionFacts) -> (GateStatus, String) {
+    match &f.active {
+        None => (GateStatus::Pass, format!("{} is idle", f.target.label)),
+        Some(d) => (
+            GateStatus::Fail,
+            format!(
+                "{} is already deploying {} (deployment #{})",
+                f.target.label,
+                d.sha.short(),
+                d.id
+            ),
+        ),
+    }
+}
+
+fn lock(f: &PromotionFacts) -> (GateStatus, String) {
+    match &f.lock {
+        None => (GateStatus::Pass, "not locked".into()),
+        Some(l) => (
+            GateStatus::Fail,
+            format!("locked by {}: {}", l.by, l.reason),
+        ),
+    }
+}
+
+fn permission(f: &PromotionFacts) -> (GateStatus, String) {
+    use super::Action;
+    let allowed = f.target.promote_roles;
+    if (Action::PromoteInto { allowed }).is_permitted_for(f.user_roles) {
+        (GateStatus::Pass, "you may promote here".into())
+    } else {
+        (
+            GateStatus::Fail,
+            format!("only {allowed} may promote into {}", f.target.label),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Role;
+
+    fn sha(c: char) -> Sha {
+        Sha::parse(&c.to_string().repeat(40)).unwrap()
+    }
+
+    fn facts() -> PromotionFacts {
+        PromotionFacts {
+            sha: sha('b'),
+            target: TargetStage {
+                label: "Production".into(),
+                fast_forward_only: true,
+                promote_roles: [Role::Ops].into_iter().collect(),
+            },
+            previous: Previous::Stage {
+                label: "Staging".into(),
+                succeeded: true,
+                rolled_back: false,
+            },
+            ancestry: Ancestry::Descends,
+            active: None,
+            lock: None,
+            user_roles: [Role::Ops].into_iter().collect(),
+        }
+    }
+
+    fn verdict(f: &PromotionFacts, gate: GateKind) -> (GateStatus, String) {
+        let r = evaluate(f).into_iter().find(|r| r.gate == gate).unwrap();
+        (r.status, r.reason)
+    }
+
+    #[test]
+    fn a_promotion_with_every_fact_in_order_passes_every_gate() {
+        let results = evaluate(&facts());
+        assert_eq!(results.len(), GATES.len());
+        assert!(first_blocker(&results).is_none(), "{results:?}");
+    }
+
+    #[test]
+    fn previous_stage_gate_table() {
+        use GateStatus::*;
+        let cases = [
+            (
+                Previous::FirstStage { marked_ready: true },
+                Pass,
+                "marked ready",
+            ),
+            (
+                Previous::FirstStage {
+                    marked_ready: false,
+                },
+                Fail,
+                "is not marked ready",
+            ),
+            (
+                Previous::Stage {
+                    label: "Staging".into(),
+                    succeeded: true,
+                    rolled_back: false,
+                },
+                Pass,
+                "succeeded on Staging",
+            ),
+            (
+                Previous::Stage {
+                    label: "Staging".into(),
+                    succeeded: false,
+                    rolled_back: false,
+                },
+                Fail,
+                "has not succeeded on Staging",
+            ),
+            (
+                Previous::Stage {
+                    label: "Staging".into(),
+                    succeeded: true,
+                    rolled_back: true,
+                },
+                Fail,
+                "was rolled back on Staging",
+            ),
+        ];
+        for (previous, status, reason) in cases {
+            let f = PromotionFacts {
+                previous: previous.clone(),
+                ..facts()
+            };
+            let (s, r) = verdict(&f, GateKind::PreviousStage);
+            assert_eq!(s, status, "{previous:?}");
+            assert!(r.contains(reason), "{previous:?}: {r}");
+        }
+    }
+
+    #[test]
+    fn ancestry_gate_table() {
+        use GateStatus::*;
+        let cases = [
+            (true, Ancestry::NoCurrent, Pass, "nothing deployed"),
+            (true, Ancestry::Same, Pass, "already the current SHA"),
+            (true, Ancestry::Descends, Pass, "descends from"),
+            (
+                true,
+                Ancestry::Diverges { current: sha('a') },
+                Fail,
+                "does not descend from Production's current SHA aaaaaaa",
+            ),
+            (true, Ancestry::Unknown, Pending, "checking"),
+            (
+                false,
+                Ancestry::Diverges { current: sha('a') },
+                Pass,
+                "not fast-forward-only",
+            ),
+        ];
+        for (ff, ancestry, status, reason) in cases {
+            let mut f = PromotionFacts {
+                ancestry: ancestry.clone(),
+                ..facts()
+            };
+            f.target.fast_forward_only = ff;
+            let (s, r) = verdict(&f, GateKind::Ancestry);
+            assert_eq!(s, status, "{ff} {ancestry:?}");
+            assert!(r.contains(reason), "{ancestry:?}: {r}");
+        }
+    }
+
+    #[test]
+    fn busy_lock_and_permission_gate_tables() {
+        let f = PromotionFacts {
+            active: Some(ActiveDeployment {
+                id: 7,
+                sha: sha('c'),
+            }),
+            ..facts()
+        };
+        assert_eq!(
+            verdict(&f, GateKind::Busy),
+            (
+                GateStatus::Fail,
+                "Production is already deploying ccccccc (deployment #7)".into()
+            )
+        );
+
+        let f = PromotionFacts {
+            lock: Some(LockInfo {
+                by: "olga".into(),
+                reason: "labs until 19:00".into(),
+            }),
+            ..facts()
+        };
+        assert_eq!(
+            verdict(&f, GateKind::Lock),
+            (GateStatus::Fail, "locked by olga: labs until 19:00".into())
+        );
+
+        for (roles, status) in [
+            (vec![Role::Qa], GateStatus::Fail),
+            (vec![Role::Dev, Role::Viewer], GateStatus::Fail),
+            (vec![Role::Ops], GateStatus::Pass),
+            (vec![Role::Admin], GateStatus::Pass),
+        ] {
+            let f = PromotionFacts {
+                user_roles: roles.iter().copied().collect(),
+                ..facts()
+            };
+            let (s, r) = verdict(&f, GateKind::Permission);
+            assert_eq!(s, status, "{roles:?}");
+            if s == GateStatus::Fail {
+                assert_eq!(r, "only ops may promote into Production");
+            }
+        }
+    }
+
+    #[test]
+    fn the_first_blocker_is_the_first_failing_gate_in_display_order() {
+        let f = PromotionFacts {
+            lock: Some(LockInfo {
+                by: "o".into(),
+                reason: "r".into(),
+            }),
+            ancestry: Ancestry::Unknown,
+            ..facts()
+        };
+        let results = evaluate(&f);
+        let blocker = first_blocker(&results).unwrap();
+        assert_eq!(blocker.gate, GateKind::Ancestry);
+        assert_eq!(blocker.status, GateStatus::Pending);
+    }
+}

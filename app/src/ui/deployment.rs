@@ -1,0 +1,123 @@
+//! `/deployments/:id`: one deployment, its state and its log. While it is active the
+//! page reloads itself every two seconds (no JavaScript needed); live streaming
+//! replaces that once server-sent events land.
+
+use super::common::{ErrorPanel, Layout, ShaChip};
+use crate::server_fns::get_deployment;
+use crate::views::DeploymentView;
+use leptos::prelude::*;
+use leptos_meta::{Meta, Title};
+use leptos_router::hooks::use_params_map;
+
+/// The deployment page.
+#[component]
+pub fn DeploymentPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || {
+        params
+            .read()
+            .get("id")
+            .and_then(|s| s.parse::<i64>().ok())
+            .unwrap_or(-1)
+    };
+    let data = Resource::new(id, get_deployment);
+    view! {
+        <Layout>
+            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match data.await {
+                        Ok(d) => view! { <Deployment d=d /> }.into_any(),
+                        Err(e) => {
+                            view! {
+                                <Title text="Deployment · Slipway" />
+                                <h1>"Deployment"</h1>
+                                <ErrorPanel error=e />
+                            }
+                                .into_any()
+                        }
+                    }
+                })}
+            </Suspense>
+        </Layout>
+    }
+}
+
+#[component]
+fn Deployment(d: DeploymentView) -> impl IntoView {
+    let dep = d.deployment.clone();
+    let short = dep.sha.get(..7).unwrap_or_default().to_owned();
+    let title = format!(
+        "#{} {} → {} ({}) · Slipway",
+        dep.id, short, d.stage_label, d.pipeline_name
+    );
+    let heading_class = if d.production {
+        "deployment production"
+    } else {
+        "deployment"
+    };
+    let cancel_action = format!("/deployments/{}/cancel", dep.id);
+    view! {
+        <Title text=title />
+        {d.active.then(|| view! { <Meta http_equiv="refresh" content="2" /> })}
+        <div class=heading_class>
+            <h1>
+                {format!("Deployment #{} · {} → {}", dep.id, d.pipeline_name, d.stage_label)}
+                {d.production.then(|| view! { <span class="badge prod">"PRODUCTION"</span> })}
+            </h1>
+            <p>
+                <a href=format!("/pipelines/{}", d.pipeline)>{format!("Back to the {} board", d.pipeline_name)}</a>
+            </p>
+            <dl class="facts">
+                <dt>"State"</dt>
+                <dd data-testid="state" class=format!("state {}", dep.state.replace(' ', "-"))>{dep.state.clone()}</dd>
+                <dt>"Commit"</dt>
+                <dd>
+                    <ShaChip sha=dep.sha.clone() short=short.clone() />
+                    {d.subject.clone().map(|s| format!(" {s}"))}
+                </dd>
+                <dt>"Kind"</dt>
+                <dd>{d.kind.clone()}</dd>
+                <dt>"Previous SHA"</dt>
+                <dd>{d.previous_sha.clone().unwrap_or_else(|| "none".into())}</dd>
+                <dt>"Requested"</dt>
+                <dd>{format!("{} by {}", dep.age, dep.by.clone().unwrap_or_else(|| "unknown".into()))}</dd>
+                <dt>"Exit code"</dt>
+                <dd>{d.exit_code.map_or_else(|| "—".to_owned(), |c| c.to_string())}</dd>
+            </dl>
+            {d
+                .can_cancel
+                .then(|| {
+                    view! {
+                        <form method="post" action=cancel_action>
+                            <button type="submit" class="danger" aria-label=format!("Cancel deployment #{} to {}", dep.id, d.stage_label)>
+                                "Cancel deployment"
+                            </button>
+                        </form>
+                    }
+                })}
+        </div>
+        <h2>"Log"</h2>
+        {if d.log.is_empty() {
+            view! { <p class="muted">"No output yet."</p> }.into_any()
+        } else {
+            view! {
+                <ol class="log" data-testid="log">
+                    {d
+                        .log
+                        .into_iter()
+                        .map(|l| {
+                            view! {
+                                <li class=format!("log-line {}", l.stream) data-seq=l.seq>
+                                    <time>{l.time}</time>
+                                    " "
+                                    <span class="text">{l.line}</span>
+                                </li>
+                            }
+                        })
+                        .collect_view()}
+                </ol>
+            }
+                .into_any()
+        }}
+    }
+}

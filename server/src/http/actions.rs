@@ -1,0 +1,228 @@
+//! Form handlers for board actions: mark ready, unmark, promote, lock, unlock, cancel.
+//! Each posts, acts through the engine (which checks the policy and the gates and
+//! audits), then redirects (Post/Redirect/Get). Refusals a user can act on come back as
+//! a one-time message on the next page; missing resources and policy refusals are
+//! answered with their status.
+
+use super::error::HttpError;
+use axum::extract::{Path, State};
+use axum::response::Redirect;
+use axum::{Extension, Form};
+use serde::Deserialize;
+use slipway_app::backend::context::CurrentUser;
+use slipway_app::backend::engine;
+use slipway_app::backend::sessions::FLASH_KEY;
+use slipway_app::backend::storage::User;
+use slipway_app::backend::AppState;
+use slipway_app::error::AppError;
+use slipway_app::views::Flash;
+use tower_sessions::Session;
+
+async fn flash(session: &Session, kind: &str, message: String) {
+    let f = Flash {
+        kind: kind.into(),
+        message,
+    };
+    if let Err(e) = session.insert(FLASH_KEY, f).await {
+        tracing::warn!(error = %e, "failed to store a flash message");
+    }
+}
+
+/// Maps an engine result to a redirect: success and user-fixable refusals go `back`
+/// with a message; everything else becomes its HTTP error.
+async fn finish<T>(
+    session: &Session,
+    result: Result<T, AppError>,
+    ok: impl FnOnce(&T) -> (String, String),
+    back: String,
+) -> Result<Redirect, HttpError> {
+    match result {
+        Ok(v) => {
+            let (message, to) = ok(&v);
+            flash(session, "notice", message).await;
+            Ok(Redirect::to(&to))
+        }
+        Err(
+            e @ (AppError::Refused { .. } | AppError::BadRequest(_) | AppError::Unavailable(_)),
+        ) => {
+            flash(session, "error", e.to_string()).await;
+            Ok(Redirect::to(&back))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn user(u: CurrentUser) -> Result<User, HttpError> {
+    u.0.ok_or(HttpError::Unauthenticated)
+}
+
+/// `sha` (and an optional note) from a card's form.
+#[derive(Deserialize)]
+pub struct ShaForm {
+    sha: String,
+    #[serde(default)]
+    note: String,
+}
+
+/// `POST /pipelines/{p}/ready`.
+pub async fn ready(
+    State(state): State<AppState>,
+    Extension(u): Extension<CurrentUser>,
+    session: Session,
+    Path(p): Path<String>,
+    Form(f): Form<ShaForm>,
+) -> Result<Redirect, HttpError> {
+    let user = user(u)?;
+    let back = format!("/pipelines/{p}");
+    let result = engine::mark_ready(&state, &user, &p, &f.sha, Some(&f.note)).await;
+    let short = f.sha.trim().chars().take(7).collect::<String>();
+    finish(
+        &session,
+        result,
+        |new| {
+            (
+                if *new {
+                    format!("Marked {short} ready")
+                } else {
+                    format!("{short} was already ready")
+                },
+                back.clone(),
+            )
+        },
+        back.clone(),
+    )
+    .await
+}
+
+/// `POST /pipelines/{p}/unready`.
+pub async fn unready(
+    State(state): State<AppState>,
+    Extension(u): Extension<CurrentUser>,
+    session: Session,
+    Path(p): Path<String>,
+    Form(f): Form<ShaForm>,
+) -> Result<Redirect, HttpError> {
+    let user = user(u)?;
+    let back = format!("/pipelines/{p}");
+    let result = engine::unmark_ready(&state, &user, &p, &f.sha).await;
+    let short = f.sha.trim().chars().take(7).collect::<String>();
+    finish(
+        &session,
+        result,
+        |_| (format!("{short} is no longer marked ready"), back.clone()),
+        back.clone(),
+    )
+    .await
+}
+
+/// `sha` and `stage` from a *Promote* button.
+#[derive(Deserialize)]
+pub struct PromoteForm {
+    sha: String,
+    stage: String,
+}
+
+/// `POST /pipelines/{p}/promote`: to the deployment page on success.
+pub async fn promote(
+    State(state): State<AppState>,
+    Extension(u): Extension<CurrentUser>,
+    session: Session,
+    Path(p): Path<String>,
+    Form(f): Form<PromoteForm>,
+) -> Result<Redirect, HttpError> {
+    let user = user(u)?;
+    let back = format!("/pipelines/{p}");
+    let result = engine::promote(&state, &user, &p, &f.stage, &f.sha).await;
+    finish(
+        &session,
+        result,
+        |d| {
+            (
+                format!(
+                    "Deployment #{} of {} to {} started",
+                    d.id,
+                    d.sha.short(),
+                    d.stage
+                ),
+                format!("/deployments/{}", d.id),
+            )
+        },
+        back,
+    )
+    .await
+}
+
+/// A lock's reason and optional expiry.
+#[derive(Deserialize)]
+pub struct LockForm {
+    reason: String,
+    #[serde(default)]
+    minutes: String,
+}
+
+/// `POST /pipelines/{p}/stages/{s}/lock`.
+pub async fn lock(
+    State(state): State<AppState>,
+    Extension(u): Extension<CurrentUser>,
+    session: Session,
+    Path((p, s)): Path<(String, String)>,
+    Form(f): Form<LockForm>,
+) -> Result<Redirect, HttpError> {
+    let user = user(u)?;
+    let back = format!("/pipelines/{p}");
+    let minutes = match f.minutes.trim() {
+        "" => Ok(None),
+        m => m.parse::<i64>().map(Some).map_err(|_| {
+            AppError::BadRequest(format!("the expiry must be a number of minutes, got {m:?}"))
+        }),
+    };
+    let result = match minutes {
+        Ok(m) => engine::lock(&state, &user, &p, &s, &f.reason, m).await,
+        Err(e) => Err(e),
+    };
+    finish(
+        &session,
+        result,
+        |_| (format!("Locked {s}"), back.clone()),
+        back.clone(),
+    )
+    .await
+}
+
+/// `POST /pipelines/{p}/stages/{s}/unlock`.
+pub async fn unlock(
+    State(state): State<AppState>,
+    Extension(u): Extension<CurrentUser>,
+    session: Session,
+    Path((p, s)): Path<(String, String)>,
+) -> Result<Redirect, HttpError> {
+    let user = user(u)?;
+    let back = format!("/pipelines/{p}");
+    let result = engine::unlock(&state, &user, &p, &s).await;
+    finish(
+        &session,
+        result,
+        |_| (format!("Unlocked {s}"), back.clone()),
+        back.clone(),
+    )
+    .await
+}
+
+/// `POST /deployments/{id}/cancel`.
+pub async fn cancel(
+    State(state): State<AppState>,
+    Extension(u): Extension<CurrentUser>,
+    session: Session,
+    Path(id): Path<i64>,
+) -> Result<Redirect, HttpError> {
+    let user = user(u)?;
+    let back = format!("/deployments/{id}");
+    let result = engine::cancel(&state, &user, id).await;
+    finish(
+        &session,
+        result,
+        |_| (format!("Cancelling deployment #{id}"), back.clone()),
+        back.clone(),
+    )
+    .await
+}

@@ -1,0 +1,551 @@
+//! The promotion engine over HTTP: real git repositories, real deploy commands, the real
+//! server. Each test tells one rule of the product brief.
+
+use slipway_app::backend::runner::group_alive;
+use slipway_app::domain::deployment::DeploymentState;
+use slipway_app::domain::Role;
+use slipway_tests::app::{deploying_pipeline, flash, spawn_app, TestApp, WRITE_SHA};
+use slipway_tests::git::TestRepo;
+
+struct Story {
+    app: TestApp,
+    repo: TestRepo,
+    out: tempfile::TempDir,
+    dev: reqwest::Client,
+    qa: reqwest::Client,
+    ops: reqwest::Client,
+}
+
+async fn story_with(script: &str, extra: &str) -> Story {
+    let repo = TestRepo::new().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let app = spawn_app(&deploying_pipeline(repo.path(), out.path(), script, extra))
+        .await
+        .unwrap();
+    let dev = app.logged_in("dana", &[Role::Dev]).await.unwrap();
+    let qa = app.logged_in("quinn", &[Role::Qa]).await.unwrap();
+    let ops = app.logged_in("olga", &[Role::Ops]).await.unwrap();
+    Story {
+        app,
+        repo,
+        out,
+        dev,
+        qa,
+        ops,
+    }
+}
+
+async fn story() -> Story {
+    story_with(WRITE_SHA, "").await
+}
+
+impl Story {
+    async fn mark_ready(&self, sha: &str) {
+        let res = self
+            .app
+            .post_form(
+                &self.dev,
+                "/pipelines/web/ready",
+                &[("sha", sha), ("note", "")],
+            )
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 303);
+        let (_, html) = self
+            .app
+            .get_text(&self.dev, "/pipelines/web")
+            .await
+            .unwrap();
+        let msg = flash(&html).unwrap_or_default();
+        assert!(
+            msg.starts_with("Marked") || msg.ends_with("was already ready"),
+            "mark ready failed: {msg}"
+        );
+    }
+
+    /// Promotes and waits for success.
+    async fn deploy(&self, who: &reqwest::Client, sha: &str, stage: &str) -> i64 {
+        let id = self
+            .app
+            .promote(who, sha, stage)
+            .await
+            .unwrap()
+            .unwrap_or_else(|m| panic!("promote to {stage} refused: {m}"));
+        let d = self.app.wait_for_end(id).await.unwrap();
+        assert_eq!(
+            d.state,
+            DeploymentState::Succeeded,
+            "deployment #{id} to {stage}"
+        );
+        id
+    }
+
+    /// Takes `sha` through qa and staging.
+    async fn to_staging(&self, sha: &str) {
+        self.mark_ready(sha).await;
+        self.deploy(&self.qa, sha, "qa").await;
+        self.deploy(&self.qa, sha, "staging").await;
+    }
+
+    fn deployed(&self, stage: &str) -> String {
+        std::fs::read_to_string(self.out.path().join(format!("{stage}.sha"))).unwrap_or_default()
+    }
+}
+
+#[tokio::test]
+async fn the_full_story_from_ready_to_production_runs_real_deploys() {
+    let mut s = story().await;
+    let sha = s.repo.commit("Add search box").unwrap();
+
+    s.mark_ready(&sha).await;
+    let (_, board) = s.app.get_text(&s.qa, "/pipelines/web").await.unwrap();
+    let ready_col = &board
+        [board.find(r#"id="col-ready""#).unwrap()..board.find(r#"id="col-stage-qa""#).unwrap()];
+    assert!(ready_col.contains(&sha), "the card moved to Ready");
+    assert!(ready_col.contains("Ready by dana"));
+
+    let qa_id = s.deploy(&s.qa, &sha, "qa").await;
+    assert_eq!(s.deployed("qa"), sha, "the qa deploy command really ran");
+    s.deploy(&s.qa, &sha, "staging").await;
+    assert_eq!(s.deployed("staging"), sha);
+    let prod_id = s.deploy(&s.ops, &sha, "production").await;
+    assert_eq!(s.deployed("production"), sha);
+
+    // The log is kept, with both streams, and the deployer saw its inputs.
+    let (status, page) = s
+        .app
+        .get_text(&s.dev, &format!("/deployments/{qa_id}"))
+        .await
+        .unwrap();
+    assert_eq!(status, 200);
+    assert!(
+        page.contains(&format!(
+            "deploying {sha} to qa (previous: none, id {qa_id})"
+        )),
+        "{page}"
+    );
+    assert!(page.contains("progress on stderr") && page.contains("log-line stderr"));
+    assert!(page.contains("succeeded"));
+    let prod = s
+        .app
+        .state
+        .storage
+        .deployment(prod_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(prod.requested_by.as_deref(), Some("olga"));
+    assert_eq!(prod.exit_code, Some(0));
+
+    // Every column shows its current SHA; the card sits in Production, marked current.
+    let (_, board) = s.app.get_text(&s.dev, "/pipelines/web").await.unwrap();
+    let prod_col = &board[board.find(r#"id="col-stage-production""#).unwrap()..];
+    assert!(
+        prod_col.contains(&format!(r#"data-sha="{sha}""#)),
+        "the card is in Production"
+    );
+    assert!(prod_col.contains("by olga"));
+    let (_, home) = s.app.get_text(&s.dev, "/").await.unwrap();
+    assert_eq!(
+        home.matches(&format!(">{}</code>", &sha[..7])).count(),
+        3,
+        "home shows the SHA on all three stages"
+    );
+
+    // Everything was audited.
+    let audit = s.app.state.storage.audit_entries(100).await.unwrap();
+    let actions: Vec<(&str, &str)> = audit
+        .iter()
+        .rev()
+        .map(|e| (e.action.as_str(), e.outcome.as_str()))
+        .collect();
+    for expected in [
+        ("mark_ready", "ok"),
+        ("promote", "ok"),
+        ("deploy_finished", "succeeded"),
+    ] {
+        assert!(
+            actions.contains(&expected),
+            "{expected:?} missing from {actions:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn production_refuses_a_sha_that_does_not_descend_from_production() {
+    let mut s = story().await;
+    let older = s.repo.commit("Older change").unwrap();
+    s.repo.branch("feature/side", "main").unwrap();
+    let newer = s.repo.commit("Newer change").unwrap();
+    s.repo.checkout("feature/side").unwrap();
+    let side = s.repo.commit_file("side.txt", "x", "Side change").unwrap();
+    s.repo.checkout("main").unwrap();
+    s.repo.merge_no_ff("feature/side", "Merge side").unwrap();
+
+    s.to_staging(&newer).await;
+    s.deploy(&s.ops, &newer, "production").await;
+
+    // An older SHA that passed staging is refused by production, and the reason says why.
+    s.to_staging(&older).await;
+    let refused = s
+        .app
+        .promote(&s.ops, &older, "production")
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert!(
+        refused.contains(&format!(
+            "does not descend from Production's current SHA {}",
+            &newer[..7]
+        )),
+        "{refused}"
+    );
+    // So is a SHA from a branch merged later, which never contained production's SHA.
+    s.to_staging(&side).await;
+    let refused = s
+        .app
+        .promote(&s.ops, &side, "production")
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert!(refused.contains("does not descend from"), "{refused}");
+    assert_eq!(
+        s.deployed("production"),
+        newer,
+        "production still runs the newer SHA"
+    );
+
+    // The card (now staging's current) shows the failing gate before anyone clicks.
+    let (_, board) = s.app.get_text(&s.ops, "/pipelines/web").await.unwrap();
+    let card = &board[board.find(&format!(r#"data-sha="{side}""#)).unwrap()..];
+    let card = &card[..card.find("</form>").unwrap()];
+    assert!(
+        card.contains(r#"class="gate fail" data-gate="ancestry""#)
+            || card.contains(r#"data-gate="ancestry" class="gate fail""#),
+        "{card}"
+    );
+    assert!(
+        card.contains("disabled"),
+        "the promote button is disabled: {card}"
+    );
+    let audit = s.app.state.storage.audit_entries(100).await.unwrap();
+    assert!(audit.iter().any(|e| e.action == "promote"
+        && e.outcome == "refused"
+        && e.detail
+            .as_deref()
+            .is_some_and(|d| d.contains("does not descend"))));
+}
+
+#[tokio::test]
+async fn a_role_that_may_not_promote_is_refused_and_audited() {
+    let mut s = story().await;
+    let sha = s.repo.commit("Change").unwrap();
+    s.mark_ready(&sha).await;
+    let refused = s
+        .app
+        .promote(&s.dev, &sha, "qa")
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(refused, "only qa, ops may promote into QA");
+    s.to_staging(&sha).await;
+    let refused = s
+        .app
+        .promote(&s.qa, &sha, "production")
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(refused, "only ops may promote into Production");
+    assert_eq!(s.deployed("production"), "", "nothing ran");
+    let audit = s.app.state.storage.audit_entries(100).await.unwrap();
+    assert!(audit.iter().any(|e| e.actor.as_deref() == Some("dana")
+        && e.action == "promote"
+        && e.outcome == "refused"));
+}
+
+#[tokio::test]
+async fn a_stage_cannot_be_skipped_and_unknown_commits_are_refused() {
+    let mut s = story().await;
+    let sha = s.repo.commit("Change").unwrap();
+    let refused = s.app.promote(&s.qa, &sha, "qa").await.unwrap().unwrap_err();
+    assert!(refused.contains("is not marked ready"), "{refused}");
+    s.mark_ready(&sha).await;
+    let refused = s
+        .app
+        .promote(&s.ops, &sha, "staging")
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert!(refused.contains("has not succeeded on QA"), "{refused}");
+
+    let stranger = "0123456789abcdef0123456789abcdef01234567";
+    let res = s
+        .app
+        .post_form(&s.dev, "/pipelines/web/ready", &[("sha", stranger)])
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let (_, html) = s.app.get_text(&s.dev, "/pipelines/web").await.unwrap();
+    assert_eq!(
+        flash(&html).unwrap(),
+        format!("unknown commit: {stranger} is not on branch main of web")
+    );
+    let res = s
+        .app
+        .post_form(&s.dev, "/pipelines/web/ready", &[("sha", "abc123")])
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let (_, html) = s.app.get_text(&s.dev, "/pipelines/web").await.unwrap();
+    assert!(flash(&html)
+        .unwrap()
+        .contains("exactly 40 hexadecimal characters"));
+}
+
+#[tokio::test]
+async fn fifty_concurrent_promotions_create_exactly_one_deployment() {
+    let mut s = story_with(
+        "sleep 2; printf '%s' \"$SLIPWAY_SHA\" > \"$OUT/$SLIPWAY_STAGE.sha\"",
+        "",
+    )
+    .await;
+    let sha = s.repo.commit("Change").unwrap();
+    s.mark_ready(&sha).await;
+    let mut tasks = Vec::new();
+    for _ in 0..50 {
+        let client = s.qa.clone();
+        let url = s.app.url("/pipelines/web/promote");
+        let sha = sha.clone();
+        tasks.push(tokio::spawn(async move {
+            client
+                .post(url)
+                .form(&[("sha", sha.as_str()), ("stage", "qa")])
+                .send()
+                .await
+                .unwrap()
+        }));
+    }
+    let mut started = 0;
+    for t in tasks {
+        let res = t.await.unwrap();
+        assert_eq!(res.status(), 303);
+        if res.headers()["location"]
+            .to_str()
+            .unwrap()
+            .starts_with("/deployments/")
+        {
+            started += 1;
+        }
+    }
+    assert_eq!(started, 1, "exactly one request started a deployment");
+    let history = s
+        .app
+        .state
+        .storage
+        .stage_history(&"web".parse_id(), &"qa".parse_stage(), 100)
+        .await
+        .unwrap();
+    assert_eq!(history.len(), 1, "exactly one deployment row");
+    let audit = s.app.state.storage.audit_entries(200).await.unwrap();
+    let busy = audit
+        .iter()
+        .filter(|e| {
+            e.action == "promote"
+                && e.outcome == "refused"
+                && e.detail
+                    .as_deref()
+                    .is_some_and(|d| d.contains("already deploying"))
+        })
+        .count();
+    assert_eq!(
+        busy, 49,
+        "the others were told the stage is already deploying"
+    );
+    s.app.wait_for_end(history[0].id).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_lock_blocks_promotion_until_it_is_released() {
+    let mut s = story().await;
+    let sha = s.repo.commit("Change").unwrap();
+    s.mark_ready(&sha).await;
+    s.deploy(&s.qa, &sha, "qa").await;
+
+    let res = s
+        .app
+        .post_form(
+            &s.qa,
+            "/pipelines/web/stages/staging/lock",
+            &[
+                ("reason", "exploratory testing until 15:00"),
+                ("minutes", ""),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let (_, board) = s.app.get_text(&s.qa, "/pipelines/web").await.unwrap();
+    assert!(
+        board.contains("by quinn") && board.contains("exploratory testing until 15:00"),
+        "the board shows who and why"
+    );
+
+    let refused = s
+        .app
+        .promote(&s.ops, &sha, "staging")
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(refused, "locked by quinn: exploratory testing until 15:00");
+    // QA may not lock production; a dev may not lock at all.
+    let res = s
+        .app
+        .post_form(
+            &s.qa,
+            "/pipelines/web/stages/production/lock",
+            &[("reason", "x")],
+        )
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    let res = s
+        .app
+        .post_form(&s.dev, "/pipelines/web/stages/qa/lock", &[("reason", "x")])
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+
+    let res = s
+        .app
+        .post_form(&s.qa, "/pipelines/web/stages/staging/unlock", &[])
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    s.deploy(&s.ops, &sha, "staging").await;
+    let audit = s.app.state.storage.audit_entries(100).await.unwrap();
+    assert!(audit
+        .iter()
+        .any(|e| e.action == "lock" && e.outcome == "ok"));
+    assert!(audit
+        .iter()
+        .any(|e| e.action == "unlock" && e.outcome == "ok"));
+}
+
+#[tokio::test]
+async fn a_failing_deploy_keeps_its_output_and_leaves_the_current_sha_unchanged() {
+    let mut s = story_with(
+        r#"if [ -e "$OUT/fail" ]; then echo "error: artifact for $SLIPWAY_SHA not found" >&2; exit 3; fi; printf '%s' "$SLIPWAY_SHA" > "$OUT/$SLIPWAY_STAGE.sha""#,
+        "",
+    )
+    .await;
+    let first = s.repo.commit("First").unwrap();
+    s.mark_ready(&first).await;
+    s.deploy(&s.qa, &first, "qa").await;
+
+    let second = s.repo.commit("Second").unwrap();
+    s.mark_ready(&second).await;
+    std::fs::write(s.out.path().join("fail"), "").unwrap();
+    let id = s.app.promote(&s.qa, &second, "qa").await.unwrap().unwrap();
+    let d = s.app.wait_for_end(id).await.unwrap();
+    assert_eq!(d.state, DeploymentState::Failed);
+    assert_eq!(d.exit_code, Some(3));
+    let log = s.app.state.storage.log_lines(id, 0, 100).await.unwrap();
+    assert!(log.iter().any(
+        |l| l.stream == "stderr" && l.line == format!("error: artifact for {second} not found")
+    ));
+    assert!(log
+        .iter()
+        .any(|l| l.stream == "slipway" && l.line.contains("exited with code 3")));
+
+    let (_, board) = s.app.get_text(&s.qa, "/pipelines/web").await.unwrap();
+    let qa_col = &board[board.find(r#"id="col-stage-qa""#).unwrap()
+        ..board.find(r#"id="col-stage-staging""#).unwrap()];
+    assert!(qa_col.contains(&first[..7]), "QA still runs the first SHA");
+    assert!(
+        qa_col.contains("last attempt failed — environment state unknown"),
+        "{qa_col}"
+    );
+    assert_eq!(s.deployed("qa"), first);
+}
+
+#[tokio::test]
+async fn cancel_and_timeout_leave_no_process_behind() {
+    let mut s = story_with("echo started; sleep 300 & sleep 300", "").await;
+    let sha = s.repo.commit("Change").unwrap();
+    s.mark_ready(&sha).await;
+    let id = s.app.promote(&s.qa, &sha, "qa").await.unwrap().unwrap();
+    let pgid = s.app.wait_for_pgid(id).await.unwrap();
+    assert!(group_alive(pgid));
+    // QA may not cancel; ops may.
+    let res = s
+        .app
+        .post_form(&s.qa, &format!("/deployments/{id}/cancel"), &[])
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    let res = s
+        .app
+        .post_form(&s.ops, &format!("/deployments/{id}/cancel"), &[])
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let d = s.app.wait_for_end(id).await.unwrap();
+    assert_eq!(d.state, DeploymentState::Cancelled);
+    wait_gone(pgid).await;
+    let audit = s.app.state.storage.audit_entries(100).await.unwrap();
+    assert!(audit
+        .iter()
+        .any(|e| e.action == "cancel" && e.actor.as_deref() == Some("olga")));
+
+    // Same commands, with a one-second timeout.
+    let repo = TestRepo::new().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let config = deploying_pipeline(
+        repo.path(),
+        out.path(),
+        "echo started; sleep 300 & sleep 300",
+        "",
+    )
+    .replace("timeout_seconds = 60", "timeout_seconds = 1");
+    let app = spawn_app(&config).await.unwrap();
+    let ops = app
+        .logged_in("olga", &[Role::Ops, Role::Dev])
+        .await
+        .unwrap();
+    let head = repo.head("main").unwrap();
+    app.post_form(&ops, "/pipelines/web/ready", &[("sha", &head)])
+        .await
+        .unwrap();
+    let id = app.promote(&ops, &head, "qa").await.unwrap().unwrap();
+    let pgid = app.wait_for_pgid(id).await.unwrap();
+    let d = app.wait_for_end(id).await.unwrap();
+    assert_eq!(d.state, DeploymentState::TimedOut);
+    wait_gone(pgid).await;
+    let log = app.state.storage.log_lines(id, 0, 100).await.unwrap();
+    assert!(log.iter().any(|l| l.line == "started"));
+    assert!(log.iter().any(|l| l.line.contains("past its timeout")));
+}
+
+async fn wait_gone(pgid: i32) {
+    for _ in 0..200 {
+        if !group_alive(pgid) {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("process group {pgid} is still alive");
+}
+
+trait ParseIds {
+    fn parse_id(&self) -> slipway_app::domain::PipelineId;
+    fn parse_stage(&self) -> slipway_app::domain::StageId;
+}
+
+impl ParseIds for &str {
+    fn parse_id(&self) -> slipway_app::domain::PipelineId {
+        slipway_app::domain::PipelineId::parse(self).unwrap()
+    }
+    fn parse_stage(&self) -> slipway_app::domain::StageId {
+        slipway_app::domain::StageId::parse(self).unwrap()
+    }
+}
