@@ -251,3 +251,103 @@ impl Drop for ServerProcess {
         let _ = self.0.wait();
     }
 }
+
+#[tokio::test]
+async fn a_server_killed_mid_deploy_marks_it_interrupted_and_ends_its_process_group_at_restart() {
+    use slipway_app::backend::runner::group_alive;
+    use slipway_app::backend::storage::sqlite::SqliteStorage;
+    use slipway_app::backend::storage::Storage;
+    use slipway_app::domain::deployment::DeploymentState;
+    use slipway_tests::app::deploying_pipeline;
+
+    let repo = TestRepo::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let base = format!("http://127.0.0.1:{port}");
+    let path = dir.path().join("slipway.toml");
+    let text = format!(
+        "listen = \"127.0.0.1:{port}\"\nbase_url = \"{base}\"\nsite_dir = \"{}\"\nshutdown_grace_seconds = 0\n{}",
+        site_dir().display(),
+        deploying_pipeline(repo.path(), out.path(), "echo started; sleep 300", "")
+    );
+    std::fs::write(&path, text).unwrap();
+    let mut add = slipway()
+        .arg("--config")
+        .arg(&path)
+        .args(["user", "add", "olga", "--role", "ops", "--role", "dev", "--password-stdin"])
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    add.stdin.take().unwrap().write_all(b"a long enough passphrase\n").unwrap();
+    assert!(add.wait().unwrap().success());
+
+    let start = || ServerProcess(slipway().arg("--config").arg(&path).spawn().unwrap());
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let wait_up = || async {
+        for _ in 0..200 {
+            if client.get(format!("{base}/healthz")).send().await.is_ok() {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("the server did not come up");
+    };
+    let post = |path: &str, form: Vec<(&'static str, String)>| {
+        client.post(format!("{base}{path}")).header("origin", &base).form(&form).send()
+    };
+
+    let mut server = start();
+    wait_up().await;
+    let res = post("/login", vec![("username", "olga".into()), ("password", "a long enough passphrase".into())]).await.unwrap();
+    assert_eq!(res.status(), 303);
+    let head = repo.head("main").unwrap();
+    post("/pipelines/web/ready", vec![("sha", head.clone())]).await.unwrap();
+    let res = post("/pipelines/web/promote", vec![("sha", head.clone()), ("stage", "qa".into())]).await.unwrap();
+    let location = res.headers()["location"].to_str().unwrap().to_owned();
+    let id: i64 = location.strip_prefix("/deployments/").expect("a deployment started").parse().unwrap();
+
+    // Read the recorded process group from the database, as the restarted server will.
+    let db = SqliteStorage::connect(&format!("sqlite://{}", dir.path().join("data/slipway.db").display())).await.unwrap();
+    let mut pgid = None;
+    for _ in 0..200 {
+        pgid = db.deployment(id).await.unwrap().and_then(|d| d.pgid);
+        if pgid.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let pgid = pgid.expect("the deployment recorded its process group");
+
+    // SIGKILL: no clean-up code runs; the deploy's process group survives on its own.
+    server.0.kill().unwrap();
+    server.0.wait().unwrap();
+    assert!(group_alive(pgid), "the deploy outlives a SIGKILLed server");
+    assert_eq!(db.deployment(id).await.unwrap().unwrap().state, DeploymentState::Running);
+
+    let mut server = start();
+    wait_up().await;
+    let d = db.deployment(id).await.unwrap().unwrap();
+    assert_eq!(d.state, DeploymentState::Interrupted);
+    let mut gone = false;
+    for _ in 0..200 {
+        if !group_alive(pgid) {
+            gone = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(gone, "the restarted server ended process group {pgid}");
+    let log = db.log_lines(id, 0, 100).await.unwrap();
+    assert!(log.iter().any(|l| l.line == "started"));
+    assert!(log.iter().any(|l| l.stream == "slipway" && l.line.contains("interrupted")));
+    let audit = db.audit_entries(50).await.unwrap();
+    assert!(audit.iter().any(|e| e.action == "deploy_interrupted" && e.target.as_deref() == Some(&format!("deployment #{id}"))));
+    let page = client.get(format!("{base}/deployments/{id}")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("interrupted"));
+    server.stop();
+}
