@@ -184,6 +184,8 @@ pub struct StageColumn {
     pub lock: Option<LockView>,
     /// Whether the viewer may lock or unlock it.
     pub can_lock: bool,
+    /// The SHA a rollback would deploy, when the viewer may roll back and there is one.
+    pub rollback_to: Option<String>,
     /// Cards whose furthest success is this stage.
     pub cards: Vec<Card>,
 }

@@ -273,12 +273,30 @@ pub async fn board(
         }
     }
 
+    let can_rollback = authorize(user, Action::Rollback).is_ok();
+    let mut rollback_to = Vec::with_capacity(p.stages.len());
+    for i in 0..p.stages.len() {
+        let target = if can_rollback {
+            engine::rollback_target(
+                state,
+                &StageRef {
+                    pipeline: p,
+                    index: i,
+                },
+            )
+            .await?
+        } else {
+            None
+        };
+        rollback_to.push(target.map(|s| s.to_string()));
+    }
     let stages = p
         .stages
         .iter()
         .zip(snaps.iter())
         .zip(columns)
-        .map(|((s, snap), mut cards)| {
+        .zip(rollback_to)
+        .map(|(((s, snap), mut cards), rollback_to)| {
             // Current first, then newest.
             cards.sort_by_key(|c| !c.current_here);
             let current_id = snap.current.as_ref().map_or(0, |d| d.id);
@@ -306,6 +324,7 @@ pub async fn board(
                     },
                 )
                 .is_ok(),
+                rollback_to,
                 cards,
             }
         })

@@ -386,6 +386,131 @@ async fn promote_checked(
     })
 }
 
+/// The SHA a rollback of this stage would deploy: the newest succeeded SHA that differs
+/// from the current one and was not itself rolled back here. Repeating a rollback goes
+/// further back, because the SHA rolled away from is flagged.
+pub async fn rollback_target(state: &AppState, at: &StageRef<'_>) -> Result<Option<Sha>, AppError> {
+    let history = state
+        .storage
+        .stage_history(&at.pipeline.id, &at.stage().id, 500)
+        .await
+        .map_err(internal)?;
+    let mut succeeded = history
+        .iter()
+        .filter(|d| d.state == DeploymentState::Succeeded);
+    let Some(current) = succeeded.next().map(|d| d.sha.clone()) else {
+        return Ok(None);
+    };
+    let mut candidates: Vec<Sha> = Vec::new();
+    for d in succeeded {
+        if d.sha != current && !candidates.contains(&d.sha) {
+            candidates.push(d.sha.clone());
+        }
+    }
+    let rolled: Vec<Sha> = state
+        .storage
+        .rolled_back(&at.pipeline.id, &candidates)
+        .await
+        .map_err(internal)?
+        .into_iter()
+        .filter(|(_, stage)| stage == at.stage().id.as_str())
+        .map(|(sha, _)| sha)
+        .collect();
+    Ok(candidates.into_iter().find(|c| !rolled.contains(c)))
+}
+
+/// Rolls a stage back to its previous distinct good SHA (ops), with a reason. The one
+/// audited exception to the ancestry gate; busy, lock and permission still apply.
+pub async fn rollback(
+    state: &AppState,
+    user: &User,
+    pipeline_id: &str,
+    stage_id: &str,
+    reason: &str,
+) -> Result<Deployment, AppError> {
+    let at = stage(state, pipeline_id, stage_id)?;
+    let reason = reason.trim();
+    let mut entry = audit_entry(user, "rollback", pipeline_id, "refused");
+    entry.stage = Some(stage_id.into());
+    let result = async {
+        authorize(user, Action::Rollback)?;
+        if state.deploys.is_stopping() {
+            return Err(AppError::Unavailable(
+                "Slipway is shutting down and accepts no new deployments".into(),
+            ));
+        }
+        if reason.is_empty() || reason.chars().count() > 500 {
+            return Err(AppError::BadRequest(
+                "a rollback needs a reason (1 to 500 characters)".into(),
+            ));
+        }
+        let target = rollback_target(state, &at)
+            .await?
+            .ok_or_else(|| AppError::Refused {
+                gate: "rollback_target".into(),
+                message: format!(
+                    "{} has no earlier successful SHA to roll back to",
+                    at.stage().label
+                ),
+            })?;
+        let new = NewDeployment {
+            pipeline: at.pipeline.id.clone(),
+            stage: at.stage().id.clone(),
+            previous_stage: None,
+            sha: target.clone(),
+            kind: DeploymentKind::Rollback,
+            requested_by: user.id,
+            reason: Some(reason.to_owned()),
+        };
+        let check = |snapshot: &StageSnapshot| {
+            // Previous-stage and ancestry gates do not apply to a rollback.
+            let results = gates::evaluate(&facts(
+                &at,
+                &target,
+                Previous::FirstStage { marked_ready: true },
+                snapshot,
+                Ancestry::NoCurrent,
+                user,
+            ));
+            let blocker = results.iter().find(|r| {
+                r.status != gates::GateStatus::Pass
+                    && matches!(r.gate, gates::GateKind::Busy | gates::GateKind::Lock)
+            });
+            match blocker {
+                Some(b) => Err(CreateDeploymentError::Refused(b.clone())),
+                None => Ok(()),
+            }
+        };
+        match state.storage.create_deployment(&new, &check).await {
+            Ok(d) => Ok(d),
+            Err(CreateDeploymentError::Refused(r)) => Err(refused(&r)),
+            Err(CreateDeploymentError::Stale) => Err(AppError::Refused {
+                gate: "busy".into(),
+                message: "the stage changed; try again".into(),
+            }),
+            Err(CreateDeploymentError::Storage(e)) => Err(internal(e)),
+        }
+    }
+    .await;
+    match &result {
+        Ok(d) => {
+            entry.outcome = "ok".into();
+            entry.sha = Some(d.sha.to_string());
+            entry.target = Some(format!("deployment #{}", d.id));
+            entry.detail = Some(format!(
+                "from {} to {} (ancestry gate bypassed): {reason}",
+                d.previous_sha.as_ref().map_or("nothing", |s| s.short()),
+                d.sha.short()
+            ));
+        }
+        Err(e) => entry.detail = Some(format!("{reason} — {e}")),
+    }
+    audit(state, entry).await;
+    let d = result?;
+    start(state, at.pipeline, at.stage(), d.clone());
+    Ok(d)
+}
+
 /// Marks a SHA of the pipeline's branch ready.
 pub async fn mark_ready(
     state: &AppState,

@@ -119,6 +119,7 @@ fn StageColumnView(column: StageColumn, ctx: BoardCtx) -> impl IntoView {
     let roles = stage.promote_roles.join(", ");
     let lock_action = format!("/pipelines/{}/stages/{}/lock", ctx.pipeline, stage.id);
     let unlock_action = format!("/pipelines/{}/stages/{}/unlock", ctx.pipeline, stage.id);
+    let rollback_action = format!("/pipelines/{}/stages/{}/rollback", ctx.pipeline, stage.id);
     let label = stage.label.clone();
     view! {
         <section class=class aria-labelledby=labelled_by data-stage=stage.id.clone()>
@@ -208,6 +209,27 @@ fn StageColumnView(column: StageColumn, ctx: BoardCtx) -> impl IntoView {
                         .into_any()
                 }
             }}
+            {column
+                .rollback_to
+                .clone()
+                .map(|target| {
+                    let from = stage.current.as_ref().map(|c| c.sha.get(..7).unwrap_or_default().to_owned()).unwrap_or_default();
+                    let to = target.get(..7).unwrap_or_default().to_owned();
+                    let what = format!("Roll back {} of {} from {from} to {to}", stage.label, ctx.pipeline_name);
+                    view! {
+                        <details class="rollback-form">
+                            <summary>{format!("Roll back to {to}")}</summary>
+                            <form method="post" action=rollback_action.clone() class="stack">
+                                <p class="warning">{what.clone()}</p>
+                                <label for=format!("rollback-reason-{}", stage.id)>"Reason (required)"</label>
+                                <input id=format!("rollback-reason-{}", stage.id) name="reason" required maxlength="500" />
+                                <button type="submit" class="danger" aria-label=what>
+                                    {format!("Confirm rollback to {to}")}
+                                </button>
+                            </form>
+                        </details>
+                    }
+                })}
             <p class="rules">
                 {format!("Promoted by: {roles}")}
                 {stage.fast_forward_only.then_some(" · fast-forward only")}

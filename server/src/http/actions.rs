@@ -226,3 +226,40 @@ pub async fn cancel(
     )
     .await
 }
+
+/// A rollback's reason.
+#[derive(Deserialize)]
+pub struct ReasonForm {
+    #[serde(default)]
+    reason: String,
+}
+
+/// `POST /pipelines/{p}/stages/{s}/rollback`: to the deployment page on success.
+pub async fn rollback(
+    State(state): State<AppState>,
+    Extension(u): Extension<CurrentUser>,
+    session: Session,
+    Path((p, s)): Path<(String, String)>,
+    Form(f): Form<ReasonForm>,
+) -> Result<Redirect, HttpError> {
+    let user = user(u)?;
+    let back = format!("/pipelines/{p}");
+    let result = engine::rollback(&state, &user, &p, &s, &f.reason).await;
+    finish(
+        &session,
+        result,
+        |d| {
+            (
+                format!(
+                    "Rollback #{} of {} to {} started",
+                    d.id,
+                    d.stage,
+                    d.sha.short()
+                ),
+                format!("/deployments/{}", d.id),
+            )
+        },
+        back,
+    )
+    .await
+}

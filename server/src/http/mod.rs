@@ -37,6 +37,10 @@ pub fn routes() -> Router<AppState> {
             "/pipelines/{pipeline}/stages/{stage}/unlock",
             post(actions::unlock),
         )
+        .route(
+            "/pipelines/{pipeline}/stages/{stage}/rollback",
+            post(actions::rollback),
+        )
         .route("/deployments/{id}/cancel", post(actions::cancel))
 }
 

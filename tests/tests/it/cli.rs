@@ -263,7 +263,11 @@ async fn a_server_killed_mid_deploy_marks_it_interrupted_and_ends_its_process_gr
     let repo = TestRepo::new().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let out = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let base = format!("http://127.0.0.1:{port}");
     let path = dir.path().join("slipway.toml");
     let text = format!(
@@ -275,11 +279,24 @@ async fn a_server_killed_mid_deploy_marks_it_interrupted_and_ends_its_process_gr
     let mut add = slipway()
         .arg("--config")
         .arg(&path)
-        .args(["user", "add", "olga", "--role", "ops", "--role", "dev", "--password-stdin"])
+        .args([
+            "user",
+            "add",
+            "olga",
+            "--role",
+            "ops",
+            "--role",
+            "dev",
+            "--password-stdin",
+        ])
         .stdin(Stdio::piped())
         .spawn()
         .unwrap();
-    add.stdin.take().unwrap().write_all(b"a long enough passphrase\n").unwrap();
+    add.stdin
+        .take()
+        .unwrap()
+        .write_all(b"a long enough passphrase\n")
+        .unwrap();
     assert!(add.wait().unwrap().success());
 
     let start = || ServerProcess(slipway().arg("--config").arg(&path).spawn().unwrap());
@@ -298,21 +315,49 @@ async fn a_server_killed_mid_deploy_marks_it_interrupted_and_ends_its_process_gr
         panic!("the server did not come up");
     };
     let post = |path: &str, form: Vec<(&'static str, String)>| {
-        client.post(format!("{base}{path}")).header("origin", &base).form(&form).send()
+        client
+            .post(format!("{base}{path}"))
+            .header("origin", &base)
+            .form(&form)
+            .send()
     };
 
     let mut server = start();
     wait_up().await;
-    let res = post("/login", vec![("username", "olga".into()), ("password", "a long enough passphrase".into())]).await.unwrap();
+    let res = post(
+        "/login",
+        vec![
+            ("username", "olga".into()),
+            ("password", "a long enough passphrase".into()),
+        ],
+    )
+    .await
+    .unwrap();
     assert_eq!(res.status(), 303);
     let head = repo.head("main").unwrap();
-    post("/pipelines/web/ready", vec![("sha", head.clone())]).await.unwrap();
-    let res = post("/pipelines/web/promote", vec![("sha", head.clone()), ("stage", "qa".into())]).await.unwrap();
+    post("/pipelines/web/ready", vec![("sha", head.clone())])
+        .await
+        .unwrap();
+    let res = post(
+        "/pipelines/web/promote",
+        vec![("sha", head.clone()), ("stage", "qa".into())],
+    )
+    .await
+    .unwrap();
     let location = res.headers()["location"].to_str().unwrap().to_owned();
-    let id: i64 = location.strip_prefix("/deployments/").expect("a deployment started").parse().unwrap();
+    let id: i64 = location
+        .strip_prefix("/deployments/")
+        .expect("a deployment started")
+        .parse()
+        .unwrap();
 
     // Read the recorded process group from the database, as the restarted server will.
-    let db = SqliteStorage::connect(&format!("sqlite://{}", dir.path().join("data/slipway.db").display())).await.unwrap();
+    let db = SqliteStorage::connect(&format!(
+        "sqlite://{}",
+        dir.path().join("data/slipway.db").display()
+    ))
+    .await
+    .unwrap();
     let mut pgid = None;
     for _ in 0..200 {
         pgid = db.deployment(id).await.unwrap().and_then(|d| d.pgid);
@@ -327,7 +372,10 @@ async fn a_server_killed_mid_deploy_marks_it_interrupted_and_ends_its_process_gr
     server.0.kill().unwrap();
     server.0.wait().unwrap();
     assert!(group_alive(pgid), "the deploy outlives a SIGKILLed server");
-    assert_eq!(db.deployment(id).await.unwrap().unwrap().state, DeploymentState::Running);
+    assert_eq!(
+        db.deployment(id).await.unwrap().unwrap().state,
+        DeploymentState::Running
+    );
 
     let mut server = start();
     wait_up().await;
@@ -344,10 +392,20 @@ async fn a_server_killed_mid_deploy_marks_it_interrupted_and_ends_its_process_gr
     assert!(gone, "the restarted server ended process group {pgid}");
     let log = db.log_lines(id, 0, 100).await.unwrap();
     assert!(log.iter().any(|l| l.line == "started"));
-    assert!(log.iter().any(|l| l.stream == "slipway" && l.line.contains("interrupted")));
+    assert!(log
+        .iter()
+        .any(|l| l.stream == "slipway" && l.line.contains("interrupted")));
     let audit = db.audit_entries(50).await.unwrap();
-    assert!(audit.iter().any(|e| e.action == "deploy_interrupted" && e.target.as_deref() == Some(&format!("deployment #{id}"))));
-    let page = client.get(format!("{base}/deployments/{id}")).send().await.unwrap().text().await.unwrap();
+    assert!(audit.iter().any(|e| e.action == "deploy_interrupted"
+        && e.target.as_deref() == Some(&format!("deployment #{id}"))));
+    let page = client
+        .get(format!("{base}/deployments/{id}"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(page.contains("interrupted"));
     server.stop();
 }

@@ -549,3 +549,101 @@ impl ParseIds for &str {
         slipway_app::domain::StageId::parse(self).unwrap()
     }
 }
+
+#[tokio::test]
+async fn rollback_redeploys_the_previous_distinct_sha_and_is_audited() {
+    let mut s = story().await;
+    let a = s.repo.commit("A").unwrap();
+    let b = s.repo.commit("B").unwrap();
+    let c = s.repo.commit("C").unwrap();
+    for sha in [&a, &b, &b, &c] {
+        // b twice: a redeploy of the same SHA is not a distinct step back.
+        s.to_staging(sha).await;
+        s.deploy(&s.ops, sha, "production").await;
+    }
+    assert_eq!(s.deployed("production"), c);
+
+    // QA may not roll back; a reason is required.
+    let res = s
+        .app
+        .post_form(
+            &s.qa,
+            "/pipelines/web/stages/production/rollback",
+            &[("reason", "broken")],
+        )
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    let res = s
+        .app
+        .post_form(
+            &s.ops,
+            "/pipelines/web/stages/production/rollback",
+            &[("reason", " ")],
+        )
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    assert!(res.headers()["location"]
+        .to_str()
+        .unwrap()
+        .starts_with("/pipelines/"));
+
+    let (_, board) = s.app.get_text(&s.ops, "/pipelines/web").await.unwrap();
+    assert!(
+        board.contains(&format!("Roll back to {}", &b[..7])),
+        "the board names the target"
+    );
+    let rollback = |reason: &'static str| {
+        let app = &s.app;
+        let ops = s.ops.clone();
+        async move {
+            let res = app
+                .post_form(
+                    &ops,
+                    "/pipelines/web/stages/production/rollback",
+                    &[("reason", reason)],
+                )
+                .await
+                .unwrap();
+            let location = res.headers()["location"].to_str().unwrap().to_owned();
+            let id: i64 = location
+                .strip_prefix("/deployments/")
+                .expect("rollback started")
+                .parse()
+                .unwrap();
+            app.wait_for_end(id).await.unwrap()
+        }
+    };
+    let d = rollback("checkout broken").await;
+    assert_eq!(d.state, DeploymentState::Succeeded);
+    assert_eq!(d.sha.as_str(), b, "back to the previous distinct SHA");
+    assert_eq!(s.deployed("production"), b);
+    let (_, board) = s.app.get_text(&s.ops, "/pipelines/web").await.unwrap();
+    let card = &board[board.find(&format!(r#"data-sha="{c}""#)).unwrap()..];
+    assert!(
+        card[..card.find("</li>").unwrap()].contains("rolled back"),
+        "the rolled-back SHA is flagged"
+    );
+
+    // Repeating goes further back, skipping the SHA that was rolled away from.
+    let d = rollback("still broken").await;
+    assert_eq!(d.sha.as_str(), a);
+    assert_eq!(s.deployed("production"), a);
+
+    // Both rollbacks were audited as the exception to the ancestry gate, with their reason.
+    let audit = s.app.state.storage.audit_entries(200).await.unwrap();
+    let rollbacks: Vec<_> = audit
+        .iter()
+        .filter(|e| e.action == "rollback" && e.outcome == "ok")
+        .collect();
+    assert_eq!(rollbacks.len(), 2);
+    assert!(rollbacks.iter().all(|e| e
+        .detail
+        .as_deref()
+        .is_some_and(|d| d.contains("ancestry gate bypassed"))));
+    assert!(rollbacks.iter().any(|e| e
+        .detail
+        .as_deref()
+        .is_some_and(|d| d.contains("checkout broken"))));
+}
