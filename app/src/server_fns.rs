@@ -5,7 +5,7 @@
 //! Origin check guards.
 
 use crate::error::AppError;
-use crate::views::{BoardView, DeploymentView, Flash, HomeView, Me, UserRow};
+use crate::views::{BoardView, DeploymentView, Flash, HomeView, Me, ProfileView, UserRow};
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
 
@@ -75,4 +75,34 @@ pub async fn take_flash() -> Result<Option<Flash>, AppError> {
         return Ok(None);
     };
     Ok(session.remove::<Flash>(FLASH_KEY).await.unwrap_or(None))
+}
+
+/// The logged-in user's profile and API tokens.
+#[server(prefix = "/_fn", endpoint = "profile", input = GetUrl)]
+pub async fn get_profile() -> Result<ProfileView, AppError> {
+    use crate::backend::context;
+    use crate::domain::time_fmt::age;
+    let user = context::require(crate::domain::Action::View)?;
+    let state = context::app_state()?;
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let tokens = state
+        .storage
+        .tokens_of(user.id)
+        .await
+        .map_err(context::internal)?;
+    Ok(ProfileView {
+        name: user.name.to_string(),
+        roles: user.roles.iter().map(|r| r.as_str().to_owned()).collect(),
+        tokens: tokens
+            .into_iter()
+            .map(|t| crate::views::TokenRow {
+                id: t.id,
+                name: t.name,
+                prefix: t.prefix,
+                created: age(now - t.created_at.unix_timestamp()),
+                last_used: t.last_used_at.map(|u| age(now - u.unix_timestamp())),
+                revoked: t.revoked_at.is_some(),
+            })
+            .collect(),
+    })
 }

@@ -278,3 +278,31 @@ pub struct Flash {
     /// The message.
     pub message: String,
 }
+
+/// The profile page.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProfileView {
+    /// Login name.
+    pub name: String,
+    /// Role names.
+    pub roles: Vec<String>,
+    /// API tokens (never the secret).
+    pub tokens: Vec<TokenRow>,
+}
+
+/// An API token in a list.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenRow {
+    /// Id.
+    pub id: i64,
+    /// Name.
+    pub name: String,
+    /// Display prefix.
+    pub prefix: String,
+    /// Created (age text).
+    pub created: String,
+    /// Last used (age text).
+    pub last_used: Option<String>,
+    /// Whether it is revoked.
+    pub revoked: bool,
+}

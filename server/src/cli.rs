@@ -37,6 +37,22 @@ enum Command {
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),
+    /// Mark a SHA ready on a running Slipway (for CI). The API token comes from
+    /// SLIPWAY_TOKEN; no config file is read.
+    Ready {
+        /// The pipeline id.
+        #[arg(long)]
+        pipeline: String,
+        /// The full 40-character SHA.
+        #[arg(long)]
+        sha: String,
+        /// An optional note shown on the card.
+        #[arg(long)]
+        note: Option<String>,
+        /// Slipway's base URL.
+        #[arg(long, env = "SLIPWAY_URL")]
+        url: String,
+    },
     /// Start a self-contained demo (repository, config and users under --dir).
     Demo {
         /// Where the demo keeps everything; reused between runs.
@@ -89,6 +105,12 @@ pub async fn run(args: impl IntoIterator<Item = OsString>) -> anyhow::Result<()>
             let config = load(&cli.config)?;
             user_add(&config, &name, &roles, password_stdin).await
         }
+        Command::Ready {
+            pipeline,
+            sha,
+            note,
+            url,
+        } => ready(&url, &pipeline, &sha, note.as_deref()).await,
         Command::Demo { dir, listen } => {
             let path = demo::prepare(&dir, &listen)?;
             let config = load(&path)?;
@@ -154,4 +176,50 @@ async fn user_add(
     let user = storage.create_user(&name, &hash, roles).await?;
     println!("created user {} with roles {}", user.name, user.roles);
     Ok(())
+}
+
+/// `slipway ready`: POST /api/v1/pipelines/{p}/ready with the token from SLIPWAY_TOKEN.
+async fn ready(url: &str, pipeline: &str, sha: &str, note: Option<&str>) -> anyhow::Result<()> {
+    let token = std::env::var("SLIPWAY_TOKEN")
+        .ok()
+        .filter(|t| !t.trim().is_empty())
+        .context("set SLIPWAY_TOKEN to an API token (create one on your Slipway profile page)")?;
+    let base = url::Url::parse(url).with_context(|| {
+        format!("--url {url:?} is not a URL; expected e.g. https://slipway.example.com")
+    })?;
+    let pipeline = slipway_app::domain::PipelineId::parse(pipeline)?;
+    let sha = slipway_app::domain::Sha::parse(sha.trim())?;
+    let endpoint = base
+        .join(&format!("api/v1/pipelines/{pipeline}/ready"))
+        .context("failed to build the API URL")?;
+    let res = reqwest::Client::new()
+        .post(endpoint)
+        .bearer_auth(token.trim())
+        .json(&serde_json::json!({ "sha": sha.as_str(), "note": note }))
+        .send()
+        .await
+        .with_context(|| format!("failed to reach Slipway at {base}"))?;
+    let status = res.status();
+    let body: serde_json::Value = res.json().await.unwrap_or(serde_json::Value::Null);
+    if status.is_success() {
+        let newly = body
+            .get("newly_marked")
+            .and_then(serde_json::Value::as_bool)
+            .unwrap_or(true);
+        println!(
+            "{} {sha} on {pipeline}",
+            if newly {
+                "marked ready:"
+            } else {
+                "already ready:"
+            }
+        );
+        Ok(())
+    } else {
+        let message = body
+            .get("message")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or("no details");
+        bail!("Slipway refused ({status}): {message}")
+    }
 }

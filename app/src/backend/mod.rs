@@ -2,6 +2,7 @@
 //! storage, repository mirrors, passwords and sessions, and the read models that
 //! server functions and handlers return. Nothing here knows about Leptos components.
 
+pub mod accounts;
 pub mod board;
 pub mod config;
 pub mod context;
@@ -13,5 +14,6 @@ pub mod runner;
 pub mod sessions;
 pub mod state;
 pub mod storage;
+pub mod tokens;
 
 pub use state::AppState;

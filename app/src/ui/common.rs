@@ -20,13 +20,23 @@ pub fn Layout(children: Children) -> impl IntoView {
                         Ok(Some(me)) => {
                             let roles = me.roles.join(", ");
                             view! {
-                                <div class="whoami">
-                                    <span class="user" data-testid="whoami">{me.name}</span>
+                                <nav class="whoami" aria-label="Account">
+                                    {me
+                                        .roles
+                                        .iter()
+                                        .any(|r| r == "admin")
+                                        .then(|| {
+                                            view! {
+                                                <a href="/admin/users">"Users"</a>
+                                                <a href="/admin/audit">"Audit log"</a>
+                                            }
+                                        })}
+                                    <a href="/profile" class="user" data-testid="whoami">{me.name}</a>
                                     <span class="roles">{roles}</span>
                                     <form method="post" action="/logout" class="inline">
                                         <button type="submit" class="link">"Log out"</button>
                                     </form>
-                                </div>
+                                </nav>
                             }
                                 .into_any()
                         }

@@ -7,6 +7,7 @@ mod common;
 mod deployment;
 mod home;
 mod login;
+mod profile;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
@@ -48,6 +49,7 @@ pub fn App() -> impl IntoView {
                     view=deployment::DeploymentPage
                     ssr=SsrMode::Async
                 />
+                <Route path=StaticSegment("profile") view=profile::ProfilePage ssr=SsrMode::Async />
                 <Route
                     path=(StaticSegment("admin"), StaticSegment("users"))
                     view=admin::UsersPage

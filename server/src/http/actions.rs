@@ -263,3 +263,76 @@ pub async fn rollback(
     )
     .await
 }
+
+/// A new token's name.
+#[derive(Deserialize)]
+pub struct TokenForm {
+    #[serde(default)]
+    name: String,
+}
+
+/// `POST /profile/tokens`: answers with a page that shows the token once (it is never
+/// stored in plaintext, not even in the session for a redirect).
+pub async fn create_token(
+    State(state): State<AppState>,
+    Extension(u): Extension<CurrentUser>,
+    session: Session,
+    Form(f): Form<TokenForm>,
+) -> Result<axum::response::Response, HttpError> {
+    use axum::response::IntoResponse;
+    let user = user(u)?;
+    match slipway_app::backend::accounts::create_token(&state, &user, &f.name).await {
+        Ok((token, plaintext)) => {
+            let name = escape_html(&token.name);
+            let body = format!(
+                "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+                 <title>New API token · Slipway</title><link rel=\"stylesheet\" href=\"/pkg/slipway.css\"></head><body><main id=\"main\">\
+                 <h1>New API token “{name}”</h1><p class=\"panel notice\">Copy it now: it is shown only once.</p>\
+                 <p><code data-testid=\"new-token\">{plaintext}</code></p>\
+                 <p>Use it as <code>Authorization: Bearer …</code> with the JSON API, or as <code>SLIPWAY_TOKEN</code> with the CLI.</p>\
+                 <p><a href=\"/profile\">Back to your profile</a></p></main></body></html>"
+            );
+            let mut res = axum::response::Html(body).into_response();
+            res.headers_mut().insert(
+                axum::http::header::CACHE_CONTROL,
+                axum::http::HeaderValue::from_static("no-store"),
+            );
+            Ok(res)
+        }
+        Err(e) => finish(
+            &session,
+            Err::<(), _>(e),
+            |_| (String::new(), String::new()),
+            "/profile".into(),
+        )
+        .await
+        .map(axum::response::IntoResponse::into_response),
+    }
+}
+
+/// `POST /profile/tokens/{id}/revoke`.
+pub async fn revoke_token(
+    State(state): State<AppState>,
+    Extension(u): Extension<CurrentUser>,
+    session: Session,
+    Path(id): Path<i64>,
+) -> Result<Redirect, HttpError> {
+    let user = user(u)?;
+    let result = slipway_app::backend::accounts::revoke_token(&state, &user, id).await;
+    finish(
+        &session,
+        result,
+        |_| (format!("Token #{id} revoked"), "/profile".into()),
+        "/profile".into(),
+    )
+    .await
+}
+
+/// Escapes text for HTML element content.
+fn escape_html(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#x27;")
+}

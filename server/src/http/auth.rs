@@ -23,6 +23,8 @@ fn is_public(path: &str) -> bool {
         || path.starts_with("/pkg/")
         // Server functions answer "not logged in" themselves, as data.
         || path.starts_with("/_fn/")
+        // The JSON API authenticates with bearer tokens and answers in JSON.
+        || path.starts_with("/api/")
 }
 
 /// Middleware: loads the session's user (refusing disabled or deleted users, whose

@@ -236,6 +236,25 @@ pub enum CreateDeploymentError {
 pub type GateCheck<'a> =
     &'a (dyn Fn(&StageSnapshot) -> Result<(), CreateDeploymentError> + Send + Sync);
 
+/// An API token as its owner sees it (never the secret).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiToken {
+    /// Id.
+    pub id: i64,
+    /// Owner.
+    pub user_id: UserId,
+    /// Name given at creation.
+    pub name: String,
+    /// First characters, for recognition.
+    pub prefix: String,
+    /// Created (UTC).
+    pub created_at: OffsetDateTime,
+    /// Last used (UTC).
+    pub last_used_at: Option<OffsetDateTime>,
+    /// Revoked (UTC).
+    pub revoked_at: Option<OffsetDateTime>,
+}
+
 /// The one interface to persistence.
 #[async_trait]
 pub trait Storage: Send + Sync + 'static {
@@ -401,6 +420,24 @@ pub trait Storage: Send + Sync + 'static {
         descendant: &Sha,
         is_ancestor: bool,
     ) -> StorageResult<()>;
+
+    /// Stores a new token (hash and display prefix only).
+    async fn create_token(
+        &self,
+        user: UserId,
+        name: &str,
+        token_hash: &str,
+        prefix: &str,
+    ) -> StorageResult<ApiToken>;
+
+    /// A user's tokens, newest first.
+    async fn tokens_of(&self, user: UserId) -> StorageResult<Vec<ApiToken>>;
+
+    /// Revokes one of `user`'s tokens; false if there is no such active token.
+    async fn revoke_token(&self, user: UserId, id: i64) -> StorageResult<bool>;
+
+    /// The user an active token belongs to (and records its use).
+    async fn user_by_token(&self, token_hash: &str) -> StorageResult<Option<User>>;
 
     /// Deletes sessions whose expiry has passed (run periodically).
     async fn delete_expired_sessions(&self) -> StorageResult<u64>;

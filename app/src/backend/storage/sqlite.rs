@@ -6,8 +6,9 @@
 //! the busy timeout.
 
 use super::{
-    AuditEntry, CreateDeploymentError, Credentials, Deployment, GateCheck, Lock, LogLine, NewAudit,
-    NewDeployment, ReadyMark, StageSnapshot, Storage, StorageError, StorageResult, User, UserId,
+    ApiToken, AuditEntry, CreateDeploymentError, Credentials, Deployment, GateCheck, Lock, LogLine,
+    NewAudit, NewDeployment, ReadyMark, StageSnapshot, Storage, StorageError, StorageResult, User,
+    UserId,
 };
 use crate::domain::deployment::{DeploymentKind, DeploymentState};
 use crate::domain::gates::{GateKind, GateResult, GateStatus};
@@ -949,6 +950,94 @@ impl Storage for SqliteStorage {
         .await
         .map_err(db("failed to write the ancestry cache"))?;
         Ok(())
+    }
+
+    async fn create_token(
+        &self,
+        user: UserId,
+        name: &str,
+        token_hash: &str,
+        prefix: &str,
+    ) -> StorageResult<ApiToken> {
+        let now = OffsetDateTime::now_utc();
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO api_tokens (user_id, name, token_hash, prefix, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(user)
+        .bind(name)
+        .bind(token_hash)
+        .bind(prefix)
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db("failed to store a token"))?;
+        Ok(ApiToken {
+            id,
+            user_id: user,
+            name: name.to_owned(),
+            prefix: prefix.to_owned(),
+            created_at: now,
+            last_used_at: None,
+            revoked_at: None,
+        })
+    }
+
+    async fn tokens_of(&self, user: UserId) -> StorageResult<Vec<ApiToken>> {
+        let rows = sqlx::query(
+            "SELECT id, user_id, name, prefix, created_at, last_used_at, revoked_at FROM api_tokens WHERE user_id = ? ORDER BY id DESC",
+        )
+        .bind(user)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db("failed to list tokens"))?;
+        rows.iter()
+            .map(|r| {
+                let get = |e| db::<sqlx::Error>(e);
+                Ok(ApiToken {
+                    id: r.try_get("id").map_err(get("failed to read a token"))?,
+                    user_id: r
+                        .try_get("user_id")
+                        .map_err(get("failed to read a token"))?,
+                    name: r.try_get("name").map_err(get("failed to read a token"))?,
+                    prefix: r.try_get("prefix").map_err(get("failed to read a token"))?,
+                    created_at: r
+                        .try_get("created_at")
+                        .map_err(get("failed to read a token"))?,
+                    last_used_at: r
+                        .try_get("last_used_at")
+                        .map_err(get("failed to read a token"))?,
+                    revoked_at: r
+                        .try_get("revoked_at")
+                        .map_err(get("failed to read a token"))?,
+                })
+            })
+            .collect()
+    }
+
+    async fn revoke_token(&self, user: UserId, id: i64) -> StorageResult<bool> {
+        let done = sqlx::query("UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND user_id = ? AND revoked_at IS NULL")
+            .bind(OffsetDateTime::now_utc())
+            .bind(id)
+            .bind(user)
+            .execute(&self.pool)
+            .await
+            .map_err(db("failed to revoke a token"))?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn user_by_token(&self, token_hash: &str) -> StorageResult<Option<User>> {
+        let user_id: Option<i64> = sqlx::query_scalar(
+            "UPDATE api_tokens SET last_used_at = ? WHERE token_hash = ? AND revoked_at IS NULL RETURNING user_id",
+        )
+        .bind(OffsetDateTime::now_utc())
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db("failed to look up a token"))?;
+        match user_id {
+            None => Ok(None),
+            Some(id) => self.user_by_id(id).await,
+        }
     }
 
     async fn delete_expired_sessions(&self) -> StorageResult<u64> {

@@ -1,0 +1,445 @@
+//! The JSON API under `/api/v1`: everything the board can do, for CI systems and
+//! scripts. Authenticated by bearer tokens only — no cookies, hence no Origin check —
+//! acting with the roles of the token's owner. Errors are JSON with a stable `code` and
+//! a human `message`; a refused promotion names the failing gate.
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request, State};
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use slipway_app::backend::context::authorize;
+use slipway_app::backend::storage::{Deployment, User};
+use slipway_app::backend::{board, engine, tokens, AppState};
+use slipway_app::domain::gates::GateResult;
+use slipway_app::domain::Action;
+use slipway_app::error::AppError;
+use slipway_app::views::BoardView;
+
+/// The API's routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/pipelines/{pipeline}/board", get(board_state))
+        .route("/pipelines/{pipeline}/ready", post(mark_ready))
+        .route(
+            "/pipelines/{pipeline}/ready/{sha}",
+            axum::routing::delete(unmark_ready),
+        )
+        .route("/pipelines/{pipeline}/stages/{stage}/gates", get(gates))
+        .route(
+            "/pipelines/{pipeline}/stages/{stage}/promote",
+            post(promote),
+        )
+        .route(
+            "/pipelines/{pipeline}/stages/{stage}/lock",
+            post(lock).delete(unlock),
+        )
+        .route(
+            "/pipelines/{pipeline}/stages/{stage}/rollback",
+            post(rollback),
+        )
+        .route("/deployments/{id}", get(deployment))
+        .route("/deployments/{id}/log", get(log))
+        .route("/deployments/{id}/cancel", post(cancel))
+        .fallback(not_found)
+}
+
+/// An API error: `{"code": "...", "message": "...", "gate": "..."?}`.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+    gate: Option<String>,
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    code: &'a str,
+    message: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    gate: Option<&'a str>,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+            gate: None,
+        }
+    }
+}
+
+impl From<AppError> for ApiError {
+    fn from(e: AppError) -> Self {
+        let message = e.to_string();
+        match e {
+            AppError::Unauthenticated => {
+                Self::new(StatusCode::UNAUTHORIZED, "unauthenticated", message)
+            }
+            AppError::Forbidden(_) => Self::new(StatusCode::FORBIDDEN, "forbidden", message),
+            AppError::NotFound(_) => Self::new(StatusCode::NOT_FOUND, "not_found", message),
+            AppError::BadRequest(_) | AppError::Transport(_) => {
+                Self::new(StatusCode::BAD_REQUEST, "bad_request", message)
+            }
+            AppError::Refused { gate, .. } => Self {
+                gate: Some(gate),
+                ..Self::new(StatusCode::CONFLICT, "refused", message)
+            },
+            AppError::Unavailable(_) => {
+                Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
+            }
+            AppError::Internal => Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ErrorBody {
+            code: self.code,
+            message: &self.message,
+            gate: self.gate.as_deref(),
+        };
+        (self.status, Json(body)).into_response()
+    }
+}
+
+type ApiResult<T> = Result<T, ApiError>;
+
+async fn not_found() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "no such API endpoint; see the README for the /api/v1 routes",
+    )
+}
+
+/// The user behind the request's bearer token.
+pub struct ApiUser(pub User);
+
+impl FromRequestParts<AppState> for ApiUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let unauthenticated =
+            |m: &str| ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", m);
+        let header = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| unauthenticated("send an API token as `Authorization: Bearer slw_…` (create one on your profile page)"))?;
+        let token = header
+            .strip_prefix("Bearer ")
+            .or_else(|| header.strip_prefix("bearer "))
+            .map(str::trim)
+            .ok_or_else(|| unauthenticated("the Authorization header must be `Bearer <token>`"))?;
+        if !tokens::looks_valid(token) {
+            return Err(unauthenticated("invalid or revoked API token"));
+        }
+        let user = state
+            .storage
+            .user_by_token(&tokens::hash(token))
+            .await
+            .map_err(|e| ApiError::from(slipway_app::backend::context::internal(e)))?
+            .filter(|u| !u.disabled)
+            .ok_or_else(|| unauthenticated("invalid or revoked API token"))?;
+        Ok(ApiUser(user))
+    }
+}
+
+/// `Json<T>` whose rejections are API errors that say what was wrong with the body.
+pub struct ApiJson<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(v)) => Ok(ApiJson(v)),
+            Err(rejection) => Err(ApiError::new(
+                match rejection {
+                    JsonRejection::MissingJsonContentType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    _ => StatusCode::BAD_REQUEST,
+                },
+                "bad_request",
+                rejection.body_text(),
+            )),
+        }
+    }
+}
+
+/// A deployment as the API returns it.
+#[derive(Serialize)]
+pub struct DeploymentJson {
+    id: i64,
+    pipeline: String,
+    stage: String,
+    sha: String,
+    previous_sha: Option<String>,
+    kind: &'static str,
+    state: &'static str,
+    requested_by: Option<String>,
+    reason: Option<String>,
+    created_at: String,
+    started_at: Option<String>,
+    finished_at: Option<String>,
+    exit_code: Option<i32>,
+}
+
+fn rfc3339(t: time::OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+impl From<&Deployment> for DeploymentJson {
+    fn from(d: &Deployment) -> Self {
+        Self {
+            id: d.id,
+            pipeline: d.pipeline.clone(),
+            stage: d.stage.clone(),
+            sha: d.sha.to_string(),
+            previous_sha: d.previous_sha.as_ref().map(ToString::to_string),
+            kind: d.kind.as_str(),
+            state: d.state.as_str(),
+            requested_by: d.requested_by.clone(),
+            reason: d.reason.clone(),
+            created_at: rfc3339(d.created_at),
+            started_at: d.started_at.map(rfc3339),
+            finished_at: d.finished_at.map(rfc3339),
+            exit_code: d.exit_code,
+        }
+    }
+}
+
+async fn board_state(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Path(p): Path<String>,
+) -> ApiResult<Json<BoardView>> {
+    authorize(&user, Action::View)?;
+    Ok(Json(board::board(&state, &user, &p).await?))
+}
+
+#[derive(Deserialize)]
+struct ReadyBody {
+    sha: String,
+    #[serde(default)]
+    note: Option<String>,
+}
+
+#[derive(Serialize)]
+struct ReadyAnswer {
+    sha: String,
+    /// False when the SHA was already marked ready.
+    newly_marked: bool,
+}
+
+async fn mark_ready(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Path(p): Path<String>,
+    ApiJson(body): ApiJson<ReadyBody>,
+) -> ApiResult<Json<ReadyAnswer>> {
+    let newly_marked =
+        engine::mark_ready(&state, &user, &p, &body.sha, body.note.as_deref()).await?;
+    Ok(Json(ReadyAnswer {
+        sha: body.sha.trim().to_ascii_lowercase(),
+        newly_marked,
+    }))
+}
+
+async fn unmark_ready(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Path((p, sha)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    if engine::unmark_ready(&state, &user, &p, &sha).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("{sha} is not marked ready"),
+        ))
+    }
+}
+
+#[derive(Deserialize)]
+struct ShaQuery {
+    sha: String,
+}
+
+#[derive(Serialize)]
+struct GatesAnswer {
+    pipeline: String,
+    stage: String,
+    sha: String,
+    allowed: bool,
+    gates: Vec<GateResult>,
+}
+
+async fn gates(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Path((p, s)): Path<(String, String)>,
+    Query(q): Query<ShaQuery>,
+) -> ApiResult<Json<GatesAnswer>> {
+    authorize(&user, Action::View)?;
+    let at = engine::stage(&state, &p, &s)?;
+    let sha = engine::parse_sha(&q.sha)?;
+    let gates = engine::evaluate_gates(&state, &user, &at, &sha).await?;
+    Ok(Json(GatesAnswer {
+        allowed: slipway_app::domain::gates::first_blocker(&gates).is_none(),
+        pipeline: p,
+        stage: s,
+        sha: sha.to_string(),
+        gates,
+    }))
+}
+
+#[derive(Deserialize)]
+struct PromoteBody {
+    sha: String,
+}
+
+async fn promote(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Path((p, s)): Path<(String, String)>,
+    ApiJson(body): ApiJson<PromoteBody>,
+) -> ApiResult<(StatusCode, Json<DeploymentJson>)> {
+    let d = engine::promote(&state, &user, &p, &s, &body.sha).await?;
+    Ok((StatusCode::CREATED, Json(DeploymentJson::from(&d))))
+}
+
+#[derive(Deserialize)]
+struct LockBody {
+    reason: String,
+    #[serde(default)]
+    expires_in_minutes: Option<i64>,
+}
+
+async fn lock(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Path((p, s)): Path<(String, String)>,
+    ApiJson(body): ApiJson<LockBody>,
+) -> ApiResult<StatusCode> {
+    engine::lock(&state, &user, &p, &s, &body.reason, body.expires_in_minutes).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn unlock(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Path((p, s)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    engine::unlock(&state, &user, &p, &s).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+struct RollbackBody {
+    reason: String,
+}
+
+async fn rollback(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Path((p, s)): Path<(String, String)>,
+    ApiJson(body): ApiJson<RollbackBody>,
+) -> ApiResult<(StatusCode, Json<DeploymentJson>)> {
+    let d = engine::rollback(&state, &user, &p, &s, &body.reason).await?;
+    Ok((StatusCode::CREATED, Json(DeploymentJson::from(&d))))
+}
+
+async fn find_deployment(state: &AppState, id: i64) -> ApiResult<Deployment> {
+    state
+        .storage
+        .deployment(id)
+        .await
+        .map_err(|e| ApiError::from(slipway_app::backend::context::internal(e)))?
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                format!("there is no deployment #{id}"),
+            )
+        })
+}
+
+async fn deployment(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<DeploymentJson>> {
+    authorize(&user, Action::View)?;
+    Ok(Json(DeploymentJson::from(
+        &find_deployment(&state, id).await?,
+    )))
+}
+
+#[derive(Deserialize)]
+struct LogQuery {
+    #[serde(default)]
+    after: i64,
+}
+
+#[derive(Serialize)]
+struct LogLineJson {
+    seq: i64,
+    at: String,
+    stream: String,
+    line: String,
+}
+
+#[derive(Serialize)]
+struct LogAnswer {
+    deployment: DeploymentJson,
+    lines: Vec<LogLineJson>,
+}
+
+async fn log(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Path(id): Path<i64>,
+    Query(q): Query<LogQuery>,
+) -> ApiResult<Json<LogAnswer>> {
+    authorize(&user, Action::View)?;
+    let d = find_deployment(&state, id).await?;
+    let lines = state
+        .storage
+        .log_lines(id, q.after, 10_000)
+        .await
+        .map_err(|e| ApiError::from(slipway_app::backend::context::internal(e)))?
+        .into_iter()
+        .map(|l| LogLineJson {
+            seq: l.seq,
+            at: rfc3339(l.at),
+            stream: l.stream,
+            line: l.line,
+        })
+        .collect();
+    Ok(Json(LogAnswer {
+        deployment: DeploymentJson::from(&d),
+        lines,
+    }))
+}
+
+async fn cancel(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Path(id): Path<i64>,
+) -> ApiResult<StatusCode> {
+    engine::cancel(&state, &user, id).await?;
+    Ok(StatusCode::ACCEPTED)
+}

@@ -1,0 +1,394 @@
+//! The JSON API with bearer tokens, and the `slipway ready` CLI that uses it.
+
+use serde_json::{json, Value};
+use slipway_app::domain::Role;
+use slipway_tests::app::{deploying_pipeline, spawn_app, TestApp, WRITE_SHA};
+use slipway_tests::git::TestRepo;
+
+/// Creates a token through the profile page, as a user would; returns it.
+async fn token_for(app: &TestApp, client: &reqwest::Client, name: &str) -> String {
+    let res = app
+        .post_form(client, "/profile/tokens", &[("name", name)])
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["cache-control"], "no-store");
+    let html = res.text().await.unwrap();
+    let at = html
+        .find(r#"data-testid="new-token">"#)
+        .expect("the page shows the token")
+        + r#"data-testid="new-token">"#.len();
+    html[at..at + 44].to_owned()
+}
+
+fn api(app: &TestApp, token: &str) -> (reqwest::Client, String, String) {
+    (
+        reqwest::Client::new(),
+        format!("{}/api/v1", app.base),
+        format!("Bearer {token}"),
+    )
+}
+
+async fn setup() -> (TestApp, TestRepo, tempfile::TempDir) {
+    let repo = TestRepo::new().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let app = spawn_app(&deploying_pipeline(repo.path(), out.path(), WRITE_SHA, ""))
+        .await
+        .unwrap();
+    (app, repo, out)
+}
+
+#[tokio::test]
+async fn a_token_is_shown_once_stored_hashed_and_acts_with_its_owners_roles() {
+    let (app, mut repo, _out) = setup().await;
+    let browser = app.logged_in("dana", &[Role::Dev]).await.unwrap();
+    let token = token_for(&app, &browser, "CI on main").await;
+    assert!(token.starts_with("slw_"));
+
+    let (_, profile) = app.get_text(&browser, "/profile").await.unwrap();
+    assert!(profile.contains("CI on main") && profile.contains(&token[..10]));
+    assert!(
+        !profile.contains(&token),
+        "the full token is never shown again"
+    );
+
+    let (http, base, auth) = api(&app, &token);
+    let sha = repo.commit("From CI").unwrap();
+    let res = http
+        .post(format!("{base}/pipelines/web/ready"))
+        .header("authorization", &auth)
+        .json(&json!({"sha": sha, "note": "build 42"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.status(),
+        200,
+        "no Origin header needed with a bearer token"
+    );
+    assert_eq!(res.json::<Value>().await.unwrap()["newly_marked"], true);
+
+    let board: Value = http
+        .get(format!("{base}/pipelines/web/board"))
+        .header("authorization", &auth)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(board["ready"][0]["commit"]["sha"], sha.as_str());
+    assert_eq!(board["ready"][0]["ready"]["note"], "build 42");
+
+    // The token carries the owner's roles: a dev may not promote.
+    let res = http
+        .post(format!("{base}/pipelines/web/stages/qa/promote"))
+        .header("authorization", &auth)
+        .json(&json!({"sha": sha}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 409);
+    let err: Value = res.json().await.unwrap();
+    assert_eq!(err["code"], "refused");
+    assert_eq!(err["gate"], "permission");
+    assert_eq!(err["message"], "only qa, ops may promote into QA");
+
+    // Revoked tokens stop working at once.
+    let id = app.state.storage.tokens_of(1).await.unwrap()[0].id;
+    let res = app
+        .post_form(&browser, &format!("/profile/tokens/{id}/revoke"), &[])
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let res = http
+        .get(format!("{base}/pipelines/web/board"))
+        .header("authorization", &auth)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    let audit = app.state.storage.audit_entries(50).await.unwrap();
+    assert!(
+        audit.iter().any(|e| e.action == "token_created")
+            && audit.iter().any(|e| e.action == "token_revoked")
+    );
+}
+
+#[tokio::test]
+async fn the_api_accepts_bearer_tokens_only_and_answers_errors_in_json() {
+    let (app, _repo, _out) = setup().await;
+    let http = reqwest::Client::new();
+    let res = http
+        .get(app.url("/api/v1/pipelines/web/board"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    let err: Value = res.json().await.unwrap();
+    assert_eq!(err["code"], "unauthenticated");
+    assert!(err["message"].as_str().unwrap().contains("Bearer"));
+
+    // A browser session is not enough for the API.
+    let browser = app.logged_in("vera", &[Role::Viewer]).await.unwrap();
+    let res = browser
+        .get(app.url("/api/v1/pipelines/web/board"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+
+    let res = http
+        .get(app.url("/api/v1/pipelines/web/board"))
+        .header("authorization", "Bearer slw_nope")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    let res = http
+        .get(app.url("/api/v1/nothing/here"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+    assert_eq!(res.json::<Value>().await.unwrap()["code"], "not_found");
+}
+
+#[tokio::test]
+async fn bad_input_gets_a_4xx_that_says_what_is_wrong() {
+    let (app, _repo, _out) = setup().await;
+    let browser = app
+        .logged_in("quinn", &[Role::Qa, Role::Dev])
+        .await
+        .unwrap();
+    let token = token_for(&app, &browser, "t").await;
+    let (http, base, auth) = api(&app, &token);
+    let post = |path: &str, body: &str| {
+        http.post(format!("{base}{path}"))
+            .header("authorization", &auth)
+            .header("content-type", "application/json")
+            .body(body.to_owned())
+            .send()
+    };
+    let cases: Vec<(&str, &str, u16, &str)> = vec![
+        ("/pipelines/web/ready", "{not json", 400, "bad_request"),
+        (
+            "/pipelines/web/ready",
+            r#"{"note": "no sha"}"#,
+            422,
+            "bad_request",
+        ),
+        (
+            "/pipelines/web/ready",
+            r#"{"sha": "abc"}"#,
+            400,
+            "bad_request",
+        ),
+        (
+            "/pipelines/nope/ready",
+            r#"{"sha": "0123456789abcdef0123456789abcdef01234567"}"#,
+            404,
+            "not_found",
+        ),
+        (
+            "/pipelines/web/ready",
+            r#"{"sha": "0123456789abcdef0123456789abcdef01234567"}"#,
+            409,
+            "refused",
+        ),
+        (
+            "/pipelines/web/stages/nope/promote",
+            r#"{"sha": "0123456789abcdef0123456789abcdef01234567"}"#,
+            404,
+            "not_found",
+        ),
+        (
+            "/pipelines/web/stages/qa/lock",
+            r#"{"reason": ""}"#,
+            400,
+            "bad_request",
+        ),
+    ];
+    for (path, body, status, code) in cases {
+        let res = post(path, body).await.unwrap();
+        let got = res.status().as_u16();
+        let json: Value = res.json().await.unwrap_or(Value::Null);
+        // axum answers a body that is JSON but lacks a field with 422; both are the caller's mistake.
+        assert!(
+            got == status || (status == 422 && got == 400),
+            "{path} {body}: {got} {json}"
+        );
+        assert_eq!(json["code"], code, "{path} {body}: {json}");
+        assert!(
+            !json["message"].as_str().unwrap_or("").is_empty(),
+            "{path}: a message says why"
+        );
+    }
+    let res = post(
+        "/pipelines/web/ready",
+        r#"{"sha": "0123456789abcdef0123456789abcdef01234567"}"#,
+    )
+    .await
+    .unwrap();
+    let json: Value = res.json().await.unwrap();
+    assert_eq!(json["gate"], "unknown_commit");
+    assert!(json["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("unknown commit"));
+}
+
+#[tokio::test]
+async fn the_api_promotes_reports_gates_and_names_the_failing_gate() {
+    let (app, mut repo, _out) = setup().await;
+    let browser = app
+        .logged_in("olga", &[Role::Ops, Role::Qa, Role::Dev])
+        .await
+        .unwrap();
+    let token = token_for(&app, &browser, "ops").await;
+    let (http, base, auth) = api(&app, &token);
+    let older = repo.commit("older").unwrap();
+    let newer = repo.commit("newer").unwrap();
+    let go = |sha: String, stage: &'static str| {
+        let (http, base, auth) = (http.clone(), base.clone(), auth.clone());
+        async move {
+            http.post(format!("{base}/pipelines/web/stages/{stage}/promote"))
+                .header("authorization", auth)
+                .json(&json!({"sha": sha}))
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    for sha in [&newer, &older] {
+        http.post(format!("{base}/pipelines/web/ready"))
+            .header("authorization", &auth)
+            .json(&json!({"sha": sha}))
+            .send()
+            .await
+            .unwrap();
+        for stage in ["qa", "staging"] {
+            let res = go(sha.clone(), stage).await;
+            assert_eq!(res.status(), 201);
+            let d: Value = res.json().await.unwrap();
+            assert_eq!(d["sha"], sha.as_str());
+            app.wait_for_end(d["id"].as_i64().unwrap()).await.unwrap();
+        }
+    }
+    let res = go(newer.clone(), "production").await;
+    let d: Value = res.json().await.unwrap();
+    let id = d["id"].as_i64().unwrap();
+    app.wait_for_end(id).await.unwrap();
+    let status: Value = http
+        .get(format!("{base}/deployments/{id}"))
+        .header("authorization", &auth)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(status["state"], "succeeded");
+    let log: Value = http
+        .get(format!("{base}/deployments/{id}/log"))
+        .header("authorization", &auth)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(log["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|l| l["line"].as_str().unwrap().starts_with("deploying")));
+
+    let gates: Value = http
+        .get(format!(
+            "{base}/pipelines/web/stages/production/gates?sha={older}"
+        ))
+        .header("authorization", &auth)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(gates["allowed"], false);
+    let ancestry = gates["gates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["gate"] == "ancestry")
+        .unwrap();
+    assert_eq!(ancestry["status"], "fail");
+
+    let res = go(older.clone(), "production").await;
+    assert_eq!(res.status(), 409);
+    let err: Value = res.json().await.unwrap();
+    assert_eq!(err["gate"], "ancestry");
+    assert!(err["message"]
+        .as_str()
+        .unwrap()
+        .contains("does not descend from"));
+}
+
+#[tokio::test]
+async fn the_cli_marks_a_sha_ready_with_a_token_from_the_environment() {
+    let (app, mut repo, _out) = setup().await;
+    let browser = app.logged_in("ci", &[Role::Dev]).await.unwrap();
+    let token = token_for(&app, &browser, "cli").await;
+    let sha = repo.commit("Built by CI").unwrap();
+    let bin = std::env::current_exe()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("slipway");
+    let run = |token: &str, sha: &str| {
+        tokio::process::Command::new(&bin)
+            .args([
+                "ready",
+                "--pipeline",
+                "web",
+                "--sha",
+                sha,
+                "--note",
+                "pipeline #7",
+                "--url",
+                &app.base,
+            ])
+            .env("SLIPWAY_TOKEN", token)
+            .output()
+    };
+    let out = run(&token, &sha).await.unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(stdout.trim(), format!("marked ready: {sha} on web"));
+    let marks = app
+        .state
+        .storage
+        .ready_marks(&slipway_app::domain::PipelineId::parse("web").unwrap())
+        .await
+        .unwrap();
+    assert_eq!(marks[0].sha.as_str(), sha);
+    assert_eq!(marks[0].note.as_deref(), Some("pipeline #7"));
+
+    let out = run(
+        "slw_wrongwrongwrongwrongwrongwrongwrongwrong",
+        "0123456789abcdef0123456789abcdef01234567",
+    )
+    .await
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("401") && stderr.contains("invalid or revoked API token"),
+        "{stderr}"
+    );
+}
