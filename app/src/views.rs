@@ -211,6 +211,9 @@ pub struct BoardView {
     pub can_refresh: bool,
     /// Whether the viewer may mark commits ready.
     pub can_mark_ready: bool,
+    /// The newest event id when this was read: live updates resume from here, so
+    /// nothing that happens while the page loads is missed.
+    pub as_of_event: i64,
 }
 
 /// A deployment's page.
@@ -242,6 +245,8 @@ pub struct DeploymentView {
     pub can_cancel: bool,
     /// Log lines.
     pub log: Vec<LogLineView>,
+    /// The newest event id when this was read (see [`BoardView::as_of_event`]).
+    pub as_of_event: i64,
 }
 
 /// A log line.

@@ -9,6 +9,7 @@ use leptos::config::LeptosOptions;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use slipway_app::backend::config::Config;
 use slipway_app::backend::engine::{self, Deploys};
+use slipway_app::backend::events::{self as live, Events};
 use slipway_app::backend::repos::Repos;
 use slipway_app::backend::sessions::DynSessionStore;
 use slipway_app::backend::storage::sqlite::SqliteStorage;
@@ -96,9 +97,10 @@ pub async fn build_app(config: Config) -> anyhow::Result<Slipway> {
     let state = AppState {
         leptos_options,
         config: Arc::new(config),
-        storage,
+        storage: storage.clone(),
         repos,
         deploys: Arc::new(Deploys::default()),
+        events: Arc::new(Events::new(storage.clone())),
     };
     let interrupted = engine::recover_interrupted(&state)
         .await
@@ -195,6 +197,9 @@ fn spawn_session_cleanup(state: &AppState) -> JoinHandle<()> {
             if let Err(e) = storage.delete_expired_sessions().await {
                 tracing::warn!(error = %e, "failed to delete expired sessions");
             }
+            if let Err(e) = storage.prune_events(live::KEEP).await {
+                tracing::warn!(error = %e, "failed to prune old events");
+            }
         }
     })
 }
@@ -213,6 +218,11 @@ pub async fn serve(
         let _ = tcp.set_nodelay(true);
     });
     let router = app.router.clone();
+    let events = app.state.events.clone();
+    let shutdown = async move {
+        shutdown.await;
+        events.close();
+    };
     axum::serve(listener, router)
         .with_graceful_shutdown(shutdown)
         .await

@@ -95,12 +95,21 @@ pub async fn spawn_app(pipelines: &str) -> anyhow::Result<TestApp> {
         .context("failed to bind")?;
     let addr = listener.local_addr()?;
     let text = format!(
-        "listen = \"{addr}\"\nbase_url = \"http://{addr}\"\ndata_dir = \"data\"\nsite_dir = \"{}\"\n\n{pipelines}",
+        "listen = \"{addr}\"\nbase_url = \"http://{addr}\"\ndata_dir = \"data\"\nsite_dir = \"{}\"\nshutdown_grace_seconds = 2\n\n{pipelines}",
         site_dir().display()
     );
     let path = dir.path().join("slipway.toml");
     std::fs::write(&path, text).context("failed to write the config")?;
-    let config = Config::load(&path).map_err(|e| anyhow::anyhow!("{e}"))?;
+    start(dir, listener).await
+}
+
+async fn start(
+    dir: tempfile::TempDir,
+    listener: tokio::net::TcpListener,
+) -> anyhow::Result<TestApp> {
+    let addr = listener.local_addr()?;
+    let config =
+        Config::load(&dir.path().join("slipway.toml")).map_err(|e| anyhow::anyhow!("{e}"))?;
     let app = build_app(config).await?;
     let state = app.state.clone();
     let (tx, rx) = oneshot::channel::<()>();
@@ -286,8 +295,12 @@ impl TestApp {
         Ok((res.status().as_u16(), res.text().await?))
     }
 
-    /// Stops the server and waits for it.
+    /// Stops the server (gracefully) and waits for it.
     pub async fn stop(mut self) -> anyhow::Result<()> {
+        self.shut_down().await
+    }
+
+    async fn shut_down(&mut self) -> anyhow::Result<()> {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
@@ -295,6 +308,17 @@ impl TestApp {
             task.await??;
         }
         Ok(())
+    }
+
+    /// Stops the server and starts a new one on the same address, config and data.
+    pub async fn restart(mut self) -> anyhow::Result<TestApp> {
+        self.shut_down().await?;
+        let listener = tokio::net::TcpListener::bind(self.addr)
+            .await
+            .context("failed to bind the same address again")?;
+        // Move the directory out; `self` is dropped without deleting it.
+        let dir = std::mem::replace(&mut self.dir, tempfile::tempdir()?);
+        start(dir, listener).await
     }
 }
 

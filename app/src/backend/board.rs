@@ -131,6 +131,8 @@ pub async fn board(
 ) -> Result<BoardView, AppError> {
     let p = engine::pipeline(state, pipeline_id)?;
     let now = now();
+    // Read before anything else: events after it are replayed to the page.
+    let as_of_event = state.storage.event_id_range().await.map_err(internal)?.1;
     let (recent, log_error) = match state.repos.recent_commits(pipeline_id, COMMITS_SHOWN).await {
         Ok(c) => (c, None),
         Err(RepoError::Git(msg)) => (Vec::new(), Some(msg)),
@@ -349,6 +351,7 @@ pub async fn board(
         mirror,
         can_refresh: authorize(user, Action::RefreshRepository).is_ok(),
         can_mark_ready: authorize(user, Action::MarkReady).is_ok(),
+        as_of_event,
     })
 }
 
@@ -358,6 +361,7 @@ pub async fn deployment(
     user: &User,
     id: i64,
 ) -> Result<DeploymentView, AppError> {
+    let as_of_event = state.storage.event_id_range().await.map_err(internal)?.1;
     let d = state
         .storage
         .deployment(id)
@@ -403,5 +407,6 @@ pub async fn deployment(
         active: d.state.is_active(),
         can_cancel: d.state.is_active() && authorize(user, Action::Cancel).is_ok(),
         log,
+        as_of_event,
     })
 }

@@ -544,6 +544,9 @@ pub async fn mark_ready(
         Err(e) => entry.detail = Some(e.to_string()),
     }
     audit(state, entry).await;
+    if result.is_ok() {
+        state.events.board_changed(pipeline_id, "ready").await;
+    }
     result
 }
 
@@ -570,6 +573,9 @@ pub async fn unmark_ready(
     );
     entry.sha = Some(sha.to_string());
     audit(state, entry).await;
+    if removed {
+        state.events.board_changed(pipeline_id, "ready").await;
+    }
     Ok(removed)
 }
 
@@ -630,6 +636,9 @@ pub async fn lock(
         entry.detail = Some(format!("{reason} — {e}"));
     }
     audit(state, entry).await;
+    if result.is_ok() {
+        state.events.board_changed(pipeline_id, "lock").await;
+    }
     result
 }
 
@@ -665,6 +674,7 @@ pub async fn unlock(
     entry.stage = Some(stage_id.into());
     entry.detail = removed.map(|l| format!("lock by {} ({})", l.by, l.reason));
     audit(state, entry).await;
+    state.events.board_changed(pipeline_id, "lock").await;
     Ok(())
 }
 
@@ -714,6 +724,7 @@ pub async fn cancel(state: &AppState, user: &User, id: i64) -> Result<(), AppErr
 /// Writes log lines as the deployer prints them.
 struct LogWriter {
     state: AppState,
+    pipeline: String,
     id: i64,
     seq: i64,
 }
@@ -729,6 +740,12 @@ impl LogWriter {
         {
             tracing::error!(deployment = self.id, error = %e, "failed to store a log line");
         }
+        let fmt = time::macros::format_description!("[hour]:[minute]:[second]");
+        let at = at.format(&fmt).unwrap_or_default();
+        self.state
+            .events
+            .log_line(&self.pipeline, self.id, self.seq, stream, &at, text)
+            .await;
     }
 }
 
@@ -743,6 +760,10 @@ impl RunObserver for LogWriter {
         {
             tracing::error!(deployment = self.id, error = %e, "failed to record a running deployment");
         }
+        self.state
+            .events
+            .deployment_changed(&self.pipeline, self.id, "running")
+            .await;
     }
 
     async fn line(&mut self, stream: Stream, at: OffsetDateTime, text: String) {
@@ -786,8 +807,14 @@ pub fn start(state: &AppState, pipeline: &PipelineConfig, stage: &StageConfig, d
     let state2 = state.clone();
     let task = tokio::spawn(async move {
         let id = d.id;
+        state2
+            .events
+            .deployment_changed(&d.pipeline, id, "queued")
+            .await;
+        state2.events.board_changed(&d.pipeline, "deploying").await;
         let mut log = LogWriter {
             state: state2.clone(),
+            pipeline: d.pipeline.clone(),
             id,
             seq: 0,
         };
@@ -831,6 +858,11 @@ pub fn start(state: &AppState, pipeline: &PipelineConfig, stage: &StageConfig, d
                 tracing::error!(deployment = id, error = %e, "failed to record the end of a deployment")
             }
         }
+        state2
+            .events
+            .deployment_changed(&d.pipeline, id, end.as_str())
+            .await;
+        state2.events.board_changed(&d.pipeline, "deployed").await;
         audit(
             &state2,
             NewAudit {
@@ -884,6 +916,11 @@ pub async fn recover_interrupted(state: &AppState) -> anyhow::Result<usize> {
             .storage
             .finish_deployment(d.id, DeploymentState::Interrupted, None, now)
             .await?;
+        state
+            .events
+            .deployment_changed(&d.pipeline, d.id, "interrupted")
+            .await;
+        state.events.board_changed(&d.pipeline, "deployed").await;
         audit(
             state,
             NewAudit {

@@ -7,6 +7,7 @@ pub mod board;
 pub mod config;
 pub mod context;
 pub mod engine;
+pub mod events;
 pub mod git;
 pub mod passwords;
 pub mod repos;

@@ -3,6 +3,7 @@
 
 use crate::backend::config::Config;
 use crate::backend::engine::Deploys;
+use crate::backend::events::Events;
 use crate::backend::repos::Repos;
 use crate::backend::storage::Storage;
 use axum::extract::FromRef;
@@ -22,6 +23,8 @@ pub struct AppState {
     pub repos: Arc<Repos>,
     /// Deploys running in this process.
     pub deploys: Arc<Deploys>,
+    /// Live board events.
+    pub events: Arc<Events>,
 }
 
 impl FromRef<AppState> for LeptosOptions {

@@ -14,9 +14,22 @@ pub fn BoardPage() -> impl IntoView {
     let params = use_params_map();
     let pipeline = move || params.read().get("pipeline").unwrap_or_default();
     let board = Resource::new(pipeline, get_board);
+    // Every open board follows changes live: reload its data on any board event.
+    // Every open board follows changes live: reload its data on any board event (and
+    // when the stream opens, to catch what happened while the page loaded).
+    Effect::new(move |_| {
+        let id = pipeline();
+        let refresh = super::live::refresher(board, {
+            let id = id.clone();
+            move || get_board(id.clone())
+        });
+        super::live::subscribe(Some(id), &["board", "deployment", "resync"], move |_, _| {
+            refresh()
+        });
+    });
     view! {
         <Layout>
-            <Suspense fallback=|| view! { <p>"Loading board…"</p> }>
+            <Transition fallback=|| view! { <p>"Loading board…"</p> }>
                 {move || Suspend::new(async move {
                     match board.await {
                         Ok(b) => view! { <Board board=b /> }.into_any(),
@@ -30,7 +43,7 @@ pub fn BoardPage() -> impl IntoView {
                         }
                     }
                 })}
-            </Suspense>
+            </Transition>
         </Layout>
     }
 }
@@ -132,11 +145,14 @@ fn StageColumnView(column: StageColumn, ctx: BoardCtx) -> impl IntoView {
                 {match stage.current.clone() {
                     Some(c) => {
                         let short = c.sha.get(..7).unwrap_or_default().to_owned();
+                        // A <div>, not a <p>: <details> inside <p> is invalid HTML, and the
+                        // browser's repair of it breaks hydration.
                         view! {
-                            <p>
-                                "Current " <ShaChip sha=c.sha.clone() short=short />
-                                {format!(" since {} by {}", c.since, c.by)}
-                            </p>
+                            <div class="current-line">
+                                <span>"Current "</span>
+                                <ShaChip sha=c.sha.clone() short=short />
+                                <span>{format!(" since {} by {}", c.since, c.by)}</span>
+                            </div>
                         }
                             .into_any()
                     }

@@ -4,9 +4,9 @@
 
 use super::common::{ErrorPanel, Layout, ShaChip};
 use crate::server_fns::get_deployment;
-use crate::views::DeploymentView;
+use crate::views::{DeploymentView, LogLineView};
 use leptos::prelude::*;
-use leptos_meta::{Meta, Title};
+use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
 /// The deployment page.
@@ -21,9 +21,59 @@ pub fn DeploymentPage() -> impl IntoView {
             .unwrap_or(-1)
     };
     let data = Resource::new(id, get_deployment);
+    // Log lines that arrived live since the page was rendered.
+    let live_lines = RwSignal::new(Vec::<LogLineView>::new());
+    Effect::new(move |_| {
+        let this = id();
+        let refresh = super::live::refresher(data, move || get_deployment(this));
+        super::live::subscribe(
+            None,
+            &["log", "deployment", "resync"],
+            move |kind, payload| {
+                if kind == "log" {
+                    let Ok(v) = serde_json::from_str::<serde_json::Value>(&payload) else {
+                        return;
+                    };
+                    if v.get("deployment").and_then(|d| d.as_i64()) != Some(this) {
+                        return;
+                    }
+                    let line = LogLineView {
+                        seq: v.get("seq").and_then(|s| s.as_i64()).unwrap_or_default(),
+                        time: v
+                            .get("at")
+                            .and_then(|s| s.as_str())
+                            .unwrap_or_default()
+                            .to_owned(),
+                        stream: v
+                            .get("stream")
+                            .and_then(|s| s.as_str())
+                            .unwrap_or_default()
+                            .to_owned(),
+                        line: v
+                            .get("line")
+                            .and_then(|s| s.as_str())
+                            .unwrap_or_default()
+                            .to_owned(),
+                    };
+                    live_lines.update(|l| l.push(line));
+                    return;
+                }
+                let mine = serde_json::from_str::<serde_json::Value>(&payload)
+                    .ok()
+                    .and_then(|v| v.get("deployment").and_then(|d| d.as_i64()));
+                if kind == "deployment" && mine != Some(this) {
+                    return;
+                }
+                // A state change of this deployment, a resync, or the stream (re)opening.
+                live_lines.set(Vec::new());
+                refresh();
+            },
+        );
+    });
+    provide_context(live_lines);
     view! {
         <Layout>
-            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            <Transition fallback=|| view! { <p>"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match data.await {
                         Ok(d) => view! { <Deployment d=d /> }.into_any(),
@@ -37,7 +87,7 @@ pub fn DeploymentPage() -> impl IntoView {
                         }
                     }
                 })}
-            </Suspense>
+            </Transition>
         </Layout>
     }
 }
@@ -58,7 +108,8 @@ fn Deployment(d: DeploymentView) -> impl IntoView {
     let cancel_action = format!("/deployments/{}/cancel", dep.id);
     view! {
         <Title text=title />
-        {d.active.then(|| view! { <Meta http_equiv="refresh" content="2" /> })}
+        // Without JavaScript, an active deployment's page reloads itself.
+        {d.active.then(|| view! { <noscript><meta http-equiv="refresh" content="2" /></noscript> })}
         <div class=heading_class>
             <h1>
                 {format!("Deployment #{} · {} → {}", dep.id, d.pipeline_name, d.stage_label)}
@@ -97,13 +148,29 @@ fn Deployment(d: DeploymentView) -> impl IntoView {
                 })}
         </div>
         <h2>"Log"</h2>
-        {if d.log.is_empty() {
+        {move || {
+            let last = d.log.last().map_or(0, |l| l.seq);
+            let live: Vec<LogLineView> = use_context::<RwSignal<Vec<LogLineView>>>()
+                .map(|s| s.get())
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|l| l.seq > last)
+                .collect();
+            let mut all = d.log.clone();
+            all.extend(live);
+            log_view(all)
+        }}
+    }
+}
+
+fn log_view(log: Vec<LogLineView>) -> impl IntoView {
+    view! {
+        {if log.is_empty() {
             view! { <p class="muted">"No output yet."</p> }.into_any()
         } else {
             view! {
                 <ol class="log" data-testid="log">
-                    {d
-                        .log
+                    {log
                         .into_iter()
                         .map(|l| {
                             view! {

@@ -6,6 +6,7 @@ mod board;
 mod common;
 mod deployment;
 mod home;
+mod live;
 mod login;
 mod profile;
 

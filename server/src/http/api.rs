@@ -44,6 +44,7 @@ pub fn routes() -> Router<AppState> {
         .route("/deployments/{id}", get(deployment))
         .route("/deployments/{id}/log", get(log))
         .route("/deployments/{id}/cancel", post(cancel))
+        .route("/events", get(super::sse::events))
         .fallback(not_found)
 }
 

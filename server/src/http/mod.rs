@@ -7,6 +7,7 @@ pub mod api;
 pub mod auth;
 pub mod error;
 pub mod origin;
+pub mod sse;
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -79,7 +80,10 @@ async fn refresh(
     authorize(&user, Action::RefreshRepository).map_err(HttpError::from)?;
     match state.repos.fetch(id.as_str()).await {
         // A failed fetch is recorded in the mirror status, which the board shows.
-        Ok(()) | Err(RepoError::Git(_)) => Ok(Redirect::to(&format!("/pipelines/{id}"))),
+        Ok(()) | Err(RepoError::Git(_)) => {
+            state.events.board_changed(id.as_str(), "commits").await;
+            Ok(Redirect::to(&format!("/pipelines/{id}")))
+        }
         Err(e @ RepoError::UnknownPipeline(_)) => Err(HttpError::NotFound(e.to_string())),
     }
 }

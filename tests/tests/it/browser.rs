@@ -126,3 +126,226 @@ async fn a_user_logs_in_sees_the_board_and_the_page_hydrates() {
     );
     page.close().await.unwrap();
 }
+
+/// Logs a fresh browser session in through the form and opens the board.
+async fn open_board(
+    browser: &Browser,
+    app: &slipway_tests::app::TestApp,
+    name: &str,
+    password: &str,
+) -> fantoccini::Client {
+    let page = browser.new_session().await.unwrap();
+    page.goto(&app.url("/pipelines/web")).await.unwrap();
+    wait_for_css(&page, "form[action='/login']", WAIT)
+        .await
+        .unwrap();
+    page.find(Locator::Css("#username"))
+        .await
+        .unwrap()
+        .send_keys(name)
+        .await
+        .unwrap();
+    page.find(Locator::Css("#password"))
+        .await
+        .unwrap()
+        .send_keys(password)
+        .await
+        .unwrap();
+    page.find(Locator::Css("button[type='submit']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_css(&page, "[data-testid='board']", WAIT)
+        .await
+        .unwrap();
+    wait_live(&page).await;
+    page
+}
+
+/// Waits until the page has hydrated and its live event stream is open.
+async fn wait_live(page: &fantoccini::Client) {
+    wait_until(
+        page,
+        "document.documentElement.getAttribute('data-live') === 'open'",
+        WAIT,
+    )
+    .await
+    .unwrap();
+    assert_no_panic(page).await;
+}
+
+/// Fails if the wasm app panicked (e.g. a hydration mismatch), which leaves a page that
+/// looks right but no longer reacts.
+async fn assert_no_panic(page: &fantoccini::Client) {
+    let panic = page
+        .execute(
+            "return document.documentElement.getAttribute('data-panic');",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        panic,
+        serde_json::Value::Null,
+        "the page's wasm app panicked"
+    );
+}
+
+async fn mark(page: &fantoccini::Client) {
+    page.execute(
+        "window.__slipwayNoReload = 'still here'; return true;",
+        vec![],
+    )
+    .await
+    .unwrap();
+}
+
+async fn assert_not_reloaded(page: &fantoccini::Client) {
+    let v = page
+        .execute("return window.__slipwayNoReload || null;", vec![])
+        .await
+        .unwrap();
+    assert_eq!(
+        v,
+        serde_json::json!("still here"),
+        "the page updated without a reload"
+    );
+}
+
+async fn click(page: &fantoccini::Client, css: &str) {
+    wait_for_css(page, css, WAIT).await.unwrap();
+    page.find(Locator::Css(css))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn three_users_take_a_sha_to_production_and_every_board_updates_live() {
+    use slipway_tests::app::{deploying_pipeline, WRITE_SHA};
+    let mut repo = TestRepo::new().unwrap();
+    let sha = repo.commit("Add the search box").unwrap();
+    let short = &sha[..7];
+    let out = tempfile::tempdir().unwrap();
+    let app = spawn_app(&deploying_pipeline(repo.path(), out.path(), WRITE_SHA, ""))
+        .await
+        .unwrap();
+    let dev_pw = app.create_user("dana", &[Role::Dev]).await.unwrap();
+    let qa_pw = app.create_user("quinn", &[Role::Qa]).await.unwrap();
+    let ops_pw = app.create_user("olga", &[Role::Ops]).await.unwrap();
+
+    let browser = Browser::start().unwrap();
+    let dev = open_board(&browser, &app, "dana", &dev_pw).await;
+    let qa = open_board(&browser, &app, "quinn", &qa_pw).await;
+    let ops = open_board(&browser, &app, "olga", &ops_pw).await;
+    let card_in =
+        |column: &str| format!("!!document.querySelector(\"{column} li[data-sha='{sha}']\")");
+
+    // Dev marks it ready in the page; QA's and ops' boards show it in Ready, live.
+    mark(&qa).await;
+    mark(&ops).await;
+    click(
+        &dev,
+        &format!("li[data-sha='{sha}'] button[aria-label='Mark {short} ready']"),
+    )
+    .await;
+    wait_until(&qa, &card_in("section.ready"), WAIT)
+        .await
+        .unwrap();
+    wait_until(&ops, &card_in("section.ready"), WAIT)
+        .await
+        .unwrap();
+    assert_not_reloaded(&qa).await;
+    assert_not_reloaded(&ops).await;
+
+    // QA promotes to QA, then Staging, with the buttons on the card.
+    mark(&ops).await;
+    mark(&dev).await;
+    click(
+        &qa,
+        &format!("li[data-sha='{sha}'] div.next[data-next='qa'] button.promote"),
+    )
+    .await;
+    wait_until(
+        &qa,
+        "document.querySelector(\"[data-testid='state']\")?.textContent === 'succeeded'",
+        WAIT,
+    )
+    .await
+    .unwrap();
+    wait_until(&ops, &card_in("section[data-stage='qa']"), WAIT)
+        .await
+        .unwrap();
+    wait_until(&dev, &card_in("section[data-stage='qa']"), WAIT)
+        .await
+        .unwrap();
+    assert_not_reloaded(&ops).await;
+    assert_not_reloaded(&dev).await;
+    let log_has = format!("(document.querySelector(\"[data-testid='log']\")?.textContent || '').includes('deploying {sha} to qa')");
+    wait_until(&qa, &log_has, WAIT).await.unwrap();
+
+    qa.goto(&app.url("/pipelines/web")).await.unwrap();
+    click(
+        &qa,
+        &format!("li[data-sha='{sha}'] div.next[data-next='staging'] button.promote"),
+    )
+    .await;
+    wait_until(
+        &qa,
+        "document.querySelector(\"[data-testid='state']\")?.textContent === 'succeeded'",
+        WAIT,
+    )
+    .await
+    .unwrap();
+    wait_until(&ops, &card_in("section[data-stage='staging']"), WAIT)
+        .await
+        .unwrap();
+
+    // QA's own board refuses production: the button is disabled and says why.
+    qa.goto(&app.url("/pipelines/web")).await.unwrap();
+    wait_live(&qa).await;
+    let prod_button =
+        format!("li[data-sha='{sha}'] div.next[data-next='production'] button.promote");
+    wait_for_css(&qa, &prod_button, WAIT).await.unwrap();
+    wait_until(
+        &qa,
+        &format!("document.querySelector(\"{prod_button}\").disabled === true"),
+        WAIT,
+    )
+    .await
+    .unwrap();
+    let says_why = format!("document.querySelector(\"li[data-sha='{sha}'] ul.gates\").textContent.includes('only ops may promote into Production')");
+    wait_until(&qa, &says_why, WAIT).await.unwrap();
+
+    // Ops promotes to production; the others see production's current SHA change live.
+    mark(&qa).await;
+    mark(&dev).await;
+    click(&ops, &prod_button).await;
+    wait_until(
+        &ops,
+        "document.querySelector(\"[data-testid='state']\")?.textContent === 'succeeded'",
+        WAIT,
+    )
+    .await
+    .unwrap();
+    let current = format!("(document.querySelector(\"section[data-stage='production'] [data-testid='current']\")?.textContent || '').includes('{short}')");
+    wait_until(&qa, &current, WAIT).await.unwrap();
+    wait_until(&dev, &current, WAIT).await.unwrap();
+    assert_not_reloaded(&qa).await;
+    assert_not_reloaded(&dev).await;
+    for page in [&dev, &qa, &ops] {
+        assert_no_panic(page).await;
+    }
+    assert_eq!(
+        std::fs::read_to_string(out.path().join("production.sha")).unwrap(),
+        sha
+    );
+
+    for page in [dev, qa, ops] {
+        page.close().await.unwrap();
+    }
+}

@@ -7,4 +7,5 @@ mod auth;
 mod board;
 mod browser;
 mod cli;
+mod live;
 mod promotion;

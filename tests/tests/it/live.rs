@@ -1,0 +1,108 @@
+//! Live updates: server-sent events for board changes and log lines, resumable across a
+//! restart with Last-Event-ID.
+
+use serde_json::Value;
+use slipway_app::domain::Role;
+use slipway_tests::app::{deploying_pipeline, spawn_app};
+use slipway_tests::git::TestRepo;
+use slipway_tests::sse::SseReader;
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(20);
+
+#[tokio::test]
+async fn an_sse_client_gets_board_changes_and_log_lines_and_resumes_after_a_restart() {
+    let mut repo = TestRepo::new().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let script = r#"echo "line one for $SLIPWAY_SHA"; echo "line two" >&2"#;
+    let app = spawn_app(&deploying_pipeline(repo.path(), out.path(), script, ""))
+        .await
+        .unwrap();
+    let viewer = app.logged_in("vera", &[Role::Viewer]).await.unwrap();
+    let actor = app
+        .logged_in("olga", &[Role::Ops, Role::Qa, Role::Dev])
+        .await
+        .unwrap();
+    let url = app.url("/api/v1/events?pipeline=web");
+
+    // A browser session is enough for the event stream.
+    let mut events = SseReader::open(&viewer, &url, None, None).await.unwrap();
+    let sha = repo.commit("Live change").unwrap();
+    app.post_form(&actor, "/pipelines/web/ready", &[("sha", &sha)])
+        .await
+        .unwrap();
+    let (ready, _) = events.until(WAIT, |e| e.event == "board").await.unwrap();
+    let data: Value = serde_json::from_str(&ready.data).unwrap();
+    assert_eq!(data["pipeline"], "web");
+    assert_eq!(data["what"], "ready");
+    let ready_id: i64 = ready.id.clone().unwrap().parse().unwrap();
+
+    let id = app.promote(&actor, &sha, "qa").await.unwrap().unwrap();
+    let (done, seen) = events
+        .until(WAIT, |e| {
+            e.event == "deployment" && e.data.contains("\"succeeded\"")
+        })
+        .await
+        .unwrap();
+    let lines: Vec<Value> = seen
+        .iter()
+        .filter(|e| e.event == "log")
+        .map(|e| serde_json::from_str(&e.data).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2, "{seen:?}");
+    assert_eq!(lines[0]["line"], format!("line one for {sha}"));
+    assert_eq!(lines[0]["deployment"], id);
+    assert_eq!(lines[1]["stream"], "stderr");
+    let ids: Vec<i64> = seen
+        .iter()
+        .chain([&done])
+        .filter_map(|e| e.id.as_ref()?.parse().ok())
+        .collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "ids increase: {ids:?}");
+    drop(events);
+
+    // Restart the server; a client that saw only the ready mark resumes from there.
+    let app = app.restart().await.unwrap();
+    let viewer = app.logged_in("vera2", &[Role::Viewer]).await.unwrap();
+    let mut resumed = SseReader::open(&viewer, &url, None, Some(&ready_id.to_string()))
+        .await
+        .unwrap();
+    let (end, replayed) = resumed
+        .until(WAIT, |e| {
+            e.event == "deployment" && e.data.contains("\"succeeded\"")
+        })
+        .await
+        .unwrap();
+    assert!(replayed.iter().chain([&end]).all(|e| e
+        .id
+        .as_ref()
+        .is_some_and(|i| i.parse::<i64>().unwrap() > ready_id)));
+    assert!(replayed
+        .iter()
+        .any(|e| e.event == "log" && e.data.contains("line one")));
+    assert!(replayed
+        .iter()
+        .any(|e| e.event == "deployment" && e.data.contains("\"running\"")));
+
+    // Live again after the replay.
+    let next = repo.commit("After restart").unwrap();
+    let actor = app.logged_in("olga2", &[Role::Dev]).await.unwrap();
+    app.post_form(&actor, "/pipelines/web/ready", &[("sha", &next)])
+        .await
+        .unwrap();
+    resumed
+        .until(WAIT, |e| e.event == "board" && e.data.contains("ready"))
+        .await
+        .unwrap();
+
+    // A bearer token works too, and a client from too far back is told to resync.
+    let mut stale = SseReader::open(&viewer, &url, None, Some("-1"))
+        .await
+        .unwrap();
+    assert_eq!(stale.next(WAIT).await.unwrap().event, "resync");
+    let anonymous = reqwest::Client::new();
+    assert!(
+        SseReader::open(&anonymous, &url, None, None).await.is_err(),
+        "no session, no token: refused"
+    );
+}
