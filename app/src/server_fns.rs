@@ -70,11 +70,30 @@ pub async fn get_deployment(id: i64) -> Result<DeploymentView, AppError> {
 /// The one-time message left by the last form post, removed as it is read.
 #[server(prefix = "/_fn", endpoint = "flash", input = GetUrl)]
 pub async fn take_flash() -> Result<Option<Flash>, AppError> {
-    use crate::backend::sessions::FLASH_KEY;
-    let Ok(session) = leptos_axum::extract::<tower_sessions::Session>().await else {
+    use crate::backend::sessions::{clear_flash_cookie, read_flash};
+    let Some(parts) = use_context::<axum::http::request::Parts>() else {
         return Ok(None);
     };
-    Ok(session.remove::<Flash>(FLASH_KEY).await.unwrap_or(None))
+    let flash = parts
+        .headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(read_flash);
+    if flash.is_some() {
+        let secure = crate::backend::context::app_state()?
+            .config
+            .base_url
+            .scheme()
+            == "https";
+        if let (Some(res), Ok(v)) = (
+            use_context::<leptos_axum::ResponseOptions>(),
+            axum::http::HeaderValue::from_str(&clear_flash_cookie(secure)),
+        ) {
+            res.append_header(axum::http::header::SET_COOKIE, v);
+        }
+    }
+    Ok(flash)
 }
 
 /// The logged-in user's profile and API tokens.

@@ -6,48 +6,46 @@
 
 use super::error::HttpError;
 use axum::extract::{Path, State};
-use axum::response::Redirect;
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
 use serde::Deserialize;
 use slipway_app::backend::context::CurrentUser;
 use slipway_app::backend::engine;
-use slipway_app::backend::sessions::FLASH_KEY;
+use slipway_app::backend::sessions::flash_cookie;
 use slipway_app::backend::storage::User;
 use slipway_app::backend::AppState;
 use slipway_app::error::AppError;
 use slipway_app::views::Flash;
-use tower_sessions::Session;
 
-async fn flash(session: &Session, kind: &str, message: String) {
-    let f = Flash {
-        kind: kind.into(),
-        message,
-    };
-    if let Err(e) = session.insert(FLASH_KEY, f).await {
-        tracing::warn!(error = %e, "failed to store a flash message");
-    }
+/// A redirect to `to` that carries a one-time message for the next page.
+fn redirect_with(state: &AppState, to: &str, kind: &str, message: String) -> Response {
+    let secure = state.config.base_url.scheme() == "https";
+    let cookie = flash_cookie(
+        &Flash {
+            kind: kind.into(),
+            message,
+        },
+        secure,
+    );
+    ([(axum::http::header::SET_COOKIE, cookie)], Redirect::to(to)).into_response()
 }
 
 /// Maps an engine result to a redirect: success and user-fixable refusals go `back`
 /// with a message; everything else becomes its HTTP error.
-async fn finish<T>(
-    session: &Session,
+fn finish<T>(
+    state: &AppState,
     result: Result<T, AppError>,
     ok: impl FnOnce(&T) -> (String, String),
     back: String,
-) -> Result<Redirect, HttpError> {
+) -> Result<Response, HttpError> {
     match result {
         Ok(v) => {
             let (message, to) = ok(&v);
-            flash(session, "notice", message).await;
-            Ok(Redirect::to(&to))
+            Ok(redirect_with(state, &to, "notice", message))
         }
         Err(
             e @ (AppError::Refused { .. } | AppError::BadRequest(_) | AppError::Unavailable(_)),
-        ) => {
-            flash(session, "error", e.to_string()).await;
-            Ok(Redirect::to(&back))
-        }
+        ) => Ok(redirect_with(state, &back, "error", e.to_string())),
         Err(e) => Err(e.into()),
     }
 }
@@ -68,16 +66,15 @@ pub struct ShaForm {
 pub async fn ready(
     State(state): State<AppState>,
     Extension(u): Extension<CurrentUser>,
-    session: Session,
     Path(p): Path<String>,
     Form(f): Form<ShaForm>,
-) -> Result<Redirect, HttpError> {
+) -> Result<Response, HttpError> {
     let user = user(u)?;
     let back = format!("/pipelines/{p}");
     let result = engine::mark_ready(&state, &user, &p, &f.sha, Some(&f.note)).await;
     let short = f.sha.trim().chars().take(7).collect::<String>();
     finish(
-        &session,
+        &state,
         result,
         |new| {
             (
@@ -91,28 +88,25 @@ pub async fn ready(
         },
         back.clone(),
     )
-    .await
 }
 
 /// `POST /pipelines/{p}/unready`.
 pub async fn unready(
     State(state): State<AppState>,
     Extension(u): Extension<CurrentUser>,
-    session: Session,
     Path(p): Path<String>,
     Form(f): Form<ShaForm>,
-) -> Result<Redirect, HttpError> {
+) -> Result<Response, HttpError> {
     let user = user(u)?;
     let back = format!("/pipelines/{p}");
     let result = engine::unmark_ready(&state, &user, &p, &f.sha).await;
     let short = f.sha.trim().chars().take(7).collect::<String>();
     finish(
-        &session,
+        &state,
         result,
         |_| (format!("{short} is no longer marked ready"), back.clone()),
         back.clone(),
     )
-    .await
 }
 
 /// `sha` and `stage` from a *Promote* button.
@@ -126,15 +120,14 @@ pub struct PromoteForm {
 pub async fn promote(
     State(state): State<AppState>,
     Extension(u): Extension<CurrentUser>,
-    session: Session,
     Path(p): Path<String>,
     Form(f): Form<PromoteForm>,
-) -> Result<Redirect, HttpError> {
+) -> Result<Response, HttpError> {
     let user = user(u)?;
     let back = format!("/pipelines/{p}");
     let result = engine::promote(&state, &user, &p, &f.stage, &f.sha).await;
     finish(
-        &session,
+        &state,
         result,
         |d| {
             (
@@ -149,7 +142,6 @@ pub async fn promote(
         },
         back,
     )
-    .await
 }
 
 /// A lock's reason and optional expiry.
@@ -164,10 +156,9 @@ pub struct LockForm {
 pub async fn lock(
     State(state): State<AppState>,
     Extension(u): Extension<CurrentUser>,
-    session: Session,
     Path((p, s)): Path<(String, String)>,
     Form(f): Form<LockForm>,
-) -> Result<Redirect, HttpError> {
+) -> Result<Response, HttpError> {
     let user = user(u)?;
     let back = format!("/pipelines/{p}");
     let minutes = match f.minutes.trim() {
@@ -181,50 +172,45 @@ pub async fn lock(
         Err(e) => Err(e),
     };
     finish(
-        &session,
+        &state,
         result,
         |_| (format!("Locked {s}"), back.clone()),
         back.clone(),
     )
-    .await
 }
 
 /// `POST /pipelines/{p}/stages/{s}/unlock`.
 pub async fn unlock(
     State(state): State<AppState>,
     Extension(u): Extension<CurrentUser>,
-    session: Session,
     Path((p, s)): Path<(String, String)>,
-) -> Result<Redirect, HttpError> {
+) -> Result<Response, HttpError> {
     let user = user(u)?;
     let back = format!("/pipelines/{p}");
     let result = engine::unlock(&state, &user, &p, &s).await;
     finish(
-        &session,
+        &state,
         result,
         |_| (format!("Unlocked {s}"), back.clone()),
         back.clone(),
     )
-    .await
 }
 
 /// `POST /deployments/{id}/cancel`.
 pub async fn cancel(
     State(state): State<AppState>,
     Extension(u): Extension<CurrentUser>,
-    session: Session,
     Path(id): Path<i64>,
-) -> Result<Redirect, HttpError> {
+) -> Result<Response, HttpError> {
     let user = user(u)?;
     let back = format!("/deployments/{id}");
     let result = engine::cancel(&state, &user, id).await;
     finish(
-        &session,
+        &state,
         result,
         |_| (format!("Cancelling deployment #{id}"), back.clone()),
         back.clone(),
     )
-    .await
 }
 
 /// A rollback's reason.
@@ -238,15 +224,14 @@ pub struct ReasonForm {
 pub async fn rollback(
     State(state): State<AppState>,
     Extension(u): Extension<CurrentUser>,
-    session: Session,
     Path((p, s)): Path<(String, String)>,
     Form(f): Form<ReasonForm>,
-) -> Result<Redirect, HttpError> {
+) -> Result<Response, HttpError> {
     let user = user(u)?;
     let back = format!("/pipelines/{p}");
     let result = engine::rollback(&state, &user, &p, &s, &f.reason).await;
     finish(
-        &session,
+        &state,
         result,
         |d| {
             (
@@ -261,7 +246,6 @@ pub async fn rollback(
         },
         back,
     )
-    .await
 }
 
 /// A new token's name.
@@ -276,7 +260,6 @@ pub struct TokenForm {
 pub async fn create_token(
     State(state): State<AppState>,
     Extension(u): Extension<CurrentUser>,
-    session: Session,
     Form(f): Form<TokenForm>,
 ) -> Result<axum::response::Response, HttpError> {
     use axum::response::IntoResponse;
@@ -300,13 +283,11 @@ pub async fn create_token(
             Ok(res)
         }
         Err(e) => finish(
-            &session,
+            &state,
             Err::<(), _>(e),
             |_| (String::new(), String::new()),
             "/profile".into(),
-        )
-        .await
-        .map(axum::response::IntoResponse::into_response),
+        ),
     }
 }
 
@@ -314,18 +295,16 @@ pub async fn create_token(
 pub async fn revoke_token(
     State(state): State<AppState>,
     Extension(u): Extension<CurrentUser>,
-    session: Session,
     Path(id): Path<i64>,
-) -> Result<Redirect, HttpError> {
+) -> Result<Response, HttpError> {
     let user = user(u)?;
     let result = slipway_app::backend::accounts::revoke_token(&state, &user, id).await;
     finish(
-        &session,
+        &state,
         result,
         |_| (format!("Token #{id} revoked"), "/profile".into()),
         "/profile".into(),
     )
-    .await
 }
 
 /// Escapes text for HTML element content.

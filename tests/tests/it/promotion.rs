@@ -647,3 +647,26 @@ async fn rollback_redeploys_the_previous_distinct_sha_and_is_audited() {
         .as_deref()
         .is_some_and(|d| d.contains("checkout broken"))));
 }
+
+#[tokio::test]
+async fn a_form_message_is_shown_once() {
+    let mut s = story().await;
+    let sha = s.repo.commit("Change").unwrap();
+    let res = s
+        .app
+        .post_form(&s.dev, "/pipelines/web/ready", &[("sha", &sha)])
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let (_, first) = s.app.get_text(&s.dev, "/pipelines/web").await.unwrap();
+    assert_eq!(
+        flash(&first).as_deref(),
+        Some(format!("Marked {} ready", &sha[..7]).as_str())
+    );
+    let (_, second) = s.app.get_text(&s.dev, "/pipelines/web").await.unwrap();
+    assert_eq!(
+        flash(&second),
+        None,
+        "the message is gone after it was shown"
+    );
+}
