@@ -5,7 +5,7 @@
 //! Origin check guards.
 
 use crate::error::AppError;
-use crate::views::{BoardView, DeploymentView, Flash, HomeView, Me, ProfileView, UserRow};
+use crate::views::{AuditRow, BoardView, DeploymentView, Flash, HomeView, Me, ProfileView, UserRow};
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
 
@@ -124,4 +124,21 @@ pub async fn get_profile() -> Result<ProfileView, AppError> {
             })
             .collect(),
     })
+}
+
+/// Audit log entries (admins only), newest first, filtered by exact field values.
+#[server(prefix = "/_fn", endpoint = "audit", input = GetUrl)]
+pub async fn get_audit(
+    actor: Option<String>,
+    action: Option<String>,
+    pipeline: Option<String>,
+    outcome: Option<String>,
+    before: Option<i64>,
+) -> Result<Vec<AuditRow>, AppError> {
+    use crate::backend::{audit, context};
+    context::require(crate::domain::Action::ViewAudit)?;
+    let state = context::app_state()?;
+    let filter = audit::filter(actor, action, pipeline, outcome, before, 200);
+    let rows = state.storage.audit_query(&filter).await.map_err(context::internal)?;
+    Ok(rows.iter().map(audit::row).collect())
 }

@@ -311,3 +311,28 @@ pub struct TokenRow {
     /// Whether it is revoked.
     pub revoked: bool,
 }
+
+/// One audit log row as the admin page shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditRow {
+    /// Id.
+    pub id: i64,
+    /// UTC time, RFC 3339.
+    pub at: String,
+    /// Who.
+    pub actor: Option<String>,
+    /// What.
+    pub action: String,
+    /// Pipeline.
+    pub pipeline: Option<String>,
+    /// Stage.
+    pub stage: Option<String>,
+    /// SHA.
+    pub sha: Option<String>,
+    /// Other target.
+    pub target: Option<String>,
+    /// Outcome.
+    pub outcome: String,
+    /// Detail.
+    pub detail: Option<String>,
+}

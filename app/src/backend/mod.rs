@@ -3,6 +3,7 @@
 //! server functions and handlers return. Nothing here knows about Leptos components.
 
 pub mod accounts;
+pub mod audit;
 pub mod board;
 pub mod config;
 pub mod context;

@@ -2,6 +2,7 @@
 //! page also works with JavaScript off (plain forms that post and redirect).
 
 mod admin;
+mod audit;
 mod board;
 mod common;
 mod deployment;
@@ -48,6 +49,11 @@ pub fn App() -> impl IntoView {
                 <Route
                     path=(StaticSegment("deployments"), ParamSegment("id"))
                     view=deployment::DeploymentPage
+                    ssr=SsrMode::Async
+                />
+                <Route
+                    path=(StaticSegment("admin"), StaticSegment("audit"))
+                    view=audit::AuditPage
                     ssr=SsrMode::Async
                 />
                 <Route path=StaticSegment("profile") view=profile::ProfilePage ssr=SsrMode::Async />

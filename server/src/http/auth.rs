@@ -120,6 +120,8 @@ pub async fn login(
         (true, Some(u)) => u,
         _ => {
             tracing::info!(username = %form.username.escape_debug(), "failed login");
+            let name: String = form.username.trim().chars().take(64).collect();
+            audit_login(&state, &name, "failed", Some("wrong user name or password".into())).await;
             return Ok(back_with("credentials"));
         }
     };
@@ -136,6 +138,7 @@ pub async fn login(
         .await
         .map_err(|e| HttpError::Internal(e.into()))?;
     tracing::info!(user = %user.name, "logged in");
+    audit_login(&state, user.name.as_str(), "ok", None).await;
     Ok(Redirect::to(safe_next(&form.next)).into_response())
 }
 
@@ -160,5 +163,19 @@ mod tests {
         assert_eq!(safe_next("/\\evil.example"), "/");
         assert_eq!(safe_next(""), "/");
         assert_eq!(safe_next("/login?x"), "/");
+    }
+}
+
+/// Records a login attempt (the typed name, even when no such user exists).
+async fn audit_login(state: &AppState, name: &str, outcome: &str, detail: Option<String>) {
+    let entry = slipway_app::backend::storage::NewAudit {
+        actor: Some(name.to_owned()),
+        action: "login".into(),
+        outcome: outcome.into(),
+        detail,
+        ..Default::default()
+    };
+    if let Err(e) = state.storage.audit(entry).await {
+        tracing::error!(error = %e, "failed to write the audit log");
     }
 }

@@ -3,6 +3,7 @@
 //! Handlers are thin: they parse, ask the policy, call a backend service, redirect.
 
 pub mod actions;
+pub mod admin;
 pub mod api;
 pub mod auth;
 pub mod error;
@@ -44,6 +45,7 @@ pub fn routes() -> Router<AppState> {
             post(actions::rollback),
         )
         .route("/deployments/{id}/cancel", post(actions::cancel))
+        .route("/admin/audit.jsonl", get(admin::audit_export))
         .route("/profile/tokens", post(actions::create_token))
         .route("/profile/tokens/{id}/revoke", post(actions::revoke_token))
         .nest("/api/v1", api::routes())

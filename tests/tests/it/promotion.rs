@@ -670,3 +670,36 @@ async fn a_form_message_is_shown_once() {
         "the message is gone after it was shown"
     );
 }
+
+#[tokio::test]
+async fn admins_browse_filter_and_export_the_audit_log_and_others_cannot() {
+    let mut s = story().await;
+    let sha = s.repo.commit("Change").unwrap();
+    s.mark_ready(&sha).await;
+    let _ = s.app.promote(&s.dev, &sha, "qa").await.unwrap(); // refused: dev may not promote
+    let bad = s.app.client();
+    s.app.login(&bad, "dana", "not her password").await.unwrap();
+    let admin = s.app.logged_in("ada", &[Role::Admin]).await.unwrap();
+
+    let (status, page) = s.app.get_text(&admin, "/admin/audit").await.unwrap();
+    assert_eq!(status, 200);
+    assert!(page.contains("mark_ready") && page.contains("promote") && page.contains("login"), "{page}");
+    let (_, refused) = s.app.get_text(&admin, "/admin/audit?outcome=refused").await.unwrap();
+    let table = &refused[refused.find(r#"data-testid="audit""#).unwrap()..];
+    assert!(table.contains("only qa, ops may promote into QA"));
+    assert!(!table.contains(">mark_ready<"), "the filter applies");
+
+    let res = admin.get(s.app.url("/admin/audit.jsonl?action=login")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.headers()["content-type"].to_str().unwrap().starts_with("application/x-ndjson"));
+    let body = res.text().await.unwrap();
+    let lines: Vec<serde_json::Value> = body.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert!(lines.iter().all(|l| l["action"] == "login"));
+    assert!(lines.iter().any(|l| l["actor"] == "dana" && l["outcome"] == "failed"), "failed logins are recorded");
+    assert!(lines.iter().any(|l| l["actor"] == "ada" && l["outcome"] == "ok"));
+
+    for path in ["/admin/audit", "/admin/audit.jsonl"] {
+        let (status, _) = s.app.get_text(&s.ops, path).await.unwrap();
+        assert_eq!(status, 403, "{path} is for admins only");
+    }
+}

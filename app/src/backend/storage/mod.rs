@@ -193,6 +193,23 @@ pub struct NewAudit {
     pub detail: Option<String>,
 }
 
+/// Which audit entries to read; empty fields match everything.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    /// Exact actor name.
+    pub actor: Option<String>,
+    /// Exact action (`promote`, `login`…).
+    pub action: Option<String>,
+    /// Exact pipeline id.
+    pub pipeline: Option<String>,
+    /// Exact outcome (`ok`, `refused`…).
+    pub outcome: Option<String>,
+    /// Only entries with a smaller id (paging backwards).
+    pub before_id: Option<i64>,
+    /// At most this many.
+    pub limit: i64,
+}
+
 /// A stored audit record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditEntry {
@@ -415,7 +432,12 @@ pub trait Storage: Send + Sync + 'static {
     async fn audit(&self, entry: NewAudit) -> StorageResult<()>;
 
     /// The newest audit entries (at most `limit`).
-    async fn audit_entries(&self, limit: i64) -> StorageResult<Vec<AuditEntry>>;
+    async fn audit_entries(&self, limit: i64) -> StorageResult<Vec<AuditEntry>> {
+        self.audit_query(&AuditFilter { limit, ..AuditFilter::default() }).await
+    }
+
+    /// Audit entries matching `filter`, newest first.
+    async fn audit_query(&self, filter: &AuditFilter) -> StorageResult<Vec<AuditEntry>>;
 
     /// A cached ancestry answer.
     async fn cached_ancestry(

@@ -6,7 +6,7 @@
 //! the busy timeout.
 
 use super::{
-    ApiToken, AuditEntry, CreateDeploymentError, Credentials, Deployment, GateCheck, Lock, LogLine,
+    ApiToken, AuditEntry, AuditFilter, CreateDeploymentError, Credentials, Deployment, GateCheck, Lock, LogLine,
     NewAudit, NewDeployment, ReadyMark, StageSnapshot, Storage, StorageError, StorageResult,
     StoredEvent, User, UserId,
 };
@@ -872,11 +872,18 @@ impl Storage for SqliteStorage {
         Ok(())
     }
 
-    async fn audit_entries(&self, limit: i64) -> StorageResult<Vec<AuditEntry>> {
+    async fn audit_query(&self, f: &AuditFilter) -> StorageResult<Vec<AuditEntry>> {
         let rows = sqlx::query(
-            "SELECT id, at, actor, action, pipeline_id, stage_id, sha, target, outcome, detail FROM audit_log ORDER BY id DESC LIMIT ?",
+            "SELECT id, at, actor, action, pipeline_id, stage_id, sha, target, outcome, detail FROM audit_log \
+             WHERE (?1 IS NULL OR actor = ?1) AND (?2 IS NULL OR action = ?2) AND (?3 IS NULL OR pipeline_id = ?3) \
+             AND (?4 IS NULL OR outcome = ?4) AND (?5 IS NULL OR id < ?5) ORDER BY id DESC LIMIT ?6",
         )
-        .bind(limit)
+        .bind(f.actor.as_deref())
+        .bind(f.action.as_deref())
+        .bind(f.pipeline.as_deref())
+        .bind(f.outcome.as_deref())
+        .bind(f.before_id)
+        .bind(f.limit)
         .fetch_all(&self.pool)
         .await
         .map_err(db("failed to read the audit log"))?;
