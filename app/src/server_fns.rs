@@ -5,7 +5,10 @@
 //! Origin check guards.
 
 use crate::error::AppError;
-use crate::views::{AuditRow, BoardView, DeploymentView, Flash, HomeView, Me, ProfileView, UserRow};
+use crate::views::{
+    AuditRow, BoardView, CompareView, DeploymentView, Flash, HomeView, Me, ProfileView,
+    StageHistoryView, UserRow,
+};
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
 
@@ -139,6 +142,33 @@ pub async fn get_audit(
     context::require(crate::domain::Action::ViewAudit)?;
     let state = context::app_state()?;
     let filter = audit::filter(actor, action, pipeline, outcome, before, 200);
-    let rows = state.storage.audit_query(&filter).await.map_err(context::internal)?;
+    let rows = state
+        .storage
+        .audit_query(&filter)
+        .await
+        .map_err(context::internal)?;
     Ok(rows.iter().map(audit::row).collect())
+}
+
+/// A stage's deployment history.
+#[server(prefix = "/_fn", endpoint = "history", input = GetUrl)]
+pub async fn get_stage_history(
+    pipeline: String,
+    stage: String,
+) -> Result<StageHistoryView, AppError> {
+    use crate::backend::{board, context};
+    context::require(crate::domain::Action::View)?;
+    board::stage_history(&context::app_state()?, &pipeline, &stage).await
+}
+
+/// "What goes out": the commits between two SHAs of a pipeline.
+#[server(prefix = "/_fn", endpoint = "compare", input = GetUrl)]
+pub async fn get_compare(
+    pipeline: String,
+    from: String,
+    to: String,
+) -> Result<CompareView, AppError> {
+    use crate::backend::{board, context};
+    context::require(crate::domain::Action::View)?;
+    board::compare(&context::app_state()?, &pipeline, &from, &to).await
 }

@@ -101,6 +101,8 @@ pub struct GateView {
 /// The next column a card can move to, with the gates for it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NextStep {
+    /// The target stage's current SHA, if any: "what goes out" compares from it.
+    pub from: Option<String>,
     /// Target stage id.
     pub stage: String,
     /// Target stage label.
@@ -335,4 +337,48 @@ pub struct AuditRow {
     pub outcome: String,
     /// Detail.
     pub detail: Option<String>,
+}
+
+/// A stage's deployment history.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StageHistoryView {
+    /// Pipeline id.
+    pub pipeline: String,
+    /// Pipeline name.
+    pub pipeline_name: String,
+    /// The stage.
+    pub stage: StageSummary,
+    /// Newest first.
+    pub deployments: Vec<HistoryRow>,
+}
+
+/// One deployment in a history list.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryRow {
+    /// The deployment.
+    pub deployment: DeploymentRef,
+    /// promote, rollback or redeploy.
+    pub kind: String,
+    /// Rollback reason.
+    pub reason: Option<String>,
+}
+
+/// "What goes out": the commits `to` brings over `from`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CompareView {
+    /// Pipeline id.
+    pub pipeline: String,
+    /// Pipeline name.
+    pub pipeline_name: String,
+    /// Base SHA.
+    pub from: String,
+    /// New SHA.
+    pub to: String,
+    /// First-parent commits in `from..to`, newest first.
+    pub commits: Vec<CommitCard>,
+    /// Whether `to` descends from `from` (otherwise the list is what `to` has that
+    /// `from` lacks, and `from` has commits `to` would drop).
+    pub descends: bool,
+    /// Whether the list was cut at its limit.
+    pub truncated: bool,
 }

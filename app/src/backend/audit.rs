@@ -4,11 +4,19 @@ use crate::backend::storage::{AuditEntry, AuditFilter};
 use crate::views::AuditRow;
 
 fn clean(v: Option<String>) -> Option<String> {
-    v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty() && s.len() <= 200)
+    v.map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty() && s.len() <= 200)
 }
 
 /// A filter from (possibly empty) form fields.
-pub fn filter(actor: Option<String>, action: Option<String>, pipeline: Option<String>, outcome: Option<String>, before: Option<i64>, limit: i64) -> AuditFilter {
+pub fn filter(
+    actor: Option<String>,
+    action: Option<String>,
+    pipeline: Option<String>,
+    outcome: Option<String>,
+    before: Option<i64>,
+    limit: i64,
+) -> AuditFilter {
     AuditFilter {
         actor: clean(actor),
         action: clean(action),
@@ -23,7 +31,10 @@ pub fn filter(actor: Option<String>, action: Option<String>, pipeline: Option<St
 pub fn row(e: &AuditEntry) -> AuditRow {
     AuditRow {
         id: e.id,
-        at: e.at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+        at: e
+            .at
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default(),
         actor: e.actor.clone(),
         action: e.action.clone(),
         pipeline: e.pipeline.clone(),

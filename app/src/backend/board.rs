@@ -14,9 +14,9 @@ use crate::domain::time_fmt::age;
 use crate::domain::{Action, Sha};
 use crate::error::AppError;
 use crate::views::{
-    BoardView, Card, CommitCard, CurrentSha, DeploymentRef, DeploymentView, GateView, HomeView,
-    LockView, LogLineView, MirrorView, NextStep, PipelineSummary, ReadyInfo, StageColumn,
-    StageSummary,
+    BoardView, Card, CommitCard, CompareView, CurrentSha, DeploymentRef, DeploymentView, GateView,
+    HistoryRow, HomeView, LockView, LogLineView, MirrorView, NextStep, PipelineSummary, ReadyInfo,
+    StageColumn, StageHistoryView, StageSummary,
 };
 use std::collections::{HashMap, HashSet};
 use time::OffsetDateTime;
@@ -259,6 +259,7 @@ pub async fn board(
                     &at, &c.sha, previous, &snaps[n], ancestry, user,
                 ));
                 card.next = Some(NextStep {
+                    from: current.as_ref().map(ToString::to_string),
                     stage: p.stages[n].id.to_string(),
                     label: p.stages[n].label.clone(),
                     production: p.stages[n].production,
@@ -408,5 +409,81 @@ pub async fn deployment(
         can_cancel: d.state.is_active() && authorize(user, Action::Cancel).is_ok(),
         log,
         as_of_event,
+    })
+}
+
+/// A stage's deployment history, newest first.
+pub async fn stage_history(
+    state: &AppState,
+    pipeline_id: &str,
+    stage_id: &str,
+) -> Result<StageHistoryView, AppError> {
+    let at = engine::stage(state, pipeline_id, stage_id)?;
+    let snap = state
+        .storage
+        .stage_snapshot(&at.pipeline.id, &at.stage().id, None, None)
+        .await
+        .map_err(internal)?;
+    let history = state
+        .storage
+        .stage_history(&at.pipeline.id, &at.stage().id, 200)
+        .await
+        .map_err(internal)?;
+    Ok(StageHistoryView {
+        pipeline: at.pipeline.id.to_string(),
+        pipeline_name: at.pipeline.name.clone(),
+        stage: stage_summary(at.stage(), Some(&snap)),
+        deployments: history
+            .iter()
+            .map(|d| HistoryRow {
+                deployment: deployment_ref(d),
+                kind: d.kind.as_str().to_owned(),
+                reason: d.reason.clone(),
+            })
+            .collect(),
+    })
+}
+
+/// How many commits a comparison lists at most.
+const COMPARE_LIMIT: usize = 200;
+
+/// "What goes out" when `to` replaces `from` on a pipeline.
+pub async fn compare(
+    state: &AppState,
+    pipeline_id: &str,
+    from: &str,
+    to: &str,
+) -> Result<CompareView, AppError> {
+    let p = engine::pipeline(state, pipeline_id)?;
+    let from = engine::parse_sha(from)?;
+    let to = engine::parse_sha(to)?;
+    let mirror = state.repos.mirror(pipeline_id).map_err(internal)?;
+    for sha in [&from, &to] {
+        if !mirror.is_on_branch(sha).await.map_err(internal)? {
+            return Err(AppError::NotFound(format!(
+                "unknown commit: {sha} is not on branch {} of {}",
+                p.branch, p.id
+            )));
+        }
+    }
+    let commits = mirror
+        .between(&from, &to, COMPARE_LIMIT + 1)
+        .await
+        .map_err(internal)?;
+    let descends = mirror.is_ancestor(&from, &to).await.map_err(internal)?;
+    let now = now();
+    let truncated = commits.len() > COMPARE_LIMIT;
+    Ok(CompareView {
+        pipeline: p.id.to_string(),
+        pipeline_name: p.name.clone(),
+        from: from.to_string(),
+        to: to.to_string(),
+        commits: commits
+            .iter()
+            .take(COMPARE_LIMIT)
+            .map(|c| commit_card(c, now))
+            .collect(),
+        descends,
+        truncated,
     })
 }

@@ -12,13 +12,27 @@ use leptos_router::hooks::use_query_map;
 pub fn AuditPage() -> impl IntoView {
     let query = use_query_map();
     let field = move |name: &str| query.read().get(name).filter(|v| !v.is_empty());
-    let filters = move || (field("actor"), field("action"), field("pipeline"), field("outcome"), field("before").and_then(|b| b.parse::<i64>().ok()));
-    let rows = Resource::new(filters, |(actor, action, pipeline, outcome, before)| get_audit(actor, action, pipeline, outcome, before));
+    let filters = move || {
+        (
+            field("actor"),
+            field("action"),
+            field("pipeline"),
+            field("outcome"),
+            field("before").and_then(|b| b.parse::<i64>().ok()),
+        )
+    };
+    let rows = Resource::new(filters, |(actor, action, pipeline, outcome, before)| {
+        get_audit(actor, action, pipeline, outcome, before)
+    });
     let export = move || {
         let q = query.read();
         let pairs: Vec<String> = ["actor", "action", "pipeline", "outcome"]
             .iter()
-            .filter_map(|k| q.get(k).filter(|v| !v.is_empty()).map(|v| format!("{k}={}", js_free_encode(&v))))
+            .filter_map(|k| {
+                q.get(k)
+                    .filter(|v| !v.is_empty())
+                    .map(|v| format!("{k}={}", js_free_encode(&v)))
+            })
             .collect();
         format!("/admin/audit.jsonl?{}", pairs.join("&"))
     };
@@ -99,7 +113,9 @@ pub fn AuditPage() -> impl IntoView {
 fn js_free_encode(v: &str) -> String {
     v.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()

@@ -247,6 +247,8 @@ fn StageColumnView(column: StageColumn, ctx: BoardCtx) -> impl IntoView {
                     }
                 })}
             <p class="rules">
+                <a href=format!("/pipelines/{}/stages/{}", ctx.pipeline, stage.id)>"History"</a>
+                " · "
                 {format!("Promoted by: {roles}")}
                 {stage.fast_forward_only.then_some(" · fast-forward only")}
             </p>
@@ -378,6 +380,17 @@ fn CardView(card: Card, ctx: BoardCtx) -> impl IntoView {
                                     })
                                     .collect_view()}
                             </ul>
+                            {n
+                                .from
+                                .clone()
+                                .filter(|from| *from != c.sha)
+                                .map(|from| {
+                                    view! {
+                                        <a class="what-goes-out" href=format!("/pipelines/{}/compare?from={from}&to={}", ctx.pipeline, c.sha)>
+                                            {format!("What goes out to {}", n.label)}
+                                        </a>
+                                    }
+                                })}
                             <form method="post" action=promote_action.clone()>
                                 <input type="hidden" name="sha" value=c.sha.clone() />
                                 <input type="hidden" name="stage" value=n.stage.clone() />

@@ -6,6 +6,7 @@ mod audit;
 mod board;
 mod common;
 mod deployment;
+mod history;
 mod home;
 mod live;
 mod login;
@@ -60,6 +61,16 @@ pub fn App() -> impl IntoView {
                 <Route
                     path=(StaticSegment("admin"), StaticSegment("users"))
                     view=admin::UsersPage
+                    ssr=SsrMode::Async
+                />
+                <Route
+                    path=(StaticSegment("pipelines"), ParamSegment("pipeline"), StaticSegment("stages"), ParamSegment("stage"))
+                    view=history::StageHistoryPage
+                    ssr=SsrMode::Async
+                />
+                <Route
+                    path=(StaticSegment("pipelines"), ParamSegment("pipeline"), StaticSegment("compare"))
+                    view=history::ComparePage
                     ssr=SsrMode::Async
                 />
                 <Route

@@ -32,7 +32,11 @@ pub async fn audit_export(
     let user = user.ok_or(HttpError::Unauthenticated)?;
     authorize(&user, Action::ViewAudit)?;
     let filter = audit::filter(q.actor, q.action, q.pipeline, q.outcome, None, EXPORT_LIMIT);
-    let rows = state.storage.audit_query(&filter).await.map_err(|e| HttpError::Internal(e.into()))?;
+    let rows = state
+        .storage
+        .audit_query(&filter)
+        .await
+        .map_err(|e| HttpError::Internal(e.into()))?;
     let mut body = String::new();
     for r in rows.iter().map(audit::row) {
         body.push_str(&serde_json::to_string(&r).map_err(|e| HttpError::Internal(e.into()))?);
@@ -41,7 +45,10 @@ pub async fn audit_export(
     Ok((
         [
             (header::CONTENT_TYPE, "application/x-ndjson; charset=utf-8"),
-            (header::CONTENT_DISPOSITION, "attachment; filename=\"slipway-audit.jsonl\""),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"slipway-audit.jsonl\"",
+            ),
         ],
         body,
     )

@@ -121,7 +121,13 @@ pub async fn login(
         _ => {
             tracing::info!(username = %form.username.escape_debug(), "failed login");
             let name: String = form.username.trim().chars().take(64).collect();
-            audit_login(&state, &name, "failed", Some("wrong user name or password".into())).await;
+            audit_login(
+                &state,
+                &name,
+                "failed",
+                Some("wrong user name or password".into()),
+            )
+            .await;
             return Ok(back_with("credentials"));
         }
     };

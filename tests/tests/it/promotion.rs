@@ -683,23 +683,108 @@ async fn admins_browse_filter_and_export_the_audit_log_and_others_cannot() {
 
     let (status, page) = s.app.get_text(&admin, "/admin/audit").await.unwrap();
     assert_eq!(status, 200);
-    assert!(page.contains("mark_ready") && page.contains("promote") && page.contains("login"), "{page}");
-    let (_, refused) = s.app.get_text(&admin, "/admin/audit?outcome=refused").await.unwrap();
+    assert!(
+        page.contains("mark_ready") && page.contains("promote") && page.contains("login"),
+        "{page}"
+    );
+    let (_, refused) = s
+        .app
+        .get_text(&admin, "/admin/audit?outcome=refused")
+        .await
+        .unwrap();
     let table = &refused[refused.find(r#"data-testid="audit""#).unwrap()..];
     assert!(table.contains("only qa, ops may promote into QA"));
     assert!(!table.contains(">mark_ready<"), "the filter applies");
 
-    let res = admin.get(s.app.url("/admin/audit.jsonl?action=login")).send().await.unwrap();
+    let res = admin
+        .get(s.app.url("/admin/audit.jsonl?action=login"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200);
-    assert!(res.headers()["content-type"].to_str().unwrap().starts_with("application/x-ndjson"));
+    assert!(res.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("application/x-ndjson"));
     let body = res.text().await.unwrap();
-    let lines: Vec<serde_json::Value> = body.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines: Vec<serde_json::Value> = body
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert!(lines.iter().all(|l| l["action"] == "login"));
-    assert!(lines.iter().any(|l| l["actor"] == "dana" && l["outcome"] == "failed"), "failed logins are recorded");
-    assert!(lines.iter().any(|l| l["actor"] == "ada" && l["outcome"] == "ok"));
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["actor"] == "dana" && l["outcome"] == "failed"),
+        "failed logins are recorded"
+    );
+    assert!(lines
+        .iter()
+        .any(|l| l["actor"] == "ada" && l["outcome"] == "ok"));
 
     for path in ["/admin/audit", "/admin/audit.jsonl"] {
         let (status, _) = s.app.get_text(&s.ops, path).await.unwrap();
         assert_eq!(status, 403, "{path} is for admins only");
     }
+}
+
+#[tokio::test]
+async fn each_stage_has_a_history_and_each_card_shows_what_goes_out() {
+    let mut s = story().await;
+    let first = s.repo.commit("First release").unwrap();
+    s.to_staging(&first).await;
+    s.deploy(&s.ops, &first, "production").await;
+    let fix = s.repo.commit("Fix the checkout total").unwrap();
+    let feature = s.repo.commit("Add wish lists").unwrap();
+    s.to_staging(&feature).await;
+
+    let (_, board) = s.app.get_text(&s.ops, "/pipelines/web").await.unwrap();
+    let link = format!("/pipelines/web/compare?from={first}&amp;to={feature}");
+    assert!(board.contains(&link), "the card links to what goes out");
+    let (status, page) = s
+        .app
+        .get_text(
+            &s.ops,
+            &format!("/pipelines/web/compare?from={first}&to={feature}"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 200);
+    let list = &page[page.find(r#"data-testid="compare""#).unwrap()..];
+    assert!(
+        list.contains("Add wish lists") && list.contains("Fix the checkout total"),
+        "{list}"
+    );
+    assert!(
+        !list.contains("First release"),
+        "what production already runs is not listed"
+    );
+    assert!(
+        list.find(&feature).unwrap() < list.find(&fix).unwrap(),
+        "newest first"
+    );
+    let (status, _) = s
+        .app
+        .get_text(
+            &s.ops,
+            &format!(
+                "/pipelines/web/compare?from={first}&to=0123456789abcdef0123456789abcdef01234567"
+            ),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 404);
+
+    let (status, history) = s
+        .app
+        .get_text(&s.ops, "/pipelines/web/stages/staging")
+        .await
+        .unwrap();
+    assert_eq!(status, 200);
+    let table = &history[history.find(r#"data-testid="history""#).unwrap()..];
+    assert!(
+        table.find(&feature[..7]).unwrap() < table.find(&first[..7]).unwrap(),
+        "newest first"
+    );
+    assert_eq!(table.matches("<td>succeeded</td>").count(), 2);
 }

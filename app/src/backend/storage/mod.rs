@@ -433,7 +433,11 @@ pub trait Storage: Send + Sync + 'static {
 
     /// The newest audit entries (at most `limit`).
     async fn audit_entries(&self, limit: i64) -> StorageResult<Vec<AuditEntry>> {
-        self.audit_query(&AuditFilter { limit, ..AuditFilter::default() }).await
+        self.audit_query(&AuditFilter {
+            limit,
+            ..AuditFilter::default()
+        })
+        .await
     }
 
     /// Audit entries matching `filter`, newest first.

@@ -6,9 +6,9 @@
 //! the busy timeout.
 
 use super::{
-    ApiToken, AuditEntry, AuditFilter, CreateDeploymentError, Credentials, Deployment, GateCheck, Lock, LogLine,
-    NewAudit, NewDeployment, ReadyMark, StageSnapshot, Storage, StorageError, StorageResult,
-    StoredEvent, User, UserId,
+    ApiToken, AuditEntry, AuditFilter, CreateDeploymentError, Credentials, Deployment, GateCheck,
+    Lock, LogLine, NewAudit, NewDeployment, ReadyMark, StageSnapshot, Storage, StorageError,
+    StorageResult, StoredEvent, User, UserId,
 };
 use crate::domain::deployment::{DeploymentKind, DeploymentState};
 use crate::domain::gates::{GateKind, GateResult, GateStatus};
