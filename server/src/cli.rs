@@ -174,6 +174,16 @@ async fn user_add(
     let storage = open_storage(config).await?;
     let hash = passwords::hash(password).await?;
     let user = storage.create_user(&name, &hash, roles).await?;
+    storage
+        .audit(slipway_app::backend::storage::NewAudit {
+            actor: None,
+            action: "user_created".into(),
+            target: Some(user.name.to_string()),
+            outcome: "ok".into(),
+            detail: Some(format!("roles: {} (command line)", user.roles)),
+            ..Default::default()
+        })
+        .await?;
     println!("created user {} with roles {}", user.name, user.roles);
     Ok(())
 }

@@ -836,6 +836,11 @@ pub fn start(state: &AppState, pipeline: &PipelineConfig, stage: &StageConfig, d
                 None,
                 Some("the deployer ran past its timeout and was stopped".to_owned()),
             ),
+            Outcome::Cancelled if state2.deploys.is_stopping() => (
+                DeploymentState::Cancelled,
+                None,
+                Some("cancelled: Slipway shut down before the deploy finished; its process group was stopped".to_owned()),
+            ),
             Outcome::Cancelled => (
                 DeploymentState::Cancelled,
                 None,

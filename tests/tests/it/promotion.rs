@@ -788,3 +788,28 @@ async fn each_stage_has_a_history_and_each_card_shows_what_goes_out() {
     );
     assert_eq!(table.matches("<td>succeeded</td>").count(), 2);
 }
+
+#[tokio::test]
+async fn at_shutdown_running_deploys_get_a_grace_period_then_are_cancelled_and_recorded() {
+    let mut s = story_with("echo started; sleep 300", "").await;
+    let sha = s.repo.commit("Change").unwrap();
+    s.mark_ready(&sha).await;
+    let id = s.app.promote(&s.qa, &sha, "qa").await.unwrap().unwrap();
+    let pgid = s.app.wait_for_pgid(id).await.unwrap();
+    let storage = s.app.state.storage.clone();
+    let started = std::time::Instant::now();
+    s.app.stop().await.unwrap(); // shutdown_grace_seconds = 2 in test configs
+    assert!(
+        started.elapsed() >= std::time::Duration::from_secs(2),
+        "the deploy got its grace period"
+    );
+    let d = storage.deployment(id).await.unwrap().unwrap();
+    assert_eq!(d.state, DeploymentState::Cancelled);
+    let log = storage.log_lines(id, 0, 100).await.unwrap();
+    assert!(
+        log.iter()
+            .any(|l| l.stream == "slipway" && l.line.contains("shut down")),
+        "{log:?}"
+    );
+    wait_gone(pgid).await;
+}
