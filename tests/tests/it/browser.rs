@@ -18,32 +18,9 @@ async fn a_user_logs_in_sees_the_board_and_the_page_hydrates() {
     let password = app.create_user("quinn", &[Role::Qa]).await.unwrap();
 
     let browser = Browser::start().unwrap();
-    let page = browser.new_session().await.unwrap();
 
-    // Anonymous: the board sends us to the login form.
-    page.goto(&app.url("/pipelines/web")).await.unwrap();
-    wait_for_css(&page, "form[action='/login']", WAIT)
-        .await
-        .unwrap();
-    page.find(Locator::Css("#username"))
-        .await
-        .unwrap()
-        .send_keys("quinn")
-        .await
-        .unwrap();
-    page.find(Locator::Css("#password"))
-        .await
-        .unwrap()
-        .send_keys(&password)
-        .await
-        .unwrap();
-    page.find(Locator::Css("button[type='submit']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-
+    // Anonymous: the board sends us to the login form, then back to the board.
+    let page = open_board(&browser, &app, "quinn", &password).await;
     // Back on the board we asked for, with its columns.
     wait_for_css(&page, "[data-testid='board']", WAIT)
         .await

@@ -196,6 +196,37 @@ fn placeholders(n: usize) -> String {
     vec!["?"; n].join(", ")
 }
 
+/// Runs a query returning `(sha, stage_id)` rows for a pipeline and a list of SHAs;
+/// `sql` has one `?` for the pipeline and `{}` where the SHA placeholders go.
+async fn sha_stage_pairs(
+    pool: &SqlitePool,
+    sql: &str,
+    pipeline: &PipelineId,
+    shas: &[Sha],
+) -> StorageResult<Vec<(Sha, String)>> {
+    if shas.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = sql.replace("{}", &placeholders(shas.len()));
+    let mut q = sqlx::query(&sql).bind(pipeline.as_str());
+    for s in shas {
+        q = q.bind(s.as_str());
+    }
+    let rows = q
+        .fetch_all(pool)
+        .await
+        .map_err(db("failed to read deployments by SHA"))?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                sha_col(r, "sha")?,
+                r.try_get("stage_id")
+                    .map_err(db("failed to read stage_id"))?,
+            ))
+        })
+        .collect()
+}
+
 /// Reads a stage's facts with any executor (the pool for display, the write
 /// transaction for the check before an insert).
 async fn read_snapshot(
@@ -654,30 +685,13 @@ impl Storage for SqliteStorage {
         pipeline: &PipelineId,
         shas: &[Sha],
     ) -> StorageResult<Vec<(Sha, String)>> {
-        if shas.is_empty() {
-            return Ok(Vec::new());
-        }
-        let sql = format!(
+        sha_stage_pairs(
+            &self.pool,
             "SELECT DISTINCT sha, stage_id FROM deployments WHERE pipeline_id = ? AND state = 'succeeded' AND sha IN ({})",
-            placeholders(shas.len())
-        );
-        let mut q = sqlx::query(&sql).bind(pipeline.as_str());
-        for s in shas {
-            q = q.bind(s.as_str());
-        }
-        let rows = q
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db("failed to read successes"))?;
-        rows.iter()
-            .map(|r| {
-                Ok((
-                    sha_col(r, "sha")?,
-                    r.try_get("stage_id")
-                        .map_err(db("failed to read stage_id"))?,
-                ))
-            })
-            .collect()
+            pipeline,
+            shas,
+        )
+        .await
     }
 
     async fn rolled_back(
@@ -685,33 +699,16 @@ impl Storage for SqliteStorage {
         pipeline: &PipelineId,
         shas: &[Sha],
     ) -> StorageResult<Vec<(Sha, String)>> {
-        if shas.is_empty() {
-            return Ok(Vec::new());
-        }
-        let sql = format!(
+        sha_stage_pairs(
+            &self.pool,
             "SELECT DISTINCT d.previous_sha AS sha, d.stage_id FROM deployments d \
              WHERE d.pipeline_id = ? AND d.kind = 'rollback' AND d.state = 'succeeded' AND d.previous_sha IN ({}) \
              AND NOT EXISTS (SELECT 1 FROM deployments e WHERE e.pipeline_id = d.pipeline_id AND e.stage_id = d.stage_id \
                              AND e.sha = d.previous_sha AND e.state = 'succeeded' AND e.id > d.id)",
-            placeholders(shas.len())
-        );
-        let mut q = sqlx::query(&sql).bind(pipeline.as_str());
-        for s in shas {
-            q = q.bind(s.as_str());
-        }
-        let rows = q
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db("failed to read rollbacks"))?;
-        rows.iter()
-            .map(|r| {
-                Ok((
-                    sha_col(r, "sha")?,
-                    r.try_get("stage_id")
-                        .map_err(db("failed to read stage_id"))?,
-                ))
-            })
-            .collect()
+            pipeline,
+            shas,
+        )
+        .await
     }
 
     async fn append_log(

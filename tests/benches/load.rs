@@ -1,0 +1,3 @@
+fn main() {
+    let _ = slipway_tests::app::site_dir();
+}
