@@ -157,6 +157,20 @@ pub async fn logout(session: Session) -> Result<Redirect, HttpError> {
     Ok(Redirect::to("/login?notice=logged-out"))
 }
 
+/// Records a login attempt (the typed name, even when no such user exists).
+async fn audit_login(state: &AppState, name: &str, outcome: &str, detail: Option<String>) {
+    let entry = slipway_app::backend::storage::NewAudit {
+        actor: Some(name.to_owned()),
+        action: "login".into(),
+        outcome: outcome.into(),
+        detail,
+        ..Default::default()
+    };
+    if let Err(e) = state.storage.audit(entry).await {
+        tracing::error!(error = %e, "failed to write the audit log");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::safe_next;
@@ -169,19 +183,5 @@ mod tests {
         assert_eq!(safe_next("/\\evil.example"), "/");
         assert_eq!(safe_next(""), "/");
         assert_eq!(safe_next("/login?x"), "/");
-    }
-}
-
-/// Records a login attempt (the typed name, even when no such user exists).
-async fn audit_login(state: &AppState, name: &str, outcome: &str, detail: Option<String>) {
-    let entry = slipway_app::backend::storage::NewAudit {
-        actor: Some(name.to_owned()),
-        action: "login".into(),
-        outcome: outcome.into(),
-        detail,
-        ..Default::default()
-    };
-    if let Err(e) = state.storage.audit(entry).await {
-        tracing::error!(error = %e, "failed to write the audit log");
     }
 }
