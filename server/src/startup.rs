@@ -223,10 +223,14 @@ pub async fn serve(
         shutdown.await;
         events.close();
     };
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await
-        .context("failed to serve HTTP")?;
+    // Connect info: the login throttle counts failures per client address.
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+    .context("failed to serve HTTP")?;
     engine::shutdown(&app.state, app.state.config.shutdown_grace).await;
     drop(app);
     Ok(())

@@ -6,6 +6,7 @@ pub mod gates;
 pub mod ids;
 pub mod roles;
 pub mod sha;
+pub mod throttle;
 pub mod time_fmt;
 
 pub use ids::{PipelineId, StageId, UserName};

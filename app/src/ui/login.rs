@@ -20,7 +20,24 @@ fn message(code: &str) -> Option<&'static str> {
 #[component]
 pub fn LoginPage() -> impl IntoView {
     let query = use_query_map();
-    let error = move || query.read().get("error").and_then(|c| message(&c));
+    let error = move || {
+        let q = query.read();
+        match q.get("error").as_deref() {
+            // The wait is a number the server computed; nothing typed is echoed.
+            Some("throttled") => {
+                let secs = q
+                    .get("retry")
+                    .and_then(|r| r.parse::<u64>().ok())
+                    .unwrap_or(60);
+                Some(format!(
+                    "Too many failed logins. Try again in {}.",
+                    crate::domain::throttle::describe_wait(std::time::Duration::from_secs(secs))
+                ))
+            }
+            Some(code) => message(code).map(str::to_owned),
+            None => None,
+        }
+    };
     let notice = move || query.read().get("notice").and_then(|c| message(&c));
     let next = move || query.read().get("next").unwrap_or_default();
     view! {

@@ -2,7 +2,7 @@
 //! logout forms, and the redirect of anonymous page views to `/login`.
 
 use super::error::HttpError;
-use axum::extract::{Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -13,7 +13,9 @@ use slipway_app::backend::passwords::{self, Password};
 use slipway_app::backend::sessions::USER_ID_KEY;
 use slipway_app::backend::storage::UserId;
 use slipway_app::backend::AppState;
+use slipway_app::domain::throttle;
 use slipway_app::domain::UserName;
+use std::net::SocketAddr;
 use time::OffsetDateTime;
 use tower_sessions::Session;
 
@@ -93,6 +95,7 @@ fn safe_next(next: &str) -> &str {
 /// users), rotates the session id (no fixation) and redirects.
 pub async fn login(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     session: Session,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, HttpError> {
@@ -102,6 +105,52 @@ pub async fn login(
     };
     if form.username.trim().is_empty() || form.password.is_empty() {
         return Ok(back_with("invalid"));
+    }
+    // Throttle before any password work, for known and unknown names alike.
+    let account: String = form
+        .username
+        .trim()
+        .to_lowercase()
+        .chars()
+        .take(64)
+        .collect();
+    let client = peer.ip().to_string();
+    let now = OffsetDateTime::now_utc().unix_timestamp_nanos() as f64 / 1e9;
+    let since = now
+        - throttle::PER_ACCOUNT
+            .window
+            .as_secs_f64()
+            .max(throttle::PER_CLIENT.window.as_secs_f64());
+    let (by_account, by_client) = state
+        .storage
+        .login_failures(&account, &client, since)
+        .await
+        .map_err(|e| HttpError::Internal(e.into()))?;
+    let wait = [
+        throttle::PER_ACCOUNT.retry_after(&by_account, now),
+        throttle::PER_CLIENT.retry_after(&by_client, now),
+    ]
+    .into_iter()
+    .flatten()
+    .max();
+    if let Some(wait) = wait {
+        let name: String = form.username.trim().chars().take(64).collect();
+        audit_login(
+            &state,
+            &name,
+            "throttled",
+            Some(format!(
+                "from {client}; retry in {}",
+                throttle::describe_wait(wait)
+            )),
+        )
+        .await;
+        let next = url::form_urlencoded::byte_serialize(form.next.as_bytes()).collect::<String>();
+        let secs = wait.as_secs_f64().ceil() as u64;
+        return Ok(
+            Redirect::to(&format!("/login?error=throttled&retry={secs}&next={next}"))
+                .into_response(),
+        );
     }
     let creds = match UserName::parse(form.username.trim()) {
         Ok(name) => state
@@ -121,6 +170,11 @@ pub async fn login(
         _ => {
             tracing::info!(username = %form.username.escape_debug(), "failed login");
             let name: String = form.username.trim().chars().take(64).collect();
+            state
+                .storage
+                .record_login_failure(&account, &client, now)
+                .await
+                .map_err(|e| HttpError::Internal(e.into()))?;
             audit_login(
                 &state,
                 &name,
@@ -141,6 +195,11 @@ pub async fn login(
     state
         .storage
         .record_login(user.id, OffsetDateTime::now_utc())
+        .await
+        .map_err(|e| HttpError::Internal(e.into()))?;
+    state
+        .storage
+        .clear_login_failures(&account)
         .await
         .map_err(|e| HttpError::Internal(e.into()))?;
     tracing::info!(user = %user.name, "logged in");

@@ -315,3 +315,60 @@ async fn responses_carry_security_headers() {
         .unwrap()
         .contains("frame-ancestors 'none'"));
 }
+
+#[tokio::test]
+async fn repeated_failed_logins_are_throttled_with_a_clear_message_and_released() {
+    let (app, _repo) = app().await;
+    let password = app.create_user("alice", &[Role::Dev]).await.unwrap();
+    let client = app.client();
+    for _ in 0..5 {
+        let res = app.login(&client, "alice", "guessing wrong").await.unwrap();
+        assert!(res.headers()["location"]
+            .to_str()
+            .unwrap()
+            .starts_with("/login?error=credentials"));
+    }
+    // Even the right password waits now; the answer says how long.
+    let res = app.login(&client, "Alice", &password).await.unwrap();
+    let location = res.headers()["location"].to_str().unwrap().to_owned();
+    assert!(
+        location.starts_with("/login?error=throttled&retry=1"),
+        "{location}"
+    );
+    let (_, page) = app.get_text(&client, &location).await.unwrap();
+    assert!(
+        page.contains("Too many failed logins. Try again in 1 second."),
+        "{page}"
+    );
+
+    // Unknown names are throttled the same way (no way to tell who exists).
+    for _ in 0..5 {
+        app.login(&client, "nobody", "guessing wrong")
+            .await
+            .unwrap();
+    }
+    let res = app
+        .login(&client, "nobody", "guessing wrong")
+        .await
+        .unwrap();
+    assert!(res.headers()["location"]
+        .to_str()
+        .unwrap()
+        .contains("error=throttled"));
+
+    // The throttle releases by itself.
+    tokio::time::sleep(std::time::Duration::from_millis(1300)).await;
+    let res = app.login(&client, "alice", &password).await.unwrap();
+    assert_eq!(res.headers()["location"], "/");
+    let audit = app.state.storage.audit_entries(100).await.unwrap();
+    assert!(audit
+        .iter()
+        .any(|e| e.action == "login" && e.outcome == "throttled"));
+    assert_eq!(
+        audit
+            .iter()
+            .filter(|e| e.action == "login" && e.outcome == "failed")
+            .count(),
+        10
+    );
+}

@@ -500,6 +500,21 @@ pub trait Storage: Send + Sync + 'static {
     /// Deletes all but the newest `keep` events.
     async fn prune_events(&self, keep: i64) -> StorageResult<u64>;
 
+    /// Records a failed login (account name lowercased by the caller).
+    async fn record_login_failure(&self, account: &str, client: &str, at: f64)
+        -> StorageResult<()>;
+
+    /// Times of failed logins since `since` for an account and for a client address.
+    async fn login_failures(
+        &self,
+        account: &str,
+        client: &str,
+        since: f64,
+    ) -> StorageResult<(Vec<f64>, Vec<f64>)>;
+
+    /// Forgets an account's failures (after a successful login).
+    async fn clear_login_failures(&self, account: &str) -> StorageResult<()>;
+
     /// Deletes sessions whose expiry has passed (run periodically).
     async fn delete_expired_sessions(&self) -> StorageResult<u64>;
 
