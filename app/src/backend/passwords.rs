@@ -33,6 +33,25 @@ pub enum PasswordError {
     /// More than [`MAX_LEN`] characters.
     #[error("a password may have at most {MAX_LEN} characters (got {0})")]
     TooLong(usize),
+    /// On the list of common (leaked) passwords.
+    #[error("this password is on a list of commonly used, leaked passwords; choose another (a few unrelated words work well)")]
+    Common,
+}
+
+/// Common passwords of 12+ characters (see `app/data/README.md`), lowercase, one per line.
+static COMMON: &str = include_str!("../../data/common-passwords.txt");
+
+/// Whether `candidate` (compared in lowercase) is a known common password.
+pub fn is_common(candidate: &str) -> bool {
+    static SET: OnceLock<std::collections::HashSet<&'static str>> = OnceLock::new();
+    let set = SET.get_or_init(|| {
+        COMMON
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect()
+    });
+    set.contains(candidate.to_lowercase().as_str())
 }
 
 impl Password {
@@ -43,6 +62,8 @@ impl Password {
             Err(PasswordError::TooShort(n))
         } else if n > MAX_LEN {
             Err(PasswordError::TooLong(n))
+        } else if is_common(&s) {
+            Err(PasswordError::Common)
         } else {
             Ok(Self(s))
         }
@@ -120,8 +141,8 @@ mod tests {
             Password::new("short".into()).unwrap_err(),
             PasswordError::TooShort(5)
         );
-        assert!(Password::new("x".repeat(12)).is_ok());
-        assert!(Password::new("x".repeat(128)).is_ok());
+        assert!(Password::new("zq8-kettle-4".into()).is_ok());
+        assert!(Password::new(format!("zq8-{}", "k".repeat(124))).is_ok());
         assert_eq!(
             Password::new("x".repeat(129)).unwrap_err(),
             PasswordError::TooLong(129)
@@ -129,6 +150,18 @@ mod tests {
         assert!(PasswordError::TooShort(3)
             .to_string()
             .contains("at least 12"));
+    }
+
+    #[test]
+    fn common_passwords_are_refused_whatever_their_case() {
+        for common in ["123456789012", "PasswordPassword", "qwertyuiopasdfghjkl"] {
+            assert_eq!(
+                Password::new(common.into()).unwrap_err(),
+                PasswordError::Common,
+                "{common}"
+            );
+        }
+        assert!(Password::new("violet kettle harbour nine".into()).is_ok());
     }
 
     #[test]

@@ -186,7 +186,37 @@ pub fn group_alive(pgid: i32) -> bool {
     }
     // SAFETY: kill(2) with signal 0 only checks for existence and permission.
     let rc = unsafe { libc::kill(-pgid, 0) };
-    rc == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+    let exists = rc == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM);
+    // kill(2) also counts zombies: ended processes whose parent (often PID 1, which
+    // may be slow to reap) has not collected them yet. Where /proc exists, only a
+    // member that is not a zombie keeps the group alive.
+    exists && live_member_in_proc(pgid).unwrap_or(true)
+}
+
+/// Whether /proc shows a non-zombie process in group `pgid` (`None` without /proc).
+fn live_member_in_proc(pgid: i32) -> Option<bool> {
+    let entries = std::fs::read_dir("/proc").ok()?;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        if !name.to_string_lossy().bytes().all(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        // Fields after the parenthesised command: state ppid pgrp …
+        let Some(rest) = stat.rfind(')').map(|i| &stat[i + 1..]) else {
+            continue;
+        };
+        let mut fields = rest.split_whitespace();
+        let state = fields.next().unwrap_or("");
+        let _ppid = fields.next();
+        let pgrp = fields.next().and_then(|f| f.parse::<i32>().ok());
+        if pgrp == Some(pgid) && state != "Z" && state != "X" {
+            return Some(true);
+        }
+    }
+    Some(false)
 }
 
 /// Terminates a whole process group: SIGTERM, wait up to `grace` for it to

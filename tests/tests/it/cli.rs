@@ -306,7 +306,7 @@ async fn a_server_killed_mid_deploy_marks_it_interrupted_and_ends_its_process_gr
         .build()
         .unwrap();
     let wait_up = || async {
-        for _ in 0..200 {
+        for _ in 0..1200 {
             if client.get(format!("{base}/healthz")).send().await.is_ok() {
                 return;
             }
