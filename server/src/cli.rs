@@ -133,7 +133,14 @@ async fn run_server(config: Config) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("failed to listen on {listen} (is another server using it? change `listen` in the config)"))?;
+    let source = config.source.clone();
     let app = build_app(config).await?;
+    if app.state.storage.list_users().await?.is_empty() {
+        tracing::warn!(
+            "there are no users yet: create an admin with `slipway --config {} user add NAME --role admin`",
+            source.display()
+        );
+    }
     tracing::info!(%listen, %base, "Slipway is serving");
     serve(listener, app, shutdown_signal()).await
 }
