@@ -190,6 +190,8 @@ pub struct StageColumn {
     pub rollback_to: Option<String>,
     /// Cards whose furthest success is this stage.
     pub cards: Vec<Card>,
+    /// Older superseded cards left out (the stage history lists them).
+    pub hidden_superseded: usize,
 }
 
 /// One pipeline's board.

@@ -46,6 +46,8 @@ const WARM_UP: Duration = Duration::from_secs(2);
 const MEASURE: Duration = Duration::from_secs(10);
 /// Upper bound on requests per connection and phase (the duration ends loops first).
 const MAX_REQUESTS_PER_CONNECTION: usize = 100_000;
+/// Sequential requests measured before the concurrent load (unloaded latency).
+const SEQUENTIAL: usize = 20;
 /// Generous per-request timeout: slow is measured, hung is an error.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -503,26 +505,33 @@ async fn run() -> Result<Vec<String>> {
 
 /// What one board phase measured.
 struct Phase {
-    /// Per-request latencies (ms) of requests started after the warm-up, sorted.
+    /// Latencies (ms) of requests started after the warm-up, sorted.
     latencies: Vec<f64>,
-    /// Measured wall time (warm-up end → last response).
-    elapsed: Duration,
+    /// Responses completed inside the measured window (warm-up end → `MEASURE` later).
+    completed_in_window: usize,
     warm_up_requests: usize,
     errors: usize,
     first_error: Option<String>,
     bytes: usize,
+    /// One connection, sequential requests, nothing else running: sorted latencies (ms).
+    unloaded: Vec<f64>,
 }
 
 impl Phase {
     fn print(&self) {
         let n = self.latencies.len();
         println!(
+            "unloaded (1 connection, {SEQUENTIAL} sequential requests): p50 {:.1} ms, p99 {:.1} ms",
+            pct(&self.unloaded, 50.0),
+            pct(&self.unloaded, 99.0),
+        );
+        println!(
             "{CONNECTIONS} connections, {} measured after {} warm-up ({} warm-up requests): \
              {:.1} req/s, p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms (n={n}, {} errors, {:.0} KB/response)",
-            secs(self.elapsed),
+            secs(MEASURE),
             secs(WARM_UP),
             self.warm_up_requests,
-            n as f64 / self.elapsed.as_secs_f64(),
+            self.completed_in_window as f64 / MEASURE.as_secs_f64(),
             pct(&self.latencies, 50.0),
             pct(&self.latencies, 99.0),
             self.latencies.last().copied().unwrap_or(f64::NAN),
@@ -544,6 +553,26 @@ impl Phase {
     }
 }
 
+/// GETs `url` once; the response must be 200 and pass `check`. Returns the body size.
+async fn get_checked(
+    client: &reqwest::Client,
+    url: &str,
+    auth: Option<&str>,
+    check: fn(&str) -> bool,
+) -> Result<usize> {
+    let mut req = client.get(url).timeout(REQUEST_TIMEOUT);
+    if let Some(a) = auth {
+        req = req.header("authorization", a);
+    }
+    let res = req.send().await?;
+    let status = res.status();
+    let body = res.text().await?;
+    ensure!(status == 200, "status {status}");
+    ensure!(check(&body), "unexpected body ({} bytes)", body.len());
+    Ok(body.len())
+}
+
+/// First `SEQUENTIAL` requests one after the other (the unloaded latency), then
 /// `CONNECTIONS` tasks GET `path` back to back for the warm-up plus the measured
 /// duration; each response must be 200 and pass `check`.
 async fn hammer(
@@ -554,6 +583,28 @@ async fn hammer(
     check: fn(&str) -> bool,
 ) -> Phase {
     let url = app.url(path);
+    let mut phase = Phase {
+        latencies: Vec::new(),
+        completed_in_window: 0,
+        warm_up_requests: 0,
+        errors: 0,
+        first_error: None,
+        bytes: 0,
+        unloaded: Vec::new(),
+    };
+    for _ in 0..SEQUENTIAL {
+        let t = Instant::now();
+        match get_checked(&client, &url, auth.as_deref(), check).await {
+            Ok(_) => phase.unloaded.push(t.elapsed().as_secs_f64() * 1e3),
+            Err(e) => {
+                phase.errors += 1;
+                phase.first_error.get_or_insert(format!("{e:#}"));
+                return phase;
+            }
+        }
+    }
+    phase.unloaded = sorted(std::mem::take(&mut phase.unloaded));
+
     let begin = Instant::now();
     let measure_from = begin + WARM_UP;
     let stop_at = measure_from + MEASURE;
@@ -564,6 +615,7 @@ async fn hammer(
         let auth = auth.clone();
         tasks.push(tokio::spawn(async move {
             let mut lat = Vec::new();
+            let mut in_window = 0;
             let mut warm = 0;
             let mut errors = 0;
             let mut first_error = None;
@@ -573,26 +625,20 @@ async fn hammer(
                 if t >= stop_at {
                     break;
                 }
-                let mut req = client.get(&url).timeout(REQUEST_TIMEOUT);
-                if let Some(a) = &auth {
-                    req = req.header("authorization", a);
-                }
-                let result = async {
-                    let res = req.send().await?;
-                    let status = res.status();
-                    let body = res.text().await?;
-                    anyhow::ensure!(status == 200, "status {status}");
-                    anyhow::ensure!(check(&body), "unexpected body ({} bytes)", body.len());
-                    Ok(body.len())
-                }
-                .await;
-                let took = t.elapsed();
+                let result = get_checked(&client, &url, auth.as_deref(), check).await;
+                let done = Instant::now();
                 match result {
-                    Ok(len) if t >= measure_from => {
-                        lat.push(took.as_secs_f64() * 1e3);
-                        bytes += len;
+                    Ok(len) => {
+                        if done >= measure_from && done <= stop_at {
+                            in_window += 1;
+                        }
+                        if t >= measure_from {
+                            lat.push((done - t).as_secs_f64() * 1e3);
+                            bytes += len;
+                        } else {
+                            warm += 1;
+                        }
                     }
-                    Ok(_) => warm += 1,
                     Err(e) => {
                         errors += 1;
                         first_error.get_or_insert(format!("{e:#}"));
@@ -601,21 +647,14 @@ async fn hammer(
                     }
                 }
             }
-            (lat, warm, errors, first_error, bytes)
+            (lat, in_window, warm, errors, first_error, bytes)
         }));
     }
-    let mut phase = Phase {
-        latencies: Vec::new(),
-        elapsed: Duration::ZERO,
-        warm_up_requests: 0,
-        errors: 0,
-        first_error: None,
-        bytes: 0,
-    };
     for task in tasks {
         match task.await {
-            Ok((lat, warm, errors, first_error, bytes)) => {
+            Ok((lat, in_window, warm, errors, first_error, bytes)) => {
                 phase.latencies.extend(lat);
+                phase.completed_in_window += in_window;
                 phase.warm_up_requests += warm;
                 phase.errors += errors;
                 phase.bytes += bytes;
@@ -629,7 +668,6 @@ async fn hammer(
             }
         }
     }
-    phase.elapsed = Instant::now().saturating_duration_since(measure_from);
     phase.latencies = sorted(std::mem::take(&mut phase.latencies));
     phase
 }

@@ -21,6 +21,9 @@ use crate::views::{
 use std::collections::{HashMap, HashSet};
 use time::OffsetDateTime;
 
+/// How many superseded cards a stage column shows (the newest).
+pub const SUPERSEDED_SHOWN: usize = 5;
+
 /// How many first-parent commits the board considers.
 pub const COMMITS_SHOWN: usize = 50;
 
@@ -168,11 +171,9 @@ pub async fn board(
     extra.sort();
     extra.dedup();
     if !extra.is_empty() {
-        if let Ok(mirror) = state.repos.mirror(pipeline_id) {
-            match mirror.commits(&extra).await {
-                Ok(older) => commits.extend(older),
-                Err(e) => tracing::warn!(error = %format!("{e:#}"), "failed to read older commits"),
-            }
+        match state.repos.commits(pipeline_id, &extra).await {
+            Ok(older) => commits.extend(older),
+            Err(e) => tracing::warn!(error = %e, "failed to read older commits"),
         }
     }
     let shas: Vec<Sha> = commits.iter().map(|c| c.sha.clone()).collect();
@@ -300,8 +301,21 @@ pub async fn board(
         .zip(columns)
         .zip(rollback_to)
         .map(|(((s, snap), mut cards), rollback_to)| {
-            // Current first, then newest.
+            // Current first, then newest. Superseded cards beyond the newest few are left
+            // out (the stage's history lists them all): a column of hundreds of old SHAs
+            // helps nobody and costs every page view.
             cards.sort_by_key(|c| !c.current_here);
+            let mut superseded_seen = 0;
+            let before = cards.len();
+            cards.retain(|c| {
+                if c.superseded && c.deploying.is_none() {
+                    superseded_seen += 1;
+                    superseded_seen <= SUPERSEDED_SHOWN
+                } else {
+                    true
+                }
+            });
+            let hidden_superseded = before - cards.len();
             let current_id = snap.current.as_ref().map_or(0, |d| d.id);
             StageColumn {
                 stage: stage_summary(s, Some(snap)),
@@ -329,6 +343,7 @@ pub async fn board(
                 .is_ok(),
                 rollback_to,
                 cards,
+                hidden_superseded,
             }
         })
         .collect();

@@ -390,33 +390,49 @@ async fn promote_checked(
 /// from the current one and was not itself rolled back here. Repeating a rollback goes
 /// further back, because the SHA rolled away from is flagged.
 pub async fn rollback_target(state: &AppState, at: &StageRef<'_>) -> Result<Option<Sha>, AppError> {
-    let history = state
-        .storage
-        .stage_history(&at.pipeline.id, &at.stage().id, 500)
-        .await
-        .map_err(internal)?;
-    let mut succeeded = history
-        .iter()
-        .filter(|d| d.state == DeploymentState::Succeeded);
-    let Some(current) = succeeded.next().map(|d| d.sha.clone()) else {
-        return Ok(None);
-    };
-    let mut candidates: Vec<Sha> = Vec::new();
-    for d in succeeded {
-        if d.sha != current && !candidates.contains(&d.sha) {
-            candidates.push(d.sha.clone());
+    // Page through the stage's successes newest first (bounded reads, whatever the
+    // history's length) until a distinct SHA that was not rolled back turns up.
+    const PAGE: i64 = 50;
+    const MAX_PAGES: usize = 40;
+    let (pipeline, stage) = (&at.pipeline.id, &at.stage().id);
+    let mut current: Option<Sha> = None;
+    let mut before = None;
+    let mut checked: Vec<Sha> = Vec::new();
+    for _ in 0..MAX_PAGES {
+        let page = state
+            .storage
+            .stage_successes(pipeline, stage, before, PAGE)
+            .await
+            .map_err(internal)?;
+        let Some((last_id, _)) = page.last() else {
+            break;
+        };
+        before = Some(*last_id);
+        let mut candidates: Vec<Sha> = Vec::new();
+        for (_, sha) in &page {
+            let current = current.get_or_insert_with(|| sha.clone());
+            if sha != current && !checked.contains(sha) && !candidates.contains(sha) {
+                candidates.push(sha.clone());
+            }
+        }
+        let rolled: Vec<Sha> = state
+            .storage
+            .rolled_back(pipeline, &candidates)
+            .await
+            .map_err(internal)?
+            .into_iter()
+            .filter(|(_, s)| s == stage.as_str())
+            .map(|(sha, _)| sha)
+            .collect();
+        if let Some(found) = candidates.iter().find(|c| !rolled.contains(c)) {
+            return Ok(Some(found.clone()));
+        }
+        checked.extend(candidates);
+        if page.len() < usize::try_from(PAGE).unwrap_or(usize::MAX) {
+            break;
         }
     }
-    let rolled: Vec<Sha> = state
-        .storage
-        .rolled_back(&at.pipeline.id, &candidates)
-        .await
-        .map_err(internal)?
-        .into_iter()
-        .filter(|(_, stage)| stage == at.stage().id.as_str())
-        .map(|(sha, _)| sha)
-        .collect();
-    Ok(candidates.into_iter().find(|c| !rolled.contains(c)))
+    Ok(None)
 }
 
 /// Rolls a stage back to its previous distinct good SHA (ops), with a reason. The one

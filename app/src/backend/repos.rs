@@ -4,7 +4,7 @@
 
 use crate::backend::config::Config;
 use crate::backend::git::{Commit, Mirror};
-use crate::domain::PipelineId;
+use crate::domain::{PipelineId, Sha};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use time::OffsetDateTime;
@@ -27,7 +27,13 @@ struct Entry {
 /// All mirrors, keyed by pipeline.
 pub struct Repos {
     entries: HashMap<PipelineId, Arc<Entry>>,
+    /// Commit details by SHA: a commit never changes, so a board view asks git only
+    /// for SHAs it has not seen yet.
+    commit_cache: Mutex<HashMap<(PipelineId, Sha), Commit>>,
 }
+
+/// How many commits the cache keeps before it starts over.
+const COMMIT_CACHE_MAX: usize = 50_000;
 
 /// A refused or failed repository operation.
 #[derive(Debug, thiserror::Error)]
@@ -55,7 +61,47 @@ impl Repos {
                 (p.id.clone(), Arc::new(entry))
             })
             .collect();
-        Self { entries }
+        Self {
+            entries,
+            commit_cache: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Details of specific commits (cached; git is asked only for unknown SHAs).
+    pub async fn commits(&self, id: &str, shas: &[Sha]) -> Result<Vec<Commit>, RepoError> {
+        let entry = self.entry(id)?;
+        let pipeline = self
+            .entries
+            .keys()
+            .find(|k| k.as_str() == id)
+            .cloned()
+            .ok_or_else(|| RepoError::UnknownPipeline(id.to_owned()))?;
+        let missing: Vec<Sha> = {
+            let cache = self.commit_cache.lock().unwrap_or_else(|p| p.into_inner());
+            shas.iter()
+                .filter(|s| !cache.contains_key(&(pipeline.clone(), (*s).clone())))
+                .cloned()
+                .collect()
+        };
+        if !missing.is_empty() {
+            let found = entry
+                .mirror
+                .commits(&missing)
+                .await
+                .map_err(|e| RepoError::Git(format!("{e:#}")))?;
+            let mut cache = self.commit_cache.lock().unwrap_or_else(|p| p.into_inner());
+            if cache.len() + found.len() > COMMIT_CACHE_MAX {
+                cache.clear();
+            }
+            for c in found {
+                cache.insert((pipeline.clone(), c.sha.clone()), c);
+            }
+        }
+        let cache = self.commit_cache.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(shas
+            .iter()
+            .filter_map(|s| cache.get(&(pipeline.clone(), s.clone())).cloned())
+            .collect())
     }
 
     fn entry(&self, id: &str) -> Result<Arc<Entry>, RepoError> {

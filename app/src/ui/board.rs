@@ -253,6 +253,16 @@ fn StageColumnView(column: StageColumn, ctx: BoardCtx) -> impl IntoView {
                 {stage.fast_forward_only.then_some(" · fast-forward only")}
             </p>
             <CardList cards=column.cards ctx=ctx.clone() empty="No cards here." />
+            {(column.hidden_superseded > 0)
+                .then(|| {
+                    view! {
+                        <p class="hint">
+                            <a href=format!("/pipelines/{}/stages/{}", ctx.pipeline, stage.id)>
+                                {format!("{} older superseded SHAs: see the history", column.hidden_superseded)}
+                            </a>
+                        </p>
+                    }
+                })}
         </section>
     }
 }

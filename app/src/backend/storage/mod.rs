@@ -376,6 +376,16 @@ pub trait Storage: Send + Sync + 'static {
         limit: i64,
     ) -> StorageResult<Vec<Deployment>>;
 
+    /// A stage's succeeded deployments, newest first, older than `before_id` if given:
+    /// (id, sha). Bounded by `limit`, so callers page instead of reading all history.
+    async fn stage_successes(
+        &self,
+        pipeline: &PipelineId,
+        stage: &StageId,
+        before_id: Option<i64>,
+        limit: i64,
+    ) -> StorageResult<Vec<(i64, Sha)>>;
+
     /// For each of `shas`, the stages where it ever succeeded: (sha, stage).
     async fn successes(
         &self,

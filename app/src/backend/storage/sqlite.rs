@@ -680,6 +680,35 @@ impl Storage for SqliteStorage {
         rows.iter().map(deployment_from_row).collect()
     }
 
+    async fn stage_successes(
+        &self,
+        pipeline: &PipelineId,
+        stage: &StageId,
+        before_id: Option<i64>,
+        limit: i64,
+    ) -> StorageResult<Vec<(i64, Sha)>> {
+        let rows = sqlx::query(
+            "SELECT id, sha FROM deployments WHERE pipeline_id = ? AND stage_id = ? AND state = 'succeeded' \
+             AND (? IS NULL OR id < ?) ORDER BY id DESC LIMIT ?",
+        )
+        .bind(pipeline.as_str())
+        .bind(stage.as_str())
+        .bind(before_id)
+        .bind(before_id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db("failed to read a stage's successes"))?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("id").map_err(db("failed to read an id"))?,
+                    sha_col(r, "sha")?,
+                ))
+            })
+            .collect()
+    }
+
     async fn successes(
         &self,
         pipeline: &PipelineId,
