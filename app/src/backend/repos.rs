@@ -22,6 +22,11 @@ struct Entry {
     mirror: Mirror,
     fetch_lock: tokio::sync::Mutex<()>,
     status: Mutex<FetchStatus>,
+    /// The branch's recent commits as of the last fetch: the mirror changes only when
+    /// Slipway fetches, so board views need no git process in between.
+    recent: Mutex<Option<(usize, Vec<Commit>)>>,
+    /// Bumped by every successful fetch, so a log read that raced a fetch is not cached.
+    generation: std::sync::atomic::AtomicU64,
 }
 
 /// All mirrors, keyed by pipeline.
@@ -57,6 +62,8 @@ impl Repos {
                     mirror: Mirror::new(&config.data_dir, p),
                     fetch_lock: tokio::sync::Mutex::new(()),
                     status: Mutex::new(FetchStatus::default()),
+                    recent: Mutex::new(None),
+                    generation: std::sync::atomic::AtomicU64::new(0),
                 };
                 (p.id.clone(), Arc::new(entry))
             })
@@ -122,6 +129,10 @@ impl Repos {
             Ok(()) => {
                 status.fetched_at = Some(OffsetDateTime::now_utc());
                 status.error = None;
+                entry
+                    .generation
+                    .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                *entry.recent.lock().unwrap_or_else(|p| p.into_inner()) = None;
                 Ok(())
             }
             Err(e) => {
@@ -141,11 +152,24 @@ impl Repos {
         if !entry.mirror.exists() {
             self.fetch(id).await?;
         }
-        entry
+        if let Some((cached_limit, commits)) =
+            &*entry.recent.lock().unwrap_or_else(|p| p.into_inner())
+        {
+            if *cached_limit == limit {
+                return Ok(commits.clone());
+            }
+        }
+        let generation = entry.generation.load(std::sync::atomic::Ordering::SeqCst);
+        let commits = entry
             .mirror
             .first_parent_log(limit)
             .await
-            .map_err(|e| RepoError::Git(format!("{e:#}")))
+            .map_err(|e| RepoError::Git(format!("{e:#}")))?;
+        let mut recent = entry.recent.lock().unwrap_or_else(|p| p.into_inner());
+        if entry.generation.load(std::sync::atomic::Ordering::SeqCst) == generation {
+            *recent = Some((limit, commits.clone()));
+        }
+        Ok(commits)
     }
 
     /// The mirror of a pipeline, for read-only git questions.
