@@ -253,16 +253,24 @@ async fn read_snapshot(
         .map_err(db("failed to read the active deployment"))?
         .map(|r| deployment_from_row(&r))
         .transpose()?;
-    let last_finished = sqlx::query(&one(
-        "WHERE d.pipeline_id = ? AND d.stage_id = ? AND d.state NOT IN ('queued', 'running') ORDER BY d.id DESC LIMIT 1",
+    // At most one deployment of a stage is active (unique index), so the last ended one
+    // is among the newest two: a bounded read whatever the history's length.
+    let newest = sqlx::query(&one(
+        "WHERE d.pipeline_id = ? AND d.stage_id = ? ORDER BY d.id DESC LIMIT 2",
     ))
     .bind(pipeline.as_str())
     .bind(stage.as_str())
-    .fetch_optional(&mut *conn)
+    .fetch_all(&mut *conn)
     .await
-    .map_err(db("failed to read the last deployment"))?
-    .map(|r| deployment_from_row(&r))
-    .transpose()?;
+    .map_err(db("failed to read the last deployment"))?;
+    let mut last_finished = None;
+    for row in &newest {
+        let d = deployment_from_row(row)?;
+        if !d.state.is_active() {
+            last_finished = Some(d);
+            break;
+        }
+    }
     let lock = sqlx::query(&format!("{LOCK_SELECT} AND l.stage_id = ?"))
         .bind(pipeline.as_str())
         .bind(OffsetDateTime::now_utc())
