@@ -152,6 +152,19 @@ async fn the_full_story_from_ready_to_production_runs_real_deploys() {
         "home shows the SHA on all three stages"
     );
 
+    // The deployed SHA is pinned in the mirror: a force-push plus gc cannot lose it.
+    let mirror = s.app.dir.path().join("data/mirrors/web.git");
+    let pinned = slipway_tests::git::git(
+        &mirror,
+        &[
+            "for-each-ref",
+            "--format=%(objectname)",
+            "refs/slipway/deployed/",
+        ],
+    )
+    .unwrap();
+    assert!(pinned.lines().any(|l| l == sha), "{pinned}");
+
     // Everything was audited.
     let audit = s.app.state.storage.audit_entries(100).await.unwrap();
     let actions: Vec<(&str, &str)> = audit
