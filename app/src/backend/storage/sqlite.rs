@@ -63,6 +63,18 @@ fn db<E: Into<anyhow::Error>>(context: &'static str) -> impl FnOnce(E) -> Storag
     move |e| StorageError::Database(e.into().context(context))
 }
 
+/// Reads column `name` of a row, with the column in the error.
+fn col<'r, T>(row: &'r sqlx::sqlite::SqliteRow, name: &str) -> StorageResult<T>
+where
+    T: sqlx::Decode<'r, Sqlite> + sqlx::Type<Sqlite>,
+{
+    row.try_get(name).map_err(|e| {
+        StorageError::Database(
+            anyhow::Error::new(e).context(format!("failed to read column {name}")),
+        )
+    })
+}
+
 fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
 }
@@ -78,7 +90,7 @@ async fn roles_of<'e, E: Executor<'e, Database = Sqlite>>(
         .map_err(db("failed to load a user's roles"))?;
     let mut set = RoleSet::EMPTY;
     for row in rows {
-        let name: String = row.try_get("role").map_err(db("failed to read a role"))?;
+        let name: String = col(&row, "role")?;
         // The CHECK constraint only admits known roles; an unknown one is skipped, not fatal.
         if let Ok(role) = Role::parse(&name) {
             set.insert(role);
@@ -88,20 +100,13 @@ async fn roles_of<'e, E: Executor<'e, Database = Sqlite>>(
 }
 
 fn user_from_row(row: &sqlx::sqlite::SqliteRow, roles: RoleSet) -> StorageResult<User> {
-    let name: String = row
-        .try_get("name")
-        .map_err(db("failed to read a user name"))?;
+    let name: String = col(row, "name")?;
     Ok(User {
-        id: row.try_get("id").map_err(db("failed to read a user id"))?,
+        id: col(row, "id")?,
         name: UserName::parse(&name).map_err(db("a stored user name is invalid"))?,
         roles,
-        disabled: row
-            .try_get::<Option<OffsetDateTime>, _>("disabled_at")
-            .map_err(db("failed to read disabled_at"))?
-            .is_some(),
-        last_login_at: row
-            .try_get("last_login_at")
-            .map_err(db("failed to read last_login_at"))?,
+        disabled: col::<Option<OffsetDateTime>>(row, "disabled_at")?.is_some(),
+        last_login_at: col(row, "last_login_at")?,
     })
 }
 
@@ -118,25 +123,13 @@ fn sha_col(row: &sqlx::sqlite::SqliteRow, col: &str) -> StorageResult<Sha> {
 }
 
 fn deployment_from_row(row: &sqlx::sqlite::SqliteRow) -> StorageResult<Deployment> {
-    let kind: String = row
-        .try_get("kind")
-        .map_err(db("failed to read a deployment kind"))?;
-    let state: String = row
-        .try_get("state")
-        .map_err(db("failed to read a deployment state"))?;
-    let previous: Option<String> = row
-        .try_get("previous_sha")
-        .map_err(db("failed to read previous_sha"))?;
+    let kind: String = col(row, "kind")?;
+    let state: String = col(row, "state")?;
+    let previous: Option<String> = col(row, "previous_sha")?;
     Ok(Deployment {
-        id: row
-            .try_get("id")
-            .map_err(db("failed to read a deployment id"))?,
-        pipeline: row
-            .try_get("pipeline_id")
-            .map_err(db("failed to read pipeline_id"))?,
-        stage: row
-            .try_get("stage_id")
-            .map_err(db("failed to read stage_id"))?,
+        id: col(row, "id")?,
+        pipeline: col(row, "pipeline_id")?,
+        stage: col(row, "stage_id")?,
         sha: sha_col(row, "sha")?,
         previous_sha: previous
             .map(|p| Sha::parse(&p))
@@ -148,41 +141,23 @@ fn deployment_from_row(row: &sqlx::sqlite::SqliteRow) -> StorageResult<Deploymen
         state: DeploymentState::parse(&state).ok_or_else(|| {
             StorageError::Database(anyhow::anyhow!("unknown deployment state {state:?}"))
         })?,
-        requested_by: row
-            .try_get("requested_by")
-            .map_err(db("failed to read requested_by"))?,
-        reason: row.try_get("reason").map_err(db("failed to read reason"))?,
-        created_at: row
-            .try_get("created_at")
-            .map_err(db("failed to read created_at"))?,
-        started_at: row
-            .try_get("started_at")
-            .map_err(db("failed to read started_at"))?,
-        finished_at: row
-            .try_get("finished_at")
-            .map_err(db("failed to read finished_at"))?,
-        exit_code: row
-            .try_get("exit_code")
-            .map_err(db("failed to read exit_code"))?,
-        pgid: row.try_get("pgid").map_err(db("failed to read pgid"))?,
+        requested_by: col(row, "requested_by")?,
+        reason: col(row, "reason")?,
+        created_at: col(row, "created_at")?,
+        started_at: col(row, "started_at")?,
+        finished_at: col(row, "finished_at")?,
+        exit_code: col(row, "exit_code")?,
+        pgid: col(row, "pgid")?,
     })
 }
 
 fn lock_from_row(row: &sqlx::sqlite::SqliteRow) -> StorageResult<Lock> {
     Ok(Lock {
-        stage: row
-            .try_get("stage_id")
-            .map_err(db("failed to read a lock"))?,
-        by: row
-            .try_get("locked_by_name")
-            .map_err(db("failed to read a lock"))?,
-        reason: row.try_get("reason").map_err(db("failed to read a lock"))?,
-        at: row
-            .try_get("locked_at")
-            .map_err(db("failed to read a lock"))?,
-        expires_at: row
-            .try_get("expires_at")
-            .map_err(db("failed to read a lock"))?,
+        stage: col(row, "stage_id")?,
+        by: col(row, "locked_by_name")?,
+        reason: col(row, "reason")?,
+        at: col(row, "locked_at")?,
+        expires_at: col(row, "expires_at")?,
     })
 }
 
@@ -217,13 +192,7 @@ async fn sha_stage_pairs(
         .await
         .map_err(db("failed to read deployments by SHA"))?;
     rows.iter()
-        .map(|r| {
-            Ok((
-                sha_col(r, "sha")?,
-                r.try_get("stage_id")
-                    .map_err(db("failed to read stage_id"))?,
-            ))
-        })
+        .map(|r| Ok((sha_col(r, "sha")?, col(r, "stage_id")?)))
         .collect()
 }
 
@@ -417,13 +386,11 @@ impl Storage for SqliteStorage {
             .await
             .map_err(db("failed to look up a user"))?;
         let Some(row) = row else { return Ok(None) };
-        let id: i64 = row.try_get("id").map_err(db("failed to read a user id"))?;
+        let id: i64 = col(&row, "id")?;
         let roles = roles_of(&self.pool, id).await?;
         Ok(Some(Credentials {
             user: user_from_row(&row, roles)?,
-            password_hash: row
-                .try_get("password_hash")
-                .map_err(db("failed to read a hash"))?,
+            password_hash: col(&row, "password_hash")?,
         }))
     }
 
@@ -455,17 +422,15 @@ impl Storage for SqliteStorage {
             .map_err(db("failed to list roles"))?;
         let mut roles: std::collections::HashMap<i64, RoleSet> = std::collections::HashMap::new();
         for r in role_rows {
-            let id: i64 = r
-                .try_get("user_id")
-                .map_err(db("failed to read a role row"))?;
-            let name: String = r.try_get("role").map_err(db("failed to read a role row"))?;
+            let id: i64 = col(&r, "user_id")?;
+            let name: String = col(&r, "role")?;
             if let Ok(role) = Role::parse(&name) {
                 roles.entry(id).or_default().insert(role);
             }
         }
         rows.iter()
             .map(|row| {
-                let id: i64 = row.try_get("id").map_err(db("failed to read a user id"))?;
+                let id: i64 = col(row, "id")?;
                 user_from_row(row, roles.get(&id).copied().unwrap_or_default())
             })
             .collect()
@@ -526,15 +491,9 @@ impl Storage for SqliteStorage {
             .map(|r| {
                 Ok(ReadyMark {
                     sha: sha_col(r, "sha")?,
-                    by: r
-                        .try_get("name")
-                        .map_err(db("failed to read a ready mark"))?,
-                    note: r
-                        .try_get("note")
-                        .map_err(db("failed to read a ready mark"))?,
-                    at: r
-                        .try_get("marked_at")
-                        .map_err(db("failed to read a ready mark"))?,
+                    by: col(r, "name")?,
+                    note: col(r, "note")?,
+                    at: col(r, "marked_at")?,
                 })
             })
             .collect()
@@ -708,12 +667,7 @@ impl Storage for SqliteStorage {
         .await
         .map_err(db("failed to read a stage's successes"))?;
         rows.iter()
-            .map(|r| {
-                Ok((
-                    r.try_get("id").map_err(db("failed to read an id"))?,
-                    sha_col(r, "sha")?,
-                ))
-            })
+            .map(|r| Ok((col(r, "id")?, sha_col(r, "sha")?)))
             .collect()
     }
 
@@ -786,12 +740,10 @@ impl Storage for SqliteStorage {
         rows.iter()
             .map(|r| {
                 Ok(LogLine {
-                    seq: r.try_get("seq").map_err(db("failed to read a log line"))?,
-                    at: r.try_get("at").map_err(db("failed to read a log line"))?,
-                    stream: r
-                        .try_get("stream")
-                        .map_err(db("failed to read a log line"))?,
-                    line: r.try_get("line").map_err(db("failed to read a log line"))?,
+                    seq: col(r, "seq")?,
+                    at: col(r, "at")?,
+                    stream: col(r, "stream")?,
+                    line: col(r, "line")?,
                 })
             })
             .collect()
@@ -923,32 +875,17 @@ impl Storage for SqliteStorage {
         .map_err(db("failed to read the audit log"))?;
         rows.iter()
             .map(|r| {
-                let get = |e| db::<sqlx::Error>(e);
                 Ok(AuditEntry {
-                    id: r.try_get("id").map_err(get("failed to read audit id"))?,
-                    at: r.try_get("at").map_err(get("failed to read audit time"))?,
-                    actor: r
-                        .try_get("actor")
-                        .map_err(get("failed to read audit actor"))?,
-                    action: r
-                        .try_get("action")
-                        .map_err(get("failed to read audit action"))?,
-                    pipeline: r
-                        .try_get("pipeline_id")
-                        .map_err(get("failed to read audit pipeline"))?,
-                    stage: r
-                        .try_get("stage_id")
-                        .map_err(get("failed to read audit stage"))?,
-                    sha: r.try_get("sha").map_err(get("failed to read audit sha"))?,
-                    target: r
-                        .try_get("target")
-                        .map_err(get("failed to read audit target"))?,
-                    outcome: r
-                        .try_get("outcome")
-                        .map_err(get("failed to read audit outcome"))?,
-                    detail: r
-                        .try_get("detail")
-                        .map_err(get("failed to read audit detail"))?,
+                    id: col(r, "id")?,
+                    at: col(r, "at")?,
+                    actor: col(r, "actor")?,
+                    action: col(r, "action")?,
+                    pipeline: col(r, "pipeline_id")?,
+                    stage: col(r, "stage_id")?,
+                    sha: col(r, "sha")?,
+                    target: col(r, "target")?,
+                    outcome: col(r, "outcome")?,
+                    detail: col(r, "detail")?,
                 })
             })
             .collect()
@@ -1033,23 +970,14 @@ impl Storage for SqliteStorage {
         .map_err(db("failed to list tokens"))?;
         rows.iter()
             .map(|r| {
-                let get = |e| db::<sqlx::Error>(e);
                 Ok(ApiToken {
-                    id: r.try_get("id").map_err(get("failed to read a token"))?,
-                    user_id: r
-                        .try_get("user_id")
-                        .map_err(get("failed to read a token"))?,
-                    name: r.try_get("name").map_err(get("failed to read a token"))?,
-                    prefix: r.try_get("prefix").map_err(get("failed to read a token"))?,
-                    created_at: r
-                        .try_get("created_at")
-                        .map_err(get("failed to read a token"))?,
-                    last_used_at: r
-                        .try_get("last_used_at")
-                        .map_err(get("failed to read a token"))?,
-                    revoked_at: r
-                        .try_get("revoked_at")
-                        .map_err(get("failed to read a token"))?,
+                    id: col(r, "id")?,
+                    user_id: col(r, "user_id")?,
+                    name: col(r, "name")?,
+                    prefix: col(r, "prefix")?,
+                    created_at: col(r, "created_at")?,
+                    last_used_at: col(r, "last_used_at")?,
+                    revoked_at: col(r, "revoked_at")?,
                 })
             })
             .collect()
@@ -1123,14 +1051,11 @@ impl Storage for SqliteStorage {
         .map_err(db("failed to read events"))?;
         rows.iter()
             .map(|r| {
-                let get = |e| db::<sqlx::Error>(e);
                 Ok(StoredEvent {
-                    id: r.try_get("id").map_err(get("failed to read an event"))?,
-                    pipeline: r
-                        .try_get("pipeline_id")
-                        .map_err(get("failed to read an event"))?,
-                    kind: r.try_get("kind").map_err(get("failed to read an event"))?,
-                    data: r.try_get("data").map_err(get("failed to read an event"))?,
+                    id: col(r, "id")?,
+                    pipeline: col(r, "pipeline_id")?,
+                    kind: col(r, "kind")?,
+                    data: col(r, "data")?,
                 })
             })
             .collect()
