@@ -367,6 +367,19 @@ async fn a_server_killed_mid_deploy_marks_it_interrupted_and_ends_its_process_gr
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     let pgid = pgid.expect("the deployment recorded its process group");
+    // Kill it once the deploy has visibly started (its first line is stored).
+    for _ in 0..400 {
+        if db
+            .log_lines(id, 0, 10)
+            .await
+            .unwrap()
+            .iter()
+            .any(|l| l.line == "started")
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 
     // SIGKILL: no clean-up code runs; the deploy's process group survives on its own.
     server.0.kill().unwrap();
