@@ -174,13 +174,23 @@ fn spawn_fetch_loops(state: &AppState) -> JoinHandle<()> {
         let mut tasks = tokio::task::JoinSet::new();
         for p in state.config.pipelines.clone() {
             let repos = state.repos.clone();
+            let events = state.events.clone();
             tasks.spawn(async move {
                 let mut tick = tokio::time::interval(p.fetch_interval);
                 tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
                 loop {
                     tick.tick().await;
                     // Failures are recorded in the mirror status and shown on the board.
-                    let _ = repos.fetch(p.id.as_str()).await;
+                    let Ok(mirror) = repos.mirror(p.id.as_str()) else {
+                        continue;
+                    };
+                    let before = mirror.branch_head().await;
+                    if repos.fetch(p.id.as_str()).await.is_ok()
+                        && mirror.branch_head().await != before
+                    {
+                        // New commits: open boards reload.
+                        events.board_changed(p.id.as_str(), "commits").await;
+                    }
                 }
             });
         }

@@ -93,6 +93,18 @@ impl Mirror {
         Ok(())
     }
 
+    /// The SHA the pipeline's branch points at, if the mirror has it.
+    pub async fn branch_head(&self) -> Option<String> {
+        let rev = format!("refs/heads/{}^{{commit}}", self.branch);
+        run_git(
+            &self.dir,
+            &["rev-parse", "--verify", "--quiet", "--end-of-options", &rev],
+        )
+        .await
+        .ok()
+        .map(|s| s.trim().to_owned())
+    }
+
     /// The newest `limit` first-parent commits of the pipeline's branch, newest first.
     pub async fn first_parent_log(&self, limit: usize) -> anyhow::Result<Vec<Commit>> {
         let branch_ref = format!("refs/heads/{}", self.branch);

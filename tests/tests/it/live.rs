@@ -106,3 +106,26 @@ async fn an_sse_client_gets_board_changes_and_log_lines_and_resumes_after_a_rest
         "no session, no token: refused"
     );
 }
+
+#[tokio::test]
+async fn new_commits_found_by_the_background_fetch_reach_open_boards() {
+    let mut repo = TestRepo::new().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let config = deploying_pipeline(repo.path(), out.path(), "true", "").replace(
+        "fetch_interval_seconds = 3600",
+        "fetch_interval_seconds = 5",
+    );
+    let app = spawn_app(&config).await.unwrap();
+    let viewer = app.logged_in("vera", &[Role::Viewer]).await.unwrap();
+    let mut events = SseReader::open(&viewer, &app.url("/api/v1/events?pipeline=web"), None, None)
+        .await
+        .unwrap();
+    let sha = repo.commit("Pushed while the board is open").unwrap();
+    let (ev, _) = events
+        .until(Duration::from_secs(30), |e| e.event == "board")
+        .await
+        .unwrap();
+    assert!(ev.data.contains("\"commits\""), "{ev:?}");
+    let (_, html) = app.get_text(&viewer, "/pipelines/web").await.unwrap();
+    assert!(html.contains(&sha), "the board shows the new commit");
+}
