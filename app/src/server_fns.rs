@@ -19,6 +19,7 @@ pub async fn get_me() -> Result<Option<Me>, AppError> {
     Ok(current_user().map(|u| Me {
         name: u.name.to_string(),
         roles: u.roles.iter().map(|r| r.as_str().to_owned()).collect(),
+        must_change_password: u.must_change_password,
     }))
 }
 
@@ -43,7 +44,7 @@ pub async fn get_board(pipeline: String) -> Result<BoardView, AppError> {
 pub async fn list_users() -> Result<Vec<UserRow>, AppError> {
     use crate::backend::context;
     use crate::domain::time_fmt::age;
-    context::require(crate::domain::Action::ManageUsers)?;
+    let me = context::require(crate::domain::Action::ManageUsers)?;
     let state = context::app_state()?;
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let users = state
@@ -58,6 +59,8 @@ pub async fn list_users() -> Result<Vec<UserRow>, AppError> {
             roles: u.roles.iter().map(|r| r.as_str().to_owned()).collect(),
             disabled: u.disabled,
             last_login: u.last_login_at.map(|t| age(now - t.unix_timestamp())),
+            must_change_password: u.must_change_password,
+            is_you: u.id == me.id,
         })
         .collect())
 }
@@ -112,7 +115,25 @@ pub async fn get_profile() -> Result<ProfileView, AppError> {
         .tokens_of(user.id)
         .await
         .map_err(context::internal)?;
+    let current = context::current_login();
+    let sessions = state
+        .storage
+        .open_login_sessions(user.id, now)
+        .await
+        .map_err(context::internal)?;
     Ok(ProfileView {
+        sessions: sessions
+            .into_iter()
+            .map(|s| crate::views::SessionRow {
+                id: s.id,
+                started: age(now - s.created_at.unix_timestamp()),
+                last_seen: age(now - s.last_seen_at.unix_timestamp()),
+                client: s.client,
+                browser: crate::backend::accounts::describe_user_agent(&s.user_agent),
+                expires: crate::domain::time_fmt::until(s.expires_at - now),
+                current: current == Some(s.id),
+            })
+            .collect(),
         name: user.name.to_string(),
         roles: user.roles.iter().map(|r| r.as_str().to_owned()).collect(),
         tokens: tokens
@@ -171,4 +192,12 @@ pub async fn get_compare(
     use crate::backend::{board, context};
     context::require(crate::domain::Action::View)?;
     board::compare(&context::app_state()?, &pipeline, &from, &to).await
+}
+
+/// Whether a first-admin setup link can still be used (the setup page's question).
+#[server(prefix = "/_fn", endpoint = "setup", input = GetUrl)]
+pub async fn get_setup_status(token: String) -> Result<bool, AppError> {
+    use crate::backend::{accounts, context};
+    let state = context::app_state()?;
+    accounts::setup_link_is_valid(state.storage.as_ref(), &token).await
 }

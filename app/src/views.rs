@@ -11,6 +11,8 @@ pub struct Me {
     pub name: String,
     /// Role names.
     pub roles: Vec<String>,
+    /// An admin reset the password: the user must choose a new one first.
+    pub must_change_password: bool,
 }
 
 /// The home page: every pipeline with each stage's current SHA.
@@ -277,6 +279,11 @@ pub struct UserRow {
     pub disabled: bool,
     /// Last login (age text), if any.
     pub last_login: Option<String>,
+    /// Must change their password at next login (after a reset or creation).
+    pub must_change_password: bool,
+    /// Whether this row is the admin looking at the page (who cannot disable or
+    /// reset themselves here).
+    pub is_you: bool,
 }
 
 /// A one-time message shown on the next page (after a form post redirects).
@@ -297,6 +304,27 @@ pub struct ProfileView {
     pub roles: Vec<String>,
     /// API tokens (never the secret).
     pub tokens: Vec<TokenRow>,
+    /// Open login sessions, newest first.
+    pub sessions: Vec<SessionRow>,
+}
+
+/// An open login session in "your sessions".
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionRow {
+    /// Id (for the *End* button).
+    pub id: i64,
+    /// When it began (age text).
+    pub started: String,
+    /// Last activity (age text).
+    pub last_seen: String,
+    /// Client address at login.
+    pub client: String,
+    /// A short browser description from the User-Agent.
+    pub browser: String,
+    /// When it ends at the latest (age text, "in …").
+    pub expires: String,
+    /// Whether it is the session making this request.
+    pub current: bool,
 }
 
 /// An API token in a list.

@@ -1,12 +1,14 @@
-//! The command line: `slipway [serve]`, `check-config`, `user add`, `demo`.
+//! The command line: `slipway [serve]`, `check-config`, `user add|set-roles|disable|
+//! enable|reset-password|list`, `ready`, `demo`.
 
 use crate::demo;
 use crate::startup::{build_app, open_storage, serve, shutdown_signal};
 use anyhow::{bail, Context as _};
 use clap::{Parser, Subcommand};
+use slipway_app::backend::accounts::{self, Actor};
 use slipway_app::backend::config::Config;
-use slipway_app::backend::passwords::{self, Password};
-use slipway_app::domain::{Role, RoleSet, UserName};
+use slipway_app::backend::passwords::Password;
+use slipway_app::domain::UserName;
 use std::ffi::OsString;
 use std::io::{BufRead, IsTerminal};
 use std::path::PathBuf;
@@ -77,6 +79,35 @@ enum UserCommand {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// Replace a user's roles.
+    SetRoles {
+        /// Login name.
+        name: String,
+        /// A role (repeat for several): viewer, dev, qa, ops, admin.
+        #[arg(long = "role", short, required = true, num_args = 1..)]
+        roles: Vec<String>,
+    },
+    /// Disable a user: they cannot log in, and their open sessions end at once.
+    Disable {
+        /// Login name.
+        name: String,
+    },
+    /// Let a disabled user log in again.
+    Enable {
+        /// Login name.
+        name: String,
+    },
+    /// Reset a user's password; they must change it at next login, and their open
+    /// sessions end. Prints a generated temporary password unless --password-stdin.
+    ResetPassword {
+        /// Login name.
+        name: String,
+        /// Read the new password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List users with their roles, status and last login.
+    List,
 }
 
 /// Runs the command line.
@@ -97,13 +128,9 @@ pub async fn run(args: impl IntoIterator<Item = OsString>) -> anyhow::Result<()>
             );
             Ok(())
         }
-        Command::User(UserCommand::Add {
-            name,
-            roles,
-            password_stdin,
-        }) => {
+        Command::User(command) => {
             let config = load(&cli.config)?;
-            user_add(&config, &name, &roles, password_stdin).await
+            user_command(&config, command).await
         }
         Command::Ready {
             pipeline,
@@ -135,9 +162,11 @@ async fn run_server(config: Config) -> anyhow::Result<()> {
         .with_context(|| format!("failed to listen on {listen} (is another server using it? change `listen` in the config)"))?;
     let source = config.source.clone();
     let app = build_app(config).await?;
-    if app.state.storage.list_users().await?.is_empty() {
-        tracing::warn!(
-            "there are no users yet: create an admin with `slipway --config {} user add NAME --role admin`",
+    if let Some(link) = accounts::issue_setup_link(app.state.storage.as_ref(), &base).await? {
+        // Printed, not logged: the link is a credential, and log pipelines keep things.
+        eprintln!(
+            "\nNo administrator exists yet. Open this one-time link within an hour to create one:\n\n    {link}\n\n\
+             (Or run `slipway --config {} user add NAME --role admin`. Restarting prints a new link.)\n",
             source.display()
         );
     }
@@ -145,54 +174,126 @@ async fn run_server(config: Config) -> anyhow::Result<()> {
     serve(listener, app, shutdown_signal()).await
 }
 
-async fn user_add(
-    config: &Config,
-    name: &str,
-    roles: &[String],
-    password_stdin: bool,
-) -> anyhow::Result<()> {
-    let name = UserName::parse(name)?;
-    let roles: RoleSet = roles
-        .iter()
-        .map(|r| Role::parse(r))
-        .collect::<Result<Vec<_>, _>>()?
-        .into();
-    let password = if password_stdin {
+async fn user_command(config: &Config, command: UserCommand) -> anyhow::Result<()> {
+    let by = Actor::CommandLine;
+    // Parse everything before touching the database.
+    let storage = || async { open_storage(config).await };
+    match command {
+        UserCommand::Add {
+            name,
+            roles,
+            password_stdin,
+        } => {
+            UserName::parse(&name)?;
+            let roles = accounts::parse_roles(&roles)?;
+            let password = Password::new(read_password(&name, password_stdin)?)?;
+            let storage = storage().await?;
+            let (user, _) =
+                accounts::create_user(storage.as_ref(), by, &name, roles, Some(password)).await?;
+            println!("created user {} with roles {}", user.name, user.roles);
+        }
+        UserCommand::SetRoles { name, roles } => {
+            let roles = accounts::parse_roles(&roles)?;
+            let storage = storage().await?;
+            let user = accounts::set_roles(storage.as_ref(), by, &name, roles).await?;
+            println!("{} now has roles {}", user.name, user.roles);
+        }
+        UserCommand::Disable { name } => {
+            let storage = storage().await?;
+            let user = accounts::set_disabled(storage.as_ref(), by, &name, true).await?;
+            println!("disabled {}; their open sessions have ended", user.name);
+        }
+        UserCommand::Enable { name } => {
+            let storage = storage().await?;
+            let user = accounts::set_disabled(storage.as_ref(), by, &name, false).await?;
+            println!("enabled {}", user.name);
+        }
+        UserCommand::ResetPassword {
+            name,
+            password_stdin,
+        } => {
+            let password = if password_stdin {
+                Some(Password::new(read_password(&name, true)?)?)
+            } else {
+                None
+            };
+            let storage = storage().await?;
+            let (user, temporary) =
+                accounts::reset_password(storage.as_ref(), by, &name, password).await?;
+            match temporary {
+                Some(t) => println!(
+                    "temporary password for {}: {t}\n(they must choose their own at next login; their open sessions have ended)",
+                    user.name
+                ),
+                None => println!(
+                    "password of {} reset; they must change it at next login and their open sessions have ended",
+                    user.name
+                ),
+            }
+        }
+        UserCommand::List => {
+            let storage = storage().await?;
+            let users = storage.list_users().await?;
+            if users.is_empty() {
+                println!("no users yet: create one with `slipway user add NAME --role admin`");
+            }
+            let width = users
+                .iter()
+                .map(|u| u.name.as_str().len())
+                .max()
+                .unwrap_or(4)
+                .max(4);
+            if !users.is_empty() {
+                println!(
+                    "{:width$}  {:22}  {:20}  LAST LOGIN",
+                    "NAME", "ROLES", "STATUS"
+                );
+            }
+            for u in users {
+                let status = match (u.disabled, u.must_change_password) {
+                    (true, _) => "disabled",
+                    (false, true) => "must change password",
+                    (false, false) => "active",
+                };
+                let last = u.last_login_at.map_or_else(
+                    || "never".to_owned(),
+                    |t| {
+                        t.format(&time::format_description::well_known::Rfc3339)
+                            .unwrap_or_else(|_| t.to_string())
+                    },
+                );
+                println!(
+                    "{:width$}  {:22}  {:20}  {last}",
+                    u.name.as_str(),
+                    u.roles.to_string(),
+                    status
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A new password: the first line of stdin, or typed twice at a terminal.
+fn read_password(name: &str, from_stdin: bool) -> anyhow::Result<String> {
+    if from_stdin {
         let mut line = String::new();
         std::io::stdin()
             .lock()
             .read_line(&mut line)
             .context("failed to read the password from stdin")?;
-        line.trim_end_matches(['\r', '\n']).to_owned()
-    } else {
-        if !std::io::stdin().is_terminal() {
-            bail!("no terminal to ask for a password: pass --password-stdin and pipe it in");
-        }
-        let first = rpassword::prompt_password(format!("Password for {name}: "))
-            .context("failed to read the password")?;
-        let second =
-            rpassword::prompt_password("Again: ").context("failed to read the password")?;
-        if first != second {
-            bail!("the two passwords differ; nothing was changed");
-        }
-        first
-    };
-    let password = Password::new(password)?;
-    let storage = open_storage(config).await?;
-    let hash = passwords::hash(password).await?;
-    let user = storage.create_user(&name, &hash, roles).await?;
-    storage
-        .audit(slipway_app::backend::storage::NewAudit {
-            actor: None,
-            action: "user_created".into(),
-            target: Some(user.name.to_string()),
-            outcome: "ok".into(),
-            detail: Some(format!("roles: {} (command line)", user.roles)),
-            ..Default::default()
-        })
-        .await?;
-    println!("created user {} with roles {}", user.name, user.roles);
-    Ok(())
+        return Ok(line.trim_end_matches(['\r', '\n']).to_owned());
+    }
+    if !std::io::stdin().is_terminal() {
+        bail!("no terminal to ask for a password: pass --password-stdin and pipe it in");
+    }
+    let first = rpassword::prompt_password(format!("Password for {name}: "))
+        .context("failed to read the password")?;
+    let second = rpassword::prompt_password("Again: ").context("failed to read the password")?;
+    if first != second {
+        bail!("the two passwords differ; nothing was changed");
+    }
+    Ok(first)
 }
 
 /// `slipway ready`: POST /api/v1/pipelines/{p}/ready with the token from SLIPWAY_TOKEN.

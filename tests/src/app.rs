@@ -142,6 +142,16 @@ impl TestApp {
         Ok(password)
     }
 
+    /// Runs one SQL statement on the server's database file: for moving stored times
+    /// into the past ("an hour later") without waiting for the clock.
+    pub async fn sql(&self, statement: &str) -> anyhow::Result<u64> {
+        use sqlx::ConnectOptions as _;
+        let options: sqlx::sqlite::SqliteConnectOptions = self.state.config.database_url.parse()?;
+        let mut conn = options.connect().await?;
+        let done = sqlx::query(statement).execute(&mut conn).await?;
+        Ok(done.rows_affected())
+    }
+
     /// A cookie-keeping client that does not follow redirects (tests assert them) and
     /// sends this server's `Origin`, as a browser on its pages would.
     pub fn client(&self) -> reqwest::Client {

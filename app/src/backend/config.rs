@@ -33,6 +33,9 @@ pub struct Config {
     pub site_dir: Option<PathBuf>,
     /// Sessions end after this long without a request.
     pub session_inactivity: Duration,
+    /// Sessions end this long after login whatever the activity (a stolen cookie
+    /// cannot be kept alive forever by using it).
+    pub session_absolute: Duration,
     /// At shutdown, running deploys get this long to finish before they are cancelled.
     pub shutdown_grace: Duration,
     /// The boards, in config order.
@@ -244,6 +247,7 @@ struct RawConfig {
 #[serde(deny_unknown_fields)]
 struct RawSessions {
     inactivity_minutes: Option<Spanned<i64>>,
+    absolute_hours: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize)]
@@ -387,6 +391,24 @@ impl Validator<'_> {
                 .positive_secs(m, "sessions.inactivity_minutes", 1)
                 .map_or(Duration::from_secs(12 * 3600), |d| d * 60),
         };
+        let session_absolute = match &raw.sessions.absolute_hours {
+            None => Duration::from_secs(7 * 24 * 3600),
+            Some(h) => self
+                .positive_secs(h, "sessions.absolute_hours", 1)
+                .map_or(Duration::from_secs(7 * 24 * 3600), |d| d * 3600),
+        };
+        if session_absolute < session_inactivity {
+            if let Some(h) = &raw.sessions.absolute_hours {
+                self.push(
+                    h,
+                    "sessions.absolute_hours",
+                    format!(
+                        "must be at least the inactivity period ({} minutes); raise it or lower sessions.inactivity_minutes",
+                        session_inactivity.as_secs() / 60
+                    ),
+                );
+            }
+        }
         let site_dir = raw
             .site_dir
             .as_ref()
@@ -425,6 +447,7 @@ impl Validator<'_> {
             database_url,
             site_dir,
             session_inactivity,
+            session_absolute,
             shutdown_grace,
             pipelines,
         }

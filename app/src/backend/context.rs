@@ -12,6 +12,18 @@ use leptos::prelude::use_context;
 #[derive(Clone, Debug)]
 pub struct CurrentUser(pub Option<User>);
 
+/// The id of the request's login session (`user_sessions`), when logged in with a
+/// cookie: lets "your sessions" mark the current one and a password change keep it.
+#[derive(Clone, Copy, Debug)]
+pub struct CurrentLogin(pub Option<i64>);
+
+/// The current request's login session id, if any.
+pub fn current_login() -> Option<i64> {
+    use_context::<axum::http::request::Parts>()
+        .and_then(|parts| parts.extensions.get::<CurrentLogin>().copied())
+        .and_then(|c| c.0)
+}
+
 /// The shared services.
 pub fn app_state() -> Result<AppState, AppError> {
     use_context::<AppState>().ok_or_else(|| internal("AppState missing from the Leptos context"))

@@ -11,6 +11,10 @@ use tower_sessions::session_store::{Result, SessionStore};
 /// The session key holding the logged-in user's id.
 pub const USER_ID_KEY: &str = "user_id";
 
+/// The session key holding the id of the login session (`user_sessions` row) that
+/// the request belongs to: a session is only honoured while that row is open.
+pub const LOGIN_KEY: &str = "login";
+
 /// The cookie carrying a one-time [`Flash`] message from a form post to the next page.
 ///
 /// A cookie rather than a session entry: the session is saved at the end of every

@@ -15,9 +15,23 @@ pub fn age(seconds: i64) -> String {
     format!("{n} {unit}{} ago", if n == 1 { "" } else { "s" })
 }
 
+/// Formats a number of seconds still to go as a short English duration ("in 3 days").
+pub fn until(seconds: i64) -> String {
+    match age(seconds).strip_suffix(" ago") {
+        Some(d) => format!("in {d}"),
+        None => "in under a minute".to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::age;
+    use super::{age, until};
+
+    #[test]
+    fn remaining_time_reads_naturally() {
+        assert_eq!(until(30), "in under a minute");
+        assert_eq!(until(86_400 * 6 + 5), "in 6 days");
+    }
 
     #[test]
     fn ages_read_naturally() {

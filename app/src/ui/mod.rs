@@ -10,7 +10,9 @@ mod history;
 mod home;
 mod live;
 mod login;
+mod password;
 mod profile;
+mod setup;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
@@ -58,6 +60,8 @@ pub fn App() -> impl IntoView {
                     ssr=SsrMode::Async
                 />
                 <Route path=StaticSegment("profile") view=profile::ProfilePage ssr=SsrMode::Async />
+                <Route path=StaticSegment("password") view=password::PasswordPage ssr=SsrMode::Async />
+                <Route path=StaticSegment("setup") view=setup::SetupPage ssr=SsrMode::Async />
                 <Route
                     path=(StaticSegment("admin"), StaticSegment("users"))
                     view=admin::UsersPage

@@ -1,7 +1,10 @@
-//! `/profile`: who you are, and your API tokens (create, revoke).
+//! `/profile`: who you are, your password, your open sessions (end them) and your API
+//! tokens (create, revoke).
 
 use super::common::{ErrorPanel, Layout};
+use super::password::PasswordForm;
 use crate::server_fns::get_profile;
+use crate::views::SessionRow;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -20,6 +23,14 @@ pub fn ProfilePage() -> impl IntoView {
                             view! {
                                 <h1>{format!("Profile · {}", p.name)}</h1>
                                 <p>{format!("Roles: {}", p.roles.join(", "))}</p>
+                                <h2>"Password"</h2>
+                                <p class="hint">"Changing it ends your other sessions."</p>
+                                <PasswordForm />
+                                <h2>"Sessions"</h2>
+                                <p class="hint">
+                                    "Where you are logged in. End any session you do not recognise, then change your password."
+                                </p>
+                                <Sessions rows=p.sessions />
                                 <h2>"API tokens"</h2>
                                 <p class="hint">
                                     "Tokens act with your roles through the JSON API (/api/v1) and the CLI (SLIPWAY_TOKEN). A new token is shown once."
@@ -85,5 +96,52 @@ pub fn ProfilePage() -> impl IntoView {
                 })}
             </Suspense>
         </Layout>
+    }
+}
+
+/// The open sessions table.
+#[component]
+fn Sessions(rows: Vec<SessionRow>) -> impl IntoView {
+    view! {
+        <table class="users" data-testid="sessions">
+            <thead>
+                <tr>
+                    <th scope="col">"Browser"</th>
+                    <th scope="col">"Address"</th>
+                    <th scope="col">"Started"</th>
+                    <th scope="col">"Last active"</th>
+                    <th scope="col">"Ends"</th>
+                    <th scope="col"></th>
+                </tr>
+            </thead>
+            <tbody>
+                {rows
+                    .into_iter()
+                    .map(|s| {
+                        let action = format!("/profile/sessions/{}/end", s.id);
+                        let label = if s.current { "Log out" } else { "End" };
+                        view! {
+                            <tr data-session=s.id>
+                                <td>
+                                    {s.browser.clone()}
+                                    {s.current.then(|| view! { <span class="badge current">"this session"</span> })}
+                                </td>
+                                <td>{s.client}</td>
+                                <td>{s.started}</td>
+                                <td>{s.last_seen}</td>
+                                <td>{s.expires}</td>
+                                <td>
+                                    <form method="post" action=action class="inline">
+                                        <button type="submit" aria-label=format!("End session {} ({})", s.id, s.browser)>
+                                            {label}
+                                        </button>
+                                    </form>
+                                </td>
+                            </tr>
+                        }
+                    })
+                    .collect_view()}
+            </tbody>
+        </table>
     }
 }

@@ -109,7 +109,7 @@ pub async fn reset_users(storage: &dyn Storage) -> anyhow::Result<Vec<(String, S
         let password = random_password();
         let hash = passwords::hash(Password::new(password.clone())?).await?;
         match storage.user_by_name(&name).await? {
-            Some(u) => storage.set_password(u.id, &hash).await?,
+            Some(u) => storage.set_password(u.id, &hash, false).await?,
             None => match storage
                 .create_user(&name, &hash, [role].into_iter().collect())
                 .await

@@ -18,7 +18,7 @@ use slipway_app::error::AppError;
 use slipway_app::views::Flash;
 
 /// A redirect to `to` that carries a one-time message for the next page.
-fn redirect_with(state: &AppState, to: &str, kind: &str, message: String) -> Response {
+pub(super) fn redirect_with(state: &AppState, to: &str, kind: &str, message: String) -> Response {
     let secure = state.config.base_url.scheme() == "https";
     let cookie = flash_cookie(
         &Flash {
@@ -32,7 +32,7 @@ fn redirect_with(state: &AppState, to: &str, kind: &str, message: String) -> Res
 
 /// Maps an engine result to a redirect: success and user-fixable refusals go `back`
 /// with a message; everything else becomes its HTTP error.
-fn finish<T>(
+pub(super) fn finish<T>(
     state: &AppState,
     result: Result<T, AppError>,
     ok: impl FnOnce(&T) -> (String, String),
@@ -50,7 +50,7 @@ fn finish<T>(
     }
 }
 
-fn user(u: CurrentUser) -> Result<User, HttpError> {
+pub(super) fn user(u: CurrentUser) -> Result<User, HttpError> {
     u.0.ok_or(HttpError::Unauthenticated)
 }
 
@@ -261,27 +261,16 @@ pub async fn create_token(
     State(state): State<AppState>,
     Extension(u): Extension<CurrentUser>,
     Form(f): Form<TokenForm>,
-) -> Result<axum::response::Response, HttpError> {
-    use axum::response::IntoResponse;
+) -> Result<Response, HttpError> {
     let user = user(u)?;
     match slipway_app::backend::accounts::create_token(&state, &user, &f.name).await {
-        Ok((token, plaintext)) => {
-            let name = escape_html(&token.name);
-            let body = format!(
-                "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-                 <title>New API token · Slipway</title><link rel=\"stylesheet\" href=\"/pkg/slipway.css\"></head><body><main id=\"main\">\
-                 <h1>New API token “{name}”</h1><p class=\"panel notice\">Copy it now: it is shown only once.</p>\
-                 <p><code data-testid=\"new-token\">{plaintext}</code></p>\
-                 <p>Use it as <code>Authorization: Bearer …</code> with the JSON API, or as <code>SLIPWAY_TOKEN</code> with the CLI.</p>\
-                 <p><a href=\"/profile\">Back to your profile</a></p></main></body></html>"
-            );
-            let mut res = axum::response::Html(body).into_response();
-            res.headers_mut().insert(
-                axum::http::header::CACHE_CONTROL,
-                axum::http::HeaderValue::from_static("no-store"),
-            );
-            Ok(res)
-        }
+        Ok((token, plaintext)) => Ok(shown_once(
+            &format!("New API token “{}”", escape_html(&token.name)),
+            &plaintext,
+            "new-token",
+            "<p>Use it as <code>Authorization: Bearer …</code> with the JSON API, or as <code>SLIPWAY_TOKEN</code> with the CLI.</p>",
+            ("/profile", "Back to your profile"),
+        )),
         Err(e) => finish(
             &state,
             Err::<(), _>(e),
@@ -307,8 +296,35 @@ pub async fn revoke_token(
     )
 }
 
+/// A page that shows a secret exactly once (a new API token, a temporary password):
+/// never cached, never stored. `title_html` and `after_html` are trusted markup;
+/// `secret` is escaped.
+pub(super) fn shown_once(
+    title_html: &str,
+    secret: &str,
+    testid: &str,
+    after_html: &str,
+    back: (&str, &str),
+) -> Response {
+    let secret = escape_html(secret);
+    let (href, label) = back;
+    let body = format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{title_html} · Slipway</title><link rel=\"stylesheet\" href=\"/pkg/slipway.css\"></head><body><main id=\"main\">\
+         <h1>{title_html}</h1><p class=\"panel notice\">Copy it now: it is shown only once.</p>\
+         <p><code data-testid=\"{testid}\">{secret}</code></p>{after_html}\
+         <p><a href=\"{href}\">{label}</a></p></main></body></html>"
+    );
+    let mut res = axum::response::Html(body).into_response();
+    res.headers_mut().insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    );
+    res
+}
+
 /// Escapes text for HTML element content.
-fn escape_html(s: &str) -> String {
+pub(super) fn escape_html(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

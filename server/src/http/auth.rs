@@ -3,15 +3,16 @@
 
 use super::error::HttpError;
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::Method;
+use axum::http::{HeaderMap, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
+use axum::{Extension, Form};
 use serde::Deserialize;
-use slipway_app::backend::context::CurrentUser;
+use slipway_app::backend::accounts;
+use slipway_app::backend::context::{CurrentLogin, CurrentUser};
 use slipway_app::backend::passwords::{self, Password};
-use slipway_app::backend::sessions::USER_ID_KEY;
-use slipway_app::backend::storage::UserId;
+use slipway_app::backend::sessions::{LOGIN_KEY, USER_ID_KEY};
+use slipway_app::backend::storage::{User, UserId};
 use slipway_app::backend::AppState;
 use slipway_app::domain::throttle;
 use slipway_app::domain::UserName;
@@ -21,51 +22,140 @@ use tower_sessions::Session;
 
 /// Paths anyone may fetch without logging in.
 fn is_public(path: &str) -> bool {
-    matches!(path, "/login" | "/healthz" | "/readyz" | "/favicon.ico")
-        || path.starts_with("/pkg/")
+    matches!(
+        path,
+        "/login" | "/setup" | "/healthz" | "/readyz" | "/favicon.ico"
+    ) || path.starts_with("/pkg/")
         // Server functions answer "not logged in" themselves, as data.
         || path.starts_with("/_fn/")
         // The JSON API authenticates with bearer tokens and answers in JSON.
         || path.starts_with("/api/")
 }
 
-/// Middleware: loads the session's user (refusing disabled or deleted users, whose
-/// session is then ended) into the request extensions as [`CurrentUser`], and sends
-/// anonymous page views to the login page.
+/// What a user who must change their password may still reach: the change form, the
+/// data that page loads, logging out, and assets.
+fn allowed_before_password_change(path: &str) -> bool {
+    matches!(path, "/password" | "/logout" | "/_fn/me" | "/_fn/flash") || path.starts_with("/pkg/")
+}
+
+/// Session activity is written at most this often (seconds), not on every request.
+const TOUCH_EVERY: i64 = 60;
+
+/// Why a request that carries a session cookie is not authenticated.
+enum Anonymous {
+    /// No login in the session.
+    NeverLoggedIn,
+    /// The login ended (revoked, absolute expiry, user disabled, password changed).
+    Ended,
+}
+
+/// The user and login session behind `session`, if it is still honoured. Ended ones
+/// are flushed, so their cookie stops working for good.
+async fn resolve(
+    state: &AppState,
+    session: &Session,
+) -> Result<Result<(User, i64), Anonymous>, HttpError> {
+    let read = async {
+        let user = session.get::<UserId>(USER_ID_KEY).await?;
+        let login = session.get::<i64>(LOGIN_KEY).await?;
+        Ok::<_, tower_sessions::session::Error>((user, login))
+    };
+    let (user_id, login_id) = match read.await {
+        Ok(ids) => ids,
+        Err(e) => {
+            tracing::warn!(error = %e, "unreadable session; treating the request as anonymous");
+            return Ok(Err(Anonymous::NeverLoggedIn));
+        }
+    };
+    let Some(user_id) = user_id else {
+        return Ok(Err(Anonymous::NeverLoggedIn));
+    };
+    let internal = |e: slipway_app::backend::storage::StorageError| HttpError::Internal(e.into());
+    let now = OffsetDateTime::now_utc();
+    let login = match login_id {
+        Some(id) => state.storage.login_session(id).await.map_err(internal)?,
+        None => None,
+    };
+    let user = state.storage.user_by_id(user_id).await.map_err(internal)?;
+    match (login, user) {
+        (Some(login), Some(user))
+            if login.user_id == user.id
+                && login.is_open_at(now.unix_timestamp())
+                && !user.disabled =>
+        {
+            if (now - login.last_seen_at).whole_seconds() >= TOUCH_EVERY {
+                state
+                    .storage
+                    .touch_login_session(login.id, now)
+                    .await
+                    .map_err(internal)?;
+            }
+            Ok(Ok((user, login.id)))
+        }
+        _ => {
+            let _ = session.flush().await;
+            Ok(Err(Anonymous::Ended))
+        }
+    }
+}
+
+/// Middleware: loads the session's user into the request extensions as
+/// [`CurrentUser`] (and the login session as [`CurrentLogin`]), refusing sessions
+/// that were ended, outlived their absolute lifetime, or belong to a disabled user;
+/// sends anonymous page views to the login page, and users who must change their
+/// password to the change form.
 pub async fn authenticate(
     State(state): State<AppState>,
     session: Session,
     mut req: Request,
     next: Next,
 ) -> Response {
-    let user = match session.get::<UserId>(USER_ID_KEY).await {
-        Ok(Some(id)) => match state.storage.user_by_id(id).await {
-            Ok(Some(u)) if !u.disabled => Some(u),
-            Ok(_) => {
-                let _ = session.flush().await;
-                None
-            }
-            Err(e) => return HttpError::Internal(e.into()).into_response(),
-        },
-        Ok(None) => None,
-        Err(e) => {
-            tracing::warn!(error = %e, "unreadable session; treating the request as anonymous");
-            None
-        }
+    let resolved = match resolve(&state, &session).await {
+        Ok(r) => r,
+        Err(e) => return e.into_response(),
     };
     let path = req.uri().path().to_owned();
-    if user.is_none() && req.method() == Method::GET && !is_public(&path) {
-        let target = match req.uri().path_and_query() {
-            Some(pq) => pq.as_str().to_owned(),
-            None => path.clone(),
-        };
-        let next = url::form_urlencoded::byte_serialize(target.as_bytes()).collect::<String>();
-        return Redirect::to(&format!("/login?next={next}")).into_response();
-    }
-    if user.is_some() && req.method() == Method::GET && path == "/login" {
-        return Redirect::to("/").into_response();
+    let is_get = req.method() == Method::GET;
+    let (user, login) = match resolved {
+        Ok((user, login)) => (Some(user), Some(login)),
+        Err(why) => {
+            if is_get && !is_public(&path) {
+                let target = match req.uri().path_and_query() {
+                    Some(pq) => pq.as_str().to_owned(),
+                    None => path.clone(),
+                };
+                let next =
+                    url::form_urlencoded::byte_serialize(target.as_bytes()).collect::<String>();
+                let error = match why {
+                    Anonymous::Ended => "error=expired&",
+                    Anonymous::NeverLoggedIn => "",
+                };
+                return Redirect::to(&format!("/login?{error}next={next}")).into_response();
+            }
+            (None, None)
+        }
+    };
+    if let Some(u) = &user {
+        if is_get && (path == "/login" || path == "/setup") {
+            return Redirect::to("/").into_response();
+        }
+        // Bearer-token API calls are not the session's business.
+        let bearer = path.starts_with("/api/")
+            && req
+                .headers()
+                .contains_key(axum::http::header::AUTHORIZATION);
+        if u.must_change_password && !allowed_before_password_change(&path) && !bearer {
+            if is_get && !path.starts_with("/_fn/") && !path.starts_with("/api/") {
+                return Redirect::to("/password").into_response();
+            }
+            return HttpError::Forbidden(
+                "an admin reset your password: choose a new one at /password first".into(),
+            )
+            .into_response();
+        }
     }
     req.extensions_mut().insert(CurrentUser(user));
+    req.extensions_mut().insert(CurrentLogin(login));
     next.run(req).await
 }
 
@@ -96,6 +186,7 @@ fn safe_next(next: &str) -> &str {
 pub async fn login(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     session: Session,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, HttpError> {
@@ -115,24 +206,7 @@ pub async fn login(
         .take(64)
         .collect();
     let client = peer.ip().to_string();
-    let now = OffsetDateTime::now_utc().unix_timestamp_nanos() as f64 / 1e9;
-    let since = now
-        - throttle::PER_ACCOUNT
-            .window
-            .as_secs_f64()
-            .max(throttle::PER_CLIENT.window.as_secs_f64());
-    let (by_account, by_client) = state
-        .storage
-        .login_failures(&account, &client, since)
-        .await
-        .map_err(|e| HttpError::Internal(e.into()))?;
-    let wait = [
-        throttle::PER_ACCOUNT.retry_after(&by_account, now),
-        throttle::PER_CLIENT.retry_after(&by_client, now),
-    ]
-    .into_iter()
-    .flatten()
-    .max();
+    let wait = accounts::throttle_wait(&state, &account, &client).await?;
     if let Some(wait) = wait {
         let name: String = form.username.trim().chars().take(64).collect();
         audit_login(
@@ -172,7 +246,7 @@ pub async fn login(
             let name: String = form.username.trim().chars().take(64).collect();
             state
                 .storage
-                .record_login_failure(&account, &client, now)
+                .record_login_failure(&account, &client, accounts::now_secs())
                 .await
                 .map_err(|e| HttpError::Internal(e.into()))?;
             audit_login(
@@ -188,8 +262,16 @@ pub async fn login(
     session.cycle_id().await.map_err(|e| {
         HttpError::Internal(anyhow::anyhow!("failed to rotate the session id: {e}"))
     })?;
-    session
-        .insert(USER_ID_KEY, user.id)
+    let agent = headers
+        .get(axum::http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("unknown browser");
+    let login = accounts::open_session(&state, &user, &client, agent).await?;
+    let store = async {
+        session.insert(USER_ID_KEY, user.id).await?;
+        session.insert(LOGIN_KEY, login.id).await
+    };
+    store
         .await
         .map_err(|e| HttpError::Internal(anyhow::anyhow!("failed to store the session: {e}")))?;
     state
@@ -204,11 +286,26 @@ pub async fn login(
         .map_err(|e| HttpError::Internal(e.into()))?;
     tracing::info!(user = %user.name, "logged in");
     audit_login(&state, user.name.as_str(), "ok", None).await;
+    if user.must_change_password {
+        return Ok(Redirect::to("/password").into_response());
+    }
     Ok(Redirect::to(safe_next(&form.next)).into_response())
 }
 
-/// `POST /logout`: destroys the session (server side and cookie).
-pub async fn logout(session: Session) -> Result<Redirect, HttpError> {
+/// `POST /logout`: ends the login session and destroys the session record and cookie.
+pub async fn logout(
+    State(state): State<AppState>,
+    Extension(CurrentUser(user)): Extension<CurrentUser>,
+    Extension(CurrentLogin(login)): Extension<CurrentLogin>,
+    session: Session,
+) -> Result<Redirect, HttpError> {
+    if let (Some(user), Some(login)) = (user, login) {
+        state
+            .storage
+            .end_login_session(user.id, login, "logout")
+            .await
+            .map_err(|e| HttpError::Internal(e.into()))?;
+    }
     session
         .flush()
         .await

@@ -2,6 +2,7 @@
 //! forms, the refresh button, health checks, the Origin check and authentication.
 //! Handlers are thin: they parse, ask the policy, call a backend service, redirect.
 
+pub mod accounts;
 pub mod actions;
 pub mod admin;
 pub mod api;
@@ -28,6 +29,17 @@ pub fn routes() -> Router<AppState> {
         .route("/readyz", get(readyz))
         .route("/login", post(auth::login))
         .route("/logout", post(auth::logout))
+        .route("/setup", post(accounts::setup))
+        .route("/password", post(accounts::change_password))
+        .route("/profile/sessions/{id}/end", post(accounts::end_session))
+        .route("/admin/users", post(accounts::create_user))
+        .route("/admin/users/roles", post(accounts::set_roles))
+        .route("/admin/users/disable", post(accounts::disable))
+        .route("/admin/users/enable", post(accounts::enable))
+        .route(
+            "/admin/users/reset-password",
+            post(accounts::reset_password),
+        )
         .route("/pipelines/{pipeline}/refresh", post(refresh))
         .route("/pipelines/{pipeline}/ready", post(actions::ready))
         .route("/pipelines/{pipeline}/unready", post(actions::unready))

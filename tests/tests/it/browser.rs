@@ -326,3 +326,111 @@ async fn three_users_take_a_sha_to_production_and_every_board_updates_live() {
         page.close().await.unwrap();
     }
 }
+
+async fn type_into(page: &fantoccini::Client, css: &str, text: &str) {
+    wait_for_css(page, css, WAIT).await.unwrap();
+    let field = page.find(Locator::Css(css)).await.unwrap();
+    field.clear().await.unwrap();
+    field.send_keys(text).await.unwrap();
+}
+
+async fn text_of(page: &fantoccini::Client, css: &str) -> String {
+    wait_for_css(page, css, WAIT)
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+/// Logs in through the form at `path` (which sends an anonymous visitor to /login).
+async fn log_in_at(
+    browser: &Browser,
+    app: &slipway_tests::app::TestApp,
+    path: &str,
+    name: &str,
+    password: &str,
+) -> fantoccini::Client {
+    let page = browser.new_session().await.unwrap();
+    page.goto(&app.url(path)).await.unwrap();
+    type_into(&page, "#username", name).await;
+    type_into(&page, "#password", password).await;
+    click(&page, "form[action='/login'] button[type='submit']").await;
+    page
+}
+
+#[tokio::test]
+async fn an_admin_manages_users_on_the_admin_page_and_the_new_user_sets_a_password() {
+    let repo = TestRepo::new().unwrap();
+    let app = spawn_app(&pipeline_config(repo.path())).await.unwrap();
+    let admin_pw = app.create_user("ada", &[Role::Admin]).await.unwrap();
+    app.create_user("bob", &[Role::Dev]).await.unwrap();
+    let browser = Browser::start().unwrap();
+
+    let page = log_in_at(&browser, &app, "/admin/users", "ada", &admin_pw).await;
+    wait_for_css(&page, "tr[data-user='bob']", WAIT)
+        .await
+        .unwrap();
+    assert_no_panic(&page).await;
+
+    // Create carol as QA only (viewer is ticked by default).
+    type_into(&page, "#new-user-name", "carol").await;
+    click(&page, "#new-viewer").await;
+    click(&page, "#new-qa").await;
+    click(&page, "form[data-testid='new-user'] button[type='submit']").await;
+    let temporary = text_of(&page, "[data-testid='temporary-password']").await;
+    assert_eq!(temporary.len(), 23, "{temporary:?}");
+    click(&page, "a[href='/admin/users']").await;
+    let carol = text_of(&page, "tr[data-user='carol'] [data-testid='status']").await;
+    assert_eq!(carol, "must change password");
+
+    // Give bob ops too, then disable him.
+    click(&page, "#roles-bob-ops").await;
+    click(&page, "button[aria-label='Save roles of bob']").await;
+    let message = text_of(&page, "[data-testid='flash']").await;
+    assert!(message.contains("bob now has roles dev, ops"), "{message}");
+    assert!(page
+        .find(Locator::Css("#roles-bob-ops"))
+        .await
+        .unwrap()
+        .is_selected()
+        .await
+        .unwrap());
+    click(&page, "button[aria-label='Disable bob']").await;
+    let message = text_of(&page, "[data-testid='flash']").await;
+    assert!(message.contains("Disabled bob"), "{message}");
+    assert_eq!(
+        text_of(&page, "tr[data-user='bob'] [data-testid='status']").await,
+        "disabled"
+    );
+    // No disable or reset buttons on your own row.
+    assert!(page
+        .find(Locator::Css("button[aria-label='Disable ada']"))
+        .await
+        .is_err());
+    assert_no_panic(&page).await;
+
+    // Carol logs in with the temporary password and is made to choose her own.
+    let carol = log_in_at(&browser, &app, "/", "carol", &temporary).await;
+    wait_for_css(&carol, "[data-testid='must-change']", WAIT)
+        .await
+        .unwrap();
+    type_into(&carol, "#pw-current", &temporary).await;
+    type_into(&carol, "#pw-new", "carol picks a passphrase").await;
+    type_into(&carol, "#pw-confirm", "carol picks a passphrase").await;
+    click(
+        &carol,
+        "form[data-testid='password-form'] button[type='submit']",
+    )
+    .await;
+    let message = text_of(&carol, "[data-testid='flash']").await;
+    assert!(message.contains("Password changed"), "{message}");
+    assert!(carol
+        .current_url()
+        .await
+        .unwrap()
+        .path()
+        .ends_with("/profile"));
+    assert_eq!(text_of(&carol, "[data-testid='whoami']").await, "carol");
+    assert_no_panic(&carol).await;
+}

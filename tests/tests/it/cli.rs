@@ -422,3 +422,208 @@ async fn a_server_killed_mid_deploy_marks_it_interrupted_and_ends_its_process_gr
     assert!(page.contains("interrupted"));
     server.stop();
 }
+
+/// Runs `slipway --config <path> user <args…>` with `stdin` piped in.
+fn user_cmd(path: &std::path::Path, args: &[&str], stdin: &str) -> std::process::Output {
+    let mut child = slipway()
+        .arg("--config")
+        .arg(path)
+        .arg("user")
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn stdout(out: &std::process::Output) -> String {
+    assert!(
+        out.status.success(),
+        "failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn user_commands_change_roles_disable_enable_reset_and_list() {
+    let repo = TestRepo::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("slipway.toml");
+    std::fs::write(&path, pipeline_config(repo.path())).unwrap();
+
+    let pw = "ada's long passphrase\n";
+    stdout(&user_cmd(
+        &path,
+        &["add", "ada", "--role", "admin", "--password-stdin"],
+        pw,
+    ));
+    stdout(&user_cmd(
+        &path,
+        &["add", "bob", "--role", "dev", "--password-stdin"],
+        pw,
+    ));
+
+    let out = stdout(&user_cmd(
+        &path,
+        &["set-roles", "bob", "--role", "qa", "--role", "ops"],
+        "",
+    ));
+    assert!(out.contains("bob now has roles qa, ops"), "{out}");
+    let out = stdout(&user_cmd(&path, &["disable", "bob"], ""));
+    assert!(out.contains("disabled bob"), "{out}");
+    let out = stdout(&user_cmd(&path, &["list"], ""));
+    let bob_line = out.lines().find(|l| l.starts_with("bob")).unwrap();
+    assert!(
+        bob_line.contains("qa, ops") && bob_line.contains("disabled"),
+        "{out}"
+    );
+    assert!(out.lines().next().unwrap().starts_with("NAME"), "{out}");
+    stdout(&user_cmd(&path, &["enable", "bob"], ""));
+
+    let out = stdout(&user_cmd(&path, &["reset-password", "bob"], ""));
+    let temporary = out
+        .split("temporary password for bob: ")
+        .nth(1)
+        .and_then(|r| r.lines().next())
+        .unwrap()
+        .to_owned();
+    assert_eq!(temporary.len(), 23, "{out}");
+    let out = stdout(&user_cmd(&path, &["list"], ""));
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("bob") && l.contains("must change password")),
+        "{out}"
+    );
+
+    // Refusals say why, and change nothing.
+    for (args, expected) in [
+        (vec!["disable", "ada"], "no enabled administrator"),
+        (
+            vec!["set-roles", "ada", "--role", "dev"],
+            "no enabled administrator",
+        ),
+        (vec!["disable", "nobody"], "no user named \"nobody\""),
+        (
+            vec!["set-roles", "bob", "--role", "root"],
+            "unknown role \"root\"",
+        ),
+    ] {
+        let out = user_cmd(&path, &args, "");
+        assert!(!out.status.success(), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(expected), "{args:?}: {err}");
+    }
+    let out = stdout(&user_cmd(&path, &["list"], ""));
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("ada") && l.contains("admin") && l.contains("active")),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_first_start_without_an_admin_prints_a_one_time_setup_link() {
+    use std::io::{BufRead, BufReader};
+    let repo = TestRepo::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("slipway.toml");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let base = format!("http://127.0.0.1:{port}");
+    std::fs::write(
+        &path,
+        format!(
+            "listen = \"127.0.0.1:{port}\"\nbase_url = \"{base}\"\nsite_dir = \"{}\"\n{}",
+            site_dir().display(),
+            pipeline_config(repo.path())
+        ),
+    )
+    .unwrap();
+    let mut child = slipway()
+        .arg("--config")
+        .arg(&path)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let mut server = ServerProcess(child);
+    // Drain stderr on a thread for the server's whole life (a closed pipe would break
+    // its later writes), passing lines on.
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let prefix = format!("{base}/setup?token=");
+    let link = rx
+        .iter()
+        .find_map(|l| l.trim().strip_prefix(&prefix).map(str::to_owned))
+        .expect("the server prints a setup link");
+    assert_eq!(link.len(), 64, "{link}");
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let client = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let form = [
+            ("token", link.as_str()),
+            ("name", "root"),
+            ("password", "the first admin's passphrase"),
+            ("confirm", "the first admin's passphrase"),
+        ];
+        let res = client
+            .post(format!("{base}/setup"))
+            .header("origin", &base)
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 303);
+        assert_eq!(res.headers()["location"], "/admin/users");
+        let html = client
+            .get(format!("{base}/admin/users"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert_eq!(slipway_tests::app::whoami(&html), Some("root"), "{html}");
+        // Once only.
+        let res = client
+            .post(format!("{base}/setup"))
+            .header("origin", &base)
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert!(res.headers()["location"]
+            .to_str()
+            .unwrap()
+            .starts_with("/setup?token="));
+    });
+    server.stop();
+    let out = slipway()
+        .arg("--config")
+        .arg(&path)
+        .args(["user", "list"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("root"));
+}

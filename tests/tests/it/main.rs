@@ -2,6 +2,7 @@
 //! port, real SQLite files, real git repositories, real child processes and a real
 //! headless Chromium.
 
+mod accounts;
 mod api;
 mod auth;
 mod board;

@@ -32,6 +32,54 @@ pub struct User {
     pub disabled: bool,
     /// When the user last logged in (UTC).
     pub last_login_at: Option<OffsetDateTime>,
+    /// Set by an admin's password reset: nothing but choosing a new password is
+    /// allowed until it is cleared.
+    pub must_change_password: bool,
+}
+
+/// One login session, as the user's "active sessions" list shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginSession {
+    /// Id, kept in the session record and shown in the list.
+    pub id: i64,
+    /// Whose session it is.
+    pub user_id: UserId,
+    /// When the user logged in.
+    pub created_at: OffsetDateTime,
+    /// The absolute end (unix seconds), whatever the activity.
+    pub expires_at: i64,
+    /// The last request (updated at most once a minute).
+    pub last_seen_at: OffsetDateTime,
+    /// The client address at login.
+    pub client: String,
+    /// The browser's User-Agent at login (truncated).
+    pub user_agent: String,
+    /// When it was ended (logout, revoked, password change, user disabled).
+    pub ended_at: Option<OffsetDateTime>,
+}
+
+impl LoginSession {
+    /// Whether requests carrying this session are still accepted at `now` (unix s).
+    pub fn is_open_at(&self, now: i64) -> bool {
+        self.ended_at.is_none() && now < self.expires_at
+    }
+}
+
+/// Why the first admin could not be created through a setup link.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    /// Unknown token, already used, or older than an hour.
+    #[error("this setup link is invalid, already used or expired")]
+    InvalidLink,
+    /// An active admin exists already (someone else finished setup).
+    #[error("an administrator already exists; log in instead")]
+    AdminExists,
+    /// The chosen name is taken.
+    #[error("{0}")]
+    NameTaken(String),
+    /// Anything else.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
 }
 
 /// A user with their password hash: only for verifying a login.
@@ -300,7 +348,71 @@ pub trait Storage: Send + Sync + 'static {
     ) -> StorageResult<User>;
 
     /// Replaces a user's password hash.
-    async fn set_password(&self, id: UserId, password_hash: &str) -> StorageResult<()>;
+    async fn set_password(
+        &self,
+        id: UserId,
+        password_hash: &str,
+        must_change: bool,
+    ) -> StorageResult<()>;
+
+    /// Replaces a user's roles. Refused (`Conflict`) if no enabled admin would remain,
+    /// checked in the same transaction, so two admins demoting each other at once
+    /// cannot lock everyone out.
+    async fn set_roles(&self, id: UserId, roles: RoleSet) -> StorageResult<()>;
+
+    /// Disables or re-enables a user. Disabling the last enabled admin is refused
+    /// (`Conflict`), in the same transaction.
+    async fn set_disabled(&self, id: UserId, disabled: bool) -> StorageResult<()>;
+
+    /// Whether any enabled user holds the admin role.
+    async fn has_active_admin(&self) -> StorageResult<bool>;
+
+    /// Opens a login session for `user`, ending absolutely at `expires_at` (unix s).
+    async fn create_login_session(
+        &self,
+        user: UserId,
+        expires_at: i64,
+        client: &str,
+        user_agent: &str,
+    ) -> StorageResult<LoginSession>;
+
+    /// A login session by id (open or not).
+    async fn login_session(&self, id: i64) -> StorageResult<Option<LoginSession>>;
+
+    /// Records activity on a session.
+    async fn touch_login_session(&self, id: i64, at: OffsetDateTime) -> StorageResult<()>;
+
+    /// `user`'s sessions that are still open at `now` (unix s), newest first.
+    async fn open_login_sessions(&self, user: UserId, now: i64)
+        -> StorageResult<Vec<LoginSession>>;
+
+    /// Ends one of `user`'s sessions; `false` if it is not theirs or already ended.
+    async fn end_login_session(&self, user: UserId, id: i64, reason: &str) -> StorageResult<bool>;
+
+    /// Ends all of `user`'s open sessions but `except`; returns how many.
+    async fn end_login_sessions_of(
+        &self,
+        user: UserId,
+        except: Option<i64>,
+        reason: &str,
+    ) -> StorageResult<u64>;
+
+    /// Stores a new setup token's hash (valid until `expires_at`, unix s) and drops
+    /// every unused earlier one: only the newest printed link works.
+    async fn create_setup_token(&self, token_hash: &str, expires_at: i64) -> StorageResult<()>;
+
+    /// Whether a setup token is unused and unexpired at `now` (unix s).
+    async fn setup_token_is_valid(&self, token_hash: &str, now: i64) -> StorageResult<bool>;
+
+    /// In one transaction: consumes the setup token, checks that no enabled admin
+    /// exists, and creates `name` as an admin.
+    async fn create_first_admin(
+        &self,
+        token_hash: &str,
+        now: i64,
+        name: &UserName,
+        password_hash: &str,
+    ) -> Result<User, SetupError>;
 
     /// Looks a user up by login name, with the hash, for verifying a login.
     async fn credentials_by_name(&self, name: &UserName) -> StorageResult<Option<Credentials>>;

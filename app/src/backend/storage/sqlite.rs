@@ -7,8 +7,8 @@
 
 use super::{
     ApiToken, AuditEntry, AuditFilter, CreateDeploymentError, Credentials, Deployment, GateCheck,
-    Lock, LogLine, NewAudit, NewDeployment, ReadyMark, StageSnapshot, Storage, StorageError,
-    StorageResult, StoredEvent, User, UserId,
+    Lock, LogLine, LoginSession, NewAudit, NewDeployment, ReadyMark, SetupError, StageSnapshot,
+    Storage, StorageError, StorageResult, StoredEvent, User, UserId,
 };
 use crate::domain::deployment::{DeploymentKind, DeploymentState};
 use crate::domain::gates::{GateKind, GateResult, GateStatus};
@@ -107,7 +107,41 @@ fn user_from_row(row: &sqlx::sqlite::SqliteRow, roles: RoleSet) -> StorageResult
         roles,
         disabled: col::<Option<OffsetDateTime>>(row, "disabled_at")?.is_some(),
         last_login_at: col(row, "last_login_at")?,
+        must_change_password: col::<i64>(row, "must_change_password")? != 0,
     })
+}
+
+/// How many enabled users hold the admin role.
+async fn enabled_admins<'e, E: Executor<'e, Database = Sqlite>>(ex: E) -> StorageResult<i64> {
+    sqlx::query_scalar(
+        "SELECT COUNT(*) FROM users u JOIN user_roles r ON r.user_id = u.id \
+         WHERE r.role = 'admin' AND u.disabled_at IS NULL",
+    )
+    .fetch_one(ex)
+    .await
+    .map_err(db("failed to count admins"))
+}
+
+const LOGIN_SESSION_COLUMNS: &str =
+    "id, user_id, created_at, expires_at, last_seen_at, client, user_agent, ended_at";
+
+fn login_session_from_row(row: &sqlx::sqlite::SqliteRow) -> StorageResult<LoginSession> {
+    Ok(LoginSession {
+        id: col(row, "id")?,
+        user_id: col(row, "user_id")?,
+        created_at: col(row, "created_at")?,
+        expires_at: col(row, "expires_at")?,
+        last_seen_at: col(row, "last_seen_at")?,
+        client: col(row, "client")?,
+        user_agent: col(row, "user_agent")?,
+        ended_at: col(row, "ended_at")?,
+    })
+}
+
+fn last_admin() -> StorageError {
+    StorageError::Conflict(
+        "this would leave no enabled administrator; make someone else an admin first".into(),
+    )
 }
 
 const DEPLOYMENT_COLUMNS: &str = "d.id, d.pipeline_id, d.stage_id, d.sha, d.previous_sha, d.kind, d.state, \
@@ -296,7 +330,8 @@ async fn read_snapshot(
     Ok(snapshot)
 }
 
-const USER_COLUMNS: &str = "id, name, password_hash, disabled_at, last_login_at";
+const USER_COLUMNS: &str =
+    "id, name, password_hash, disabled_at, last_login_at, must_change_password";
 
 #[async_trait]
 impl Storage for SqliteStorage {
@@ -363,20 +398,300 @@ impl Storage for SqliteStorage {
             roles,
             disabled: false,
             last_login_at: None,
+            must_change_password: false,
         })
     }
 
-    async fn set_password(&self, id: UserId, password_hash: &str) -> StorageResult<()> {
-        let done = sqlx::query("UPDATE users SET password_hash = ? WHERE id = ?")
-            .bind(password_hash)
-            .bind(id)
-            .execute(&self.pool)
-            .await
-            .map_err(db("failed to update a password"))?;
+    async fn set_password(
+        &self,
+        id: UserId,
+        password_hash: &str,
+        must_change: bool,
+    ) -> StorageResult<()> {
+        let done = sqlx::query(
+            "UPDATE users SET password_hash = ?, must_change_password = ?, password_changed_at = ? \
+             WHERE id = ?",
+        )
+        .bind(password_hash)
+        .bind(must_change)
+        .bind(OffsetDateTime::now_utc())
+        .bind(id)
+        .execute(&self.pool)
+        .await
+        .map_err(db("failed to update a password"))?;
         if done.rows_affected() == 0 {
             return Err(StorageError::NotFound(format!("no user with id {id}")));
         }
         Ok(())
+    }
+
+    async fn set_roles(&self, id: UserId, roles: RoleSet) -> StorageResult<()> {
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(db("failed to begin a transaction"))?;
+        let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db("failed to look up a user"))?;
+        if exists.is_none() {
+            return Err(StorageError::NotFound(format!("no user with id {id}")));
+        }
+        sqlx::query("DELETE FROM user_roles WHERE user_id = ?")
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db("failed to clear a user's roles"))?;
+        for role in roles.iter() {
+            sqlx::query("INSERT INTO user_roles (user_id, role) VALUES (?, ?)")
+                .bind(id)
+                .bind(role.as_str())
+                .execute(&mut *tx)
+                .await
+                .map_err(db("failed to insert a user's role"))?;
+        }
+        if enabled_admins(&mut *tx).await? == 0 {
+            return Err(last_admin());
+        }
+        tx.commit()
+            .await
+            .map_err(db("failed to commit a role change"))?;
+        Ok(())
+    }
+
+    async fn set_disabled(&self, id: UserId, disabled: bool) -> StorageResult<()> {
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(db("failed to begin a transaction"))?;
+        let done = sqlx::query(
+            "UPDATE users SET disabled_at = CASE WHEN ? THEN COALESCE(disabled_at, ?) END WHERE id = ?",
+        )
+        .bind(disabled)
+        .bind(OffsetDateTime::now_utc())
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .map_err(db("failed to disable or enable a user"))?;
+        if done.rows_affected() == 0 {
+            return Err(StorageError::NotFound(format!("no user with id {id}")));
+        }
+        if disabled && enabled_admins(&mut *tx).await? == 0 {
+            return Err(last_admin());
+        }
+        tx.commit()
+            .await
+            .map_err(db("failed to commit a user's status"))?;
+        Ok(())
+    }
+
+    async fn has_active_admin(&self) -> StorageResult<bool> {
+        Ok(enabled_admins(&self.pool).await? > 0)
+    }
+
+    async fn create_login_session(
+        &self,
+        user: UserId,
+        expires_at: i64,
+        client: &str,
+        user_agent: &str,
+    ) -> StorageResult<LoginSession> {
+        let now = OffsetDateTime::now_utc();
+        let row = sqlx::query(&format!(
+            "INSERT INTO user_sessions (user_id, created_at, expires_at, last_seen_at, client, user_agent) \
+             VALUES (?, ?, ?, ?, ?, ?) RETURNING {LOGIN_SESSION_COLUMNS}"
+        ))
+        .bind(user)
+        .bind(now)
+        .bind(expires_at)
+        .bind(now)
+        .bind(client)
+        .bind(user_agent)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db("failed to open a login session"))?;
+        login_session_from_row(&row)
+    }
+
+    async fn login_session(&self, id: i64) -> StorageResult<Option<LoginSession>> {
+        sqlx::query(&format!(
+            "SELECT {LOGIN_SESSION_COLUMNS} FROM user_sessions WHERE id = ?"
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db("failed to load a login session"))?
+        .as_ref()
+        .map(login_session_from_row)
+        .transpose()
+    }
+
+    async fn touch_login_session(&self, id: i64, at: OffsetDateTime) -> StorageResult<()> {
+        sqlx::query("UPDATE user_sessions SET last_seen_at = ? WHERE id = ?")
+            .bind(at)
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(db("failed to record session activity"))?;
+        Ok(())
+    }
+
+    async fn open_login_sessions(
+        &self,
+        user: UserId,
+        now: i64,
+    ) -> StorageResult<Vec<LoginSession>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {LOGIN_SESSION_COLUMNS} FROM user_sessions \
+             WHERE user_id = ? AND ended_at IS NULL AND expires_at > ? ORDER BY id DESC"
+        ))
+        .bind(user)
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db("failed to list login sessions"))?;
+        rows.iter().map(login_session_from_row).collect()
+    }
+
+    async fn end_login_session(&self, user: UserId, id: i64, reason: &str) -> StorageResult<bool> {
+        let done = sqlx::query(
+            "UPDATE user_sessions SET ended_at = ?, ended_reason = ? \
+             WHERE id = ? AND user_id = ? AND ended_at IS NULL",
+        )
+        .bind(OffsetDateTime::now_utc())
+        .bind(reason)
+        .bind(id)
+        .bind(user)
+        .execute(&self.pool)
+        .await
+        .map_err(db("failed to end a login session"))?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn end_login_sessions_of(
+        &self,
+        user: UserId,
+        except: Option<i64>,
+        reason: &str,
+    ) -> StorageResult<u64> {
+        let done = sqlx::query(
+            "UPDATE user_sessions SET ended_at = ?, ended_reason = ? \
+             WHERE user_id = ? AND ended_at IS NULL AND id IS NOT ?",
+        )
+        .bind(OffsetDateTime::now_utc())
+        .bind(reason)
+        .bind(user)
+        .bind(except)
+        .execute(&self.pool)
+        .await
+        .map_err(db("failed to end a user's sessions"))?;
+        Ok(done.rows_affected())
+    }
+
+    async fn create_setup_token(&self, token_hash: &str, expires_at: i64) -> StorageResult<()> {
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(db("failed to begin a transaction"))?;
+        sqlx::query("DELETE FROM setup_tokens WHERE used_at IS NULL")
+            .execute(&mut *tx)
+            .await
+            .map_err(db("failed to drop earlier setup links"))?;
+        sqlx::query(
+            "INSERT INTO setup_tokens (token_hash, created_at, expires_at) VALUES (?, ?, ?)",
+        )
+        .bind(token_hash)
+        .bind(OffsetDateTime::now_utc())
+        .bind(expires_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(db("failed to store a setup link"))?;
+        tx.commit()
+            .await
+            .map_err(db("failed to commit a setup link"))?;
+        Ok(())
+    }
+
+    async fn setup_token_is_valid(&self, token_hash: &str, now: i64) -> StorageResult<bool> {
+        let found: Option<i64> = sqlx::query_scalar(
+            "SELECT id FROM setup_tokens WHERE token_hash = ? AND used_at IS NULL AND expires_at > ?",
+        )
+        .bind(token_hash)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db("failed to look up a setup link"))?;
+        Ok(found.is_some())
+    }
+
+    async fn create_first_admin(
+        &self,
+        token_hash: &str,
+        now: i64,
+        name: &UserName,
+        password_hash: &str,
+    ) -> Result<User, SetupError> {
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(db("failed to begin a transaction"))?;
+        let used = sqlx::query(
+            "UPDATE setup_tokens SET used_at = ? \
+             WHERE token_hash = ? AND used_at IS NULL AND expires_at > ?",
+        )
+        .bind(OffsetDateTime::now_utc())
+        .bind(token_hash)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(db("failed to use a setup link"))?;
+        if used.rows_affected() != 1 {
+            return Err(SetupError::InvalidLink);
+        }
+        if enabled_admins(&mut *tx).await? > 0 {
+            return Err(SetupError::AdminExists);
+        }
+        let created = OffsetDateTime::now_utc();
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO users (name, password_hash, created_at, password_changed_at) \
+             VALUES (?, ?, ?, ?) RETURNING id",
+        )
+        .bind(name.as_str())
+        .bind(password_hash)
+        .bind(created)
+        .bind(created)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                SetupError::NameTaken(format!(
+                    "a user named {name:?} already exists; choose another name"
+                ))
+            } else {
+                SetupError::Storage(db("failed to insert a user")(e))
+            }
+        })?;
+        sqlx::query("INSERT INTO user_roles (user_id, role) VALUES (?, 'admin')")
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db("failed to insert a user's role"))?;
+        tx.commit()
+            .await
+            .map_err(db("failed to commit the first admin"))?;
+        Ok(User {
+            id,
+            name: name.clone(),
+            roles: [Role::Admin].into_iter().collect(),
+            disabled: false,
+            last_login_at: None,
+            must_change_password: false,
+        })
     }
 
     async fn credentials_by_name(&self, name: &UserName) -> StorageResult<Option<Credentials>> {
@@ -1138,7 +1453,20 @@ impl Storage for SqliteStorage {
             .execute(&self.pool)
             .await
             .map_err(db("failed to delete expired sessions"))?;
-        Ok(done.rows_affected())
+        // Ended or absolutely expired login sessions are refused whether their row
+        // exists or not (a missing row refuses too), so they can go.
+        let logins =
+            sqlx::query("DELETE FROM user_sessions WHERE ended_at IS NOT NULL OR expires_at < ?")
+                .bind(OffsetDateTime::now_utc().unix_timestamp())
+                .execute(&self.pool)
+                .await
+                .map_err(db("failed to delete ended login sessions"))?;
+        sqlx::query("DELETE FROM setup_tokens WHERE expires_at < ?")
+            .bind(OffsetDateTime::now_utc().unix_timestamp())
+            .execute(&self.pool)
+            .await
+            .map_err(db("failed to delete expired setup links"))?;
+        Ok(done.rows_affected() + logins.rows_affected())
     }
 
     fn session_store(&self) -> Arc<dyn tower_sessions::SessionStore> {

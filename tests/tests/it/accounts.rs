@@ -1,0 +1,665 @@
+//! Accounts over HTTP: the first-admin setup link, user administration, forced
+//! password changes, session revocation and absolute expiry.
+
+use slipway_app::backend::accounts;
+use slipway_app::domain::{Role, UserName};
+use slipway_tests::app::{flash, pipeline_config, spawn_app, whoami, TestApp};
+use slipway_tests::git::TestRepo;
+
+async fn app() -> (TestApp, TestRepo) {
+    let repo = TestRepo::new().expect("test repo");
+    let app = spawn_app(&pipeline_config(repo.path()))
+        .await
+        .expect("app starts");
+    (app, repo)
+}
+
+fn location(res: &reqwest::Response) -> String {
+    res.headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// The secret on a shown-once page (`data-testid=…`).
+fn shown_once(html: &str, testid: &str) -> Option<String> {
+    let at = html.find(&format!(r#"data-testid="{testid}""#))?;
+    let rest = &html[at..];
+    let start = rest.find('>')? + 1;
+    let end = rest[start..].find('<')? + start;
+    Some(rest[start..end].to_owned())
+}
+
+/// GETs `path` as `client` and returns the page's one-time message.
+async fn flash_after(app: &TestApp, client: &reqwest::Client, path: &str) -> String {
+    let (_, html) = app.get_text(client, path).await.unwrap();
+    flash(&html).unwrap_or_default()
+}
+
+/// Logs in and returns where the login sent us.
+async fn login_to(app: &TestApp, client: &reqwest::Client, name: &str, password: &str) -> String {
+    let res = app.login(client, name, password).await.unwrap();
+    assert_eq!(res.status(), 303);
+    location(&res)
+}
+
+fn token_of(link: &url::Url) -> String {
+    link.query_pairs()
+        .find(|(k, _)| k == "token")
+        .map(|(_, v)| v.into_owned())
+        .expect("a token in the link")
+}
+
+#[tokio::test]
+async fn a_setup_link_creates_the_first_admin_once_and_logs_them_in() {
+    let (app, _repo) = app().await;
+    let base = url::Url::parse(&app.base).unwrap();
+    let link = accounts::issue_setup_link(app.state.storage.as_ref(), &base)
+        .await
+        .unwrap()
+        .expect("no admin yet: a link");
+    assert_eq!(link.path(), "/setup");
+    let token = token_of(&link);
+    let path = format!("/setup?token={token}");
+
+    let client = app.client();
+    let (status, html) = app.get_text(&client, &path).await.unwrap();
+    assert_eq!(status, 200);
+    assert!(html.contains(r#"action="/setup""#), "{html}");
+
+    // Bad input first: the link survives it.
+    let res = app
+        .post_form(
+            &client,
+            "/setup",
+            &[
+                ("token", &token),
+                ("name", "root"),
+                ("password", "short"),
+                ("confirm", "short"),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(location(&res), path);
+    assert!(flash_after(&app, &client, &path)
+        .await
+        .contains("at least 12 characters"));
+
+    let res = app
+        .post_form(
+            &client,
+            "/setup",
+            &[
+                ("token", &token),
+                ("name", "root"),
+                ("password", "correct horse battery"),
+                ("confirm", "correct horse battery"),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    assert_eq!(location(&res), "/admin/users");
+    let (status, html) = app.get_text(&client, "/admin/users").await.unwrap();
+    assert_eq!(status, 200, "{html}");
+    assert_eq!(whoami(&html), Some("root"));
+    assert!(flash(&html).unwrap().contains("first admin"));
+
+    // Used: neither the page nor the form accept it again, even from someone else.
+    let other = app.client();
+    let (_, html) = app.get_text(&other, &path).await.unwrap();
+    assert!(html.contains(r#"data-testid="setup-invalid""#), "{html}");
+    let res = app
+        .post_form(
+            &other,
+            "/setup",
+            &[
+                ("token", &token),
+                ("name", "mallory"),
+                ("password", "another long passphrase"),
+                ("confirm", "another long passphrase"),
+            ],
+        )
+        .await
+        .unwrap();
+    assert!(flash_after(&app, &other, &location(&res))
+        .await
+        .contains("already used or expired"));
+    assert!(app
+        .state
+        .storage
+        .user_by_name(&UserName::parse("mallory").unwrap())
+        .await
+        .unwrap()
+        .is_none());
+    // And with an admin in place, a new start prints no link.
+    assert!(
+        accounts::issue_setup_link(app.state.storage.as_ref(), &base)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let audit = app.state.storage.audit_entries(20).await.unwrap();
+    assert!(audit
+        .iter()
+        .any(|e| e.action == "user_created" && e.target.as_deref() == Some("root")));
+}
+
+#[tokio::test]
+async fn a_setup_link_expires_after_an_hour_and_a_new_one_replaces_the_old() {
+    let (app, _repo) = app().await;
+    let base = url::Url::parse(&app.base).unwrap();
+    let storage = app.state.storage.as_ref();
+    let first = token_of(
+        &accounts::issue_setup_link(storage, &base)
+            .await
+            .unwrap()
+            .unwrap(),
+    );
+    let second = token_of(
+        &accounts::issue_setup_link(storage, &base)
+            .await
+            .unwrap()
+            .unwrap(),
+    );
+    assert!(!accounts::setup_link_is_valid(storage, &first)
+        .await
+        .unwrap());
+    assert!(accounts::setup_link_is_valid(storage, &second)
+        .await
+        .unwrap());
+
+    // An hour and a second later.
+    app.sql("UPDATE setup_tokens SET expires_at = unixepoch() - 1")
+        .await
+        .unwrap();
+    let client = app.client();
+    let (_, html) = app
+        .get_text(&client, &format!("/setup?token={second}"))
+        .await
+        .unwrap();
+    assert!(html.contains(r#"data-testid="setup-invalid""#), "{html}");
+    let res = app
+        .post_form(
+            &client,
+            "/setup",
+            &[
+                ("token", &second),
+                ("name", "root"),
+                ("password", "correct horse battery"),
+                ("confirm", "correct horse battery"),
+            ],
+        )
+        .await
+        .unwrap();
+    assert!(flash_after(&app, &client, &location(&res))
+        .await
+        .contains("expired"));
+    assert!(storage.list_users().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn an_admin_creates_a_user_who_must_replace_the_temporary_password_first() {
+    let (app, _repo) = app().await;
+    let admin = app.logged_in("ada", &[Role::Admin]).await.unwrap();
+
+    let res = app
+        .post_form(
+            &admin,
+            "/admin/users",
+            &[("name", "carol"), ("role", "qa"), ("role", "dev")],
+        )
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["cache-control"], "no-store");
+    let html = res.text().await.unwrap();
+    let temporary = shown_once(&html, "temporary-password").expect("a temporary password");
+    let (_, list) = app.get_text(&admin, "/admin/users").await.unwrap();
+    assert!(list.contains(r#"data-user="carol""#), "{list}");
+    assert!(list.contains("must change password"));
+
+    let carol = app.client();
+    assert_eq!(
+        login_to(&app, &carol, "carol", &temporary).await,
+        "/password"
+    );
+    // Nothing else works until the password is changed.
+    let res = carol.get(app.url("/pipelines/web")).send().await.unwrap();
+    assert_eq!(location(&res), "/password");
+    let res = app
+        .post_form(&carol, "/profile/tokens", &[("name", "sneaky")])
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    let (status, html) = app.get_text(&carol, "/password").await.unwrap();
+    assert_eq!(status, 200);
+    assert!(html.contains(r#"data-testid="must-change""#), "{html}");
+
+    // Same password again, mismatched confirmation: refused with the reason.
+    let change = |new: &'static str, confirm: &'static str| {
+        let form = [
+            ("current", temporary.clone()),
+            ("new", new.to_owned()),
+            ("confirm", confirm.to_owned()),
+        ];
+        let carol = carol.clone();
+        let url = app.url("/password");
+        async move { carol.post(url).form(&form).send().await.unwrap() }
+    };
+    let res = change("carols own passphrase", "carols other passphrase").await;
+    assert_eq!(location(&res), "/password");
+    assert!(flash_after(&app, &carol, "/password")
+        .await
+        .contains("differ"));
+    let res = change("carols own passphrase", "carols own passphrase").await;
+    assert_eq!(location(&res), "/profile");
+    let (status, html) = app.get_text(&carol, "/pipelines/web").await.unwrap();
+    assert_eq!(status, 200);
+    assert_eq!(whoami(&html), Some("carol"));
+
+    // The temporary password is gone; the new one works.
+    let fresh = app.client();
+    assert!(login_to(&app, &fresh, "carol", &temporary)
+        .await
+        .starts_with("/login?error=credentials"));
+    assert_eq!(
+        login_to(&app, &fresh, "carol", "carols own passphrase").await,
+        "/"
+    );
+    let audit = app.state.storage.audit_entries(50).await.unwrap();
+    for action in ["user_created", "password_changed"] {
+        assert!(
+            audit
+                .iter()
+                .any(|e| e.action == action && e.target.as_deref() == Some("carol")),
+            "{action} audited"
+        );
+    }
+}
+
+#[tokio::test]
+async fn only_admins_may_manage_users_whatever_the_page_shows() {
+    let (app, _repo) = app().await;
+    app.create_user("bob", &[Role::Dev]).await.unwrap();
+    let ops = app.logged_in("olga", &[Role::Ops]).await.unwrap();
+    for (path, form) in [
+        ("/admin/users", vec![("name", "eve"), ("role", "admin")]),
+        (
+            "/admin/users/roles",
+            vec![("name", "olga"), ("role", "admin")],
+        ),
+        ("/admin/users/disable", vec![("name", "bob")]),
+        ("/admin/users/reset-password", vec![("name", "bob")]),
+    ] {
+        let res = app.post_form(&ops, path, &form).await.unwrap();
+        assert_eq!(res.status(), 403, "{path}");
+    }
+    let olga = app
+        .state
+        .storage
+        .user_by_name(&UserName::parse("olga").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(olga.roles, [Role::Ops].into_iter().collect());
+
+    // An admin's own cookie, on a form posted from another site: refused, unchanged.
+    let admin = app.logged_in("ada", &[Role::Admin]).await.unwrap();
+    let res = admin
+        .post(app.url("/admin/users/disable"))
+        .header("origin", "https://evil.example")
+        .form(&[("name", "bob")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    let bob = app
+        .state
+        .storage
+        .user_by_name(&UserName::parse("bob").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!bob.disabled);
+}
+
+#[tokio::test]
+async fn disabling_a_user_ends_their_open_session_at_the_next_request() {
+    let (app, _repo) = app().await;
+    let admin = app.logged_in("ada", &[Role::Admin]).await.unwrap();
+    let password = app.create_user("bob", &[Role::Dev]).await.unwrap();
+    let bob = app.client();
+    assert_eq!(login_to(&app, &bob, "bob", &password).await, "/");
+    assert_eq!(app.get_text(&bob, "/").await.unwrap().0, 200);
+
+    let res = app
+        .post_form(&admin, "/admin/users/disable", &[("name", "bob")])
+        .await
+        .unwrap();
+    assert_eq!(location(&res), "/admin/users");
+    assert!(flash_after(&app, &admin, "/admin/users")
+        .await
+        .contains("Disabled bob"));
+
+    let res = bob.get(app.url("/")).send().await.unwrap();
+    assert_eq!(res.status(), 303);
+    assert_eq!(location(&res), "/login?error=expired&next=%2F");
+    let res = app
+        .post_form(&bob, "/pipelines/web/refresh", &[])
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401, "a disabled user's form post is refused");
+    assert!(login_to(&app, &bob, "bob", &password)
+        .await
+        .starts_with("/login?error=credentials"));
+
+    app.post_form(&admin, "/admin/users/enable", &[("name", "bob")])
+        .await
+        .unwrap();
+    assert_eq!(login_to(&app, &bob, "bob", &password).await, "/");
+    let audit = app.state.storage.audit_entries(20).await.unwrap();
+    assert!(audit.iter().any(|e| e.action == "user_disabled"
+        && e.actor.as_deref() == Some("ada")
+        && e.detail.as_deref() == Some("1 open session(s) ended")));
+    assert!(audit.iter().any(|e| e.action == "user_enabled"));
+}
+
+#[tokio::test]
+async fn roles_change_and_the_last_admin_cannot_be_demoted_or_disabled() {
+    let (app, _repo) = app().await;
+    let admin = app.logged_in("ada", &[Role::Admin]).await.unwrap();
+    app.create_user("bob", &[Role::Dev]).await.unwrap();
+
+    let res = app
+        .post_form(
+            &admin,
+            "/admin/users/roles",
+            &[("name", "bob"), ("role", "qa"), ("role", "ops")],
+        )
+        .await
+        .unwrap();
+    assert_eq!(location(&res), "/admin/users");
+    assert!(flash_after(&app, &admin, "/admin/users")
+        .await
+        .contains("bob now has roles qa, ops"));
+    let bob = |app: &TestApp| {
+        let storage = app.state.storage.clone();
+        async move {
+            storage
+                .user_by_name(&UserName::parse("bob").unwrap())
+                .await
+                .unwrap()
+                .unwrap()
+        }
+    };
+    assert_eq!(
+        bob(&app).await.roles,
+        [Role::Qa, Role::Ops].into_iter().collect()
+    );
+
+    for (form, expected) in [
+        (vec![("name", "bob")], "at least one role"),
+        (vec![("name", "bob"), ("role", "root")], "unknown role"),
+        (
+            vec![("name", "ada"), ("role", "ops")],
+            "no enabled administrator",
+        ),
+        (vec![("name", "nobody"), ("role", "ops")], ""),
+    ] {
+        let res = app
+            .post_form(&admin, "/admin/users/roles", &form)
+            .await
+            .unwrap();
+        if expected.is_empty() {
+            assert_eq!(res.status(), 404, "unknown users are not found");
+            continue;
+        }
+        let message = flash_after(&app, &admin, &location(&res)).await;
+        assert!(message.contains(expected), "{form:?}: {message}");
+    }
+    assert_eq!(
+        bob(&app).await.roles,
+        [Role::Qa, Role::Ops].into_iter().collect()
+    );
+
+    let res = app
+        .post_form(&admin, "/admin/users/disable", &[("name", "ada")])
+        .await
+        .unwrap();
+    assert!(flash_after(&app, &admin, &location(&res))
+        .await
+        .contains("cannot disable your own account"));
+    // With a second admin, demoting the first works.
+    app.post_form(
+        &admin,
+        "/admin/users/roles",
+        &[("name", "bob"), ("role", "admin")],
+    )
+    .await
+    .unwrap();
+    let res = app
+        .post_form(
+            &admin,
+            "/admin/users/roles",
+            &[("name", "ada"), ("role", "ops")],
+        )
+        .await
+        .unwrap();
+    assert!(flash_after(&app, &admin, &location(&res))
+        .await
+        .contains("ada now has roles ops"));
+    // ada's next admin action is refused: her roles are read per request.
+    let res = app
+        .post_form(&admin, "/admin/users/disable", &[("name", "bob")])
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+}
+
+#[tokio::test]
+async fn resetting_a_password_ends_the_users_sessions_and_forces_a_new_one() {
+    let (app, _repo) = app().await;
+    let admin = app.logged_in("ada", &[Role::Admin]).await.unwrap();
+    let password = app.create_user("bob", &[Role::Dev]).await.unwrap();
+    let bob = app.client();
+    login_to(&app, &bob, "bob", &password).await;
+
+    let res = app
+        .post_form(&admin, "/admin/users/reset-password", &[("name", "bob")])
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let temporary = shown_once(&res.text().await.unwrap(), "temporary-password").unwrap();
+    assert_ne!(temporary, password);
+
+    let res = bob.get(app.url("/")).send().await.unwrap();
+    assert!(location(&res).starts_with("/login?error=expired"));
+    assert!(login_to(&app, &bob, "bob", &password)
+        .await
+        .starts_with("/login?error=credentials"));
+    assert_eq!(login_to(&app, &bob, "bob", &temporary).await, "/password");
+
+    // Admins change their own password on their profile, not through a reset.
+    let res = app
+        .post_form(&admin, "/admin/users/reset-password", &[("name", "ada")])
+        .await
+        .unwrap();
+    assert!(flash_after(&app, &admin, &location(&res))
+        .await
+        .contains("profile"));
+}
+
+#[tokio::test]
+async fn changing_your_password_ends_your_other_sessions_but_keeps_this_one() {
+    let (app, _repo) = app().await;
+    let password = app.create_user("alice", &[Role::Dev]).await.unwrap();
+    let (laptop, phone) = (app.client(), app.client());
+    login_to(&app, &laptop, "alice", &password).await;
+    login_to(&app, &phone, "alice", &password).await;
+
+    let res = app
+        .post_form(
+            &laptop,
+            "/password",
+            &[
+                ("current", "not my password at all"),
+                ("new", "a brand new passphrase"),
+                ("confirm", "a brand new passphrase"),
+            ],
+        )
+        .await
+        .unwrap();
+    assert!(flash_after(&app, &laptop, &location(&res))
+        .await
+        .contains("current password is wrong"));
+    assert_eq!(app.get_text(&phone, "/").await.unwrap().0, 200);
+
+    let res = app
+        .post_form(
+            &laptop,
+            "/password",
+            &[
+                ("current", &password),
+                ("new", "password1234"),
+                ("confirm", "password1234"),
+            ],
+        )
+        .await
+        .unwrap();
+    assert!(flash_after(&app, &laptop, &location(&res))
+        .await
+        .contains("commonly used"));
+
+    let res = app
+        .post_form(
+            &laptop,
+            "/password",
+            &[
+                ("current", &password),
+                ("new", "a brand new passphrase"),
+                ("confirm", "a brand new passphrase"),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(location(&res), "/profile");
+    assert_eq!(
+        app.get_text(&laptop, "/").await.unwrap().0,
+        200,
+        "this session stays"
+    );
+    let res = phone.get(app.url("/")).send().await.unwrap();
+    assert!(
+        location(&res).starts_with("/login?error=expired"),
+        "the other session ended"
+    );
+    let fresh = app.client();
+    assert!(login_to(&app, &fresh, "alice", &password)
+        .await
+        .starts_with("/login?error=credentials"));
+    assert_eq!(
+        login_to(&app, &fresh, "alice", "a brand new passphrase").await,
+        "/"
+    );
+}
+
+/// The ids in the sessions table of a profile page, in page order.
+fn session_ids(html: &str) -> Vec<i64> {
+    html.split(r#"data-session=""#)
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next()?.parse().ok())
+        .collect()
+}
+
+#[tokio::test]
+async fn your_open_sessions_are_listed_and_can_be_ended_one_by_one() {
+    let (app, _repo) = app().await;
+    let password = app.create_user("alice", &[Role::Dev]).await.unwrap();
+    let laptop = app.client();
+    let phone = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent("Mozilla/5.0 (Linux; Android 14) AppleWebKit/537.36 Chrome/120.0 Mobile")
+        .default_headers(
+            [(reqwest::header::ORIGIN, app.base.parse().unwrap())]
+                .into_iter()
+                .collect(),
+        )
+        .build()
+        .unwrap();
+    login_to(&app, &laptop, "alice", &password).await;
+    login_to(&app, &phone, "alice", &password).await;
+
+    let (_, html) = app.get_text(&laptop, "/profile").await.unwrap();
+    let ids = session_ids(&html);
+    assert_eq!(ids.len(), 2, "{html}");
+    assert!(html.contains("Chrome on Android"), "{html}");
+    assert_eq!(html.matches("this session").count(), 1);
+    let (phone_id, laptop_id) = (ids[0], ids[1]);
+
+    // Someone else's session id cannot be ended by guessing it.
+    let mallory = app.logged_in("mallory", &[Role::Dev]).await.unwrap();
+    let res = app
+        .post_form(&mallory, &format!("/profile/sessions/{phone_id}/end"), &[])
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+    assert_eq!(app.get_text(&phone, "/").await.unwrap().0, 200);
+
+    let res = app
+        .post_form(&laptop, &format!("/profile/sessions/{phone_id}/end"), &[])
+        .await
+        .unwrap();
+    assert_eq!(location(&res), "/profile");
+    let res = phone.get(app.url("/")).send().await.unwrap();
+    assert!(location(&res).starts_with("/login?error=expired"));
+    let (_, html) = app.get_text(&laptop, "/profile").await.unwrap();
+    assert_eq!(session_ids(&html), vec![laptop_id]);
+
+    // Ending this session is logging out.
+    let res = app
+        .post_form(&laptop, &format!("/profile/sessions/{laptop_id}/end"), &[])
+        .await
+        .unwrap();
+    assert_eq!(location(&res), "/login?notice=logged-out");
+    let res = laptop.get(app.url("/")).send().await.unwrap();
+    assert_eq!(res.status(), 303);
+    let audit = app.state.storage.audit_entries(20).await.unwrap();
+    assert_eq!(
+        audit.iter().filter(|e| e.action == "session_ended").count(),
+        2
+    );
+}
+
+#[tokio::test]
+async fn a_session_ends_at_its_absolute_lifetime_however_active() {
+    let repo = TestRepo::new().unwrap();
+    let app = spawn_app(&format!(
+        "[sessions]\ninactivity_minutes = 60\nabsolute_hours = 2\n\n{}",
+        pipeline_config(repo.path())
+    ))
+    .await
+    .unwrap();
+    assert_eq!(app.state.config.session_absolute.as_secs(), 7200);
+    let client = app.logged_in("alice", &[Role::Dev]).await.unwrap();
+    let row: i64 = app
+        .sql(
+            "UPDATE user_sessions SET expires_at = unixepoch() - 1 \
+             WHERE expires_at BETWEEN unixepoch() + 7100 AND unixepoch() + 7200",
+        )
+        .await
+        .unwrap()
+        .try_into()
+        .unwrap();
+    assert_eq!(
+        row, 1,
+        "the login recorded its absolute end two hours ahead"
+    );
+    // Two hours and a second after login, still active every minute: refused.
+    let res = client.get(app.url("/")).send().await.unwrap();
+    assert_eq!(res.status(), 303);
+    assert!(location(&res).starts_with("/login?error=expired"));
+}
