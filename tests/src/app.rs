@@ -160,6 +160,21 @@ impl TestApp {
 
     /// Like [`client`](Self::client) but claiming another origin.
     pub fn client_with_origin(&self, origin: &str) -> reqwest::Client {
+        self.builder(origin)
+            .build()
+            .expect("a reqwest client builds")
+    }
+
+    /// Like [`client`](Self::client) but connecting from another loopback address
+    /// (Linux routes all of 127.0.0.0/8 locally), so the server sees another client.
+    pub fn client_from(&self, address: std::net::IpAddr) -> reqwest::Client {
+        self.builder(&self.base)
+            .local_address(address)
+            .build()
+            .expect("a reqwest client builds")
+    }
+
+    fn builder(&self, origin: &str) -> reqwest::ClientBuilder {
         let mut headers = reqwest::header::HeaderMap::new();
         if let Ok(v) = reqwest::header::HeaderValue::from_str(origin) {
             headers.insert(reqwest::header::ORIGIN, v);
@@ -168,8 +183,6 @@ impl TestApp {
             .cookie_store(true)
             .redirect(reqwest::redirect::Policy::none())
             .default_headers(headers)
-            .build()
-            .expect("a reqwest client builds")
     }
 
     /// The absolute URL of `path`.

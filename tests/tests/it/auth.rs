@@ -201,7 +201,7 @@ async fn a_viewer_is_refused_where_only_an_admin_may_act() {
         "{body}"
     );
     assert!(
-        !body.contains("<td>root</td>"),
+        !body.contains(r#"data-user="root""#),
         "no user data leaks into the refusal"
     );
 
@@ -218,7 +218,7 @@ async fn a_viewer_is_refused_where_only_an_admin_may_act() {
     let (status, body) = app.get_text(&admin, "/admin/users").await.unwrap();
     assert_eq!(status, 200);
     assert!(
-        body.contains("<td>vera</td>") && body.contains("<td>root</td>"),
+        body.contains(r#"data-user="vera""#) && body.contains(r#"data-user="root""#),
         "{body}"
     );
 }
@@ -371,4 +371,44 @@ async fn repeated_failed_logins_are_throttled_with_a_clear_message_and_released(
             .count(),
         10
     );
+}
+
+#[tokio::test]
+async fn one_address_guessing_many_names_is_throttled_while_other_addresses_are_not() {
+    let (app, _repo) = app().await;
+    let password = app.create_user("alice", &[Role::Dev]).await.unwrap();
+    let sprayer = app.client_from("127.0.0.2".parse().unwrap());
+    // Password spraying: one guess per name stays under every per-account limit...
+    for i in 0..21 {
+        let res = app
+            .login(&sprayer, &format!("user{i}"), "Summer2026!!")
+            .await
+            .unwrap();
+        assert!(
+            res.headers()["location"]
+                .to_str()
+                .unwrap()
+                .starts_with("/login?error=credentials"),
+            "attempt {i} should be a plain refusal"
+        );
+    }
+    // ...but the address has used up its free attempts: even a fresh name waits.
+    let res = app.login(&sprayer, "alice", &password).await.unwrap();
+    let location = res.headers()["location"].to_str().unwrap().to_owned();
+    assert!(
+        location.starts_with("/login?error=throttled&retry="),
+        "{location}"
+    );
+
+    // Someone else, from another address, logs in as alice untouched.
+    let colleague = app.client_from("127.0.0.3".parse().unwrap());
+    let res = app.login(&colleague, "alice", &password).await.unwrap();
+    assert_eq!(res.headers()["location"], "/");
+
+    let audit = app.state.storage.audit_entries(100).await.unwrap();
+    let failed: Vec<_> = audit
+        .iter()
+        .filter(|e| e.action == "login" && e.outcome == "failed")
+        .collect();
+    assert_eq!(failed.len(), 21, "every failed login is recorded");
 }
