@@ -334,6 +334,27 @@ async fn disabling_a_user_ends_their_open_session_at_the_next_request() {
     let bob = app.client();
     assert_eq!(login_to(&app, &bob, "bob", &password).await, "/");
     assert_eq!(app.get_text(&bob, "/").await.unwrap().0, 200);
+    // Bob's CI uses an API token of his.
+    let html = app
+        .post_form(&bob, "/profile/tokens", &[("name", "ci")])
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let marker = r#"data-testid="new-token">"#;
+    let at = html.find(marker).expect("the page shows the token") + marker.len();
+    let token = html[at..at + 44].to_owned();
+    let api_status = || async {
+        reqwest::Client::new()
+            .get(app.url("/api/v1/pipelines/web/board"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .status()
+    };
+    assert_eq!(api_status().await, 200);
 
     let res = app
         .post_form(&admin, "/admin/users/disable", &[("name", "bob")])
@@ -355,11 +376,17 @@ async fn disabling_a_user_ends_their_open_session_at_the_next_request() {
     assert!(login_to(&app, &bob, "bob", &password)
         .await
         .starts_with("/login?error=credentials"));
+    assert_eq!(
+        api_status().await,
+        401,
+        "a disabled user's API token is refused"
+    );
 
     app.post_form(&admin, "/admin/users/enable", &[("name", "bob")])
         .await
         .unwrap();
     assert_eq!(login_to(&app, &bob, "bob", &password).await, "/");
+    assert_eq!(api_status().await, 200, "re-enabling restores the token");
     let audit = app.state.storage.audit_entries(20).await.unwrap();
     assert!(audit.iter().any(|e| e.action == "user_disabled"
         && e.actor.as_deref() == Some("ada")
