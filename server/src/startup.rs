@@ -143,7 +143,13 @@ pub async fn build_app(config: Config) -> anyhow::Result<Slipway> {
         ));
     let router = with_security_headers(router)
         .layer(CompressionLayer::new())
-        .layer(TraceLayer::new_for_http())
+        // Spans carry the path only: query strings may hold secrets (the one-time
+        // setup token) and must not reach the logs, whatever the log level.
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &axum::extract::Request| {
+                tracing::debug_span!("request", method = %req.method(), path = %req.uri().path())
+            }),
+        )
         .with_state(state.clone());
     Ok(Slipway {
         router,

@@ -177,7 +177,7 @@ async fn find_user(storage: &dyn Storage, name: &str) -> Result<User, AppError> 
         .user_by_name(&name)
         .await
         .map_err(internal)?
-        .ok_or_else(|| AppError::NotFound(format!("there is no user named {name:?}")))
+        .ok_or_else(|| AppError::NotFound(format!("there is no user named \"{name}\"")))
 }
 
 fn new_password(p: String) -> Result<Password, AppError> {

@@ -554,6 +554,8 @@ fn a_first_start_without_an_admin_prints_a_one_time_setup_link() {
     let mut child = slipway()
         .arg("--config")
         .arg(&path)
+        // The most verbose logs must still not carry the token anywhere but the link.
+        .env("RUST_LOG", "debug")
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
@@ -581,6 +583,12 @@ fn a_first_start_without_an_admin_prints_a_one_time_setup_link() {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap();
+        let page = client
+            .get(format!("{base}/setup?token={link}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(page.status(), 200);
         let form = [
             ("token", link.as_str()),
             ("name", "root"),
@@ -619,6 +627,11 @@ fn a_first_start_without_an_admin_prints_a_one_time_setup_link() {
             .starts_with("/setup?token="));
     });
     server.stop();
+    let leaks: Vec<String> = rx.iter().filter(|l| l.contains(&link)).collect();
+    assert!(
+        leaks.is_empty(),
+        "the setup token leaked into the logs: {leaks:?}"
+    );
     let out = slipway()
         .arg("--config")
         .arg(&path)
