@@ -6,7 +6,7 @@ use anyhow::Context as _;
 use axum::http::{header, HeaderValue};
 use axum::{middleware, Router};
 use leptos::config::LeptosOptions;
-use leptos_axum::{generate_route_list, LeptosRoutes};
+use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
 use slipway_app::backend::config::Config;
 use slipway_app::backend::engine::{self, Deploys};
 use slipway_app::backend::events::{self as live, Events};
@@ -124,7 +124,7 @@ pub async fn build_app(config: Config) -> anyhow::Result<Slipway> {
         .with_always_save(true)
         .with_expiry(Expiry::OnInactivity(inactivity));
 
-    let routes = generate_route_list(App);
+    let routes = route_list();
     let router = Router::new()
         .merge(http::routes())
         .leptos_routes(&state, routes, {
@@ -156,6 +156,19 @@ pub async fn build_app(config: Config) -> anyhow::Result<Slipway> {
         state,
         background,
     })
+}
+
+/// The app's page routes, generated once per process.
+///
+/// Generating them renders the app with resource loading suppressed through a
+/// process-wide flag in leptos_server; a server-side render whose resources are first
+/// polled meanwhile, on any thread, waits forever (leptos-rs/leptos#4773). A server
+/// builds its router once, before serving, so this only bites a process that builds
+/// several apps while others serve (the integration tests, where it hung random
+/// page loads). The routes depend on the `App` component alone, never on the config.
+fn route_list() -> Vec<AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<AxumRouteListing>> = std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
 }
 
 fn with_security_headers(router: Router<AppState>) -> Router<AppState> {

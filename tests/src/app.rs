@@ -103,10 +103,24 @@ pub async fn spawn_app(pipelines: &str) -> anyhow::Result<TestApp> {
     start(dir, listener).await
 }
 
+/// The server's logs, captured per test (shown when it fails) and named by the test's
+/// thread, so a failing or hanging test shows what its server did. `RUST_LOG` filters
+/// (default: warnings and errors).
+fn init_logs() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_thread_names(true)
+        .with_test_writer()
+        .try_init();
+}
+
 async fn start(
     dir: tempfile::TempDir,
     listener: tokio::net::TcpListener,
 ) -> anyhow::Result<TestApp> {
+    init_logs();
     let addr = listener.local_addr()?;
     let config =
         Config::load(&dir.path().join("slipway.toml")).map_err(|e| anyhow::anyhow!("{e}"))?;
