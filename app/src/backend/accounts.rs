@@ -184,6 +184,22 @@ fn new_password(p: String) -> Result<Password, AppError> {
     Password::new(p).map_err(|e| AppError::BadRequest(e.to_string()))
 }
 
+/// The hash of `password`, or of a generated temporary one (returned to be shown once)
+/// when an admin left the password to the server.
+async fn hash_or_generate(
+    password: Option<Password>,
+) -> Result<(String, Option<String>), AppError> {
+    let (password, temporary) = match password {
+        Some(p) => (p, None),
+        None => {
+            let t = tokens::temporary_password();
+            (new_password(t.clone())?, Some(t))
+        }
+    };
+    let hash = passwords::hash(password).await.map_err(internal)?;
+    Ok((hash, temporary))
+}
+
 /// Creates a user. Without `password`, a temporary one is generated and returned (to
 /// show once), and the user must choose their own at first login.
 pub async fn create_user(
@@ -195,14 +211,7 @@ pub async fn create_user(
 ) -> Result<(User, Option<String>), AppError> {
     actor.authorize()?;
     let name = parse_name(name)?;
-    let (password, temporary) = match password {
-        Some(p) => (p, None),
-        None => {
-            let t = tokens::temporary_password();
-            (new_password(t.clone())?, Some(t))
-        }
-    };
-    let hash = passwords::hash(password).await.map_err(internal)?;
+    let (hash, temporary) = hash_or_generate(password).await?;
     let user = storage
         .create_user(&name, &hash, roles)
         .await
@@ -306,14 +315,7 @@ pub async fn reset_password(
             "to change your own password, use the form on your profile page".into(),
         ));
     }
-    let (password, temporary) = match password {
-        Some(p) => (p, None),
-        None => {
-            let t = tokens::temporary_password();
-            (new_password(t.clone())?, Some(t))
-        }
-    };
-    let hash = passwords::hash(password).await.map_err(internal)?;
+    let (hash, temporary) = hash_or_generate(password).await?;
     storage
         .set_password(user.id, &hash, true)
         .await
