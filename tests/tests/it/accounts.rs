@@ -690,3 +690,51 @@ async fn a_session_ends_at_its_absolute_lifetime_however_active() {
     assert_eq!(res.status(), 303);
     assert!(location(&res).starts_with("/login?error=expired"));
 }
+
+#[tokio::test]
+async fn a_session_ends_after_the_configured_inactivity() {
+    let repo = TestRepo::new().unwrap();
+    let app = spawn_app(&format!(
+        "[sessions]\ninactivity_minutes = 60\nabsolute_hours = 2\n\n{}",
+        pipeline_config(repo.path())
+    ))
+    .await
+    .unwrap();
+    let password = app.create_user("alice", &[Role::Dev]).await.unwrap();
+    let client = app.client();
+    let res = app.login(&client, "alice", &password).await.unwrap();
+    let cookie = res.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(cookie.contains("Max-Age=3600"), "{cookie}");
+
+    // Every request pushes the end an hour ahead again.
+    // (The store keeps expiry as text, RFC 3339 in UTC, compared as strings.)
+    app.sql(
+        "UPDATE tower_sessions \
+         SET expiry_date = strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '+60 seconds')",
+    )
+    .await
+    .unwrap();
+    assert_eq!(app.get_text(&client, "/").await.unwrap().0, 200);
+    let refreshed = app
+        .sql(
+            "UPDATE tower_sessions SET expiry_date = expiry_date \
+             WHERE unixepoch(expiry_date) BETWEEN unixepoch() + 3500 AND unixepoch() + 3600",
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        refreshed, 1,
+        "activity extends the session by the inactivity period"
+    );
+
+    // An hour without a request: the session is gone.
+    app.sql(
+        "UPDATE tower_sessions \
+         SET expiry_date = strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-1 seconds')",
+    )
+    .await
+    .unwrap();
+    let res = client.get(app.url("/")).send().await.unwrap();
+    assert_eq!(res.status(), 303);
+    assert!(location(&res).starts_with("/login"), "{}", location(&res));
+}
