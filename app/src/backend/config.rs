@@ -6,6 +6,7 @@
 //! what was expected. An operator fixing a config sees all mistakes at once, never a
 //! panic or a bare serde message.
 
+use crate::domain::client::IpNet;
 use crate::domain::{PipelineId, Role, RoleSet, StageId};
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashSet};
@@ -38,6 +39,9 @@ pub struct Config {
     pub session_absolute: Duration,
     /// At shutdown, running deploys get this long to finish before they are cancelled.
     pub shutdown_grace: Duration,
+    /// Reverse proxies whose `X-Forwarded-For` is believed when they connect (empty:
+    /// none; the connection's peer is the client). See [`crate::domain::client`].
+    pub trusted_proxies: Vec<IpNet>,
     /// The boards, in config order.
     pub pipelines: Vec<PipelineConfig>,
 }
@@ -238,6 +242,8 @@ struct RawConfig {
     site_dir: Option<Spanned<String>>,
     shutdown_grace_seconds: Option<Spanned<i64>>,
     #[serde(default)]
+    trusted_proxies: Vec<Spanned<String>>,
+    #[serde(default)]
     sessions: RawSessions,
     #[serde(default)]
     pipelines: Vec<Spanned<RawPipeline>>,
@@ -420,6 +426,18 @@ impl Validator<'_> {
                 .unwrap_or(Duration::from_secs(30)),
         };
 
+        let trusted_proxies = raw
+            .trusted_proxies
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| {
+                s.get_ref()
+                    .parse::<IpNet>()
+                    .map_err(|e| self.push(s, &format!("trusted_proxies[{i}]"), e.to_string()))
+                    .ok()
+            })
+            .collect();
+
         let mut seen = HashSet::new();
         let mut pipelines = Vec::new();
         for (i, p) in raw.pipelines.iter().enumerate() {
@@ -449,6 +467,7 @@ impl Validator<'_> {
             session_inactivity,
             session_absolute,
             shutdown_grace,
+            trusted_proxies,
             pipelines,
         }
     }
@@ -703,6 +722,10 @@ deployer = {{ command = ["true"] }}
         assert_eq!(c.listen.to_string(), "127.0.0.1:3000");
         assert_eq!(c.base_url.as_str(), "http://127.0.0.1:3000/");
         assert_eq!(c.data_dir, dir.path().join("data"));
+        assert!(
+            c.trusted_proxies.is_empty(),
+            "no proxy is trusted unless listed"
+        );
         let p = &c.pipelines[0];
         assert_eq!(p.branch, "main");
         assert_eq!(p.repository, RepoSource::Local(dir.path().join(".")));
@@ -716,6 +739,28 @@ deployer = {{ command = ["true"] }}
         assert_eq!(
             staging.promote_roles,
             [Role::Qa, Role::Ops].into_iter().collect()
+        );
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses_or_ranges_and_bad_ones_are_named() {
+        let dir = repo_dir();
+        let good = format!(
+            "trusted_proxies = [\"127.0.0.1\", \"10.0.0.0/8\"]\n{}",
+            minimal("")
+        );
+        let c = parse(&good, dir.path()).expect("valid");
+        assert_eq!(c.trusted_proxies.len(), 2);
+        let bad = format!(
+            "trusted_proxies = [\"127.0.0.1\", \"nginx\"]\n{}",
+            minimal("")
+        );
+        let msg = parse(&bad, dir.path()).unwrap_err().to_string();
+        assert!(msg.contains("slipway.toml:1:"), "{msg}");
+        assert!(msg.contains("trusted_proxies[1]"), "{msg}");
+        assert!(
+            msg.contains("\"nginx\" is not an IP address or range"),
+            "{msg}"
         );
     }
 

@@ -1,6 +1,7 @@
 //! Domain types and rules: plain Rust, no SQL, no HTTP, no Leptos. Compiled for both the
 //! server and the browser so the same parsing rules apply on both sides.
 
+pub mod client;
 pub mod deployment;
 pub mod gates;
 pub mod ids;

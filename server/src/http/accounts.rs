@@ -4,8 +4,9 @@
 //! audits) and redirects with a one-time message, or shows a secret once.
 
 use super::actions::{escape_html, finish, redirect_with, shown_once, user};
+use super::client::ClientAddr;
 use super::error::HttpError;
-use axum::extract::{ConnectInfo, Path, RawForm, State};
+use axum::extract::{Path, RawForm, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
@@ -15,7 +16,6 @@ use slipway_app::backend::context::{CurrentLogin, CurrentUser};
 use slipway_app::backend::sessions::{LOGIN_KEY, USER_ID_KEY};
 use slipway_app::backend::AppState;
 use slipway_app::error::AppError;
-use std::net::SocketAddr;
 use tower_sessions::Session;
 
 const USERS: &str = "/admin/users";
@@ -207,7 +207,7 @@ pub struct PasswordForm {
 /// `POST /password`: a user changes their own password; their other sessions end.
 pub async fn change_password(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientAddr(peer): ClientAddr,
     Extension(u): Extension<CurrentUser>,
     Extension(CurrentLogin(login)): Extension<CurrentLogin>,
     Form(f): Form<PasswordForm>,
@@ -217,7 +217,7 @@ pub async fn change_password(
         &state,
         &me,
         login,
-        &peer.ip().to_string(),
+        &peer.to_string(),
         PasswordChange {
             current: f.current,
             new: f.new,
@@ -279,7 +279,7 @@ pub struct SetupForm {
 /// `POST /setup`: uses the one-time link to create the first admin, and logs them in.
 pub async fn setup(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientAddr(peer): ClientAddr,
     headers: HeaderMap,
     session: Session,
     Form(f): Form<SetupForm>,
@@ -307,7 +307,7 @@ pub async fn setup(
         .get(axum::http::header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("unknown browser");
-    let login = accounts::open_session(&state, &admin, &peer.ip().to_string(), agent).await?;
+    let login = accounts::open_session(&state, &admin, &peer.to_string(), agent).await?;
     let store = async {
         session.cycle_id().await?;
         session.insert(USER_ID_KEY, admin.id).await?;

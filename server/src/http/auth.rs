@@ -1,8 +1,9 @@
 //! Authentication: who is making this request (from the session cookie), the login and
 //! logout forms, and the redirect of anonymous page views to `/login`.
 
+use super::client::ClientAddr;
 use super::error::HttpError;
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -16,7 +17,6 @@ use slipway_app::backend::storage::{User, UserId};
 use slipway_app::backend::AppState;
 use slipway_app::domain::throttle;
 use slipway_app::domain::UserName;
-use std::net::SocketAddr;
 use time::OffsetDateTime;
 use tower_sessions::Session;
 
@@ -185,7 +185,7 @@ fn safe_next(next: &str) -> &str {
 /// users), rotates the session id (no fixation) and redirects.
 pub async fn login(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientAddr(peer): ClientAddr,
     headers: HeaderMap,
     session: Session,
     Form(form): Form<LoginForm>,
@@ -205,7 +205,7 @@ pub async fn login(
         .chars()
         .take(64)
         .collect();
-    let client = peer.ip().to_string();
+    let client = peer.to_string();
     let wait = accounts::throttle_wait(&state, &account, &client).await?;
     if let Some(wait) = wait {
         let name: String = form.username.trim().chars().take(64).collect();

@@ -412,3 +412,63 @@ async fn one_address_guessing_many_names_is_throttled_while_other_addresses_are_
         .collect();
     assert_eq!(failed.len(), 21, "every failed login is recorded");
 }
+
+/// A login POST that says it was forwarded for `forwarded_for`.
+async fn login_via_proxy(
+    app: &TestApp,
+    client: &reqwest::Client,
+    forwarded_for: &str,
+    name: &str,
+    password: &str,
+) -> String {
+    let res = client
+        .post(app.url("/login"))
+        .header("x-forwarded-for", forwarded_for)
+        .form(&[("username", name), ("password", password), ("next", "")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    res.headers()["location"].to_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_the_forwarded_address_is_throttled_not_the_proxy() {
+    let repo = TestRepo::new().unwrap();
+    let app = spawn_app(&format!(
+        "trusted_proxies = [\"127.0.0.1\"]\n\n{}",
+        pipeline_config(repo.path())
+    ))
+    .await
+    .unwrap();
+    let password = app.create_user("alice", &[Role::Dev]).await.unwrap();
+    let proxy = app.client();
+    for i in 0..21 {
+        let to = login_via_proxy(&app, &proxy, "203.0.113.7", &format!("user{i}"), "guess").await;
+        assert!(to.starts_with("/login?error=credentials"), "{to}");
+    }
+    let to = login_via_proxy(&app, &proxy, "203.0.113.7", "alice", &password).await;
+    assert!(to.starts_with("/login?error=throttled"), "{to}");
+    // Everyone else comes through the same proxy and is not held up.
+    let to = login_via_proxy(&app, &proxy, "198.51.100.4", "alice", &password).await;
+    assert_eq!(to, "/");
+    let audit = app.state.storage.audit_entries(100).await.unwrap();
+    assert!(audit.iter().any(|e| e.outcome == "throttled"
+        && e.detail
+            .as_deref()
+            .is_some_and(|d| d.contains("from 203.0.113.7"))));
+}
+
+#[tokio::test]
+async fn a_forwarded_header_from_an_untrusted_peer_does_not_escape_the_throttle() {
+    let (app, _repo) = app().await;
+    let password = app.create_user("alice", &[Role::Dev]).await.unwrap();
+    let client = app.client();
+    // No proxy is trusted by default: a client rotating the header stays one client.
+    for i in 0..21 {
+        let forged = format!("192.0.2.{i}");
+        login_via_proxy(&app, &client, &forged, &format!("user{i}"), "guess").await;
+    }
+    let to = login_via_proxy(&app, &client, "192.0.2.99", "alice", &password).await;
+    assert!(to.starts_with("/login?error=throttled"), "{to}");
+}
