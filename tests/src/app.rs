@@ -86,6 +86,12 @@ pub fn site_dir() -> PathBuf {
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/site"))
 }
 
+/// A server for one real repository at `repo` with the standard pipeline, and `settings`
+/// (top-level keys and tables, like `"[sessions]\nabsolute_hours = 2"`) in its config.
+pub async fn spawn_app_with(settings: &str, repo: &std::path::Path) -> anyhow::Result<TestApp> {
+    spawn_app(&format!("{settings}\n\n{}", pipeline_config(repo))).await
+}
+
 /// Starts a server whose config is `pipelines` (TOML for `[[pipelines]]`) plus the
 /// listen address, base URL, data dir and site dir it needs.
 pub async fn spawn_app(pipelines: &str) -> anyhow::Result<TestApp> {

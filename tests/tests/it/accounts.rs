@@ -3,7 +3,7 @@
 
 use slipway_app::backend::accounts;
 use slipway_app::domain::{Role, UserName};
-use slipway_tests::app::{flash, pipeline_config, spawn_app, whoami, TestApp};
+use slipway_tests::app::{flash, pipeline_config, spawn_app, spawn_app_with, whoami, TestApp};
 use slipway_tests::git::TestRepo;
 
 async fn app() -> (TestApp, TestRepo) {
@@ -664,10 +664,10 @@ async fn your_open_sessions_are_listed_and_can_be_ended_one_by_one() {
 #[tokio::test]
 async fn a_session_ends_at_its_absolute_lifetime_however_active() {
     let repo = TestRepo::new().unwrap();
-    let app = spawn_app(&format!(
-        "[sessions]\ninactivity_minutes = 60\nabsolute_hours = 2\n\n{}",
-        pipeline_config(repo.path())
-    ))
+    let app = spawn_app_with(
+        "[sessions]\ninactivity_minutes = 60\nabsolute_hours = 2",
+        repo.path(),
+    )
     .await
     .unwrap();
     assert_eq!(app.state.config.session_absolute.as_secs(), 7200);
@@ -694,10 +694,10 @@ async fn a_session_ends_at_its_absolute_lifetime_however_active() {
 #[tokio::test]
 async fn a_session_ends_after_the_configured_inactivity() {
     let repo = TestRepo::new().unwrap();
-    let app = spawn_app(&format!(
-        "[sessions]\ninactivity_minutes = 60\nabsolute_hours = 2\n\n{}",
-        pipeline_config(repo.path())
-    ))
+    let app = spawn_app_with(
+        "[sessions]\ninactivity_minutes = 60\nabsolute_hours = 2",
+        repo.path(),
+    )
     .await
     .unwrap();
     let password = app.create_user("alice", &[Role::Dev]).await.unwrap();

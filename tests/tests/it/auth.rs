@@ -1,7 +1,7 @@
 //! Login, logout, sessions, the role policy at the HTTP boundary and the Origin check.
 
 use slipway_app::domain::Role;
-use slipway_tests::app::{pipeline_config, spawn_app, TestApp};
+use slipway_tests::app::{pipeline_config, spawn_app, spawn_app_with, TestApp};
 use slipway_tests::git::TestRepo;
 
 async fn app() -> (TestApp, TestRepo) {
@@ -435,12 +435,9 @@ async fn login_via_proxy(
 #[tokio::test]
 async fn behind_a_trusted_proxy_the_forwarded_address_is_throttled_not_the_proxy() {
     let repo = TestRepo::new().unwrap();
-    let app = spawn_app(&format!(
-        "trusted_proxies = [\"127.0.0.1\"]\n\n{}",
-        pipeline_config(repo.path())
-    ))
-    .await
-    .unwrap();
+    let app = spawn_app_with("trusted_proxies = [\"127.0.0.1\"]", repo.path())
+        .await
+        .unwrap();
     let password = app.create_user("alice", &[Role::Dev]).await.unwrap();
     let proxy = app.client();
     for i in 0..21 {
