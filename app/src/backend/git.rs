@@ -62,21 +62,39 @@ impl Mirror {
     }
 
     /// Creates the mirror if needed and fetches the source's branches and tags.
+    ///
+    /// A new mirror is built beside its final place and renamed into it once its first
+    /// fetch is complete, so [`exists`](Self::exists) never sees a half-made mirror (a
+    /// board read meanwhile would find no commits), nor one a crash left behind.
     pub async fn fetch(&self) -> anyhow::Result<()> {
-        if !self.exists() {
-            tokio::fs::create_dir_all(&self.dir)
-                .await
-                .with_context(|| format!("failed to create {}", self.dir.display()))?;
-            run_git(&self.dir, &["init", "--quiet", "--bare"]).await?;
+        if self.exists() {
+            return self.fetch_into(&self.dir).await;
         }
+        let staging = self.dir.with_extension("partial");
+        if tokio::fs::try_exists(&staging).await.unwrap_or(false) {
+            tokio::fs::remove_dir_all(&staging)
+                .await
+                .with_context(|| format!("failed to remove {}", staging.display()))?;
+        }
+        tokio::fs::create_dir_all(&staging)
+            .await
+            .with_context(|| format!("failed to create {}", staging.display()))?;
+        run_git(&staging, &["init", "--quiet", "--bare"]).await?;
+        self.fetch_into(&staging).await?;
+        tokio::fs::rename(&staging, &self.dir)
+            .await
+            .with_context(|| format!("failed to move the new mirror to {}", self.dir.display()))
+    }
+
+    async fn fetch_into(&self, dir: &Path) -> anyhow::Result<()> {
         let url = match &self.source {
             RepoSource::Local(p) => p.display().to_string(),
             RepoSource::Remote(u) => u.clone(),
         };
         // Keep the remote URL in sync with the config (it may have changed).
-        run_git(&self.dir, &["config", "remote.origin.url", &url]).await?;
+        run_git(dir, &["config", "remote.origin.url", &url]).await?;
         run_git(
-            &self.dir,
+            dir,
             &[
                 "fetch",
                 "--quiet",
@@ -321,6 +339,52 @@ pub async fn run_git(dir: &Path, args: &[&str]) -> anyhow::Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_new_mirror_appears_only_complete_and_a_crashed_attempt_is_redone() {
+        let tmp = tempfile::tempdir().unwrap();
+        let source = tmp.path().join("source");
+        std::fs::create_dir(&source).unwrap();
+        run_git(&source, &["init", "--quiet", "--initial-branch=main"])
+            .await
+            .unwrap();
+        run_git(
+            &source,
+            &[
+                "-c",
+                "user.name=T",
+                "-c",
+                "user.email=t@example.com",
+                "commit",
+                "--quiet",
+                "--allow-empty",
+                "-m",
+                "First",
+            ],
+        )
+        .await
+        .unwrap();
+        let mirror = Mirror {
+            dir: tmp.path().join("mirrors").join("web.git"),
+            source: RepoSource::Local(source),
+            branch: "main".into(),
+        };
+        // A previous process died half-way through creating the mirror.
+        let partial = tmp.path().join("mirrors").join("web.partial");
+        std::fs::create_dir_all(&partial).unwrap();
+        std::fs::write(partial.join("HEAD"), "garbage").unwrap();
+        assert!(!mirror.exists());
+
+        mirror.fetch().await.unwrap();
+        assert!(mirror.exists());
+        assert!(!partial.exists(), "the staging copy became the mirror");
+        let log = mirror.first_parent_log(10).await.unwrap();
+        assert_eq!(log.len(), 1);
+        assert_eq!(log[0].subject, "First");
+        // Later fetches update it in place.
+        mirror.fetch().await.unwrap();
+        assert_eq!(mirror.first_parent_log(10).await.unwrap().len(), 1);
+    }
 
     #[test]
     fn credentials_in_urls_are_redacted() {
