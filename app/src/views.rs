@@ -286,6 +286,15 @@ pub struct UserRow {
     pub is_you: bool,
 }
 
+/// An account's status in one phrase, as the admin page and `slipway user list` show it.
+pub fn account_status(disabled: bool, must_change_password: bool) -> &'static str {
+    match (disabled, must_change_password) {
+        (true, _) => "disabled",
+        (false, true) => "must change password",
+        (false, false) => "active",
+    }
+}
+
 /// A one-time message shown on the next page (after a form post redirects).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Flash {

@@ -9,6 +9,7 @@ use slipway_app::backend::accounts::{self, Actor};
 use slipway_app::backend::config::Config;
 use slipway_app::backend::passwords::Password;
 use slipway_app::domain::UserName;
+use slipway_app::views::account_status;
 use std::ffi::OsString;
 use std::io::{BufRead, IsTerminal};
 use std::path::PathBuf;
@@ -236,25 +237,17 @@ async fn user_command(config: &Config, command: UserCommand) -> anyhow::Result<(
             let users = storage.list_users().await?;
             if users.is_empty() {
                 println!("no users yet: create one with `slipway user add NAME --role admin`");
+                return Ok(());
             }
             let width = users
                 .iter()
                 .map(|u| u.name.as_str().len())
-                .max()
-                .unwrap_or(4)
-                .max(4);
-            if !users.is_empty() {
-                println!(
-                    "{:width$}  {:22}  {:20}  LAST LOGIN",
-                    "NAME", "ROLES", "STATUS"
-                );
-            }
+                .fold(4, usize::max);
+            println!(
+                "{:width$}  {:22}  {:20}  LAST LOGIN",
+                "NAME", "ROLES", "STATUS"
+            );
             for u in users {
-                let status = match (u.disabled, u.must_change_password) {
-                    (true, _) => "disabled",
-                    (false, true) => "must change password",
-                    (false, false) => "active",
-                };
                 let last = u.last_login_at.map_or_else(
                     || "never".to_owned(),
                     |t| {
@@ -266,7 +259,7 @@ async fn user_command(config: &Config, command: UserCommand) -> anyhow::Result<(
                     "{:width$}  {:22}  {:20}  {last}",
                     u.name.as_str(),
                     u.roles.to_string(),
-                    status
+                    account_status(u.disabled, u.must_change_password)
                 );
             }
         }

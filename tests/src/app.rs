@@ -157,6 +157,7 @@ impl TestApp {
                 &UserName::parse(name)?,
                 &hash,
                 roles.iter().copied().collect(),
+                false,
             )
             .await?;
         Ok(password)

@@ -7,11 +7,30 @@ use crate::backend::passwords::{self, Password};
 use crate::backend::storage::{
     ApiToken, LoginSession, NewAudit, SetupError, Storage, StorageError, User,
 };
-use crate::backend::{tokens, AppState};
+use crate::backend::{audit, tokens, AppState};
 use crate::domain::{throttle, Action, Role, RoleSet, UserName};
 use crate::error::AppError;
 use time::OffsetDateTime;
 
+/// An audit entry about the account `target`.
+fn account_entry(
+    actor: Option<String>,
+    action: &str,
+    target: &str,
+    outcome: &str,
+    detail: Option<String>,
+) -> NewAudit {
+    NewAudit {
+        actor,
+        action: action.into(),
+        target: Some(target.to_owned()),
+        outcome: outcome.into(),
+        detail,
+        ..NewAudit::default()
+    }
+}
+
+/// Audits a successful action of `user` on `target`.
 async fn audit(
     state: &AppState,
     user: &User,
@@ -19,17 +38,9 @@ async fn audit(
     target: String,
     detail: Option<String>,
 ) {
-    let entry = NewAudit {
-        actor: Some(user.name.to_string()),
-        action: action.into(),
-        target: Some(target),
-        outcome: "ok".into(),
-        detail,
-        ..NewAudit::default()
-    };
-    if let Err(e) = state.storage.audit(entry).await {
-        tracing::error!(error = %e, "failed to write the audit log");
-    }
+    let actor = Some(user.name.to_string());
+    let entry = account_entry(actor, action, &target, "ok", detail);
+    audit::record(state.storage.as_ref(), entry).await;
 }
 
 /// Creates a token for `user`; returns it with its plaintext, which is never stored.
@@ -128,17 +139,8 @@ impl Actor<'_> {
                 }),
             ),
         };
-        let entry = NewAudit {
-            actor,
-            action: action.into(),
-            target: Some(target.to_string()),
-            outcome: "ok".into(),
-            detail,
-            ..NewAudit::default()
-        };
-        if let Err(e) = storage.audit(entry).await {
-            tracing::error!(error = %e, "failed to write the audit log");
-        }
+        let entry = account_entry(actor, action, target.as_str(), "ok", detail);
+        audit::record(storage, entry).await;
     }
 }
 
@@ -213,15 +215,9 @@ pub async fn create_user(
     let name = parse_name(name)?;
     let (hash, temporary) = hash_or_generate(password).await?;
     let user = storage
-        .create_user(&name, &hash, roles)
+        .create_user(&name, &hash, roles, temporary.is_some())
         .await
         .map_err(storage_error)?;
-    if temporary.is_some() {
-        storage
-            .set_password(user.id, &hash, true)
-            .await
-            .map_err(storage_error)?;
-    }
     actor
         .audit(
             storage,
@@ -283,7 +279,7 @@ pub async fn set_disabled(
         .map_err(storage_error)?;
     let detail = if disabled {
         let ended = storage
-            .end_login_sessions_of(user.id, None, "user disabled")
+            .end_login_sessions_of(user.id, None)
             .await
             .map_err(internal)?;
         Some(format!("{ended} open session(s) ended"))
@@ -321,7 +317,7 @@ pub async fn reset_password(
         .await
         .map_err(storage_error)?;
     let ended = storage
-        .end_login_sessions_of(user.id, None, "password reset by an admin")
+        .end_login_sessions_of(user.id, None)
         .await
         .map_err(internal)?;
     actor
@@ -393,14 +389,14 @@ pub async fn change_own_password(
             .record_login_failure(&account, client, now_secs())
             .await
             .map_err(internal)?;
-        audit_outcome(
-            state.storage.as_ref(),
-            user,
+        let entry = account_entry(
+            Some(user.name.to_string()),
             "password_changed",
+            user.name.as_str(),
             "refused",
-            "wrong current password",
-        )
-        .await;
+            Some("wrong current password".into()),
+        );
+        audit::record(state.storage.as_ref(), entry).await;
         return Err(AppError::BadRequest(
             "the current password is wrong; nothing was changed".into(),
         ));
@@ -420,7 +416,7 @@ pub async fn change_own_password(
         .map_err(storage_error)?;
     let ended = state
         .storage
-        .end_login_sessions_of(user.id, keep, "password changed")
+        .end_login_sessions_of(user.id, keep)
         .await
         .map_err(internal)?;
     audit(
@@ -432,26 +428,6 @@ pub async fn change_own_password(
     )
     .await;
     Ok(())
-}
-
-async fn audit_outcome(
-    storage: &dyn Storage,
-    user: &User,
-    action: &str,
-    outcome: &str,
-    detail: &str,
-) {
-    let entry = NewAudit {
-        actor: Some(user.name.to_string()),
-        action: action.into(),
-        target: Some(user.name.to_string()),
-        outcome: outcome.into(),
-        detail: Some(detail.into()),
-        ..NewAudit::default()
-    };
-    if let Err(e) = storage.audit(entry).await {
-        tracing::error!(error = %e, "failed to write the audit log");
-    }
 }
 
 /// Unix time now, fractional (the throttle's clock).
@@ -509,7 +485,7 @@ pub async fn open_session(
 pub async fn end_own_session(state: &AppState, user: &User, id: i64) -> Result<(), AppError> {
     if state
         .storage
-        .end_login_session(user.id, id, &format!("ended by {}", user.name))
+        .end_login_session(user.id, id)
         .await
         .map_err(internal)?
     {
@@ -605,17 +581,14 @@ pub async fn complete_setup(
             SetupError::NameTaken(m) => AppError::BadRequest(m),
             SetupError::Storage(e) => internal(e),
         })?;
-    let entry = NewAudit {
-        actor: Some(user.name.to_string()),
-        action: "user_created".into(),
-        target: Some(user.name.to_string()),
-        outcome: "ok".into(),
-        detail: Some("first admin, through the one-time setup link".into()),
-        ..NewAudit::default()
-    };
-    if let Err(e) = storage.audit(entry).await {
-        tracing::error!(error = %e, "failed to write the audit log");
-    }
+    let entry = account_entry(
+        Some(user.name.to_string()),
+        "user_created",
+        user.name.as_str(),
+        "ok",
+        Some("first admin, through the one-time setup link".into()),
+    );
+    audit::record(storage, entry).await;
     Ok(user)
 }
 

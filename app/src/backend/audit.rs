@@ -1,7 +1,16 @@
-//! Reading the audit log: filters from user input, rows for pages and JSON lines.
+//! The audit log: writing an entry, and reading it (filters from user input, rows for
+//! pages and JSON lines).
 
-use crate::backend::storage::{AuditEntry, AuditFilter};
+use crate::backend::storage::{AuditEntry, AuditFilter, NewAudit, Storage};
 use crate::views::AuditRow;
+
+/// Appends `entry`. The action it records has already happened and is not undone
+/// when the log cannot be written: that is logged as an error for the operator.
+pub async fn record(storage: &dyn Storage, entry: NewAudit) {
+    if let Err(e) = storage.audit(entry).await {
+        tracing::error!(error = %e, "failed to write the audit log");
+    }
+}
 
 fn clean(v: Option<String>) -> Option<String> {
     v.map(|s| s.trim().to_owned())

@@ -107,10 +107,7 @@ pub fn parse_sha(s: &str) -> Result<Sha, AppError> {
 }
 
 async fn audit(state: &AppState, entry: NewAudit) {
-    if let Err(e) = state.storage.audit(entry).await {
-        // The action itself already happened; losing its record is an operator problem.
-        tracing::error!(error = %e, "failed to write the audit log");
-    }
+    crate::backend::audit::record(state.storage.as_ref(), entry).await;
 }
 
 fn audit_entry(user: &User, action: &str, pipeline: &str, outcome: &str) -> NewAudit {

@@ -3,7 +3,7 @@
 
 use super::common::{ErrorPanel, Layout};
 use crate::server_fns::list_users;
-use crate::views::UserRow;
+use crate::views::{account_status, UserRow};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -33,11 +33,7 @@ fn RoleBoxes(prefix: String, checked: Vec<String>) -> impl IntoView {
 #[component]
 fn UserLine(u: UserRow) -> impl IntoView {
     let name = u.name.clone();
-    let status = match (u.disabled, u.must_change_password) {
-        (true, _) => "disabled",
-        (false, true) => "must change password",
-        (false, false) => "active",
-    };
+    let status = account_status(u.disabled, u.must_change_password);
     let toggle = if u.disabled {
         ("/admin/users/enable", "Enable", "")
     } else {

@@ -111,7 +111,7 @@ pub async fn reset_users(storage: &dyn Storage) -> anyhow::Result<Vec<(String, S
         match storage.user_by_name(&name).await? {
             Some(u) => storage.set_password(u.id, &hash, false).await?,
             None => match storage
-                .create_user(&name, &hash, [role].into_iter().collect())
+                .create_user(&name, &hash, [role].into_iter().collect(), false)
                 .await
             {
                 Ok(_) => {}

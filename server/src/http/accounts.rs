@@ -4,6 +4,7 @@
 //! audits) and redirects with a one-time message, or shows a secret once.
 
 use super::actions::{escape_html, finish, redirect_with, shown_once, user};
+use super::auth::start_login;
 use super::client::ClientAddr;
 use super::error::HttpError;
 use axum::extract::{Path, RawForm, State};
@@ -13,7 +14,6 @@ use axum::{Extension, Form};
 use serde::Deserialize;
 use slipway_app::backend::accounts::{self, Actor, PasswordChange};
 use slipway_app::backend::context::{CurrentLogin, CurrentUser};
-use slipway_app::backend::sessions::{LOGIN_KEY, USER_ID_KEY};
 use slipway_app::backend::AppState;
 use slipway_app::error::AppError;
 use tower_sessions::Session;
@@ -303,19 +303,7 @@ pub async fn setup(
         }
         Err(e) => return Err(e.into()),
     };
-    let agent = headers
-        .get(axum::http::header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("unknown browser");
-    let login = accounts::open_session(&state, &admin, &peer.to_string(), agent).await?;
-    let store = async {
-        session.cycle_id().await?;
-        session.insert(USER_ID_KEY, admin.id).await?;
-        session.insert(LOGIN_KEY, login.id).await
-    };
-    store
-        .await
-        .map_err(|e| HttpError::Internal(anyhow::anyhow!("failed to store the session: {e}")))?;
+    start_login(&state, &session, &admin, &peer.to_string(), &headers).await?;
     tracing::info!(user = %admin.name, "first admin created through the setup link");
     Ok(redirect_with(
         &state,

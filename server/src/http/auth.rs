@@ -259,26 +259,7 @@ pub async fn login(
             return Ok(back_with("credentials"));
         }
     };
-    session.cycle_id().await.map_err(|e| {
-        HttpError::Internal(anyhow::anyhow!("failed to rotate the session id: {e}"))
-    })?;
-    let agent = headers
-        .get(axum::http::header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("unknown browser");
-    let login = accounts::open_session(&state, &user, &client, agent).await?;
-    let store = async {
-        session.insert(USER_ID_KEY, user.id).await?;
-        session.insert(LOGIN_KEY, login.id).await
-    };
-    store
-        .await
-        .map_err(|e| HttpError::Internal(anyhow::anyhow!("failed to store the session: {e}")))?;
-    state
-        .storage
-        .record_login(user.id, OffsetDateTime::now_utc())
-        .await
-        .map_err(|e| HttpError::Internal(e.into()))?;
+    start_login(&state, &session, &user, &client, &headers).await?;
     state
         .storage
         .clear_login_failures(&account)
@@ -292,6 +273,38 @@ pub async fn login(
     Ok(Redirect::to(safe_next(&form.next)).into_response())
 }
 
+/// Logs `user` in on `session`: a new session id (no fixation), a login session row
+/// (absolute end, client, browser) and the last-login time. Login and first-admin
+/// setup both end here.
+pub(super) async fn start_login(
+    state: &AppState,
+    session: &Session,
+    user: &User,
+    client: &str,
+    headers: &HeaderMap,
+) -> Result<(), HttpError> {
+    session.cycle_id().await.map_err(|e| {
+        HttpError::Internal(anyhow::anyhow!("failed to rotate the session id: {e}"))
+    })?;
+    let agent = headers
+        .get(axum::http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("unknown browser");
+    let login = accounts::open_session(state, user, client, agent).await?;
+    let store = async {
+        session.insert(USER_ID_KEY, user.id).await?;
+        session.insert(LOGIN_KEY, login.id).await
+    };
+    store
+        .await
+        .map_err(|e| HttpError::Internal(anyhow::anyhow!("failed to store the session: {e}")))?;
+    state
+        .storage
+        .record_login(user.id, OffsetDateTime::now_utc())
+        .await
+        .map_err(|e| HttpError::Internal(e.into()))
+}
+
 /// `POST /logout`: ends the login session and destroys the session record and cookie.
 pub async fn logout(
     State(state): State<AppState>,
@@ -302,7 +315,7 @@ pub async fn logout(
     if let (Some(user), Some(login)) = (user, login) {
         state
             .storage
-            .end_login_session(user.id, login, "logout")
+            .end_login_session(user.id, login)
             .await
             .map_err(|e| HttpError::Internal(e.into()))?;
     }
@@ -322,9 +335,7 @@ async fn audit_login(state: &AppState, name: &str, outcome: &str, detail: Option
         detail,
         ..Default::default()
     };
-    if let Err(e) = state.storage.audit(entry).await {
-        tracing::error!(error = %e, "failed to write the audit log");
-    }
+    slipway_app::backend::audit::record(state.storage.as_ref(), entry).await;
 }
 
 #[cfg(test)]

@@ -106,6 +106,15 @@ async fn a_setup_link_creates_the_first_admin_once_and_logs_them_in() {
     assert_eq!(status, 200, "{html}");
     assert_eq!(whoami(&html), Some("root"));
     assert!(flash(&html).unwrap().contains("first admin"));
+    let root = app
+        .state
+        .storage
+        .user_by_name(&UserName::parse("root").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(root.last_login_at.is_some(), "setting up counts as a login");
+    assert!(!root.must_change_password);
 
     // Used: neither the page nor the form accept it again, even from someone else.
     let other = app.client();
@@ -239,7 +248,7 @@ async fn an_admin_creates_a_user_who_must_replace_the_temporary_password_first()
     assert!(html.contains(r#"data-testid="must-change""#), "{html}");
 
     // Same password again, mismatched confirmation: refused with the reason.
-    let change = |new: &'static str, confirm: &'static str| {
+    let change = |new: &str, confirm: &str| {
         let form = [
             ("current", temporary.clone()),
             ("new", new.to_owned()),
@@ -249,11 +258,16 @@ async fn an_admin_creates_a_user_who_must_replace_the_temporary_password_first()
         let url = app.url("/password");
         async move { carol.post(url).form(&form).send().await.unwrap() }
     };
+    let res = change(&temporary, &temporary).await;
+    assert_eq!(location(&res), "/password");
+    assert!(flash_after(&app, &carol, "/password")
+        .await
+        .contains("must differ from the current one"));
     let res = change("carols own passphrase", "carols other passphrase").await;
     assert_eq!(location(&res), "/password");
     assert!(flash_after(&app, &carol, "/password")
         .await
-        .contains("differ"));
+        .contains("differ; type the same one twice"));
     let res = change("carols own passphrase", "carols own passphrase").await;
     assert_eq!(location(&res), "/profile");
     let (status, html) = app.get_text(&carol, "/pipelines/web").await.unwrap();
@@ -590,6 +604,47 @@ async fn changing_your_password_ends_your_other_sessions_but_keeps_this_one() {
     assert_eq!(
         login_to(&app, &fresh, "alice", "a brand new passphrase").await,
         "/"
+    );
+}
+
+#[tokio::test]
+async fn guessing_the_current_password_on_the_change_form_is_throttled_like_a_login() {
+    let (app, _repo) = app().await;
+    let password = app.create_user("alice", &[Role::Dev]).await.unwrap();
+    // Someone at an unlocked, logged-in browser tries to take the account over.
+    let hijacked = app.client();
+    login_to(&app, &hijacked, "alice", &password).await;
+    let attempt = |current: &str| {
+        let form = [
+            ("current", current.to_owned()),
+            ("new", "the thief's passphrase".to_owned()),
+            ("confirm", "the thief's passphrase".to_owned()),
+        ];
+        let hijacked = hijacked.clone();
+        let url = app.url("/password");
+        async move { hijacked.post(url).form(&form).send().await.unwrap() }
+    };
+    for i in 0..5 {
+        let res = attempt(&format!("guess number {i}")).await;
+        assert!(flash_after(&app, &hijacked, &location(&res))
+            .await
+            .contains("current password is wrong"));
+    }
+    // Even the right password now waits, and so does a login to that account.
+    let res = attempt(&password).await;
+    assert!(flash_after(&app, &hijacked, &location(&res))
+        .await
+        .contains("too many wrong passwords; try again in"));
+    assert!(login_to(&app, &app.client(), "alice", &password)
+        .await
+        .starts_with("/login?error=throttled"));
+    let audit = app.state.storage.audit_entries(50).await.unwrap();
+    assert_eq!(
+        audit
+            .iter()
+            .filter(|e| e.action == "password_changed" && e.outcome == "refused")
+            .count(),
+        5
     );
 }
 

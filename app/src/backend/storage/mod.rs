@@ -54,14 +54,12 @@ pub struct LoginSession {
     pub client: String,
     /// The browser's User-Agent at login (truncated).
     pub user_agent: String,
-    /// When it was ended (logout, revoked, password change, user disabled).
-    pub ended_at: Option<OffsetDateTime>,
 }
 
 impl LoginSession {
     /// Whether requests carrying this session are still accepted at `now` (unix s).
     pub fn is_open_at(&self, now: i64) -> bool {
-        self.ended_at.is_none() && now < self.expires_at
+        now < self.expires_at
     }
 }
 
@@ -340,11 +338,13 @@ pub trait Storage: Send + Sync + 'static {
     async fn check_ready(&self) -> StorageResult<()>;
 
     /// Creates a user; `Conflict` if the name is taken (case-insensitively).
+    /// `must_change_password` marks a password an admin chose or generated.
     async fn create_user(
         &self,
         name: &UserName,
         password_hash: &str,
         roles: RoleSet,
+        must_change_password: bool,
     ) -> StorageResult<User>;
 
     /// Replaces a user's password hash.
@@ -386,16 +386,12 @@ pub trait Storage: Send + Sync + 'static {
     async fn open_login_sessions(&self, user: UserId, now: i64)
         -> StorageResult<Vec<LoginSession>>;
 
-    /// Ends one of `user`'s sessions; `false` if it is not theirs or already ended.
-    async fn end_login_session(&self, user: UserId, id: i64, reason: &str) -> StorageResult<bool>;
+    /// Ends one of `user`'s sessions (its row goes: a session without a row is
+    /// refused); `false` if it is not theirs or already ended.
+    async fn end_login_session(&self, user: UserId, id: i64) -> StorageResult<bool>;
 
     /// Ends all of `user`'s open sessions but `except`; returns how many.
-    async fn end_login_sessions_of(
-        &self,
-        user: UserId,
-        except: Option<i64>,
-        reason: &str,
-    ) -> StorageResult<u64>;
+    async fn end_login_sessions_of(&self, user: UserId, except: Option<i64>) -> StorageResult<u64>;
 
     /// Stores a new setup token's hash (valid until `expires_at`, unix s) and drops
     /// every unused earlier one: only the newest printed link works.

@@ -123,7 +123,7 @@ async fn enabled_admins<'e, E: Executor<'e, Database = Sqlite>>(ex: E) -> Storag
 }
 
 const LOGIN_SESSION_COLUMNS: &str =
-    "id, user_id, created_at, expires_at, last_seen_at, client, user_agent, ended_at";
+    "id, user_id, created_at, expires_at, last_seen_at, client, user_agent";
 
 fn login_session_from_row(row: &sqlx::sqlite::SqliteRow) -> StorageResult<LoginSession> {
     Ok(LoginSession {
@@ -134,7 +134,6 @@ fn login_session_from_row(row: &sqlx::sqlite::SqliteRow) -> StorageResult<LoginS
         last_seen_at: col(row, "last_seen_at")?,
         client: col(row, "client")?,
         user_agent: col(row, "user_agent")?,
-        ended_at: col(row, "ended_at")?,
     })
 }
 
@@ -330,6 +329,62 @@ async fn read_snapshot(
     Ok(snapshot)
 }
 
+/// Inserts a user with `roles`, inside the caller's transaction; `Conflict` if the
+/// name is taken.
+async fn insert_user(
+    tx: &mut sqlx::Transaction<'_, Sqlite>,
+    name: &UserName,
+    password_hash: &str,
+    roles: RoleSet,
+    must_change_password: bool,
+) -> StorageResult<User> {
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO users (name, password_hash, created_at, must_change_password) \
+         VALUES (?, ?, ?, ?) RETURNING id",
+    )
+    .bind(name.as_str())
+    .bind(password_hash)
+    .bind(OffsetDateTime::now_utc())
+    .bind(must_change_password)
+    .fetch_one(&mut **tx)
+    .await
+    .map_err(|e| {
+        if is_unique_violation(&e) {
+            StorageError::Conflict(format!(
+                "a user named \"{name}\" already exists; choose another name"
+            ))
+        } else {
+            db("failed to insert a user")(e)
+        }
+    })?;
+    insert_roles(tx, id, roles).await?;
+    Ok(User {
+        id,
+        name: name.clone(),
+        roles,
+        disabled: false,
+        last_login_at: None,
+        must_change_password,
+    })
+}
+
+/// Gives user `id` the `roles`, inside the caller's transaction.
+async fn insert_roles(
+    tx: &mut sqlx::Transaction<'_, Sqlite>,
+    id: UserId,
+    roles: RoleSet,
+) -> StorageResult<()> {
+    for role in roles.iter() {
+        sqlx::query("INSERT INTO user_roles (user_id, role) VALUES (?, ?)")
+            .bind(id)
+            .bind(role.as_str())
+            .execute(&mut **tx)
+            .await
+            .map_err(db("failed to insert a user's role"))?;
+    }
+    Ok(())
+}
+
 const USER_COLUMNS: &str =
     "id, name, password_hash, disabled_at, last_login_at, must_change_password";
 
@@ -360,46 +415,18 @@ impl Storage for SqliteStorage {
         name: &UserName,
         password_hash: &str,
         roles: RoleSet,
+        must_change_password: bool,
     ) -> StorageResult<User> {
         let mut tx = self
             .pool
             .begin_with("BEGIN IMMEDIATE")
             .await
             .map_err(db("failed to begin a transaction"))?;
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO users (name, password_hash, created_at) VALUES (?, ?, ?) RETURNING id",
-        )
-        .bind(name.as_str())
-        .bind(password_hash)
-        .bind(OffsetDateTime::now_utc())
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(|e| {
-            if is_unique_violation(&e) {
-                StorageError::Conflict(format!("a user named {name:?} already exists"))
-            } else {
-                db("failed to insert a user")(e)
-            }
-        })?;
-        for role in roles.iter() {
-            sqlx::query("INSERT INTO user_roles (user_id, role) VALUES (?, ?)")
-                .bind(id)
-                .bind(role.as_str())
-                .execute(&mut *tx)
-                .await
-                .map_err(db("failed to insert a user's role"))?;
-        }
+        let user = insert_user(&mut tx, name, password_hash, roles, must_change_password).await?;
         tx.commit()
             .await
             .map_err(db("failed to commit a new user"))?;
-        Ok(User {
-            id,
-            name: name.clone(),
-            roles,
-            disabled: false,
-            last_login_at: None,
-            must_change_password: false,
-        })
+        Ok(user)
     }
 
     async fn set_password(
@@ -409,12 +436,10 @@ impl Storage for SqliteStorage {
         must_change: bool,
     ) -> StorageResult<()> {
         let done = sqlx::query(
-            "UPDATE users SET password_hash = ?, must_change_password = ?, password_changed_at = ? \
-             WHERE id = ?",
+            "UPDATE users SET password_hash = ?, must_change_password = ? WHERE id = ?",
         )
         .bind(password_hash)
         .bind(must_change)
-        .bind(OffsetDateTime::now_utc())
         .bind(id)
         .execute(&self.pool)
         .await
@@ -444,14 +469,7 @@ impl Storage for SqliteStorage {
             .execute(&mut *tx)
             .await
             .map_err(db("failed to clear a user's roles"))?;
-        for role in roles.iter() {
-            sqlx::query("INSERT INTO user_roles (user_id, role) VALUES (?, ?)")
-                .bind(id)
-                .bind(role.as_str())
-                .execute(&mut *tx)
-                .await
-                .map_err(db("failed to insert a user's role"))?;
-        }
+        insert_roles(&mut tx, id, roles).await?;
         if enabled_admins(&mut *tx).await? == 0 {
             return Err(last_admin());
         }
@@ -546,7 +564,7 @@ impl Storage for SqliteStorage {
     ) -> StorageResult<Vec<LoginSession>> {
         let rows = sqlx::query(&format!(
             "SELECT {LOGIN_SESSION_COLUMNS} FROM user_sessions \
-             WHERE user_id = ? AND ended_at IS NULL AND expires_at > ? ORDER BY id DESC"
+             WHERE user_id = ? AND expires_at > ? ORDER BY id DESC"
         ))
         .bind(user)
         .bind(now)
@@ -556,38 +574,23 @@ impl Storage for SqliteStorage {
         rows.iter().map(login_session_from_row).collect()
     }
 
-    async fn end_login_session(&self, user: UserId, id: i64, reason: &str) -> StorageResult<bool> {
-        let done = sqlx::query(
-            "UPDATE user_sessions SET ended_at = ?, ended_reason = ? \
-             WHERE id = ? AND user_id = ? AND ended_at IS NULL",
-        )
-        .bind(OffsetDateTime::now_utc())
-        .bind(reason)
-        .bind(id)
-        .bind(user)
-        .execute(&self.pool)
-        .await
-        .map_err(db("failed to end a login session"))?;
+    async fn end_login_session(&self, user: UserId, id: i64) -> StorageResult<bool> {
+        let done = sqlx::query("DELETE FROM user_sessions WHERE id = ? AND user_id = ?")
+            .bind(id)
+            .bind(user)
+            .execute(&self.pool)
+            .await
+            .map_err(db("failed to end a login session"))?;
         Ok(done.rows_affected() == 1)
     }
 
-    async fn end_login_sessions_of(
-        &self,
-        user: UserId,
-        except: Option<i64>,
-        reason: &str,
-    ) -> StorageResult<u64> {
-        let done = sqlx::query(
-            "UPDATE user_sessions SET ended_at = ?, ended_reason = ? \
-             WHERE user_id = ? AND ended_at IS NULL AND id IS NOT ?",
-        )
-        .bind(OffsetDateTime::now_utc())
-        .bind(reason)
-        .bind(user)
-        .bind(except)
-        .execute(&self.pool)
-        .await
-        .map_err(db("failed to end a user's sessions"))?;
+    async fn end_login_sessions_of(&self, user: UserId, except: Option<i64>) -> StorageResult<u64> {
+        let done = sqlx::query("DELETE FROM user_sessions WHERE user_id = ? AND id IS NOT ?")
+            .bind(user)
+            .bind(except)
+            .execute(&self.pool)
+            .await
+            .map_err(db("failed to end a user's sessions"))?;
         Ok(done.rows_affected())
     }
 
@@ -656,42 +659,17 @@ impl Storage for SqliteStorage {
         if enabled_admins(&mut *tx).await? > 0 {
             return Err(SetupError::AdminExists);
         }
-        let created = OffsetDateTime::now_utc();
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO users (name, password_hash, created_at, password_changed_at) \
-             VALUES (?, ?, ?, ?) RETURNING id",
-        )
-        .bind(name.as_str())
-        .bind(password_hash)
-        .bind(created)
-        .bind(created)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(|e| {
-            if is_unique_violation(&e) {
-                SetupError::NameTaken(format!(
-                    "a user named {name:?} already exists; choose another name"
-                ))
-            } else {
-                SetupError::Storage(db("failed to insert a user")(e))
-            }
-        })?;
-        sqlx::query("INSERT INTO user_roles (user_id, role) VALUES (?, 'admin')")
-            .bind(id)
-            .execute(&mut *tx)
+        let admin = [Role::Admin].into_iter().collect();
+        let user = insert_user(&mut tx, name, password_hash, admin, false)
             .await
-            .map_err(db("failed to insert a user's role"))?;
+            .map_err(|e| match e {
+                StorageError::Conflict(m) => SetupError::NameTaken(m),
+                other => SetupError::Storage(other),
+            })?;
         tx.commit()
             .await
             .map_err(db("failed to commit the first admin"))?;
-        Ok(User {
-            id,
-            name: name.clone(),
-            roles: [Role::Admin].into_iter().collect(),
-            disabled: false,
-            last_login_at: None,
-            must_change_password: false,
-        })
+        Ok(user)
     }
 
     async fn credentials_by_name(&self, name: &UserName) -> StorageResult<Option<Credentials>> {
@@ -1453,14 +1431,13 @@ impl Storage for SqliteStorage {
             .execute(&self.pool)
             .await
             .map_err(db("failed to delete expired sessions"))?;
-        // Ended or absolutely expired login sessions are refused whether their row
+        // Past their absolute end, login sessions are refused whether their row
         // exists or not (a missing row refuses too), so they can go.
-        let logins =
-            sqlx::query("DELETE FROM user_sessions WHERE ended_at IS NOT NULL OR expires_at < ?")
-                .bind(OffsetDateTime::now_utc().unix_timestamp())
-                .execute(&self.pool)
-                .await
-                .map_err(db("failed to delete ended login sessions"))?;
+        let logins = sqlx::query("DELETE FROM user_sessions WHERE expires_at < ?")
+            .bind(OffsetDateTime::now_utc().unix_timestamp())
+            .execute(&self.pool)
+            .await
+            .map_err(db("failed to delete ended login sessions"))?;
         sqlx::query("DELETE FROM setup_tokens WHERE expires_at < ?")
             .bind(OffsetDateTime::now_utc().unix_timestamp())
             .execute(&self.pool)
