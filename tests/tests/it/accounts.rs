@@ -44,6 +44,23 @@ async fn login_to(app: &TestApp, client: &reqwest::Client, name: &str, password:
     location(&res)
 }
 
+/// Posts the setup form with `token`, choosing `name` and `password` (typed twice).
+async fn set_up(
+    app: &TestApp,
+    client: &reqwest::Client,
+    token: &str,
+    name: &str,
+    password: &str,
+) -> reqwest::Response {
+    let form = [
+        ("token", token),
+        ("name", name),
+        ("password", password),
+        ("confirm", password),
+    ];
+    app.post_form(client, "/setup", &form).await.unwrap()
+}
+
 fn token_of(link: &url::Url) -> String {
     link.query_pairs()
         .find(|(k, _)| k == "token")
@@ -69,37 +86,13 @@ async fn a_setup_link_creates_the_first_admin_once_and_logs_them_in() {
     assert!(html.contains(r#"action="/setup""#), "{html}");
 
     // Bad input first: the link survives it.
-    let res = app
-        .post_form(
-            &client,
-            "/setup",
-            &[
-                ("token", &token),
-                ("name", "root"),
-                ("password", "short"),
-                ("confirm", "short"),
-            ],
-        )
-        .await
-        .unwrap();
+    let res = set_up(&app, &client, &token, "root", "short").await;
     assert_eq!(location(&res), path);
     assert!(flash_after(&app, &client, &path)
         .await
         .contains("at least 12 characters"));
 
-    let res = app
-        .post_form(
-            &client,
-            "/setup",
-            &[
-                ("token", &token),
-                ("name", "root"),
-                ("password", "correct horse battery"),
-                ("confirm", "correct horse battery"),
-            ],
-        )
-        .await
-        .unwrap();
+    let res = set_up(&app, &client, &token, "root", "correct horse battery").await;
     assert_eq!(res.status(), 303);
     assert_eq!(location(&res), "/admin/users");
     let (status, html) = app.get_text(&client, "/admin/users").await.unwrap();
@@ -120,19 +113,7 @@ async fn a_setup_link_creates_the_first_admin_once_and_logs_them_in() {
     let other = app.client();
     let (_, html) = app.get_text(&other, &path).await.unwrap();
     assert!(html.contains(r#"data-testid="setup-invalid""#), "{html}");
-    let res = app
-        .post_form(
-            &other,
-            "/setup",
-            &[
-                ("token", &token),
-                ("name", "mallory"),
-                ("password", "another long passphrase"),
-                ("confirm", "another long passphrase"),
-            ],
-        )
-        .await
-        .unwrap();
+    let res = set_up(&app, &other, &token, "mallory", "another long passphrase").await;
     assert!(flash_after(&app, &other, &location(&res))
         .await
         .contains("already used or expired"));
@@ -190,19 +171,7 @@ async fn a_setup_link_expires_after_an_hour_and_a_new_one_replaces_the_old() {
         .await
         .unwrap();
     assert!(html.contains(r#"data-testid="setup-invalid""#), "{html}");
-    let res = app
-        .post_form(
-            &client,
-            "/setup",
-            &[
-                ("token", &second),
-                ("name", "root"),
-                ("password", "correct horse battery"),
-                ("confirm", "correct horse battery"),
-            ],
-        )
-        .await
-        .unwrap();
+    let res = set_up(&app, &client, &second, "root", "correct horse battery").await;
     assert!(flash_after(&app, &client, &location(&res))
         .await
         .contains("expired"));
