@@ -1,18 +1,16 @@
-//! Slipway's application crate: the Leptos UI and server functions, the domain types,
-//! and (behind the `ssr` feature) the server-side services they call.
+//! Slipway's UI crate: the Leptos components and the server functions pages load their
+//! data through.
 //!
-//! Compiled twice: to WebAssembly with `hydrate` (UI and domain only) and natively
-//! with `ssr` (everything). Server-only dependencies are optional and enabled by `ssr`.
+//! Compiled twice: to WebAssembly with `hydrate` (components only) and natively with
+//! `ssr`, where server functions call into `slipway-core` through [`ssr::context`].
+//! The vocabulary both sides share is `slipway-model`.
 
 #![recursion_limit = "256"]
 
-pub mod domain;
-pub mod error;
 pub mod server_fns;
 pub mod ui;
-pub mod views;
 
 #[cfg(feature = "ssr")]
-pub mod backend;
+pub mod ssr;
 
 pub use ui::{shell, App};

@@ -1,21 +1,21 @@
 //! Server functions: the typed calls pages make to load their data. Each is thin: it
-//! checks the policy through [`backend::context`](crate::backend::context) and
+//! checks the policy through [`ssr::context`](crate::ssr::context) and
 //! delegates to a backend service. Reads use GET, so they carry no side effects and
 //! need no CSRF token; every state change goes through POST routes that the server's
 //! Origin check guards.
 
-use crate::error::AppError;
-use crate::views::{
+use leptos::prelude::*;
+use leptos::server_fn::codec::GetUrl;
+use slipway_model::error::AppError;
+use slipway_model::views::{
     AuditRow, BoardView, CompareView, DeploymentView, Flash, HomeView, Me, ProfileView,
     StageHistoryView, UserRow,
 };
-use leptos::prelude::*;
-use leptos::server_fn::codec::GetUrl;
 
 /// The logged-in user, or `None`.
 #[server(prefix = "/_fn", endpoint = "me", input = GetUrl)]
 pub async fn get_me() -> Result<Option<Me>, AppError> {
-    use crate::backend::context::current_user;
+    use crate::ssr::context::current_user;
     Ok(current_user().map(|u| Me {
         name: u.name.to_string(),
         roles: u.roles.iter().map(|r| r.as_str().to_owned()).collect(),
@@ -26,26 +26,28 @@ pub async fn get_me() -> Result<Option<Me>, AppError> {
 /// Every pipeline with its stages.
 #[server(prefix = "/_fn", endpoint = "home", input = GetUrl)]
 pub async fn get_home() -> Result<HomeView, AppError> {
-    use crate::backend::{board, context};
-    context::require(crate::domain::Action::View)?;
-    board::home(&context::app_state()?).await
+    use crate::ssr::context;
+    use slipway_core::board;
+    context::require(slipway_model::Action::View)?;
+    board::home(&context::services()?).await
 }
 
 /// One pipeline's board.
 #[server(prefix = "/_fn", endpoint = "board", input = GetUrl)]
 pub async fn get_board(pipeline: String) -> Result<BoardView, AppError> {
-    use crate::backend::{board, context};
-    let user = context::require(crate::domain::Action::View)?;
-    board::board(&context::app_state()?, &user, &pipeline).await
+    use crate::ssr::context;
+    use slipway_core::board;
+    let user = context::require(slipway_model::Action::View)?;
+    board::board(&context::services()?, &user, &pipeline).await
 }
 
 /// Every user with their roles (admins only).
 #[server(prefix = "/_fn", endpoint = "users", input = GetUrl)]
 pub async fn list_users() -> Result<Vec<UserRow>, AppError> {
-    use crate::backend::context;
-    use crate::domain::time_fmt::age;
-    let me = context::require(crate::domain::Action::ManageUsers)?;
-    let state = context::app_state()?;
+    use crate::ssr::context;
+    use slipway_model::time_fmt::age;
+    let me = context::require(slipway_model::Action::ManageUsers)?;
+    let state = context::services()?;
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let users = state
         .storage
@@ -68,15 +70,16 @@ pub async fn list_users() -> Result<Vec<UserRow>, AppError> {
 /// A deployment and its log.
 #[server(prefix = "/_fn", endpoint = "deployment", input = GetUrl)]
 pub async fn get_deployment(id: i64) -> Result<DeploymentView, AppError> {
-    use crate::backend::{board, context};
-    let user = context::require(crate::domain::Action::View)?;
-    board::deployment(&context::app_state()?, &user, id).await
+    use crate::ssr::context;
+    use slipway_core::board;
+    let user = context::require(slipway_model::Action::View)?;
+    board::deployment(&context::services()?, &user, id).await
 }
 
 /// The one-time message left by the last form post, removed as it is read.
 #[server(prefix = "/_fn", endpoint = "flash", input = GetUrl)]
 pub async fn take_flash() -> Result<Option<Flash>, AppError> {
-    use crate::backend::sessions::{clear_flash_cookie, read_flash};
+    use crate::ssr::flash::{clear_flash_cookie, read_flash};
     let Some(parts) = use_context::<axum::http::request::Parts>() else {
         return Ok(None);
     };
@@ -87,11 +90,7 @@ pub async fn take_flash() -> Result<Option<Flash>, AppError> {
         .filter_map(|v| v.to_str().ok())
         .find_map(read_flash);
     if flash.is_some() {
-        let secure = crate::backend::context::app_state()?
-            .config
-            .base_url
-            .scheme()
-            == "https";
+        let secure = crate::ssr::context::services()?.config.base_url.scheme() == "https";
         if let (Some(res), Ok(v)) = (
             use_context::<leptos_axum::ResponseOptions>(),
             axum::http::HeaderValue::from_str(&clear_flash_cookie(secure)),
@@ -105,10 +104,10 @@ pub async fn take_flash() -> Result<Option<Flash>, AppError> {
 /// The logged-in user's profile and API tokens.
 #[server(prefix = "/_fn", endpoint = "profile", input = GetUrl)]
 pub async fn get_profile() -> Result<ProfileView, AppError> {
-    use crate::backend::context;
-    use crate::domain::time_fmt::age;
-    let user = context::require(crate::domain::Action::View)?;
-    let state = context::app_state()?;
+    use crate::ssr::context;
+    use slipway_model::time_fmt::age;
+    let user = context::require(slipway_model::Action::View)?;
+    let state = context::services()?;
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let tokens = state
         .storage
@@ -124,13 +123,13 @@ pub async fn get_profile() -> Result<ProfileView, AppError> {
     Ok(ProfileView {
         sessions: sessions
             .into_iter()
-            .map(|s| crate::views::SessionRow {
+            .map(|s| slipway_model::views::SessionRow {
                 id: s.id,
                 started: age(now - s.created_at.unix_timestamp()),
                 last_seen: age(now - s.last_seen_at.unix_timestamp()),
                 client: s.client,
-                browser: crate::backend::accounts::describe_user_agent(&s.user_agent),
-                expires: crate::domain::time_fmt::until(s.expires_at - now),
+                browser: slipway_core::accounts::describe_user_agent(&s.user_agent),
+                expires: slipway_model::time_fmt::until(s.expires_at - now),
                 current: current == Some(s.id),
             })
             .collect(),
@@ -138,7 +137,7 @@ pub async fn get_profile() -> Result<ProfileView, AppError> {
         roles: user.roles.iter().map(|r| r.as_str().to_owned()).collect(),
         tokens: tokens
             .into_iter()
-            .map(|t| crate::views::TokenRow {
+            .map(|t| slipway_model::views::TokenRow {
                 id: t.id,
                 name: t.name,
                 prefix: t.prefix,
@@ -159,9 +158,10 @@ pub async fn get_audit(
     outcome: Option<String>,
     before: Option<i64>,
 ) -> Result<Vec<AuditRow>, AppError> {
-    use crate::backend::{audit, context};
-    context::require(crate::domain::Action::ViewAudit)?;
-    let state = context::app_state()?;
+    use crate::ssr::context;
+    use slipway_core::audit;
+    context::require(slipway_model::Action::ViewAudit)?;
+    let state = context::services()?;
     let filter = audit::filter(actor, action, pipeline, outcome, before, 200);
     let rows = state
         .storage
@@ -177,9 +177,10 @@ pub async fn get_stage_history(
     pipeline: String,
     stage: String,
 ) -> Result<StageHistoryView, AppError> {
-    use crate::backend::{board, context};
-    context::require(crate::domain::Action::View)?;
-    board::stage_history(&context::app_state()?, &pipeline, &stage).await
+    use crate::ssr::context;
+    use slipway_core::board;
+    context::require(slipway_model::Action::View)?;
+    board::stage_history(&context::services()?, &pipeline, &stage).await
 }
 
 /// "What goes out": the commits between two SHAs of a pipeline.
@@ -189,15 +190,17 @@ pub async fn get_compare(
     from: String,
     to: String,
 ) -> Result<CompareView, AppError> {
-    use crate::backend::{board, context};
-    context::require(crate::domain::Action::View)?;
-    board::compare(&context::app_state()?, &pipeline, &from, &to).await
+    use crate::ssr::context;
+    use slipway_core::board;
+    context::require(slipway_model::Action::View)?;
+    board::compare(&context::services()?, &pipeline, &from, &to).await
 }
 
 /// Whether a first-admin setup link can still be used (the setup page's question).
 #[server(prefix = "/_fn", endpoint = "setup", input = GetUrl)]
 pub async fn get_setup_status(token: String) -> Result<bool, AppError> {
-    use crate::backend::{accounts, context};
-    let state = context::app_state()?;
+    use crate::ssr::context;
+    use slipway_core::accounts;
+    let state = context::services()?;
     accounts::setup_link_is_valid(state.storage.as_ref(), &token).await
 }

@@ -5,11 +5,11 @@ use crate::demo;
 use crate::startup::{build_app, open_storage, serve, shutdown_signal};
 use anyhow::{bail, Context as _};
 use clap::{Parser, Subcommand};
-use slipway_app::backend::accounts::{self, Actor};
-use slipway_app::backend::config::Config;
-use slipway_app::backend::passwords::Password;
-use slipway_app::domain::UserName;
-use slipway_app::views::account_status;
+use slipway_core::accounts::{self, Actor};
+use slipway_core::config::Config;
+use slipway_core::passwords::Password;
+use slipway_model::views::account_status;
+use slipway_model::UserName;
 use std::ffi::OsString;
 use std::io::{BufRead, IsTerminal};
 use std::path::PathBuf;
@@ -142,7 +142,7 @@ pub async fn run(args: impl IntoIterator<Item = OsString>) -> anyhow::Result<()>
         Command::Demo { dir, listen } => {
             let path = demo::prepare(&dir, &listen)?;
             let config = load(&path)?;
-            let storage = open_storage(&config).await?;
+            let storage = open_storage(&config).await?.storage;
             let users = demo::reset_users(storage.as_ref()).await?;
             drop(storage);
             eprintln!("{}", demo::banner(&config, &users));
@@ -178,7 +178,7 @@ async fn run_server(config: Config) -> anyhow::Result<()> {
 async fn user_command(config: &Config, command: UserCommand) -> anyhow::Result<()> {
     let by = Actor::CommandLine;
     // Parse everything before touching the database.
-    let storage = || async { open_storage(config).await };
+    let storage = || async { open_storage(config).await.map(|o| o.storage) };
     match command {
         UserCommand::Add {
             name,
@@ -298,8 +298,8 @@ async fn ready(url: &str, pipeline: &str, sha: &str, note: Option<&str>) -> anyh
     let base = url::Url::parse(url).with_context(|| {
         format!("--url {url:?} is not a URL; expected e.g. https://slipway.example.com")
     })?;
-    let pipeline = slipway_app::domain::PipelineId::parse(pipeline)?;
-    let sha = slipway_app::domain::Sha::parse(sha.trim())?;
+    let pipeline = slipway_model::PipelineId::parse(pipeline)?;
+    let sha = slipway_model::Sha::parse(sha.trim())?;
     let endpoint = base
         .join(&format!("api/v1/pipelines/{pipeline}/ready"))
         .context("failed to build the API URL")?;

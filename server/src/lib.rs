@@ -7,6 +7,7 @@ pub mod cli;
 pub mod demo;
 pub mod http;
 pub mod startup;
+pub mod state;
 pub mod telemetry;
 
-pub use slipway_app::backend::config::Config;
+pub use slipway_core::config::Config;

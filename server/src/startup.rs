@@ -2,20 +2,22 @@
 //! [`build_app`] does everything but bind, so tests can serve it on port 0.
 
 use crate::http;
+use crate::http::session_store::DynSessionStore;
+use crate::state::AppState;
 use anyhow::Context as _;
 use axum::http::{header, HeaderValue};
 use axum::{middleware, Router};
 use leptos::config::LeptosOptions;
+use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
-use slipway_app::backend::config::Config;
-use slipway_app::backend::engine::{self, Deploys};
-use slipway_app::backend::events::{self as live, Events};
-use slipway_app::backend::repos::Repos;
-use slipway_app::backend::sessions::DynSessionStore;
-use slipway_app::backend::storage::sqlite::SqliteStorage;
-use slipway_app::backend::storage::Storage;
-use slipway_app::backend::AppState;
 use slipway_app::{shell, App};
+use slipway_core::config::Config;
+use slipway_core::engine::{self, Deploys};
+use slipway_core::events::{self as live, Events};
+use slipway_core::repos::Repos;
+use slipway_core::storage::sqlite::SqliteStorage;
+use slipway_core::storage::Storage;
+use slipway_core::Services;
 use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -32,7 +34,7 @@ pub struct Slipway {
     /// The complete router (pages, server functions, forms, health checks, assets).
     pub router: Router,
     /// The shared services, for callers that need them directly (CLI, demo, tests).
-    pub state: AppState,
+    pub state: Services,
     background: Vec<JoinHandle<()>>,
 }
 
@@ -66,8 +68,17 @@ pub fn site_dir(config: &Config) -> PathBuf {
     PathBuf::from("target/site")
 }
 
+/// The storage the config names, and the tower-sessions store living in the same
+/// database (the session layer needs a concrete store; the backend is chosen here).
+pub struct OpenedStorage {
+    /// Persistence for the core.
+    pub storage: Arc<dyn Storage>,
+    /// Web sessions.
+    pub sessions: DynSessionStore,
+}
+
 /// Opens the storage the config names.
-pub async fn open_storage(config: &Config) -> anyhow::Result<Arc<dyn Storage>> {
+pub async fn open_storage(config: &Config) -> anyhow::Result<OpenedStorage> {
     tokio::fs::create_dir_all(&config.data_dir)
         .await
         .with_context(|| {
@@ -77,13 +88,22 @@ pub async fn open_storage(config: &Config) -> anyhow::Result<Arc<dyn Storage>> {
             )
         })?;
     let storage = SqliteStorage::connect(&config.database_url).await?;
-    Ok(Arc::new(storage))
+    let sessions = DynSessionStore(Arc::new(tower_sessions_sqlx_store::SqliteStore::new(
+        storage.pool().clone(),
+    )));
+    Ok(OpenedStorage {
+        storage: Arc::new(storage),
+        sessions,
+    })
 }
 
 /// Builds the application for `config`: opens storage (applying migrations), starts
 /// the mirrors' background fetches and the session clean-up, and assembles the router.
 pub async fn build_app(config: Config) -> anyhow::Result<Slipway> {
-    let storage = open_storage(&config).await?;
+    let OpenedStorage {
+        storage,
+        sessions: session_store,
+    } = open_storage(&config).await?;
     let site_root = site_dir(&config);
     let leptos_options = LeptosOptions::builder()
         .output_name("slipway")
@@ -94,15 +114,18 @@ pub async fn build_app(config: Config) -> anyhow::Result<Slipway> {
     let inactivity = time::Duration::try_from(config.session_inactivity)
         .context("failed to convert the session inactivity period")?;
     let repos = Arc::new(Repos::new(&config));
-    let state = AppState {
-        leptos_options,
+    let services = Services {
         config: Arc::new(config),
         storage: storage.clone(),
         repos,
         deploys: Arc::new(Deploys::default()),
         events: Arc::new(Events::new(storage.clone())),
     };
-    let interrupted = engine::recover_interrupted(&state)
+    let state = AppState {
+        leptos_options,
+        services: services.clone(),
+    };
+    let interrupted = engine::recover_interrupted(&services)
         .await
         .context("failed to recover deployments left by a previous run")?;
     if interrupted > 0 {
@@ -112,9 +135,12 @@ pub async fn build_app(config: Config) -> anyhow::Result<Slipway> {
         );
     }
 
-    let background = vec![spawn_fetch_loops(&state), spawn_session_cleanup(&state)];
+    let background = vec![
+        spawn_fetch_loops(&services),
+        spawn_session_cleanup(&services),
+    ];
 
-    let sessions = SessionManagerLayer::new(DynSessionStore(state.storage.session_store()))
+    let sessions = SessionManagerLayer::new(session_store)
         .with_name("slipway_session")
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
@@ -126,19 +152,28 @@ pub async fn build_app(config: Config) -> anyhow::Result<Slipway> {
 
     let routes = route_list();
     let router = Router::new()
-        .merge(http::routes())
-        .leptos_routes(&state, routes, {
-            let options = state.leptos_options.clone();
-            move || shell(options.clone())
-        })
+        .merge(http::routes().with_state(services.clone()))
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            {
+                // Server functions and pages reach the services through the context.
+                let services = services.clone();
+                move || provide_context(services.clone())
+            },
+            {
+                let options = state.leptos_options.clone();
+                move || shell(options.clone())
+            },
+        )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(middleware::from_fn_with_state(
-            state.clone(),
+            services.clone(),
             http::auth::authenticate,
         ))
         .layer(sessions)
         .layer(middleware::from_fn_with_state(
-            state.clone(),
+            services.clone(),
             http::origin::check_origin,
         ));
     let router = with_security_headers(router)
@@ -153,7 +188,7 @@ pub async fn build_app(config: Config) -> anyhow::Result<Slipway> {
         .with_state(state.clone());
     Ok(Slipway {
         router,
-        state,
+        state: services,
         background,
     })
 }
@@ -187,7 +222,7 @@ fn with_security_headers(router: Router<AppState>) -> Router<AppState> {
 }
 
 /// Fetches every mirror at start, then on each pipeline's interval.
-fn spawn_fetch_loops(state: &AppState) -> JoinHandle<()> {
+fn spawn_fetch_loops(state: &Services) -> JoinHandle<()> {
     let state = state.clone();
     tokio::spawn(async move {
         let mut tasks = tokio::task::JoinSet::new();
@@ -217,7 +252,7 @@ fn spawn_fetch_loops(state: &AppState) -> JoinHandle<()> {
     })
 }
 
-fn spawn_session_cleanup(state: &AppState) -> JoinHandle<()> {
+fn spawn_session_cleanup(state: &Services) -> JoinHandle<()> {
     let storage = state.storage.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));

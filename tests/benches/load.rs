@@ -16,10 +16,10 @@
 //! exits non-zero if any request fails or any subscriber misses a line.
 
 use anyhow::{ensure, Context as _, Result};
-use slipway_app::backend::storage::{CreateDeploymentError, NewDeployment, StageSnapshot};
-use slipway_app::backend::tokens;
-use slipway_app::domain::deployment::{DeploymentKind, DeploymentState};
-use slipway_app::domain::{PipelineId, Role, Sha, StageId, UserName};
+use slipway_core::storage::{CreateDeploymentError, NewDeployment, StageSnapshot};
+use slipway_core::tokens;
+use slipway_model::deployment::{DeploymentKind, DeploymentState};
+use slipway_model::{PipelineId, Role, Sha, StageId, UserName};
 use slipway_tests::app::{spawn_app, TestApp};
 use slipway_tests::git::TestRepo;
 use std::path::Path;

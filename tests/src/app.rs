@@ -3,9 +3,9 @@
 //! and a config file written to disk and loaded through the real parser.
 
 use anyhow::Context as _;
-use slipway_app::backend::passwords::{self, Password};
-use slipway_app::backend::AppState;
-use slipway_app::domain::{Role, UserName};
+use slipway_core::passwords::{self, Password};
+use slipway_core::Services;
+use slipway_model::{Role, UserName};
 use slipway_server::startup::{build_app, serve};
 use slipway_server::Config;
 use std::net::SocketAddr;
@@ -20,7 +20,7 @@ pub struct TestApp {
     /// `http://127.0.0.1:<port>` (no trailing slash).
     pub base: String,
     /// The shared services, to seed users and inspect state.
-    pub state: AppState,
+    pub state: Services,
     /// The temporary folder holding the config, database and mirrors.
     pub dir: tempfile::TempDir,
     shutdown: Option<oneshot::Sender<()>>,
@@ -239,10 +239,7 @@ impl TestApp {
     }
 
     /// Waits (at most 60 s) until deployment `id` has ended, and returns it.
-    pub async fn wait_for_end(
-        &self,
-        id: i64,
-    ) -> anyhow::Result<slipway_app::backend::storage::Deployment> {
+    pub async fn wait_for_end(&self, id: i64) -> anyhow::Result<slipway_core::storage::Deployment> {
         let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
         loop {
             let d = self

@@ -3,9 +3,9 @@
 
 use super::common::{ErrorPanel, Layout};
 use crate::server_fns::list_users;
-use crate::views::{account_status, UserRow};
 use leptos::prelude::*;
 use leptos_meta::Title;
+use slipway_model::views::{account_status, UserRow};
 
 /// Every role, in display order, for the checkboxes.
 const ROLES: [&str; 5] = ["viewer", "dev", "qa", "ops", "admin"];

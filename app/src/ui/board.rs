@@ -3,10 +3,10 @@
 
 use super::common::{ErrorPanel, Layout, ShaChip};
 use crate::server_fns::get_board;
-use crate::views::{BoardView, Card, StageColumn};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
+use slipway_model::views::{BoardView, Card, StageColumn};
 
 /// The board page.
 #[component]

@@ -1,9 +1,9 @@
 //! Pieces shared by pages: the header, error panels, the SHA chip.
 
-use crate::error::AppError;
 use crate::server_fns::{get_me, take_flash};
 use leptos::prelude::*;
 use leptos_meta::Title;
+use slipway_model::error::AppError;
 
 /// The page frame: header with the user and a logout form, then the page.
 #[component]

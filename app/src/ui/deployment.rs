@@ -4,10 +4,10 @@
 
 use super::common::{ErrorPanel, Layout, ShaChip};
 use crate::server_fns::get_deployment;
-use crate::views::{DeploymentView, LogLineView};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
+use slipway_model::views::{DeploymentView, LogLineView};
 
 /// The deployment page.
 #[component]

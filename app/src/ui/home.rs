@@ -2,9 +2,9 @@
 
 use super::common::{ErrorPanel, Layout};
 use crate::server_fns::get_home;
-use crate::views::StageSummary;
 use leptos::prelude::*;
 use leptos_meta::Title;
+use slipway_model::views::StageSummary;
 
 /// The home page.
 #[component]

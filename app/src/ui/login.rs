@@ -31,7 +31,7 @@ pub fn LoginPage() -> impl IntoView {
                     .unwrap_or(60);
                 Some(format!(
                     "Too many failed logins. Try again in {}.",
-                    crate::domain::throttle::describe_wait(std::time::Duration::from_secs(secs))
+                    slipway_model::throttle::describe_wait(std::time::Duration::from_secs(secs))
                 ))
             }
             Some(code) => message(code).map(str::to_owned),

@@ -4,9 +4,9 @@
 use super::common::{ErrorPanel, Layout};
 use super::password::PasswordForm;
 use crate::server_fns::get_profile;
-use crate::views::SessionRow;
 use leptos::prelude::*;
 use leptos_meta::Title;
+use slipway_model::views::SessionRow;
 
 /// The profile page.
 #[component]

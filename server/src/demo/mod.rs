@@ -8,10 +8,10 @@ pub mod repo;
 use anyhow::Context as _;
 use rand::distributions::Alphanumeric;
 use rand::Rng;
-use slipway_app::backend::config::Config;
-use slipway_app::backend::passwords::{self, Password};
-use slipway_app::backend::storage::{Storage, StorageError};
-use slipway_app::domain::{Role, UserName};
+use slipway_core::config::Config;
+use slipway_core::passwords::{self, Password};
+use slipway_core::storage::{Storage, StorageError};
+use slipway_model::{Role, UserName};
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 

@@ -1,6 +1,6 @@
 //! Form handlers for accounts: the admin's user management, a user's own password and
 //! sessions, and the first-admin setup form. Each parses, calls
-//! [`backend::accounts`](slipway_app::backend::accounts) (which checks the policy and
+//! [`backend::accounts`](slipway_core::accounts) (which checks the policy and
 //! audits) and redirects with a one-time message, or shows a secret once.
 
 use super::actions::{escape_html, finish, redirect_with, shown_once, user};
@@ -12,10 +12,10 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
 use serde::Deserialize;
-use slipway_app::backend::accounts::{self, Actor, PasswordChange};
-use slipway_app::backend::context::{CurrentLogin, CurrentUser};
-use slipway_app::backend::AppState;
-use slipway_app::error::AppError;
+use slipway_app::ssr::context::{CurrentLogin, CurrentUser};
+use slipway_core::accounts::{self, Actor, PasswordChange};
+use slipway_core::Services;
+use slipway_model::error::AppError;
 use tower_sessions::Session;
 
 const USERS: &str = "/admin/users";
@@ -54,7 +54,7 @@ fn temporary_password_page(name: &str, password: &str, what: &str) -> Response {
 
 /// `POST /admin/users`: creates a user with a temporary password (shown once).
 pub async fn create_user(
-    State(state): State<AppState>,
+    State(state): State<Services>,
     Extension(u): Extension<CurrentUser>,
     form: RawForm,
 ) -> Result<Response, HttpError> {
@@ -89,7 +89,7 @@ pub async fn create_user(
 
 /// `POST /admin/users/roles`: replaces a user's roles.
 pub async fn set_roles(
-    State(state): State<AppState>,
+    State(state): State<Services>,
     Extension(u): Extension<CurrentUser>,
     form: RawForm,
 ) -> Result<Response, HttpError> {
@@ -123,7 +123,7 @@ pub struct NameForm {
 
 /// `POST /admin/users/disable`: disables a user and ends their sessions.
 pub async fn disable(
-    State(state): State<AppState>,
+    State(state): State<Services>,
     Extension(u): Extension<CurrentUser>,
     Form(f): Form<NameForm>,
 ) -> Result<Response, HttpError> {
@@ -132,7 +132,7 @@ pub async fn disable(
 
 /// `POST /admin/users/enable`: lets a disabled user log in again.
 pub async fn enable(
-    State(state): State<AppState>,
+    State(state): State<Services>,
     Extension(u): Extension<CurrentUser>,
     Form(f): Form<NameForm>,
 ) -> Result<Response, HttpError> {
@@ -140,7 +140,7 @@ pub async fn enable(
 }
 
 async fn set_disabled(
-    state: AppState,
+    state: Services,
     u: CurrentUser,
     f: NameForm,
     disabled: bool,
@@ -171,7 +171,7 @@ async fn set_disabled(
 /// `POST /admin/users/reset-password`: a temporary password (shown once); the user
 /// must change it at next login and their sessions end now.
 pub async fn reset_password(
-    State(state): State<AppState>,
+    State(state): State<Services>,
     Extension(u): Extension<CurrentUser>,
     Form(f): Form<NameForm>,
 ) -> Result<Response, HttpError> {
@@ -206,7 +206,7 @@ pub struct PasswordForm {
 
 /// `POST /password`: a user changes their own password; their other sessions end.
 pub async fn change_password(
-    State(state): State<AppState>,
+    State(state): State<Services>,
     ClientAddr(peer): ClientAddr,
     Extension(u): Extension<CurrentUser>,
     Extension(CurrentLogin(login)): Extension<CurrentLogin>,
@@ -240,7 +240,7 @@ pub async fn change_password(
 
 /// `POST /profile/sessions/{id}/end`: ends one of your sessions (this one: log out).
 pub async fn end_session(
-    State(state): State<AppState>,
+    State(state): State<Services>,
     Extension(u): Extension<CurrentUser>,
     Extension(CurrentLogin(login)): Extension<CurrentLogin>,
     session: Session,
@@ -278,7 +278,7 @@ pub struct SetupForm {
 
 /// `POST /setup`: uses the one-time link to create the first admin, and logs them in.
 pub async fn setup(
-    State(state): State<AppState>,
+    State(state): State<Services>,
     ClientAddr(peer): ClientAddr,
     headers: HeaderMap,
     session: Session,

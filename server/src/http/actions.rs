@@ -9,16 +9,16 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
 use serde::Deserialize;
-use slipway_app::backend::context::CurrentUser;
-use slipway_app::backend::engine;
-use slipway_app::backend::sessions::flash_cookie;
-use slipway_app::backend::storage::User;
-use slipway_app::backend::AppState;
-use slipway_app::error::AppError;
-use slipway_app::views::Flash;
+use slipway_app::ssr::context::CurrentUser;
+use slipway_app::ssr::flash::flash_cookie;
+use slipway_core::engine;
+use slipway_core::storage::User;
+use slipway_core::Services;
+use slipway_model::error::AppError;
+use slipway_model::views::Flash;
 
 /// A redirect to `to` that carries a one-time message for the next page.
-pub(super) fn redirect_with(state: &AppState, to: &str, kind: &str, message: String) -> Response {
+pub(super) fn redirect_with(state: &Services, to: &str, kind: &str, message: String) -> Response {
     let secure = state.config.base_url.scheme() == "https";
     let cookie = flash_cookie(
         &Flash {
@@ -33,7 +33,7 @@ pub(super) fn redirect_with(state: &AppState, to: &str, kind: &str, message: Str
 /// Maps an engine result to a redirect: success and user-fixable refusals go `back`
 /// with a message; everything else becomes its HTTP error.
 pub(super) fn finish<T>(
-    state: &AppState,
+    state: &Services,
     result: Result<T, AppError>,
     ok: impl FnOnce(&T) -> (String, String),
     back: String,
@@ -64,7 +64,7 @@ pub struct ShaForm {
 
 /// `POST /pipelines/{p}/ready`.
 pub async fn ready(
-    State(state): State<AppState>,
+    State(state): State<Services>,
     Extension(u): Extension<CurrentUser>,
     Path(p): Path<String>,
     Form(f): Form<ShaForm>,
@@ -92,7 +92,7 @@ pub async fn ready(
 
 /// `POST /pipelines/{p}/unready`.
 pub async fn unready(
-    State(state): State<AppState>,
+    State(state): State<Services>,
     Extension(u): Extension<CurrentUser>,
     Path(p): Path<String>,
     Form(f): Form<ShaForm>,
@@ -118,7 +118,7 @@ pub struct PromoteForm {
 
 /// `POST /pipelines/{p}/promote`: to the deployment page on success.
 pub async fn promote(
-    State(state): State<AppState>,
+    State(state): State<Services>,
     Extension(u): Extension<CurrentUser>,
     Path(p): Path<String>,
     Form(f): Form<PromoteForm>,
@@ -154,7 +154,7 @@ pub struct LockForm {
 
 /// `POST /pipelines/{p}/stages/{s}/lock`.
 pub async fn lock(
-    State(state): State<AppState>,
+    State(state): State<Services>,
     Extension(u): Extension<CurrentUser>,
     Path((p, s)): Path<(String, String)>,
     Form(f): Form<LockForm>,
@@ -181,7 +181,7 @@ pub async fn lock(
 
 /// `POST /pipelines/{p}/stages/{s}/unlock`.
 pub async fn unlock(
-    State(state): State<AppState>,
+    State(state): State<Services>,
     Extension(u): Extension<CurrentUser>,
     Path((p, s)): Path<(String, String)>,
 ) -> Result<Response, HttpError> {
@@ -198,7 +198,7 @@ pub async fn unlock(
 
 /// `POST /deployments/{id}/cancel`.
 pub async fn cancel(
-    State(state): State<AppState>,
+    State(state): State<Services>,
     Extension(u): Extension<CurrentUser>,
     Path(id): Path<i64>,
 ) -> Result<Response, HttpError> {
@@ -222,7 +222,7 @@ pub struct ReasonForm {
 
 /// `POST /pipelines/{p}/stages/{s}/rollback`: to the deployment page on success.
 pub async fn rollback(
-    State(state): State<AppState>,
+    State(state): State<Services>,
     Extension(u): Extension<CurrentUser>,
     Path((p, s)): Path<(String, String)>,
     Form(f): Form<ReasonForm>,
@@ -258,12 +258,12 @@ pub struct TokenForm {
 /// `POST /profile/tokens`: answers with a page that shows the token once (it is never
 /// stored in plaintext, not even in the session for a redirect).
 pub async fn create_token(
-    State(state): State<AppState>,
+    State(state): State<Services>,
     Extension(u): Extension<CurrentUser>,
     Form(f): Form<TokenForm>,
 ) -> Result<Response, HttpError> {
     let user = user(u)?;
-    match slipway_app::backend::accounts::create_token(&state, &user, &f.name).await {
+    match slipway_core::accounts::create_token(&state, &user, &f.name).await {
         Ok((token, plaintext)) => Ok(shown_once(
             &format!("New API token “{}”", escape_html(&token.name)),
             &plaintext,
@@ -282,12 +282,12 @@ pub async fn create_token(
 
 /// `POST /profile/tokens/{id}/revoke`.
 pub async fn revoke_token(
-    State(state): State<AppState>,
+    State(state): State<Services>,
     Extension(u): Extension<CurrentUser>,
     Path(id): Path<i64>,
 ) -> Result<Response, HttpError> {
     let user = user(u)?;
-    let result = slipway_app::backend::accounts::revoke_token(&state, &user, id).await;
+    let result = slipway_core::accounts::revoke_token(&state, &user, id).await;
     finish(
         &state,
         result,

@@ -6,10 +6,10 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
 use serde::Deserialize;
-use slipway_app::backend::audit;
-use slipway_app::backend::context::{authorize, CurrentUser};
-use slipway_app::backend::AppState;
-use slipway_app::domain::Action;
+use slipway_app::ssr::context::{authorize, CurrentUser};
+use slipway_core::audit;
+use slipway_core::Services;
+use slipway_model::Action;
 
 /// The audit page's filters.
 #[derive(Deserialize)]
@@ -25,7 +25,7 @@ const EXPORT_LIMIT: i64 = 1_000_000;
 
 /// `GET /admin/audit.jsonl`: every matching entry, newest first, one JSON object per line.
 pub async fn audit_export(
-    State(state): State<AppState>,
+    State(state): State<Services>,
     Extension(CurrentUser(user)): Extension<CurrentUser>,
     Query(q): Query<AuditQuery>,
 ) -> Result<Response, HttpError> {

@@ -11,16 +11,16 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
-use slipway_app::backend::context::authorize;
-use slipway_app::backend::storage::{Deployment, User};
-use slipway_app::backend::{board, engine, tokens, AppState};
-use slipway_app::domain::gates::GateResult;
-use slipway_app::domain::Action;
-use slipway_app::error::AppError;
-use slipway_app::views::BoardView;
+use slipway_app::ssr::context::authorize;
+use slipway_core::storage::{Deployment, User};
+use slipway_core::{board, engine, tokens, Services};
+use slipway_model::error::AppError;
+use slipway_model::gates::GateResult;
+use slipway_model::views::BoardView;
+use slipway_model::Action;
 
 /// The API's routes.
-pub fn routes() -> Router<AppState> {
+pub fn routes() -> Router<Services> {
     Router::new()
         .route("/pipelines/{pipeline}/board", get(board_state))
         .route("/pipelines/{pipeline}/ready", post(mark_ready))
@@ -124,12 +124,12 @@ async fn not_found() -> ApiError {
 /// The user behind the request's bearer token.
 pub struct ApiUser(pub User);
 
-impl FromRequestParts<AppState> for ApiUser {
+impl FromRequestParts<Services> for ApiUser {
     type Rejection = ApiError;
 
     async fn from_request_parts(
         parts: &mut Parts,
-        state: &AppState,
+        state: &Services,
     ) -> Result<Self, Self::Rejection> {
         let unauthenticated =
             |m: &str| ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", m);
@@ -150,7 +150,7 @@ impl FromRequestParts<AppState> for ApiUser {
             .storage
             .user_by_token(&tokens::hash(token))
             .await
-            .map_err(|e| ApiError::from(slipway_app::backend::context::internal(e)))?
+            .map_err(|e| ApiError::from(slipway_app::ssr::context::internal(e)))?
             .filter(|u| !u.disabled)
             .ok_or_else(|| unauthenticated("invalid or revoked API token"))?;
         Ok(ApiUser(user))
@@ -160,10 +160,10 @@ impl FromRequestParts<AppState> for ApiUser {
 /// `Json<T>` whose rejections are API errors that say what was wrong with the body.
 pub struct ApiJson<T>(pub T);
 
-impl<T: serde::de::DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
+impl<T: serde::de::DeserializeOwned> FromRequest<Services> for ApiJson<T> {
     type Rejection = ApiError;
 
-    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request(req: Request, state: &Services) -> Result<Self, Self::Rejection> {
         match Json::<T>::from_request(req, state).await {
             Ok(Json(v)) => Ok(ApiJson(v)),
             Err(rejection) => Err(ApiError::new(
@@ -222,7 +222,7 @@ impl From<&Deployment> for DeploymentJson {
 }
 
 async fn board_state(
-    State(state): State<AppState>,
+    State(state): State<Services>,
     ApiUser(user): ApiUser,
     Path(p): Path<String>,
 ) -> ApiResult<Json<BoardView>> {
@@ -245,7 +245,7 @@ struct ReadyAnswer {
 }
 
 async fn mark_ready(
-    State(state): State<AppState>,
+    State(state): State<Services>,
     ApiUser(user): ApiUser,
     Path(p): Path<String>,
     ApiJson(body): ApiJson<ReadyBody>,
@@ -259,7 +259,7 @@ async fn mark_ready(
 }
 
 async fn unmark_ready(
-    State(state): State<AppState>,
+    State(state): State<Services>,
     ApiUser(user): ApiUser,
     Path((p, sha)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
@@ -289,7 +289,7 @@ struct GatesAnswer {
 }
 
 async fn gates(
-    State(state): State<AppState>,
+    State(state): State<Services>,
     ApiUser(user): ApiUser,
     Path((p, s)): Path<(String, String)>,
     Query(q): Query<ShaQuery>,
@@ -299,7 +299,7 @@ async fn gates(
     let sha = engine::parse_sha(&q.sha)?;
     let gates = engine::evaluate_gates(&state, &user, &at, &sha).await?;
     Ok(Json(GatesAnswer {
-        allowed: slipway_app::domain::gates::first_blocker(&gates).is_none(),
+        allowed: slipway_model::gates::first_blocker(&gates).is_none(),
         pipeline: p,
         stage: s,
         sha: sha.to_string(),
@@ -313,7 +313,7 @@ struct PromoteBody {
 }
 
 async fn promote(
-    State(state): State<AppState>,
+    State(state): State<Services>,
     ApiUser(user): ApiUser,
     Path((p, s)): Path<(String, String)>,
     ApiJson(body): ApiJson<PromoteBody>,
@@ -330,7 +330,7 @@ struct LockBody {
 }
 
 async fn lock(
-    State(state): State<AppState>,
+    State(state): State<Services>,
     ApiUser(user): ApiUser,
     Path((p, s)): Path<(String, String)>,
     ApiJson(body): ApiJson<LockBody>,
@@ -340,7 +340,7 @@ async fn lock(
 }
 
 async fn unlock(
-    State(state): State<AppState>,
+    State(state): State<Services>,
     ApiUser(user): ApiUser,
     Path((p, s)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
@@ -354,7 +354,7 @@ struct RollbackBody {
 }
 
 async fn rollback(
-    State(state): State<AppState>,
+    State(state): State<Services>,
     ApiUser(user): ApiUser,
     Path((p, s)): Path<(String, String)>,
     ApiJson(body): ApiJson<RollbackBody>,
@@ -363,12 +363,12 @@ async fn rollback(
     Ok((StatusCode::CREATED, Json(DeploymentJson::from(&d))))
 }
 
-async fn find_deployment(state: &AppState, id: i64) -> ApiResult<Deployment> {
+async fn find_deployment(state: &Services, id: i64) -> ApiResult<Deployment> {
     state
         .storage
         .deployment(id)
         .await
-        .map_err(|e| ApiError::from(slipway_app::backend::context::internal(e)))?
+        .map_err(|e| ApiError::from(slipway_app::ssr::context::internal(e)))?
         .ok_or_else(|| {
             ApiError::new(
                 StatusCode::NOT_FOUND,
@@ -379,7 +379,7 @@ async fn find_deployment(state: &AppState, id: i64) -> ApiResult<Deployment> {
 }
 
 async fn deployment(
-    State(state): State<AppState>,
+    State(state): State<Services>,
     ApiUser(user): ApiUser,
     Path(id): Path<i64>,
 ) -> ApiResult<Json<DeploymentJson>> {
@@ -410,7 +410,7 @@ struct LogAnswer {
 }
 
 async fn log(
-    State(state): State<AppState>,
+    State(state): State<Services>,
     ApiUser(user): ApiUser,
     Path(id): Path<i64>,
     Query(q): Query<LogQuery>,
@@ -421,7 +421,7 @@ async fn log(
         .storage
         .log_lines(id, q.after, 10_000)
         .await
-        .map_err(|e| ApiError::from(slipway_app::backend::context::internal(e)))?
+        .map_err(|e| ApiError::from(slipway_app::ssr::context::internal(e)))?
         .into_iter()
         .map(|l| LogLineJson {
             seq: l.seq,
@@ -437,7 +437,7 @@ async fn log(
 }
 
 async fn cancel(
-    State(state): State<AppState>,
+    State(state): State<Services>,
     ApiUser(user): ApiUser,
     Path(id): Path<i64>,
 ) -> ApiResult<StatusCode> {

@@ -3,20 +3,20 @@
 
 use super::client::ClientAddr;
 use super::error::HttpError;
+use crate::http::session_store::{LOGIN_KEY, USER_ID_KEY};
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
 use serde::Deserialize;
-use slipway_app::backend::accounts;
-use slipway_app::backend::context::{CurrentLogin, CurrentUser};
-use slipway_app::backend::passwords::{self, Password};
-use slipway_app::backend::sessions::{LOGIN_KEY, USER_ID_KEY};
-use slipway_app::backend::storage::{User, UserId};
-use slipway_app::backend::AppState;
-use slipway_app::domain::throttle;
-use slipway_app::domain::UserName;
+use slipway_app::ssr::context::{CurrentLogin, CurrentUser};
+use slipway_core::accounts;
+use slipway_core::passwords::{self, Password};
+use slipway_core::storage::{User, UserId};
+use slipway_core::Services;
+use slipway_model::throttle;
+use slipway_model::UserName;
 use time::OffsetDateTime;
 use tower_sessions::Session;
 
@@ -52,7 +52,7 @@ enum Anonymous {
 /// The user and login session behind `session`, if it is still honoured. Ended ones
 /// are flushed, so their cookie stops working for good.
 async fn resolve(
-    state: &AppState,
+    state: &Services,
     session: &Session,
 ) -> Result<Result<(User, i64), Anonymous>, HttpError> {
     let read = async {
@@ -70,7 +70,7 @@ async fn resolve(
     let Some(user_id) = user_id else {
         return Ok(Err(Anonymous::NeverLoggedIn));
     };
-    let internal = |e: slipway_app::backend::storage::StorageError| HttpError::Internal(e.into());
+    let internal = |e: slipway_core::storage::StorageError| HttpError::Internal(e.into());
     let now = OffsetDateTime::now_utc();
     let login = match login_id {
         Some(id) => state.storage.login_session(id).await.map_err(internal)?,
@@ -105,7 +105,7 @@ async fn resolve(
 /// sends anonymous page views to the login page, and users who must change their
 /// password to the change form.
 pub async fn authenticate(
-    State(state): State<AppState>,
+    State(state): State<Services>,
     session: Session,
     mut req: Request,
     next: Next,
@@ -184,7 +184,7 @@ fn safe_next(next: &str) -> &str {
 /// `POST /login`: verifies the password (off the runtime, with equal time for unknown
 /// users), rotates the session id (no fixation) and redirects.
 pub async fn login(
-    State(state): State<AppState>,
+    State(state): State<Services>,
     ClientAddr(peer): ClientAddr,
     headers: HeaderMap,
     session: Session,
@@ -277,7 +277,7 @@ pub async fn login(
 /// (absolute end, client, browser) and the last-login time. Login and first-admin
 /// setup both end here.
 pub(super) async fn start_login(
-    state: &AppState,
+    state: &Services,
     session: &Session,
     user: &User,
     client: &str,
@@ -307,7 +307,7 @@ pub(super) async fn start_login(
 
 /// `POST /logout`: ends the login session and destroys the session record and cookie.
 pub async fn logout(
-    State(state): State<AppState>,
+    State(state): State<Services>,
     Extension(CurrentUser(user)): Extension<CurrentUser>,
     Extension(CurrentLogin(login)): Extension<CurrentLogin>,
     session: Session,
@@ -327,15 +327,15 @@ pub async fn logout(
 }
 
 /// Records a login attempt (the typed name, even when no such user exists).
-async fn audit_login(state: &AppState, name: &str, outcome: &str, detail: Option<String>) {
-    let entry = slipway_app::backend::storage::NewAudit {
+async fn audit_login(state: &Services, name: &str, outcome: &str, detail: Option<String>) {
+    let entry = slipway_core::storage::NewAudit {
         actor: Some(name.to_owned()),
         action: "login".into(),
         outcome: outcome.into(),
         detail,
         ..Default::default()
     };
-    slipway_app::backend::audit::record(state.storage.as_ref(), entry).await;
+    slipway_core::audit::record(state.storage.as_ref(), entry).await;
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use slipway_app::error::AppError;
+use slipway_model::error::AppError;
 
 /// A handler's failure.
 #[derive(Debug, thiserror::Error)]

@@ -10,6 +10,7 @@ pub mod auth;
 pub mod client;
 pub mod error;
 pub mod origin;
+pub mod session_store;
 pub mod sse;
 
 use axum::extract::{Path, State};
@@ -18,13 +19,13 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Router};
 use error::HttpError;
-use slipway_app::backend::context::{authorize, CurrentUser};
-use slipway_app::backend::repos::RepoError;
-use slipway_app::backend::AppState;
-use slipway_app::domain::{Action, PipelineId};
+use slipway_app::ssr::context::{authorize, CurrentUser};
+use slipway_core::repos::RepoError;
+use slipway_core::Services;
+use slipway_model::{Action, PipelineId};
 
 /// The non-Leptos routes.
-pub fn routes() -> Router<AppState> {
+pub fn routes() -> Router<Services> {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
@@ -70,7 +71,7 @@ async fn healthz() -> &'static str {
 }
 
 /// The database answers and every migration is applied.
-async fn readyz(State(state): State<AppState>) -> Response {
+async fn readyz(State(state): State<Services>) -> Response {
     match state.storage.check_ready().await {
         Ok(()) => (StatusCode::OK, "ready\n").into_response(),
         Err(e) => {
@@ -86,7 +87,7 @@ async fn readyz(State(state): State<AppState>) -> Response {
 
 /// The *Refresh* button: fetch the pipeline's repository now, then back to the board.
 async fn refresh(
-    State(state): State<AppState>,
+    State(state): State<Services>,
     Extension(CurrentUser(user)): Extension<CurrentUser>,
     Path(pipeline): Path<String>,
 ) -> Result<Redirect, HttpError> {

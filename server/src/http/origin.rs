@@ -9,7 +9,7 @@ use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use slipway_app::backend::AppState;
+use slipway_core::Services;
 
 /// The scheme://host:port of a URL, as browsers serialise it in `Origin`.
 fn origin_of(url: &url::Url) -> String {
@@ -52,7 +52,7 @@ pub fn refusal(method: &Method, headers: &HeaderMap, base: &url::Url) -> Option<
 }
 
 /// Middleware rejecting cross-origin state changes with 403.
-pub async fn check_origin(State(state): State<AppState>, req: Request, next: Next) -> Response {
+pub async fn check_origin(State(state): State<Services>, req: Request, next: Next) -> Response {
     if let Some(reason) = refusal(req.method(), req.headers(), &state.config.base_url) {
         tracing::warn!(method = %req.method(), path = req.uri().path(), %reason, "refused a cross-origin request");
         return HttpError::CrossOrigin(reason).into_response();

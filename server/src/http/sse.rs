@@ -12,10 +12,10 @@ use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures::stream::{self, Stream};
 use serde::Deserialize;
-use slipway_app::backend::context::{authorize, CurrentUser};
-use slipway_app::backend::storage::StoredEvent;
-use slipway_app::backend::AppState;
-use slipway_app::domain::Action;
+use slipway_app::ssr::context::{authorize, CurrentUser};
+use slipway_core::storage::StoredEvent;
+use slipway_core::Services;
+use slipway_model::Action;
 use std::collections::VecDeque;
 use std::convert::Infallible;
 use tokio::sync::broadcast::{self, error::RecvError};
@@ -38,12 +38,12 @@ pub struct EventsQuery {
 /// The session user, or the bearer token's user.
 pub struct EventsUser;
 
-impl FromRequestParts<AppState> for EventsUser {
+impl FromRequestParts<Services> for EventsUser {
     type Rejection = ApiError;
 
     async fn from_request_parts(
         parts: &mut Parts,
-        state: &AppState,
+        state: &Services,
     ) -> Result<Self, Self::Rejection> {
         let session_user = parts
             .extensions
@@ -64,7 +64,7 @@ enum Phase {
 }
 
 struct Feed {
-    state: AppState,
+    state: Services,
     closing: tokio::sync::watch::Receiver<bool>,
     rx: broadcast::Receiver<StoredEvent>,
     pipeline: Option<String>,
@@ -137,7 +137,7 @@ impl Feed {
 
 /// The handler.
 pub async fn events(
-    State(state): State<AppState>,
+    State(state): State<Services>,
     _user: EventsUser,
     headers: HeaderMap,
     Query(q): Query<EventsQuery>,

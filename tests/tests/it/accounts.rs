@@ -1,8 +1,8 @@
 //! Accounts over HTTP: the first-admin setup link, user administration, forced
 //! password changes, session revocation and absolute expiry.
 
-use slipway_app::backend::accounts;
-use slipway_app::domain::{Role, UserName};
+use slipway_core::accounts;
+use slipway_model::{Role, UserName};
 use slipway_tests::app::{flash, pipeline_config, spawn_app, spawn_app_with, whoami, TestApp};
 use slipway_tests::git::TestRepo;
 

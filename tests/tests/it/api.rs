@@ -1,7 +1,7 @@
 //! The JSON API with bearer tokens, and the `slipway ready` CLI that uses it.
 
 use serde_json::{json, Value};
-use slipway_app::domain::Role;
+use slipway_model::Role;
 use slipway_tests::app::{deploying_pipeline, spawn_app, TestApp, WRITE_SHA};
 use slipway_tests::git::TestRepo;
 
@@ -373,7 +373,7 @@ async fn the_cli_marks_a_sha_ready_with_a_token_from_the_environment() {
     let marks = app
         .state
         .storage
-        .ready_marks(&slipway_app::domain::PipelineId::parse("web").unwrap())
+        .ready_marks(&slipway_model::PipelineId::parse("web").unwrap())
         .await
         .unwrap();
     assert_eq!(marks[0].sha.as_str(), sha);

@@ -1,6 +1,6 @@
 //! Login, logout, sessions, the role policy at the HTTP boundary and the Origin check.
 
-use slipway_app::domain::Role;
+use slipway_model::Role;
 use slipway_tests::app::{pipeline_config, spawn_app, spawn_app_with, TestApp};
 use slipway_tests::git::TestRepo;
 

@@ -1,6 +1,6 @@
 //! The home page and the board, against real git repositories.
 
-use slipway_app::domain::Role;
+use slipway_model::Role;
 use slipway_tests::app::{pipeline_config, spawn_app};
 use slipway_tests::git::TestRepo;
 

@@ -2,7 +2,7 @@
 //! page hydrated (an interactive element responds without a page load).
 
 use fantoccini::Locator;
-use slipway_app::domain::Role;
+use slipway_model::Role;
 use slipway_tests::app::{pipeline_config, spawn_app};
 use slipway_tests::browser::{wait_for_css, wait_until, Browser};
 use slipway_tests::git::TestRepo;

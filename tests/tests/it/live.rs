@@ -2,7 +2,7 @@
 //! restart with Last-Event-ID.
 
 use serde_json::Value;
-use slipway_app::domain::Role;
+use slipway_model::Role;
 use slipway_tests::app::{deploying_pipeline, spawn_app};
 use slipway_tests::git::TestRepo;
 use slipway_tests::sse::SseReader;

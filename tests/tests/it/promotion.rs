@@ -1,9 +1,9 @@
 //! The promotion engine over HTTP: real git repositories, real deploy commands, the real
 //! server. Each test tells one rule of the product brief.
 
-use slipway_app::backend::runner::group_alive;
-use slipway_app::domain::deployment::DeploymentState;
-use slipway_app::domain::Role;
+use slipway_core::runner::group_alive;
+use slipway_model::deployment::DeploymentState;
+use slipway_model::Role;
 use slipway_tests::app::{deploying_pipeline, flash, spawn_app, TestApp, WRITE_SHA};
 use slipway_tests::git::TestRepo;
 
@@ -550,16 +550,16 @@ async fn wait_gone(pgid: i32) {
 }
 
 trait ParseIds {
-    fn parse_id(&self) -> slipway_app::domain::PipelineId;
-    fn parse_stage(&self) -> slipway_app::domain::StageId;
+    fn parse_id(&self) -> slipway_model::PipelineId;
+    fn parse_stage(&self) -> slipway_model::StageId;
 }
 
 impl ParseIds for &str {
-    fn parse_id(&self) -> slipway_app::domain::PipelineId {
-        slipway_app::domain::PipelineId::parse(self).unwrap()
+    fn parse_id(&self) -> slipway_model::PipelineId {
+        slipway_model::PipelineId::parse(self).unwrap()
     }
-    fn parse_stage(&self) -> slipway_app::domain::StageId {
-        slipway_app::domain::StageId::parse(self).unwrap()
+    fn parse_stage(&self) -> slipway_model::StageId {
+        slipway_model::StageId::parse(self).unwrap()
     }
 }
 

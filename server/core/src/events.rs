@@ -3,7 +3,7 @@
 //! bounded channel: a slow subscriber lags and is told to resync; it never slows the
 //! publisher.
 
-use crate::backend::storage::{Storage, StoredEvent};
+use crate::storage::{Storage, StoredEvent};
 use serde::Serialize;
 use std::sync::Arc;
 use tokio::sync::broadcast;

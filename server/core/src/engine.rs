@@ -4,19 +4,19 @@
 //! Every action goes through the role policy, is validated before it reaches git or SQL,
 //! and is written to the audit log with its outcome — refusals included.
 
-use crate::backend::config::{PipelineConfig, StageConfig};
-use crate::backend::context::{authorize, internal};
-use crate::backend::runner::{self, CancelHandle, Outcome, RunObserver, RunSpec, Stream};
-use crate::backend::storage::{
+use crate::authz::{authorize, internal};
+use crate::config::{PipelineConfig, StageConfig};
+use crate::runner::{self, CancelHandle, Outcome, RunObserver, RunSpec, Stream};
+use crate::storage::{
     CreateDeploymentError, Deployment, NewAudit, NewDeployment, StageSnapshot, User,
 };
-use crate::backend::AppState;
-use crate::domain::deployment::{DeploymentKind, DeploymentState};
-use crate::domain::gates::{
+use crate::Services;
+use slipway_model::deployment::{DeploymentKind, DeploymentState};
+use slipway_model::error::AppError;
+use slipway_model::gates::{
     self, Ancestry, GateResult, LockInfo, Previous, PromotionFacts, TargetStage,
 };
-use crate::domain::{Action, Sha};
-use crate::error::AppError;
+use slipway_model::{Action, Sha};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
@@ -71,7 +71,7 @@ impl<'a> StageRef<'a> {
 }
 
 /// Looks a pipeline up by user-supplied id.
-pub fn pipeline<'a>(state: &'a AppState, id: &str) -> Result<&'a PipelineConfig, AppError> {
+pub fn pipeline<'a>(state: &'a Services, id: &str) -> Result<&'a PipelineConfig, AppError> {
     state.config.pipeline(id).ok_or_else(|| {
         AppError::NotFound(format!(
             "there is no pipeline {id:?}; the home page lists the configured ones"
@@ -81,7 +81,7 @@ pub fn pipeline<'a>(state: &'a AppState, id: &str) -> Result<&'a PipelineConfig,
 
 /// Looks a stage up by user-supplied ids.
 pub fn stage<'a>(
-    state: &'a AppState,
+    state: &'a Services,
     pipeline_id: &str,
     stage_id: &str,
 ) -> Result<StageRef<'a>, AppError> {
@@ -106,8 +106,8 @@ pub fn parse_sha(s: &str) -> Result<Sha, AppError> {
     Sha::parse(s.trim()).map_err(|e| AppError::BadRequest(e.to_string()))
 }
 
-async fn audit(state: &AppState, entry: NewAudit) {
-    crate::backend::audit::record(state.storage.as_ref(), entry).await;
+async fn audit(state: &Services, entry: NewAudit) {
+    crate::audit::record(state.storage.as_ref(), entry).await;
 }
 
 fn audit_entry(user: &User, action: &str, pipeline: &str, outcome: &str) -> NewAudit {
@@ -122,7 +122,7 @@ fn audit_entry(user: &User, action: &str, pipeline: &str, outcome: &str) -> NewA
 
 /// Refuses with "unknown commit" unless `sha` is on the pipeline's branch.
 async fn require_on_branch(
-    state: &AppState,
+    state: &Services,
     pipeline: &PipelineConfig,
     sha: &Sha,
 ) -> Result<(), AppError> {
@@ -152,7 +152,7 @@ async fn require_on_branch(
 
 /// Whether `current` is an ancestor of `sha`, from the permanent cache or git.
 async fn ancestry(
-    state: &AppState,
+    state: &Services,
     pipeline: &PipelineConfig,
     current: Option<&Sha>,
     sha: &Sha,
@@ -246,7 +246,7 @@ pub fn facts(
 
 /// Ancestry as the target stage needs it: only fast-forward-only stages ask git.
 pub async fn ancestry_for(
-    state: &AppState,
+    state: &Services,
     at: &StageRef<'_>,
     current: Option<&Sha>,
     sha: &Sha,
@@ -260,7 +260,7 @@ pub async fn ancestry_for(
 
 /// The gates for promoting `sha` into a stage, as the card shows them.
 pub async fn evaluate_gates(
-    state: &AppState,
+    state: &Services,
     user: &User,
     at: &StageRef<'_>,
     sha: &Sha,
@@ -293,7 +293,7 @@ fn refused(r: &GateResult) -> AppError {
 /// Promotes `sha` into a stage: validates, evaluates the gates again inside the
 /// transaction that creates the deployment, starts the deployer, audits the outcome.
 pub async fn promote(
-    state: &AppState,
+    state: &Services,
     user: &User,
     pipeline_id: &str,
     stage_id: &str,
@@ -319,7 +319,7 @@ pub async fn promote(
 }
 
 async fn promote_checked(
-    state: &AppState,
+    state: &Services,
     user: &User,
     at: &StageRef<'_>,
     sha: &Sha,
@@ -386,7 +386,7 @@ async fn promote_checked(
 /// The SHA a rollback of this stage would deploy: the newest succeeded SHA that differs
 /// from the current one and was not itself rolled back here. Repeating a rollback goes
 /// further back, because the SHA rolled away from is flagged.
-pub async fn rollback_target(state: &AppState, at: &StageRef<'_>) -> Result<Option<Sha>, AppError> {
+pub async fn rollback_target(state: &Services, at: &StageRef<'_>) -> Result<Option<Sha>, AppError> {
     // Page through the stage's successes newest first (bounded reads, whatever the
     // history's length) until a distinct SHA that was not rolled back turns up.
     const PAGE: i64 = 50;
@@ -435,7 +435,7 @@ pub async fn rollback_target(state: &AppState, at: &StageRef<'_>) -> Result<Opti
 /// Rolls a stage back to its previous distinct good SHA (ops), with a reason. The one
 /// audited exception to the ancestry gate; busy, lock and permission still apply.
 pub async fn rollback(
-    state: &AppState,
+    state: &Services,
     user: &User,
     pipeline_id: &str,
     stage_id: &str,
@@ -526,7 +526,7 @@ pub async fn rollback(
 
 /// Marks a SHA of the pipeline's branch ready.
 pub async fn mark_ready(
-    state: &AppState,
+    state: &Services,
     user: &User,
     pipeline_id: &str,
     sha: &str,
@@ -565,7 +565,7 @@ pub async fn mark_ready(
 
 /// Removes a ready mark.
 pub async fn unmark_ready(
-    state: &AppState,
+    state: &Services,
     user: &User,
     pipeline_id: &str,
     sha: &str,
@@ -594,7 +594,7 @@ pub async fn unmark_ready(
 
 /// Locks a stage with a reason and an optional expiry.
 pub async fn lock(
-    state: &AppState,
+    state: &Services,
     user: &User,
     pipeline_id: &str,
     stage_id: &str,
@@ -635,7 +635,7 @@ pub async fn lock(
             .await
         {
             Ok(()) => Ok(()),
-            Err(crate::backend::storage::StorageError::Conflict(m)) => Err(AppError::Refused {
+            Err(crate::storage::StorageError::Conflict(m)) => Err(AppError::Refused {
                 gate: "lock".into(),
                 message: m,
             }),
@@ -657,7 +657,7 @@ pub async fn lock(
 
 /// Removes a stage's lock.
 pub async fn unlock(
-    state: &AppState,
+    state: &Services,
     user: &User,
     pipeline_id: &str,
     stage_id: &str,
@@ -692,7 +692,7 @@ pub async fn unlock(
 }
 
 /// Cancels a running deployment (its whole process group).
-pub async fn cancel(state: &AppState, user: &User, id: i64) -> Result<(), AppError> {
+pub async fn cancel(state: &Services, user: &User, id: i64) -> Result<(), AppError> {
     authorize(user, Action::Cancel)?;
     let d = state
         .storage
@@ -736,7 +736,7 @@ pub async fn cancel(state: &AppState, user: &User, id: i64) -> Result<(), AppErr
 
 /// Writes log lines as the deployer prints them.
 struct LogWriter {
-    state: AppState,
+    state: Services,
     pipeline: String,
     id: i64,
     seq: i64,
@@ -789,7 +789,7 @@ impl RunObserver for LogWriter {
 }
 
 /// Starts the stage's deployer for a freshly created deployment, in the background.
-pub fn start(state: &AppState, pipeline: &PipelineConfig, stage: &StageConfig, d: Deployment) {
+pub fn start(state: &Services, pipeline: &PipelineConfig, stage: &StageConfig, d: Deployment) {
     let deployer = stage.deployer.clone();
     let mut env = vec![
         ("SLIPWAY_SHA".to_owned(), d.sha.to_string()),
@@ -909,7 +909,7 @@ pub fn start(state: &AppState, pipeline: &PipelineConfig, stage: &StageConfig, d
 /// At start-up: ends the process group of every deployment a previous process left
 /// queued or running, and marks it interrupted (audited). Nothing is ever left
 /// "running" that nothing runs.
-pub async fn recover_interrupted(state: &AppState) -> anyhow::Result<usize> {
+pub async fn recover_interrupted(state: &Services) -> anyhow::Result<usize> {
     let left = state.storage.unfinished_deployments().await?;
     for d in &left {
         if let Some(pgid) = d.pgid {
@@ -963,7 +963,7 @@ pub async fn recover_interrupted(state: &AppState) -> anyhow::Result<usize> {
 
 /// On shutdown: refuse new promotions, wait up to `grace` for running deploys, then
 /// cancel the rest and wait for them to record their end.
-pub async fn shutdown(state: &AppState, grace: Duration) {
+pub async fn shutdown(state: &Services, grace: Duration) {
     state.deploys.stopping.store(true, Ordering::SeqCst);
     let deadline = tokio::time::Instant::now() + grace;
     while state.deploys.running_count() > 0 && tokio::time::Instant::now() < deadline {

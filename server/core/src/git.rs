@@ -5,9 +5,9 @@
 //! Slipway writes itself elsewhere (to pin deployed SHAs) are never pruned. git never
 //! prompts: no terminal, no askpass, SSH in batch mode, stdin closed, and a timeout.
 
-use crate::backend::config::{PipelineConfig, RepoSource};
-use crate::domain::Sha;
+use crate::config::{PipelineConfig, RepoSource};
 use anyhow::{bail, Context as _};
+use slipway_model::Sha;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;

@@ -2,8 +2,6 @@
 //! browser, so it carries only what a user may see: internal details are logged on the
 //! server and replaced by [`AppError::Internal`].
 
-use leptos::server_fn::codec::JsonEncoding;
-use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 use serde::{Deserialize, Serialize};
 
 /// What went wrong, as a user may be told.
@@ -40,10 +38,13 @@ pub enum AppError {
     Transport(String),
 }
 
-impl FromServerFnError for AppError {
-    type Encoder = JsonEncoding;
+// Server functions need their error type to implement this trait, and the orphan rule
+// puts the impl here; the feature keeps Leptos out of the server core's dependencies.
+#[cfg(feature = "server-fn")]
+impl server_fn::error::FromServerFnError for AppError {
+    type Encoder = server_fn::codec::JsonEncoding;
 
-    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+    fn from_server_fn_error(value: server_fn::error::ServerFnErrorErr) -> Self {
         AppError::Transport(value.to_string())
     }
 }

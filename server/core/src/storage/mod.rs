@@ -8,11 +8,10 @@
 
 pub mod sqlite;
 
-use crate::domain::deployment::{DeploymentKind, DeploymentState};
-use crate::domain::gates::GateResult;
-use crate::domain::{PipelineId, RoleSet, Sha, StageId, UserName};
 use async_trait::async_trait;
-use std::sync::Arc;
+use slipway_model::deployment::{DeploymentKind, DeploymentState};
+use slipway_model::gates::GateResult;
+use slipway_model::{PipelineId, RoleSet, Sha, StageId, UserName};
 use time::OffsetDateTime;
 
 /// A user's database id.
@@ -635,7 +634,4 @@ pub trait Storage: Send + Sync + 'static {
 
     /// Deletes sessions whose expiry has passed (run periodically).
     async fn delete_expired_sessions(&self) -> StorageResult<u64>;
-
-    /// The session store for tower-sessions, living in the same database.
-    fn session_store(&self) -> Arc<dyn tower_sessions::SessionStore>;
 }

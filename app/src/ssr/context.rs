@@ -1,11 +1,14 @@
-//! Helpers that let server functions reach the [`AppState`] and the current user from
-//! Leptos context, and that turn internal errors into [`AppError`] (logging details).
+//! What a server function may reach from its Leptos context: the [`Services`] the
+//! server provides for every request, and the current user the authentication
+//! middleware put into the request's extensions.
 
-use crate::backend::storage::User;
-use crate::backend::AppState;
-use crate::domain::Action;
-use crate::error::AppError;
 use leptos::prelude::use_context;
+use slipway_core::storage::User;
+use slipway_core::Services;
+use slipway_model::error::AppError;
+use slipway_model::Action;
+
+pub use slipway_core::authz::{authorize, internal};
 
 /// The authenticated user of this request, put into the request extensions by the
 /// server's authentication middleware (`None` when nobody is logged in).
@@ -24,9 +27,9 @@ pub fn current_login() -> Option<i64> {
         .and_then(|c| c.0)
 }
 
-/// The shared services.
-pub fn app_state() -> Result<AppState, AppError> {
-    use_context::<AppState>().ok_or_else(|| internal("AppState missing from the Leptos context"))
+/// The shared services (provided by the server for every page and server function).
+pub fn services() -> Result<Services, AppError> {
+    use_context::<Services>().ok_or_else(|| internal("Services missing from the Leptos context"))
 }
 
 /// The logged-in user, if any.
@@ -41,27 +44,4 @@ pub fn require(action: Action) -> Result<User, AppError> {
     let user = current_user().ok_or(AppError::Unauthenticated)?;
     authorize(&user, action)?;
     Ok(user)
-}
-
-/// Checks the policy for an already-known user.
-pub fn authorize(user: &User, action: Action) -> Result<(), AppError> {
-    if action.is_permitted_for(user.roles) {
-        Ok(())
-    } else {
-        Err(AppError::Forbidden(format!(
-            "your roles ({}) do not allow you to {}",
-            if user.roles.is_empty() {
-                "none".to_owned()
-            } else {
-                user.roles.to_string()
-            },
-            action.describe()
-        )))
-    }
-}
-
-/// Logs an internal error with its full chain and returns the opaque [`AppError::Internal`].
-pub fn internal(err: impl std::fmt::Display) -> AppError {
-    tracing::error!(error = %err, "internal error");
-    AppError::Internal
 }

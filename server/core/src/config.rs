@@ -6,9 +6,9 @@
 //! what was expected. An operator fixing a config sees all mistakes at once, never a
 //! panic or a bare serde message.
 
-use crate::domain::client::IpNet;
-use crate::domain::{PipelineId, Role, RoleSet, StageId};
 use serde::Deserialize;
+use slipway_model::client::IpNet;
+use slipway_model::{PipelineId, Role, RoleSet, StageId};
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 use std::net::SocketAddr;
@@ -40,7 +40,7 @@ pub struct Config {
     /// At shutdown, running deploys get this long to finish before they are cancelled.
     pub shutdown_grace: Duration,
     /// Reverse proxies whose `X-Forwarded-For` is believed when they connect (empty:
-    /// none; the connection's peer is the client). See [`crate::domain::client`].
+    /// none; the connection's peer is the client). See [`slipway_model::client`].
     pub trusted_proxies: Vec<IpNet>,
     /// The boards, in config order.
     pub pipelines: Vec<PipelineConfig>,

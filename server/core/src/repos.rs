@@ -2,9 +2,9 @@
 //! serialised (a refresh click during a background fetch waits for it instead of
 //! racing it); different pipelines fetch independently.
 
-use crate::backend::config::Config;
-use crate::backend::git::{Commit, Mirror};
-use crate::domain::{PipelineId, Sha};
+use crate::config::Config;
+use crate::git::{Commit, Mirror};
+use slipway_model::{PipelineId, Sha};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use time::OffsetDateTime;

@@ -1,8 +1,8 @@
 //! The audit log: writing an entry, and reading it (filters from user input, rows for
 //! pages and JSON lines).
 
-use crate::backend::storage::{AuditEntry, AuditFilter, NewAudit, Storage};
-use crate::views::AuditRow;
+use crate::storage::{AuditEntry, AuditFilter, NewAudit, Storage};
+use slipway_model::views::AuditRow;
 
 /// Appends `entry`. The action it records has already happened and is not undone
 /// when the log cannot be written: that is logged as an error for the operator.

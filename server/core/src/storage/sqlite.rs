@@ -10,20 +10,19 @@ use super::{
     Lock, LogLine, LoginSession, NewAudit, NewDeployment, ReadyMark, SetupError, StageSnapshot,
     Storage, StorageError, StorageResult, StoredEvent, User, UserId,
 };
-use crate::domain::deployment::{DeploymentKind, DeploymentState};
-use crate::domain::gates::{GateKind, GateResult, GateStatus};
-use crate::domain::{PipelineId, Role, RoleSet, Sha, StageId, UserName};
 use anyhow::Context as _;
 use async_trait::async_trait;
+use slipway_model::deployment::{DeploymentKind, DeploymentState};
+use slipway_model::gates::{GateKind, GateResult, GateStatus};
+use slipway_model::{PipelineId, Role, RoleSet, Sha, StageId, UserName};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Executor, Row, Sqlite, SqlitePool};
 use std::str::FromStr;
-use std::sync::Arc;
 use std::time::Duration;
 use time::OffsetDateTime;
 
 /// The migrations under `migrations/sqlite`, embedded in the binary.
-pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
 
 /// SQLite-backed storage.
 #[derive(Clone, Debug)]
@@ -1444,11 +1443,5 @@ impl Storage for SqliteStorage {
             .await
             .map_err(db("failed to delete expired setup links"))?;
         Ok(done.rows_affected() + logins.rows_affected())
-    }
-
-    fn session_store(&self) -> Arc<dyn tower_sessions::SessionStore> {
-        Arc::new(tower_sessions_sqlx_store::SqliteStore::new(
-            self.pool.clone(),
-        ))
     }
 }

@@ -296,7 +296,7 @@ fn permission(f: &PromotionFacts) -> (GateStatus, String) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::Role;
+    use crate::Role;
 
     fn sha(c: char) -> Sha {
         Sha::parse(&c.to_string().repeat(40)).unwrap()

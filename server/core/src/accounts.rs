@@ -2,14 +2,12 @@
 //! API tokens, sessions) and the first-admin setup link. Every change is audited;
 //! admin actions check the policy here, whichever door (page, CLI) they came through.
 
-use crate::backend::context::internal;
-use crate::backend::passwords::{self, Password};
-use crate::backend::storage::{
-    ApiToken, LoginSession, NewAudit, SetupError, Storage, StorageError, User,
-};
-use crate::backend::{audit, tokens, AppState};
-use crate::domain::{throttle, Action, Role, RoleSet, UserName};
-use crate::error::AppError;
+use crate::authz::internal;
+use crate::passwords::{self, Password};
+use crate::storage::{ApiToken, LoginSession, NewAudit, SetupError, Storage, StorageError, User};
+use crate::{audit, tokens, Services};
+use slipway_model::error::AppError;
+use slipway_model::{throttle, Action, Role, RoleSet, UserName};
 use time::OffsetDateTime;
 
 /// An audit entry about the account `target`.
@@ -32,7 +30,7 @@ fn account_entry(
 
 /// Audits a successful action of `user` on `target`.
 async fn audit(
-    state: &AppState,
+    state: &Services,
     user: &User,
     action: &str,
     target: String,
@@ -45,7 +43,7 @@ async fn audit(
 
 /// Creates a token for `user`; returns it with its plaintext, which is never stored.
 pub async fn create_token(
-    state: &AppState,
+    state: &Services,
     user: &User,
     name: &str,
 ) -> Result<(ApiToken, String), AppError> {
@@ -78,7 +76,7 @@ pub async fn create_token(
 }
 
 /// Revokes one of `user`'s own tokens.
-pub async fn revoke_token(state: &AppState, user: &User, id: i64) -> Result<(), AppError> {
+pub async fn revoke_token(state: &Services, user: &User, id: i64) -> Result<(), AppError> {
     if state
         .storage
         .revoke_token(user.id, id)
@@ -113,7 +111,7 @@ pub enum Actor<'a> {
 impl Actor<'_> {
     fn authorize(&self) -> Result<(), AppError> {
         match self {
-            Actor::User(u) => crate::backend::context::authorize(u, Action::ManageUsers),
+            Actor::User(u) => crate::authz::authorize(u, Action::ManageUsers),
             Actor::CommandLine => Ok(()),
         }
     }
@@ -353,7 +351,7 @@ pub struct PasswordChange {
 /// counts as a failed login for the throttle), the new one must follow the rules and
 /// differ from it. Every other session of theirs ends; `keep` (this one) stays.
 pub async fn change_own_password(
-    state: &AppState,
+    state: &Services,
     user: &User,
     keep: Option<i64>,
     client: &str,
@@ -438,7 +436,7 @@ pub fn now_secs() -> f64 {
 /// How long `account` from `client` must wait before the next password attempt, if
 /// the throttle is engaged (login and password change share it).
 pub async fn throttle_wait(
-    state: &AppState,
+    state: &Services,
     account: &str,
     client: &str,
 ) -> Result<Option<std::time::Duration>, AppError> {
@@ -464,7 +462,7 @@ pub async fn throttle_wait(
 
 /// Opens a login session for `user` (absolute end from the config).
 pub async fn open_session(
-    state: &AppState,
+    state: &Services,
     user: &User,
     client: &str,
     user_agent: &str,
@@ -482,7 +480,7 @@ pub async fn open_session(
 }
 
 /// Ends one of `user`'s own sessions (from the "active sessions" list).
-pub async fn end_own_session(state: &AppState, user: &User, id: i64) -> Result<(), AppError> {
+pub async fn end_own_session(state: &Services, user: &User, id: i64) -> Result<(), AppError> {
     if state
         .storage
         .end_login_session(user.id, id)

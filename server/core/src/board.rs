@@ -2,22 +2,22 @@
 //! the config, the mirror and storage with a fixed number of queries per board (no query
 //! per card), so a board costs the same however long the history is.
 
-use crate::backend::config::{PipelineConfig, StageConfig};
-use crate::backend::context::{authorize, internal};
-use crate::backend::engine::{self, StageRef};
-use crate::backend::git::{redact_userinfo, Commit};
-use crate::backend::repos::RepoError;
-use crate::backend::storage::{Deployment, StageSnapshot, User};
-use crate::backend::AppState;
-use crate::domain::gates::{self, GateStatus, Previous};
-use crate::domain::time_fmt::age;
-use crate::domain::{Action, Sha};
-use crate::error::AppError;
-use crate::views::{
+use crate::authz::{authorize, internal};
+use crate::config::{PipelineConfig, StageConfig};
+use crate::engine::{self, StageRef};
+use crate::git::{redact_userinfo, Commit};
+use crate::repos::RepoError;
+use crate::storage::{Deployment, StageSnapshot, User};
+use crate::Services;
+use slipway_model::error::AppError;
+use slipway_model::gates::{self, GateStatus, Previous};
+use slipway_model::time_fmt::age;
+use slipway_model::views::{
     BoardView, Card, CommitCard, CompareView, CurrentSha, DeploymentRef, DeploymentView, GateView,
     HistoryRow, HomeView, LockView, LogLineView, MirrorView, NextStep, PipelineSummary, ReadyInfo,
     StageColumn, StageHistoryView, StageSummary,
 };
+use slipway_model::{Action, Sha};
 use std::collections::{HashMap, HashSet};
 use time::OffsetDateTime;
 
@@ -63,7 +63,7 @@ fn stage_summary(s: &StageConfig, snapshot: Option<&StageSnapshot>) -> StageSumm
 }
 
 async fn stage_snapshots(
-    state: &AppState,
+    state: &Services,
     p: &PipelineConfig,
 ) -> Result<Vec<StageSnapshot>, AppError> {
     let mut out = Vec::with_capacity(p.stages.len());
@@ -80,7 +80,7 @@ async fn stage_snapshots(
 }
 
 /// Every pipeline with its stages' current SHAs.
-pub async fn home(state: &AppState) -> Result<HomeView, AppError> {
+pub async fn home(state: &Services) -> Result<HomeView, AppError> {
     let mut pipelines = Vec::new();
     for p in &state.config.pipelines {
         let snaps = stage_snapshots(state, p).await?;
@@ -128,7 +128,7 @@ fn gate_views(results: &[gates::GateResult]) -> Vec<GateView> {
 
 /// One pipeline's board, as `user` may see it.
 pub async fn board(
-    state: &AppState,
+    state: &Services,
     user: &User,
     pipeline_id: &str,
 ) -> Result<BoardView, AppError> {
@@ -373,7 +373,7 @@ pub async fn board(
 
 /// A deployment with its stored log.
 pub async fn deployment(
-    state: &AppState,
+    state: &Services,
     user: &User,
     id: i64,
 ) -> Result<DeploymentView, AppError> {
@@ -429,7 +429,7 @@ pub async fn deployment(
 
 /// A stage's deployment history, newest first.
 pub async fn stage_history(
-    state: &AppState,
+    state: &Services,
     pipeline_id: &str,
     stage_id: &str,
 ) -> Result<StageHistoryView, AppError> {
@@ -464,7 +464,7 @@ const COMPARE_LIMIT: usize = 200;
 
 /// "What goes out" when `to` replaces `from` on a pipeline.
 pub async fn compare(
-    state: &AppState,
+    state: &Services,
     pipeline_id: &str,
     from: &str,
     to: &str,

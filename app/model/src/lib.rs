@@ -1,0 +1,23 @@
+//! Slipway's model: the vocabulary every other crate speaks, as plain Rust.
+//!
+//! Ids, SHAs, roles and the role policy, the deployment state machine, the promotion
+//! gates, the login throttle, the read models pages render ([`views`]) and the error a
+//! user may see ([`error::AppError`]). No SQL, no HTTP, no Leptos: it compiles for the
+//! server and for the browser (`wasm32-unknown-unknown`), so both sides parse and
+//! decide with the same rules.
+
+pub mod client;
+pub mod deployment;
+pub mod error;
+pub mod gates;
+pub mod ids;
+pub mod roles;
+pub mod sha;
+pub mod throttle;
+pub mod time_fmt;
+pub mod views;
+
+pub use error::AppError;
+pub use ids::{PipelineId, StageId, UserName};
+pub use roles::{Action, Role, RoleSet};
+pub use sha::Sha;

@@ -1,0 +1,24 @@
+//! [`Services`]: the shared services every command reads or changes, handed to the web
+//! layers as one cheap-to-clone value (never a global, never a web framework's state).
+
+use crate::config::Config;
+use crate::engine::Deploys;
+use crate::events::Events;
+use crate::repos::Repos;
+use crate::storage::Storage;
+use std::sync::Arc;
+
+/// Shared services. Cheap to clone.
+#[derive(Clone)]
+pub struct Services {
+    /// The validated configuration.
+    pub config: Arc<Config>,
+    /// Persistence.
+    pub storage: Arc<dyn Storage>,
+    /// Repository mirrors, one per pipeline.
+    pub repos: Arc<Repos>,
+    /// Deploys running in this process.
+    pub deploys: Arc<Deploys>,
+    /// Live board events.
+    pub events: Arc<Events>,
+}
