@@ -11,6 +11,7 @@ pub mod deployment;
 pub mod error;
 pub mod gates;
 pub mod ids;
+pub mod live;
 pub mod roles;
 pub mod sha;
 pub mod throttle;
