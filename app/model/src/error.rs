@@ -2,7 +2,67 @@
 //! browser, so it carries only what a user may see: internal details are logged on the
 //! server and replaced by [`AppError::Internal`].
 
+use crate::gates::GateKind;
 use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Which rule refused an action: a promotion gate, or one of the rules outside the
+/// gate table. The name is the API's stable error `code`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RefusalKind {
+    /// The SHA did not succeed on the previous stage (or is not marked ready).
+    PreviousStage,
+    /// The SHA does not descend from the stage's current SHA.
+    Ancestry,
+    /// Another deployment to the stage is queued or running (or the stage kept
+    /// changing while the promotion was checked).
+    Busy,
+    /// Somebody holds a lock on the stage.
+    Lock,
+    /// The user's roles may not promote into the stage.
+    Permission,
+    /// The SHA is not on the pipeline's branch.
+    UnknownCommit,
+    /// The deployment is not in a state that allows the action (cancel after the end).
+    State,
+    /// A rollback has nothing to go back to.
+    RollbackTarget,
+}
+
+impl RefusalKind {
+    /// The stable machine name (API `code`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RefusalKind::PreviousStage => "previous_stage",
+            RefusalKind::Ancestry => "ancestry",
+            RefusalKind::Busy => "busy",
+            RefusalKind::Lock => "lock",
+            RefusalKind::Permission => "permission",
+            RefusalKind::UnknownCommit => "unknown_commit",
+            RefusalKind::State => "state",
+            RefusalKind::RollbackTarget => "rollback_target",
+        }
+    }
+}
+
+impl From<GateKind> for RefusalKind {
+    fn from(gate: GateKind) -> Self {
+        match gate {
+            GateKind::PreviousStage => RefusalKind::PreviousStage,
+            GateKind::Ancestry => RefusalKind::Ancestry,
+            GateKind::Busy => RefusalKind::Busy,
+            GateKind::Lock => RefusalKind::Lock,
+            GateKind::Permission => RefusalKind::Permission,
+        }
+    }
+}
+
+impl fmt::Display for RefusalKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// What went wrong, as a user may be told.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
@@ -46,5 +106,19 @@ impl server_fn::error::FromServerFnError for AppError {
 
     fn from_server_fn_error(value: server_fn::error::ServerFnErrorErr) -> Self {
         AppError::Transport(value.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_gate_refuses_under_the_gate_s_own_name() {
+        for gate in crate::gates::GATES.iter().map(|(kind, _)| *kind) {
+            assert_eq!(RefusalKind::from(gate).as_str(), gate.as_str());
+        }
+        let json = serde_json::to_string(&RefusalKind::UnknownCommit).expect("serialise");
+        assert_eq!(json, "\"unknown_commit\"");
     }
 }

@@ -1,0 +1,153 @@
+//! The audit log's vocabulary: what was done ([`AuditAction`]) and how it ended
+//! ([`Outcome`]). The stored and exported names are stable: people filter on them, and
+//! exports are read by other tools.
+
+use crate::deployment::DeploymentState;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+macro_rules! vocabulary {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $text:literal,)+ }) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name {
+            $($(#[$vmeta])* $variant,)+
+        }
+
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant,)+];
+
+            /// The stored (and exported) name.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text,)+
+                }
+            }
+
+            /// The value with this stored name.
+            pub fn parse(s: &str) -> Option<$name> {
+                Self::ALL.iter().copied().find(|v| v.as_str() == s)
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+vocabulary! {
+    /// What an audit entry records.
+    AuditAction {
+        /// A SHA was marked ready.
+        MarkReady => "mark_ready",
+        /// A ready mark was removed.
+        UnmarkReady => "unmark_ready",
+        /// A promotion was asked for.
+        Promote => "promote",
+        /// A rollback was asked for.
+        Rollback => "rollback",
+        /// A stage was locked.
+        Lock => "lock",
+        /// A stage's lock was removed.
+        Unlock => "unlock",
+        /// A deployment was cancelled.
+        Cancel => "cancel",
+        /// A deployment ended (outcome: its end state).
+        DeployFinished => "deploy_finished",
+        /// A deployment found unfinished at start-up was marked interrupted.
+        DeployInterrupted => "deploy_interrupted",
+        /// Someone logged in, or failed to.
+        Login => "login",
+        /// A user was created (by an admin, the CLI or the setup link).
+        UserCreated => "user_created",
+        /// A user's roles changed.
+        UserRolesChanged => "user_roles_changed",
+        /// A user was disabled.
+        UserDisabled => "user_disabled",
+        /// A user was enabled again.
+        UserEnabled => "user_enabled",
+        /// An admin reset a user's password.
+        PasswordReset => "password_reset",
+        /// A user changed their own password.
+        PasswordChanged => "password_changed",
+        /// A login session was ended.
+        SessionEnded => "session_ended",
+        /// An API token was created.
+        TokenCreated => "token_created",
+        /// An API token was revoked.
+        TokenRevoked => "token_revoked",
+    }
+}
+
+vocabulary! {
+    /// How an audited action ended.
+    Outcome {
+        /// Done.
+        Ok => "ok",
+        /// Refused by a rule (a gate, the policy, validation); the detail says why.
+        Refused => "refused",
+        /// Tried and failed (a wrong password; a deploy that failed).
+        Failed => "failed",
+        /// Refused by the login throttle before any check.
+        Throttled => "throttled",
+        /// Unmarking a SHA that was not marked.
+        NotMarked => "not_marked",
+        /// Unlocking a stage that was not locked.
+        NotLocked => "not_locked",
+        /// A deployment succeeded.
+        Succeeded => "succeeded",
+        /// A deployment was cancelled.
+        Cancelled => "cancelled",
+        /// A deployment ran past its timeout.
+        TimedOut => "timed_out",
+        /// A deployment was interrupted by a restart.
+        Interrupted => "interrupted",
+    }
+}
+
+impl Outcome {
+    /// The outcome recorded when a deployment ends in `state`.
+    pub fn of_deployment(state: DeploymentState) -> Outcome {
+        match state {
+            DeploymentState::Succeeded => Outcome::Succeeded,
+            DeploymentState::Failed => Outcome::Failed,
+            DeploymentState::Cancelled => Outcome::Cancelled,
+            DeploymentState::TimedOut => Outcome::TimedOut,
+            DeploymentState::Interrupted => Outcome::Interrupted,
+            // Not end states: never recorded as a deployment's outcome.
+            DeploymentState::Queued | DeploymentState::Running => Outcome::Refused,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_are_unique() {
+        for a in AuditAction::ALL {
+            assert_eq!(AuditAction::parse(a.as_str()), Some(*a));
+            let json = serde_json::to_string(a).expect("serialise");
+            assert_eq!(json, format!("\"{}\"", a.as_str()));
+        }
+        for o in Outcome::ALL {
+            assert_eq!(Outcome::parse(o.as_str()), Some(*o));
+        }
+        assert_eq!(AuditAction::parse("drop_table"), None);
+    }
+
+    #[test]
+    fn a_deployment_end_state_is_recorded_under_its_own_name() {
+        for state in DeploymentState::ALL {
+            if !state.is_active() {
+                assert_eq!(Outcome::of_deployment(state).as_str(), state.as_str());
+            }
+        }
+    }
+}
