@@ -14,7 +14,6 @@ pub mod board;
 pub mod config;
 pub mod engine;
 pub mod events;
-pub mod git;
 pub mod passwords;
 pub mod repos;
 pub mod runner;
