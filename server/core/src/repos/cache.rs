@@ -28,28 +28,19 @@ impl CommitCache {
         self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The SHAs of `shas` the cache does not know.
-    pub(super) fn missing(&self, pipeline: &PipelineId, shas: &[Sha]) -> Vec<Sha> {
-        let cache = self.lock();
+    /// Each of `shas` in order: its details if the cache knows them.
+    pub(super) fn lookup(&self, pipeline: &PipelineId, shas: &[Sha]) -> Vec<Option<Commit>> {
+        let mut cache = self.lock();
         shas.iter()
-            .filter(|s| !cache.contains(&(pipeline.clone(), (*s).clone())))
-            .cloned()
+            .map(|s| cache.get(&(pipeline.clone(), s.clone())).cloned())
             .collect()
     }
 
-    pub(super) fn insert(&self, pipeline: &PipelineId, commits: Vec<Commit>) {
+    pub(super) fn insert(&self, pipeline: &PipelineId, commits: &[Commit]) {
         let mut cache = self.lock();
         for c in commits {
-            cache.put((pipeline.clone(), c.sha.clone()), c);
+            cache.put((pipeline.clone(), c.sha.clone()), c.clone());
         }
-    }
-
-    /// The known commits of `shas`, in their order (unknown ones left out).
-    pub(super) fn get(&self, pipeline: &PipelineId, shas: &[Sha]) -> Vec<Commit> {
-        let mut cache = self.lock();
-        shas.iter()
-            .filter_map(|s| cache.get(&(pipeline.clone(), s.clone())).cloned())
-            .collect()
     }
 }
 
@@ -110,13 +101,13 @@ mod tests {
         let cache = CommitCache::new();
         let web = PipelineId::parse("web").unwrap();
         let (a, b) = (commit('a'), commit('b'));
-        cache.insert(&web, vec![a.clone()]);
+        cache.insert(&web, std::slice::from_ref(&a));
         let asked = [b.sha.clone(), a.sha.clone()];
-        assert_eq!(cache.missing(&web, &asked), vec![b.sha.clone()]);
-        cache.insert(&web, vec![b.clone()]);
-        assert_eq!(cache.get(&web, &asked), vec![b, a]);
+        assert_eq!(cache.lookup(&web, &asked), vec![None, Some(a.clone())]);
+        cache.insert(&web, std::slice::from_ref(&b));
+        assert_eq!(cache.lookup(&web, &asked), vec![Some(b), Some(a)]);
         let api = PipelineId::parse("api").unwrap();
-        assert_eq!(cache.missing(&api, &asked).len(), 2, "per pipeline");
+        assert_eq!(cache.lookup(&api, &asked), vec![None, None], "per pipeline");
     }
 
     #[test]

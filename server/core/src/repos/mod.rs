@@ -84,16 +84,29 @@ impl Repos {
             .find(|k| k.as_str() == id)
             .cloned()
             .ok_or_else(|| RepoError::UnknownPipeline(id.to_owned()))?;
-        let missing = self.commit_cache.missing(&pipeline, shas);
+        let mut known = self.commit_cache.lookup(&pipeline, shas);
+        let missing: Vec<Sha> = shas
+            .iter()
+            .zip(&known)
+            .filter(|(_, k)| k.is_none())
+            .map(|(s, _)| s.clone())
+            .collect();
         if !missing.is_empty() {
             let found = entry
                 .mirror
                 .commits(&missing)
                 .await
                 .map_err(|e| RepoError::Git(format!("{e:#}")))?;
-            self.commit_cache.insert(&pipeline, found);
+            self.commit_cache.insert(&pipeline, &found);
+            // Filled from what git answered, not re-read from the cache, which other
+            // requests may have evicted it from meanwhile.
+            for (sha, slot) in shas.iter().zip(known.iter_mut()) {
+                if slot.is_none() {
+                    *slot = found.iter().find(|c| &c.sha == sha).cloned();
+                }
+            }
         }
-        Ok(self.commit_cache.get(&pipeline, shas))
+        Ok(known.into_iter().flatten().collect())
     }
 
     fn entry(&self, id: &str) -> Result<Arc<Entry>, RepoError> {
