@@ -234,7 +234,7 @@ async fn user_command(config: &Config, command: UserCommand) -> anyhow::Result<(
         }
         UserCommand::List => {
             let storage = storage().await?;
-            let users = storage.list_users().await?;
+            let users = accounts::list_users(storage.as_ref(), Actor::CommandLine).await?;
             if users.is_empty() {
                 println!("no users yet: create one with `slipway user add NAME --role admin`");
                 return Ok(());

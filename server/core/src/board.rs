@@ -5,8 +5,7 @@
 use crate::authz::{authorize, internal};
 use crate::config::{PipelineConfig, StageConfig};
 use crate::engine::{self, StageRef};
-use crate::git::{redact_userinfo, Commit};
-use crate::repos::RepoError;
+use crate::repos::{redact_userinfo, Commit, RepoError};
 use crate::storage::{Deployment, StageSnapshot, User};
 use crate::Services;
 use slipway_model::error::AppError;

@@ -14,12 +14,10 @@ pub mod board;
 pub mod config;
 pub mod engine;
 pub mod events;
-pub mod git;
-pub mod passwords;
 pub mod repos;
 pub mod runner;
 pub mod services;
 pub mod storage;
-pub mod tokens;
 
+pub use accounts::{passwords, tokens};
 pub use services::Services;

@@ -11,12 +11,9 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
 use serde::Deserialize;
 use slipway_app::ssr::context::{CurrentLogin, CurrentUser};
-use slipway_core::accounts;
-use slipway_core::passwords::{self, Password};
+use slipway_core::accounts::login::{self, LoginRefusal};
 use slipway_core::storage::{User, UserId};
 use slipway_core::Services;
-use slipway_model::throttle;
-use slipway_model::UserName;
 use time::OffsetDateTime;
 use tower_sessions::Session;
 
@@ -37,9 +34,6 @@ fn is_public(path: &str) -> bool {
 fn allowed_before_password_change(path: &str) -> bool {
     matches!(path, "/password" | "/logout" | "/_fn/me" | "/_fn/flash") || path.starts_with("/pkg/")
 }
-
-/// Session activity is written at most this often (seconds), not on every request.
-const TOUCH_EVERY: i64 = 60;
 
 /// Why a request that carries a session cookie is not authenticated.
 enum Anonymous {
@@ -70,29 +64,16 @@ async fn resolve(
     let Some(user_id) = user_id else {
         return Ok(Err(Anonymous::NeverLoggedIn));
     };
-    let internal = |e: slipway_core::storage::StorageError| HttpError::Internal(e.into());
-    let now = OffsetDateTime::now_utc();
-    let login = match login_id {
-        Some(id) => state.storage.login_session(id).await.map_err(internal)?,
-        None => None,
-    };
-    let user = state.storage.user_by_id(user_id).await.map_err(internal)?;
-    match (login, user) {
-        (Some(login), Some(user))
-            if login.user_id == user.id
-                && login.is_open_at(now.unix_timestamp())
-                && !user.disabled =>
-        {
-            if (now - login.last_seen_at).whole_seconds() >= TOUCH_EVERY {
-                state
-                    .storage
-                    .touch_login_session(login.id, now)
-                    .await
-                    .map_err(internal)?;
-            }
-            Ok(Ok((user, login.id)))
-        }
-        _ => {
+    match login::resume(
+        state.storage.as_ref(),
+        user_id,
+        login_id,
+        OffsetDateTime::now_utc(),
+    )
+    .await?
+    {
+        Some(resumed) => Ok(Ok(resumed)),
+        None => {
             let _ = session.flush().await;
             Ok(Err(Anonymous::Ended))
         }
@@ -181,8 +162,9 @@ fn safe_next(next: &str) -> &str {
     }
 }
 
-/// `POST /login`: verifies the password (off the runtime, with equal time for unknown
-/// users), rotates the session id (no fixation) and redirects.
+/// `POST /login`: checks the name and password ([`login::authenticate`]: throttled,
+/// equal time for unknown users, audited), rotates the session id (no fixation) and
+/// redirects.
 pub async fn login(
     State(state): State<Services>,
     ClientAddr(peer): ClientAddr,
@@ -194,88 +176,39 @@ pub async fn login(
         let next = url::form_urlencoded::byte_serialize(form.next.as_bytes()).collect::<String>();
         Redirect::to(&format!("/login?error={code}&next={next}")).into_response()
     };
-    if form.username.trim().is_empty() || form.password.is_empty() {
-        return Ok(back_with("invalid"));
-    }
-    // Throttle before any password work, for known and unknown names alike.
-    let account: String = form
-        .username
-        .trim()
-        .to_lowercase()
-        .chars()
-        .take(64)
-        .collect();
     let client = peer.to_string();
-    let wait = accounts::throttle_wait(&state, &account, &client).await?;
-    if let Some(wait) = wait {
-        let name: String = form.username.trim().chars().take(64).collect();
-        audit_login(
-            &state,
-            &name,
-            "throttled",
-            Some(format!(
-                "from {client}; retry in {}",
-                throttle::describe_wait(wait)
-            )),
-        )
-        .await;
-        let next = url::form_urlencoded::byte_serialize(form.next.as_bytes()).collect::<String>();
-        let secs = wait.as_secs_f64().ceil() as u64;
-        return Ok(
-            Redirect::to(&format!("/login?error=throttled&retry={secs}&next={next}"))
-                .into_response(),
-        );
-    }
-    let creds = match UserName::parse(form.username.trim()) {
-        Ok(name) => state
-            .storage
-            .credentials_by_name(&name)
-            .await
-            .map_err(|e| HttpError::Internal(e.into()))?,
-        Err(_) => None,
-    };
-    let (hash, user) = match creds {
-        Some(c) if !c.user.disabled => (Some(c.password_hash), Some(c.user)),
-        _ => (None, None),
-    };
-    let ok = passwords::verify(hash, Password::candidate(form.password.clone())).await?;
-    let user = match (ok, user) {
-        (true, Some(u)) => u,
-        _ => {
-            tracing::info!(username = %form.username.escape_debug(), "failed login");
-            let name: String = form.username.trim().chars().take(64).collect();
-            state
-                .storage
-                .record_login_failure(&account, &client, accounts::now_secs())
-                .await
-                .map_err(|e| HttpError::Internal(e.into()))?;
-            audit_login(
-                &state,
-                &name,
-                "failed",
-                Some("wrong user name or password".into()),
-            )
-            .await;
-            return Ok(back_with("credentials"));
+    let user = match login::authenticate(
+        state.storage.as_ref(),
+        &form.username,
+        &form.password,
+        &client,
+    )
+    .await
+    {
+        Ok(user) => user,
+        Err(LoginRefusal::Incomplete) => return Ok(back_with("invalid")),
+        Err(LoginRefusal::WrongCredentials) => return Ok(back_with("credentials")),
+        Err(LoginRefusal::Throttled(wait)) => {
+            let next =
+                url::form_urlencoded::byte_serialize(form.next.as_bytes()).collect::<String>();
+            let secs = wait.as_secs_f64().ceil() as u64;
+            return Ok(
+                Redirect::to(&format!("/login?error=throttled&retry={secs}&next={next}"))
+                    .into_response(),
+            );
         }
+        Err(LoginRefusal::Internal(e)) => return Err(e.into()),
     };
     start_login(&state, &session, &user, &client, &headers).await?;
-    state
-        .storage
-        .clear_login_failures(&account)
-        .await
-        .map_err(|e| HttpError::Internal(e.into()))?;
-    tracing::info!(user = %user.name, "logged in");
-    audit_login(&state, user.name.as_str(), "ok", None).await;
     if user.must_change_password {
         return Ok(Redirect::to("/password").into_response());
     }
     Ok(Redirect::to(safe_next(&form.next)).into_response())
 }
 
-/// Logs `user` in on `session`: a new session id (no fixation), a login session row
-/// (absolute end, client, browser) and the last-login time. Login and first-admin
-/// setup both end here.
+/// Logs `user` in on `session`: a new session id (no fixation), then
+/// [`login::start`] (the login session row and last-login time), whose id the session
+/// keeps. Login and first-admin setup both end here.
 pub(super) async fn start_login(
     state: &Services,
     session: &Session,
@@ -290,19 +223,14 @@ pub(super) async fn start_login(
         .get(axum::http::header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("unknown browser");
-    let login = accounts::open_session(state, user, client, agent).await?;
+    let login = login::start(state, user, client, agent).await?;
     let store = async {
         session.insert(USER_ID_KEY, user.id).await?;
         session.insert(LOGIN_KEY, login.id).await
     };
     store
         .await
-        .map_err(|e| HttpError::Internal(anyhow::anyhow!("failed to store the session: {e}")))?;
-    state
-        .storage
-        .record_login(user.id, OffsetDateTime::now_utc())
-        .await
-        .map_err(|e| HttpError::Internal(e.into()))
+        .map_err(|e| HttpError::Internal(anyhow::anyhow!("failed to store the session: {e}")))
 }
 
 /// `POST /logout`: ends the login session and destroys the session record and cookie.
@@ -324,18 +252,6 @@ pub async fn logout(
         .await
         .map_err(|e| HttpError::Internal(anyhow::anyhow!("failed to end the session: {e}")))?;
     Ok(Redirect::to("/login?notice=logged-out"))
-}
-
-/// Records a login attempt (the typed name, even when no such user exists).
-async fn audit_login(state: &Services, name: &str, outcome: &str, detail: Option<String>) {
-    let entry = slipway_core::storage::NewAudit {
-        actor: Some(name.to_owned()),
-        action: "login".into(),
-        outcome: outcome.into(),
-        detail,
-        ..Default::default()
-    };
-    slipway_core::audit::record(state.storage.as_ref(), entry).await;
 }
 
 #[cfg(test)]

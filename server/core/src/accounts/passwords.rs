@@ -39,7 +39,7 @@ pub enum PasswordError {
 }
 
 /// Common passwords of 12+ characters (see `server/core/data/README.md`), lowercase, one per line.
-static COMMON: &str = include_str!("../data/common-passwords.txt");
+static COMMON: &str = include_str!("../../data/common-passwords.txt");
 
 /// Whether `candidate` (compared in lowercase) is a known common password.
 pub fn is_common(candidate: &str) -> bool {

@@ -1,20 +1,19 @@
-//! Repository mirrors, driven through the `git` CLI.
+//! A pipeline's bare mirror of its repository.
 //!
-//! Each pipeline's repository is mirrored into `<data_dir>/mirrors/<pipeline>.git` (a
-//! bare repository). Fetches copy `refs/heads/*` and `refs/tags/*` only, so refs that
-//! Slipway writes itself elsewhere (to pin deployed SHAs) are never pruned. git never
-//! prompts: no terminal, no askpass, SSH in batch mode, stdin closed, and a timeout.
+//! Each pipeline's repository is mirrored into `<data_dir>/mirrors/<pipeline>.git`.
+//! Fetches copy `refs/heads/*` and `refs/tags/*` only, so refs that Slipway writes
+//! itself elsewhere (to pin deployed SHAs) are never pruned. Every git question the
+//! board and the engine ask (log, ancestry, pin) goes through [`Git`], hardened.
 
+use super::git::{redact_userinfo, Git};
 use crate::config::{PipelineConfig, RepoSource};
 use anyhow::{bail, Context as _};
 use slipway_model::Sha;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
-use std::time::Duration;
-use tokio::process::Command;
 
-/// How long one git command may take before it is killed.
-const GIT_TIMEOUT: Duration = Duration::from_secs(300);
+/// `git log` format: SHA, parents, author, commit time, subject; fields end with
+/// U+001F and records with U+001E, which git never prints inside these fields.
+const LOG_FORMAT: &str = "--format=%H%x1f%P%x1f%an%x1f%ct%x1f%s%x1e";
 
 /// A commit as the board shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,7 +78,10 @@ impl Mirror {
         tokio::fs::create_dir_all(&staging)
             .await
             .with_context(|| format!("failed to create {}", staging.display()))?;
-        run_git(&staging, &["init", "--quiet", "--bare"]).await?;
+        Git::new(&staging)
+            .args(["init", "--quiet", "--bare"])
+            .output()
+            .await?;
         self.fetch_into(&staging).await?;
         tokio::fs::rename(&staging, &self.dir)
             .await
@@ -92,10 +94,12 @@ impl Mirror {
             RepoSource::Remote(u) => u.clone(),
         };
         // Keep the remote URL in sync with the config (it may have changed).
-        run_git(dir, &["config", "remote.origin.url", &url]).await?;
-        run_git(
-            dir,
-            &[
+        Git::new(dir)
+            .args(["config", "remote.origin.url", &url])
+            .output()
+            .await?;
+        Git::new(dir)
+            .args([
                 "fetch",
                 "--quiet",
                 "--prune",
@@ -103,55 +107,47 @@ impl Mirror {
                 "origin",
                 "+refs/heads/*:refs/heads/*",
                 "+refs/tags/*:refs/tags/*",
-            ],
-        )
-        .await
-        .map_err(|e| anyhow::anyhow!(redact_userinfo(&format!("{e:#}"))))
-        .context("failed to fetch the repository")?;
+            ])
+            .output()
+            .await
+            .map_err(|e| anyhow::anyhow!(redact_userinfo(&format!("{e:#}"))))
+            .context("failed to fetch the repository")?;
         Ok(())
     }
 
     /// The SHA the pipeline's branch points at, if the mirror has it.
     pub async fn branch_head(&self) -> Option<String> {
         let rev = format!("refs/heads/{}^{{commit}}", self.branch);
-        run_git(
-            &self.dir,
-            &["rev-parse", "--verify", "--quiet", "--end-of-options", &rev],
-        )
-        .await
-        .ok()
-        .map(|s| s.trim().to_owned())
+        Git::new(&self.dir)
+            .args(["rev-parse", "--verify", "--quiet"])
+            .revisions([rev])
+            .output()
+            .await
+            .ok()
+            .map(|s| s.trim().to_owned())
     }
 
     /// The newest `limit` first-parent commits of the pipeline's branch, newest first.
     pub async fn first_parent_log(&self, limit: usize) -> anyhow::Result<Vec<Commit>> {
         let branch_ref = format!("refs/heads/{}", self.branch);
-        let verify = run_git(
-            &self.dir,
-            &[
-                "rev-parse",
-                "--verify",
-                "--quiet",
-                "--end-of-options",
-                &format!("{branch_ref}^{{commit}}"),
-            ],
-        )
-        .await;
+        let verify = Git::new(&self.dir)
+            .args(["rev-parse", "--verify", "--quiet"])
+            .revisions([format!("{branch_ref}^{{commit}}")])
+            .output()
+            .await;
         if verify.is_err() {
             bail!("branch {:?} does not exist in the repository", self.branch);
         }
-        let out = run_git(
-            &self.dir,
-            &[
+        let out = Git::new(&self.dir)
+            .args([
                 "log",
                 "--first-parent",
                 &format!("--max-count={limit}"),
-                "--format=%H%x1f%P%x1f%an%x1f%ct%x1f%s%x1e",
-                "--end-of-options",
-                &branch_ref,
-            ],
-        )
-        .await?;
+                LOG_FORMAT,
+            ])
+            .revisions([&branch_ref])
+            .output()
+            .await?;
         parse_log(&out)
     }
 }
@@ -171,17 +167,11 @@ impl Mirror {
     }
 
     async fn is_ancestor_ref(&self, ancestor: &str, descendant: &str) -> anyhow::Result<bool> {
-        let code = git_exit_code(
-            &self.dir,
-            &[
-                "merge-base",
-                "--is-ancestor",
-                "--end-of-options",
-                ancestor,
-                descendant,
-            ],
-        )
-        .await?;
+        let code = Git::new(&self.dir)
+            .args(["merge-base", "--is-ancestor"])
+            .revisions([ancestor, descendant])
+            .exit_code()
+            .await?;
         match code {
             0 => Ok(true),
             // 1: not an ancestor; 128: an object is unknown to the mirror.
@@ -194,7 +184,10 @@ impl Mirror {
     /// garbage collection can never make deployed history or rollback targets disappear.
     pub async fn pin(&self, sha: &Sha) -> anyhow::Result<()> {
         let name = format!("refs/slipway/deployed/{sha}");
-        run_git(&self.dir, &["update-ref", &name, sha.as_str()])
+        Git::new(&self.dir)
+            .arg("update-ref")
+            .revisions([name.as_str(), sha.as_str()])
+            .output()
             .await
             .map(|_| ())
     }
@@ -204,14 +197,11 @@ impl Mirror {
         if shas.is_empty() {
             return Ok(Vec::new());
         }
-        let mut args = vec![
-            "log",
-            "--no-walk=unsorted",
-            "--format=%H%x1f%P%x1f%an%x1f%ct%x1f%s%x1e",
-            "--end-of-options",
-        ];
-        args.extend(shas.iter().map(Sha::as_str));
-        let out = run_git(&self.dir, &args).await?;
+        let out = Git::new(&self.dir)
+            .args(["log", "--no-walk=unsorted", LOG_FORMAT])
+            .revisions(shas.iter().map(Sha::as_str))
+            .output()
+            .await?;
         parse_log(&out)
     }
 
@@ -219,40 +209,18 @@ impl Mirror {
     /// "what goes out" when `to` replaces `from`.
     pub async fn between(&self, from: &Sha, to: &Sha, limit: usize) -> anyhow::Result<Vec<Commit>> {
         let range = format!("{from}..{to}");
-        let out = run_git(
-            &self.dir,
-            &[
+        let out = Git::new(&self.dir)
+            .args([
                 "log",
                 "--first-parent",
                 &format!("--max-count={limit}"),
-                "--format=%H%x1f%P%x1f%an%x1f%ct%x1f%s%x1e",
-                "--end-of-options",
-                &range,
-            ],
-        )
-        .await?;
+                LOG_FORMAT,
+            ])
+            .revisions([&range])
+            .output()
+            .await?;
         parse_log(&out)
     }
-}
-
-/// Runs git and returns its exit code (for commands whose answer is the code).
-async fn git_exit_code(dir: &Path, args: &[&str]) -> anyhow::Result<i32> {
-    let status = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(args)
-        .env("GIT_TERMINAL_PROMPT", "0")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .status();
-    let status = tokio::time::timeout(GIT_TIMEOUT, status)
-        .await
-        .context("git timed out")?
-        .context("failed to run git (is it installed and on PATH?)")?;
-    status.code().context("git was killed by a signal")
 }
 
 fn parse_log(out: &str) -> anyhow::Result<Vec<Commit>> {
@@ -275,67 +243,6 @@ fn parse_log(out: &str) -> anyhow::Result<Vec<Commit>> {
         .collect()
 }
 
-/// Removes `user:password@` from URLs in a message, so credentials embedded in a
-/// repository URL never reach a log or a page.
-pub fn redact_userinfo(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut rest = s;
-    while let Some(i) = rest.find("://") {
-        let (head, tail) = rest.split_at(i + 3);
-        out.push_str(head);
-        let end = tail
-            .find(|c: char| c.is_whitespace() || c == '/' || c == '\'' || c == '"')
-            .unwrap_or(tail.len());
-        match tail[..end].rfind('@') {
-            Some(at) => {
-                out.push_str("***@");
-                rest = &tail[at + 1..];
-            }
-            None => rest = tail,
-        }
-    }
-    out.push_str(rest);
-    out
-}
-
-/// Runs git in `dir` with prompts disabled; returns stdout, or an error with stderr.
-pub async fn run_git(dir: &Path, args: &[&str]) -> anyhow::Result<String> {
-    let mut cmd = Command::new("git");
-    cmd.arg("-C")
-        .arg(dir)
-        .args(args)
-        .env("GIT_TERMINAL_PROMPT", "0")
-        .env("GIT_ASKPASS", "")
-        .env("SSH_ASKPASS", "")
-        .env("GCM_INTERACTIVE", "never")
-        .env("GIT_SSH_COMMAND", "ssh -o BatchMode=yes")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    let output = tokio::time::timeout(GIT_TIMEOUT, cmd.output())
-        .await
-        .with_context(|| {
-            format!(
-                "git {} timed out after {}s",
-                args.first().unwrap_or(&""),
-                GIT_TIMEOUT.as_secs()
-            )
-        })?
-        .context("failed to run git (is it installed and on PATH?)")?;
-    if !output.status.success() {
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        bail!(
-            "git {} failed ({}): {}",
-            args.first().unwrap_or(&""),
-            output.status,
-            stderr.trim()
-        );
-    }
-    String::from_utf8(output.stdout).context("git printed non-UTF-8 output")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -345,12 +252,13 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let source = tmp.path().join("source");
         std::fs::create_dir(&source).unwrap();
-        run_git(&source, &["init", "--quiet", "--initial-branch=main"])
+        Git::new(&source)
+            .args(["init", "--quiet", "--initial-branch=main"])
+            .output()
             .await
             .unwrap();
-        run_git(
-            &source,
-            &[
+        Git::new(&source)
+            .args([
                 "-c",
                 "user.name=T",
                 "-c",
@@ -360,10 +268,10 @@ mod tests {
                 "--allow-empty",
                 "-m",
                 "First",
-            ],
-        )
-        .await
-        .unwrap();
+            ])
+            .output()
+            .await
+            .unwrap();
         let mirror = Mirror {
             dir: tmp.path().join("mirrors").join("web.git"),
             source: RepoSource::Local(source),
@@ -384,19 +292,12 @@ mod tests {
         // Later fetches update it in place.
         mirror.fetch().await.unwrap();
         assert_eq!(mirror.first_parent_log(10).await.unwrap().len(), 1);
-    }
-
-    #[test]
-    fn credentials_in_urls_are_redacted() {
-        assert_eq!(
-            redact_userinfo("fatal: could not read from https://user:tok3n@github.com/a/b.git"),
-            "fatal: could not read from https://***@github.com/a/b.git"
-        );
-        assert_eq!(redact_userinfo("ssh://git@host/x y"), "ssh://***@host/x y");
-        assert_eq!(
-            redact_userinfo("https://github.com/a"),
-            "https://github.com/a"
-        );
+        // Pinning and ancestry questions pass their revisions after --end-of-options.
+        let head = log[0].sha.clone();
+        mirror.pin(&head).await.unwrap();
+        assert!(mirror.is_on_branch(&head).await.unwrap());
+        assert!(mirror.is_ancestor(&head, &head).await.unwrap());
+        assert_eq!(mirror.branch_head().await.as_deref(), Some(head.as_str()));
     }
 
     #[test]

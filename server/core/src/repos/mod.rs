@@ -1,9 +1,19 @@
-//! The set of pipeline mirrors with their fetch status. Fetches of one mirror are
+//! Repositories: each pipeline's bare mirror ([`mirror`]), the one hardened way to run
+//! git ([`git`]), and the caches that spare board views a git process ([`cache`]).
+//!
+//! [`Repos`] is the set of mirrors with their fetch status. Fetches of one mirror are
 //! serialised (a refresh click during a background fetch waits for it instead of
 //! racing it); different pipelines fetch independently.
 
+mod cache;
+pub mod git;
+pub mod mirror;
+
+pub use git::redact_userinfo;
+pub use mirror::{Commit, Mirror};
+
 use crate::config::Config;
-use crate::git::{Commit, Mirror};
+use cache::{CommitCache, RecentCommits};
 use slipway_model::{PipelineId, Sha};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -22,23 +32,15 @@ struct Entry {
     mirror: Mirror,
     fetch_lock: tokio::sync::Mutex<()>,
     status: Mutex<FetchStatus>,
-    /// The branch's recent commits as of the last fetch: the mirror changes only when
-    /// Slipway fetches, so board views need no git process in between.
-    recent: Mutex<Option<(usize, Vec<Commit>)>>,
-    /// Bumped by every successful fetch, so a log read that raced a fetch is not cached.
-    generation: std::sync::atomic::AtomicU64,
+    recent: RecentCommits,
 }
 
 /// All mirrors, keyed by pipeline.
 pub struct Repos {
     entries: HashMap<PipelineId, Arc<Entry>>,
-    /// Commit details by SHA: a commit never changes, so a board view asks git only
-    /// for SHAs it has not seen yet.
-    commit_cache: Mutex<HashMap<(PipelineId, Sha), Commit>>,
+    /// A board view asks git only for SHAs it has not seen yet.
+    commit_cache: CommitCache,
 }
-
-/// How many commits the cache keeps before it starts over.
-const COMMIT_CACHE_MAX: usize = 50_000;
 
 /// A refused or failed repository operation.
 #[derive(Debug, thiserror::Error)]
@@ -62,15 +64,14 @@ impl Repos {
                     mirror: Mirror::new(&config.data_dir, p),
                     fetch_lock: tokio::sync::Mutex::new(()),
                     status: Mutex::new(FetchStatus::default()),
-                    recent: Mutex::new(None),
-                    generation: std::sync::atomic::AtomicU64::new(0),
+                    recent: RecentCommits::default(),
                 };
                 (p.id.clone(), Arc::new(entry))
             })
             .collect();
         Self {
             entries,
-            commit_cache: Mutex::new(HashMap::new()),
+            commit_cache: CommitCache::new(),
         }
     }
 
@@ -83,32 +84,29 @@ impl Repos {
             .find(|k| k.as_str() == id)
             .cloned()
             .ok_or_else(|| RepoError::UnknownPipeline(id.to_owned()))?;
-        let missing: Vec<Sha> = {
-            let cache = self.commit_cache.lock().unwrap_or_else(|p| p.into_inner());
-            shas.iter()
-                .filter(|s| !cache.contains_key(&(pipeline.clone(), (*s).clone())))
-                .cloned()
-                .collect()
-        };
+        let mut known = self.commit_cache.lookup(&pipeline, shas);
+        let missing: Vec<Sha> = shas
+            .iter()
+            .zip(&known)
+            .filter(|(_, k)| k.is_none())
+            .map(|(s, _)| s.clone())
+            .collect();
         if !missing.is_empty() {
             let found = entry
                 .mirror
                 .commits(&missing)
                 .await
                 .map_err(|e| RepoError::Git(format!("{e:#}")))?;
-            let mut cache = self.commit_cache.lock().unwrap_or_else(|p| p.into_inner());
-            if cache.len() + found.len() > COMMIT_CACHE_MAX {
-                cache.clear();
-            }
-            for c in found {
-                cache.insert((pipeline.clone(), c.sha.clone()), c);
+            self.commit_cache.insert(&pipeline, &found);
+            // Filled from what git answered, not re-read from the cache, which other
+            // requests may have evicted it from meanwhile.
+            for (sha, slot) in shas.iter().zip(known.iter_mut()) {
+                if slot.is_none() {
+                    *slot = found.iter().find(|c| &c.sha == sha).cloned();
+                }
             }
         }
-        let cache = self.commit_cache.lock().unwrap_or_else(|p| p.into_inner());
-        Ok(shas
-            .iter()
-            .filter_map(|s| cache.get(&(pipeline.clone(), s.clone())).cloned())
-            .collect())
+        Ok(known.into_iter().flatten().collect())
     }
 
     fn entry(&self, id: &str) -> Result<Arc<Entry>, RepoError> {
@@ -129,10 +127,7 @@ impl Repos {
             Ok(()) => {
                 status.fetched_at = Some(OffsetDateTime::now_utc());
                 status.error = None;
-                entry
-                    .generation
-                    .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                *entry.recent.lock().unwrap_or_else(|p| p.into_inner()) = None;
+                entry.recent.invalidate();
                 Ok(())
             }
             Err(e) => {
@@ -152,23 +147,16 @@ impl Repos {
         if !entry.mirror.exists() {
             self.fetch(id).await?;
         }
-        if let Some((cached_limit, commits)) =
-            &*entry.recent.lock().unwrap_or_else(|p| p.into_inner())
-        {
-            if *cached_limit == limit {
-                return Ok(commits.clone());
-            }
+        if let Some(commits) = entry.recent.get(limit) {
+            return Ok(commits);
         }
-        let generation = entry.generation.load(std::sync::atomic::Ordering::SeqCst);
+        let generation = entry.recent.generation();
         let commits = entry
             .mirror
             .first_parent_log(limit)
             .await
             .map_err(|e| RepoError::Git(format!("{e:#}")))?;
-        let mut recent = entry.recent.lock().unwrap_or_else(|p| p.into_inner());
-        if entry.generation.load(std::sync::atomic::Ordering::SeqCst) == generation {
-            *recent = Some((limit, commits.clone()));
-        }
+        entry.recent.store(generation, limit, commits.clone());
         Ok(commits)
     }
 

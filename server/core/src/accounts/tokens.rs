@@ -74,7 +74,7 @@ mod tests {
         assert_eq!(p.len(), 23, "{p}");
         assert_eq!(p.matches('-').count(), 3, "{p}");
         assert!(
-            crate::passwords::Password::new(p.clone()).is_ok(),
+            super::super::passwords::Password::new(p.clone()).is_ok(),
             "a temporary password must pass the password rules: {p}"
         );
         assert_ne!(p, temporary_password());

@@ -1,0 +1,61 @@
+//! Every value `slipway.toml` may leave out, and the smallest value it may give, in one
+//! place: the documented defaults are read here, not hunted for in the validator.
+
+use slipway_model::{Role, RoleSet};
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// `listen`: loopback only, so a fresh install is not reachable from the network until
+/// the operator says so.
+pub const LISTEN: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 3000);
+
+/// `data_dir`: this folder, relative to the config file's folder.
+pub const DATA_DIR: &str = "data";
+
+/// The SQLite file inside `data_dir` when `database_url` is not given.
+pub const DATABASE_FILE: &str = "slipway.db";
+
+/// `sessions.inactivity_minutes`: 12 hours, a working day without logging in again.
+pub const SESSION_INACTIVITY: Duration = Duration::from_secs(12 * 3600);
+/// Smallest `sessions.inactivity_minutes` (minutes).
+pub const SESSION_INACTIVITY_MIN_MINUTES: i64 = 1;
+
+/// `sessions.absolute_hours`: a week, however active the session (a stolen cookie
+/// cannot be kept alive forever by using it).
+pub const SESSION_ABSOLUTE: Duration = Duration::from_secs(7 * 24 * 3600);
+/// Smallest `sessions.absolute_hours` (hours).
+pub const SESSION_ABSOLUTE_MIN_HOURS: i64 = 1;
+
+/// `shutdown_grace_seconds`: how long running deploys may finish at shutdown.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+/// Smallest `shutdown_grace_seconds` (seconds; 0 cancels deploys at once).
+pub const SHUTDOWN_GRACE_MIN_SECS: i64 = 0;
+
+/// `pipelines[].branch`.
+pub const BRANCH: &str = "main";
+
+/// `pipelines[].fetch_interval_seconds`: a minute between background fetches.
+pub const FETCH_INTERVAL: Duration = Duration::from_secs(60);
+/// Smallest `fetch_interval_seconds` (seconds), so a typo cannot hammer the git host.
+pub const FETCH_INTERVAL_MIN_SECS: i64 = 5;
+
+/// `deployer.timeout_seconds`: half an hour before a deploy is ended (TERM, then KILL).
+pub const DEPLOY_TIMEOUT: Duration = Duration::from_secs(30 * 60);
+/// Smallest `deployer.timeout_seconds` (seconds).
+pub const DEPLOY_TIMEOUT_MIN_SECS: i64 = 1;
+
+/// `stages[].production` when no stage of the pipeline sets it: only the last stage
+/// is production (then `fast_forward_only` defaults to `production`).
+pub fn production(is_last_stage: bool) -> bool {
+    is_last_stage
+}
+
+/// `stages[].promote_roles`: ops alone into production, QA and ops elsewhere.
+pub fn promote_roles(production: bool) -> RoleSet {
+    if production {
+        [Role::Ops].into_iter().collect()
+    } else {
+        [Role::Qa, Role::Ops].into_iter().collect()
+    }
+}

@@ -1,0 +1,148 @@
+//! `slipway.toml`: parsing and validation.
+//!
+//! Parsing happens in two steps. serde reads the file into the [`raw`] structs that
+//! keep every value's byte span and refuse unknown keys; [`validate`] then turns them
+//! into [`Config`], collecting *every* problem with its file, line, key and what was
+//! expected. An operator fixing a config sees all mistakes at once, never a panic or a
+//! bare serde message. Every value a file may leave out is in [`defaults`].
+
+pub mod defaults;
+mod error;
+mod raw;
+mod validate;
+
+pub use error::{ConfigError, Problem};
+pub use validate::is_safe_branch;
+
+use slipway_model::client::IpNet;
+use slipway_model::{PipelineId, RoleSet, StageId};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The validated configuration the server runs on.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file this was read from (relative paths inside it are resolved against its folder).
+    pub source: PathBuf,
+    /// Address the HTTP server binds.
+    pub listen: SocketAddr,
+    /// The URL users reach Slipway at: used for the Origin check and the `Secure` cookie flag.
+    pub base_url: url::Url,
+    /// Where Slipway keeps its database (by default), repository mirrors and run files.
+    pub data_dir: PathBuf,
+    /// sqlx database URL.
+    pub database_url: String,
+    /// Where the built site (`pkg/`, CSS) is served from; `None` picks the default.
+    pub site_dir: Option<PathBuf>,
+    /// Sessions end after this long without a request.
+    pub session_inactivity: Duration,
+    /// Sessions end this long after login whatever the activity (a stolen cookie
+    /// cannot be kept alive forever by using it).
+    pub session_absolute: Duration,
+    /// At shutdown, running deploys get this long to finish before they are cancelled.
+    pub shutdown_grace: Duration,
+    /// Reverse proxies whose `X-Forwarded-For` is believed when they connect (empty:
+    /// none; the connection's peer is the client). See [`slipway_model::client`].
+    pub trusted_proxies: Vec<IpNet>,
+    /// The boards, in config order.
+    pub pipelines: Vec<PipelineConfig>,
+}
+
+/// One service's board.
+#[derive(Debug, Clone)]
+pub struct PipelineConfig {
+    /// Config id, used in URLs and history.
+    pub id: PipelineId,
+    /// Display name.
+    pub name: String,
+    /// Where the git repository comes from.
+    pub repository: RepoSource,
+    /// The branch whose first-parent history feeds the board.
+    pub branch: String,
+    /// How often the mirror is fetched in the background.
+    pub fetch_interval: Duration,
+    /// Environments, in promotion order.
+    pub stages: Vec<StageConfig>,
+}
+
+/// Where a pipeline's repository lives. Both are mirrored with the `git` CLI.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RepoSource {
+    /// A repository on this machine (absolute after resolution).
+    Local(PathBuf),
+    /// A URL git understands (`https://…`, `ssh://…`, `git@host:path`).
+    Remote(String),
+}
+
+impl fmt::Display for RepoSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RepoSource::Local(p) => write!(f, "{}", p.display()),
+            RepoSource::Remote(u) => f.write_str(u),
+        }
+    }
+}
+
+/// One environment column.
+#[derive(Debug, Clone)]
+pub struct StageConfig {
+    /// Config id; history is keyed by it.
+    pub id: StageId,
+    /// Column title.
+    pub label: String,
+    /// Production stages are drawn unmistakably and get stricter defaults.
+    pub production: bool,
+    /// Roles allowed to promote into this stage.
+    pub promote_roles: RoleSet,
+    /// Whether a new SHA must descend from the stage's current SHA.
+    pub fast_forward_only: bool,
+    /// How a deploy to this stage runs.
+    pub deployer: DeployerConfig,
+}
+
+/// A command deployer: an argv run without a shell, inputs only through environment
+/// variables.
+#[derive(Debug, Clone)]
+pub struct DeployerConfig {
+    /// Program and arguments.
+    pub command: Vec<String>,
+    /// Extra environment variables.
+    pub env: BTreeMap<String, String>,
+    /// Working directory (absolute after resolution); `None` = the data directory.
+    pub workdir: Option<PathBuf>,
+    /// The deploy is ended (TERM, then KILL) after this long.
+    pub timeout: Duration,
+}
+
+impl Config {
+    /// Finds a pipeline by id.
+    pub fn pipeline(&self, id: &str) -> Option<&PipelineConfig> {
+        self.pipelines.iter().find(|p| p.id.as_str() == id)
+    }
+
+    /// Reads and validates a config file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            file: path.to_owned(),
+            problems: vec![Problem {
+                line: 0,
+                column: 0,
+                key: String::new(),
+                message: format!("cannot read the config file: {e}"),
+                snippet: None,
+            }],
+        })?;
+        Config::parse(&text, path)
+    }
+
+    /// Validates config text as if read from `path`.
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        validate::parse(text, path)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,65 @@
+//! The raw, span-carrying shapes of `slipway.toml`, as serde reads them.
+//!
+//! Every value keeps its byte span (`toml::Spanned`) so validation can point at it,
+//! and unknown keys are refused here (a typo is an error, never silently ignored).
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use toml::Spanned;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawConfig {
+    pub(super) listen: Option<Spanned<String>>,
+    pub(super) base_url: Option<Spanned<String>>,
+    pub(super) data_dir: Option<Spanned<String>>,
+    pub(super) database_url: Option<Spanned<String>>,
+    pub(super) site_dir: Option<Spanned<String>>,
+    pub(super) shutdown_grace_seconds: Option<Spanned<i64>>,
+    #[serde(default)]
+    pub(super) trusted_proxies: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub(super) sessions: RawSessions,
+    #[serde(default)]
+    pub(super) pipelines: Vec<Spanned<RawPipeline>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSessions {
+    pub(super) inactivity_minutes: Option<Spanned<i64>>,
+    pub(super) absolute_hours: Option<Spanned<i64>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawPipeline {
+    pub(super) id: Spanned<String>,
+    pub(super) name: Option<Spanned<String>>,
+    pub(super) repository: Spanned<String>,
+    #[serde(default)]
+    pub(super) branch: Option<Spanned<String>>,
+    pub(super) fetch_interval_seconds: Option<Spanned<i64>>,
+    pub(super) stages: Spanned<Vec<Spanned<RawStage>>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawStage {
+    pub(super) id: Spanned<String>,
+    pub(super) label: Option<Spanned<String>>,
+    pub(super) production: Option<Spanned<bool>>,
+    pub(super) promote_roles: Option<Spanned<Vec<Spanned<String>>>>,
+    pub(super) fast_forward_only: Option<Spanned<bool>>,
+    pub(super) deployer: Spanned<RawDeployer>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawDeployer {
+    pub(super) command: Spanned<Vec<Spanned<String>>>,
+    #[serde(default)]
+    pub(super) env: BTreeMap<String, Spanned<String>>,
+    pub(super) workdir: Option<Spanned<String>>,
+    pub(super) timeout_seconds: Option<Spanned<i64>>,
+}

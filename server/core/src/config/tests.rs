@@ -1,0 +1,203 @@
+use super::*;
+use slipway_model::Role;
+
+fn repo_dir() -> tempfile::TempDir {
+    tempfile::tempdir().expect("temp dir")
+}
+
+fn parse(text: &str, dir: &Path) -> Result<Config, ConfigError> {
+    Config::parse(text, &dir.join("slipway.toml"))
+}
+
+fn minimal(extra_stage: &str) -> String {
+    format!(
+        r#"
+[[pipelines]]
+id = "web"
+repository = "."
+
+[[pipelines.stages]]
+id = "staging"
+deployer = {{ command = ["true"] }}
+
+[[pipelines.stages]]
+id = "production"
+deployer = {{ command = ["true"] }}
+{extra_stage}
+"#
+    )
+}
+
+#[test]
+fn a_minimal_config_gets_the_documented_defaults() {
+    let dir = repo_dir();
+    let c = parse(&minimal(""), dir.path()).expect("valid");
+    assert_eq!(c.listen.to_string(), "127.0.0.1:3000");
+    assert_eq!(c.base_url.as_str(), "http://127.0.0.1:3000/");
+    assert_eq!(c.data_dir, dir.path().join("data"));
+    assert!(
+        c.trusted_proxies.is_empty(),
+        "no proxy is trusted unless listed"
+    );
+    let p = &c.pipelines[0];
+    assert_eq!(p.branch, "main");
+    assert_eq!(p.repository, RepoSource::Local(dir.path().join(".")));
+    let (staging, prod) = (&p.stages[0], &p.stages[1]);
+    assert!(!staging.production && !staging.fast_forward_only);
+    assert!(
+        prod.production && prod.fast_forward_only,
+        "the last stage is production by default"
+    );
+    assert_eq!(prod.promote_roles, [Role::Ops].into_iter().collect());
+    assert_eq!(
+        staging.promote_roles,
+        [Role::Qa, Role::Ops].into_iter().collect()
+    );
+}
+
+#[test]
+fn trusted_proxies_are_addresses_or_ranges_and_bad_ones_are_named() {
+    let dir = repo_dir();
+    let good = format!(
+        "trusted_proxies = [\"127.0.0.1\", \"10.0.0.0/8\"]\n{}",
+        minimal("")
+    );
+    let c = parse(&good, dir.path()).expect("valid");
+    assert_eq!(c.trusted_proxies.len(), 2);
+    let bad = format!(
+        "trusted_proxies = [\"127.0.0.1\", \"nginx\"]\n{}",
+        minimal("")
+    );
+    let msg = parse(&bad, dir.path()).unwrap_err().to_string();
+    assert!(msg.contains("slipway.toml:1:"), "{msg}");
+    assert!(msg.contains("trusted_proxies[1]"), "{msg}");
+    assert!(
+        msg.contains("\"nginx\" is not an IP address or range"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn unknown_keys_are_errors_with_file_and_line() {
+    let dir = repo_dir();
+    let text = minimal("colour = \"red\"\n");
+    let err = parse(&text, dir.path()).unwrap_err();
+    let msg = err.to_string();
+    assert!(msg.contains("slipway.toml:13:1"), "{msg}");
+    assert!(msg.contains("unknown field `colour`"), "{msg}");
+}
+
+#[test]
+fn an_unknown_role_names_the_key_and_the_valid_roles() {
+    let dir = repo_dir();
+    let text = minimal("").replace(
+        "id = \"production\"",
+        "id = \"production\"\npromote_roles = [\"ops\", \"superuser\"]",
+    );
+    let msg = parse(&text, dir.path()).unwrap_err().to_string();
+    assert!(
+        msg.contains("pipelines[0].stages[1].promote_roles"),
+        "{msg}"
+    );
+    assert!(msg.contains("unknown role \"superuser\""), "{msg}");
+    assert!(msg.contains("viewer, dev, qa, ops, admin"), "{msg}");
+    assert!(msg.contains("slipway.toml:12:"), "{msg}");
+}
+
+#[test]
+fn duplicate_stage_ids_are_refused() {
+    let dir = repo_dir();
+    let text = minimal("").replace("id = \"production\"", "id = \"staging\"");
+    let msg = parse(&text, dir.path()).unwrap_err().to_string();
+    assert!(msg.contains("duplicate stage id \"staging\""), "{msg}");
+    assert!(msg.contains("pipelines[0].stages[1].id"), "{msg}");
+}
+
+#[test]
+fn a_missing_repository_is_named() {
+    let dir = repo_dir();
+    let text = minimal("").replace("repository = \".\"\n", "");
+    let msg = parse(&text, dir.path()).unwrap_err().to_string();
+    assert!(msg.contains("missing field `repository`"), "{msg}");
+}
+
+#[test]
+fn a_repository_path_that_does_not_exist_is_refused() {
+    let dir = repo_dir();
+    let text = minimal("").replace("repository = \".\"", "repository = \"nope/repo\"");
+    let msg = parse(&text, dir.path()).unwrap_err().to_string();
+    assert!(msg.contains("no repository at"), "{msg}");
+}
+
+#[test]
+fn remote_urls_are_kept_as_they_are() {
+    let dir = repo_dir();
+    for url in [
+        "https://example.com/a/b.git",
+        "git@github.com:a/b.git",
+        "ssh://git@host/x",
+    ] {
+        let text = minimal("").replace("repository = \".\"", &format!("repository = \"{url}\""));
+        let c = parse(&text, dir.path()).expect("valid");
+        assert_eq!(
+            c.pipelines[0].repository,
+            RepoSource::Remote(url.to_owned())
+        );
+    }
+}
+
+#[test]
+fn every_problem_is_reported_at_once() {
+    let dir = repo_dir();
+    let text = minimal("")
+        .replace("id = \"web\"", "id = \"Web Site\"")
+        .replace(
+            "id = \"staging\"",
+            "id = \"staging\"\nfast_forward_only = \"yes\"",
+        );
+    // A type error stops serde early; use semantic errors for the "all at once" case.
+    let _ = parse(&text, dir.path()).unwrap_err();
+    let text = minimal("")
+        .replace("id = \"web\"", "id = \"Web Site\"")
+        .replace(
+            "id = \"production\"",
+            "id = \"production\"\npromote_roles = [\"root\"]",
+        );
+    let err = parse(&text, dir.path()).unwrap_err();
+    assert_eq!(err.problems.len(), 2, "{err}");
+}
+
+#[test]
+fn wrong_types_say_what_was_expected() {
+    let dir = repo_dir();
+    let text = minimal("").replace("id = \"staging\"", "id = \"staging\"\nproduction = \"no\"");
+    let msg = parse(&text, dir.path()).unwrap_err().to_string();
+    assert!(
+        msg.contains("invalid type") && msg.contains("expected a boolean"),
+        "{msg}"
+    );
+    assert!(msg.contains("slipway.toml:8:14: `production`"), "{msg}");
+}
+
+#[test]
+fn reserved_and_invalid_env_names_are_refused() {
+    let dir = repo_dir();
+    let text = minimal("").replace(
+        "id = \"production\"\ndeployer = { command = [\"true\"] }",
+        "id = \"production\"\ndeployer = { command = [\"true\"], env = { SLIPWAY_SHA = \"x\" } }",
+    );
+    let msg = parse(&text, dir.path()).unwrap_err().to_string();
+    assert!(msg.contains("SLIPWAY_* is reserved"), "{msg}");
+}
+
+#[test]
+fn an_unsafe_branch_is_refused() {
+    let dir = repo_dir();
+    for bad in ["-x", "a..b", "a b", "main;rm"] {
+        let text = minimal("").replace(
+            "repository = \".\"",
+            &format!("repository = \".\"\nbranch = \"{bad}\""),
+        );
+        assert!(parse(&text, dir.path()).is_err(), "{bad}");
+    }
+}

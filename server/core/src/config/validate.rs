@@ -1,0 +1,467 @@
+//! Validation: turns the raw file into a [`Config`], collecting every problem, each
+//! located at file:line:column with its key path and what was expected, instead of
+//! stopping at the first.
+
+use super::defaults;
+use super::raw::{RawConfig, RawDeployer, RawPipeline, RawStage};
+use super::{
+    Config, ConfigError, DeployerConfig, PipelineConfig, Problem, RepoSource, StageConfig,
+};
+use slipway_model::client::IpNet;
+use slipway_model::{PipelineId, Role, RoleSet, StageId};
+use std::collections::HashSet;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use toml::Spanned;
+
+/// Validates config text as if read from `path`.
+pub(super) fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+    let mut v = Validator {
+        text,
+        problems: Vec::new(),
+    };
+    let raw: RawConfig = match toml::from_str(text) {
+        Ok(raw) => raw,
+        Err(e) => {
+            let span = e.span().unwrap_or(0..0);
+            let key = key_at(text, span.start);
+            v.push_span(span, &key, e.message().to_owned());
+            return Err(v.into_error(path));
+        }
+    };
+    let base_dir = path
+        .parent()
+        .map(|p| {
+            if p.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                p
+            }
+        })
+        .unwrap_or(Path::new("."));
+    let base_dir = std::path::absolute(base_dir).unwrap_or_else(|_| base_dir.to_owned());
+    let config = v.config(raw, &base_dir, path);
+    if v.problems.is_empty() {
+        Ok(config)
+    } else {
+        Err(v.into_error(path))
+    }
+}
+
+/// Collects problems while building the [`Config`]: each check pushes a located
+/// problem and carries on with a fallback, so one run reports them all.
+struct Validator<'a> {
+    text: &'a str,
+    problems: Vec<Problem>,
+}
+
+impl Validator<'_> {
+    fn push_span(&mut self, span: Range<usize>, key: &str, message: String) {
+        let start = span.start.min(self.text.len());
+        let before = &self.text[..start];
+        let line = before.matches('\n').count() + 1;
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        let column = self.text[line_start..start].chars().count() + 1;
+        let snippet = self.text[line_start..]
+            .lines()
+            .next()
+            .map(|l| l.trim_end().to_owned());
+        self.problems.push(Problem {
+            line,
+            column,
+            key: key.to_owned(),
+            message,
+            snippet,
+        });
+    }
+
+    fn push<T>(&mut self, at: &Spanned<T>, key: &str, message: impl Into<String>) {
+        self.push_span(at.span(), key, message.into());
+    }
+
+    fn into_error(mut self, path: &Path) -> ConfigError {
+        self.problems.sort_by_key(|p| (p.line, p.column));
+        ConfigError {
+            file: path.to_owned(),
+            problems: self.problems,
+        }
+    }
+
+    fn resolve(base: &Path, p: &str) -> PathBuf {
+        let p = Path::new(p);
+        if p.is_absolute() {
+            p.to_owned()
+        } else {
+            base.join(p)
+        }
+    }
+
+    fn positive_secs(&mut self, v: &Spanned<i64>, key: &str, min: i64) -> Option<Duration> {
+        let n = *v.get_ref();
+        if n < min {
+            self.push(
+                v,
+                key,
+                format!("expected a whole number of at least {min}, got {n}"),
+            );
+            None
+        } else {
+            Some(Duration::from_secs(n.unsigned_abs()))
+        }
+    }
+
+    fn config(&mut self, raw: RawConfig, base: &Path, path: &Path) -> Config {
+        let listen = match &raw.listen {
+            None => defaults::LISTEN,
+            Some(s) => s.get_ref().parse().unwrap_or_else(|_| {
+                self.push(
+                    s,
+                    "listen",
+                    "expected an IP address and port, like \"127.0.0.1:3000\" or \"0.0.0.0:8080\"",
+                );
+                defaults::LISTEN
+            }),
+        };
+        let fallback_url =
+            || url::Url::parse(&format!("http://{listen}/")).expect("an address makes a URL");
+        let base_url = match &raw.base_url {
+            None => fallback_url(),
+            Some(s) => match url::Url::parse(s.get_ref()) {
+                Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => u,
+                _ => {
+                    self.push(s, "base_url", "expected the http(s) URL users open Slipway at, like \"https://slipway.example.com\"");
+                    fallback_url()
+                }
+            },
+        };
+        let data_dir = raw.data_dir.as_ref().map_or_else(
+            || base.join(defaults::DATA_DIR),
+            |d| Self::resolve(base, d.get_ref()),
+        );
+        let database_url = match &raw.database_url {
+            None => format!(
+                "sqlite://{}",
+                data_dir.join(defaults::DATABASE_FILE).display()
+            ),
+            Some(s) => {
+                if !s.get_ref().starts_with("sqlite:") {
+                    self.push(s, "database_url", "expected a SQLite URL like \"sqlite:///var/lib/slipway/slipway.db\" (PostgreSQL support is not built yet)");
+                }
+                s.get_ref().clone()
+            }
+        };
+        let session_inactivity = match &raw.sessions.inactivity_minutes {
+            None => defaults::SESSION_INACTIVITY,
+            Some(m) => self
+                .positive_secs(
+                    m,
+                    "sessions.inactivity_minutes",
+                    defaults::SESSION_INACTIVITY_MIN_MINUTES,
+                )
+                .map_or(defaults::SESSION_INACTIVITY, |d| d * 60),
+        };
+        let session_absolute = match &raw.sessions.absolute_hours {
+            None => defaults::SESSION_ABSOLUTE,
+            Some(h) => self
+                .positive_secs(
+                    h,
+                    "sessions.absolute_hours",
+                    defaults::SESSION_ABSOLUTE_MIN_HOURS,
+                )
+                .map_or(defaults::SESSION_ABSOLUTE, |d| d * 3600),
+        };
+        if session_absolute < session_inactivity {
+            if let Some(h) = &raw.sessions.absolute_hours {
+                self.push(
+                    h,
+                    "sessions.absolute_hours",
+                    format!(
+                        "must be at least the inactivity period ({} minutes); raise it or lower sessions.inactivity_minutes",
+                        session_inactivity.as_secs() / 60
+                    ),
+                );
+            }
+        }
+        let site_dir = raw
+            .site_dir
+            .as_ref()
+            .map(|d| Self::resolve(base, d.get_ref()));
+        let shutdown_grace = match &raw.shutdown_grace_seconds {
+            None => defaults::SHUTDOWN_GRACE,
+            Some(s) => self
+                .positive_secs(
+                    s,
+                    "shutdown_grace_seconds",
+                    defaults::SHUTDOWN_GRACE_MIN_SECS,
+                )
+                .unwrap_or(defaults::SHUTDOWN_GRACE),
+        };
+
+        let trusted_proxies = raw
+            .trusted_proxies
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| {
+                s.get_ref()
+                    .parse::<IpNet>()
+                    .map_err(|e| self.push(s, &format!("trusted_proxies[{i}]"), e.to_string()))
+                    .ok()
+            })
+            .collect();
+
+        let mut seen = HashSet::new();
+        let mut pipelines = Vec::new();
+        for (i, p) in raw.pipelines.iter().enumerate() {
+            let key = format!("pipelines[{i}]");
+            if let Some(p) = self.pipeline(p.get_ref(), &key, base) {
+                if !seen.insert(p.id.clone()) {
+                    let id = &raw.pipelines[i].get_ref().id;
+                    self.push(
+                        id,
+                        &format!("{key}.id"),
+                        format!(
+                            "duplicate pipeline id {:?}: each pipeline needs its own id",
+                            p.id.as_str()
+                        ),
+                    );
+                }
+                pipelines.push(p);
+            }
+        }
+        Config {
+            source: path.to_owned(),
+            listen,
+            base_url,
+            data_dir,
+            database_url,
+            site_dir,
+            session_inactivity,
+            session_absolute,
+            shutdown_grace,
+            trusted_proxies,
+            pipelines,
+        }
+    }
+
+    fn pipeline(&mut self, p: &RawPipeline, key: &str, base: &Path) -> Option<PipelineConfig> {
+        let id = PipelineId::parse(p.id.get_ref())
+            .map_err(|e| self.push(&p.id, &format!("{key}.id"), e.to_string()))
+            .ok();
+        let repo = p.repository.get_ref().trim();
+        let repository = if repo.is_empty() {
+            self.push(
+                &p.repository,
+                &format!("{key}.repository"),
+                "expected a local path or a git URL, got an empty string",
+            );
+            None
+        } else if looks_remote(repo) {
+            Some(RepoSource::Remote(repo.to_owned()))
+        } else {
+            let path = Self::resolve(base, repo);
+            if path.exists() {
+                Some(RepoSource::Local(path))
+            } else {
+                self.push(&p.repository, &format!("{key}.repository"), format!("no repository at {} (relative paths are resolved against the config file's folder)", path.display()));
+                None
+            }
+        };
+        let branch = match &p.branch {
+            None => defaults::BRANCH.to_owned(),
+            Some(b) => {
+                if !is_safe_branch(b.get_ref()) {
+                    self.push(b, &format!("{key}.branch"), "expected a branch name such as \"main\" or \"release/2.x\" (no spaces, '..', leading '-' or special characters)");
+                }
+                b.get_ref().clone()
+            }
+        };
+        let fetch_interval = match &p.fetch_interval_seconds {
+            None => defaults::FETCH_INTERVAL,
+            Some(s) => self
+                .positive_secs(
+                    s,
+                    &format!("{key}.fetch_interval_seconds"),
+                    defaults::FETCH_INTERVAL_MIN_SECS,
+                )
+                .unwrap_or(defaults::FETCH_INTERVAL),
+        };
+        let name = p
+            .name
+            .as_ref()
+            .map_or_else(|| p.id.get_ref().clone(), |n| n.get_ref().clone());
+
+        let raw_stages = p.stages.get_ref();
+        if raw_stages.is_empty() {
+            self.push(
+                &p.stages,
+                &format!("{key}.stages"),
+                "a pipeline needs at least one stage",
+            );
+        }
+        let explicit_production = raw_stages.iter().any(|s| s.get_ref().production.is_some());
+        let mut stages = Vec::new();
+        let mut seen = HashSet::new();
+        for (j, s) in raw_stages.iter().enumerate() {
+            let skey = format!("{key}.stages[{j}]");
+            let is_last = j + 1 == raw_stages.len();
+            if let Some(stage) = self.stage(
+                s.get_ref(),
+                &skey,
+                base,
+                defaults::production(is_last) && !explicit_production,
+            ) {
+                if !seen.insert(stage.id.clone()) {
+                    self.push(
+                        &s.get_ref().id,
+                        &format!("{skey}.id"),
+                        format!(
+                            "duplicate stage id {:?} in this pipeline: each stage needs its own id",
+                            stage.id.as_str()
+                        ),
+                    );
+                }
+                stages.push(stage);
+            }
+        }
+        Some(PipelineConfig {
+            id: id?,
+            name,
+            repository: repository?,
+            branch,
+            fetch_interval,
+            stages,
+        })
+    }
+
+    fn stage(
+        &mut self,
+        s: &RawStage,
+        key: &str,
+        base: &Path,
+        default_production: bool,
+    ) -> Option<StageConfig> {
+        let id = StageId::parse(s.id.get_ref())
+            .map_err(|e| self.push(&s.id, &format!("{key}.id"), e.to_string()))
+            .ok();
+        let production = s
+            .production
+            .as_ref()
+            .map_or(default_production, |p| *p.get_ref());
+        let promote_roles = match &s.promote_roles {
+            None => defaults::promote_roles(production),
+            Some(list) => {
+                let mut set = RoleSet::EMPTY;
+                for r in list.get_ref() {
+                    match Role::parse(r.get_ref()) {
+                        Ok(role) => set.insert(role),
+                        Err(e) => self.push(r, &format!("{key}.promote_roles"), e.to_string()),
+                    }
+                }
+                if list.get_ref().is_empty() {
+                    self.push(list, &format!("{key}.promote_roles"), "expected at least one role (viewer, dev, qa, ops, admin); nobody could promote into this stage");
+                }
+                set
+            }
+        };
+        let fast_forward_only = s
+            .fast_forward_only
+            .as_ref()
+            .map_or(production, |f| *f.get_ref());
+        let label = s
+            .label
+            .as_ref()
+            .map_or_else(|| s.id.get_ref().clone(), |l| l.get_ref().clone());
+        let deployer = self.deployer(s.deployer.get_ref(), &format!("{key}.deployer"), base);
+        Some(StageConfig {
+            id: id?,
+            label,
+            production,
+            promote_roles,
+            fast_forward_only,
+            deployer: deployer?,
+        })
+    }
+
+    fn deployer(&mut self, d: &RawDeployer, key: &str, base: &Path) -> Option<DeployerConfig> {
+        let command: Vec<String> = d
+            .command
+            .get_ref()
+            .iter()
+            .map(|c| c.get_ref().clone())
+            .collect();
+        if command.is_empty() || command[0].trim().is_empty() {
+            self.push(
+                &d.command,
+                &format!("{key}.command"),
+                "expected a program and its arguments, like [\"./deploy.sh\", \"--verbose\"]",
+            );
+            return None;
+        }
+        for name in d.env.keys() {
+            let valid = !name.is_empty()
+                && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+                && !name.as_bytes()[0].is_ascii_digit();
+            if !valid || name.starts_with("SLIPWAY_") {
+                let at = &d.env[name];
+                self.push(at, &format!("{key}.env.{name}"), "environment variable names use letters, digits and '_', and SLIPWAY_* is reserved for the values Slipway sets");
+            }
+        }
+        let timeout = match &d.timeout_seconds {
+            None => defaults::DEPLOY_TIMEOUT,
+            Some(t) => self.positive_secs(
+                t,
+                &format!("{key}.timeout_seconds"),
+                defaults::DEPLOY_TIMEOUT_MIN_SECS,
+            )?,
+        };
+        Some(DeployerConfig {
+            command,
+            env: d
+                .env
+                .iter()
+                .map(|(k, v)| (k.clone(), v.get_ref().clone()))
+                .collect(),
+            workdir: d.workdir.as_ref().map(|w| Self::resolve(base, w.get_ref())),
+            timeout,
+        })
+    }
+}
+
+/// The key written on the line containing byte `at` (`key = value`), if any.
+fn key_at(text: &str, at: usize) -> String {
+    let at = at.min(text.len());
+    let start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    let line = text[start..].lines().next().unwrap_or("");
+    match line.split_once('=') {
+        Some((key, _)) if !key.trim_start().starts_with('[') => key.trim().to_owned(),
+        _ => String::new(),
+    }
+}
+
+/// Whether a repository string is a URL (or scp-like `user@host:path`) rather than a path.
+fn looks_remote(s: &str) -> bool {
+    if s.contains("://") {
+        return true;
+    }
+    // scp-like syntax: something@host:path, with no slash before the colon.
+    match s.find(':') {
+        Some(colon) => !s[..colon].contains('/') && s[..colon].contains('@'),
+        None => false,
+    }
+}
+
+/// A conservative subset of git's ref-name rules: enough for real branch names, and
+/// nothing that could be read as an option or a revision range.
+pub fn is_safe_branch(b: &str) -> bool {
+    !b.is_empty()
+        && b.len() <= 200
+        && !b.starts_with(['-', '/', '.'])
+        && !b.ends_with(['/', '.'])
+        && !b.ends_with(".lock")
+        && !b.contains("..")
+        && !b.contains("//")
+        && !b.contains("@{")
+        && b.bytes()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.' | b'/'))
+}
