@@ -30,39 +30,27 @@ pub fn DeploymentPage() -> impl IntoView {
             None,
             &["log", "deployment", "resync"],
             move |kind, payload| {
-                if kind == "log" {
-                    let Ok(v) = serde_json::from_str::<serde_json::Value>(&payload) else {
-                        return;
-                    };
-                    if v.get("deployment").and_then(|d| d.as_i64()) != Some(this) {
+                // Payloads are decoded with the model's types; one that does not decode
+                // (a newer server, say) is treated like a resync.
+                let event = slipway_model::live::LiveEvent::decode(kind, &payload).ok();
+                match event {
+                    Some(slipway_model::live::LiveEvent::Log(l)) => {
+                        if l.deployment == this {
+                            live_lines.update(|lines| {
+                                lines.push(LogLineView {
+                                    seq: l.seq,
+                                    time: l.at,
+                                    stream: l.stream,
+                                    line: l.line,
+                                })
+                            });
+                        }
                         return;
                     }
-                    let line = LogLineView {
-                        seq: v.get("seq").and_then(|s| s.as_i64()).unwrap_or_default(),
-                        time: v
-                            .get("at")
-                            .and_then(|s| s.as_str())
-                            .unwrap_or_default()
-                            .to_owned(),
-                        stream: v
-                            .get("stream")
-                            .and_then(|s| s.as_str())
-                            .unwrap_or_default()
-                            .to_owned(),
-                        line: v
-                            .get("line")
-                            .and_then(|s| s.as_str())
-                            .unwrap_or_default()
-                            .to_owned(),
-                    };
-                    live_lines.update(|l| l.push(line));
-                    return;
-                }
-                let mine = serde_json::from_str::<serde_json::Value>(&payload)
-                    .ok()
-                    .and_then(|v| v.get("deployment").and_then(|d| d.as_i64()));
-                if kind == "deployment" && mine != Some(this) {
-                    return;
+                    Some(slipway_model::live::LiveEvent::Deployment(d)) if d.deployment != this => {
+                        return;
+                    }
+                    _ => {}
                 }
                 // A state change of this deployment, a resync, or the stream (re)opening.
                 live_lines.set(Vec::new());
