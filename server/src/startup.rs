@@ -12,7 +12,7 @@ use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
 use slipway_app::{shell, App};
 use slipway_core::config::Config;
-use slipway_core::engine::{self, Deploys};
+use slipway_core::deploys::{self, Deploys};
 use slipway_core::events::{self as live, Events};
 use slipway_core::repos::Repos;
 use slipway_core::storage::sqlite::SqliteStorage;
@@ -125,7 +125,7 @@ pub async fn build_app(config: Config) -> anyhow::Result<Slipway> {
         leptos_options,
         services: services.clone(),
     };
-    let interrupted = engine::recover_interrupted(&services)
+    let interrupted = deploys::recover_interrupted(&services)
         .await
         .context("failed to recover deployments left by a previous run")?;
     if interrupted > 0 {
@@ -243,7 +243,9 @@ fn spawn_fetch_loops(state: &Services) -> JoinHandle<()> {
                         && mirror.branch_head().await != before
                     {
                         // New commits: open boards reload.
-                        events.board_changed(p.id.as_str(), "commits").await;
+                        events
+                            .board_changed(p.id.as_str(), slipway_model::live::BoardChange::Commits)
+                            .await;
                     }
                 }
             });
@@ -295,7 +297,7 @@ pub async fn serve(
     .with_graceful_shutdown(shutdown)
     .await
     .context("failed to serve HTTP")?;
-    engine::shutdown(&app.state, app.state.config.shutdown_grace).await;
+    deploys::shutdown(&app.state, app.state.config.shutdown_grace).await;
     drop(app);
     Ok(())
 }

@@ -79,11 +79,11 @@ pub enum AppError {
     /// The request was malformed; the message says how to fix it.
     #[error("{0}")]
     BadRequest(String),
-    /// A promotion gate (or another rule) refused the action; `gate` names it.
+    /// A promotion gate (or another rule) refused the action; `kind` names it.
     #[error("{message}")]
     Refused {
-        /// The refusing gate's machine name (e.g. `ancestry`, `busy`).
-        gate: String,
+        /// Which rule refused.
+        kind: RefusalKind,
         /// Why, in one line.
         message: String,
     },

@@ -13,6 +13,7 @@ pub mod error;
 pub mod gates;
 pub mod ids;
 pub mod live;
+pub mod placement;
 pub mod roles;
 pub mod sha;
 pub mod throttle;

@@ -4,7 +4,8 @@
 //! publisher.
 
 use crate::storage::{Storage, StoredEvent};
-use serde::Serialize;
+use slipway_model::deployment::DeploymentState;
+use slipway_model::live::{BoardChange, BoardChanged, DeploymentChanged, LiveEvent, LogAppended};
 use std::sync::Arc;
 use tokio::sync::broadcast;
 
@@ -19,32 +20,6 @@ pub struct Events {
     storage: Arc<dyn Storage>,
     tx: broadcast::Sender<StoredEvent>,
     closing: tokio::sync::watch::Sender<bool>,
-}
-
-/// Something changed on a board (cards, locks, current SHAs).
-#[derive(Serialize)]
-struct BoardChanged<'a> {
-    pipeline: &'a str,
-    what: &'a str,
-}
-
-/// A deployment changed state.
-#[derive(Serialize)]
-struct DeploymentChanged<'a> {
-    pipeline: &'a str,
-    deployment: i64,
-    state: &'a str,
-}
-
-/// A deployment printed a line.
-#[derive(Serialize)]
-struct LogLine<'a> {
-    pipeline: &'a str,
-    deployment: i64,
-    seq: i64,
-    stream: &'a str,
-    at: &'a str,
-    line: &'a str,
 }
 
 impl Events {
@@ -75,8 +50,13 @@ impl Events {
         self.tx.subscribe()
     }
 
-    async fn publish(&self, pipeline: &str, kind: &str, data: String) {
-        match self.storage.append_event(pipeline, kind, &data).await {
+    /// Stores `event` and sends it to this process's subscribers.
+    pub async fn publish(&self, event: LiveEvent) {
+        let stored = self
+            .storage
+            .append_event(event.pipeline(), event.kind().as_str(), &event.data())
+            .await;
+        match stored {
             // No receivers is not an error.
             Ok(event) => {
                 let _ = self.tx.send(event);
@@ -88,41 +68,31 @@ impl Events {
     }
 
     /// A board's cards, locks or current SHAs changed.
-    pub async fn board_changed(&self, pipeline: &str, what: &str) {
-        let data = serde_json::to_string(&BoardChanged { pipeline, what }).unwrap_or_default();
-        self.publish(pipeline, "board", data).await;
+    pub async fn board_changed(&self, pipeline: &str, what: BoardChange) {
+        self.publish(LiveEvent::Board(BoardChanged {
+            pipeline: pipeline.to_owned(),
+            what,
+        }))
+        .await;
     }
 
     /// A deployment changed state.
-    pub async fn deployment_changed(&self, pipeline: &str, deployment: i64, state: &str) {
-        let data = serde_json::to_string(&DeploymentChanged {
-            pipeline,
-            deployment,
-            state,
-        })
-        .unwrap_or_default();
-        self.publish(pipeline, "deployment", data).await;
-    }
-
-    /// A deployment printed a line.
-    pub async fn log_line(
+    pub async fn deployment_changed(
         &self,
         pipeline: &str,
         deployment: i64,
-        seq: i64,
-        stream: &str,
-        at: &str,
-        line: &str,
+        state: DeploymentState,
     ) {
-        let data = serde_json::to_string(&LogLine {
-            pipeline,
+        self.publish(LiveEvent::Deployment(DeploymentChanged {
+            pipeline: pipeline.to_owned(),
             deployment,
-            seq,
-            stream,
-            at,
-            line,
-        })
-        .unwrap_or_default();
-        self.publish(pipeline, "log", data).await;
+            state,
+        }))
+        .await;
+    }
+
+    /// A deployment printed a line.
+    pub async fn log_line(&self, line: LogAppended) {
+        self.publish(LiveEvent::Log(line)).await;
     }
 }

@@ -1,21 +1,23 @@
-//! Slipway's server core: configuration, storage, repository mirrors, the promotion
-//! engine and deploy runner, accounts, live events, the audit log and the read models
-//! pages and the API render.
+//! Slipway's server core, by capability: configuration ([`config`]), storage
+//! ([`storage`]), repository mirrors ([`repos`]), promotions and the commands around
+//! them ([`promotion`]), running deploys ([`deploys`]), accounts ([`accounts`]), live
+//! events ([`events`]), the audit log ([`audit`]) and the read models pages and the
+//! API render ([`read`]).
 //!
 //! Free of Leptos, axum and tower on purpose: the web layers (`slipway-app`'s server
-//! functions, `slipway-server`'s handlers) call into it with typed arguments and a
-//! [`Services`] value, so the same commands serve pages, forms, the API and the CLI,
-//! and a newcomer can tell from a path what a line may touch.
+//! functions, `slipway-server`'s handlers) and the CLI call into it with typed
+//! arguments and a [`Services`] value, so the same commands serve pages, forms, the API
+//! and the command line, and a newcomer can tell from a path what a line may touch.
 
 pub mod accounts;
 pub mod audit;
 pub mod authz;
-pub mod board;
 pub mod config;
-pub mod engine;
+pub mod deploys;
 pub mod events;
+pub mod promotion;
+pub mod read;
 pub mod repos;
-pub mod runner;
 pub mod services;
 pub mod storage;
 

@@ -2,7 +2,7 @@
 //! layers as one cheap-to-clone value (never a global, never a web framework's state).
 
 use crate::config::Config;
-use crate::engine::Deploys;
+use crate::deploys::Deploys;
 use crate::events::Events;
 use crate::repos::Repos;
 use crate::storage::Storage;

@@ -11,7 +11,7 @@ use axum::{Extension, Form};
 use serde::Deserialize;
 use slipway_app::ssr::context::CurrentUser;
 use slipway_app::ssr::flash::flash_cookie;
-use slipway_core::engine;
+use slipway_core::promotion;
 use slipway_core::storage::User;
 use slipway_core::Services;
 use slipway_model::error::AppError;
@@ -71,7 +71,7 @@ pub async fn ready(
 ) -> Result<Response, HttpError> {
     let user = user(u)?;
     let back = format!("/pipelines/{p}");
-    let result = engine::mark_ready(&state, &user, &p, &f.sha, Some(&f.note)).await;
+    let result = promotion::mark_ready(&state, &user, &p, &f.sha, Some(&f.note)).await;
     let short = f.sha.trim().chars().take(7).collect::<String>();
     finish(
         &state,
@@ -99,7 +99,7 @@ pub async fn unready(
 ) -> Result<Response, HttpError> {
     let user = user(u)?;
     let back = format!("/pipelines/{p}");
-    let result = engine::unmark_ready(&state, &user, &p, &f.sha).await;
+    let result = promotion::unmark_ready(&state, &user, &p, &f.sha).await;
     let short = f.sha.trim().chars().take(7).collect::<String>();
     finish(
         &state,
@@ -125,7 +125,7 @@ pub async fn promote(
 ) -> Result<Response, HttpError> {
     let user = user(u)?;
     let back = format!("/pipelines/{p}");
-    let result = engine::promote(&state, &user, &p, &f.stage, &f.sha).await;
+    let result = promotion::promote(&state, &user, &p, &f.stage, &f.sha).await;
     finish(
         &state,
         result,
@@ -168,7 +168,7 @@ pub async fn lock(
         }),
     };
     let result = match minutes {
-        Ok(m) => engine::lock(&state, &user, &p, &s, &f.reason, m).await,
+        Ok(m) => promotion::lock(&state, &user, &p, &s, &f.reason, m).await,
         Err(e) => Err(e),
     };
     finish(
@@ -187,7 +187,7 @@ pub async fn unlock(
 ) -> Result<Response, HttpError> {
     let user = user(u)?;
     let back = format!("/pipelines/{p}");
-    let result = engine::unlock(&state, &user, &p, &s).await;
+    let result = promotion::unlock(&state, &user, &p, &s).await;
     finish(
         &state,
         result,
@@ -204,7 +204,7 @@ pub async fn cancel(
 ) -> Result<Response, HttpError> {
     let user = user(u)?;
     let back = format!("/deployments/{id}");
-    let result = engine::cancel(&state, &user, id).await;
+    let result = promotion::cancel(&state, &user, id).await;
     finish(
         &state,
         result,
@@ -229,7 +229,7 @@ pub async fn rollback(
 ) -> Result<Response, HttpError> {
     let user = user(u)?;
     let back = format!("/pipelines/{p}");
-    let result = engine::rollback(&state, &user, &p, &s, &f.reason).await;
+    let result = promotion::rollback(&state, &user, &p, &s, &f.reason).await;
     finish(
         &state,
         result,

@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Extension;
 use serde::Deserialize;
 use slipway_app::ssr::context::{authorize, CurrentUser};
-use slipway_core::audit;
+use slipway_core::read::audit;
 use slipway_core::Services;
 use slipway_model::Action;
 

@@ -13,7 +13,7 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use slipway_app::ssr::context::authorize;
 use slipway_core::storage::{Deployment, User};
-use slipway_core::{board, engine, tokens, Services};
+use slipway_core::{promotion, read, tokens, Services};
 use slipway_model::error::AppError;
 use slipway_model::gates::GateResult;
 use slipway_model::views::BoardView;
@@ -88,8 +88,8 @@ impl From<AppError> for ApiError {
             AppError::BadRequest(_) | AppError::Transport(_) => {
                 Self::new(StatusCode::BAD_REQUEST, "bad_request", message)
             }
-            AppError::Refused { gate, .. } => Self {
-                gate: Some(gate),
+            AppError::Refused { kind, .. } => Self {
+                gate: Some(kind.as_str().to_owned()),
                 ..Self::new(StatusCode::CONFLICT, "refused", message)
             },
             AppError::Unavailable(_) => {
@@ -227,7 +227,7 @@ async fn board_state(
     Path(p): Path<String>,
 ) -> ApiResult<Json<BoardView>> {
     authorize(&user, Action::View)?;
-    Ok(Json(board::board(&state, &user, &p).await?))
+    Ok(Json(read::board(&state, &user, &p).await?))
 }
 
 #[derive(Deserialize)]
@@ -251,7 +251,7 @@ async fn mark_ready(
     ApiJson(body): ApiJson<ReadyBody>,
 ) -> ApiResult<Json<ReadyAnswer>> {
     let newly_marked =
-        engine::mark_ready(&state, &user, &p, &body.sha, body.note.as_deref()).await?;
+        promotion::mark_ready(&state, &user, &p, &body.sha, body.note.as_deref()).await?;
     Ok(Json(ReadyAnswer {
         sha: body.sha.trim().to_ascii_lowercase(),
         newly_marked,
@@ -263,7 +263,7 @@ async fn unmark_ready(
     ApiUser(user): ApiUser,
     Path((p, sha)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    if engine::unmark_ready(&state, &user, &p, &sha).await? {
+    if promotion::unmark_ready(&state, &user, &p, &sha).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::new(
@@ -295,9 +295,9 @@ async fn gates(
     Query(q): Query<ShaQuery>,
 ) -> ApiResult<Json<GatesAnswer>> {
     authorize(&user, Action::View)?;
-    let at = engine::stage(&state, &p, &s)?;
-    let sha = engine::parse_sha(&q.sha)?;
-    let gates = engine::evaluate_gates(&state, &user, &at, &sha).await?;
+    let at = promotion::stage(&state, &p, &s)?;
+    let sha = promotion::parse_sha(&q.sha)?;
+    let gates = promotion::evaluate_gates(&state, &user, &at, &sha).await?;
     Ok(Json(GatesAnswer {
         allowed: slipway_model::gates::first_blocker(&gates).is_none(),
         pipeline: p,
@@ -318,7 +318,7 @@ async fn promote(
     Path((p, s)): Path<(String, String)>,
     ApiJson(body): ApiJson<PromoteBody>,
 ) -> ApiResult<(StatusCode, Json<DeploymentJson>)> {
-    let d = engine::promote(&state, &user, &p, &s, &body.sha).await?;
+    let d = promotion::promote(&state, &user, &p, &s, &body.sha).await?;
     Ok((StatusCode::CREATED, Json(DeploymentJson::from(&d))))
 }
 
@@ -335,7 +335,7 @@ async fn lock(
     Path((p, s)): Path<(String, String)>,
     ApiJson(body): ApiJson<LockBody>,
 ) -> ApiResult<StatusCode> {
-    engine::lock(&state, &user, &p, &s, &body.reason, body.expires_in_minutes).await?;
+    promotion::lock(&state, &user, &p, &s, &body.reason, body.expires_in_minutes).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -344,7 +344,7 @@ async fn unlock(
     ApiUser(user): ApiUser,
     Path((p, s)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    engine::unlock(&state, &user, &p, &s).await?;
+    promotion::unlock(&state, &user, &p, &s).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -359,7 +359,7 @@ async fn rollback(
     Path((p, s)): Path<(String, String)>,
     ApiJson(body): ApiJson<RollbackBody>,
 ) -> ApiResult<(StatusCode, Json<DeploymentJson>)> {
-    let d = engine::rollback(&state, &user, &p, &s, &body.reason).await?;
+    let d = promotion::rollback(&state, &user, &p, &s, &body.reason).await?;
     Ok((StatusCode::CREATED, Json(DeploymentJson::from(&d))))
 }
 
@@ -441,6 +441,6 @@ async fn cancel(
     ApiUser(user): ApiUser,
     Path(id): Path<i64>,
 ) -> ApiResult<StatusCode> {
-    engine::cancel(&state, &user, id).await?;
+    promotion::cancel(&state, &user, id).await?;
     Ok(StatusCode::ACCEPTED)
 }

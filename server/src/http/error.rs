@@ -4,7 +4,7 @@
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use slipway_model::error::AppError;
+use slipway_model::error::{AppError, RefusalKind};
 
 /// A handler's failure.
 #[derive(Debug, thiserror::Error)]
@@ -25,10 +25,13 @@ pub enum HttpError {
     #[error("{message}")]
     Refused {
         /// Which rule.
-        gate: String,
+        kind: RefusalKind,
         /// Why.
         message: String,
     },
+    /// A dependency is unavailable, or the server is shutting down: try again later.
+    #[error("{0}")]
+    Unavailable(String),
     /// A state-changing request from another origin.
     #[error("{0}")]
     CrossOrigin(String),
@@ -42,10 +45,10 @@ impl From<AppError> for HttpError {
         match e {
             AppError::Unauthenticated => HttpError::Unauthenticated,
             AppError::Forbidden(m) => HttpError::Forbidden(m),
-            AppError::Refused { gate, message } => HttpError::Refused { gate, message },
+            AppError::Refused { kind, message } => HttpError::Refused { kind, message },
             AppError::NotFound(m) => HttpError::NotFound(m),
             AppError::BadRequest(m) | AppError::Transport(m) => HttpError::BadRequest(m),
-            AppError::Unavailable(m) => HttpError::Internal(anyhow::anyhow!(m)),
+            AppError::Unavailable(m) => HttpError::Unavailable(m),
             AppError::Internal => HttpError::Internal(anyhow::anyhow!("internal error")),
         }
     }
@@ -59,6 +62,8 @@ impl IntoResponse for HttpError {
             HttpError::NotFound(_) => StatusCode::NOT_FOUND,
             HttpError::Refused { .. } => StatusCode::CONFLICT,
             HttpError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            // The same status the JSON API answers for `AppError::Unavailable`.
+            HttpError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             HttpError::Internal(e) => {
                 tracing::error!(error = ?e, "internal error");
                 StatusCode::INTERNAL_SERVER_ERROR

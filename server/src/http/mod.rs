@@ -97,7 +97,10 @@ async fn refresh(
     match state.repos.fetch(id.as_str()).await {
         // A failed fetch is recorded in the mirror status, which the board shows.
         Ok(()) | Err(RepoError::Git(_)) => {
-            state.events.board_changed(id.as_str(), "commits").await;
+            state
+                .events
+                .board_changed(id.as_str(), slipway_model::live::BoardChange::Commits)
+                .await;
             Ok(Redirect::to(&format!("/pipelines/{id}")))
         }
         Err(e @ RepoError::UnknownPipeline(_)) => Err(HttpError::NotFound(e.to_string())),

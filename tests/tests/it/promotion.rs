@@ -1,7 +1,7 @@
 //! The promotion engine over HTTP: real git repositories, real deploy commands, the real
 //! server. Each test tells one rule of the product brief.
 
-use slipway_core::runner::group_alive;
+use slipway_core::deploys::runner::group_alive;
 use slipway_model::deployment::DeploymentState;
 use slipway_model::Role;
 use slipway_tests::app::{deploying_pipeline, flash, spawn_app, TestApp, WRITE_SHA};

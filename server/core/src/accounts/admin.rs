@@ -6,6 +6,7 @@ use super::{new_password, parse_name, passwords, storage_error, tokens, Actor};
 use crate::authz::internal;
 use crate::storage::{Storage, User};
 use passwords::Password;
+use slipway_model::audit::AuditAction;
 use slipway_model::error::AppError;
 use slipway_model::{Role, RoleSet};
 
@@ -69,7 +70,7 @@ pub async fn create_user(
     actor
         .audit(
             storage,
-            "user_created",
+            AuditAction::UserCreated,
             &user.name,
             Some(format!("roles: {}", user.roles)),
         )
@@ -96,7 +97,7 @@ pub async fn set_roles(
     actor
         .audit(
             storage,
-            "user_roles_changed",
+            AuditAction::UserRolesChanged,
             &user.name,
             Some(format!("{} → {}", user.roles, roles)),
         )
@@ -135,9 +136,9 @@ pub async fn set_disabled(
         None
     };
     let action = if disabled {
-        "user_disabled"
+        AuditAction::UserDisabled
     } else {
-        "user_enabled"
+        AuditAction::UserEnabled
     };
     actor.audit(storage, action, &user.name, detail).await;
     Ok(User { disabled, ..user })
@@ -171,7 +172,7 @@ pub async fn reset_password(
     actor
         .audit(
             storage,
-            "password_reset",
+            AuditAction::PasswordReset,
             &user.name,
             Some(format!(
                 "must change it at next login; {ended} open session(s) ended"

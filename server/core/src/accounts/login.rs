@@ -12,6 +12,7 @@ use crate::audit;
 use crate::authz::internal;
 use crate::storage::{LoginSession, NewAudit, Storage, User, UserId};
 use crate::Services;
+use slipway_model::audit::{AuditAction, Outcome};
 use slipway_model::error::AppError;
 use slipway_model::{throttle, UserName};
 use std::time::Duration;
@@ -92,7 +93,7 @@ pub async fn authenticate(
         audit_login(
             storage,
             &typed,
-            "throttled",
+            Outcome::Throttled,
             Some(format!(
                 "from {client}; retry in {}",
                 throttle::describe_wait(wait)
@@ -124,7 +125,7 @@ pub async fn authenticate(
             audit_login(
                 storage,
                 &typed,
-                "failed",
+                Outcome::Failed,
                 Some("wrong user name or password".into()),
             )
             .await;
@@ -136,7 +137,7 @@ pub async fn authenticate(
         .await
         .map_err(internal)?;
     tracing::info!(user = %user.name, "logged in");
-    audit_login(storage, user.name.as_str(), "ok", None).await;
+    audit_login(storage, user.name.as_str(), Outcome::Ok, None).await;
     Ok(user)
 }
 
@@ -204,14 +205,10 @@ pub async fn resume(
 }
 
 /// Records a login attempt (the typed name, even when no such user exists).
-async fn audit_login(storage: &dyn Storage, name: &str, outcome: &str, detail: Option<String>) {
-    let entry = NewAudit {
-        actor: Some(name.to_owned()),
-        action: "login".into(),
-        outcome: outcome.into(),
-        detail,
-        ..Default::default()
-    };
+async fn audit_login(storage: &dyn Storage, name: &str, outcome: Outcome, detail: Option<String>) {
+    let mut entry = NewAudit::new(AuditAction::Login, outcome);
+    entry.actor = Some(name.to_owned());
+    entry.detail = detail;
     audit::record(storage, entry).await;
 }
 

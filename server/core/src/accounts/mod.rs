@@ -30,25 +30,23 @@ use crate::audit;
 use crate::authz::internal;
 use crate::storage::{NewAudit, Storage, StorageError, User};
 use passwords::Password;
+use slipway_model::audit::{AuditAction, Outcome};
 use slipway_model::error::AppError;
 use slipway_model::{Action, UserName};
 
 /// An audit entry about the account `target`.
 fn account_entry(
     actor: Option<String>,
-    action: &str,
+    action: AuditAction,
     target: &str,
-    outcome: &str,
+    outcome: Outcome,
     detail: Option<String>,
 ) -> NewAudit {
-    NewAudit {
-        actor,
-        action: action.into(),
-        target: Some(target.to_owned()),
-        outcome: outcome.into(),
-        detail,
-        ..NewAudit::default()
-    }
+    let mut entry = NewAudit::new(action, outcome);
+    entry.actor = actor;
+    entry.target = Some(target.to_owned());
+    entry.detail = detail;
+    entry
 }
 
 /// Audits a successful action of `user` on `target` (their own account, token or
@@ -56,12 +54,12 @@ fn account_entry(
 async fn audit_own(
     storage: &dyn Storage,
     user: &User,
-    action: &str,
+    action: AuditAction,
     target: String,
     detail: Option<String>,
 ) {
     let actor = Some(user.name.to_string());
-    let entry = account_entry(actor, action, &target, "ok", detail);
+    let entry = account_entry(actor, action, &target, Outcome::Ok, detail);
     audit::record(storage, entry).await;
 }
 
@@ -93,7 +91,7 @@ impl Actor<'_> {
     async fn audit(
         &self,
         storage: &dyn Storage,
-        action: &str,
+        action: AuditAction,
         target: &UserName,
         detail: Option<String>,
     ) {
@@ -107,7 +105,7 @@ impl Actor<'_> {
                 }),
             ),
         };
-        let entry = account_entry(actor, action, target.as_str(), "ok", detail);
+        let entry = account_entry(actor, action, target.as_str(), Outcome::Ok, detail);
         audit::record(storage, entry).await;
     }
 }

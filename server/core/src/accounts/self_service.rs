@@ -7,6 +7,7 @@ use crate::authz::internal;
 use crate::storage::{ApiToken, User};
 use crate::{audit, Services};
 use passwords::Password;
+use slipway_model::audit::{AuditAction, Outcome};
 use slipway_model::error::AppError;
 use slipway_model::throttle;
 
@@ -36,7 +37,7 @@ pub async fn create_token(
     audit_own(
         state.storage.as_ref(),
         user,
-        "token_created",
+        AuditAction::TokenCreated,
         format!("token #{} ({})", token.id, token.prefix),
         Some(name.to_owned()),
     )
@@ -55,7 +56,7 @@ pub async fn revoke_token(state: &Services, user: &User, id: i64) -> Result<(), 
         audit_own(
             state.storage.as_ref(),
             user,
-            "token_revoked",
+            AuditAction::TokenRevoked,
             format!("token #{id}"),
             None,
         )
@@ -120,9 +121,9 @@ pub async fn change_own_password(
             .map_err(internal)?;
         let entry = account_entry(
             Some(user.name.to_string()),
-            "password_changed",
+            AuditAction::PasswordChanged,
             user.name.as_str(),
-            "refused",
+            Outcome::Refused,
             Some("wrong current password".into()),
         );
         audit::record(state.storage.as_ref(), entry).await;
@@ -151,7 +152,7 @@ pub async fn change_own_password(
     audit_own(
         state.storage.as_ref(),
         user,
-        "password_changed",
+        AuditAction::PasswordChanged,
         user.name.to_string(),
         Some(format!("{ended} other session(s) ended")),
     )
@@ -170,7 +171,7 @@ pub async fn end_own_session(state: &Services, user: &User, id: i64) -> Result<(
         audit_own(
             state.storage.as_ref(),
             user,
-            "session_ended",
+            AuditAction::SessionEnded,
             format!("session #{id}"),
             None,
         )

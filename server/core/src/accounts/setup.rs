@@ -6,6 +6,7 @@ use super::{account_entry, new_password, parse_name, passwords, tokens};
 use crate::audit;
 use crate::authz::internal;
 use crate::storage::{SetupError, Storage, User};
+use slipway_model::audit::{AuditAction, Outcome};
 use slipway_model::error::AppError;
 use time::OffsetDateTime;
 
@@ -94,9 +95,9 @@ pub async fn complete_setup(
         })?;
     let entry = account_entry(
         Some(user.name.to_string()),
-        "user_created",
+        AuditAction::UserCreated,
         user.name.as_str(),
-        "ok",
+        Outcome::Ok,
         Some("first admin, through the one-time setup link".into()),
     );
     audit::record(storage, entry).await;

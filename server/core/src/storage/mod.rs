@@ -9,6 +9,7 @@
 pub mod sqlite;
 
 use async_trait::async_trait;
+use slipway_model::audit::{AuditAction, Outcome};
 use slipway_model::deployment::{DeploymentKind, DeploymentState};
 use slipway_model::gates::GateResult;
 use slipway_model::{PipelineId, RoleSet, Sha, StageId, UserName};
@@ -218,12 +219,12 @@ pub struct LogLine {
 }
 
 /// An audit record to append.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct NewAudit {
     /// Who (user name), if anyone.
     pub actor: Option<String>,
-    /// What, e.g. `promote`, `login`.
-    pub action: String,
+    /// What was done.
+    pub action: AuditAction,
     /// Pipeline concerned.
     pub pipeline: Option<String>,
     /// Stage concerned.
@@ -232,10 +233,26 @@ pub struct NewAudit {
     pub sha: Option<String>,
     /// Other target (deployment id, user name).
     pub target: Option<String>,
-    /// `ok`, `refused`, `failed`…
-    pub outcome: String,
+    /// How it ended.
+    pub outcome: Outcome,
     /// One line of detail (refusal reason…).
     pub detail: Option<String>,
+}
+
+impl NewAudit {
+    /// An entry for `action` ending in `outcome`, with nothing else filled in.
+    pub fn new(action: AuditAction, outcome: Outcome) -> Self {
+        Self {
+            actor: None,
+            action,
+            pipeline: None,
+            stage: None,
+            sha: None,
+            target: None,
+            outcome,
+            detail: None,
+        }
+    }
 }
 
 /// Which audit entries to read; empty fields match everything.

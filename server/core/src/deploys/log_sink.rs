@@ -1,0 +1,68 @@
+//! Where a deploy's output goes: every line is stored (the deployment page and a
+//! restarted server read it back) and published live to open pages.
+
+use super::runner::{RunObserver, Stream};
+use crate::Services;
+use slipway_model::deployment::DeploymentState;
+use slipway_model::live::LogAppended;
+use time::OffsetDateTime;
+
+/// Writes a deployment's log lines as the deployer prints them.
+pub(super) struct LogWriter {
+    pub(super) state: Services,
+    pub(super) pipeline: String,
+    pub(super) id: i64,
+    /// The last line's position (lines are numbered 1, 2, …).
+    pub(super) seq: i64,
+}
+
+impl LogWriter {
+    /// Stores and publishes one line of `stream` (`stdout`, `stderr`, or `slipway` for
+    /// lines Slipway adds).
+    pub(super) async fn write(&mut self, stream: &str, at: OffsetDateTime, text: &str) {
+        self.seq += 1;
+        if let Err(e) = self
+            .state
+            .storage
+            .append_log(self.id, self.seq, at, stream, text)
+            .await
+        {
+            tracing::error!(deployment = self.id, error = %e, "failed to store a log line");
+        }
+        let fmt = time::macros::format_description!("[hour]:[minute]:[second]");
+        let at = at.format(&fmt).unwrap_or_default();
+        self.state
+            .events
+            .log_line(LogAppended {
+                pipeline: self.pipeline.clone(),
+                deployment: self.id,
+                seq: self.seq,
+                stream: stream.to_owned(),
+                at,
+                line: text.to_owned(),
+            })
+            .await;
+    }
+}
+
+#[async_trait::async_trait]
+impl RunObserver for LogWriter {
+    async fn started(&mut self, pgid: i32) {
+        if let Err(e) = self
+            .state
+            .storage
+            .mark_running(self.id, pgid, OffsetDateTime::now_utc())
+            .await
+        {
+            tracing::error!(deployment = self.id, error = %e, "failed to record a running deployment");
+        }
+        self.state
+            .events
+            .deployment_changed(&self.pipeline, self.id, DeploymentState::Running)
+            .await;
+    }
+
+    async fn line(&mut self, stream: Stream, at: OffsetDateTime, text: String) {
+        self.write(stream.as_str(), at, &text).await;
+    }
+}

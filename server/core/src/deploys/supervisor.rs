@@ -1,0 +1,220 @@
+//! The deploy supervisor: starts the stage's command for a created deployment, follows
+//! it to its end, and owns what happens around it — start-up recovery of deployments a
+//! previous process left behind, and the grace period at shutdown.
+
+use super::log_sink::LogWriter;
+use super::runner::{self, CancelHandle, Outcome, RunSpec};
+use super::KILL_GRACE;
+use crate::config::{PipelineConfig, StageConfig};
+use crate::storage::{Deployment, NewAudit};
+use crate::Services;
+use slipway_model::audit::{AuditAction, Outcome as AuditOutcome};
+use slipway_model::deployment::DeploymentState;
+use slipway_model::live::BoardChange;
+use slipway_model::Sha;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+use time::OffsetDateTime;
+
+/// Starts the stage's deployer for a freshly created deployment, in the background.
+pub fn start(state: &Services, pipeline: &PipelineConfig, stage: &StageConfig, d: Deployment) {
+    let deployer = stage.deployer.clone();
+    let mut env = vec![
+        ("SLIPWAY_SHA".to_owned(), d.sha.to_string()),
+        ("SLIPWAY_STAGE".to_owned(), stage.id.to_string()),
+        ("SLIPWAY_PIPELINE".to_owned(), pipeline.id.to_string()),
+        (
+            "SLIPWAY_PREVIOUS_SHA".to_owned(),
+            d.previous_sha
+                .as_ref()
+                .map(Sha::to_string)
+                .unwrap_or_default(),
+        ),
+        ("SLIPWAY_DEPLOYMENT_ID".to_owned(), d.id.to_string()),
+    ];
+    env.extend(deployer.env.iter().map(|(k, v)| (k.clone(), v.clone())));
+    let spec = RunSpec {
+        argv: deployer.command.clone(),
+        env,
+        workdir: deployer
+            .workdir
+            .clone()
+            .unwrap_or_else(|| state.config.data_dir.clone()),
+        timeout: deployer.timeout,
+        grace: KILL_GRACE,
+    };
+    let cancel = CancelHandle::new();
+    state.deploys.lock_running().insert(d.id, cancel.clone());
+    let state2 = state.clone();
+    let task = tokio::spawn(async move {
+        let id = d.id;
+        state2
+            .events
+            .deployment_changed(&d.pipeline, id, DeploymentState::Queued)
+            .await;
+        state2
+            .events
+            .board_changed(&d.pipeline, BoardChange::Deploying)
+            .await;
+        let mut log = LogWriter {
+            state: state2.clone(),
+            pipeline: d.pipeline.clone(),
+            id,
+            seq: 0,
+        };
+        let outcome = runner::run(spec, &mut log, cancel).await;
+        let (end, code, note) = match &outcome {
+            Outcome::Exited { code: 0 } => (DeploymentState::Succeeded, Some(0), None),
+            Outcome::Exited { code } => (
+                DeploymentState::Failed,
+                Some(*code),
+                Some(format!("the deployer exited with code {code}")),
+            ),
+            Outcome::Signalled { signal } => (
+                DeploymentState::Failed,
+                None,
+                Some(format!("the deployer was killed by signal {signal}")),
+            ),
+            Outcome::TimedOut => (
+                DeploymentState::TimedOut,
+                None,
+                Some("the deployer ran past its timeout and was stopped".to_owned()),
+            ),
+            Outcome::Cancelled if state2.deploys.is_stopping() => (
+                DeploymentState::Cancelled,
+                None,
+                Some("cancelled: Slipway shut down before the deploy finished; its process group was stopped".to_owned()),
+            ),
+            Outcome::Cancelled => (
+                DeploymentState::Cancelled,
+                None,
+                Some("cancelled; the deployer's process group was stopped".to_owned()),
+            ),
+            Outcome::SpawnFailed { message } => {
+                (DeploymentState::Failed, None, Some(message.clone()))
+            }
+        };
+        if let Some(note) = note {
+            log.write("slipway", OffsetDateTime::now_utc(), &note).await;
+        }
+        match state2
+            .storage
+            .finish_deployment(id, end, code, OffsetDateTime::now_utc())
+            .await
+        {
+            Ok(_) => {}
+            Err(e) => {
+                tracing::error!(deployment = id, error = %e, "failed to record the end of a deployment")
+            }
+        }
+        state2.events.deployment_changed(&d.pipeline, id, end).await;
+        state2
+            .events
+            .board_changed(&d.pipeline, BoardChange::Deployed)
+            .await;
+        let mut entry = deployment_entry(
+            &d,
+            AuditAction::DeployFinished,
+            AuditOutcome::of_deployment(end),
+        );
+        entry.actor = d.requested_by.clone();
+        entry.detail = code.map(|c| format!("exit code {c}"));
+        crate::audit::record(state2.storage.as_ref(), entry).await;
+        state2.deploys.lock_running().remove(&id);
+    });
+    let mut tasks = state
+        .deploys
+        .tasks
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
+    tasks.retain(|t| !t.is_finished());
+    tasks.push(task);
+}
+
+/// At start-up: ends the process group of every deployment a previous process left
+/// queued or running, and marks it interrupted (audited). Nothing is ever left
+/// "running" that nothing runs.
+pub async fn recover_interrupted(state: &Services) -> anyhow::Result<usize> {
+    let left = state.storage.unfinished_deployments().await?;
+    for d in &left {
+        if let Some(pgid) = d.pgid {
+            runner::terminate_group(pgid, KILL_GRACE).await;
+        }
+        let now = OffsetDateTime::now_utc();
+        let seq = state
+            .storage
+            .log_lines(d.id, 0, i64::MAX)
+            .await
+            .map(|l| l.last().map_or(0, |l| l.seq))
+            .unwrap_or(0);
+        let note = match d.pgid {
+            Some(pgid) => format!("interrupted: Slipway stopped while this deployment ran; its process group {pgid} was ended at restart"),
+            None => "interrupted: Slipway stopped before this deployment started".to_owned(),
+        };
+        let _ = state
+            .storage
+            .append_log(d.id, seq + 1, now, "slipway", &note)
+            .await;
+        state
+            .storage
+            .finish_deployment(d.id, DeploymentState::Interrupted, None, now)
+            .await?;
+        state
+            .events
+            .deployment_changed(&d.pipeline, d.id, DeploymentState::Interrupted)
+            .await;
+        state
+            .events
+            .board_changed(&d.pipeline, BoardChange::Deployed)
+            .await;
+        let mut entry =
+            deployment_entry(d, AuditAction::DeployInterrupted, AuditOutcome::Interrupted);
+        entry.detail = Some(note);
+        crate::audit::record(state.storage.as_ref(), entry).await;
+        tracing::warn!(
+            deployment = d.id,
+            "marked an abandoned deployment interrupted"
+        );
+    }
+    Ok(left.len())
+}
+
+/// On shutdown: refuse new promotions, wait up to `grace` for running deploys, then
+/// cancel the rest and wait for them to record their end.
+pub async fn shutdown(state: &Services, grace: Duration) {
+    state.deploys.stopping.store(true, Ordering::SeqCst);
+    let deadline = tokio::time::Instant::now() + grace;
+    while state.deploys.running_count() > 0 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let handles: Vec<CancelHandle> = state.deploys.lock_running().values().cloned().collect();
+    if !handles.is_empty() {
+        tracing::warn!(
+            count = handles.len(),
+            "cancelling deploys still running at shutdown"
+        );
+    }
+    for h in handles {
+        h.cancel();
+    }
+    let tasks: Vec<_> = std::mem::take(
+        &mut *state
+            .deploys
+            .tasks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()),
+    );
+    for t in tasks {
+        let _ = t.await;
+    }
+}
+
+/// An audit entry about deployment `d` (no actor: the supervisor acts on its own).
+fn deployment_entry(d: &Deployment, action: AuditAction, outcome: AuditOutcome) -> NewAudit {
+    let mut entry = NewAudit::new(action, outcome);
+    entry.pipeline = Some(d.pipeline.clone());
+    entry.stage = Some(d.stage.clone());
+    entry.sha = Some(d.sha.to_string());
+    entry.target = Some(format!("deployment #{}", d.id));
+    entry
+}

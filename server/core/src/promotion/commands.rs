@@ -1,0 +1,222 @@
+//! The small commands around promotions: mark or unmark a SHA ready, lock or unlock a
+//! stage, cancel a deployment. Each checks the policy, validates its input and is
+//! audited with its outcome.
+
+use super::audited::{self, audit_entry};
+use super::lookup::{parse_sha, pipeline, require_on_branch, stage};
+use crate::authz::{authorize, internal};
+use crate::storage::{StorageError, User};
+use crate::Services;
+use slipway_model::audit::{AuditAction, Outcome};
+use slipway_model::deployment::DeploymentState;
+use slipway_model::error::{AppError, RefusalKind};
+use slipway_model::live::BoardChange;
+use slipway_model::Action;
+use time::OffsetDateTime;
+
+/// Marks a SHA of the pipeline's branch ready.
+pub async fn mark_ready(
+    state: &Services,
+    user: &User,
+    pipeline_id: &str,
+    sha: &str,
+    note: Option<&str>,
+) -> Result<bool, AppError> {
+    let p = pipeline(state, pipeline_id)?;
+    let sha = parse_sha(sha)?;
+    let note = note.map(str::trim).filter(|n| !n.is_empty());
+    if note.is_some_and(|n| n.chars().count() > 500) {
+        return Err(AppError::BadRequest(
+            "a note may have at most 500 characters".into(),
+        ));
+    }
+    let mut entry = audit_entry(user, AuditAction::MarkReady, pipeline_id);
+    entry.sha = Some(sha.to_string());
+    let result = async {
+        authorize(user, Action::MarkReady)?;
+        require_on_branch(state, p, &sha).await?;
+        state
+            .storage
+            .mark_ready(&p.id, &sha, user.id, note)
+            .await
+            .map_err(internal)
+    }
+    .await;
+    audited::record(state, entry, &result, |_, _| {}).await;
+    if result.is_ok() {
+        state
+            .events
+            .board_changed(pipeline_id, BoardChange::Ready)
+            .await;
+    }
+    result
+}
+
+/// Removes a ready mark.
+pub async fn unmark_ready(
+    state: &Services,
+    user: &User,
+    pipeline_id: &str,
+    sha: &str,
+) -> Result<bool, AppError> {
+    let p = pipeline(state, pipeline_id)?;
+    let sha = parse_sha(sha)?;
+    authorize(user, Action::MarkReady)?;
+    let removed = state
+        .storage
+        .unmark_ready(&p.id, &sha)
+        .await
+        .map_err(internal)?;
+    let mut entry = audit_entry(user, AuditAction::UnmarkReady, pipeline_id);
+    entry.outcome = if removed {
+        Outcome::Ok
+    } else {
+        Outcome::NotMarked
+    };
+    entry.sha = Some(sha.to_string());
+    audited::write(state, entry).await;
+    if removed {
+        state
+            .events
+            .board_changed(pipeline_id, BoardChange::Ready)
+            .await;
+    }
+    Ok(removed)
+}
+
+/// Locks a stage with a reason and an optional expiry.
+pub async fn lock(
+    state: &Services,
+    user: &User,
+    pipeline_id: &str,
+    stage_id: &str,
+    reason: &str,
+    minutes: Option<i64>,
+) -> Result<(), AppError> {
+    let at = stage(state, pipeline_id, stage_id)?;
+    let reason = reason.trim();
+    let mut entry = audit_entry(user, AuditAction::Lock, pipeline_id);
+    entry.stage = Some(stage_id.into());
+    entry.detail = Some(reason.to_owned());
+    let result = async {
+        authorize(
+            user,
+            Action::Lock {
+                production: at.stage().production,
+            },
+        )?;
+        if reason.is_empty() || reason.chars().count() > 500 {
+            return Err(AppError::BadRequest(
+                "a lock needs a reason (1 to 500 characters) that tells others why".into(),
+            ));
+        }
+        let expires = match minutes {
+            None => None,
+            Some(m) if (1..=60 * 24 * 30).contains(&m) => {
+                Some(OffsetDateTime::now_utc() + time::Duration::minutes(m))
+            }
+            Some(_) => {
+                return Err(AppError::BadRequest(
+                    "the expiry must be between 1 minute and 30 days".into(),
+                ))
+            }
+        };
+        match state
+            .storage
+            .lock_stage(&at.pipeline.id, &at.stage().id, user.id, reason, expires)
+            .await
+        {
+            Ok(()) => Ok(()),
+            Err(StorageError::Conflict(m)) => Err(AppError::Refused {
+                kind: RefusalKind::Lock,
+                message: m,
+            }),
+            Err(e) => Err(internal(e)),
+        }
+    }
+    .await;
+    audited::record(state, entry, &result, |_, _| {}).await;
+    if result.is_ok() {
+        state
+            .events
+            .board_changed(pipeline_id, BoardChange::Lock)
+            .await;
+    }
+    result
+}
+
+/// Removes a stage's lock.
+pub async fn unlock(
+    state: &Services,
+    user: &User,
+    pipeline_id: &str,
+    stage_id: &str,
+) -> Result<(), AppError> {
+    let at = stage(state, pipeline_id, stage_id)?;
+    authorize(
+        user,
+        Action::Lock {
+            production: at.stage().production,
+        },
+    )?;
+    let removed = state
+        .storage
+        .unlock_stage(&at.pipeline.id, &at.stage().id)
+        .await
+        .map_err(internal)?;
+    let mut entry = audit_entry(user, AuditAction::Unlock, pipeline_id);
+    entry.outcome = if removed.is_some() {
+        Outcome::Ok
+    } else {
+        Outcome::NotLocked
+    };
+    entry.stage = Some(stage_id.into());
+    entry.detail = removed.map(|l| format!("lock by {} ({})", l.by, l.reason));
+    audited::write(state, entry).await;
+    state
+        .events
+        .board_changed(pipeline_id, BoardChange::Lock)
+        .await;
+    Ok(())
+}
+
+/// Cancels a running deployment (its whole process group).
+pub async fn cancel(state: &Services, user: &User, id: i64) -> Result<(), AppError> {
+    authorize(user, Action::Cancel)?;
+    let d = state
+        .storage
+        .deployment(id)
+        .await
+        .map_err(internal)?
+        .ok_or_else(|| AppError::NotFound(format!("there is no deployment #{id}")))?;
+    let mut entry = audit_entry(user, AuditAction::Cancel, &d.pipeline);
+    entry.stage = Some(d.stage.clone());
+    entry.sha = Some(d.sha.to_string());
+    entry.target = Some(format!("deployment #{id}"));
+    if !d.state.is_active() {
+        entry.detail = Some(format!("already {}", d.state));
+        audited::write(state, entry).await;
+        return Err(AppError::Refused {
+            kind: RefusalKind::State,
+            message: format!("deployment #{id} already ended ({})", d.state),
+        });
+    }
+    if !state.deploys.cancel(id) {
+        // Not run by this process (should not happen after start-up recovery): end it here.
+        {
+            state
+                .storage
+                .finish_deployment(
+                    id,
+                    DeploymentState::Cancelled,
+                    None,
+                    OffsetDateTime::now_utc(),
+                )
+                .await
+                .map_err(internal)?;
+        }
+    }
+    entry.outcome = Outcome::Ok;
+    audited::write(state, entry).await;
+    Ok(())
+}

@@ -1,0 +1,168 @@
+//! The one fact gatherer: what the gates of a stage need to know about a SHA, assembled
+//! the same way for the card on the board, the API's gate check and the transaction
+//! that creates the deployment.
+//!
+//! [`facts`] is pure (unit-tested below); [`gather`] adds the I/O (the stage's
+//! snapshot, ancestry from the permanent cache or git) for the board and the API. The
+//! creating transaction cannot run git, so it computes ancestry first and re-reads the
+//! snapshot inside the transaction, then calls the same [`facts`].
+
+use super::lookup::StageRef;
+use crate::authz::internal;
+use crate::config::PipelineConfig;
+use crate::storage::{StageSnapshot, User};
+use crate::Services;
+use slipway_model::error::AppError;
+use slipway_model::gates::{
+    self, Ancestry, GateResult, LockInfo, Previous, PromotionFacts, TargetStage,
+};
+use slipway_model::Sha;
+
+/// Whether `current` is an ancestor of `sha`, from the permanent cache or git.
+async fn ancestry(
+    state: &Services,
+    pipeline: &PipelineConfig,
+    current: Option<&Sha>,
+    sha: &Sha,
+) -> Ancestry {
+    let Some(current) = current else {
+        return Ancestry::NoCurrent;
+    };
+    if current == sha {
+        return Ancestry::Same;
+    }
+    let answer = match state
+        .storage
+        .cached_ancestry(&pipeline.id, current, sha)
+        .await
+    {
+        Ok(Some(v)) => Some(v),
+        _ => match state.repos.mirror(pipeline.id.as_str()) {
+            Ok(mirror) => match mirror.is_ancestor(current, sha).await {
+                Ok(v) => {
+                    let _ = state
+                        .storage
+                        .cache_ancestry(&pipeline.id, current, sha, v)
+                        .await;
+                    Some(v)
+                }
+                Err(e) => {
+                    tracing::warn!(error = %format!("{e:#}"), "ancestry check failed");
+                    None
+                }
+            },
+            Err(_) => None,
+        },
+    };
+    match answer {
+        Some(true) => Ancestry::Descends,
+        Some(false) => Ancestry::Diverges {
+            current: current.clone(),
+        },
+        None => Ancestry::Unknown,
+    }
+}
+
+/// Where `sha` stands with respect to the stage before `at`, from a snapshot read for it.
+pub fn previous_from_snapshot(at: &StageRef<'_>, snapshot: &StageSnapshot) -> Previous {
+    match at.previous() {
+        None => Previous::FirstStage {
+            marked_ready: snapshot.marked_ready,
+        },
+        Some(prev) => Previous::Stage {
+            label: prev.label.clone(),
+            succeeded: snapshot.previous_succeeded,
+            rolled_back: snapshot.previous_rolled_back,
+        },
+    }
+}
+
+/// Assembles the gate facts. `stage_facts` only needs the stage-level parts (current,
+/// active deployment, lock); `previous` carries the SHA-specific part.
+pub fn facts(
+    at: &StageRef<'_>,
+    sha: &Sha,
+    previous: Previous,
+    stage_facts: &StageSnapshot,
+    ancestry: Ancestry,
+    user: &User,
+) -> PromotionFacts {
+    let stage = at.stage();
+    PromotionFacts {
+        sha: sha.clone(),
+        target: TargetStage {
+            label: stage.label.clone(),
+            fast_forward_only: stage.fast_forward_only,
+            promote_roles: stage.promote_roles,
+        },
+        previous,
+        ancestry,
+        active: stage_facts
+            .active
+            .as_ref()
+            .map(|d| gates::ActiveDeployment {
+                id: d.id,
+                sha: d.sha.clone(),
+            }),
+        lock: stage_facts.lock.as_ref().map(|l| LockInfo {
+            by: l.by.clone(),
+            reason: l.reason.clone(),
+        }),
+        user_roles: user.roles,
+    }
+}
+
+/// Ancestry as the target stage needs it: only fast-forward-only stages ask git.
+pub async fn ancestry_for(
+    state: &Services,
+    at: &StageRef<'_>,
+    current: Option<&Sha>,
+    sha: &Sha,
+) -> Ancestry {
+    if at.stage().fast_forward_only {
+        ancestry(state, at.pipeline, current, sha).await
+    } else {
+        Ancestry::Unknown
+    }
+}
+
+/// The gates for promoting `sha` into a stage, as the card shows them.
+pub async fn evaluate_gates(
+    state: &Services,
+    user: &User,
+    at: &StageRef<'_>,
+    sha: &Sha,
+) -> Result<Vec<GateResult>, AppError> {
+    let snapshot = state
+        .storage
+        .stage_snapshot(
+            &at.pipeline.id,
+            &at.stage().id,
+            at.previous().map(|p| &p.id),
+            Some(sha),
+        )
+        .await
+        .map_err(internal)?;
+    let previous = previous_from_snapshot(at, &snapshot);
+    let facts = gather(state, user, at, sha, previous, &snapshot).await;
+    Ok(gates::evaluate(&facts))
+}
+
+/// The facts for promoting `sha` into `at`, given the stage's snapshot and where `sha`
+/// stands on the previous stage: asks for ancestry (the cache, then git) only when the
+/// stage needs it. The card and the API's gate check both come through here.
+pub async fn gather(
+    state: &Services,
+    user: &User,
+    at: &StageRef<'_>,
+    sha: &Sha,
+    previous: Previous,
+    snapshot: &StageSnapshot,
+) -> PromotionFacts {
+    let current = snapshot.current.as_ref().map(|d| &d.sha);
+    let ancestry = ancestry_for(state, at, current, sha).await;
+    facts(at, sha, previous, snapshot, ancestry, user)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,236 @@
+//! The fact gatherer's pure part: what the card, the API and the creating transaction
+//! see for the same snapshot.
+
+use super::*;
+use crate::config::{DeployerConfig, RepoSource, StageConfig};
+use crate::storage::{Deployment, Lock};
+use slipway_model::deployment::{DeploymentKind, DeploymentState};
+use slipway_model::gates::{first_blocker, GateKind, GateStatus};
+use slipway_model::{PipelineId, Role, RoleSet, StageId, UserName};
+use std::collections::BTreeMap;
+use std::time::Duration;
+use time::OffsetDateTime;
+
+fn sha(c: char) -> Sha {
+    Sha::parse(&c.to_string().repeat(40)).expect("a valid SHA")
+}
+
+fn roles(list: &[Role]) -> RoleSet {
+    list.iter().copied().collect()
+}
+
+fn stage(id: &str, label: &str, fast_forward_only: bool, promote: &[Role]) -> StageConfig {
+    StageConfig {
+        id: StageId::parse(id).expect("a valid stage id"),
+        label: label.into(),
+        production: fast_forward_only,
+        promote_roles: roles(promote),
+        fast_forward_only,
+        deployer: DeployerConfig {
+            command: vec!["true".into()],
+            env: BTreeMap::new(),
+            workdir: None,
+            timeout: Duration::from_secs(60),
+        },
+    }
+}
+
+fn pipeline() -> PipelineConfig {
+    PipelineConfig {
+        id: PipelineId::parse("web").expect("a valid pipeline id"),
+        name: "Web".into(),
+        repository: RepoSource::Remote("https://example.invalid/web.git".into()),
+        branch: "main".into(),
+        fetch_interval: Duration::from_secs(60),
+        stages: vec![
+            stage("qa", "QA", false, &[Role::Qa, Role::Ops]),
+            stage("production", "Production", true, &[Role::Ops]),
+        ],
+    }
+}
+
+fn user(with: &[Role]) -> User {
+    User {
+        id: 1,
+        name: UserName::parse("quinn").expect("a valid name"),
+        roles: roles(with),
+        disabled: false,
+        last_login_at: None,
+        must_change_password: false,
+    }
+}
+
+fn deployment(id: i64, on: char, state: DeploymentState) -> Deployment {
+    Deployment {
+        id,
+        pipeline: "web".into(),
+        stage: "production".into(),
+        sha: sha(on),
+        previous_sha: None,
+        kind: DeploymentKind::Promote,
+        state,
+        requested_by: Some("olga".into()),
+        reason: None,
+        created_at: OffsetDateTime::UNIX_EPOCH,
+        started_at: None,
+        finished_at: None,
+        exit_code: None,
+        pgid: None,
+    }
+}
+
+fn status(results: &[GateResult], gate: GateKind) -> GateStatus {
+    results
+        .iter()
+        .find(|r| r.gate == gate)
+        .map(|r| r.status)
+        .expect("every gate is evaluated")
+}
+
+#[test]
+fn the_first_stage_takes_a_sha_marked_ready_and_refuses_one_that_is_not() {
+    let p = pipeline();
+    let at = StageRef {
+        pipeline: &p,
+        index: 0,
+    };
+    let qa = user(&[Role::Qa]);
+    let ready = StageSnapshot {
+        marked_ready: true,
+        ..StageSnapshot::default()
+    };
+    let f = facts(
+        &at,
+        &sha('a'),
+        previous_from_snapshot(&at, &ready),
+        &ready,
+        Ancestry::Unknown,
+        &qa,
+    );
+    assert!(first_blocker(&gates::evaluate(&f)).is_none());
+
+    let not_ready = StageSnapshot::default();
+    let f = facts(
+        &at,
+        &sha('a'),
+        previous_from_snapshot(&at, &not_ready),
+        &not_ready,
+        Ancestry::Unknown,
+        &qa,
+    );
+    let results = gates::evaluate(&f);
+    assert_eq!(status(&results, GateKind::PreviousStage), GateStatus::Fail);
+}
+
+#[test]
+fn a_later_stage_needs_a_success_on_the_previous_stage_that_was_not_rolled_back() {
+    let p = pipeline();
+    let at = StageRef {
+        pipeline: &p,
+        index: 1,
+    };
+    let ops = user(&[Role::Ops]);
+    for (succeeded, rolled_back, expected) in [
+        (true, false, GateStatus::Pass),
+        (false, false, GateStatus::Fail),
+        (true, true, GateStatus::Fail),
+    ] {
+        let snapshot = StageSnapshot {
+            previous_succeeded: succeeded,
+            previous_rolled_back: rolled_back,
+            ..StageSnapshot::default()
+        };
+        let previous = previous_from_snapshot(&at, &snapshot);
+        assert!(
+            matches!(&previous, Previous::Stage { label, .. } if label == "QA"),
+            "{previous:?}"
+        );
+        let results = gates::evaluate(&facts(
+            &at,
+            &sha('b'),
+            previous,
+            &snapshot,
+            Ancestry::Descends,
+            &ops,
+        ));
+        assert_eq!(
+            status(&results, GateKind::PreviousStage),
+            expected,
+            "succeeded={succeeded} rolled_back={rolled_back}"
+        );
+    }
+}
+
+#[test]
+fn the_stage_s_rules_and_state_reach_the_gates() {
+    let p = pipeline();
+    let at = StageRef {
+        pipeline: &p,
+        index: 1,
+    };
+    let snapshot = StageSnapshot {
+        current: Some(deployment(3, 'c', DeploymentState::Succeeded)),
+        active: Some(deployment(4, 'd', DeploymentState::Running)),
+        lock: Some(Lock {
+            stage: "production".into(),
+            by: "olga".into(),
+            reason: "labs until 19:00".into(),
+            at: OffsetDateTime::UNIX_EPOCH,
+            expires_at: None,
+        }),
+        previous_succeeded: true,
+        ..StageSnapshot::default()
+    };
+    let qa = user(&[Role::Qa]);
+    let f = facts(
+        &at,
+        &sha('e'),
+        previous_from_snapshot(&at, &snapshot),
+        &snapshot,
+        Ancestry::Diverges { current: sha('c') },
+        &qa,
+    );
+    assert!(f.target.fast_forward_only);
+    assert_eq!(f.target.label, "Production");
+    assert_eq!(f.active.as_ref().map(|a| a.id), Some(4));
+    assert_eq!(f.lock.as_ref().map(|l| l.by.as_str()), Some("olga"));
+    let results = gates::evaluate(&f);
+    for gate in [
+        GateKind::Ancestry,
+        GateKind::Busy,
+        GateKind::Lock,
+        GateKind::Permission,
+    ] {
+        assert_eq!(status(&results, gate), GateStatus::Fail, "{gate:?}");
+    }
+    let lock = results
+        .iter()
+        .find(|r| r.gate == GateKind::Lock)
+        .expect("the lock gate");
+    assert!(lock.reason.contains("labs until 19:00"), "{}", lock.reason);
+}
+
+#[test]
+fn the_same_sha_as_the_current_one_descends_without_asking_git() {
+    // `ancestry` answers Same before touching the cache or a mirror: a redeploy of the
+    // current SHA on a fast-forward-only stage never needs git.
+    let p = pipeline();
+    let at = StageRef {
+        pipeline: &p,
+        index: 1,
+    };
+    let snapshot = StageSnapshot {
+        current: Some(deployment(3, 'c', DeploymentState::Succeeded)),
+        previous_succeeded: true,
+        ..StageSnapshot::default()
+    };
+    let f = facts(
+        &at,
+        &sha('c'),
+        previous_from_snapshot(&at, &snapshot),
+        &snapshot,
+        Ancestry::Same,
+        &user(&[Role::Ops]),
+    );
+    assert!(first_blocker(&gates::evaluate(&f)).is_none());
+}

@@ -1,0 +1,112 @@
+//! Promotion: the same SHA moves one stage on, after every gate passed — on the facts
+//! read now, and again atomically inside the transaction that creates the deployment.
+
+use super::audited::{self, audit_entry};
+use super::facts::{ancestry_for, facts, previous_from_snapshot};
+use super::lookup::{parse_sha, require_on_branch, stage, StageRef};
+use crate::authz::internal;
+use crate::deploys;
+use crate::storage::{CreateDeploymentError, Deployment, NewDeployment, StageSnapshot, User};
+use crate::Services;
+use slipway_model::audit::AuditAction;
+use slipway_model::deployment::DeploymentKind;
+use slipway_model::error::{AppError, RefusalKind};
+use slipway_model::gates::{self, GateResult};
+use slipway_model::Sha;
+
+/// The refusal a failing gate becomes.
+pub(super) fn refused(r: &GateResult) -> AppError {
+    AppError::Refused {
+        kind: r.gate.into(),
+        message: r.reason.clone(),
+    }
+}
+
+/// Promotes `sha` into a stage: validates, evaluates the gates again inside the
+/// transaction that creates the deployment, starts the deployer, audits the outcome.
+pub async fn promote(
+    state: &Services,
+    user: &User,
+    pipeline_id: &str,
+    stage_id: &str,
+    sha: &str,
+) -> Result<Deployment, AppError> {
+    let at = stage(state, pipeline_id, stage_id)?;
+    let sha = parse_sha(sha)?;
+    let mut entry = audit_entry(user, AuditAction::Promote, pipeline_id);
+    entry.stage = Some(stage_id.into());
+    entry.sha = Some(sha.to_string());
+    let result = promote_checked(state, user, &at, &sha).await;
+    audited::record(state, entry, &result, |d, entry| {
+        entry.target = Some(format!("deployment #{}", d.id));
+    })
+    .await;
+    let deployment = result?;
+    deploys::start(state, at.pipeline, at.stage(), deployment.clone());
+    Ok(deployment)
+}
+
+async fn promote_checked(
+    state: &Services,
+    user: &User,
+    at: &StageRef<'_>,
+    sha: &Sha,
+) -> Result<Deployment, AppError> {
+    if state.deploys.is_stopping() {
+        return Err(AppError::Unavailable(
+            "Slipway is shutting down and accepts no new promotions".into(),
+        ));
+    }
+    require_on_branch(state, at.pipeline, sha).await?;
+    let new = NewDeployment {
+        pipeline: at.pipeline.id.clone(),
+        stage: at.stage().id.clone(),
+        previous_stage: at.previous().map(|p| p.id.clone()),
+        sha: sha.clone(),
+        kind: DeploymentKind::Promote,
+        requested_by: user.id,
+        reason: None,
+    };
+    // Ancestry needs git, which cannot run inside the write transaction: compute it for
+    // the current SHA seen now, and retry if the transaction sees another one.
+    for _ in 0..3 {
+        let seen = state
+            .storage
+            .stage_snapshot(&new.pipeline, &new.stage, None, None)
+            .await
+            .map_err(internal)?
+            .current
+            .map(|d| d.sha);
+        let ancestry = ancestry_for(state, at, seen.as_ref(), sha).await;
+        let check = |snapshot: &StageSnapshot| {
+            let now = snapshot.current.as_ref().map(|d| &d.sha);
+            if now != seen.as_ref() {
+                return Err(CreateDeploymentError::Stale);
+            }
+            let previous = previous_from_snapshot(at, snapshot);
+            let results =
+                gates::evaluate(&facts(at, sha, previous, snapshot, ancestry.clone(), user));
+            match gates::first_blocker(&results) {
+                Some(blocker) => Err(CreateDeploymentError::Refused(blocker.clone())),
+                None => Ok(()),
+            }
+        };
+        match state.storage.create_deployment(&new, &check).await {
+            Ok(d) => {
+                if let Ok(mirror) = state.repos.mirror(at.pipeline.id.as_str()) {
+                    if let Err(e) = mirror.pin(sha).await {
+                        tracing::warn!(error = %format!("{e:#}"), "failed to pin a deployed SHA");
+                    }
+                }
+                return Ok(d);
+            }
+            Err(CreateDeploymentError::Stale) => continue,
+            Err(CreateDeploymentError::Refused(r)) => return Err(refused(&r)),
+            Err(CreateDeploymentError::Storage(e)) => return Err(internal(e)),
+        }
+    }
+    Err(AppError::Refused {
+        kind: RefusalKind::Busy,
+        message: "the stage kept changing while the promotion was checked; try again".into(),
+    })
+}

@@ -1,0 +1,154 @@
+//! Rollback: back to the stage's previous distinct good SHA, with a reason — the one
+//! audited exception to the ancestry gate (busy, lock and permission still apply).
+
+use super::audited::{self, audit_entry};
+use super::facts::facts;
+use super::lookup::{stage, StageRef};
+use super::promote::refused;
+use crate::authz::{authorize, internal};
+use crate::deploys;
+use crate::storage::{CreateDeploymentError, Deployment, NewDeployment, StageSnapshot, User};
+use crate::Services;
+use slipway_model::audit::AuditAction;
+use slipway_model::deployment::DeploymentKind;
+use slipway_model::error::{AppError, RefusalKind};
+use slipway_model::gates::{self, Ancestry, Previous};
+use slipway_model::{Action, Sha};
+
+/// The SHA a rollback of this stage would deploy: the newest succeeded SHA that differs
+/// from the current one and was not itself rolled back here. Repeating a rollback goes
+/// further back, because the SHA rolled away from is flagged.
+pub async fn rollback_target(state: &Services, at: &StageRef<'_>) -> Result<Option<Sha>, AppError> {
+    // Page through the stage's successes newest first (bounded reads, whatever the
+    // history's length) until a distinct SHA that was not rolled back turns up.
+    const PAGE: i64 = 50;
+    const MAX_PAGES: usize = 40;
+    let (pipeline, stage) = (&at.pipeline.id, &at.stage().id);
+    let mut current: Option<Sha> = None;
+    let mut before = None;
+    let mut checked: Vec<Sha> = Vec::new();
+    for _ in 0..MAX_PAGES {
+        let page = state
+            .storage
+            .stage_successes(pipeline, stage, before, PAGE)
+            .await
+            .map_err(internal)?;
+        let Some((last_id, _)) = page.last() else {
+            break;
+        };
+        before = Some(*last_id);
+        let mut candidates: Vec<Sha> = Vec::new();
+        for (_, sha) in &page {
+            let current = current.get_or_insert_with(|| sha.clone());
+            if sha != current && !checked.contains(sha) && !candidates.contains(sha) {
+                candidates.push(sha.clone());
+            }
+        }
+        let rolled: Vec<Sha> = state
+            .storage
+            .rolled_back(pipeline, &candidates)
+            .await
+            .map_err(internal)?
+            .into_iter()
+            .filter(|(_, s)| s == stage.as_str())
+            .map(|(sha, _)| sha)
+            .collect();
+        if let Some(found) = candidates.iter().find(|c| !rolled.contains(c)) {
+            return Ok(Some(found.clone()));
+        }
+        checked.extend(candidates);
+        if page.len() < usize::try_from(PAGE).unwrap_or(usize::MAX) {
+            break;
+        }
+    }
+    Ok(None)
+}
+
+/// Rolls a stage back to its previous distinct good SHA (ops), with a reason. The one
+/// audited exception to the ancestry gate; busy, lock and permission still apply.
+pub async fn rollback(
+    state: &Services,
+    user: &User,
+    pipeline_id: &str,
+    stage_id: &str,
+    reason: &str,
+) -> Result<Deployment, AppError> {
+    let at = stage(state, pipeline_id, stage_id)?;
+    let reason = reason.trim();
+    let mut entry = audit_entry(user, AuditAction::Rollback, pipeline_id);
+    entry.stage = Some(stage_id.into());
+    entry.detail = Some(reason.to_owned());
+    let result = async {
+        authorize(user, Action::Rollback)?;
+        if state.deploys.is_stopping() {
+            return Err(AppError::Unavailable(
+                "Slipway is shutting down and accepts no new deployments".into(),
+            ));
+        }
+        if reason.is_empty() || reason.chars().count() > 500 {
+            return Err(AppError::BadRequest(
+                "a rollback needs a reason (1 to 500 characters)".into(),
+            ));
+        }
+        let target = rollback_target(state, &at)
+            .await?
+            .ok_or_else(|| AppError::Refused {
+                kind: RefusalKind::RollbackTarget,
+                message: format!(
+                    "{} has no earlier successful SHA to roll back to",
+                    at.stage().label
+                ),
+            })?;
+        let new = NewDeployment {
+            pipeline: at.pipeline.id.clone(),
+            stage: at.stage().id.clone(),
+            previous_stage: None,
+            sha: target.clone(),
+            kind: DeploymentKind::Rollback,
+            requested_by: user.id,
+            reason: Some(reason.to_owned()),
+        };
+        let check = |snapshot: &StageSnapshot| {
+            // Previous-stage and ancestry gates do not apply to a rollback.
+            let results = gates::evaluate(&facts(
+                &at,
+                &target,
+                Previous::FirstStage { marked_ready: true },
+                snapshot,
+                Ancestry::NoCurrent,
+                user,
+            ));
+            let blocker = results.iter().find(|r| {
+                r.status != gates::GateStatus::Pass
+                    && matches!(r.gate, gates::GateKind::Busy | gates::GateKind::Lock)
+            });
+            match blocker {
+                Some(b) => Err(CreateDeploymentError::Refused(b.clone())),
+                None => Ok(()),
+            }
+        };
+        match state.storage.create_deployment(&new, &check).await {
+            Ok(d) => Ok(d),
+            Err(CreateDeploymentError::Refused(r)) => Err(refused(&r)),
+            Err(CreateDeploymentError::Stale) => Err(AppError::Refused {
+                kind: RefusalKind::Busy,
+                message: "the stage changed; try again".into(),
+            }),
+            Err(CreateDeploymentError::Storage(e)) => Err(internal(e)),
+        }
+    }
+    .await;
+    audited::record(state, entry, &result, |d, entry| {
+        entry.sha = Some(d.sha.to_string());
+        entry.target = Some(format!("deployment #{}", d.id));
+        entry.detail = Some(format!(
+            "from {} to {} (ancestry gate bypassed): {reason}",
+            d.previous_sha.as_ref().map_or("nothing", |s| s.short()),
+            d.sha.short()
+        ));
+    })
+    .await;
+    let d = result?;
+    deploys::start(state, at.pipeline, at.stage(), d.clone());
+    Ok(d)
+}

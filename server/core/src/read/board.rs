@@ -1,0 +1,269 @@
+//! A pipeline's board: the commits lane, Ready and one column per stage, each card with
+//! the gates of its next column, as the viewing user may act on them.
+
+use super::{commit_card, deployment_ref, gate_views, now, stage_snapshots, stage_summary};
+use crate::authz::{authorize, internal};
+use crate::promotion::{self, facts, StageRef};
+use crate::repos::{redact_userinfo, Commit, RepoError};
+use crate::storage::User;
+use crate::Services;
+use slipway_model::error::AppError;
+use slipway_model::gates::{self, Previous};
+use slipway_model::placement::{self, CardFacts, Column};
+use slipway_model::time_fmt::age;
+use slipway_model::views::{
+    BoardView, Card, LockView, MirrorView, NextStep, PipelineSummary, ReadyInfo, StageColumn,
+};
+use slipway_model::{Action, Sha};
+use std::collections::{HashMap, HashSet};
+
+/// How many superseded cards a stage column shows (the newest).
+pub const SUPERSEDED_SHOWN: usize = 5;
+
+/// How many first-parent commits the board considers.
+pub const COMMITS_SHOWN: usize = 50;
+
+/// One pipeline's board, as `user` may see it.
+pub async fn board(
+    state: &Services,
+    user: &User,
+    pipeline_id: &str,
+) -> Result<BoardView, AppError> {
+    let p = promotion::pipeline(state, pipeline_id)?;
+    let now = now();
+    // Read before anything else: events after it are replayed to the page.
+    let as_of_event = state.storage.event_id_range().await.map_err(internal)?.1;
+    let (recent, log_error) = match state.repos.recent_commits(pipeline_id, COMMITS_SHOWN).await {
+        Ok(c) => (c, None),
+        Err(RepoError::Git(msg)) => (Vec::new(), Some(msg)),
+        Err(e @ RepoError::UnknownPipeline(_)) => return Err(internal(e)),
+    };
+    let status = state.repos.status(pipeline_id);
+    let mirror = MirrorView {
+        fetched: status.fetched_at.map(|t| age(now - t.unix_timestamp())),
+        error: status.error.or(log_error),
+    };
+
+    // Stage-level facts: a fixed number of queries per stage.
+    let snaps = stage_snapshots(state, p).await?;
+    let ready_marks = state.storage.ready_marks(&p.id).await.map_err(internal)?;
+    let ready: HashMap<Sha, _> = ready_marks
+        .into_iter()
+        .map(|m| (m.sha.clone(), m))
+        .collect();
+
+    // Every SHA that can be a card: recent commits, ready marks, current and active SHAs.
+    let mut commits: Vec<Commit> = recent;
+    let known: HashSet<Sha> = commits.iter().map(|c| c.sha.clone()).collect();
+    let mut extra: Vec<Sha> = ready.keys().cloned().collect();
+    for s in &snaps {
+        extra.extend(
+            s.current
+                .iter()
+                .chain(s.active.iter())
+                .map(|d| d.sha.clone()),
+        );
+    }
+    extra.retain(|s| !known.contains(s));
+    extra.sort();
+    extra.dedup();
+    if !extra.is_empty() {
+        match state.repos.commits(pipeline_id, &extra).await {
+            Ok(older) => commits.extend(older),
+            Err(e) => tracing::warn!(error = %e, "failed to read older commits"),
+        }
+    }
+    let shas: Vec<Sha> = commits.iter().map(|c| c.sha.clone()).collect();
+    let stage_index: HashMap<&str, usize> = p
+        .stages
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.id.as_str(), i))
+        .collect();
+    let successes = state
+        .storage
+        .successes(&p.id, &shas)
+        .await
+        .map_err(internal)?;
+    let succeeded: HashSet<(Sha, usize)> = successes
+        .iter()
+        .filter_map(|(sha, stage)| stage_index.get(stage.as_str()).map(|i| (sha.clone(), *i)))
+        .collect();
+    let rolled: HashSet<(Sha, usize)> = state
+        .storage
+        .rolled_back(&p.id, &shas)
+        .await
+        .map_err(internal)?
+        .iter()
+        .filter_map(|(sha, stage)| stage_index.get(stage.as_str()).map(|i| (sha.clone(), *i)))
+        .collect();
+    let deploying: HashMap<Sha, i64> = snaps
+        .iter()
+        .filter_map(|s| s.active.as_ref())
+        .map(|d| (d.sha.clone(), d.id))
+        .collect();
+
+    let mut lane = Vec::new();
+    let mut ready_col = Vec::new();
+    let mut columns: Vec<Vec<Card>> = vec![Vec::new(); p.stages.len()];
+    for c in &commits {
+        let succeeded_in: Vec<bool> = (0..p.stages.len())
+            .map(|i| succeeded.contains(&(c.sha.clone(), i)))
+            .collect();
+        let Some(column) = placement::place(CardFacts {
+            succeeded: &succeeded_in,
+            marked_ready: ready.contains_key(&c.sha),
+            recent: known.contains(&c.sha),
+        }) else {
+            continue;
+        };
+        let placed = match column {
+            Column::Stage(i) => Some(i),
+            Column::Ready | Column::Commits => None,
+        };
+        let ready_info = ready.get(&c.sha).map(|m| ReadyInfo {
+            by: m.by.clone(),
+            note: m.note.clone(),
+            age: age(now - m.at.unix_timestamp()),
+        });
+        let current_here =
+            placed.is_some_and(|i| snaps[i].current.as_ref().is_some_and(|d| d.sha == c.sha));
+        let mut card = Card {
+            commit: commit_card(c, now),
+            current_here,
+            superseded: placed.is_some() && !current_here,
+            rolled_back: placed.is_some_and(|i| rolled.contains(&(c.sha.clone(), i))),
+            deploying: deploying.get(&c.sha).copied(),
+            ready: ready_info,
+            next: None,
+        };
+        if let Some(n) = placement::next_stage(column, p.stages.len()) {
+            // Superseded cards are collapsed: no gates, no git work for them.
+            if !card.superseded || card.deploying.is_some() {
+                let at = StageRef {
+                    pipeline: p,
+                    index: n,
+                };
+                let previous = match n {
+                    0 => Previous::FirstStage {
+                        marked_ready: card.ready.is_some(),
+                    },
+                    _ => Previous::Stage {
+                        label: p.stages[n - 1].label.clone(),
+                        succeeded: succeeded.contains(&(c.sha.clone(), n - 1)),
+                        rolled_back: rolled.contains(&(c.sha.clone(), n - 1)),
+                    },
+                };
+                let current = snaps[n].current.as_ref().map(|d| d.sha.clone());
+                let facts = facts::gather(state, user, &at, &c.sha, previous, &snaps[n]).await;
+                let results = gates::evaluate(&facts);
+                card.next = Some(NextStep {
+                    from: current.as_ref().map(ToString::to_string),
+                    stage: p.stages[n].id.to_string(),
+                    label: p.stages[n].label.clone(),
+                    production: p.stages[n].production,
+                    allowed: gates::first_blocker(&results).is_none(),
+                    gates: gate_views(&results),
+                });
+            }
+        }
+        match column {
+            Column::Stage(i) => columns[i].push(card),
+            Column::Ready => ready_col.push(card),
+            Column::Commits => lane.push(card),
+        }
+    }
+
+    let can_rollback = authorize(user, Action::Rollback).is_ok();
+    let mut rollback_to = Vec::with_capacity(p.stages.len());
+    for i in 0..p.stages.len() {
+        let target = if can_rollback {
+            promotion::rollback_target(
+                state,
+                &StageRef {
+                    pipeline: p,
+                    index: i,
+                },
+            )
+            .await?
+        } else {
+            None
+        };
+        rollback_to.push(target.map(|s| s.to_string()));
+    }
+    let stages = p
+        .stages
+        .iter()
+        .zip(snaps.iter())
+        .zip(columns)
+        .zip(rollback_to)
+        .map(|(((s, snap), mut cards), rollback_to)| {
+            // Current first, then newest. Superseded cards beyond the newest few are left
+            // out (the stage's history lists them all): a column of hundreds of old SHAs
+            // helps nobody and costs every page view.
+            cards.sort_by_key(|c| !c.current_here);
+            let mut superseded_seen = 0;
+            let before = cards.len();
+            cards.retain(|c| {
+                if c.superseded && c.deploying.is_none() {
+                    superseded_seen += 1;
+                    superseded_seen <= SUPERSEDED_SHOWN
+                } else {
+                    true
+                }
+            });
+            let hidden_superseded = before - cards.len();
+            let current_id = snap.current.as_ref().map_or(0, |d| d.id);
+            StageColumn {
+                stage: stage_summary(s, Some(snap)),
+                last_attempt_failed: snap
+                    .last_finished
+                    .as_ref()
+                    .filter(|d| d.state.is_unsuccessful_end() && d.id > current_id)
+                    .map(deployment_ref),
+                active: snap.active.as_ref().map(deployment_ref),
+                lock: snap.lock.as_ref().map(|l| LockView {
+                    by: l.by.clone(),
+                    reason: l.reason.clone(),
+                    since: age(now - l.at.unix_timestamp()),
+                    expires: l.expires_at.and_then(|t| {
+                        t.format(&time::format_description::well_known::Rfc3339)
+                            .ok()
+                    }),
+                }),
+                can_lock: authorize(
+                    user,
+                    Action::Lock {
+                        production: s.production,
+                    },
+                )
+                .is_ok(),
+                rollback_to,
+                cards,
+                hidden_superseded,
+            }
+        })
+        .collect();
+
+    Ok(BoardView {
+        pipeline: PipelineSummary {
+            id: p.id.to_string(),
+            name: p.name.clone(),
+            stages: p
+                .stages
+                .iter()
+                .zip(&snaps)
+                .map(|(s, snap)| stage_summary(s, Some(snap)))
+                .collect(),
+        },
+        branch: p.branch.clone(),
+        repository: redact_userinfo(&p.repository.to_string()),
+        commits: lane,
+        ready: ready_col,
+        stages,
+        mirror,
+        can_refresh: authorize(user, Action::RefreshRepository).is_ok(),
+        can_mark_ready: authorize(user, Action::MarkReady).is_ok(),
+        as_of_event,
+    })
+}

@@ -1,0 +1,52 @@
+//! "What goes out": the commits between two SHAs of a pipeline.
+
+use super::{commit_card, now};
+use crate::authz::internal;
+use crate::promotion;
+use crate::Services;
+use slipway_model::error::AppError;
+use slipway_model::views::CompareView;
+
+/// How many commits a comparison lists at most.
+const COMPARE_LIMIT: usize = 200;
+
+/// "What goes out" when `to` replaces `from` on a pipeline.
+pub async fn compare(
+    state: &Services,
+    pipeline_id: &str,
+    from: &str,
+    to: &str,
+) -> Result<CompareView, AppError> {
+    let p = promotion::pipeline(state, pipeline_id)?;
+    let from = promotion::parse_sha(from)?;
+    let to = promotion::parse_sha(to)?;
+    let mirror = state.repos.mirror(pipeline_id).map_err(internal)?;
+    for sha in [&from, &to] {
+        if !mirror.is_on_branch(sha).await.map_err(internal)? {
+            return Err(AppError::NotFound(format!(
+                "unknown commit: {sha} is not on branch {} of {}",
+                p.branch, p.id
+            )));
+        }
+    }
+    let commits = mirror
+        .between(&from, &to, COMPARE_LIMIT + 1)
+        .await
+        .map_err(internal)?;
+    let descends = mirror.is_ancestor(&from, &to).await.map_err(internal)?;
+    let now = now();
+    let truncated = commits.len() > COMPARE_LIMIT;
+    Ok(CompareView {
+        pipeline: p.id.to_string(),
+        pipeline_name: p.name.clone(),
+        from: from.to_string(),
+        to: to.to_string(),
+        commits: commits
+            .iter()
+            .take(COMPARE_LIMIT)
+            .map(|c| commit_card(c, now))
+            .collect(),
+        descends,
+        truncated,
+    })
+}

@@ -1,0 +1,65 @@
+//! One deployment with its stored log (live lines are appended by the page).
+
+use super::deployment_ref;
+use crate::authz::{authorize, internal};
+use crate::storage::User;
+use crate::Services;
+use slipway_model::error::AppError;
+use slipway_model::views::{DeploymentView, LogLineView};
+use slipway_model::{Action, Sha};
+
+/// A deployment with its stored log.
+pub async fn deployment(
+    state: &Services,
+    user: &User,
+    id: i64,
+) -> Result<DeploymentView, AppError> {
+    let as_of_event = state.storage.event_id_range().await.map_err(internal)?.1;
+    let d = state
+        .storage
+        .deployment(id)
+        .await
+        .map_err(internal)?
+        .ok_or_else(|| AppError::NotFound(format!("there is no deployment #{id}")))?;
+    let p = state.config.pipeline(&d.pipeline);
+    let stage = p.and_then(|p| p.stages.iter().find(|s| s.id.as_str() == d.stage));
+    let subject = match state.repos.mirror(&d.pipeline) {
+        Ok(m) => m
+            .commits(std::slice::from_ref(&d.sha))
+            .await
+            .ok()
+            .and_then(|c| c.into_iter().next())
+            .map(|c| c.subject),
+        Err(_) => None,
+    };
+    let fmt = time::macros::format_description!("[hour]:[minute]:[second]");
+    let log = state
+        .storage
+        .log_lines(id, 0, 100_000)
+        .await
+        .map_err(internal)?
+        .into_iter()
+        .map(|l| LogLineView {
+            seq: l.seq,
+            time: l.at.format(&fmt).unwrap_or_default(),
+            stream: l.stream,
+            line: l.line,
+        })
+        .collect();
+    Ok(DeploymentView {
+        deployment: deployment_ref(&d),
+        pipeline: d.pipeline.clone(),
+        pipeline_name: p.map_or_else(|| d.pipeline.clone(), |p| p.name.clone()),
+        stage: d.stage.clone(),
+        stage_label: stage.map_or_else(|| d.stage.clone(), |s| s.label.clone()),
+        production: stage.is_some_and(|s| s.production),
+        kind: d.kind.as_str().to_owned(),
+        previous_sha: d.previous_sha.as_ref().map(Sha::to_string),
+        subject,
+        exit_code: d.exit_code,
+        active: d.state.is_active(),
+        can_cancel: d.state.is_active() && authorize(user, Action::Cancel).is_ok(),
+        log,
+        as_of_event,
+    })
+}

@@ -1,0 +1,40 @@
+//! A stage's deployment history.
+
+use super::{deployment_ref, stage_summary};
+use crate::authz::internal;
+use crate::promotion;
+use crate::Services;
+use slipway_model::error::AppError;
+use slipway_model::views::{HistoryRow, StageHistoryView};
+
+/// A stage's deployment history, newest first.
+pub async fn stage_history(
+    state: &Services,
+    pipeline_id: &str,
+    stage_id: &str,
+) -> Result<StageHistoryView, AppError> {
+    let at = promotion::stage(state, pipeline_id, stage_id)?;
+    let snap = state
+        .storage
+        .stage_snapshot(&at.pipeline.id, &at.stage().id, None, None)
+        .await
+        .map_err(internal)?;
+    let history = state
+        .storage
+        .stage_history(&at.pipeline.id, &at.stage().id, 200)
+        .await
+        .map_err(internal)?;
+    Ok(StageHistoryView {
+        pipeline: at.pipeline.id.to_string(),
+        pipeline_name: at.pipeline.name.clone(),
+        stage: stage_summary(at.stage(), Some(&snap)),
+        deployments: history
+            .iter()
+            .map(|d| HistoryRow {
+                deployment: deployment_ref(d),
+                kind: d.kind.as_str().to_owned(),
+                reason: d.reason.clone(),
+            })
+            .collect(),
+    })
+}

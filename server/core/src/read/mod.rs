@@ -1,0 +1,109 @@
+//! Read models: what pages and the JSON API render, assembled from the config, the
+//! mirrors and storage. Every read costs a fixed number of queries (no query per card),
+//! so a board costs the same however long the history is. Time-dependent text ("3
+//! minutes ago") is computed here, on the server, so hydration never diverges.
+
+pub mod accounts;
+pub mod audit;
+pub mod board;
+pub mod compare;
+pub mod deployment;
+pub mod history;
+pub mod home;
+
+pub use board::board;
+pub use compare::compare;
+pub use deployment::deployment;
+pub use history::stage_history;
+pub use home::home;
+
+use crate::authz::internal;
+use crate::config::{PipelineConfig, StageConfig};
+use crate::repos::Commit;
+use crate::storage::{Deployment, StageSnapshot};
+use crate::Services;
+use slipway_model::error::AppError;
+use slipway_model::gates::{self, GateStatus};
+use slipway_model::time_fmt::age;
+use slipway_model::views::{CommitCard, CurrentSha, DeploymentRef, GateView, StageSummary};
+use time::OffsetDateTime;
+
+pub(super) fn now() -> i64 {
+    OffsetDateTime::now_utc().unix_timestamp()
+}
+
+pub(super) fn deployment_ref(d: &Deployment) -> DeploymentRef {
+    DeploymentRef {
+        id: d.id,
+        sha: d.sha.to_string(),
+        state: d.state.label().to_owned(),
+        age: age(now() - d.created_at.unix_timestamp()),
+        by: d.requested_by.clone(),
+    }
+}
+
+pub(super) fn stage_summary(s: &StageConfig, snapshot: Option<&StageSnapshot>) -> StageSummary {
+    StageSummary {
+        id: s.id.to_string(),
+        label: s.label.clone(),
+        production: s.production,
+        fast_forward_only: s.fast_forward_only,
+        promote_roles: s
+            .promote_roles
+            .iter()
+            .map(|r| r.as_str().to_owned())
+            .collect(),
+        current: snapshot
+            .and_then(|s| s.current.as_ref())
+            .map(|d| CurrentSha {
+                sha: d.sha.to_string(),
+                since: age(now() - d.finished_at.unwrap_or(d.created_at).unix_timestamp()),
+                by: d.requested_by.clone().unwrap_or_else(|| "unknown".into()),
+            }),
+    }
+}
+
+pub(super) async fn stage_snapshots(
+    state: &Services,
+    p: &PipelineConfig,
+) -> Result<Vec<StageSnapshot>, AppError> {
+    let mut out = Vec::with_capacity(p.stages.len());
+    for s in &p.stages {
+        out.push(
+            state
+                .storage
+                .stage_snapshot(&p.id, &s.id, None, None)
+                .await
+                .map_err(internal)?,
+        );
+    }
+    Ok(out)
+}
+
+pub(super) fn commit_card(c: &Commit, now: i64) -> CommitCard {
+    CommitCard {
+        short: c.sha.short().to_owned(),
+        sha: c.sha.to_string(),
+        subject: c.subject.clone(),
+        author: c.author.clone(),
+        age: age(now - c.committed_at),
+        is_merge: c.is_merge,
+    }
+}
+
+pub(super) fn gate_views(results: &[gates::GateResult]) -> Vec<GateView> {
+    results
+        .iter()
+        .map(|r| GateView {
+            gate: r.gate.as_str().to_owned(),
+            label: r.gate.label().to_owned(),
+            status: match r.status {
+                GateStatus::Pass => "pass",
+                GateStatus::Fail => "fail",
+                GateStatus::Pending => "pending",
+            }
+            .to_owned(),
+            reason: r.reason.clone(),
+        })
+        .collect()
+}
