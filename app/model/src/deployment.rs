@@ -38,7 +38,7 @@ impl DeploymentState {
     ];
 
     /// The stored name.
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             DeploymentState::Queued => "queued",
             DeploymentState::Running => "running",
@@ -55,9 +55,13 @@ impl DeploymentState {
         Self::ALL.into_iter().find(|st| st.as_str() == s)
     }
 
+    /// The states in which a deployment keeps its stage busy (storage selects and
+    /// guards with this set; the unique index on active deployments mirrors it).
+    pub const ACTIVE: [DeploymentState; 2] = [DeploymentState::Queued, DeploymentState::Running];
+
     /// Queued or running: the stage is busy.
     pub fn is_active(self) -> bool {
-        matches!(self, DeploymentState::Queued | DeploymentState::Running)
+        Self::ACTIVE.contains(&self)
     }
 
     /// Ended without success: the environment's state is unknown.
@@ -113,7 +117,7 @@ pub enum DeploymentKind {
 
 impl DeploymentKind {
     /// The stored name.
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             DeploymentKind::Promote => "promote",
             DeploymentKind::Rollback => "rollback",

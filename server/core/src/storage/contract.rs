@@ -1,0 +1,329 @@
+//! The promises every [`Storage`] implementation keeps, as a suite any backend runs.
+//!
+//! Each promise is one function taking a fresh, migrated store; [`run_all`] runs them
+//! all, each on a store of its own. SQLite runs it in `sqlite/tests.rs`; the coming
+//! PostgreSQL store runs the same functions against a fresh database per promise, so
+//! the two cannot drift apart on what callers rely on (uniqueness, the last-admin
+//! guard, one active deployment per stage, state moves that refuse stale rows…).
+
+use super::*;
+use slipway_model::gates::GateKind;
+use slipway_model::Role;
+use std::future::Future;
+use std::sync::Arc;
+
+/// Runs every promise, each against a store `fresh` makes.
+pub async fn run_all<F, Fut>(fresh: F)
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Arc<dyn Storage>>,
+{
+    user_names_are_unique_whatever_their_case(fresh().await.as_ref()).await;
+    the_last_enabled_admin_can_be_neither_demoted_nor_disabled(fresh().await.as_ref()).await;
+    a_setup_token_creates_one_admin_once(fresh().await.as_ref()).await;
+    a_stage_has_at_most_one_active_deployment(fresh().await.as_ref()).await;
+    state_moves_refuse_rows_no_longer_in_the_expected_state(fresh().await.as_ref()).await;
+    a_ready_mark_is_set_once_and_removed_once(fresh().await.as_ref()).await;
+    events_get_increasing_ids_and_pruning_keeps_the_newest(fresh().await.as_ref()).await;
+    a_revoked_token_no_longer_authenticates(fresh().await.as_ref()).await;
+    failed_logins_are_counted_per_account_and_per_client(fresh().await.as_ref()).await;
+    an_ended_login_session_is_gone(fresh().await.as_ref()).await;
+    the_audit_log_filters_by_exact_values_newest_first(fresh().await.as_ref()).await;
+}
+
+fn name(s: &str) -> UserName {
+    UserName::parse(s).expect("a valid user name")
+}
+
+fn sha(c: char) -> Sha {
+    Sha::parse(&c.to_string().repeat(40)).expect("a valid SHA")
+}
+
+fn roles(list: &[Role]) -> RoleSet {
+    list.iter().copied().collect()
+}
+
+async fn user(s: &dyn Storage, n: &str, with: &[Role]) -> User {
+    s.create_user(&name(n), "$argon2id$not-a-real-hash", roles(with), false)
+        .await
+        .expect("create a user")
+}
+
+fn new_deployment(by: UserId, on: char) -> NewDeployment {
+    NewDeployment {
+        pipeline: PipelineId::parse("web").expect("a valid pipeline id"),
+        stage: StageId::parse("qa").expect("a valid stage id"),
+        previous_stage: None,
+        sha: sha(on),
+        kind: DeploymentKind::Promote,
+        requested_by: by,
+        reason: None,
+    }
+}
+
+fn pass(_: &StageSnapshot) -> Result<(), CreateDeploymentError> {
+    Ok(())
+}
+
+/// `Ada` and `ada` are the same user.
+pub async fn user_names_are_unique_whatever_their_case(s: &dyn Storage) {
+    user(s, "ada", &[Role::Dev]).await;
+    let again = s
+        .create_user(&name("ADA"), "$argon2id$x", roles(&[Role::Qa]), false)
+        .await;
+    assert!(matches!(again, Err(StorageError::Conflict(_))), "{again:?}");
+    let found = s.user_by_name(&name("Ada")).await.expect("read");
+    assert_eq!(found.map(|u| u.name.to_string()), Some("ada".to_owned()));
+}
+
+/// Nobody can lock everyone out: the last enabled admin keeps the role and stays
+/// enabled, checked in the same transaction as the change.
+pub async fn the_last_enabled_admin_can_be_neither_demoted_nor_disabled(s: &dyn Storage) {
+    let ada = user(s, "ada", &[Role::Admin]).await;
+    assert!(s.has_active_admin().await.expect("read"));
+    let demote = s.set_roles(ada.id, roles(&[Role::Ops])).await;
+    assert!(
+        matches!(demote, Err(StorageError::Conflict(_))),
+        "{demote:?}"
+    );
+    let disable = s.set_disabled(ada.id, true).await;
+    assert!(
+        matches!(disable, Err(StorageError::Conflict(_))),
+        "{disable:?}"
+    );
+    let bob = user(s, "bob", &[Role::Admin]).await;
+    s.set_roles(ada.id, roles(&[Role::Ops]))
+        .await
+        .expect("another admin remains");
+    let disable = s.set_disabled(bob.id, true).await;
+    assert!(
+        matches!(disable, Err(StorageError::Conflict(_))),
+        "{disable:?}"
+    );
+}
+
+/// A setup token is used once, and only while no enabled admin exists.
+pub async fn a_setup_token_creates_one_admin_once(s: &dyn Storage) {
+    s.create_setup_token("hash-1", 2_000).await.expect("store");
+    assert!(s.setup_token_is_valid("hash-1", 1_000).await.expect("read"));
+    assert!(!s.setup_token_is_valid("hash-1", 2_001).await.expect("read"));
+    // A new link replaces the old one.
+    s.create_setup_token("hash-2", 2_000).await.expect("store");
+    assert!(!s.setup_token_is_valid("hash-1", 1_000).await.expect("read"));
+    let admin = s
+        .create_first_admin("hash-2", 1_000, &name("ada"), "$argon2id$x")
+        .await
+        .expect("the first admin");
+    assert!(admin.roles.contains(Role::Admin));
+    let again = s
+        .create_first_admin("hash-2", 1_000, &name("eve"), "$argon2id$x")
+        .await;
+    assert!(matches!(again, Err(SetupError::InvalidLink)), "{again:?}");
+}
+
+/// A second queued-or-running deployment to a stage is refused as the busy gate, even
+/// when the caller's own check passed (the unique index decides).
+pub async fn a_stage_has_at_most_one_active_deployment(s: &dyn Storage) {
+    let qa = user(s, "quinn", &[Role::Qa]).await;
+    let first = s
+        .create_deployment(&new_deployment(qa.id, 'a'), &pass)
+        .await
+        .expect("the first deployment");
+    assert_eq!(first.state, DeploymentState::Queued);
+    let second = s
+        .create_deployment(&new_deployment(qa.id, 'b'), &pass)
+        .await;
+    match second {
+        Err(CreateDeploymentError::Refused(r)) => assert_eq!(r.gate, GateKind::Busy),
+        other => panic!("expected the busy gate, got {other:?}"),
+    }
+    // Once the first has ended, the stage takes another.
+    s.finish_deployment(
+        first.id,
+        DeploymentState::Failed,
+        Some(1),
+        OffsetDateTime::now_utc(),
+    )
+    .await
+    .expect("finish");
+    s.create_deployment(&new_deployment(qa.id, 'b'), &pass)
+        .await
+        .expect("the stage is free again");
+}
+
+/// `mark_running` moves only a queued row and `finish_deployment` only an active one:
+/// a row and its process can never disagree because a late writer lost a race.
+pub async fn state_moves_refuse_rows_no_longer_in_the_expected_state(s: &dyn Storage) {
+    let qa = user(s, "quinn", &[Role::Qa]).await;
+    let d = s
+        .create_deployment(&new_deployment(qa.id, 'a'), &pass)
+        .await
+        .expect("create");
+    let now = OffsetDateTime::now_utc();
+    assert!(s.mark_running(d.id, 4242, now).await.expect("run"));
+    assert!(!s.mark_running(d.id, 4242, now).await.expect("run twice"));
+    assert!(s
+        .finish_deployment(d.id, DeploymentState::Succeeded, Some(0), now)
+        .await
+        .expect("finish"));
+    assert!(!s
+        .finish_deployment(d.id, DeploymentState::Cancelled, None, now)
+        .await
+        .expect("finish twice"));
+    let stored = s.deployment(d.id).await.expect("read").expect("exists");
+    assert_eq!(stored.state, DeploymentState::Succeeded);
+    assert_eq!(stored.exit_code, Some(0));
+    assert!(s.unfinished_deployments().await.expect("read").is_empty());
+}
+
+/// Marking a SHA ready twice changes nothing the second time; so does unmarking.
+pub async fn a_ready_mark_is_set_once_and_removed_once(s: &dyn Storage) {
+    let dev = user(s, "dana", &[Role::Dev]).await;
+    let web = PipelineId::parse("web").expect("a valid pipeline id");
+    assert!(s
+        .mark_ready(&web, &sha('a'), dev.id, Some("ready for QA"))
+        .await
+        .expect("mark"));
+    assert!(!s
+        .mark_ready(&web, &sha('a'), dev.id, None)
+        .await
+        .expect("mark again"));
+    let marks = s.ready_marks(&web).await.expect("read");
+    assert_eq!(marks.len(), 1);
+    assert_eq!(marks[0].by, "dana");
+    assert_eq!(marks[0].note.as_deref(), Some("ready for QA"));
+    assert!(s.unmark_ready(&web, &sha('a')).await.expect("unmark"));
+    assert!(!s.unmark_ready(&web, &sha('a')).await.expect("unmark again"));
+}
+
+/// Event ids increase (they are SSE ids clients resume from), and pruning keeps the
+/// newest.
+pub async fn events_get_increasing_ids_and_pruning_keeps_the_newest(s: &dyn Storage) {
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        let e = s
+            .append_event("web", "board", &format!("{{\"n\":{i}}}"))
+            .await
+            .expect("append");
+        ids.push(e.id);
+    }
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
+    let after = s.events_after(ids[1], Some("web"), 10).await.expect("read");
+    assert_eq!(
+        after.iter().map(|e| e.id).collect::<Vec<_>>(),
+        ids[2..].to_vec()
+    );
+    assert!(s
+        .events_after(0, Some("api"), 10)
+        .await
+        .expect("read")
+        .is_empty());
+    s.prune_events(2).await.expect("prune");
+    assert_eq!(s.event_id_range().await.expect("read"), (ids[3], ids[4]));
+}
+
+/// A token authenticates its owner until revoked, and only its owner may revoke it.
+pub async fn a_revoked_token_no_longer_authenticates(s: &dyn Storage) {
+    let ci = user(s, "ci", &[Role::Dev]).await;
+    let other = user(s, "olga", &[Role::Ops]).await;
+    let t = s
+        .create_token(ci.id, "pipeline", "token-hash", "swt_abcd")
+        .await
+        .expect("create");
+    let found = s.user_by_token("token-hash").await.expect("read");
+    assert_eq!(found.map(|u| u.id), Some(ci.id));
+    assert!(!s.revoke_token(other.id, t.id).await.expect("not theirs"));
+    assert!(s.revoke_token(ci.id, t.id).await.expect("revoke"));
+    assert!(s.user_by_token("token-hash").await.expect("read").is_none());
+}
+
+/// The throttle sees an account's failures from every address, and an address's
+/// failures on every account; a success forgets the account's.
+pub async fn failed_logins_are_counted_per_account_and_per_client(s: &dyn Storage) {
+    s.record_login_failure("ada", "10.0.0.1", 100.0)
+        .await
+        .expect("record");
+    s.record_login_failure("ada", "10.0.0.2", 101.0)
+        .await
+        .expect("record");
+    s.record_login_failure("bob", "10.0.0.1", 102.0)
+        .await
+        .expect("record");
+    let (account, client) = s
+        .login_failures("ada", "10.0.0.1", 0.0)
+        .await
+        .expect("read");
+    assert_eq!((account.len(), client.len()), (2, 2));
+    let (account, _) = s
+        .login_failures("ada", "10.0.0.1", 100.5)
+        .await
+        .expect("read");
+    assert_eq!(account.len(), 1, "only failures since the given time count");
+    s.clear_login_failures("ada").await.expect("clear");
+    let (account, client) = s
+        .login_failures("ada", "10.0.0.1", 0.0)
+        .await
+        .expect("read");
+    assert_eq!((account.len(), client.len()), (0, 1));
+}
+
+/// Ending a session deletes it: a session without a row is refused.
+pub async fn an_ended_login_session_is_gone(s: &dyn Storage) {
+    let ada = user(s, "ada", &[Role::Dev]).await;
+    let bob = user(s, "bob", &[Role::Dev]).await;
+    let far = OffsetDateTime::now_utc().unix_timestamp() + 3_600;
+    let one = s
+        .create_login_session(ada.id, far, "10.0.0.1", "Firefox")
+        .await
+        .expect("create");
+    let two = s
+        .create_login_session(ada.id, far, "10.0.0.2", "curl")
+        .await
+        .expect("create");
+    assert!(!s
+        .end_login_session(bob.id, one.id)
+        .await
+        .expect("not theirs"));
+    assert!(s.end_login_session(ada.id, one.id).await.expect("end"));
+    assert!(s.login_session(one.id).await.expect("read").is_none());
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    let open = s.open_login_sessions(ada.id, now).await.expect("read");
+    assert_eq!(open.iter().map(|l| l.id).collect::<Vec<_>>(), vec![two.id]);
+    assert_eq!(s.end_login_sessions_of(ada.id, None).await.expect("end"), 1);
+}
+
+/// Filters match exact values; entries come newest first.
+pub async fn the_audit_log_filters_by_exact_values_newest_first(s: &dyn Storage) {
+    for (actor, action, outcome) in [
+        ("ada", AuditAction::Promote, Outcome::Ok),
+        ("bob", AuditAction::Promote, Outcome::Refused),
+        ("ada", AuditAction::Lock, Outcome::Ok),
+    ] {
+        let mut e = NewAudit::new(action, outcome);
+        e.actor = Some(actor.into());
+        e.pipeline = Some("web".into());
+        s.audit(e).await.expect("append");
+    }
+    let ada = s
+        .audit_query(&AuditFilter {
+            actor: Some("ada".into()),
+            limit: 10,
+            ..AuditFilter::default()
+        })
+        .await
+        .expect("read");
+    assert_eq!(
+        ada.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(),
+        vec!["lock", "promote"]
+    );
+    let refused = s
+        .audit_query(&AuditFilter {
+            outcome: Some("refused".into()),
+            limit: 10,
+            ..AuditFilter::default()
+        })
+        .await
+        .expect("read");
+    assert_eq!(refused.len(), 1);
+    assert_eq!(refused[0].actor.as_deref(), Some("bob"));
+}

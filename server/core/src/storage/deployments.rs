@@ -1,0 +1,196 @@
+//! Deployments and their logs. A deployment is created only inside the transaction that
+//! re-reads the stage and re-runs the gates ([`DeploymentStore::create_deployment`]).
+
+use super::*;
+
+/// A deployment row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deployment {
+    /// Id (shown as #id).
+    pub id: i64,
+    /// Pipeline config id.
+    pub pipeline: String,
+    /// Stage config id.
+    pub stage: String,
+    /// What it deploys.
+    pub sha: Sha,
+    /// The stage's current SHA when it was created.
+    pub previous_sha: Option<Sha>,
+    /// Promote, rollback or redeploy.
+    pub kind: DeploymentKind,
+    /// Where it is in its life.
+    pub state: DeploymentState,
+    /// Who asked for it (user name).
+    pub requested_by: Option<String>,
+    /// Why (rollbacks carry a reason).
+    pub reason: Option<String>,
+    /// When it was created (UTC).
+    pub created_at: OffsetDateTime,
+    /// When the deployer started.
+    pub started_at: Option<OffsetDateTime>,
+    /// When it ended.
+    pub finished_at: Option<OffsetDateTime>,
+    /// The deployer's exit code.
+    pub exit_code: Option<i32>,
+    /// The deployer's process group while it runs.
+    pub pgid: Option<i32>,
+}
+
+/// What to create.
+#[derive(Debug, Clone)]
+pub struct NewDeployment {
+    /// Pipeline.
+    pub pipeline: PipelineId,
+    /// Target stage.
+    pub stage: StageId,
+    /// The stage before it, if any (for the previous-stage facts).
+    pub previous_stage: Option<StageId>,
+    /// SHA to deploy.
+    pub sha: Sha,
+    /// Why.
+    pub kind: DeploymentKind,
+    /// Who.
+    pub requested_by: UserId,
+    /// Free-text reason.
+    pub reason: Option<String>,
+}
+
+/// The facts about one stage (and a candidate SHA) that gates need, read together.
+#[derive(Debug, Clone, Default)]
+pub struct StageSnapshot {
+    /// The latest succeeded deployment (its SHA is the stage's current SHA).
+    pub current: Option<Deployment>,
+    /// A queued or running deployment.
+    pub active: Option<Deployment>,
+    /// The latest ended deployment (success or not).
+    pub last_finished: Option<Deployment>,
+    /// A lock in force.
+    pub lock: Option<Lock>,
+    /// The candidate succeeded on the previous stage.
+    pub previous_succeeded: bool,
+    /// The candidate was rolled back on the previous stage since.
+    pub previous_rolled_back: bool,
+    /// The candidate is marked ready.
+    pub marked_ready: bool,
+}
+
+/// A stored log line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogLine {
+    /// Position in the log (1, 2, …).
+    pub seq: i64,
+    /// When it arrived (UTC).
+    pub at: OffsetDateTime,
+    /// `stdout`, `stderr` or `slipway` (lines Slipway adds).
+    pub stream: String,
+    /// The text.
+    pub line: String,
+}
+
+/// Why a deployment was not created.
+#[derive(Debug, thiserror::Error)]
+pub enum CreateDeploymentError {
+    /// A gate refused, evaluated on the facts read inside the transaction.
+    #[error("{}", .0.reason)]
+    Refused(GateResult),
+    /// The facts changed since the caller computed ancestry (the current SHA moved).
+    #[error("the stage changed while the promotion was being checked; try again")]
+    Stale,
+    /// Storage failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+/// The gate check run inside the creating transaction.
+pub type GateCheck<'a> =
+    &'a (dyn Fn(&StageSnapshot) -> Result<(), CreateDeploymentError> + Send + Sync);
+
+/// Deployments: created behind the gate check in one transaction, moved through the state machine, their logs.
+#[async_trait]
+pub trait DeploymentStore: Send + Sync {
+    /// Reads a stage's facts for `sha` (outside any transaction: for display).
+    async fn stage_snapshot(
+        &self,
+        pipeline: &PipelineId,
+        stage: &StageId,
+        previous_stage: Option<&StageId>,
+        sha: Option<&Sha>,
+    ) -> StorageResult<StageSnapshot>;
+
+    /// In one write transaction: reads the stage's facts, runs `check` on them, and
+    /// inserts the deployment (queued) if it passes. The partial unique index on active
+    /// deployments makes a concurrent second insert fail; that is reported as the busy gate.
+    async fn create_deployment(
+        &self,
+        new: &NewDeployment,
+        check: GateCheck<'_>,
+    ) -> Result<Deployment, CreateDeploymentError>;
+
+    /// Queued → running, recording the process group.
+    async fn mark_running(&self, id: i64, pgid: i32, at: OffsetDateTime) -> StorageResult<bool>;
+
+    /// Active → an end state; false if it had already ended.
+    async fn finish_deployment(
+        &self,
+        id: i64,
+        state: DeploymentState,
+        exit_code: Option<i32>,
+        at: OffsetDateTime,
+    ) -> StorageResult<bool>;
+
+    /// One deployment.
+    async fn deployment(&self, id: i64) -> StorageResult<Option<Deployment>>;
+
+    /// Deployments left queued or running (by a previous process, at start-up).
+    async fn unfinished_deployments(&self) -> StorageResult<Vec<Deployment>>;
+
+    /// A stage's most recent deployments, newest first.
+    async fn stage_history(
+        &self,
+        pipeline: &PipelineId,
+        stage: &StageId,
+        limit: i64,
+    ) -> StorageResult<Vec<Deployment>>;
+
+    /// A stage's succeeded deployments, newest first, older than `before_id` if given:
+    /// (id, sha). Bounded by `limit`, so callers page instead of reading all history.
+    async fn stage_successes(
+        &self,
+        pipeline: &PipelineId,
+        stage: &StageId,
+        before_id: Option<i64>,
+        limit: i64,
+    ) -> StorageResult<Vec<(i64, Sha)>>;
+
+    /// For each of `shas`, the stages where it ever succeeded: (sha, stage).
+    async fn successes(
+        &self,
+        pipeline: &PipelineId,
+        shas: &[Sha],
+    ) -> StorageResult<Vec<(Sha, String)>>;
+
+    /// For each of `shas`, the stages where it was rolled back since its last success.
+    async fn rolled_back(
+        &self,
+        pipeline: &PipelineId,
+        shas: &[Sha],
+    ) -> StorageResult<Vec<(Sha, String)>>;
+
+    /// Appends a log line.
+    async fn append_log(
+        &self,
+        deployment: i64,
+        seq: i64,
+        at: OffsetDateTime,
+        stream: &str,
+        line: &str,
+    ) -> StorageResult<()>;
+
+    /// Log lines after `after_seq`, at most `limit`.
+    async fn log_lines(
+        &self,
+        deployment: i64,
+        after_seq: i64,
+        limit: i64,
+    ) -> StorageResult<Vec<LogLine>>;
+}

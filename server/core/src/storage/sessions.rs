@@ -1,0 +1,63 @@
+//! Login sessions: one row per login, so that an admin can end a user's sessions and a
+//! password change can end the others.
+
+use super::*;
+
+/// One login session, as the user's "active sessions" list shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginSession {
+    /// Id, kept in the session record and shown in the list.
+    pub id: i64,
+    /// Whose session it is.
+    pub user_id: UserId,
+    /// When the user logged in.
+    pub created_at: OffsetDateTime,
+    /// The absolute end (unix seconds), whatever the activity.
+    pub expires_at: i64,
+    /// The last request (updated at most once a minute).
+    pub last_seen_at: OffsetDateTime,
+    /// The client address at login.
+    pub client: String,
+    /// The browser's User-Agent at login (truncated).
+    pub user_agent: String,
+}
+
+impl LoginSession {
+    /// Whether requests carrying this session are still accepted at `now` (unix s).
+    pub fn is_open_at(&self, now: i64) -> bool {
+        now < self.expires_at
+    }
+}
+
+/// Login sessions (`user_sessions`): one row per login, ended by deleting it.
+#[async_trait]
+pub trait LoginSessionStore: Send + Sync {
+    /// Opens a login session for `user`, ending absolutely at `expires_at` (unix s).
+    async fn create_login_session(
+        &self,
+        user: UserId,
+        expires_at: i64,
+        client: &str,
+        user_agent: &str,
+    ) -> StorageResult<LoginSession>;
+
+    /// A login session by id (open or not).
+    async fn login_session(&self, id: i64) -> StorageResult<Option<LoginSession>>;
+
+    /// Records activity on a session.
+    async fn touch_login_session(&self, id: i64, at: OffsetDateTime) -> StorageResult<()>;
+
+    /// `user`'s sessions that are still open at `now` (unix s), newest first.
+    async fn open_login_sessions(&self, user: UserId, now: i64)
+        -> StorageResult<Vec<LoginSession>>;
+
+    /// Ends one of `user`'s sessions (its row goes: a session without a row is
+    /// refused); `false` if it is not theirs or already ended.
+    async fn end_login_session(&self, user: UserId, id: i64) -> StorageResult<bool>;
+
+    /// Ends all of `user`'s open sessions but `except`; returns how many.
+    async fn end_login_sessions_of(&self, user: UserId, except: Option<i64>) -> StorageResult<u64>;
+
+    /// Deletes sessions whose expiry has passed (run periodically).
+    async fn delete_expired_sessions(&self) -> StorageResult<u64>;
+}

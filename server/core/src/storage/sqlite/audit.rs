@@ -1,0 +1,59 @@
+//! The audit log: appended to, never changed. — on SQLite.
+
+use super::*;
+
+#[async_trait]
+impl AuditStore for SqliteStorage {
+    async fn audit(&self, e: NewAudit) -> StorageResult<()> {
+        sqlx::query(
+            "INSERT INTO audit_log (at, actor, action, pipeline_id, stage_id, sha, target, outcome, detail) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(OffsetDateTime::now_utc())
+        .bind(e.actor)
+        .bind(e.action.as_str())
+        .bind(e.pipeline)
+        .bind(e.stage)
+        .bind(e.sha)
+        .bind(e.target)
+        .bind(e.outcome.as_str())
+        .bind(e.detail)
+        .execute(&self.pool)
+        .await
+        .map_err(db("failed to append to the audit log"))?;
+        Ok(())
+    }
+
+    async fn audit_query(&self, f: &AuditFilter) -> StorageResult<Vec<AuditEntry>> {
+        let rows = sqlx::query(
+            "SELECT id, at, actor, action, pipeline_id, stage_id, sha, target, outcome, detail FROM audit_log \
+             WHERE (?1 IS NULL OR actor = ?1) AND (?2 IS NULL OR action = ?2) AND (?3 IS NULL OR pipeline_id = ?3) \
+             AND (?4 IS NULL OR outcome = ?4) AND (?5 IS NULL OR id < ?5) ORDER BY id DESC LIMIT ?6",
+        )
+        .bind(f.actor.as_deref())
+        .bind(f.action.as_deref())
+        .bind(f.pipeline.as_deref())
+        .bind(f.outcome.as_deref())
+        .bind(f.before_id)
+        .bind(f.limit)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db("failed to read the audit log"))?;
+        rows.iter()
+            .map(|r| {
+                Ok(AuditEntry {
+                    id: col(r, "id")?,
+                    at: col(r, "at")?,
+                    actor: col(r, "actor")?,
+                    action: col(r, "action")?,
+                    pipeline: col(r, "pipeline_id")?,
+                    stage: col(r, "stage_id")?,
+                    sha: col(r, "sha")?,
+                    target: col(r, "target")?,
+                    outcome: col(r, "outcome")?,
+                    detail: col(r, "detail")?,
+                })
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,271 @@
+//! Deployments and their logs. A deployment is created only inside the transaction that — on SQLite.
+
+use super::*;
+
+#[async_trait]
+impl DeploymentStore for SqliteStorage {
+    async fn stage_snapshot(
+        &self,
+        pipeline: &PipelineId,
+        stage: &StageId,
+        previous_stage: Option<&StageId>,
+        sha: Option<&Sha>,
+    ) -> StorageResult<StageSnapshot> {
+        let mut conn = self
+            .pool
+            .acquire()
+            .await
+            .map_err(db("failed to get a connection"))?;
+        read_snapshot(&mut conn, pipeline, stage, previous_stage, sha).await
+    }
+
+    async fn create_deployment(
+        &self,
+        new: &NewDeployment,
+        check: GateCheck<'_>,
+    ) -> Result<Deployment, CreateDeploymentError> {
+        let mut tx = self.write_tx().await?;
+        let snapshot = read_snapshot(
+            &mut tx,
+            &new.pipeline,
+            &new.stage,
+            new.previous_stage.as_ref(),
+            Some(&new.sha),
+        )
+        .await?;
+        check(&snapshot)?;
+        let previous = snapshot.current.as_ref().map(|d| d.sha.as_str().to_owned());
+        let inserted = sqlx::query_scalar::<_, i64>(
+            "INSERT INTO deployments (pipeline_id, stage_id, sha, previous_sha, kind, state, requested_by, reason, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(new.pipeline.as_str())
+        .bind(new.stage.as_str())
+        .bind(new.sha.as_str())
+        .bind(previous)
+        .bind(new.kind.as_str())
+        .bind(DeploymentState::Queued.as_str())
+        .bind(new.requested_by)
+        .bind(new.reason.as_deref())
+        .bind(OffsetDateTime::now_utc())
+        .fetch_one(&mut *tx)
+        .await;
+        let id = match inserted {
+            Ok(id) => id,
+            // Only reachable if two writers ever overlap despite BEGIN IMMEDIATE: the index holds.
+            Err(e) if is_unique_violation(&e) => {
+                return Err(CreateDeploymentError::Refused(GateResult {
+                    gate: GateKind::Busy,
+                    status: GateStatus::Fail,
+                    reason: "the stage is already deploying".into(),
+                }))
+            }
+            Err(e) => return Err(db("failed to insert a deployment")(e).into()),
+        };
+        let row = sqlx::query(&deployment_select("WHERE d.id = ?"))
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db("failed to read the new deployment"))?;
+        let deployment = deployment_from_row(&row)?;
+        tx.commit()
+            .await
+            .map_err(db("failed to commit a deployment"))?;
+        Ok(deployment)
+    }
+
+    async fn mark_running(&self, id: i64, pgid: i32, at: OffsetDateTime) -> StorageResult<bool> {
+        // Moves only a queued row: a deployment cancelled before its process started
+        // stays cancelled.
+        let done = sqlx::query(
+            "UPDATE deployments SET state = ?, pgid = ?, started_at = ? WHERE id = ? AND state = ?",
+        )
+        .bind(DeploymentState::Running.as_str())
+        .bind(pgid)
+        .bind(at)
+        .bind(id)
+        .bind(DeploymentState::Queued.as_str())
+        .execute(&self.pool)
+        .await
+        .map_err(db("failed to mark a deployment running"))?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn finish_deployment(
+        &self,
+        id: i64,
+        state: DeploymentState,
+        exit_code: Option<i32>,
+        at: OffsetDateTime,
+    ) -> StorageResult<bool> {
+        if state.is_active() {
+            return Err(StorageError::Database(anyhow::anyhow!(
+                "{state} is not an end state"
+            )));
+        }
+        let done = sqlx::query(
+            "UPDATE deployments SET state = ?, exit_code = ?, finished_at = ?, pgid = NULL \
+             WHERE id = ? AND state IN (?, ?)",
+        )
+        .bind(state.as_str())
+        .bind(exit_code)
+        .bind(at)
+        .bind(id)
+        .bind(ACTIVE[0])
+        .bind(ACTIVE[1])
+        .execute(&self.pool)
+        .await
+        .map_err(db("failed to finish a deployment"))?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn deployment(&self, id: i64) -> StorageResult<Option<Deployment>> {
+        sqlx::query(&deployment_select("WHERE d.id = ?"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db("failed to read a deployment"))?
+            .map(|r| deployment_from_row(&r))
+            .transpose()
+    }
+
+    async fn unfinished_deployments(&self) -> StorageResult<Vec<Deployment>> {
+        let rows = sqlx::query(&deployment_select("WHERE d.state IN (?, ?) ORDER BY d.id"))
+            .bind(ACTIVE[0])
+            .bind(ACTIVE[1])
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db("failed to list unfinished deployments"))?;
+        rows.iter().map(deployment_from_row).collect()
+    }
+
+    async fn stage_history(
+        &self,
+        pipeline: &PipelineId,
+        stage: &StageId,
+        limit: i64,
+    ) -> StorageResult<Vec<Deployment>> {
+        let rows = sqlx::query(&deployment_select(
+            "WHERE d.pipeline_id = ? AND d.stage_id = ? ORDER BY d.id DESC LIMIT ?",
+        ))
+        .bind(pipeline.as_str())
+        .bind(stage.as_str())
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db("failed to read a stage's history"))?;
+        rows.iter().map(deployment_from_row).collect()
+    }
+
+    async fn stage_successes(
+        &self,
+        pipeline: &PipelineId,
+        stage: &StageId,
+        before_id: Option<i64>,
+        limit: i64,
+    ) -> StorageResult<Vec<(i64, Sha)>> {
+        let rows = sqlx::query(
+            "SELECT id, sha FROM deployments WHERE pipeline_id = ? AND stage_id = ? AND state = ? \
+             AND (? IS NULL OR id < ?) ORDER BY id DESC LIMIT ?",
+        )
+        .bind(pipeline.as_str())
+        .bind(stage.as_str())
+        .bind(SUCCEEDED)
+        .bind(before_id)
+        .bind(before_id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db("failed to read a stage's successes"))?;
+        rows.iter()
+            .map(|r| Ok((col(r, "id")?, sha_col(r, "sha")?)))
+            .collect()
+    }
+
+    async fn successes(
+        &self,
+        pipeline: &PipelineId,
+        shas: &[Sha],
+    ) -> StorageResult<Vec<(Sha, String)>> {
+        let mut query = QueryBuilder::new(
+            "SELECT DISTINCT sha, stage_id FROM deployments WHERE pipeline_id = ",
+        );
+        query
+            .push_bind(pipeline.as_str())
+            .push(" AND state = ")
+            .push_bind(SUCCEEDED)
+            .push(" AND sha");
+        sha_stage_pairs(&self.pool, query, shas).await
+    }
+
+    async fn rolled_back(
+        &self,
+        pipeline: &PipelineId,
+        shas: &[Sha],
+    ) -> StorageResult<Vec<(Sha, String)>> {
+        // A SHA rolled away from on a stage, and not succeeded there again since.
+        let mut query = QueryBuilder::new(
+            "SELECT DISTINCT d.previous_sha AS sha, d.stage_id FROM deployments d WHERE d.pipeline_id = ",
+        );
+        query
+            .push_bind(pipeline.as_str())
+            .push(" AND d.kind = ")
+            .push_bind(DeploymentKind::Rollback.as_str())
+            .push(" AND d.state = ")
+            .push_bind(SUCCEEDED)
+            .push(
+                " AND NOT EXISTS (SELECT 1 FROM deployments e WHERE e.pipeline_id = d.pipeline_id \
+                 AND e.stage_id = d.stage_id AND e.sha = d.previous_sha AND e.state = ",
+            )
+            .push_bind(SUCCEEDED)
+            .push(" AND e.id > d.id) AND d.previous_sha");
+        sha_stage_pairs(&self.pool, query, shas).await
+    }
+
+    async fn append_log(
+        &self,
+        deployment: i64,
+        seq: i64,
+        at: OffsetDateTime,
+        stream: &str,
+        line: &str,
+    ) -> StorageResult<()> {
+        sqlx::query("INSERT INTO deployment_log (deployment_id, seq, at, stream, line) VALUES (?, ?, ?, ?, ?)")
+            .bind(deployment)
+            .bind(seq)
+            .bind(at)
+            .bind(stream)
+            .bind(line)
+            .execute(&self.pool)
+            .await
+            .map_err(db("failed to append a log line"))?;
+        Ok(())
+    }
+
+    async fn log_lines(
+        &self,
+        deployment: i64,
+        after_seq: i64,
+        limit: i64,
+    ) -> StorageResult<Vec<LogLine>> {
+        let rows = sqlx::query(
+            "SELECT seq, at, stream, line FROM deployment_log WHERE deployment_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+        )
+        .bind(deployment)
+        .bind(after_seq)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db("failed to read a log"))?;
+        rows.iter()
+            .map(|r| {
+                Ok(LogLine {
+                    seq: col(r, "seq")?,
+                    at: col(r, "at")?,
+                    stream: col(r, "stream")?,
+                    line: col(r, "line")?,
+                })
+            })
+            .collect()
+    }
+}

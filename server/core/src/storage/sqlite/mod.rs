@@ -1,0 +1,488 @@
+//! [`Storage`] on embedded SQLite (WAL, one file under the data directory).
+//!
+//! Query functions are small and take an executor, so the same function serves a pool
+//! or a transaction. Write transactions start with `BEGIN IMMEDIATE`: SQLite fails a
+//! deferred transaction that upgrades to a write at once with `SQLITE_BUSY`, whatever
+//! the busy timeout.
+
+use super::*;
+use anyhow::Context as _;
+use async_trait::async_trait;
+use slipway_model::deployment::{DeploymentKind, DeploymentState};
+use slipway_model::gates::{GateKind, GateResult, GateStatus};
+use slipway_model::{PipelineId, Role, RoleSet, Sha, StageId, UserName};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Executor, QueryBuilder, Row, Sqlite, SqlitePool};
+use std::str::FromStr;
+use std::time::Duration;
+use time::OffsetDateTime;
+
+/// The migrations under `migrations/sqlite`, embedded in the binary.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
+
+/// SQLite-backed storage.
+#[derive(Clone, Debug)]
+pub struct SqliteStorage {
+    pool: SqlitePool,
+}
+
+impl SqliteStorage {
+    /// Opens (creating if needed) the database at `url` and applies pending migrations.
+    pub async fn connect(url: &str) -> anyhow::Result<Self> {
+        let options = SqliteConnectOptions::from_str(url)
+            .with_context(|| format!("failed to parse the SQLite URL {url:?}"))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await
+            .with_context(|| format!("failed to open the SQLite database {url:?}"))?;
+        MIGRATOR
+            .run(&pool)
+            .await
+            .context("failed to apply the SQLite migrations")?;
+        Ok(Self { pool })
+    }
+
+    /// The underlying pool (for the session store).
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    /// Starts a write transaction: `BEGIN IMMEDIATE` takes the write lock at once, so
+    /// the transaction waits its turn (busy timeout) instead of failing later when a
+    /// deferred one tries to upgrade. Every write transaction goes through here.
+    async fn write_tx(&self) -> StorageResult<sqlx::Transaction<'static, Sqlite>> {
+        self.pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(db("failed to begin a write transaction"))
+    }
+}
+
+fn db<E: Into<anyhow::Error>>(context: &'static str) -> impl FnOnce(E) -> StorageError {
+    move |e| StorageError::Database(e.into().context(context))
+}
+
+/// Reads column `name` of a row, with the column in the error.
+fn col<'r, T>(row: &'r sqlx::sqlite::SqliteRow, name: &str) -> StorageResult<T>
+where
+    T: sqlx::Decode<'r, Sqlite> + sqlx::Type<Sqlite>,
+{
+    row.try_get(name).map_err(|e| {
+        StorageError::Database(
+            anyhow::Error::new(e).context(format!("failed to read column {name}")),
+        )
+    })
+}
+
+fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
+}
+
+async fn roles_of<'e, E: Executor<'e, Database = Sqlite>>(
+    ex: E,
+    id: UserId,
+) -> StorageResult<RoleSet> {
+    let rows = sqlx::query("SELECT role FROM user_roles WHERE user_id = ?")
+        .bind(id)
+        .fetch_all(ex)
+        .await
+        .map_err(db("failed to load a user's roles"))?;
+    let mut set = RoleSet::EMPTY;
+    for row in rows {
+        let name: String = col(&row, "role")?;
+        // The CHECK constraint only admits known roles; an unknown one is skipped, not fatal.
+        if let Ok(role) = Role::parse(&name) {
+            set.insert(role);
+        }
+    }
+    Ok(set)
+}
+
+fn user_from_row(row: &sqlx::sqlite::SqliteRow, roles: RoleSet) -> StorageResult<User> {
+    let name: String = col(row, "name")?;
+    Ok(User {
+        id: col(row, "id")?,
+        name: UserName::parse(&name).map_err(db("a stored user name is invalid"))?,
+        roles,
+        disabled: col::<Option<OffsetDateTime>>(row, "disabled_at")?.is_some(),
+        last_login_at: col(row, "last_login_at")?,
+        must_change_password: col::<i64>(row, "must_change_password")? != 0,
+    })
+}
+
+/// How many enabled users hold the admin role.
+async fn enabled_admins<'e, E: Executor<'e, Database = Sqlite>>(ex: E) -> StorageResult<i64> {
+    sqlx::query_scalar(
+        "SELECT COUNT(*) FROM users u JOIN user_roles r ON r.user_id = u.id \
+         WHERE r.role = 'admin' AND u.disabled_at IS NULL",
+    )
+    .fetch_one(ex)
+    .await
+    .map_err(db("failed to count admins"))
+}
+
+const LOGIN_SESSION_COLUMNS: &str =
+    "id, user_id, created_at, expires_at, last_seen_at, client, user_agent";
+
+fn login_session_from_row(row: &sqlx::sqlite::SqliteRow) -> StorageResult<LoginSession> {
+    Ok(LoginSession {
+        id: col(row, "id")?,
+        user_id: col(row, "user_id")?,
+        created_at: col(row, "created_at")?,
+        expires_at: col(row, "expires_at")?,
+        last_seen_at: col(row, "last_seen_at")?,
+        client: col(row, "client")?,
+        user_agent: col(row, "user_agent")?,
+    })
+}
+
+fn last_admin() -> StorageError {
+    StorageError::Conflict(
+        "this would leave no enabled administrator; make someone else an admin first".into(),
+    )
+}
+
+const DEPLOYMENT_COLUMNS: &str = "d.id, d.pipeline_id, d.stage_id, d.sha, d.previous_sha, d.kind, d.state, \
+     u.name AS requested_by, d.reason, d.created_at, d.started_at, d.finished_at, d.exit_code, d.pgid";
+
+fn deployment_select(filter: &str) -> String {
+    format!("SELECT {DEPLOYMENT_COLUMNS} FROM deployments d LEFT JOIN users u ON u.id = d.requested_by {filter}")
+}
+
+fn sha_col(row: &sqlx::sqlite::SqliteRow, col: &str) -> StorageResult<Sha> {
+    let s: String = row.try_get(col).map_err(db("failed to read a SHA"))?;
+    Sha::parse(&s).map_err(db("a stored SHA is invalid"))
+}
+
+/// A `deployments` row joined with its requester's name, as stored.
+#[derive(sqlx::FromRow)]
+struct DeploymentRow {
+    id: i64,
+    pipeline_id: String,
+    stage_id: String,
+    sha: String,
+    previous_sha: Option<String>,
+    kind: String,
+    state: String,
+    requested_by: Option<String>,
+    reason: Option<String>,
+    created_at: OffsetDateTime,
+    started_at: Option<OffsetDateTime>,
+    finished_at: Option<OffsetDateTime>,
+    exit_code: Option<i32>,
+    pgid: Option<i32>,
+}
+
+impl TryFrom<DeploymentRow> for Deployment {
+    type Error = StorageError;
+
+    /// Parses the stored names through the model, so a corrupt row is an error naming
+    /// what is wrong, never a deployment in an unknown state.
+    fn try_from(row: DeploymentRow) -> StorageResult<Deployment> {
+        let sha = |s: &str| Sha::parse(s).map_err(db("a stored SHA is invalid"));
+        Ok(Deployment {
+            id: row.id,
+            sha: sha(&row.sha)?,
+            previous_sha: row.previous_sha.as_deref().map(sha).transpose()?,
+            kind: DeploymentKind::parse(&row.kind).ok_or_else(|| {
+                StorageError::Database(anyhow::anyhow!("unknown deployment kind {:?}", row.kind))
+            })?,
+            state: DeploymentState::parse(&row.state).ok_or_else(|| {
+                StorageError::Database(anyhow::anyhow!("unknown deployment state {:?}", row.state))
+            })?,
+            pipeline: row.pipeline_id,
+            stage: row.stage_id,
+            requested_by: row.requested_by,
+            reason: row.reason,
+            created_at: row.created_at,
+            started_at: row.started_at,
+            finished_at: row.finished_at,
+            exit_code: row.exit_code,
+            pgid: row.pgid,
+        })
+    }
+}
+
+fn deployment_from_row(row: &sqlx::sqlite::SqliteRow) -> StorageResult<Deployment> {
+    use sqlx::FromRow as _;
+    DeploymentRow::from_row(row)
+        .map_err(db("failed to read a deployment row"))?
+        .try_into()
+}
+
+/// A `locks` row joined with its holder's name.
+#[derive(sqlx::FromRow)]
+struct LockRow {
+    stage_id: String,
+    locked_by_name: String,
+    reason: String,
+    locked_at: OffsetDateTime,
+    expires_at: Option<OffsetDateTime>,
+}
+
+impl From<LockRow> for Lock {
+    fn from(row: LockRow) -> Lock {
+        Lock {
+            stage: row.stage_id,
+            by: row.locked_by_name,
+            reason: row.reason,
+            at: row.locked_at,
+            expires_at: row.expires_at,
+        }
+    }
+}
+
+fn lock_from_row(row: &sqlx::sqlite::SqliteRow) -> StorageResult<Lock> {
+    use sqlx::FromRow as _;
+    Ok(LockRow::from_row(row)
+        .map_err(db("failed to read a lock row"))?
+        .into())
+}
+
+const LOCK_SELECT: &str =
+    "SELECT l.stage_id, u.name AS locked_by_name, l.reason, l.locked_at, l.expires_at \
+     FROM locks l JOIN users u ON u.id = l.locked_by \
+     WHERE l.pipeline_id = ? AND (l.expires_at IS NULL OR l.expires_at > ?)";
+
+/// The stored name of the state a stage's current SHA was deployed in.
+const SUCCEEDED: &str = DeploymentState::Succeeded.as_str();
+
+/// The stored names of the active states, for `state IN (?, ?)`.
+const ACTIVE: [&str; 2] = [
+    DeploymentState::ACTIVE[0].as_str(),
+    DeploymentState::ACTIVE[1].as_str(),
+];
+
+/// Runs a query returning `(sha, stage_id)` rows, completed by ` IN (…)` over `shas`
+/// (bound, one parameter each); an empty list reads nothing.
+async fn sha_stage_pairs<'a>(
+    pool: &SqlitePool,
+    mut query: QueryBuilder<'a, Sqlite>,
+    shas: &'a [Sha],
+) -> StorageResult<Vec<(Sha, String)>> {
+    if shas.is_empty() {
+        return Ok(Vec::new());
+    }
+    query.push(" IN (");
+    let mut list = query.separated(", ");
+    for s in shas {
+        list.push_bind(s.as_str());
+    }
+    list.push_unseparated(")");
+    let rows = query
+        .build()
+        .fetch_all(pool)
+        .await
+        .map_err(db("failed to read deployments by SHA"))?;
+    rows.iter()
+        .map(|r| Ok((sha_col(r, "sha")?, col(r, "stage_id")?)))
+        .collect()
+}
+
+/// Reads a stage's facts with any executor (the pool for display, the write
+/// transaction for the check before an insert).
+async fn read_snapshot(
+    conn: &mut sqlx::SqliteConnection,
+    pipeline: &PipelineId,
+    stage: &StageId,
+    previous_stage: Option<&StageId>,
+    sha: Option<&Sha>,
+) -> StorageResult<StageSnapshot> {
+    let one = |filter: &str| deployment_select(filter);
+    let current = sqlx::query(&one(
+        "WHERE d.pipeline_id = ? AND d.stage_id = ? AND d.state = ? ORDER BY d.id DESC LIMIT 1",
+    ))
+    .bind(pipeline.as_str())
+    .bind(stage.as_str())
+    .bind(SUCCEEDED)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(db("failed to read the current deployment"))?
+    .map(|r| deployment_from_row(&r))
+    .transpose()?;
+    let active = sqlx::query(&one("WHERE d.pipeline_id = ? AND d.stage_id = ? AND d.state IN (?, ?) ORDER BY d.id DESC LIMIT 1"))
+        .bind(pipeline.as_str())
+        .bind(stage.as_str())
+        .bind(ACTIVE[0])
+        .bind(ACTIVE[1])
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db("failed to read the active deployment"))?
+        .map(|r| deployment_from_row(&r))
+        .transpose()?;
+    // At most one deployment of a stage is active (unique index), so the last ended one
+    // is among the newest two: a bounded read whatever the history's length.
+    let newest = sqlx::query(&one(
+        "WHERE d.pipeline_id = ? AND d.stage_id = ? ORDER BY d.id DESC LIMIT 2",
+    ))
+    .bind(pipeline.as_str())
+    .bind(stage.as_str())
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db("failed to read the last deployment"))?;
+    let mut last_finished = None;
+    for row in &newest {
+        let d = deployment_from_row(row)?;
+        if !d.state.is_active() {
+            last_finished = Some(d);
+            break;
+        }
+    }
+    let lock = sqlx::query(&format!("{LOCK_SELECT} AND l.stage_id = ?"))
+        .bind(pipeline.as_str())
+        .bind(OffsetDateTime::now_utc())
+        .bind(stage.as_str())
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db("failed to read the lock"))?
+        .map(|r| lock_from_row(&r))
+        .transpose()?;
+    let mut snapshot = StageSnapshot {
+        current,
+        active,
+        last_finished,
+        lock,
+        ..StageSnapshot::default()
+    };
+    if let Some(sha) = sha {
+        snapshot.marked_ready = sqlx::query_scalar::<_, i64>(
+            "SELECT COUNT(*) FROM ready_marks WHERE pipeline_id = ? AND sha = ?",
+        )
+        .bind(pipeline.as_str())
+        .bind(sha.as_str())
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(db("failed to read the ready mark"))?
+            > 0;
+        if let Some(prev) = previous_stage {
+            let last_success: Option<i64> = sqlx::query_scalar(
+                "SELECT MAX(id) FROM deployments WHERE pipeline_id = ? AND stage_id = ? AND sha = ? AND state = ?",
+            )
+            .bind(pipeline.as_str())
+            .bind(prev.as_str())
+            .bind(sha.as_str())
+            .bind(SUCCEEDED)
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(db("failed to read the previous stage"))?;
+            snapshot.previous_succeeded = last_success.is_some();
+            if let Some(last) = last_success {
+                snapshot.previous_rolled_back = sqlx::query_scalar::<_, i64>(
+                    "SELECT COUNT(*) FROM deployments WHERE pipeline_id = ? AND stage_id = ? AND kind = ? \
+                     AND state = ? AND previous_sha = ? AND id > ?",
+                )
+                .bind(pipeline.as_str())
+                .bind(prev.as_str())
+                .bind(DeploymentKind::Rollback.as_str())
+                .bind(SUCCEEDED)
+                .bind(sha.as_str())
+                .bind(last)
+                .fetch_one(&mut *conn)
+                .await
+                .map_err(db("failed to read rollbacks"))?
+                    > 0;
+            }
+        }
+    }
+    Ok(snapshot)
+}
+
+/// Inserts a user with `roles`, inside the caller's transaction; `Conflict` if the
+/// name is taken.
+async fn insert_user(
+    tx: &mut sqlx::Transaction<'_, Sqlite>,
+    name: &UserName,
+    password_hash: &str,
+    roles: RoleSet,
+    must_change_password: bool,
+) -> StorageResult<User> {
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO users (name, password_hash, created_at, must_change_password) \
+         VALUES (?, ?, ?, ?) RETURNING id",
+    )
+    .bind(name.as_str())
+    .bind(password_hash)
+    .bind(OffsetDateTime::now_utc())
+    .bind(must_change_password)
+    .fetch_one(&mut **tx)
+    .await
+    .map_err(|e| {
+        if is_unique_violation(&e) {
+            StorageError::Conflict(format!(
+                "a user named \"{name}\" already exists; choose another name"
+            ))
+        } else {
+            db("failed to insert a user")(e)
+        }
+    })?;
+    insert_roles(tx, id, roles).await?;
+    Ok(User {
+        id,
+        name: name.clone(),
+        roles,
+        disabled: false,
+        last_login_at: None,
+        must_change_password,
+    })
+}
+
+/// Gives user `id` the `roles`, inside the caller's transaction.
+async fn insert_roles(
+    tx: &mut sqlx::Transaction<'_, Sqlite>,
+    id: UserId,
+    roles: RoleSet,
+) -> StorageResult<()> {
+    for role in roles.iter() {
+        sqlx::query("INSERT INTO user_roles (user_id, role) VALUES (?, ?)")
+            .bind(id)
+            .bind(role.as_str())
+            .execute(&mut **tx)
+            .await
+            .map_err(db("failed to insert a user's role"))?;
+    }
+    Ok(())
+}
+
+const USER_COLUMNS: &str =
+    "id, name, password_hash, disabled_at, last_login_at, must_change_password";
+
+mod audit;
+mod board;
+mod deployments;
+mod events;
+mod sessions;
+mod throttle;
+mod tokens;
+mod users;
+
+#[async_trait]
+impl Storage for SqliteStorage {
+    async fn check_ready(&self) -> StorageResult<()> {
+        let applied: Vec<i64> =
+            sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success = 1")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db("failed to read the migration history"))?;
+        let missing: Vec<i64> = MIGRATOR
+            .iter()
+            .map(|m| m.version)
+            .filter(|v| !applied.contains(v))
+            .collect();
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(StorageError::Database(anyhow::anyhow!(
+                "migrations not applied: {missing:?}"
+            )))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,111 @@
+//! Login sessions: one row per login, so that an admin can end a user's sessions and a — on SQLite.
+
+use super::*;
+
+#[async_trait]
+impl LoginSessionStore for SqliteStorage {
+    async fn create_login_session(
+        &self,
+        user: UserId,
+        expires_at: i64,
+        client: &str,
+        user_agent: &str,
+    ) -> StorageResult<LoginSession> {
+        let now = OffsetDateTime::now_utc();
+        let row = sqlx::query(&format!(
+            "INSERT INTO user_sessions (user_id, created_at, expires_at, last_seen_at, client, user_agent) \
+             VALUES (?, ?, ?, ?, ?, ?) RETURNING {LOGIN_SESSION_COLUMNS}"
+        ))
+        .bind(user)
+        .bind(now)
+        .bind(expires_at)
+        .bind(now)
+        .bind(client)
+        .bind(user_agent)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db("failed to open a login session"))?;
+        login_session_from_row(&row)
+    }
+
+    async fn login_session(&self, id: i64) -> StorageResult<Option<LoginSession>> {
+        sqlx::query(&format!(
+            "SELECT {LOGIN_SESSION_COLUMNS} FROM user_sessions WHERE id = ?"
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db("failed to load a login session"))?
+        .as_ref()
+        .map(login_session_from_row)
+        .transpose()
+    }
+
+    async fn touch_login_session(&self, id: i64, at: OffsetDateTime) -> StorageResult<()> {
+        sqlx::query("UPDATE user_sessions SET last_seen_at = ? WHERE id = ?")
+            .bind(at)
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(db("failed to record session activity"))?;
+        Ok(())
+    }
+
+    async fn open_login_sessions(
+        &self,
+        user: UserId,
+        now: i64,
+    ) -> StorageResult<Vec<LoginSession>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {LOGIN_SESSION_COLUMNS} FROM user_sessions \
+             WHERE user_id = ? AND expires_at > ? ORDER BY id DESC"
+        ))
+        .bind(user)
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db("failed to list login sessions"))?;
+        rows.iter().map(login_session_from_row).collect()
+    }
+
+    async fn end_login_session(&self, user: UserId, id: i64) -> StorageResult<bool> {
+        let done = sqlx::query("DELETE FROM user_sessions WHERE id = ? AND user_id = ?")
+            .bind(id)
+            .bind(user)
+            .execute(&self.pool)
+            .await
+            .map_err(db("failed to end a login session"))?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn end_login_sessions_of(&self, user: UserId, except: Option<i64>) -> StorageResult<u64> {
+        let done = sqlx::query("DELETE FROM user_sessions WHERE user_id = ? AND id IS NOT ?")
+            .bind(user)
+            .bind(except)
+            .execute(&self.pool)
+            .await
+            .map_err(db("failed to end a user's sessions"))?;
+        Ok(done.rows_affected())
+    }
+
+    async fn delete_expired_sessions(&self) -> StorageResult<u64> {
+        let done = sqlx::query("DELETE FROM tower_sessions WHERE expiry_date < ?")
+            .bind(OffsetDateTime::now_utc().unix_timestamp())
+            .execute(&self.pool)
+            .await
+            .map_err(db("failed to delete expired sessions"))?;
+        // Past their absolute end, login sessions are refused whether their row
+        // exists or not (a missing row refuses too), so they can go.
+        let logins = sqlx::query("DELETE FROM user_sessions WHERE expires_at < ?")
+            .bind(OffsetDateTime::now_utc().unix_timestamp())
+            .execute(&self.pool)
+            .await
+            .map_err(db("failed to delete ended login sessions"))?;
+        sqlx::query("DELETE FROM setup_tokens WHERE expires_at < ?")
+            .bind(OffsetDateTime::now_utc().unix_timestamp())
+            .execute(&self.pool)
+            .await
+            .map_err(db("failed to delete expired setup links"))?;
+        Ok(done.rows_affected() + logins.rows_affected())
+    }
+}

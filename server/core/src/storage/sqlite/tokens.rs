@@ -1,0 +1,85 @@
+//! API tokens: stored as hashes with a display prefix, shown once at creation. — on SQLite.
+
+use super::*;
+
+#[async_trait]
+impl TokenStore for SqliteStorage {
+    async fn create_token(
+        &self,
+        user: UserId,
+        name: &str,
+        token_hash: &str,
+        prefix: &str,
+    ) -> StorageResult<ApiToken> {
+        let now = OffsetDateTime::now_utc();
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO api_tokens (user_id, name, token_hash, prefix, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(user)
+        .bind(name)
+        .bind(token_hash)
+        .bind(prefix)
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db("failed to store a token"))?;
+        Ok(ApiToken {
+            id,
+            user_id: user,
+            name: name.to_owned(),
+            prefix: prefix.to_owned(),
+            created_at: now,
+            last_used_at: None,
+            revoked_at: None,
+        })
+    }
+
+    async fn tokens_of(&self, user: UserId) -> StorageResult<Vec<ApiToken>> {
+        let rows = sqlx::query(
+            "SELECT id, user_id, name, prefix, created_at, last_used_at, revoked_at FROM api_tokens WHERE user_id = ? ORDER BY id DESC",
+        )
+        .bind(user)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db("failed to list tokens"))?;
+        rows.iter()
+            .map(|r| {
+                Ok(ApiToken {
+                    id: col(r, "id")?,
+                    user_id: col(r, "user_id")?,
+                    name: col(r, "name")?,
+                    prefix: col(r, "prefix")?,
+                    created_at: col(r, "created_at")?,
+                    last_used_at: col(r, "last_used_at")?,
+                    revoked_at: col(r, "revoked_at")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn revoke_token(&self, user: UserId, id: i64) -> StorageResult<bool> {
+        let done = sqlx::query("UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND user_id = ? AND revoked_at IS NULL")
+            .bind(OffsetDateTime::now_utc())
+            .bind(id)
+            .bind(user)
+            .execute(&self.pool)
+            .await
+            .map_err(db("failed to revoke a token"))?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn user_by_token(&self, token_hash: &str) -> StorageResult<Option<User>> {
+        let user_id: Option<i64> = sqlx::query_scalar(
+            "UPDATE api_tokens SET last_used_at = ? WHERE token_hash = ? AND revoked_at IS NULL RETURNING user_id",
+        )
+        .bind(OffsetDateTime::now_utc())
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db("failed to look up a token"))?;
+        match user_id {
+            None => Ok(None),
+            Some(id) => self.user_by_id(id).await,
+        }
+    }
+}

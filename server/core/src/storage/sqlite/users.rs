@@ -1,0 +1,231 @@
+//! Users: accounts, roles, password hashes (never serialisable), and the one-time setup tokens that create the first admin. — on SQLite.
+
+use super::*;
+
+#[async_trait]
+impl UserStore for SqliteStorage {
+    async fn create_user(
+        &self,
+        name: &UserName,
+        password_hash: &str,
+        roles: RoleSet,
+        must_change_password: bool,
+    ) -> StorageResult<User> {
+        let mut tx = self.write_tx().await?;
+        let user = insert_user(&mut tx, name, password_hash, roles, must_change_password).await?;
+        tx.commit()
+            .await
+            .map_err(db("failed to commit a new user"))?;
+        Ok(user)
+    }
+
+    async fn set_password(
+        &self,
+        id: UserId,
+        password_hash: &str,
+        must_change: bool,
+    ) -> StorageResult<()> {
+        let done = sqlx::query(
+            "UPDATE users SET password_hash = ?, must_change_password = ? WHERE id = ?",
+        )
+        .bind(password_hash)
+        .bind(must_change)
+        .bind(id)
+        .execute(&self.pool)
+        .await
+        .map_err(db("failed to update a password"))?;
+        if done.rows_affected() == 0 {
+            return Err(StorageError::NotFound(format!("no user with id {id}")));
+        }
+        Ok(())
+    }
+
+    async fn set_roles(&self, id: UserId, roles: RoleSet) -> StorageResult<()> {
+        let mut tx = self.write_tx().await?;
+        let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db("failed to look up a user"))?;
+        if exists.is_none() {
+            return Err(StorageError::NotFound(format!("no user with id {id}")));
+        }
+        sqlx::query("DELETE FROM user_roles WHERE user_id = ?")
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db("failed to clear a user's roles"))?;
+        insert_roles(&mut tx, id, roles).await?;
+        if enabled_admins(&mut *tx).await? == 0 {
+            return Err(last_admin());
+        }
+        tx.commit()
+            .await
+            .map_err(db("failed to commit a role change"))?;
+        Ok(())
+    }
+
+    async fn set_disabled(&self, id: UserId, disabled: bool) -> StorageResult<()> {
+        let mut tx = self.write_tx().await?;
+        let done = sqlx::query(
+            "UPDATE users SET disabled_at = CASE WHEN ? THEN COALESCE(disabled_at, ?) END WHERE id = ?",
+        )
+        .bind(disabled)
+        .bind(OffsetDateTime::now_utc())
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .map_err(db("failed to disable or enable a user"))?;
+        if done.rows_affected() == 0 {
+            return Err(StorageError::NotFound(format!("no user with id {id}")));
+        }
+        if disabled && enabled_admins(&mut *tx).await? == 0 {
+            return Err(last_admin());
+        }
+        tx.commit()
+            .await
+            .map_err(db("failed to commit a user's status"))?;
+        Ok(())
+    }
+
+    async fn has_active_admin(&self) -> StorageResult<bool> {
+        Ok(enabled_admins(&self.pool).await? > 0)
+    }
+
+    async fn create_setup_token(&self, token_hash: &str, expires_at: i64) -> StorageResult<()> {
+        let mut tx = self.write_tx().await?;
+        sqlx::query("DELETE FROM setup_tokens WHERE used_at IS NULL")
+            .execute(&mut *tx)
+            .await
+            .map_err(db("failed to drop earlier setup links"))?;
+        sqlx::query(
+            "INSERT INTO setup_tokens (token_hash, created_at, expires_at) VALUES (?, ?, ?)",
+        )
+        .bind(token_hash)
+        .bind(OffsetDateTime::now_utc())
+        .bind(expires_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(db("failed to store a setup link"))?;
+        tx.commit()
+            .await
+            .map_err(db("failed to commit a setup link"))?;
+        Ok(())
+    }
+
+    async fn setup_token_is_valid(&self, token_hash: &str, now: i64) -> StorageResult<bool> {
+        let found: Option<i64> = sqlx::query_scalar(
+            "SELECT id FROM setup_tokens WHERE token_hash = ? AND used_at IS NULL AND expires_at > ?",
+        )
+        .bind(token_hash)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db("failed to look up a setup link"))?;
+        Ok(found.is_some())
+    }
+
+    async fn create_first_admin(
+        &self,
+        token_hash: &str,
+        now: i64,
+        name: &UserName,
+        password_hash: &str,
+    ) -> Result<User, SetupError> {
+        let mut tx = self.write_tx().await?;
+        let used = sqlx::query(
+            "UPDATE setup_tokens SET used_at = ? \
+             WHERE token_hash = ? AND used_at IS NULL AND expires_at > ?",
+        )
+        .bind(OffsetDateTime::now_utc())
+        .bind(token_hash)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(db("failed to use a setup link"))?;
+        if used.rows_affected() != 1 {
+            return Err(SetupError::InvalidLink);
+        }
+        if enabled_admins(&mut *tx).await? > 0 {
+            return Err(SetupError::AdminExists);
+        }
+        let admin = [Role::Admin].into_iter().collect();
+        let user = insert_user(&mut tx, name, password_hash, admin, false)
+            .await
+            .map_err(|e| match e {
+                StorageError::Conflict(m) => SetupError::NameTaken(m),
+                other => SetupError::Storage(other),
+            })?;
+        tx.commit()
+            .await
+            .map_err(db("failed to commit the first admin"))?;
+        Ok(user)
+    }
+
+    async fn credentials_by_name(&self, name: &UserName) -> StorageResult<Option<Credentials>> {
+        let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE name = ?"))
+            .bind(name.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db("failed to look up a user"))?;
+        let Some(row) = row else { return Ok(None) };
+        let id: i64 = col(&row, "id")?;
+        let roles = roles_of(&self.pool, id).await?;
+        Ok(Some(Credentials {
+            user: user_from_row(&row, roles)?,
+            password_hash: col(&row, "password_hash")?,
+        }))
+    }
+
+    async fn user_by_id(&self, id: UserId) -> StorageResult<Option<User>> {
+        let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db("failed to look up a user"))?;
+        match row {
+            None => Ok(None),
+            Some(row) => Ok(Some(user_from_row(&row, roles_of(&self.pool, id).await?)?)),
+        }
+    }
+
+    async fn user_by_name(&self, name: &UserName) -> StorageResult<Option<User>> {
+        Ok(self.credentials_by_name(name).await?.map(|c| c.user))
+    }
+
+    async fn list_users(&self) -> StorageResult<Vec<User>> {
+        let rows = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users ORDER BY name"))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db("failed to list users"))?;
+        // One query for all roles rather than one per user.
+        let role_rows = sqlx::query("SELECT user_id, role FROM user_roles")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db("failed to list roles"))?;
+        let mut roles: std::collections::HashMap<i64, RoleSet> = std::collections::HashMap::new();
+        for r in role_rows {
+            let id: i64 = col(&r, "user_id")?;
+            let name: String = col(&r, "role")?;
+            if let Ok(role) = Role::parse(&name) {
+                roles.entry(id).or_default().insert(role);
+            }
+        }
+        rows.iter()
+            .map(|row| {
+                let id: i64 = col(row, "id")?;
+                user_from_row(row, roles.get(&id).copied().unwrap_or_default())
+            })
+            .collect()
+    }
+
+    async fn record_login(&self, id: UserId, at: OffsetDateTime) -> StorageResult<()> {
+        sqlx::query("UPDATE users SET last_login_at = ? WHERE id = ?")
+            .bind(at)
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(db("failed to record a login"))?;
+        Ok(())
+    }
+}
