@@ -16,7 +16,7 @@
 //! exits non-zero if any request fails or any subscriber misses a line.
 
 use anyhow::{ensure, Context as _, Result};
-use slipway_core::storage::{CreateDeploymentError, NewDeployment, StageSnapshot};
+use slipway_core::store::{CreateDeploymentError, NewDeployment, StageSnapshot};
 use slipway_core::tokens;
 use slipway_model::deployment::{DeploymentKind, DeploymentState};
 use slipway_model::{PipelineId, Role, Sha, StageId, UserName};

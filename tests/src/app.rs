@@ -239,7 +239,7 @@ impl TestApp {
     }
 
     /// Waits (at most 60 s) until deployment `id` has ended, and returns it.
-    pub async fn wait_for_end(&self, id: i64) -> anyhow::Result<slipway_core::storage::Deployment> {
+    pub async fn wait_for_end(&self, id: i64) -> anyhow::Result<slipway_core::store::Deployment> {
         let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
         loop {
             let d = self

@@ -3,7 +3,7 @@
 //! middleware put into the request's extensions.
 
 use leptos::prelude::use_context;
-use slipway_core::storage::User;
+use slipway_core::store::User;
 use slipway_core::Services;
 use slipway_model::error::AppError;
 use slipway_model::Action;

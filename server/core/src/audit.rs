@@ -1,7 +1,7 @@
 //! Writing to the audit log. Reading it (filters, rows for pages and exports) is a read
 //! model: [`crate::read::audit`].
 
-use crate::storage::{NewAudit, Storage};
+use crate::store::{NewAudit, Storage};
 
 /// Appends `entry`. The action it records has already happened and is not undone
 /// when the log cannot be written: that is logged as an error for the operator.

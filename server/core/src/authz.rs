@@ -1,6 +1,6 @@
 //! Authorization and the one way internal errors become user-facing ones.
 
-use crate::storage::User;
+use crate::store::User;
 use slipway_model::{Action, AppError};
 
 /// Checks the role policy for a known user: `Forbidden`, naming their roles and the

@@ -3,7 +3,7 @@
 //! bounded channel: a slow subscriber lags and is told to resync; it never slows the
 //! publisher.
 
-use crate::storage::{Storage, StoredEvent};
+use crate::store::{Storage, StoredEvent};
 use slipway_model::deployment::DeploymentState;
 use slipway_model::live::{BoardChange, BoardChanged, DeploymentChanged, LiveEvent, LogAppended};
 use std::sync::Arc;

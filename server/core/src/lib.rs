@@ -12,6 +12,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod authz;
+pub mod clock;
 pub mod config;
 pub mod deploys;
 pub mod events;
@@ -19,7 +20,7 @@ pub mod promotion;
 pub mod read;
 pub mod repos;
 pub mod services;
-pub mod storage;
+pub mod store;
 
 pub use accounts::{passwords, tokens};
 pub use services::Services;

@@ -5,8 +5,15 @@ use crate::config::Config;
 use crate::deploys::Deploys;
 use crate::events::Events;
 use crate::repos::Repos;
-use crate::storage::Storage;
+use crate::store::Storage;
 use std::sync::Arc;
+
+impl Services {
+    /// Now, by the store's clock (the system's, or a fixed one in tests).
+    pub fn now(&self) -> time::OffsetDateTime {
+        self.storage.clock().now()
+    }
+}
 
 /// Shared services. Cheap to clone.
 #[derive(Clone)]

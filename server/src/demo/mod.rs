@@ -10,7 +10,7 @@ use rand::distributions::Alphanumeric;
 use rand::Rng;
 use slipway_core::config::Config;
 use slipway_core::passwords::{self, Password};
-use slipway_core::storage::{Storage, StorageError};
+use slipway_core::store::{Storage, StorageError};
 use slipway_model::{Role, UserName};
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};

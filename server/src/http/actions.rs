@@ -12,7 +12,7 @@ use serde::Deserialize;
 use slipway_app::ssr::context::CurrentUser;
 use slipway_app::ssr::flash::flash_cookie;
 use slipway_core::promotion;
-use slipway_core::storage::User;
+use slipway_core::store::User;
 use slipway_core::Services;
 use slipway_model::error::AppError;
 use slipway_model::views::Flash;

@@ -12,7 +12,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use slipway_app::ssr::context::authorize;
-use slipway_core::storage::{Deployment, User};
+use slipway_core::store::{Deployment, User};
 use slipway_core::{promotion, read, tokens, Services};
 use slipway_model::error::AppError;
 use slipway_model::gates::GateResult;

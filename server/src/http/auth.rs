@@ -12,9 +12,8 @@ use axum::{Extension, Form};
 use serde::Deserialize;
 use slipway_app::ssr::context::{CurrentLogin, CurrentUser};
 use slipway_core::accounts::login::{self, LoginRefusal};
-use slipway_core::storage::{User, UserId};
+use slipway_core::store::{User, UserId};
 use slipway_core::Services;
-use time::OffsetDateTime;
 use tower_sessions::Session;
 
 /// Paths anyone may fetch without logging in.
@@ -64,14 +63,7 @@ async fn resolve(
     let Some(user_id) = user_id else {
         return Ok(Err(Anonymous::NeverLoggedIn));
     };
-    match login::resume(
-        state.storage.as_ref(),
-        user_id,
-        login_id,
-        OffsetDateTime::now_utc(),
-    )
-    .await?
-    {
+    match login::resume(state.storage.as_ref(), user_id, login_id, state.now()).await? {
         Some(resumed) => Ok(Ok(resumed)),
         None => {
             let _ = session.flush().await;

@@ -13,7 +13,7 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use futures::stream::{self, Stream};
 use serde::Deserialize;
 use slipway_app::ssr::context::{authorize, CurrentUser};
-use slipway_core::storage::StoredEvent;
+use slipway_core::store::StoredEvent;
 use slipway_core::Services;
 use slipway_model::Action;
 use std::collections::VecDeque;

@@ -255,8 +255,8 @@ impl Drop for ServerProcess {
 #[tokio::test]
 async fn a_server_killed_mid_deploy_marks_it_interrupted_and_ends_its_process_group_at_restart() {
     use slipway_core::deploys::runner::group_alive;
-    use slipway_core::storage::sqlite::SqliteStorage;
-    use slipway_core::storage::{AuditStore, DeploymentStore};
+    use slipway_core::store::sqlite::SqliteStorage;
+    use slipway_core::store::{AuditStore, DeploymentStore};
     use slipway_model::deployment::DeploymentState;
     use slipway_tests::app::deploying_pipeline;
 

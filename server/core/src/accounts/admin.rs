@@ -4,7 +4,7 @@
 
 use super::{new_password, parse_name, passwords, storage_error, tokens, Actor};
 use crate::authz::internal;
-use crate::storage::{Storage, User};
+use crate::store::{Storage, User};
 use passwords::Password;
 use slipway_model::audit::AuditAction;
 use slipway_model::error::AppError;

@@ -10,7 +10,7 @@
 use super::passwords::{self, Password};
 use crate::audit;
 use crate::authz::internal;
-use crate::storage::{LoginSession, NewAudit, Storage, User, UserId};
+use crate::store::{LoginSession, NewAudit, Storage, User, UserId};
 use crate::Services;
 use slipway_model::audit::{AuditAction, Outcome};
 use slipway_model::error::AppError;
@@ -37,11 +37,6 @@ impl From<AppError> for LoginRefusal {
     }
 }
 
-/// Unix time now, fractional (the throttle's clock).
-pub fn now_secs() -> f64 {
-    OffsetDateTime::now_utc().unix_timestamp_nanos() as f64 / 1e9
-}
-
 /// How long `account` from `client` must wait before the next password attempt, if
 /// the throttle is engaged (login and password change share it).
 pub async fn throttle_wait(
@@ -49,7 +44,7 @@ pub async fn throttle_wait(
     account: &str,
     client: &str,
 ) -> Result<Option<Duration>, AppError> {
-    let now = now_secs();
+    let now = storage.clock().unix_f64();
     let since = now
         - throttle::PER_ACCOUNT
             .window
@@ -119,7 +114,7 @@ pub async fn authenticate(
         _ => {
             tracing::info!(username = %name.escape_debug(), "failed login");
             storage
-                .record_login_failure(&account, client, now_secs())
+                .record_login_failure(&account, client, storage.clock().unix_f64())
                 .await
                 .map_err(internal)?;
             audit_login(
@@ -151,7 +146,7 @@ pub async fn start(
     user_agent: &str,
 ) -> Result<LoginSession, AppError> {
     let absolute = i64::try_from(state.config.session_absolute.as_secs()).unwrap_or(i64::MAX);
-    let now = OffsetDateTime::now_utc();
+    let now = state.now();
     let expires = now.unix_timestamp().saturating_add(absolute);
     // The raw string is kept for the sessions list, bounded.
     let agent: String = user_agent.chars().take(200).collect();

@@ -19,7 +19,7 @@ pub mod setup;
 pub mod tokens;
 
 pub use admin::{create_user, list_users, parse_roles, reset_password, set_disabled, set_roles};
-pub use login::{authenticate, now_secs, resume, start, throttle_wait, LoginRefusal};
+pub use login::{authenticate, resume, start, throttle_wait, LoginRefusal};
 pub use self_service::{
     change_own_password, create_token, describe_user_agent, end_own_session, revoke_token,
     PasswordChange,
@@ -28,7 +28,7 @@ pub use setup::{complete_setup, issue_setup_link, setup_link_is_valid, SETUP_LIN
 
 use crate::audit;
 use crate::authz::internal;
-use crate::storage::{NewAudit, Storage, StorageError, User};
+use crate::store::{NewAudit, Storage, StorageError, User};
 use passwords::Password;
 use slipway_model::audit::{AuditAction, Outcome};
 use slipway_model::error::AppError;

@@ -4,7 +4,7 @@
 
 use super::{account_entry, audit_own, login, new_password, passwords, storage_error, tokens};
 use crate::authz::internal;
-use crate::storage::{ApiToken, User};
+use crate::store::{ApiToken, User};
 use crate::{audit, Services};
 use passwords::Password;
 use slipway_model::audit::{AuditAction, Outcome};
@@ -116,7 +116,7 @@ pub async fn change_own_password(
     if !ok {
         state
             .storage
-            .record_login_failure(&account, client, login::now_secs())
+            .record_login_failure(&account, client, state.storage.clock().unix_f64())
             .await
             .map_err(internal)?;
         let entry = account_entry(

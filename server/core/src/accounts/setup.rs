@@ -5,10 +5,9 @@
 use super::{account_entry, new_password, parse_name, passwords, tokens};
 use crate::audit;
 use crate::authz::internal;
-use crate::storage::{SetupError, Storage, User};
+use crate::store::{SetupError, Storage, User};
 use slipway_model::audit::{AuditAction, Outcome};
 use slipway_model::error::AppError;
-use time::OffsetDateTime;
 
 /// How long a setup link works.
 pub const SETUP_LINK_LIFETIME: time::Duration = time::Duration::hours(1);
@@ -28,7 +27,7 @@ pub async fn issue_setup_link(
         return Ok(None);
     }
     let token = tokens::generate_setup();
-    let expires = (OffsetDateTime::now_utc() + SETUP_LINK_LIFETIME).unix_timestamp();
+    let expires = (storage.clock().now() + SETUP_LINK_LIFETIME).unix_timestamp();
     storage
         .create_setup_token(&tokens::hash(&token), expires)
         .await
@@ -46,10 +45,7 @@ pub async fn setup_link_is_valid(storage: &dyn Storage, token: &str) -> Result<b
         return Ok(false);
     }
     storage
-        .setup_token_is_valid(
-            &tokens::hash(token),
-            OffsetDateTime::now_utc().unix_timestamp(),
-        )
+        .setup_token_is_valid(&tokens::hash(token), storage.clock().unix())
         .await
         .map_err(internal)
 }
@@ -80,12 +76,7 @@ pub async fn complete_setup(
         .await
         .map_err(internal)?;
     let user = storage
-        .create_first_admin(
-            &tokens::hash(token),
-            OffsetDateTime::now_utc().unix_timestamp(),
-            &name,
-            &hash,
-        )
+        .create_first_admin(&tokens::hash(token), storage.clock().unix(), &name, &hash)
         .await
         .map_err(|e| match e {
             SetupError::InvalidLink => invalid(),

@@ -51,7 +51,7 @@ impl RunObserver for LogWriter {
         if let Err(e) = self
             .state
             .storage
-            .mark_running(self.id, pgid, OffsetDateTime::now_utc())
+            .mark_running(self.id, pgid, self.state.now())
             .await
         {
             tracing::error!(deployment = self.id, error = %e, "failed to record a running deployment");

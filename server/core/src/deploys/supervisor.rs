@@ -6,7 +6,7 @@ use super::log_sink::LogWriter;
 use super::runner::{self, CancelHandle, Outcome, RunSpec};
 use super::KILL_GRACE;
 use crate::config::{PipelineConfig, StageConfig};
-use crate::storage::{Deployment, NewAudit};
+use crate::store::{Deployment, NewAudit};
 use crate::Services;
 use slipway_model::audit::{AuditAction, Outcome as AuditOutcome};
 use slipway_model::deployment::DeploymentState;
@@ -14,7 +14,7 @@ use slipway_model::live::BoardChange;
 use slipway_model::Sha;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
-use time::OffsetDateTime;
+use tracing::Instrument as _;
 
 /// Starts the stage's deployer for a freshly created deployment, in the background.
 pub fn start(state: &Services, pipeline: &PipelineConfig, stage: &StageConfig, d: Deployment) {
@@ -46,7 +46,15 @@ pub fn start(state: &Services, pipeline: &PipelineConfig, stage: &StageConfig, d
     let cancel = CancelHandle::new();
     state.deploys.lock_running().insert(d.id, cancel.clone());
     let state2 = state.clone();
-    let task = tokio::spawn(async move {
+    // Everything the deploy logs carries its id, pipeline and stage.
+    let span = tracing::info_span!(
+        "deployment",
+        id = d.id,
+        pipeline = %d.pipeline,
+        stage = %d.stage
+    );
+    let task = tokio::spawn(
+        async move {
         let id = d.id;
         state2
             .events
@@ -95,11 +103,11 @@ pub fn start(state: &Services, pipeline: &PipelineConfig, stage: &StageConfig, d
             }
         };
         if let Some(note) = note {
-            log.write("slipway", OffsetDateTime::now_utc(), &note).await;
+            log.write("slipway", state2.now(), &note).await;
         }
         match state2
             .storage
-            .finish_deployment(id, end, code, OffsetDateTime::now_utc())
+            .finish_deployment(id, end, code, state2.now())
             .await
         {
             Ok(_) => {}
@@ -121,7 +129,9 @@ pub fn start(state: &Services, pipeline: &PipelineConfig, stage: &StageConfig, d
         entry.detail = code.map(|c| format!("exit code {c}"));
         crate::audit::record(state2.storage.as_ref(), entry).await;
         state2.deploys.lock_running().remove(&id);
-    });
+        }
+        .instrument(span),
+    );
     let mut tasks = state
         .deploys
         .tasks
@@ -140,7 +150,7 @@ pub async fn recover_interrupted(state: &Services) -> anyhow::Result<usize> {
         if let Some(pgid) = d.pgid {
             runner::terminate_group(pgid, KILL_GRACE).await;
         }
-        let now = OffsetDateTime::now_utc();
+        let now = state.now();
         let seq = state
             .storage
             .log_lines(d.id, 0, i64::MAX)

@@ -2,7 +2,7 @@
 //! with the command's outcome and written whether the command succeeded or not, so the
 //! log holds refusals as faithfully as actions.
 
-use crate::storage::{NewAudit, User};
+use crate::store::{NewAudit, User};
 use crate::Services;
 use slipway_model::audit::{AuditAction, Outcome};
 use slipway_model::error::AppError;

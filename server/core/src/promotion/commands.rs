@@ -5,16 +5,16 @@
 use super::audited::{self, audit_entry};
 use super::lookup::{parse_sha, pipeline, require_on_branch, stage};
 use crate::authz::{authorize, internal};
-use crate::storage::{StorageError, User};
+use crate::store::{StorageError, User};
 use crate::Services;
 use slipway_model::audit::{AuditAction, Outcome};
 use slipway_model::deployment::DeploymentState;
 use slipway_model::error::{AppError, RefusalKind};
 use slipway_model::live::BoardChange;
 use slipway_model::Action;
-use time::OffsetDateTime;
 
 /// Marks a SHA of the pipeline's branch ready.
+#[tracing::instrument(skip(state, user), fields(user = %user.name), err(level = "info", Display))]
 pub async fn mark_ready(
     state: &Services,
     user: &User,
@@ -53,6 +53,7 @@ pub async fn mark_ready(
 }
 
 /// Removes a ready mark.
+#[tracing::instrument(skip(state, user), fields(user = %user.name), err(level = "info", Display))]
 pub async fn unmark_ready(
     state: &Services,
     user: &User,
@@ -85,6 +86,7 @@ pub async fn unmark_ready(
 }
 
 /// Locks a stage with a reason and an optional expiry.
+#[tracing::instrument(skip(state, user), fields(user = %user.name), err(level = "info", Display))]
 pub async fn lock(
     state: &Services,
     user: &User,
@@ -113,7 +115,7 @@ pub async fn lock(
         let expires = match minutes {
             None => None,
             Some(m) if (1..=60 * 24 * 30).contains(&m) => {
-                Some(OffsetDateTime::now_utc() + time::Duration::minutes(m))
+                Some(state.now() + time::Duration::minutes(m))
             }
             Some(_) => {
                 return Err(AppError::BadRequest(
@@ -146,6 +148,7 @@ pub async fn lock(
 }
 
 /// Removes a stage's lock.
+#[tracing::instrument(skip(state, user), fields(user = %user.name), err(level = "info", Display))]
 pub async fn unlock(
     state: &Services,
     user: &User,
@@ -181,6 +184,7 @@ pub async fn unlock(
 }
 
 /// Cancels a running deployment (its whole process group).
+#[tracing::instrument(skip(state, user), fields(user = %user.name), err(level = "info", Display))]
 pub async fn cancel(state: &Services, user: &User, id: i64) -> Result<(), AppError> {
     authorize(user, Action::Cancel)?;
     let d = state
@@ -206,12 +210,7 @@ pub async fn cancel(state: &Services, user: &User, id: i64) -> Result<(), AppErr
         {
             state
                 .storage
-                .finish_deployment(
-                    id,
-                    DeploymentState::Cancelled,
-                    None,
-                    OffsetDateTime::now_utc(),
-                )
+                .finish_deployment(id, DeploymentState::Cancelled, None, state.now())
                 .await
                 .map_err(internal)?;
         }

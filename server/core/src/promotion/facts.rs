@@ -10,7 +10,7 @@
 use super::lookup::StageRef;
 use crate::authz::internal;
 use crate::config::PipelineConfig;
-use crate::storage::{StageSnapshot, User};
+use crate::store::{StageSnapshot, User};
 use crate::Services;
 use slipway_model::error::AppError;
 use slipway_model::gates::{

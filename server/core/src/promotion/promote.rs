@@ -6,7 +6,7 @@ use super::facts::{ancestry_for, facts, previous_from_snapshot};
 use super::lookup::{parse_sha, require_on_branch, stage, StageRef};
 use crate::authz::internal;
 use crate::deploys;
-use crate::storage::{CreateDeploymentError, Deployment, NewDeployment, StageSnapshot, User};
+use crate::store::{CreateDeploymentError, Deployment, NewDeployment, StageSnapshot, User};
 use crate::Services;
 use slipway_model::audit::AuditAction;
 use slipway_model::deployment::DeploymentKind;
@@ -24,6 +24,7 @@ pub(super) fn refused(r: &GateResult) -> AppError {
 
 /// Promotes `sha` into a stage: validates, evaluates the gates again inside the
 /// transaction that creates the deployment, starts the deployer, audits the outcome.
+#[tracing::instrument(skip(state, user), fields(user = %user.name), err(level = "info", Display))]
 pub async fn promote(
     state: &Services,
     user: &User,

@@ -7,7 +7,7 @@ use super::lookup::{stage, StageRef};
 use super::promote::refused;
 use crate::authz::{authorize, internal};
 use crate::deploys;
-use crate::storage::{CreateDeploymentError, Deployment, NewDeployment, StageSnapshot, User};
+use crate::store::{CreateDeploymentError, Deployment, NewDeployment, StageSnapshot, User};
 use crate::Services;
 use slipway_model::audit::AuditAction;
 use slipway_model::deployment::DeploymentKind;
@@ -66,6 +66,7 @@ pub async fn rollback_target(state: &Services, at: &StageRef<'_>) -> Result<Opti
 
 /// Rolls a stage back to its previous distinct good SHA (ops), with a reason. The one
 /// audited exception to the ancestry gate; busy, lock and permission still apply.
+#[tracing::instrument(skip(state, user), fields(user = %user.name), err(level = "info", Display))]
 pub async fn rollback(
     state: &Services,
     user: &User,

@@ -4,16 +4,15 @@
 
 use crate::accounts::{self, describe_user_agent, Actor};
 use crate::authz::internal;
-use crate::storage::User;
+use crate::store::User;
 use crate::Services;
 use slipway_model::error::AppError;
 use slipway_model::time_fmt::{age, until};
 use slipway_model::views::{ProfileView, SessionRow, TokenRow, UserRow};
-use time::OffsetDateTime;
 
 /// Every user with their roles, for an admin (`me`).
 pub async fn users(state: &Services, me: &User) -> Result<Vec<UserRow>, AppError> {
-    let now = OffsetDateTime::now_utc().unix_timestamp();
+    let now = state.now().unix_timestamp();
     let users = accounts::list_users(state.storage.as_ref(), Actor::User(me)).await?;
     Ok(users
         .into_iter()
@@ -35,7 +34,7 @@ pub async fn profile(
     user: &User,
     current_login: Option<i64>,
 ) -> Result<ProfileView, AppError> {
-    let now = OffsetDateTime::now_utc().unix_timestamp();
+    let now = state.now().unix_timestamp();
     let tokens = state.storage.tokens_of(user.id).await.map_err(internal)?;
     let sessions = state
         .storage

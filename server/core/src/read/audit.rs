@@ -2,7 +2,7 @@
 //! empty) form fields, rows with times as RFC 3339.
 
 use crate::authz::internal;
-use crate::storage::{AuditEntry, AuditFilter};
+use crate::store::{AuditEntry, AuditFilter};
 use crate::Services;
 use slipway_model::error::AppError;
 use slipway_model::views::AuditRow;

@@ -1,11 +1,11 @@
 //! A pipeline's board: the commits lane, Ready and one column per stage, each card with
 //! the gates of its next column, as the viewing user may act on them.
 
-use super::{commit_card, deployment_ref, gate_views, now, stage_snapshots, stage_summary};
+use super::{commit_card, deployment_ref, gate_views, stage_snapshots, stage_summary};
 use crate::authz::{authorize, internal};
 use crate::promotion::{self, facts, StageRef};
 use crate::repos::{redact_userinfo, Commit, RepoError};
-use crate::storage::User;
+use crate::store::User;
 use crate::Services;
 use slipway_model::error::AppError;
 use slipway_model::gates::{self, Previous};
@@ -30,7 +30,7 @@ pub async fn board(
     pipeline_id: &str,
 ) -> Result<BoardView, AppError> {
     let p = promotion::pipeline(state, pipeline_id)?;
-    let now = now();
+    let now = state.now().unix_timestamp();
     // Read before anything else: events after it are replayed to the page.
     let as_of_event = state.storage.event_id_range().await.map_err(internal)?.1;
     let (recent, log_error) = match state.repos.recent_commits(pipeline_id, COMMITS_SHOWN).await {
@@ -215,13 +215,13 @@ pub async fn board(
             let hidden_superseded = before - cards.len();
             let current_id = snap.current.as_ref().map_or(0, |d| d.id);
             StageColumn {
-                stage: stage_summary(s, Some(snap)),
+                stage: stage_summary(s, Some(snap), now),
                 last_attempt_failed: snap
                     .last_finished
                     .as_ref()
                     .filter(|d| d.state.is_unsuccessful_end() && d.id > current_id)
-                    .map(deployment_ref),
-                active: snap.active.as_ref().map(deployment_ref),
+                    .map(|d| deployment_ref(d, now)),
+                active: snap.active.as_ref().map(|d| deployment_ref(d, now)),
                 lock: snap.lock.as_ref().map(|l| LockView {
                     by: l.by.clone(),
                     reason: l.reason.clone(),
@@ -253,7 +253,7 @@ pub async fn board(
                 .stages
                 .iter()
                 .zip(&snaps)
-                .map(|(s, snap)| stage_summary(s, Some(snap)))
+                .map(|(s, snap)| stage_summary(s, Some(snap), now))
                 .collect(),
         },
         branch: p.branch.clone(),

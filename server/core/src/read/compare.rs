@@ -1,6 +1,6 @@
 //! "What goes out": the commits between two SHAs of a pipeline.
 
-use super::{commit_card, now};
+use super::commit_card;
 use crate::authz::internal;
 use crate::promotion;
 use crate::Services;
@@ -34,7 +34,7 @@ pub async fn compare(
         .await
         .map_err(internal)?;
     let descends = mirror.is_ancestor(&from, &to).await.map_err(internal)?;
-    let now = now();
+    let now = state.now().unix_timestamp();
     let truncated = commits.len() > COMPARE_LIMIT;
     Ok(CompareView {
         pipeline: p.id.to_string(),

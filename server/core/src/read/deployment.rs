@@ -2,7 +2,7 @@
 
 use super::deployment_ref;
 use crate::authz::{authorize, internal};
-use crate::storage::User;
+use crate::store::User;
 use crate::Services;
 use slipway_model::error::AppError;
 use slipway_model::views::{DeploymentView, LogLineView};
@@ -14,6 +14,7 @@ pub async fn deployment(
     user: &User,
     id: i64,
 ) -> Result<DeploymentView, AppError> {
+    let now = state.now().unix_timestamp();
     let as_of_event = state.storage.event_id_range().await.map_err(internal)?.1;
     let d = state
         .storage
@@ -47,7 +48,7 @@ pub async fn deployment(
         })
         .collect();
     Ok(DeploymentView {
-        deployment: deployment_ref(&d),
+        deployment: deployment_ref(&d, now),
         pipeline: d.pipeline.clone(),
         pipeline_name: p.map_or_else(|| d.pipeline.clone(), |p| p.name.clone()),
         stage: d.stage.clone(),

@@ -14,6 +14,7 @@ pub async fn stage_history(
     stage_id: &str,
 ) -> Result<StageHistoryView, AppError> {
     let at = promotion::stage(state, pipeline_id, stage_id)?;
+    let now = state.now().unix_timestamp();
     let snap = state
         .storage
         .stage_snapshot(&at.pipeline.id, &at.stage().id, None, None)
@@ -27,11 +28,11 @@ pub async fn stage_history(
     Ok(StageHistoryView {
         pipeline: at.pipeline.id.to_string(),
         pipeline_name: at.pipeline.name.clone(),
-        stage: stage_summary(at.stage(), Some(&snap)),
+        stage: stage_summary(at.stage(), Some(&snap), now),
         deployments: history
             .iter()
             .map(|d| HistoryRow {
-                deployment: deployment_ref(d),
+                deployment: deployment_ref(d, now),
                 kind: d.kind.as_str().to_owned(),
                 reason: d.reason.clone(),
             })

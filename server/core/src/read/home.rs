@@ -7,6 +7,7 @@ use slipway_model::views::{HomeView, PipelineSummary};
 
 /// Every pipeline with its stages' current SHAs.
 pub async fn home(state: &Services) -> Result<HomeView, AppError> {
+    let now = state.now().unix_timestamp();
     let mut pipelines = Vec::new();
     for p in &state.config.pipelines {
         let snaps = stage_snapshots(state, p).await?;
@@ -17,7 +18,7 @@ pub async fn home(state: &Services) -> Result<HomeView, AppError> {
                 .stages
                 .iter()
                 .zip(&snaps)
-                .map(|(s, snap)| stage_summary(s, Some(snap)))
+                .map(|(s, snap)| stage_summary(s, Some(snap), now))
                 .collect(),
         });
     }

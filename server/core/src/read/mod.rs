@@ -20,29 +20,28 @@ pub use home::home;
 use crate::authz::internal;
 use crate::config::{PipelineConfig, StageConfig};
 use crate::repos::Commit;
-use crate::storage::{Deployment, StageSnapshot};
+use crate::store::{Deployment, StageSnapshot};
 use crate::Services;
 use slipway_model::error::AppError;
 use slipway_model::gates::{self, GateStatus};
 use slipway_model::time_fmt::age;
 use slipway_model::views::{CommitCard, CurrentSha, DeploymentRef, GateView, StageSummary};
-use time::OffsetDateTime;
 
-pub(super) fn now() -> i64 {
-    OffsetDateTime::now_utc().unix_timestamp()
-}
-
-pub(super) fn deployment_ref(d: &Deployment) -> DeploymentRef {
+pub(super) fn deployment_ref(d: &Deployment, now: i64) -> DeploymentRef {
     DeploymentRef {
         id: d.id,
         sha: d.sha.to_string(),
         state: d.state.label().to_owned(),
-        age: age(now() - d.created_at.unix_timestamp()),
+        age: age(now - d.created_at.unix_timestamp()),
         by: d.requested_by.clone(),
     }
 }
 
-pub(super) fn stage_summary(s: &StageConfig, snapshot: Option<&StageSnapshot>) -> StageSummary {
+pub(super) fn stage_summary(
+    s: &StageConfig,
+    snapshot: Option<&StageSnapshot>,
+    now: i64,
+) -> StageSummary {
     StageSummary {
         id: s.id.to_string(),
         label: s.label.clone(),
@@ -57,7 +56,7 @@ pub(super) fn stage_summary(s: &StageConfig, snapshot: Option<&StageSnapshot>) -
             .and_then(|s| s.current.as_ref())
             .map(|d| CurrentSha {
                 sha: d.sha.to_string(),
-                since: age(now() - d.finished_at.unwrap_or(d.created_at).unix_timestamp()),
+                since: age(now - d.finished_at.unwrap_or(d.created_at).unix_timestamp()),
                 by: d.requested_by.clone().unwrap_or_else(|| "unknown".into()),
             }),
     }

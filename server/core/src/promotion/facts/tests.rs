@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::config::{DeployerConfig, RepoSource, StageConfig};
-use crate::storage::{Deployment, Lock};
+use crate::store::{Deployment, Lock};
 use slipway_model::deployment::{DeploymentKind, DeploymentState};
 use slipway_model::gates::{first_blocker, GateKind, GateStatus};
 use slipway_model::{PipelineId, Role, RoleSet, StageId, UserName};

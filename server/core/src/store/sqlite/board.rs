@@ -19,7 +19,7 @@ impl BoardStore for SqliteStorage {
         .bind(sha.as_str())
         .bind(by)
         .bind(note)
-        .bind(OffsetDateTime::now_utc())
+        .bind(self.clock.now())
         .execute(&self.pool)
         .await
         .map_err(db("failed to mark a SHA ready"))?;
@@ -65,7 +65,7 @@ impl BoardStore for SqliteStorage {
         reason: &str,
         expires_at: Option<OffsetDateTime>,
     ) -> StorageResult<()> {
-        let now = OffsetDateTime::now_utc();
+        let now = self.clock.now();
         let mut tx = self.write_tx().await?;
         let held = sqlx::query(&format!("{LOCK_SELECT} AND l.stage_id = ?"))
             .bind(pipeline.as_str())
@@ -109,7 +109,7 @@ impl BoardStore for SqliteStorage {
         let mut tx = self.write_tx().await?;
         let held = sqlx::query(&format!("{LOCK_SELECT} AND l.stage_id = ?"))
             .bind(pipeline.as_str())
-            .bind(OffsetDateTime::now_utc())
+            .bind(self.clock.now())
             .bind(stage.as_str())
             .fetch_optional(&mut *tx)
             .await
@@ -131,7 +131,7 @@ impl BoardStore for SqliteStorage {
     async fn locks(&self, pipeline: &PipelineId) -> StorageResult<Vec<Lock>> {
         let rows = sqlx::query(LOCK_SELECT)
             .bind(pipeline.as_str())
-            .bind(OffsetDateTime::now_utc())
+            .bind(self.clock.now())
             .fetch_all(&self.pool)
             .await
             .map_err(db("failed to list locks"))?;

@@ -11,7 +11,7 @@ impl LoginSessionStore for SqliteStorage {
         client: &str,
         user_agent: &str,
     ) -> StorageResult<LoginSession> {
-        let now = OffsetDateTime::now_utc();
+        let now = self.clock.now();
         let row = sqlx::query(&format!(
             "INSERT INTO user_sessions (user_id, created_at, expires_at, last_seen_at, client, user_agent) \
              VALUES (?, ?, ?, ?, ?, ?) RETURNING {LOGIN_SESSION_COLUMNS}"
@@ -90,19 +90,19 @@ impl LoginSessionStore for SqliteStorage {
 
     async fn delete_expired_sessions(&self) -> StorageResult<u64> {
         let done = sqlx::query("DELETE FROM tower_sessions WHERE expiry_date < ?")
-            .bind(OffsetDateTime::now_utc().unix_timestamp())
+            .bind(self.clock.now().unix_timestamp())
             .execute(&self.pool)
             .await
             .map_err(db("failed to delete expired sessions"))?;
         // Past their absolute end, login sessions are refused whether their row
         // exists or not (a missing row refuses too), so they can go.
         let logins = sqlx::query("DELETE FROM user_sessions WHERE expires_at < ?")
-            .bind(OffsetDateTime::now_utc().unix_timestamp())
+            .bind(self.clock.now().unix_timestamp())
             .execute(&self.pool)
             .await
             .map_err(db("failed to delete ended login sessions"))?;
         sqlx::query("DELETE FROM setup_tokens WHERE expires_at < ?")
-            .bind(OffsetDateTime::now_utc().unix_timestamp())
+            .bind(self.clock.now().unix_timestamp())
             .execute(&self.pool)
             .await
             .map_err(db("failed to delete expired setup links"))?;

@@ -13,7 +13,7 @@ impl EventStore for SqliteStorage {
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO events (at, pipeline_id, kind, data) VALUES (?, ?, ?, ?) RETURNING id",
         )
-        .bind(OffsetDateTime::now_utc())
+        .bind(self.clock.now())
         .bind(pipeline)
         .bind(kind)
         .bind(data)

@@ -6,6 +6,7 @@
 //! the busy timeout.
 
 use super::*;
+use crate::clock::{Clock, SystemClock};
 use anyhow::Context as _;
 use async_trait::async_trait;
 use slipway_model::deployment::{DeploymentKind, DeploymentState};
@@ -14,6 +15,7 @@ use slipway_model::{PipelineId, Role, RoleSet, Sha, StageId, UserName};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Executor, QueryBuilder, Row, Sqlite, SqlitePool};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 use time::OffsetDateTime;
 
@@ -21,14 +23,22 @@ use time::OffsetDateTime;
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
 
 /// SQLite-backed storage.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct SqliteStorage {
     pool: SqlitePool,
+    /// What "now" is for the rows this store stamps and the expiries it checks.
+    clock: Arc<dyn Clock>,
 }
 
 impl SqliteStorage {
-    /// Opens (creating if needed) the database at `url` and applies pending migrations.
+    /// Opens (creating if needed) the database at `url` and applies pending migrations;
+    /// time is the system's.
     pub async fn connect(url: &str) -> anyhow::Result<Self> {
+        Self::connect_with_clock(url, Arc::new(SystemClock)).await
+    }
+
+    /// [`connect`](Self::connect), with time read from `clock`.
+    pub async fn connect_with_clock(url: &str, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         let options = SqliteConnectOptions::from_str(url)
             .with_context(|| format!("failed to parse the SQLite URL {url:?}"))?
             .create_if_missing(true)
@@ -45,7 +55,7 @@ impl SqliteStorage {
             .run(&pool)
             .await
             .context("failed to apply the SQLite migrations")?;
-        Ok(Self { pool })
+        Ok(Self { pool, clock })
     }
 
     /// The underlying pool (for the session store).
@@ -289,6 +299,7 @@ async fn sha_stage_pairs<'a>(
 /// transaction for the check before an insert).
 async fn read_snapshot(
     conn: &mut sqlx::SqliteConnection,
+    now: OffsetDateTime,
     pipeline: &PipelineId,
     stage: &StageId,
     previous_stage: Option<&StageId>,
@@ -336,7 +347,7 @@ async fn read_snapshot(
     }
     let lock = sqlx::query(&format!("{LOCK_SELECT} AND l.stage_id = ?"))
         .bind(pipeline.as_str())
-        .bind(OffsetDateTime::now_utc())
+        .bind(now)
         .bind(stage.as_str())
         .fetch_optional(&mut *conn)
         .await
@@ -397,6 +408,7 @@ async fn read_snapshot(
 /// name is taken.
 async fn insert_user(
     tx: &mut sqlx::Transaction<'_, Sqlite>,
+    now: OffsetDateTime,
     name: &UserName,
     password_hash: &str,
     roles: RoleSet,
@@ -408,7 +420,7 @@ async fn insert_user(
     )
     .bind(name.as_str())
     .bind(password_hash)
-    .bind(OffsetDateTime::now_utc())
+    .bind(now)
     .bind(must_change_password)
     .fetch_one(&mut **tx)
     .await
@@ -463,6 +475,10 @@ mod users;
 
 #[async_trait]
 impl Storage for SqliteStorage {
+    fn clock(&self) -> &dyn Clock {
+        self.clock.as_ref()
+    }
+
     async fn check_ready(&self) -> StorageResult<()> {
         let applied: Vec<i64> =
             sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success = 1")

@@ -12,7 +12,15 @@ impl UserStore for SqliteStorage {
         must_change_password: bool,
     ) -> StorageResult<User> {
         let mut tx = self.write_tx().await?;
-        let user = insert_user(&mut tx, name, password_hash, roles, must_change_password).await?;
+        let user = insert_user(
+            &mut tx,
+            self.clock.now(),
+            name,
+            password_hash,
+            roles,
+            must_change_password,
+        )
+        .await?;
         tx.commit()
             .await
             .map_err(db("failed to commit a new user"))?;
@@ -71,7 +79,7 @@ impl UserStore for SqliteStorage {
             "UPDATE users SET disabled_at = CASE WHEN ? THEN COALESCE(disabled_at, ?) END WHERE id = ?",
         )
         .bind(disabled)
-        .bind(OffsetDateTime::now_utc())
+        .bind(self.clock.now())
         .bind(id)
         .execute(&mut *tx)
         .await
@@ -102,7 +110,7 @@ impl UserStore for SqliteStorage {
             "INSERT INTO setup_tokens (token_hash, created_at, expires_at) VALUES (?, ?, ?)",
         )
         .bind(token_hash)
-        .bind(OffsetDateTime::now_utc())
+        .bind(self.clock.now())
         .bind(expires_at)
         .execute(&mut *tx)
         .await
@@ -137,7 +145,7 @@ impl UserStore for SqliteStorage {
             "UPDATE setup_tokens SET used_at = ? \
              WHERE token_hash = ? AND used_at IS NULL AND expires_at > ?",
         )
-        .bind(OffsetDateTime::now_utc())
+        .bind(self.clock.now())
         .bind(token_hash)
         .bind(now)
         .execute(&mut *tx)
@@ -150,7 +158,7 @@ impl UserStore for SqliteStorage {
             return Err(SetupError::AdminExists);
         }
         let admin = [Role::Admin].into_iter().collect();
-        let user = insert_user(&mut tx, name, password_hash, admin, false)
+        let user = insert_user(&mut tx, self.clock.now(), name, password_hash, admin, false)
             .await
             .map_err(|e| match e {
                 StorageError::Conflict(m) => SetupError::NameTaken(m),

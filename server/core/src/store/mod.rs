@@ -33,6 +33,7 @@ pub use throttle::*;
 pub use tokens::*;
 pub use users::*;
 
+use crate::clock::Clock;
 use async_trait::async_trait;
 use slipway_model::audit::{AuditAction, Outcome};
 use slipway_model::deployment::{DeploymentKind, DeploymentState};
@@ -73,6 +74,10 @@ pub trait Storage:
     + Sync
     + 'static
 {
+    /// The clock this store stamps rows with and checks expiries against: the one
+    /// source of "now" for everything holding the store.
+    fn clock(&self) -> &dyn Clock;
+
     /// Succeeds when the database answers and every migration is applied (`/readyz`).
     async fn check_ready(&self) -> StorageResult<()>;
 }

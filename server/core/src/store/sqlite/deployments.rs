@@ -16,7 +16,15 @@ impl DeploymentStore for SqliteStorage {
             .acquire()
             .await
             .map_err(db("failed to get a connection"))?;
-        read_snapshot(&mut conn, pipeline, stage, previous_stage, sha).await
+        read_snapshot(
+            &mut conn,
+            self.clock.now(),
+            pipeline,
+            stage,
+            previous_stage,
+            sha,
+        )
+        .await
     }
 
     async fn create_deployment(
@@ -27,6 +35,7 @@ impl DeploymentStore for SqliteStorage {
         let mut tx = self.write_tx().await?;
         let snapshot = read_snapshot(
             &mut tx,
+            self.clock.now(),
             &new.pipeline,
             &new.stage,
             new.previous_stage.as_ref(),
@@ -47,7 +56,7 @@ impl DeploymentStore for SqliteStorage {
         .bind(DeploymentState::Queued.as_str())
         .bind(new.requested_by)
         .bind(new.reason.as_deref())
-        .bind(OffsetDateTime::now_utc())
+        .bind(self.clock.now())
         .fetch_one(&mut *tx)
         .await;
         let id = match inserted {

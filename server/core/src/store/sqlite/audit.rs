@@ -9,7 +9,7 @@ impl AuditStore for SqliteStorage {
             "INSERT INTO audit_log (at, actor, action, pipeline_id, stage_id, sha, target, outcome, detail) \
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
-        .bind(OffsetDateTime::now_utc())
+        .bind(self.clock.now())
         .bind(e.actor)
         .bind(e.action.as_str())
         .bind(e.pipeline)

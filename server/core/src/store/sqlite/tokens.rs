@@ -11,7 +11,7 @@ impl TokenStore for SqliteStorage {
         token_hash: &str,
         prefix: &str,
     ) -> StorageResult<ApiToken> {
-        let now = OffsetDateTime::now_utc();
+        let now = self.clock.now();
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO api_tokens (user_id, name, token_hash, prefix, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
         )
@@ -59,7 +59,7 @@ impl TokenStore for SqliteStorage {
 
     async fn revoke_token(&self, user: UserId, id: i64) -> StorageResult<bool> {
         let done = sqlx::query("UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND user_id = ? AND revoked_at IS NULL")
-            .bind(OffsetDateTime::now_utc())
+            .bind(self.clock.now())
             .bind(id)
             .bind(user)
             .execute(&self.pool)
@@ -72,7 +72,7 @@ impl TokenStore for SqliteStorage {
         let user_id: Option<i64> = sqlx::query_scalar(
             "UPDATE api_tokens SET last_used_at = ? WHERE token_hash = ? AND revoked_at IS NULL RETURNING user_id",
         )
-        .bind(OffsetDateTime::now_utc())
+        .bind(self.clock.now())
         .bind(token_hash)
         .fetch_optional(&self.pool)
         .await
