@@ -30,8 +30,7 @@ async fn find_user(storage: &dyn Storage, name: &str) -> Result<User, AppError> 
     let name = parse_name(name)?;
     storage
         .user_by_name(&name)
-        .await
-        .map_err(internal)?
+        .await?
         .ok_or_else(|| AppError::NotFound(format!("there is no user named \"{name}\"")))
 }
 
@@ -127,10 +126,7 @@ pub async fn set_disabled(
         .await
         .map_err(storage_error)?;
     let detail = if disabled {
-        let ended = storage
-            .end_login_sessions_of(user.id, None)
-            .await
-            .map_err(internal)?;
+        let ended = storage.end_login_sessions_of(user.id, None).await?;
         Some(format!("{ended} open session(s) ended"))
     } else {
         None
@@ -165,10 +161,7 @@ pub async fn reset_password(
         .set_password(user.id, &hash, true)
         .await
         .map_err(storage_error)?;
-    let ended = storage
-        .end_login_sessions_of(user.id, None)
-        .await
-        .map_err(internal)?;
+    let ended = storage.end_login_sessions_of(user.id, None).await?;
     actor
         .audit(
             storage,

@@ -50,10 +50,7 @@ pub async fn throttle_wait(
             .window
             .as_secs_f64()
             .max(throttle::PER_CLIENT.window.as_secs_f64());
-    let (by_account, by_client) = storage
-        .login_failures(account, client, since)
-        .await
-        .map_err(internal)?;
+    let (by_account, by_client) = storage.login_failures(account, client, since).await?;
     Ok([
         throttle::PER_ACCOUNT.retry_after(&by_account, now),
         throttle::PER_CLIENT.retry_after(&by_client, now),
@@ -153,13 +150,8 @@ pub async fn start(
     let login = state
         .storage
         .create_login_session(user.id, expires, client, &agent)
-        .await
-        .map_err(internal)?;
-    state
-        .storage
-        .record_login(user.id, now)
-        .await
-        .map_err(internal)?;
+        .await?;
+    state.storage.record_login(user.id, now).await?;
     Ok(login)
 }
 
@@ -177,10 +169,10 @@ pub async fn resume(
     now: OffsetDateTime,
 ) -> Result<Option<(User, i64)>, AppError> {
     let login = match login_id {
-        Some(id) => storage.login_session(id).await.map_err(internal)?,
+        Some(id) => storage.login_session(id).await?,
         None => None,
     };
-    let user = storage.user_by_id(user_id).await.map_err(internal)?;
+    let user = storage.user_by_id(user_id).await?;
     match (login, user) {
         (Some(login), Some(user))
             if login.user_id == user.id
@@ -188,10 +180,7 @@ pub async fn resume(
                 && !user.disabled =>
         {
             if (now - login.last_seen_at).whole_seconds() >= TOUCH_EVERY {
-                storage
-                    .touch_login_session(login.id, now)
-                    .await
-                    .map_err(internal)?;
+                storage.touch_login_session(login.id, now).await?;
             }
             Ok(Some((user, login.id)))
         }

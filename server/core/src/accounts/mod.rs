@@ -27,7 +27,6 @@ pub use self_service::{
 pub use setup::{complete_setup, issue_setup_link, setup_link_is_valid, SETUP_LINK_LIFETIME};
 
 use crate::audit;
-use crate::authz::internal;
 use crate::store::{NewAudit, Storage, StorageError, User};
 use passwords::Password;
 use slipway_model::audit::{AuditAction, Outcome};
@@ -110,13 +109,10 @@ impl Actor<'_> {
     }
 }
 
-/// Maps storage's user-fixable errors to what the user is told.
+/// Maps storage's user-fixable errors to what the user is told (the one mapping:
+/// `From<StorageError> for AppError`).
 fn storage_error(e: StorageError) -> AppError {
-    match e {
-        StorageError::Conflict(m) => AppError::BadRequest(m),
-        StorageError::NotFound(m) => AppError::NotFound(m),
-        other => internal(other),
-    }
+    e.into()
 }
 
 fn parse_name(name: &str) -> Result<UserName, AppError> {

@@ -32,8 +32,7 @@ pub async fn create_token(
             &tokens::hash(&plaintext),
             &tokens::display_prefix(&plaintext),
         )
-        .await
-        .map_err(internal)?;
+        .await?;
     audit_own(
         state.storage.as_ref(),
         user,
@@ -47,12 +46,7 @@ pub async fn create_token(
 
 /// Revokes one of `user`'s own tokens.
 pub async fn revoke_token(state: &Services, user: &User, id: i64) -> Result<(), AppError> {
-    if state
-        .storage
-        .revoke_token(user.id, id)
-        .await
-        .map_err(internal)?
-    {
+    if state.storage.revoke_token(user.id, id).await? {
         audit_own(
             state.storage.as_ref(),
             user,
@@ -104,8 +98,7 @@ pub async fn change_own_password(
     let creds = state
         .storage
         .credentials_by_name(&user.name)
-        .await
-        .map_err(internal)?
+        .await?
         .ok_or(AppError::Unauthenticated)?;
     let ok = passwords::verify(
         Some(creds.password_hash),
@@ -117,8 +110,7 @@ pub async fn change_own_password(
         state
             .storage
             .record_login_failure(&account, client, state.storage.clock().unix_f64())
-            .await
-            .map_err(internal)?;
+            .await?;
         let entry = account_entry(
             Some(user.name.to_string()),
             AuditAction::PasswordChanged,
@@ -144,11 +136,7 @@ pub async fn change_own_password(
         .set_password(user.id, &hash, false)
         .await
         .map_err(storage_error)?;
-    let ended = state
-        .storage
-        .end_login_sessions_of(user.id, keep)
-        .await
-        .map_err(internal)?;
+    let ended = state.storage.end_login_sessions_of(user.id, keep).await?;
     audit_own(
         state.storage.as_ref(),
         user,
@@ -162,12 +150,7 @@ pub async fn change_own_password(
 
 /// Ends one of `user`'s own sessions (from the "active sessions" list).
 pub async fn end_own_session(state: &Services, user: &User, id: i64) -> Result<(), AppError> {
-    if state
-        .storage
-        .end_login_session(user.id, id)
-        .await
-        .map_err(internal)?
-    {
+    if state.storage.end_login_session(user.id, id).await? {
         audit_own(
             state.storage.as_ref(),
             user,

@@ -63,11 +63,7 @@ pub async fn unmark_ready(
     let p = pipeline(state, pipeline_id)?;
     let sha = parse_sha(sha)?;
     authorize(user, Action::MarkReady)?;
-    let removed = state
-        .storage
-        .unmark_ready(&p.id, &sha)
-        .await
-        .map_err(internal)?;
+    let removed = state.storage.unmark_ready(&p.id, &sha).await?;
     let mut entry = audit_entry(user, AuditAction::UnmarkReady, pipeline_id);
     entry.outcome = if removed {
         Outcome::Ok
@@ -165,8 +161,7 @@ pub async fn unlock(
     let removed = state
         .storage
         .unlock_stage(&at.pipeline.id, &at.stage().id)
-        .await
-        .map_err(internal)?;
+        .await?;
     let mut entry = audit_entry(user, AuditAction::Unlock, pipeline_id);
     entry.outcome = if removed.is_some() {
         Outcome::Ok
@@ -190,8 +185,7 @@ pub async fn cancel(state: &Services, user: &User, id: i64) -> Result<(), AppErr
     let d = state
         .storage
         .deployment(id)
-        .await
-        .map_err(internal)?
+        .await?
         .ok_or_else(|| AppError::NotFound(format!("there is no deployment #{id}")))?;
     let mut entry = audit_entry(user, AuditAction::Cancel, &d.pipeline);
     entry.stage = Some(d.stage.clone());
@@ -211,8 +205,7 @@ pub async fn cancel(state: &Services, user: &User, id: i64) -> Result<(), AppErr
             state
                 .storage
                 .finish_deployment(id, DeploymentState::Cancelled, None, state.now())
-                .await
-                .map_err(internal)?;
+                .await?;
         }
     }
     entry.outcome = Outcome::Ok;

@@ -8,7 +8,6 @@
 //! snapshot inside the transaction, then calls the same [`facts`].
 
 use super::lookup::StageRef;
-use crate::authz::internal;
 use crate::config::PipelineConfig;
 use crate::store::{StageSnapshot, User};
 use crate::Services;
@@ -141,8 +140,7 @@ pub async fn evaluate_gates(
             at.previous().map(|p| &p.id),
             Some(sha),
         )
-        .await
-        .map_err(internal)?;
+        .await?;
     let previous = previous_from_snapshot(at, &snapshot);
     let facts = gather(state, user, at, sha, previous, &snapshot).await;
     Ok(gates::evaluate(&facts))

@@ -74,8 +74,7 @@ async fn promote_checked(
         let seen = state
             .storage
             .stage_snapshot(&new.pipeline, &new.stage, None, None)
-            .await
-            .map_err(internal)?
+            .await?
             .current
             .map(|d| d.sha);
         let ancestry = ancestry_for(state, at, seen.as_ref(), sha).await;

@@ -31,8 +31,7 @@ pub async fn rollback_target(state: &Services, at: &StageRef<'_>) -> Result<Opti
         let page = state
             .storage
             .stage_successes(pipeline, stage, before, PAGE)
-            .await
-            .map_err(internal)?;
+            .await?;
         let Some((last_id, _)) = page.last() else {
             break;
         };
@@ -47,8 +46,7 @@ pub async fn rollback_target(state: &Services, at: &StageRef<'_>) -> Result<Opti
         let rolled: Vec<Sha> = state
             .storage
             .rolled_back(pipeline, &candidates)
-            .await
-            .map_err(internal)?
+            .await?
             .into_iter()
             .filter(|(_, s)| s == stage.as_str())
             .map(|(sha, _)| sha)

@@ -3,7 +3,6 @@
 //! prefix only.
 
 use crate::accounts::{self, describe_user_agent, Actor};
-use crate::authz::internal;
 use crate::store::User;
 use crate::Services;
 use slipway_model::error::AppError;
@@ -35,12 +34,8 @@ pub async fn profile(
     current_login: Option<i64>,
 ) -> Result<ProfileView, AppError> {
     let now = state.now().unix_timestamp();
-    let tokens = state.storage.tokens_of(user.id).await.map_err(internal)?;
-    let sessions = state
-        .storage
-        .open_login_sessions(user.id, now)
-        .await
-        .map_err(internal)?;
+    let tokens = state.storage.tokens_of(user.id).await?;
+    let sessions = state.storage.open_login_sessions(user.id, now).await?;
     Ok(ProfileView {
         sessions: sessions
             .into_iter()

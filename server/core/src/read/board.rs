@@ -32,7 +32,7 @@ pub async fn board(
     let p = promotion::pipeline(state, pipeline_id)?;
     let now = state.now().unix_timestamp();
     // Read before anything else: events after it are replayed to the page.
-    let as_of_event = state.storage.event_id_range().await.map_err(internal)?.1;
+    let as_of_event = state.storage.event_id_range().await?.1;
     let (recent, log_error) = match state.repos.recent_commits(pipeline_id, COMMITS_SHOWN).await {
         Ok(c) => (c, None),
         Err(RepoError::Git(msg)) => (Vec::new(), Some(msg)),
@@ -46,7 +46,7 @@ pub async fn board(
 
     // Stage-level facts: a fixed number of queries per stage.
     let snaps = stage_snapshots(state, p).await?;
-    let ready_marks = state.storage.ready_marks(&p.id).await.map_err(internal)?;
+    let ready_marks = state.storage.ready_marks(&p.id).await?;
     let ready: HashMap<Sha, _> = ready_marks
         .into_iter()
         .map(|m| (m.sha.clone(), m))
@@ -80,11 +80,7 @@ pub async fn board(
         .enumerate()
         .map(|(i, s)| (s.id.as_str(), i))
         .collect();
-    let successes = state
-        .storage
-        .successes(&p.id, &shas)
-        .await
-        .map_err(internal)?;
+    let successes = state.storage.successes(&p.id, &shas).await?;
     let succeeded: HashSet<(Sha, usize)> = successes
         .iter()
         .filter_map(|(sha, stage)| stage_index.get(stage.as_str()).map(|i| (sha.clone(), *i)))
@@ -92,8 +88,7 @@ pub async fn board(
     let rolled: HashSet<(Sha, usize)> = state
         .storage
         .rolled_back(&p.id, &shas)
-        .await
-        .map_err(internal)?
+        .await?
         .iter()
         .filter_map(|(sha, stage)| stage_index.get(stage.as_str()).map(|i| (sha.clone(), *i)))
         .collect();

@@ -1,7 +1,7 @@
 //! One deployment with its stored log (live lines are appended by the page).
 
 use super::deployment_ref;
-use crate::authz::{authorize, internal};
+use crate::authz::authorize;
 use crate::store::User;
 use crate::Services;
 use slipway_model::error::AppError;
@@ -15,12 +15,11 @@ pub async fn deployment(
     id: i64,
 ) -> Result<DeploymentView, AppError> {
     let now = state.now().unix_timestamp();
-    let as_of_event = state.storage.event_id_range().await.map_err(internal)?.1;
+    let as_of_event = state.storage.event_id_range().await?.1;
     let d = state
         .storage
         .deployment(id)
-        .await
-        .map_err(internal)?
+        .await?
         .ok_or_else(|| AppError::NotFound(format!("there is no deployment #{id}")))?;
     let p = state.config.pipeline(&d.pipeline);
     let stage = p.and_then(|p| p.stages.iter().find(|s| s.id.as_str() == d.stage));
@@ -37,8 +36,7 @@ pub async fn deployment(
     let log = state
         .storage
         .log_lines(id, 0, 100_000)
-        .await
-        .map_err(internal)?
+        .await?
         .into_iter()
         .map(|l| LogLineView {
             seq: l.seq,

@@ -1,7 +1,6 @@
 //! A stage's deployment history.
 
 use super::{deployment_ref, stage_summary};
-use crate::authz::internal;
 use crate::promotion;
 use crate::Services;
 use slipway_model::error::AppError;
@@ -18,13 +17,11 @@ pub async fn stage_history(
     let snap = state
         .storage
         .stage_snapshot(&at.pipeline.id, &at.stage().id, None, None)
-        .await
-        .map_err(internal)?;
+        .await?;
     let history = state
         .storage
         .stage_history(&at.pipeline.id, &at.stage().id, 200)
-        .await
-        .map_err(internal)?;
+        .await?;
     Ok(StageHistoryView {
         pipeline: at.pipeline.id.to_string(),
         pipeline_name: at.pipeline.name.clone(),

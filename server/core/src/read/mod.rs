@@ -17,7 +17,6 @@ pub use deployment::deployment;
 pub use history::stage_history;
 pub use home::home;
 
-use crate::authz::internal;
 use crate::config::{PipelineConfig, StageConfig};
 use crate::repos::Commit;
 use crate::store::{Deployment, StageSnapshot};
@@ -72,8 +71,7 @@ pub(super) async fn stage_snapshots(
             state
                 .storage
                 .stage_snapshot(&p.id, &s.id, None, None)
-                .await
-                .map_err(internal)?,
+                .await?,
         );
     }
     Ok(out)

@@ -81,3 +81,16 @@ pub trait Storage:
     /// Succeeds when the database answers and every migration is applied (`/readyz`).
     async fn check_ready(&self) -> StorageResult<()>;
 }
+
+/// The one way a storage failure reaches a user: what they can fix is said (a name
+/// taken, a row gone), anything else is logged with its chain and shown as an internal
+/// error. Commands use `?` on storage calls and get this.
+impl From<StorageError> for slipway_model::AppError {
+    fn from(e: StorageError) -> Self {
+        match e {
+            StorageError::Conflict(m) => slipway_model::AppError::BadRequest(m),
+            StorageError::NotFound(m) => slipway_model::AppError::NotFound(m),
+            other => crate::authz::internal(other),
+        }
+    }
+}
