@@ -3,10 +3,11 @@
 //! [`backend::accounts`](slipway_core::accounts) (which checks the policy and
 //! audits) and redirects with a one-time message, or shows a secret once.
 
-use super::actions::{escape_html, finish, redirect_with, shown_once, user};
+use super::actions::{finish, redirect_with, user};
 use super::auth::start_login;
 use super::client::ClientAddr;
 use super::error::HttpError;
+use super::shown_once::{self, Secret};
 use axum::extract::{Path, RawForm, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -42,12 +43,10 @@ fn roles_in(fields: &[(String, String)]) -> Vec<&str> {
 
 /// The page that hands a generated temporary password to the admin.
 fn temporary_password_page(name: &str, password: &str, what: &str) -> Response {
-    shown_once(
-        &format!("{what} “{}”", escape_html(name)),
+    shown_once::page(
+        format!("{what} “{name}”"),
         password,
-        "temporary-password",
-        "<p>Give this temporary password to the user through a channel you trust. \
-         They must choose their own password when they first log in with it.</p>",
+        Secret::TemporaryPassword,
         (USERS, "Back to users"),
     )
 }

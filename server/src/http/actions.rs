@@ -5,6 +5,7 @@
 //! answered with their status.
 
 use super::error::HttpError;
+use super::shown_once::{self, Secret};
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
@@ -264,11 +265,10 @@ pub async fn create_token(
 ) -> Result<Response, HttpError> {
     let user = user(u)?;
     match slipway_core::accounts::create_token(&state, &user, &f.name).await {
-        Ok((token, plaintext)) => Ok(shown_once(
-            &format!("New API token “{}”", escape_html(&token.name)),
+        Ok((token, plaintext)) => Ok(shown_once::page(
+            format!("New API token “{}”", token.name),
             &plaintext,
-            "new-token",
-            "<p>Use it as <code>Authorization: Bearer …</code> with the JSON API, or as <code>SLIPWAY_TOKEN</code> with the CLI.</p>",
+            Secret::ApiToken,
             ("/profile", "Back to your profile"),
         )),
         Err(e) => finish(
@@ -294,40 +294,4 @@ pub async fn revoke_token(
         |_| (format!("Token #{id} revoked"), "/profile".into()),
         "/profile".into(),
     )
-}
-
-/// A page that shows a secret exactly once (a new API token, a temporary password):
-/// never cached, never stored. `title_html` and `after_html` are trusted markup;
-/// `secret` is escaped.
-pub(super) fn shown_once(
-    title_html: &str,
-    secret: &str,
-    testid: &str,
-    after_html: &str,
-    back: (&str, &str),
-) -> Response {
-    let secret = escape_html(secret);
-    let (href, label) = back;
-    let body = format!(
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{title_html} · Slipway</title><link rel=\"stylesheet\" href=\"/pkg/slipway.css\"></head><body><main id=\"main\">\
-         <h1>{title_html}</h1><p class=\"panel notice\">Copy it now: it is shown only once.</p>\
-         <p><code data-testid=\"{testid}\">{secret}</code></p>{after_html}\
-         <p><a href=\"{href}\">{label}</a></p></main></body></html>"
-    );
-    let mut res = axum::response::Html(body).into_response();
-    res.headers_mut().insert(
-        axum::http::header::CACHE_CONTROL,
-        axum::http::HeaderValue::from_static("no-store"),
-    );
-    res
-}
-
-/// Escapes text for HTML element content.
-pub(super) fn escape_html(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#x27;")
 }

@@ -11,6 +11,7 @@ pub mod client;
 pub mod error;
 pub mod origin;
 pub mod session_store;
+pub mod shown_once;
 pub mod sse;
 
 use axum::extract::{Path, State};
