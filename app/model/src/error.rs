@@ -98,6 +98,37 @@ pub enum AppError {
     Transport(String),
 }
 
+impl AppError {
+    /// The HTTP status this error is answered with, wherever it is answered — pages,
+    /// forms and the JSON API use this one mapping. A number, so the model stays free
+    /// of HTTP crates.
+    pub fn http_status(&self) -> u16 {
+        match self {
+            AppError::Unauthenticated => 401,
+            AppError::Forbidden(_) => 403,
+            AppError::NotFound(_) => 404,
+            AppError::BadRequest(_) | AppError::Transport(_) => 400,
+            AppError::Refused { .. } => 409,
+            // Shutting down, or a dependency down: worth retrying later.
+            AppError::Unavailable(_) => 503,
+            AppError::Internal => 500,
+        }
+    }
+
+    /// The API's stable error `code`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::Unauthenticated => "unauthenticated",
+            AppError::Forbidden(_) => "forbidden",
+            AppError::NotFound(_) => "not_found",
+            AppError::BadRequest(_) | AppError::Transport(_) => "bad_request",
+            AppError::Refused { .. } => "refused",
+            AppError::Unavailable(_) => "unavailable",
+            AppError::Internal => "internal",
+        }
+    }
+}
+
 // Server functions need their error type to implement this trait, and the orphan rule
 // puts the impl here; the feature keeps Leptos out of the server core's dependencies.
 #[cfg(feature = "server-fn")]
@@ -112,6 +143,21 @@ impl server_fn::error::FromServerFnError for AppError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_error_has_one_status_and_an_api_code() {
+        let unavailable = AppError::Unavailable("shutting down".into());
+        assert_eq!(
+            (unavailable.http_status(), unavailable.code()),
+            (503, "unavailable")
+        );
+        let refused = AppError::Refused {
+            kind: RefusalKind::Busy,
+            message: "busy".into(),
+        };
+        assert_eq!((refused.http_status(), refused.code()), (409, "refused"));
+        assert_eq!(AppError::Internal.http_status(), 500);
+    }
 
     #[test]
     fn a_gate_refuses_under_the_gate_s_own_name() {

@@ -78,24 +78,14 @@ impl ApiError {
 
 impl From<AppError> for ApiError {
     fn from(e: AppError) -> Self {
-        let message = e.to_string();
-        match e {
-            AppError::Unauthenticated => {
-                Self::new(StatusCode::UNAUTHORIZED, "unauthenticated", message)
-            }
-            AppError::Forbidden(_) => Self::new(StatusCode::FORBIDDEN, "forbidden", message),
-            AppError::NotFound(_) => Self::new(StatusCode::NOT_FOUND, "not_found", message),
-            AppError::BadRequest(_) | AppError::Transport(_) => {
-                Self::new(StatusCode::BAD_REQUEST, "bad_request", message)
-            }
-            AppError::Refused { kind, .. } => Self {
-                gate: Some(kind.as_str().to_owned()),
-                ..Self::new(StatusCode::CONFLICT, "refused", message)
+        Self {
+            status: super::error::status_of(&e),
+            code: e.code(),
+            message: e.to_string(),
+            gate: match &e {
+                AppError::Refused { kind, .. } => Some(kind.as_str().to_owned()),
+                _ => None,
             },
-            AppError::Unavailable(_) => {
-                Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
-            }
-            AppError::Internal => Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message),
         }
     }
 }

@@ -121,8 +121,8 @@ pub async fn authenticate(
             if is_get && !path.starts_with("/_fn/") && !path.starts_with("/api/") {
                 return Redirect::to("/password").into_response();
             }
-            return HttpError::Forbidden(
-                "an admin reset your password: choose a new one at /password first".into(),
+            return HttpError::forbidden(
+                "an admin reset your password: choose a new one at /password first",
             )
             .into_response();
         }

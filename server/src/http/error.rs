@@ -4,34 +4,22 @@
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use slipway_model::error::{AppError, RefusalKind};
+use slipway_model::error::AppError;
+
+/// The status `e` is answered with: the model's one mapping, as axum's type.
+pub fn status_of(e: &AppError) -> StatusCode {
+    StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+}
 
 /// A handler's failure.
 #[derive(Debug, thiserror::Error)]
 pub enum HttpError {
-    /// Not logged in.
+    /// Not logged in (the form side's wording: where to log in).
     #[error("you are not logged in; log in at /login")]
     Unauthenticated,
-    /// The policy refuses the action.
-    #[error("{0}")]
-    Forbidden(String),
-    /// No such pipeline (or other resource).
-    #[error("{0}")]
-    NotFound(String),
-    /// Malformed input.
-    #[error("{0}")]
-    BadRequest(String),
-    /// A rule refused the action (a failing gate, a held lock…).
-    #[error("{message}")]
-    Refused {
-        /// Which rule.
-        kind: RefusalKind,
-        /// Why.
-        message: String,
-    },
-    /// A dependency is unavailable, or the server is shutting down: try again later.
-    #[error("{0}")]
-    Unavailable(String),
+    /// What the core refused or could not do, as a user may be told.
+    #[error(transparent)]
+    App(AppError),
     /// A state-changing request from another origin.
     #[error("{0}")]
     CrossOrigin(String),
@@ -40,16 +28,25 @@ pub enum HttpError {
     Internal(#[from] anyhow::Error),
 }
 
+impl HttpError {
+    /// A resource that does not exist.
+    pub fn not_found(message: impl Into<String>) -> Self {
+        HttpError::App(AppError::NotFound(message.into()))
+    }
+
+    /// An action the policy refuses.
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        HttpError::App(AppError::Forbidden(message.into()))
+    }
+}
+
 impl From<AppError> for HttpError {
     fn from(e: AppError) -> Self {
         match e {
             AppError::Unauthenticated => HttpError::Unauthenticated,
-            AppError::Forbidden(m) => HttpError::Forbidden(m),
-            AppError::Refused { kind, message } => HttpError::Refused { kind, message },
-            AppError::NotFound(m) => HttpError::NotFound(m),
-            AppError::BadRequest(m) | AppError::Transport(m) => HttpError::BadRequest(m),
-            AppError::Unavailable(m) => HttpError::Unavailable(m),
+            // Already logged where it happened.
             AppError::Internal => HttpError::Internal(anyhow::anyhow!("internal error")),
+            other => HttpError::App(other),
         }
     }
 }
@@ -58,12 +55,8 @@ impl IntoResponse for HttpError {
     fn into_response(self) -> Response {
         let status = match &self {
             HttpError::Unauthenticated => StatusCode::UNAUTHORIZED,
-            HttpError::Forbidden(_) | HttpError::CrossOrigin(_) => StatusCode::FORBIDDEN,
-            HttpError::NotFound(_) => StatusCode::NOT_FOUND,
-            HttpError::Refused { .. } => StatusCode::CONFLICT,
-            HttpError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            // The same status the JSON API answers for `AppError::Unavailable`.
-            HttpError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            HttpError::App(e) => status_of(e),
+            HttpError::CrossOrigin(_) => StatusCode::FORBIDDEN,
             HttpError::Internal(e) => {
                 tracing::error!(error = ?e, "internal error");
                 StatusCode::INTERNAL_SERVER_ERROR

@@ -93,7 +93,7 @@ async fn refresh(
     Path(pipeline): Path<String>,
 ) -> Result<Redirect, HttpError> {
     let user = user.ok_or(HttpError::Unauthenticated)?;
-    let id = PipelineId::parse(&pipeline).map_err(|e| HttpError::NotFound(e.to_string()))?;
+    let id = PipelineId::parse(&pipeline).map_err(|e| HttpError::not_found(e.to_string()))?;
     authorize(&user, Action::RefreshRepository).map_err(HttpError::from)?;
     match state.repos.fetch(id.as_str()).await {
         // A failed fetch is recorded in the mirror status, which the board shows.
@@ -104,6 +104,6 @@ async fn refresh(
                 .await;
             Ok(Redirect::to(&format!("/pipelines/{id}")))
         }
-        Err(e @ RepoError::UnknownPipeline(_)) => Err(HttpError::NotFound(e.to_string())),
+        Err(e @ RepoError::UnknownPipeline(_)) => Err(HttpError::not_found(e.to_string())),
     }
 }
