@@ -38,7 +38,9 @@ pub async fn get_board(pipeline: String) -> Result<BoardView, AppError> {
     use crate::ssr::context;
     use slipway_core::read;
     let user = context::require(slipway_model::Action::View)?;
-    read::board(&context::services()?, &user, &pipeline).await
+    let services = context::services()?;
+    let pipeline = slipway_core::promotion::pipeline(&services, &pipeline)?;
+    read::board(&services, &user, pipeline).await
 }
 
 /// Every user with their roles (admins only).
@@ -117,7 +119,9 @@ pub async fn get_stage_history(
     use crate::ssr::context;
     use slipway_core::read;
     context::require(slipway_model::Action::View)?;
-    read::stage_history(&context::services()?, &pipeline, &stage).await
+    let services = context::services()?;
+    let at = slipway_core::promotion::stage(&services, &pipeline, &stage)?;
+    read::stage_history(&services, &at).await
 }
 
 /// "What goes out": the commits between two SHAs of a pipeline.
@@ -130,7 +134,10 @@ pub async fn get_compare(
     use crate::ssr::context;
     use slipway_core::read;
     context::require(slipway_model::Action::View)?;
-    read::compare(&context::services()?, &pipeline, &from, &to).await
+    use slipway_core::promotion::{self, parse_sha};
+    let services = context::services()?;
+    let pipeline = promotion::pipeline(&services, &pipeline)?;
+    read::compare(&services, pipeline, &parse_sha(&from)?, &parse_sha(&to)?).await
 }
 
 /// Whether a first-admin setup link can still be used (the setup page's question).

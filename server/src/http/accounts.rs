@@ -1,6 +1,6 @@
 //! Form handlers for accounts: the admin's user management, a user's own password and
 //! sessions, and the first-admin setup form. Each parses, calls
-//! [`backend::accounts`](slipway_core::accounts) (which checks the policy and
+//! [`slipway_core::accounts`] (which checks the policy and
 //! audits) and redirects with a one-time message, or shows a secret once.
 
 use super::actions::{finish, redirect_with, user};

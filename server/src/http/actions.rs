@@ -72,7 +72,12 @@ pub async fn ready(
 ) -> Result<Response, HttpError> {
     let user = user(u)?;
     let back = format!("/pipelines/{p}");
-    let result = promotion::mark_ready(&state, &user, &p, &f.sha, Some(&f.note)).await;
+    let result = async {
+        let pipeline = promotion::pipeline(&state, &p)?;
+        let sha = promotion::parse_sha(&f.sha)?;
+        promotion::mark_ready(&state, &user, pipeline, &sha, Some(&f.note)).await
+    }
+    .await;
     let short = f.sha.trim().chars().take(7).collect::<String>();
     finish(
         &state,
@@ -100,7 +105,12 @@ pub async fn unready(
 ) -> Result<Response, HttpError> {
     let user = user(u)?;
     let back = format!("/pipelines/{p}");
-    let result = promotion::unmark_ready(&state, &user, &p, &f.sha).await;
+    let result = async {
+        let pipeline = promotion::pipeline(&state, &p)?;
+        let sha = promotion::parse_sha(&f.sha)?;
+        promotion::unmark_ready(&state, &user, pipeline, &sha).await
+    }
+    .await;
     let short = f.sha.trim().chars().take(7).collect::<String>();
     finish(
         &state,
@@ -126,7 +136,12 @@ pub async fn promote(
 ) -> Result<Response, HttpError> {
     let user = user(u)?;
     let back = format!("/pipelines/{p}");
-    let result = promotion::promote(&state, &user, &p, &f.stage, &f.sha).await;
+    let result = async {
+        let at = promotion::stage(&state, &p, &f.stage)?;
+        let sha = promotion::parse_sha(&f.sha)?;
+        promotion::promote(&state, &user, &at, &sha).await
+    }
+    .await;
     finish(
         &state,
         result,
@@ -169,7 +184,10 @@ pub async fn lock(
         }),
     };
     let result = match minutes {
-        Ok(m) => promotion::lock(&state, &user, &p, &s, &f.reason, m).await,
+        Ok(m) => match promotion::stage(&state, &p, &s) {
+            Ok(at) => promotion::lock(&state, &user, &at, &f.reason, m).await,
+            Err(e) => Err(e),
+        },
         Err(e) => Err(e),
     };
     finish(
@@ -188,7 +206,10 @@ pub async fn unlock(
 ) -> Result<Response, HttpError> {
     let user = user(u)?;
     let back = format!("/pipelines/{p}");
-    let result = promotion::unlock(&state, &user, &p, &s).await;
+    let result = match promotion::stage(&state, &p, &s) {
+        Ok(at) => promotion::unlock(&state, &user, &at).await,
+        Err(e) => Err(e),
+    };
     finish(
         &state,
         result,
@@ -230,7 +251,10 @@ pub async fn rollback(
 ) -> Result<Response, HttpError> {
     let user = user(u)?;
     let back = format!("/pipelines/{p}");
-    let result = promotion::rollback(&state, &user, &p, &s, &f.reason).await;
+    let result = match promotion::stage(&state, &p, &s) {
+        Ok(at) => promotion::rollback(&state, &user, &at, &f.reason).await,
+        Err(e) => Err(e),
+    };
     finish(
         &state,
         result,

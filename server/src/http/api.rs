@@ -217,7 +217,8 @@ async fn board_state(
     Path(p): Path<String>,
 ) -> ApiResult<Json<BoardView>> {
     authorize(&user, Action::View)?;
-    Ok(Json(read::board(&state, &user, &p).await?))
+    let pipeline = promotion::pipeline(&state, &p)?;
+    Ok(Json(read::board(&state, &user, pipeline).await?))
 }
 
 #[derive(Deserialize)]
@@ -240,8 +241,14 @@ async fn mark_ready(
     Path(p): Path<String>,
     ApiJson(body): ApiJson<ReadyBody>,
 ) -> ApiResult<Json<ReadyAnswer>> {
-    let newly_marked =
-        promotion::mark_ready(&state, &user, &p, &body.sha, body.note.as_deref()).await?;
+    let newly_marked = promotion::mark_ready(
+        &state,
+        &user,
+        promotion::pipeline(&state, &p)?,
+        &promotion::parse_sha(&body.sha)?,
+        body.note.as_deref(),
+    )
+    .await?;
     Ok(Json(ReadyAnswer {
         sha: body.sha.trim().to_ascii_lowercase(),
         newly_marked,
@@ -253,7 +260,8 @@ async fn unmark_ready(
     ApiUser(user): ApiUser,
     Path((p, sha)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    if promotion::unmark_ready(&state, &user, &p, &sha).await? {
+    let pipeline = promotion::pipeline(&state, &p)?;
+    if promotion::unmark_ready(&state, &user, pipeline, &promotion::parse_sha(&sha)?).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::new(
@@ -308,7 +316,8 @@ async fn promote(
     Path((p, s)): Path<(String, String)>,
     ApiJson(body): ApiJson<PromoteBody>,
 ) -> ApiResult<(StatusCode, Json<DeploymentJson>)> {
-    let d = promotion::promote(&state, &user, &p, &s, &body.sha).await?;
+    let at = promotion::stage(&state, &p, &s)?;
+    let d = promotion::promote(&state, &user, &at, &promotion::parse_sha(&body.sha)?).await?;
     Ok((StatusCode::CREATED, Json(DeploymentJson::from(&d))))
 }
 
@@ -325,7 +334,8 @@ async fn lock(
     Path((p, s)): Path<(String, String)>,
     ApiJson(body): ApiJson<LockBody>,
 ) -> ApiResult<StatusCode> {
-    promotion::lock(&state, &user, &p, &s, &body.reason, body.expires_in_minutes).await?;
+    let at = promotion::stage(&state, &p, &s)?;
+    promotion::lock(&state, &user, &at, &body.reason, body.expires_in_minutes).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -334,7 +344,7 @@ async fn unlock(
     ApiUser(user): ApiUser,
     Path((p, s)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    promotion::unlock(&state, &user, &p, &s).await?;
+    promotion::unlock(&state, &user, &promotion::stage(&state, &p, &s)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -349,7 +359,8 @@ async fn rollback(
     Path((p, s)): Path<(String, String)>,
     ApiJson(body): ApiJson<RollbackBody>,
 ) -> ApiResult<(StatusCode, Json<DeploymentJson>)> {
-    let d = promotion::rollback(&state, &user, &p, &s, &body.reason).await?;
+    let at = promotion::stage(&state, &p, &s)?;
+    let d = promotion::rollback(&state, &user, &at, &body.reason).await?;
     Ok((StatusCode::CREATED, Json(DeploymentJson::from(&d))))
 }
 

@@ -3,41 +3,40 @@
 //! audited with its outcome.
 
 use super::audited::{self, audit_entry};
-use super::lookup::{parse_sha, pipeline, require_on_branch, stage};
+use super::lookup::{require_on_branch, StageRef};
 use crate::authz::{authorize, internal};
+use crate::config::PipelineConfig;
 use crate::store::{StorageError, User};
 use crate::Services;
 use slipway_model::audit::{AuditAction, Outcome};
 use slipway_model::deployment::DeploymentState;
 use slipway_model::error::{AppError, RefusalKind};
 use slipway_model::live::BoardChange;
-use slipway_model::Action;
+use slipway_model::{Action, Sha};
 
 /// Marks a SHA of the pipeline's branch ready.
-#[tracing::instrument(skip(state, user), fields(user = %user.name), err(level = "info", Display))]
+#[tracing::instrument(skip(state, user, p), fields(user = %user.name, pipeline = %p.id), err(level = "info", Display))]
 pub async fn mark_ready(
     state: &Services,
     user: &User,
-    pipeline_id: &str,
-    sha: &str,
+    p: &PipelineConfig,
+    sha: &Sha,
     note: Option<&str>,
 ) -> Result<bool, AppError> {
-    let p = pipeline(state, pipeline_id)?;
-    let sha = parse_sha(sha)?;
     let note = note.map(str::trim).filter(|n| !n.is_empty());
     if note.is_some_and(|n| n.chars().count() > 500) {
         return Err(AppError::BadRequest(
             "a note may have at most 500 characters".into(),
         ));
     }
-    let mut entry = audit_entry(user, AuditAction::MarkReady, pipeline_id);
+    let mut entry = audit_entry(user, AuditAction::MarkReady, p.id.as_str());
     entry.sha = Some(sha.to_string());
     let result = async {
         authorize(user, Action::MarkReady)?;
-        require_on_branch(state, p, &sha).await?;
+        require_on_branch(state, p, sha).await?;
         state
             .storage
-            .mark_ready(&p.id, &sha, user.id, note)
+            .mark_ready(&p.id, sha, user.id, note)
             .await
             .map_err(internal)
     }
@@ -46,25 +45,23 @@ pub async fn mark_ready(
     if result.is_ok() {
         state
             .events
-            .board_changed(pipeline_id, BoardChange::Ready)
+            .board_changed(p.id.as_str(), BoardChange::Ready)
             .await;
     }
     result
 }
 
 /// Removes a ready mark.
-#[tracing::instrument(skip(state, user), fields(user = %user.name), err(level = "info", Display))]
+#[tracing::instrument(skip(state, user, p), fields(user = %user.name, pipeline = %p.id), err(level = "info", Display))]
 pub async fn unmark_ready(
     state: &Services,
     user: &User,
-    pipeline_id: &str,
-    sha: &str,
+    p: &PipelineConfig,
+    sha: &Sha,
 ) -> Result<bool, AppError> {
-    let p = pipeline(state, pipeline_id)?;
-    let sha = parse_sha(sha)?;
     authorize(user, Action::MarkReady)?;
-    let removed = state.storage.unmark_ready(&p.id, &sha).await?;
-    let mut entry = audit_entry(user, AuditAction::UnmarkReady, pipeline_id);
+    let removed = state.storage.unmark_ready(&p.id, sha).await?;
+    let mut entry = audit_entry(user, AuditAction::UnmarkReady, p.id.as_str());
     entry.outcome = if removed {
         Outcome::Ok
     } else {
@@ -75,26 +72,24 @@ pub async fn unmark_ready(
     if removed {
         state
             .events
-            .board_changed(pipeline_id, BoardChange::Ready)
+            .board_changed(p.id.as_str(), BoardChange::Ready)
             .await;
     }
     Ok(removed)
 }
 
 /// Locks a stage with a reason and an optional expiry.
-#[tracing::instrument(skip(state, user), fields(user = %user.name), err(level = "info", Display))]
+#[tracing::instrument(skip(state, user, at), fields(user = %user.name, pipeline = %at.pipeline.id, stage = %at.stage().id), err(level = "info", Display))]
 pub async fn lock(
     state: &Services,
     user: &User,
-    pipeline_id: &str,
-    stage_id: &str,
+    at: &StageRef<'_>,
     reason: &str,
     minutes: Option<i64>,
 ) -> Result<(), AppError> {
-    let at = stage(state, pipeline_id, stage_id)?;
     let reason = reason.trim();
-    let mut entry = audit_entry(user, AuditAction::Lock, pipeline_id);
-    entry.stage = Some(stage_id.into());
+    let mut entry = audit_entry(user, AuditAction::Lock, at.pipeline.id.as_str());
+    entry.stage = Some(at.stage().id.to_string());
     entry.detail = Some(reason.to_owned());
     let result = async {
         authorize(
@@ -137,21 +132,15 @@ pub async fn lock(
     if result.is_ok() {
         state
             .events
-            .board_changed(pipeline_id, BoardChange::Lock)
+            .board_changed(at.pipeline.id.as_str(), BoardChange::Lock)
             .await;
     }
     result
 }
 
 /// Removes a stage's lock.
-#[tracing::instrument(skip(state, user), fields(user = %user.name), err(level = "info", Display))]
-pub async fn unlock(
-    state: &Services,
-    user: &User,
-    pipeline_id: &str,
-    stage_id: &str,
-) -> Result<(), AppError> {
-    let at = stage(state, pipeline_id, stage_id)?;
+#[tracing::instrument(skip(state, user, at), fields(user = %user.name, pipeline = %at.pipeline.id, stage = %at.stage().id), err(level = "info", Display))]
+pub async fn unlock(state: &Services, user: &User, at: &StageRef<'_>) -> Result<(), AppError> {
     authorize(
         user,
         Action::Lock {
@@ -162,18 +151,18 @@ pub async fn unlock(
         .storage
         .unlock_stage(&at.pipeline.id, &at.stage().id)
         .await?;
-    let mut entry = audit_entry(user, AuditAction::Unlock, pipeline_id);
+    let mut entry = audit_entry(user, AuditAction::Unlock, at.pipeline.id.as_str());
     entry.outcome = if removed.is_some() {
         Outcome::Ok
     } else {
         Outcome::NotLocked
     };
-    entry.stage = Some(stage_id.into());
+    entry.stage = Some(at.stage().id.to_string());
     entry.detail = removed.map(|l| format!("lock by {} ({})", l.by, l.reason));
     audited::write(state, entry).await;
     state
         .events
-        .board_changed(pipeline_id, BoardChange::Lock)
+        .board_changed(at.pipeline.id.as_str(), BoardChange::Lock)
         .await;
     Ok(())
 }

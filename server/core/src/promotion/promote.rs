@@ -3,7 +3,7 @@
 
 use super::audited::{self, audit_entry};
 use super::facts::{ancestry_for, facts, previous_from_snapshot};
-use super::lookup::{parse_sha, require_on_branch, stage, StageRef};
+use super::lookup::{require_on_branch, StageRef};
 use crate::authz::internal;
 use crate::deploys;
 use crate::store::{CreateDeploymentError, Deployment, NewDeployment, StageSnapshot, User};
@@ -24,20 +24,17 @@ pub(super) fn refused(r: &GateResult) -> AppError {
 
 /// Promotes `sha` into a stage: validates, evaluates the gates again inside the
 /// transaction that creates the deployment, starts the deployer, audits the outcome.
-#[tracing::instrument(skip(state, user), fields(user = %user.name), err(level = "info", Display))]
+#[tracing::instrument(skip(state, user, at), fields(user = %user.name, pipeline = %at.pipeline.id, stage = %at.stage().id), err(level = "info", Display))]
 pub async fn promote(
     state: &Services,
     user: &User,
-    pipeline_id: &str,
-    stage_id: &str,
-    sha: &str,
+    at: &StageRef<'_>,
+    sha: &Sha,
 ) -> Result<Deployment, AppError> {
-    let at = stage(state, pipeline_id, stage_id)?;
-    let sha = parse_sha(sha)?;
-    let mut entry = audit_entry(user, AuditAction::Promote, pipeline_id);
-    entry.stage = Some(stage_id.into());
+    let mut entry = audit_entry(user, AuditAction::Promote, at.pipeline.id.as_str());
+    entry.stage = Some(at.stage().id.to_string());
     entry.sha = Some(sha.to_string());
-    let result = promote_checked(state, user, &at, &sha).await;
+    let result = promote_checked(state, user, at, sha).await;
     audited::record(state, entry, &result, |d, entry| {
         entry.target = Some(format!("deployment #{}", d.id));
     })

@@ -3,7 +3,7 @@
 
 use super::audited::{self, audit_entry};
 use super::facts::facts;
-use super::lookup::{stage, StageRef};
+use super::lookup::StageRef;
 use super::promote::refused;
 use crate::authz::{authorize, internal};
 use crate::deploys;
@@ -64,18 +64,16 @@ pub async fn rollback_target(state: &Services, at: &StageRef<'_>) -> Result<Opti
 
 /// Rolls a stage back to its previous distinct good SHA (ops), with a reason. The one
 /// audited exception to the ancestry gate; busy, lock and permission still apply.
-#[tracing::instrument(skip(state, user), fields(user = %user.name), err(level = "info", Display))]
+#[tracing::instrument(skip(state, user, at), fields(user = %user.name, pipeline = %at.pipeline.id, stage = %at.stage().id), err(level = "info", Display))]
 pub async fn rollback(
     state: &Services,
     user: &User,
-    pipeline_id: &str,
-    stage_id: &str,
+    at: &StageRef<'_>,
     reason: &str,
 ) -> Result<Deployment, AppError> {
-    let at = stage(state, pipeline_id, stage_id)?;
     let reason = reason.trim();
-    let mut entry = audit_entry(user, AuditAction::Rollback, pipeline_id);
-    entry.stage = Some(stage_id.into());
+    let mut entry = audit_entry(user, AuditAction::Rollback, at.pipeline.id.as_str());
+    entry.stage = Some(at.stage().id.to_string());
     entry.detail = Some(reason.to_owned());
     let result = async {
         authorize(user, Action::Rollback)?;
@@ -89,7 +87,7 @@ pub async fn rollback(
                 "a rollback needs a reason (1 to 500 characters)".into(),
             ));
         }
-        let target = rollback_target(state, &at)
+        let target = rollback_target(state, at)
             .await?
             .ok_or_else(|| AppError::Refused {
                 kind: RefusalKind::RollbackTarget,
@@ -110,7 +108,7 @@ pub async fn rollback(
         let check = |snapshot: &StageSnapshot| {
             // Previous-stage and ancestry gates do not apply to a rollback.
             let results = gates::evaluate(&facts(
-                &at,
+                at,
                 &target,
                 Previous::FirstStage { marked_ready: true },
                 snapshot,

@@ -3,6 +3,7 @@
 
 use super::{commit_card, deployment_ref, gate_views, stage_snapshots, stage_summary};
 use crate::authz::{authorize, internal};
+use crate::config::PipelineConfig;
 use crate::promotion::{self, facts, StageRef};
 use crate::repos::{redact_userinfo, Commit, RepoError};
 use crate::store::User;
@@ -27,9 +28,9 @@ pub const COMMITS_SHOWN: usize = 50;
 pub async fn board(
     state: &Services,
     user: &User,
-    pipeline_id: &str,
+    p: &PipelineConfig,
 ) -> Result<BoardView, AppError> {
-    let p = promotion::pipeline(state, pipeline_id)?;
+    let pipeline_id = p.id.as_str();
     let now = state.now().unix_timestamp();
     // Read before anything else: events after it are replayed to the page.
     let as_of_event = state.storage.event_id_range().await?.1;

@@ -2,10 +2,11 @@
 
 use super::commit_card;
 use crate::authz::internal;
-use crate::promotion;
+use crate::config::PipelineConfig;
 use crate::Services;
 use slipway_model::error::AppError;
 use slipway_model::views::CompareView;
+use slipway_model::Sha;
 
 /// How many commits a comparison lists at most.
 const COMPARE_LIMIT: usize = 200;
@@ -13,14 +14,11 @@ const COMPARE_LIMIT: usize = 200;
 /// "What goes out" when `to` replaces `from` on a pipeline.
 pub async fn compare(
     state: &Services,
-    pipeline_id: &str,
-    from: &str,
-    to: &str,
+    p: &PipelineConfig,
+    from: &Sha,
+    to: &Sha,
 ) -> Result<CompareView, AppError> {
-    let p = promotion::pipeline(state, pipeline_id)?;
-    let from = promotion::parse_sha(from)?;
-    let to = promotion::parse_sha(to)?;
-    let mirror = state.repos.mirror(pipeline_id).map_err(internal)?;
+    let mirror = state.repos.mirror(p.id.as_str()).map_err(internal)?;
     for sha in [&from, &to] {
         if !mirror.is_on_branch(sha).await.map_err(internal)? {
             return Err(AppError::NotFound(format!(
@@ -30,10 +28,10 @@ pub async fn compare(
         }
     }
     let commits = mirror
-        .between(&from, &to, COMPARE_LIMIT + 1)
+        .between(from, to, COMPARE_LIMIT + 1)
         .await
         .map_err(internal)?;
-    let descends = mirror.is_ancestor(&from, &to).await.map_err(internal)?;
+    let descends = mirror.is_ancestor(from, to).await.map_err(internal)?;
     let now = state.now().unix_timestamp();
     let truncated = commits.len() > COMPARE_LIMIT;
     Ok(CompareView {

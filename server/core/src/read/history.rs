@@ -1,7 +1,7 @@
 //! A stage's deployment history.
 
 use super::{deployment_ref, stage_summary};
-use crate::promotion;
+use crate::promotion::StageRef;
 use crate::Services;
 use slipway_model::error::AppError;
 use slipway_model::views::{HistoryRow, StageHistoryView};
@@ -9,10 +9,8 @@ use slipway_model::views::{HistoryRow, StageHistoryView};
 /// A stage's deployment history, newest first.
 pub async fn stage_history(
     state: &Services,
-    pipeline_id: &str,
-    stage_id: &str,
+    at: &StageRef<'_>,
 ) -> Result<StageHistoryView, AppError> {
-    let at = promotion::stage(state, pipeline_id, stage_id)?;
     let now = state.now().unix_timestamp();
     let snap = state
         .storage
