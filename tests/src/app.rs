@@ -240,50 +240,67 @@ impl TestApp {
 
     /// Waits (at most 60 s) until deployment `id` has ended, and returns it.
     pub async fn wait_for_end(&self, id: i64) -> anyhow::Result<slipway_core::store::Deployment> {
-        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
-        loop {
-            let d = self
-                .state
-                .storage
-                .deployment(id)
-                .await?
-                .context("no such deployment")?;
-            if !d.state.is_active() {
-                return Ok(d);
-            }
-            anyhow::ensure!(
-                tokio::time::Instant::now() < deadline,
-                "deployment #{id} still {} after 60 s",
-                d.state
-            );
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
+        poll_until(
+            &format!("deployment #{id} to end"),
+            std::time::Duration::from_secs(60),
+            || async {
+                let d = self.deployment(id).await?;
+                Ok((!d.state.is_active()).then_some(d))
+            },
+        )
+        .await
     }
 
     /// Waits (at most 30 s) until deployment `id` runs, and returns its process group.
     pub async fn wait_for_pgid(&self, id: i64) -> anyhow::Result<i32> {
-        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
-        loop {
-            let d = self
-                .state
-                .storage
-                .deployment(id)
-                .await?
-                .context("no such deployment")?;
-            if let Some(pgid) = d.pgid {
-                return Ok(pgid);
-            }
-            anyhow::ensure!(
-                d.state.is_active(),
-                "deployment #{id} ended ({}) before it ran",
-                d.state
-            );
-            anyhow::ensure!(
-                tokio::time::Instant::now() < deadline,
-                "deployment #{id} never started"
-            );
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
+        poll_until(
+            &format!("deployment #{id} to start"),
+            std::time::Duration::from_secs(30),
+            || async {
+                let d = self.deployment(id).await?;
+                anyhow::ensure!(
+                    d.pgid.is_some() || d.state.is_active(),
+                    "deployment #{id} ended ({}) before it ran",
+                    d.state
+                );
+                Ok(d.pgid)
+            },
+        )
+        .await
+    }
+
+    /// Deployment `id` as stored.
+    pub async fn deployment(&self, id: i64) -> anyhow::Result<slipway_core::store::Deployment> {
+        self.state
+            .storage
+            .deployment(id)
+            .await?
+            .context("no such deployment")
+    }
+
+    /// Creates an API token for `client`'s user on the profile page and returns the
+    /// secret the shown-once page displays.
+    pub async fn create_token(
+        &self,
+        client: &reqwest::Client,
+        name: &str,
+    ) -> anyhow::Result<String> {
+        let res = self
+            .post_form(client, "/profile/tokens", &[("name", name)])
+            .await?;
+        anyhow::ensure!(
+            res.status() == 200,
+            "token creation answered {}",
+            res.status()
+        );
+        anyhow::ensure!(
+            res.headers()
+                .get(reqwest::header::CACHE_CONTROL)
+                .is_some_and(|v| v == "no-store"),
+            "a page showing a secret must not be cached"
+        );
+        let html = res.text().await?;
+        shown_once(&html, "new-token").context("the page shows no token")
     }
 
     /// POSTs a form and returns the response (redirects are not followed).
@@ -397,4 +414,46 @@ pub fn flash(html: &str) -> Option<String> {
             .replace("&lt;", "<")
             .replace("&gt;", ">"),
     )
+}
+
+/// Where a redirect response points (its `Location` header), or "" when it has none.
+pub fn location(res: &reqwest::Response) -> String {
+    res.headers()
+        .get(reqwest::header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// The secret on a shown-once page (the text of the element with `data-testid`).
+pub fn shown_once(html: &str, testid: &str) -> Option<String> {
+    let at = html.find(&format!(r#"data-testid="{testid}""#))?;
+    let rest = &html[at..];
+    let start = rest.find('>')? + 1;
+    let end = rest[start..].find('<')? + start;
+    Some(rest[start..end].to_owned())
+}
+
+/// Polls `probe` every 50 ms until it returns `Some`, for at most `limit`; the error
+/// says what was awaited.
+pub async fn poll_until<T, F, Fut>(
+    what: &str,
+    limit: std::time::Duration,
+    mut probe: F,
+) -> anyhow::Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<Option<T>>>,
+{
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        if let Some(v) = probe().await? {
+            return Ok(v);
+        }
+        anyhow::ensure!(
+            tokio::time::Instant::now() < deadline,
+            "{what}: not after {limit:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 }

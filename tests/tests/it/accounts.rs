@@ -3,7 +3,9 @@
 
 use slipway_core::accounts;
 use slipway_model::{Role, UserName};
-use slipway_tests::app::{flash, pipeline_config, spawn_app, spawn_app_with, whoami, TestApp};
+use slipway_tests::app::{
+    flash, location, pipeline_config, shown_once, spawn_app, spawn_app_with, whoami, TestApp,
+};
 use slipway_tests::git::TestRepo;
 
 async fn app() -> (TestApp, TestRepo) {
@@ -12,23 +14,6 @@ async fn app() -> (TestApp, TestRepo) {
         .await
         .expect("app starts");
     (app, repo)
-}
-
-fn location(res: &reqwest::Response) -> String {
-    res.headers()
-        .get("location")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned()
-}
-
-/// The secret on a shown-once page (`data-testid=…`).
-fn shown_once(html: &str, testid: &str) -> Option<String> {
-    let at = html.find(&format!(r#"data-testid="{testid}""#))?;
-    let rest = &html[at..];
-    let start = rest.find('>')? + 1;
-    let end = rest[start..].find('<')? + start;
-    Some(rest[start..end].to_owned())
 }
 
 /// GETs `path` as `client` and returns the page's one-time message.
@@ -318,16 +303,7 @@ async fn disabling_a_user_ends_their_open_session_at_the_next_request() {
     assert_eq!(login_to(&app, &bob, "bob", &password).await, "/");
     assert_eq!(app.get_text(&bob, "/").await.unwrap().0, 200);
     // Bob's CI uses an API token of his.
-    let html = app
-        .post_form(&bob, "/profile/tokens", &[("name", "ci")])
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let marker = r#"data-testid="new-token">"#;
-    let at = html.find(marker).expect("the page shows the token") + marker.len();
-    let token = html[at..at + 44].to_owned();
+    let token = app.create_token(&bob, "ci").await.unwrap();
     let api_status = || async {
         reqwest::Client::new()
             .get(app.url("/api/v1/pipelines/web/board"))

@@ -7,18 +7,9 @@ use slipway_tests::git::TestRepo;
 
 /// Creates a token through the profile page, as a user would; returns it.
 async fn token_for(app: &TestApp, client: &reqwest::Client, name: &str) -> String {
-    let res = app
-        .post_form(client, "/profile/tokens", &[("name", name)])
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
-    assert_eq!(res.headers()["cache-control"], "no-store");
-    let html = res.text().await.unwrap();
-    let at = html
-        .find(r#"data-testid="new-token">"#)
-        .expect("the page shows the token")
-        + r#"data-testid="new-token">"#.len();
-    html[at..at + 44].to_owned()
+    let token = app.create_token(client, name).await.unwrap();
+    assert_eq!(token.len(), 44, "{token}");
+    token
 }
 
 fn api(app: &TestApp, token: &str) -> (reqwest::Client, String, String) {

@@ -1,7 +1,7 @@
 //! Login, logout, sessions, the role policy at the HTTP boundary and the Origin check.
 
 use slipway_model::Role;
-use slipway_tests::app::{pipeline_config, spawn_app, spawn_app_with, TestApp};
+use slipway_tests::app::{location, pipeline_config, spawn_app, spawn_app_with, TestApp};
 use slipway_tests::git::TestRepo;
 
 async fn app() -> (TestApp, TestRepo) {
@@ -26,7 +26,7 @@ async fn logging_in_with_the_right_password_opens_the_pages_as_that_user() {
 
     let res = app.login(&client, "alice", &password).await.unwrap();
     assert_eq!(res.status(), 303);
-    assert_eq!(res.headers()["location"], "/");
+    assert_eq!(location(&res), "/");
     let cookie = res
         .cookies()
         .find(|c| c.name() == "slipway_session")
@@ -61,23 +61,20 @@ async fn a_wrong_password_is_refused_with_a_message_and_no_session() {
         .await
         .unwrap();
     assert_eq!(res.status(), 303);
-    let location = res.headers()["location"].to_str().unwrap().to_owned();
-    assert!(
-        location.starts_with("/login?error=credentials"),
-        "{location}"
-    );
+    let to = location(&res);
+    assert!(to.starts_with("/login?error=credentials"), "{to}");
     assert!(
         session_cookie(&res).is_none(),
         "no session for a failed login"
     );
 
-    let (status, body) = app.get_text(&client, &location).await.unwrap();
+    let (status, body) = app.get_text(&client, &to).await.unwrap();
     assert_eq!(status, 200);
     assert!(body.contains("Wrong user name or password."), "{body}");
     // Still anonymous: pages send us back to the login form.
     let res = client.get(app.url("/")).send().await.unwrap();
     assert_eq!(res.status(), 303);
-    assert_eq!(res.headers()["location"], "/login?next=%2F");
+    assert_eq!(location(&res), "/login?next=%2F");
 }
 
 #[tokio::test]
@@ -89,10 +86,7 @@ async fn an_unknown_user_gets_the_same_answer_as_a_wrong_password() {
         .await
         .unwrap();
     assert_eq!(res.status(), 303);
-    assert!(res.headers()["location"]
-        .to_str()
-        .unwrap()
-        .starts_with("/login?error=credentials"));
+    assert!(location(&res).starts_with("/login?error=credentials"));
 }
 
 #[tokio::test]
@@ -130,7 +124,7 @@ async fn logging_out_destroys_the_session() {
 
     let res = client.post(app.url("/logout")).send().await.unwrap();
     assert_eq!(res.status(), 303);
-    assert_eq!(res.headers()["location"], "/login?notice=logged-out");
+    assert_eq!(location(&res), "/login?notice=logged-out");
 
     let res = client.get(app.url("/")).send().await.unwrap();
     assert_eq!(res.status(), 303, "logged out: back to the login page");
@@ -155,7 +149,7 @@ async fn anonymous_visitors_are_sent_to_login_and_back_afterwards() {
     let client = app.client();
     let res = client.get(app.url("/pipelines/web")).send().await.unwrap();
     assert_eq!(res.status(), 303);
-    assert_eq!(res.headers()["location"], "/login?next=%2Fpipelines%2Fweb");
+    assert_eq!(location(&res), "/login?next=%2Fpipelines%2Fweb");
     // The login form carries `next` in its HTML, so it works without JavaScript.
     let (_, form) = app
         .get_text(&client, "/login?next=%2Fpipelines%2Fweb")
@@ -173,7 +167,7 @@ async fn anonymous_visitors_are_sent_to_login_and_back_afterwards() {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.headers()["location"], "/pipelines/web");
+    assert_eq!(location(&res), "/pipelines/web");
     // An absolute URL in `next` is not followed (no open redirect).
     let res = client
         .post(app.url("/login"))
@@ -185,7 +179,7 @@ async fn anonymous_visitors_are_sent_to_login_and_back_afterwards() {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.headers()["location"], "/");
+    assert_eq!(location(&res), "/");
 }
 
 #[tokio::test]
@@ -323,19 +317,13 @@ async fn repeated_failed_logins_are_throttled_with_a_clear_message_and_released(
     let client = app.client();
     for _ in 0..5 {
         let res = app.login(&client, "alice", "guessing wrong").await.unwrap();
-        assert!(res.headers()["location"]
-            .to_str()
-            .unwrap()
-            .starts_with("/login?error=credentials"));
+        assert!(location(&res).starts_with("/login?error=credentials"));
     }
     // Even the right password waits now; the answer says how long.
     let res = app.login(&client, "Alice", &password).await.unwrap();
-    let location = res.headers()["location"].to_str().unwrap().to_owned();
-    assert!(
-        location.starts_with("/login?error=throttled&retry=1"),
-        "{location}"
-    );
-    let (_, page) = app.get_text(&client, &location).await.unwrap();
+    let to = location(&res);
+    assert!(to.starts_with("/login?error=throttled&retry=1"), "{to}");
+    let (_, page) = app.get_text(&client, &to).await.unwrap();
     assert!(
         page.contains("Too many failed logins. Try again in 1 second."),
         "{page}"
@@ -351,15 +339,12 @@ async fn repeated_failed_logins_are_throttled_with_a_clear_message_and_released(
         .login(&client, "nobody", "guessing wrong")
         .await
         .unwrap();
-    assert!(res.headers()["location"]
-        .to_str()
-        .unwrap()
-        .contains("error=throttled"));
+    assert!(location(&res).contains("error=throttled"));
 
     // The throttle releases by itself.
     tokio::time::sleep(std::time::Duration::from_millis(1300)).await;
     let res = app.login(&client, "alice", &password).await.unwrap();
-    assert_eq!(res.headers()["location"], "/");
+    assert_eq!(location(&res), "/");
     let audit = app.state.storage.audit_entries(100).await.unwrap();
     assert!(audit
         .iter()
@@ -385,25 +370,19 @@ async fn one_address_guessing_many_names_is_throttled_while_other_addresses_are_
             .await
             .unwrap();
         assert!(
-            res.headers()["location"]
-                .to_str()
-                .unwrap()
-                .starts_with("/login?error=credentials"),
+            location(&res).starts_with("/login?error=credentials"),
             "attempt {i} should be a plain refusal"
         );
     }
     // ...but the address has used up its free attempts: even a fresh name waits.
     let res = app.login(&sprayer, "alice", &password).await.unwrap();
-    let location = res.headers()["location"].to_str().unwrap().to_owned();
-    assert!(
-        location.starts_with("/login?error=throttled&retry="),
-        "{location}"
-    );
+    let to = location(&res);
+    assert!(to.starts_with("/login?error=throttled&retry="), "{to}");
 
     // Someone else, from another address, logs in as alice untouched.
     let colleague = app.client_from("127.0.0.3".parse().unwrap());
     let res = app.login(&colleague, "alice", &password).await.unwrap();
-    assert_eq!(res.headers()["location"], "/");
+    assert_eq!(location(&res), "/");
 
     let audit = app.state.storage.audit_entries(100).await.unwrap();
     let failed: Vec<_> = audit
@@ -429,7 +408,7 @@ async fn login_via_proxy(
         .await
         .unwrap();
     assert_eq!(res.status(), 303);
-    res.headers()["location"].to_str().unwrap().to_owned()
+    location(&res)
 }
 
 #[tokio::test]

@@ -1,7 +1,7 @@
 //! The home page and the board, against real git repositories.
 
 use slipway_model::Role;
-use slipway_tests::app::{pipeline_config, spawn_app};
+use slipway_tests::app::{location, pipeline_config, spawn_app};
 use slipway_tests::git::TestRepo;
 
 /// The full SHAs of the cards in the *Commits* lane, in page order.
@@ -124,7 +124,7 @@ async fn a_new_commit_appears_after_refresh() {
         .await
         .unwrap();
     assert_eq!(res.status(), 303);
-    assert_eq!(res.headers()["location"], "/pipelines/web");
+    assert_eq!(location(&res), "/pipelines/web");
     let (_, html) = app.get_text(&client, "/pipelines/web").await.unwrap();
     let after = commit_lane_shas(&html);
     assert_eq!(after.first(), Some(&new));

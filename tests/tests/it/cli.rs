@@ -1,6 +1,6 @@
 //! The `slipway` binary as an operator runs it: real child processes.
 
-use slipway_tests::app::{pipeline_config, site_dir};
+use slipway_tests::app::{location, pipeline_config, site_dir};
 use slipway_tests::git::TestRepo;
 use std::io::Write;
 use std::path::PathBuf;
@@ -219,7 +219,7 @@ fn user_add_creates_a_user_who_can_then_log_in() {
             .await
             .unwrap();
         assert_eq!(res.status(), 303);
-        assert_eq!(res.headers()["location"], "/");
+        assert_eq!(location(&res), "/");
         let body = client
             .get(format!("{base}/"))
             .send()
@@ -344,8 +344,8 @@ async fn a_server_killed_mid_deploy_marks_it_interrupted_and_ends_its_process_gr
     )
     .await
     .unwrap();
-    let location = res.headers()["location"].to_str().unwrap().to_owned();
-    let id: i64 = location
+    let to = location(&res);
+    let id: i64 = to
         .strip_prefix("/deployments/")
         .expect("a deployment started")
         .parse()
@@ -603,7 +603,7 @@ fn a_first_start_without_an_admin_prints_a_one_time_setup_link() {
             .await
             .unwrap();
         assert_eq!(res.status(), 303);
-        assert_eq!(res.headers()["location"], "/admin/users");
+        assert_eq!(location(&res), "/admin/users");
         let html = client
             .get(format!("{base}/admin/users"))
             .send()
@@ -621,10 +621,7 @@ fn a_first_start_without_an_admin_prints_a_one_time_setup_link() {
             .send()
             .await
             .unwrap();
-        assert!(res.headers()["location"]
-            .to_str()
-            .unwrap()
-            .starts_with("/setup?token="));
+        assert!(location(&res).starts_with("/setup?token="));
     });
     server.stop();
     let leaks: Vec<String> = rx.iter().filter(|l| l.contains(&link)).collect();

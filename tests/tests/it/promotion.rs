@@ -4,7 +4,7 @@
 use slipway_core::deploys::runner::group_alive;
 use slipway_model::deployment::DeploymentState;
 use slipway_model::Role;
-use slipway_tests::app::{deploying_pipeline, flash, spawn_app, TestApp, WRITE_SHA};
+use slipway_tests::app::{deploying_pipeline, flash, location, spawn_app, TestApp, WRITE_SHA};
 use slipway_tests::git::TestRepo;
 
 struct Story {
@@ -342,11 +342,7 @@ async fn fifty_concurrent_promotions_create_exactly_one_deployment() {
     for t in tasks {
         let res = t.await.unwrap();
         assert_eq!(res.status(), 303);
-        if res.headers()["location"]
-            .to_str()
-            .unwrap()
-            .starts_with("/deployments/")
-        {
+        if location(&res).starts_with("/deployments/") {
             started += 1;
         }
     }
@@ -597,10 +593,7 @@ async fn rollback_redeploys_the_previous_distinct_sha_and_is_audited() {
         .await
         .unwrap();
     assert_eq!(res.status(), 303);
-    assert!(res.headers()["location"]
-        .to_str()
-        .unwrap()
-        .starts_with("/pipelines/"));
+    assert!(location(&res).starts_with("/pipelines/"));
 
     let (_, board) = s.app.get_text(&s.ops, "/pipelines/web").await.unwrap();
     assert!(
@@ -619,8 +612,8 @@ async fn rollback_redeploys_the_previous_distinct_sha_and_is_audited() {
                 )
                 .await
                 .unwrap();
-            let location = res.headers()["location"].to_str().unwrap().to_owned();
-            let id: i64 = location
+            let to = location(&res);
+            let id: i64 = to
                 .strip_prefix("/deployments/")
                 .expect("rollback started")
                 .parse()
