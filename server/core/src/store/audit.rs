@@ -57,7 +57,7 @@ pub struct AuditFilter {
 }
 
 /// A stored audit record.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct AuditEntry {
     /// Id (monotonic).
     pub id: i64,
@@ -68,8 +68,10 @@ pub struct AuditEntry {
     /// What.
     pub action: String,
     /// Pipeline.
+    #[sqlx(rename = "pipeline_id")]
     pub pipeline: Option<String>,
     /// Stage.
+    #[sqlx(rename = "stage_id")]
     pub stage: Option<String>,
     /// SHA.
     pub sha: Option<String>,

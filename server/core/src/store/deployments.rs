@@ -75,7 +75,7 @@ pub struct StageSnapshot {
 }
 
 /// A stored log line.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct LogLine {
     /// Position in the log (1, 2, …).
     pub seq: i64,

@@ -3,11 +3,12 @@
 use super::*;
 
 /// A stored board event (the payload is JSON text).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct StoredEvent {
     /// Monotonic id (the SSE event id).
     pub id: i64,
     /// Pipeline it concerns.
+    #[sqlx(rename = "pipeline_id")]
     pub pipeline: String,
     /// `board`, `deployment` or `log`.
     pub kind: String,

@@ -4,7 +4,7 @@
 use super::*;
 
 /// One login session, as the user's "active sessions" list shows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct LoginSession {
     /// Id, kept in the session record and shown in the list.
     pub id: i64,

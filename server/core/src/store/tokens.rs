@@ -3,7 +3,7 @@
 use super::*;
 
 /// An API token as its owner sees it (never the secret).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct ApiToken {
     /// Id.
     pub id: i64,

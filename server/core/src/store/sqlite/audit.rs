@@ -25,7 +25,7 @@ impl AuditStore for SqliteStorage {
     }
 
     async fn audit_query(&self, f: &AuditFilter) -> StorageResult<Vec<AuditEntry>> {
-        let rows = sqlx::query(
+        let rows = sqlx::query_as::<_, AuditEntry>(
             "SELECT id, at, actor, action, pipeline_id, stage_id, sha, target, outcome, detail FROM audit_log \
              WHERE (?1 IS NULL OR actor = ?1) AND (?2 IS NULL OR action = ?2) AND (?3 IS NULL OR pipeline_id = ?3) \
              AND (?4 IS NULL OR outcome = ?4) AND (?5 IS NULL OR id < ?5) ORDER BY id DESC LIMIT ?6",
@@ -39,21 +39,6 @@ impl AuditStore for SqliteStorage {
         .fetch_all(&self.pool)
         .await
         .map_err(db("failed to read the audit log"))?;
-        rows.iter()
-            .map(|r| {
-                Ok(AuditEntry {
-                    id: col(r, "id")?,
-                    at: col(r, "at")?,
-                    actor: col(r, "actor")?,
-                    action: col(r, "action")?,
-                    pipeline: col(r, "pipeline_id")?,
-                    stage: col(r, "stage_id")?,
-                    sha: col(r, "sha")?,
-                    target: col(r, "target")?,
-                    outcome: col(r, "outcome")?,
-                    detail: col(r, "detail")?,
-                })
-            })
-            .collect()
+        Ok(rows)
     }
 }

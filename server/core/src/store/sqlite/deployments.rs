@@ -257,7 +257,7 @@ impl DeploymentStore for SqliteStorage {
         after_seq: i64,
         limit: i64,
     ) -> StorageResult<Vec<LogLine>> {
-        let rows = sqlx::query(
+        let rows = sqlx::query_as::<_, LogLine>(
             "SELECT seq, at, stream, line FROM deployment_log WHERE deployment_id = ? AND seq > ? ORDER BY seq LIMIT ?",
         )
         .bind(deployment)
@@ -266,15 +266,6 @@ impl DeploymentStore for SqliteStorage {
         .fetch_all(&self.pool)
         .await
         .map_err(db("failed to read a log"))?;
-        rows.iter()
-            .map(|r| {
-                Ok(LogLine {
-                    seq: col(r, "seq")?,
-                    at: col(r, "at")?,
-                    stream: col(r, "stream")?,
-                    line: col(r, "line")?,
-                })
-            })
-            .collect()
+        Ok(rows)
     }
 }

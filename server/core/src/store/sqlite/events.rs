@@ -34,7 +34,7 @@ impl EventStore for SqliteStorage {
         pipeline: Option<&str>,
         limit: i64,
     ) -> StorageResult<Vec<StoredEvent>> {
-        let rows = sqlx::query(
+        let rows = sqlx::query_as::<_, StoredEvent>(
             "SELECT id, pipeline_id, kind, data FROM events WHERE id > ? AND (? IS NULL OR pipeline_id = ?) ORDER BY id LIMIT ?",
         )
         .bind(after_id)
@@ -44,16 +44,7 @@ impl EventStore for SqliteStorage {
         .fetch_all(&self.pool)
         .await
         .map_err(db("failed to read events"))?;
-        rows.iter()
-            .map(|r| {
-                Ok(StoredEvent {
-                    id: col(r, "id")?,
-                    pipeline: col(r, "pipeline_id")?,
-                    kind: col(r, "kind")?,
-                    data: col(r, "data")?,
-                })
-            })
-            .collect()
+        Ok(rows)
     }
 
     async fn event_id_range(&self) -> StorageResult<(i64, i64)> {

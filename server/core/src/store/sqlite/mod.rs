@@ -141,15 +141,8 @@ const LOGIN_SESSION_COLUMNS: &str =
     "id, user_id, created_at, expires_at, last_seen_at, client, user_agent";
 
 fn login_session_from_row(row: &sqlx::sqlite::SqliteRow) -> StorageResult<LoginSession> {
-    Ok(LoginSession {
-        id: col(row, "id")?,
-        user_id: col(row, "user_id")?,
-        created_at: col(row, "created_at")?,
-        expires_at: col(row, "expires_at")?,
-        last_seen_at: col(row, "last_seen_at")?,
-        client: col(row, "client")?,
-        user_agent: col(row, "user_agent")?,
-    })
+    use sqlx::FromRow as _;
+    LoginSession::from_row(row).map_err(db("failed to read a login session row"))
 }
 
 fn last_admin() -> StorageError {

@@ -35,26 +35,14 @@ impl TokenStore for SqliteStorage {
     }
 
     async fn tokens_of(&self, user: UserId) -> StorageResult<Vec<ApiToken>> {
-        let rows = sqlx::query(
+        let rows = sqlx::query_as::<_, ApiToken>(
             "SELECT id, user_id, name, prefix, created_at, last_used_at, revoked_at FROM api_tokens WHERE user_id = ? ORDER BY id DESC",
         )
         .bind(user)
         .fetch_all(&self.pool)
         .await
         .map_err(db("failed to list tokens"))?;
-        rows.iter()
-            .map(|r| {
-                Ok(ApiToken {
-                    id: col(r, "id")?,
-                    user_id: col(r, "user_id")?,
-                    name: col(r, "name")?,
-                    prefix: col(r, "prefix")?,
-                    created_at: col(r, "created_at")?,
-                    last_used_at: col(r, "last_used_at")?,
-                    revoked_at: col(r, "revoked_at")?,
-                })
-            })
-            .collect()
+        Ok(rows)
     }
 
     async fn revoke_token(&self, user: UserId, id: i64) -> StorageResult<bool> {
