@@ -3,18 +3,15 @@
 //! acting with the roles of the token's owner. Errors are JSON with a stable `code` and
 //! a human `message`; a refused promotion names the failing gate.
 
-use axum::extract::rejection::JsonRejection;
-use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request, State};
-use axum::http::request::Parts;
-use axum::http::{header, StatusCode};
-use axum::response::{IntoResponse, Response};
+use super::bearer::{ApiError, ApiJson, ApiUser};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use slipway_app::ssr::context::authorize;
-use slipway_core::store::{Deployment, User};
-use slipway_core::{promotion, read, tokens, Services};
-use slipway_model::error::AppError;
+use slipway_core::store::Deployment;
+use slipway_core::{promotion, read, Services};
 use slipway_model::gates::GateResult;
 use slipway_model::views::BoardView;
 use slipway_model::Action;
@@ -48,59 +45,6 @@ pub fn routes() -> Router<Services> {
         .fallback(not_found)
 }
 
-/// An API error: `{"code": "...", "message": "...", "gate": "..."?}`.
-#[derive(Debug)]
-pub struct ApiError {
-    status: StatusCode,
-    code: &'static str,
-    message: String,
-    gate: Option<String>,
-}
-
-#[derive(Serialize)]
-struct ErrorBody<'a> {
-    code: &'a str,
-    message: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    gate: Option<&'a str>,
-}
-
-impl ApiError {
-    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            status,
-            code,
-            message: message.into(),
-            gate: None,
-        }
-    }
-}
-
-impl From<AppError> for ApiError {
-    fn from(e: AppError) -> Self {
-        Self {
-            status: super::error::status_of(&e),
-            code: e.code(),
-            message: e.to_string(),
-            gate: match &e {
-                AppError::Refused { kind, .. } => Some(kind.as_str().to_owned()),
-                _ => None,
-            },
-        }
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let body = ErrorBody {
-            code: self.code,
-            message: &self.message,
-            gate: self.gate.as_deref(),
-        };
-        (self.status, Json(body)).into_response()
-    }
-}
-
 type ApiResult<T> = Result<T, ApiError>;
 
 async fn not_found() -> ApiError {
@@ -109,63 +53,6 @@ async fn not_found() -> ApiError {
         "not_found",
         "no such API endpoint; see the README for the /api/v1 routes",
     )
-}
-
-/// The user behind the request's bearer token.
-pub struct ApiUser(pub User);
-
-impl FromRequestParts<Services> for ApiUser {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &Services,
-    ) -> Result<Self, Self::Rejection> {
-        let unauthenticated =
-            |m: &str| ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", m);
-        let header = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .ok_or_else(|| unauthenticated("send an API token as `Authorization: Bearer slw_…` (create one on your profile page)"))?;
-        let token = header
-            .strip_prefix("Bearer ")
-            .or_else(|| header.strip_prefix("bearer "))
-            .map(str::trim)
-            .ok_or_else(|| unauthenticated("the Authorization header must be `Bearer <token>`"))?;
-        if !tokens::looks_valid(token) {
-            return Err(unauthenticated("invalid or revoked API token"));
-        }
-        let user = state
-            .storage
-            .user_by_token(&tokens::hash(token))
-            .await
-            .map_err(|e| ApiError::from(slipway_app::ssr::context::internal(e)))?
-            .filter(|u| !u.disabled)
-            .ok_or_else(|| unauthenticated("invalid or revoked API token"))?;
-        Ok(ApiUser(user))
-    }
-}
-
-/// `Json<T>` whose rejections are API errors that say what was wrong with the body.
-pub struct ApiJson<T>(pub T);
-
-impl<T: serde::de::DeserializeOwned> FromRequest<Services> for ApiJson<T> {
-    type Rejection = ApiError;
-
-    async fn from_request(req: Request, state: &Services) -> Result<Self, Self::Rejection> {
-        match Json::<T>::from_request(req, state).await {
-            Ok(Json(v)) => Ok(ApiJson(v)),
-            Err(rejection) => Err(ApiError::new(
-                match rejection {
-                    JsonRejection::MissingJsonContentType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    _ => StatusCode::BAD_REQUEST,
-                },
-                "bad_request",
-                rejection.body_text(),
-            )),
-        }
-    }
 }
 
 /// A deployment as the API returns it.

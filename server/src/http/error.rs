@@ -11,6 +11,21 @@ pub fn status_of(e: &AppError) -> StatusCode {
     StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
 }
 
+/// How long a client should wait before retrying a 503 (seconds): long enough for a
+/// restart to come back, short enough for a script's retry loop.
+pub const RETRY_AFTER_SECS: &str = "5";
+
+/// Adds `Retry-After` to a 503: the one status whose cause is worth waiting out.
+pub fn with_retry_after(mut res: Response) -> Response {
+    if res.status() == StatusCode::SERVICE_UNAVAILABLE {
+        res.headers_mut().insert(
+            axum::http::header::RETRY_AFTER,
+            axum::http::HeaderValue::from_static(RETRY_AFTER_SECS),
+        );
+    }
+    res
+}
+
 /// A handler's failure.
 #[derive(Debug, thiserror::Error)]
 pub enum HttpError {
@@ -62,6 +77,29 @@ impl IntoResponse for HttpError {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
         };
-        (status, format!("{self}\n")).into_response()
+        with_retry_after((status, format!("{self}\n")).into_response())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unavailable_service_answers_503_with_retry_after_on_forms_too() {
+        let res = HttpError::from(AppError::Unavailable("shutting down".into())).into_response();
+        assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            res.headers()
+                .get(axum::http::header::RETRY_AFTER)
+                .map(|v| v.as_bytes()),
+            Some(RETRY_AFTER_SECS.as_bytes())
+        );
+        let refused = HttpError::from(AppError::BadRequest("no".into())).into_response();
+        assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+        assert!(refused
+            .headers()
+            .get(axum::http::header::RETRY_AFTER)
+            .is_none());
     }
 }

@@ -7,6 +7,7 @@ pub mod actions;
 pub mod admin;
 pub mod api;
 pub mod auth;
+pub mod bearer;
 pub mod client;
 pub mod error;
 pub mod origin;

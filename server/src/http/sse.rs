@@ -5,7 +5,7 @@
 //! the board). Each subscriber has a bounded buffer: a slow client lags and is told to
 //! resync, and never slows the server.
 
-use super::api::{ApiError, ApiUser};
+use super::bearer::{ApiError, ApiUser};
 use axum::extract::{FromRequestParts, Query, State};
 use axum::http::request::Parts;
 use axum::http::HeaderMap;

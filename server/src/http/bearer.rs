@@ -1,0 +1,128 @@
+//! What every bearer-token request shares — the API's JSON errors, the token's user,
+//! JSON bodies whose rejections say what was wrong — so that the API routes and the
+//! event stream (which also takes a session) depend on this, not on each other.
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use axum_extra::headers::authorization::Bearer;
+use axum_extra::headers::Authorization;
+use axum_extra::TypedHeader;
+use serde::Serialize;
+use slipway_core::store::User;
+use slipway_core::{tokens, Services};
+use slipway_model::error::AppError;
+
+/// An API error: `{"code": "...", "message": "...", "gate": "..."?}`.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+    gate: Option<String>,
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    code: &'a str,
+    message: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    gate: Option<&'a str>,
+}
+
+impl ApiError {
+    pub(super) fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+            gate: None,
+        }
+    }
+}
+
+impl From<AppError> for ApiError {
+    fn from(e: AppError) -> Self {
+        Self {
+            status: super::error::status_of(&e),
+            code: e.code(),
+            message: e.to_string(),
+            gate: match &e {
+                AppError::Refused { kind, .. } => Some(kind.as_str().to_owned()),
+                _ => None,
+            },
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ErrorBody {
+            code: self.code,
+            message: &self.message,
+            gate: self.gate.as_deref(),
+        };
+        super::error::with_retry_after((self.status, Json(body)).into_response())
+    }
+}
+
+/// The user behind the request's bearer token.
+pub struct ApiUser(pub User);
+
+impl FromRequestParts<Services> for ApiUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Services,
+    ) -> Result<Self, Self::Rejection> {
+        let unauthenticated =
+            |m: &str| ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", m);
+        let TypedHeader(Authorization(bearer)) =
+            TypedHeader::<Authorization<Bearer>>::from_request_parts(parts, state)
+                .await
+                .map_err(|rejection| {
+                    unauthenticated(if rejection.is_missing() {
+                        "send an API token as `Authorization: Bearer slw_…` (create one on your profile page)"
+                    } else {
+                        "the Authorization header must be `Bearer <token>`"
+                    })
+                })?;
+        let token = bearer.token().trim();
+        if !tokens::looks_valid(token) {
+            return Err(unauthenticated("invalid or revoked API token"));
+        }
+        let user = state
+            .storage
+            .user_by_token(&tokens::hash(token))
+            .await
+            .map_err(AppError::from)?
+            .filter(|u| !u.disabled)
+            .ok_or_else(|| unauthenticated("invalid or revoked API token"))?;
+        Ok(ApiUser(user))
+    }
+}
+
+/// `Json<T>` whose rejections are API errors that say what was wrong with the body.
+pub struct ApiJson<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned> FromRequest<Services> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &Services) -> Result<Self, Self::Rejection> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(v)) => Ok(ApiJson(v)),
+            Err(rejection) => Err(ApiError::new(
+                match rejection {
+                    JsonRejection::MissingJsonContentType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    _ => StatusCode::BAD_REQUEST,
+                },
+                "bad_request",
+                rejection.body_text(),
+            )),
+        }
+    }
+}
