@@ -1,5 +1,6 @@
 //! The one-time message a form post leaves for the next page, carried in a cookie.
 
+use axum_extra::extract::cookie::{Cookie, SameSite};
 use slipway_model::views::Flash;
 
 /// The cookie carrying a one-time [`Flash`] message from a form post to the next page.
@@ -9,33 +10,39 @@ use slipway_model::views::Flash;
 /// write back a message the next page had already consumed.
 pub const FLASH_COOKIE: &str = "slipway_flash";
 
+/// The flash cookie with `value`, living `max_age`: path `/`, HttpOnly, SameSite=Lax,
+/// and Secure whenever Slipway is served over https.
+fn cookie(value: String, max_age: i64, secure: bool) -> Cookie<'static> {
+    Cookie::build((FLASH_COOKIE, value))
+        .path("/")
+        .max_age(time::Duration::seconds(max_age))
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(secure)
+        .build()
+}
+
 /// The `Set-Cookie` value that carries `flash` (valid for a minute).
 pub fn flash_cookie(flash: &Flash, secure: bool) -> String {
+    // Form-encoded: the message may hold `;`, `,`, quotes or spaces.
     let value: String = url::form_urlencoded::byte_serialize(
         format!("{}|{}", flash.kind, flash.message).as_bytes(),
     )
     .collect();
-    format!(
-        "{FLASH_COOKIE}={value}; Path=/; Max-Age=60; HttpOnly; SameSite=Lax{}",
-        if secure { "; Secure" } else { "" }
-    )
+    cookie(value, 60, secure).to_string()
 }
 
 /// The `Set-Cookie` value that removes the flash cookie.
 pub fn clear_flash_cookie(secure: bool) -> String {
-    format!(
-        "{FLASH_COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax{}",
-        if secure { "; Secure" } else { "" }
-    )
+    cookie(String::new(), 0, secure).to_string()
 }
 
 /// The flash message in a request's `Cookie` header, if any.
 pub fn read_flash(cookie_header: &str) -> Option<Flash> {
-    let raw = cookie_header
-        .split(';')
-        .filter_map(|c| c.trim().split_once('='))
-        .find(|(name, _)| *name == FLASH_COOKIE)
-        .map(|(_, v)| v)?;
+    let found = Cookie::split_parse(cookie_header)
+        .filter_map(Result::ok)
+        .find(|c| c.name() == FLASH_COOKIE)?;
+    let raw = found.value();
     let decoded: String = url::form_urlencoded::parse(format!("v={raw}").as_bytes())
         .next()?
         .1
@@ -59,10 +66,16 @@ mod tests {
             message: "locked by olga: labs; until 19:00 | \"x\" <b>".into(),
         };
         let set = flash_cookie(&f, true);
-        assert!(set.ends_with("; Secure") && set.contains("HttpOnly"));
+        for attribute in ["Secure", "HttpOnly", "SameSite=Lax", "Path=/", "Max-Age=60"] {
+            assert!(set.contains(attribute), "{attribute} missing from {set}");
+        }
         let value = set.split(';').next().unwrap();
         assert_eq!(read_flash(&format!("other=1; {value}")), Some(f));
         assert_eq!(read_flash("other=1"), None);
-        assert!(clear_flash_cookie(false).contains("Max-Age=0"));
+        let clear = clear_flash_cookie(false);
+        assert!(
+            clear.contains("Max-Age=0") && !clear.contains("Secure"),
+            "{clear}"
+        );
     }
 }
