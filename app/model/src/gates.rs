@@ -119,7 +119,6 @@ pub struct ActiveDeployment {
 pub struct LockInfo {
     /// Who holds it.
     pub by: String,
-    /// Why.
     pub reason: String,
 }
 

@@ -90,7 +90,6 @@ pub struct LogAppended {
     /// Server time of arrival, `HH:MM:SS` (rendered on the server so that hydration
     /// and live lines agree).
     pub at: String,
-    /// The text.
     pub line: String,
 }
 

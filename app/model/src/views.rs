@@ -150,7 +150,6 @@ pub struct Card {
 /// A deployment as a column header or list shows it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeploymentRef {
-    /// Id.
     pub id: i64,
     /// Full SHA.
     pub sha: String,
@@ -167,7 +166,6 @@ pub struct DeploymentRef {
 pub struct LockView {
     /// Who holds it.
     pub by: String,
-    /// Why.
     pub reason: String,
     /// Since (age text).
     pub since: String,
@@ -339,9 +337,7 @@ pub struct SessionRow {
 /// An API token in a list.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenRow {
-    /// Id.
     pub id: i64,
-    /// Name.
     pub name: String,
     /// Display prefix.
     pub prefix: String,
@@ -356,25 +352,17 @@ pub struct TokenRow {
 /// One audit log row as the admin page shows it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditRow {
-    /// Id.
     pub id: i64,
     /// UTC time, RFC 3339.
     pub at: String,
-    /// Who.
     pub actor: Option<String>,
-    /// What.
     pub action: String,
-    /// Pipeline.
     pub pipeline: Option<String>,
-    /// Stage.
     pub stage: Option<String>,
-    /// SHA.
     pub sha: Option<String>,
-    /// Other target.
+    /// What else it concerned: a deployment (`deployment #7`), a user, a token.
     pub target: Option<String>,
-    /// Outcome.
     pub outcome: String,
-    /// Detail.
     pub detail: Option<String>,
 }
 

@@ -63,23 +63,16 @@ pub struct AuditEntry {
     pub id: i64,
     /// When (UTC).
     pub at: OffsetDateTime,
-    /// Who.
     pub actor: Option<String>,
-    /// What.
     pub action: String,
-    /// Pipeline.
     #[sqlx(rename = "pipeline_id")]
     pub pipeline: Option<String>,
-    /// Stage.
     #[sqlx(rename = "stage_id")]
     pub stage: Option<String>,
-    /// SHA.
     pub sha: Option<String>,
-    /// Other target.
+    /// What else it concerned: a deployment (`deployment #7`), a user, a token.
     pub target: Option<String>,
-    /// Outcome.
     pub outcome: String,
-    /// Detail.
     pub detail: Option<String>,
 }
 

@@ -22,9 +22,7 @@ pub struct Lock {
     pub stage: String,
     /// Who holds it.
     pub by: String,
-    /// Why.
     pub reason: String,
-    /// Since when.
     pub at: OffsetDateTime,
     /// Until when, if it expires.
     pub expires_at: Option<OffsetDateTime>,

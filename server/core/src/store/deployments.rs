@@ -39,7 +39,6 @@ pub struct Deployment {
 /// What to create.
 #[derive(Debug, Clone)]
 pub struct NewDeployment {
-    /// Pipeline.
     pub pipeline: PipelineId,
     /// Target stage.
     pub stage: StageId,
@@ -47,9 +46,7 @@ pub struct NewDeployment {
     pub previous_stage: Option<StageId>,
     /// SHA to deploy.
     pub sha: Sha,
-    /// Why.
     pub kind: DeploymentKind,
-    /// Who.
     pub requested_by: UserId,
     /// Free-text reason.
     pub reason: Option<String>,
@@ -83,7 +80,6 @@ pub struct LogLine {
     pub at: OffsetDateTime,
     /// `stdout`, `stderr` or `slipway` (lines Slipway adds).
     pub stream: String,
-    /// The text.
     pub line: String,
 }
 

@@ -5,9 +5,7 @@ use super::*;
 /// An API token as its owner sees it (never the secret).
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct ApiToken {
-    /// Id.
     pub id: i64,
-    /// Owner.
     pub user_id: UserId,
     /// Name given at creation.
     pub name: String,
