@@ -151,8 +151,11 @@ pub async fn build_app(config: Config) -> anyhow::Result<Slipway> {
         .with_expiry(Expiry::OnInactivity(inactivity));
 
     let routes = route_list();
-    let router = Router::new()
-        .merge(http::routes().with_state(services.clone()))
+    // Layers are scoped to the routers that need them: the session, the Origin check and
+    // session authentication wrap the pages, server functions, forms and the event
+    // stream; health checks, the bearer-token API and webhooks run without them.
+    let with_session = Router::new()
+        .merge(http::session_routes().with_state(services.clone()))
         .leptos_routes_with_context(
             &state,
             routes,
@@ -176,6 +179,11 @@ pub async fn build_app(config: Config) -> anyhow::Result<Slipway> {
             services.clone(),
             http::origin::check_origin,
         ));
+    let router = Router::new()
+        .merge(http::health_routes().with_state(services.clone()))
+        .merge(http::api_routes().with_state(services.clone()))
+        .merge(http::webhook_routes().with_state(services.clone()))
+        .merge(with_session);
     let router = with_security_headers(router)
         .layer(CompressionLayer::new())
         // Spans carry the path only: query strings may hold secrets (the one-time

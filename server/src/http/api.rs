@@ -41,7 +41,6 @@ pub fn routes() -> Router<Services> {
         .route("/deployments/{id}", get(deployment))
         .route("/deployments/{id}/log", get(log))
         .route("/deployments/{id}/cancel", post(cancel))
-        .route("/events", get(super::sse::events))
         .fallback(not_found)
 }
 

@@ -18,14 +18,11 @@ use tower_sessions::Session;
 
 /// Paths anyone may fetch without logging in.
 fn is_public(path: &str) -> bool {
-    matches!(
-        path,
-        "/login" | "/setup" | "/healthz" | "/readyz" | "/favicon.ico"
-    ) || path.starts_with("/pkg/")
+    matches!(path, "/login" | "/setup" | "/favicon.ico") || path.starts_with("/pkg/")
         // Server functions answer "not logged in" themselves, as data.
         || path.starts_with("/_fn/")
-        // The JSON API authenticates with bearer tokens and answers in JSON.
-        || path.starts_with("/api/")
+        // The event stream also takes a bearer token, and refuses in JSON.
+        || path == "/api/v1/events"
 }
 
 /// What a user who must change their password may still reach: the change form, the

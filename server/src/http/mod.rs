@@ -26,11 +26,32 @@ use slipway_core::repos::RepoError;
 use slipway_core::Services;
 use slipway_model::{Action, PipelineId};
 
-/// The non-Leptos routes.
-pub fn routes() -> Router<Services> {
+/// Health checks: no session and no authentication (load balancers and orchestrators
+/// call them).
+pub fn health_routes() -> Router<Services> {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+}
+
+/// The JSON API: bearer tokens only, so it runs without the session layer, the Origin
+/// check and session authentication (a browser cannot add an `Authorization` header
+/// to a cross-origin request, and the API never reads the cookie).
+pub fn api_routes() -> Router<Services> {
+    Router::new().nest("/api/v1", api::routes())
+}
+
+/// Webhooks from outside services (GitHub, coming): authenticated by their signatures,
+/// so, like the API, outside the session layer and the Origin check.
+pub fn webhook_routes() -> Router<Services> {
+    Router::new()
+}
+
+/// The form routes and the event stream. `startup` wraps these, with the Leptos pages
+/// and server functions, in the session layer, the Origin check and session
+/// authentication.
+pub fn session_routes() -> Router<Services> {
+    Router::new()
         .route("/login", post(auth::login))
         .route("/logout", post(auth::logout))
         .route("/setup", post(accounts::setup))
@@ -64,7 +85,8 @@ pub fn routes() -> Router<Services> {
         .route("/admin/audit.jsonl", get(admin::audit_export))
         .route("/profile/tokens", post(actions::create_token))
         .route("/profile/tokens/{id}/revoke", post(actions::revoke_token))
-        .nest("/api/v1", api::routes())
+        // Open pages follow the board with their session; CI may use a token.
+        .route("/api/v1/events", get(sse::events))
 }
 
 /// The process is up.

@@ -383,3 +383,37 @@ async fn the_cli_marks_a_sha_ready_with_a_token_from_the_environment() {
         "{stderr}"
     );
 }
+
+#[tokio::test]
+async fn the_api_and_health_checks_run_without_sessions_and_a_session_cookie_does_not_authenticate_the_api(
+) {
+    let (app, _repo, _out) = setup().await;
+    let browser = app.logged_in("dana", &[Role::Dev]).await.unwrap();
+    let token = token_for(&app, &browser, "CI").await;
+    let (http, base, auth) = api(&app, &token);
+
+    // A bearer call and the health checks are answered without any session cookie.
+    let res = http
+        .get(format!("{base}/pipelines/web/board"))
+        .header("authorization", &auth)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.headers().get("set-cookie").is_none(), "{res:?}");
+    for path in ["/healthz", "/readyz"] {
+        let res = reqwest::get(app.url(path)).await.unwrap();
+        assert_eq!(res.status(), 200, "{path}");
+        assert!(res.headers().get("set-cookie").is_none(), "{path}: {res:?}");
+    }
+
+    // The browser's session is no credential for the API: only a token is.
+    let res = browser
+        .get(format!("{base}/pipelines/web/board"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["code"], "unauthenticated");
+}
