@@ -1,7 +1,9 @@
 //! A pipeline's board: the commits lane, Ready and one column per stage, each card with
 //! the gates of its next column, as the viewing user may act on them.
 
-use super::{commit_card, deployment_ref, gate_views, stage_snapshots, stage_summary};
+use super::{
+    commit_card, deployment_ref, gate_views, pipeline_summary, stage_snapshots, stage_summary,
+};
 use crate::authz::{authorize, internal};
 use crate::config::PipelineConfig;
 use crate::promotion::{self, facts, StageRef};
@@ -13,7 +15,7 @@ use slipway_model::gates::{self, Previous};
 use slipway_model::placement::{self, CardFacts, Column};
 use slipway_model::time_fmt::age;
 use slipway_model::views::{
-    BoardView, Card, LockView, MirrorView, NextStep, PipelineSummary, ReadyInfo, StageColumn,
+    BoardView, Card, LockView, MirrorView, NextStep, ReadyInfo, StageColumn,
 };
 use slipway_model::{Action, Sha};
 use std::collections::{HashMap, HashSet};
@@ -242,16 +244,7 @@ pub async fn board(
         .collect();
 
     Ok(BoardView {
-        pipeline: PipelineSummary {
-            id: p.id.to_string(),
-            name: p.name.clone(),
-            stages: p
-                .stages
-                .iter()
-                .zip(&snaps)
-                .map(|(s, snap)| stage_summary(s, Some(snap), now))
-                .collect(),
-        },
+        pipeline: pipeline_summary(p, &snaps, now),
         branch: p.branch.clone(),
         repository: redact_userinfo(&p.repository.to_string()),
         commits: lane,

@@ -1,9 +1,9 @@
 //! The home page: every pipeline with its stages' current SHAs.
 
-use super::{stage_snapshots, stage_summary};
+use super::{pipeline_summary, stage_snapshots};
 use crate::Services;
 use slipway_model::error::AppError;
-use slipway_model::views::{HomeView, PipelineSummary};
+use slipway_model::views::HomeView;
 
 /// Every pipeline with its stages' current SHAs.
 pub async fn home(state: &Services) -> Result<HomeView, AppError> {
@@ -11,16 +11,7 @@ pub async fn home(state: &Services) -> Result<HomeView, AppError> {
     let mut pipelines = Vec::new();
     for p in &state.config.pipelines {
         let snaps = stage_snapshots(state, p).await?;
-        pipelines.push(PipelineSummary {
-            id: p.id.to_string(),
-            name: p.name.clone(),
-            stages: p
-                .stages
-                .iter()
-                .zip(&snaps)
-                .map(|(s, snap)| stage_summary(s, Some(snap), now))
-                .collect(),
-        });
+        pipelines.push(pipeline_summary(p, &snaps, now));
     }
     Ok(HomeView { pipelines })
 }

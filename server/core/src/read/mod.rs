@@ -24,7 +24,9 @@ use crate::Services;
 use slipway_model::error::AppError;
 use slipway_model::gates::{self, GateStatus};
 use slipway_model::time_fmt::age;
-use slipway_model::views::{CommitCard, CurrentSha, DeploymentRef, GateView, StageSummary};
+use slipway_model::views::{
+    CommitCard, CurrentSha, DeploymentRef, GateView, PipelineSummary, StageSummary,
+};
 
 pub(super) fn deployment_ref(d: &Deployment, now: i64) -> DeploymentRef {
     DeploymentRef {
@@ -103,4 +105,22 @@ pub(super) fn gate_views(results: &[gates::GateResult]) -> Vec<GateView> {
             reason: r.reason.clone(),
         })
         .collect()
+}
+
+/// A pipeline with its stages' summaries, from one snapshot per stage.
+pub(super) fn pipeline_summary(
+    p: &PipelineConfig,
+    snaps: &[StageSnapshot],
+    now: i64,
+) -> PipelineSummary {
+    PipelineSummary {
+        id: p.id.to_string(),
+        name: p.name.clone(),
+        stages: p
+            .stages
+            .iter()
+            .zip(snaps)
+            .map(|(s, snap)| stage_summary(s, Some(snap), now))
+            .collect(),
+    }
 }
