@@ -180,3 +180,23 @@ mod tests {
         assert!(err.contains("lowercase"), "{err}");
     }
 }
+
+/// A user's database id. Its own type, so that a user id is never passed where a
+/// deployment's or a session's is expected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+#[cfg_attr(feature = "sqlx", derive(sqlx::Type), sqlx(transparent))]
+pub struct UserId(pub i64);
+
+impl UserId {
+    /// The number as stored.
+    pub fn get(self) -> i64 {
+        self.0
+    }
+}
+
+impl fmt::Display for UserId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}

@@ -86,7 +86,13 @@ async fn a_token_is_shown_once_stored_hashed_and_acts_with_its_owners_roles() {
     assert_eq!(err["message"], "only qa, ops may promote into QA");
 
     // Revoked tokens stop working at once.
-    let id = app.state.storage.tokens_of(1).await.unwrap()[0].id;
+    let id = app
+        .state
+        .storage
+        .tokens_of(slipway_model::UserId(1))
+        .await
+        .unwrap()[0]
+        .id;
     let res = app
         .post_form(&browser, &format!("/profile/tokens/{id}/revoke"), &[])
         .await

@@ -3,7 +3,7 @@
 use super::*;
 
 /// A user's database id.
-pub type UserId = i64;
+pub use slipway_model::UserId;
 
 /// A user as everything above the storage layer sees them. Deliberately carries no
 /// password hash: that lives only in [`Credentials`], which is never serialisable.

@@ -51,7 +51,7 @@ fn pipeline() -> PipelineConfig {
 
 fn user(with: &[Role]) -> User {
     User {
-        id: 1,
+        id: slipway_model::UserId(1),
         name: UserName::parse("quinn").expect("a valid name"),
         roles: roles(with),
         disabled: false,

@@ -407,7 +407,7 @@ async fn insert_user(
     roles: RoleSet,
     must_change_password: bool,
 ) -> StorageResult<User> {
-    let id: i64 = sqlx::query_scalar(
+    let id: UserId = sqlx::query_scalar(
         "INSERT INTO users (name, password_hash, created_at, must_change_password) \
          VALUES (?, ?, ?, ?) RETURNING id",
     )

@@ -57,7 +57,7 @@ impl TokenStore for SqliteStorage {
     }
 
     async fn user_by_token(&self, token_hash: &str) -> StorageResult<Option<User>> {
-        let user_id: Option<i64> = sqlx::query_scalar(
+        let user_id: Option<UserId> = sqlx::query_scalar(
             "UPDATE api_tokens SET last_used_at = ? WHERE token_hash = ? AND revoked_at IS NULL RETURNING user_id",
         )
         .bind(self.clock.now())

@@ -177,7 +177,7 @@ impl UserStore for SqliteStorage {
             .await
             .map_err(db("failed to look up a user"))?;
         let Some(row) = row else { return Ok(None) };
-        let id: i64 = col(&row, "id")?;
+        let id: UserId = col(&row, "id")?;
         let roles = roles_of(&self.pool, id).await?;
         Ok(Some(Credentials {
             user: user_from_row(&row, roles)?,
