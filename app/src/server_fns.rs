@@ -1,6 +1,6 @@
 //! Server functions: the typed calls pages make to load their data. Each is thin: it
-//! checks the policy through [`ssr::context`](crate::ssr::context) and
-//! delegates to a core service. Reads use GET, so they carry no side effects and
+//! checks the policy through [`ssr::context`](crate::ssr::context), parses its string
+//! arguments (parts of the page's URL: this is where strings stop) and delegates to a core service. Reads use GET, so they carry no side effects and
 //! need no CSRF token; every state change goes through POST routes that the server's
 //! Origin check guards.
 
@@ -11,6 +11,8 @@ use slipway_model::views::{
     AuditRow, BoardView, CompareView, DeploymentView, Flash, HomeView, Me, ProfileView,
     StageHistoryView, UserRow,
 };
+#[cfg(feature = "ssr")]
+use slipway_model::{PipelineId, StageId};
 
 /// The logged-in user, or `None`.
 #[server(prefix = "/_fn", endpoint = "me", input = GetUrl)]
@@ -39,8 +41,13 @@ pub async fn get_board(pipeline: String) -> Result<BoardView, AppError> {
     use slipway_core::read;
     let user = context::require(slipway_model::Action::View)?;
     let services = context::services()?;
-    let pipeline = slipway_core::promotion::pipeline(&services, &pipeline)?;
-    read::board(&services, &user, pipeline).await
+    let id = PipelineId::parse(&pipeline).map_err(AppError::no_such)?;
+    read::board(
+        &services,
+        &user,
+        slipway_core::promotion::pipeline(&services, &id)?,
+    )
+    .await
 }
 
 /// Every user with their roles (admins only).
@@ -53,7 +60,7 @@ pub async fn list_users() -> Result<Vec<UserRow>, AppError> {
 
 /// A deployment and its log.
 #[server(prefix = "/_fn", endpoint = "deployment", input = GetUrl)]
-pub async fn get_deployment(id: i64) -> Result<DeploymentView, AppError> {
+pub async fn get_deployment(id: slipway_model::DeploymentId) -> Result<DeploymentView, AppError> {
     use crate::ssr::context;
     use slipway_core::read;
     let user = context::require(slipway_model::Action::View)?;
@@ -120,6 +127,8 @@ pub async fn get_stage_history(
     use slipway_core::read;
     context::require(slipway_model::Action::View)?;
     let services = context::services()?;
+    let pipeline = PipelineId::parse(&pipeline).map_err(AppError::no_such)?;
+    let stage = StageId::parse(&stage).map_err(AppError::no_such)?;
     let at = slipway_core::promotion::stage(&services, &pipeline, &stage)?;
     read::stage_history(&services, &at).await
 }
@@ -134,10 +143,12 @@ pub async fn get_compare(
     use crate::ssr::context;
     use slipway_core::read;
     context::require(slipway_model::Action::View)?;
-    use slipway_core::promotion::{self, parse_sha};
+    use slipway_model::Sha;
     let services = context::services()?;
-    let pipeline = promotion::pipeline(&services, &pipeline)?;
-    read::compare(&services, pipeline, &parse_sha(&from)?, &parse_sha(&to)?).await
+    let id = PipelineId::parse(&pipeline).map_err(AppError::no_such)?;
+    let pipeline = slipway_core::promotion::pipeline(&services, &id)?;
+    let (from, to) = (Sha::parse(from.trim())?, Sha::parse(to.trim())?);
+    read::compare(&services, pipeline, &from, &to).await
 }
 
 /// Whether a first-admin setup link can still be used (the setup page's question).

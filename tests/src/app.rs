@@ -5,7 +5,7 @@
 use anyhow::Context as _;
 use slipway_core::passwords::{self, Password};
 use slipway_core::Services;
-use slipway_model::{Role, UserName};
+use slipway_model::{DeploymentId, Role, UserName};
 use slipway_server::startup::{build_app, serve};
 use slipway_server::Config;
 use std::net::SocketAddr;
@@ -239,7 +239,10 @@ impl TestApp {
     }
 
     /// Waits (at most 60 s) until deployment `id` has ended, and returns it.
-    pub async fn wait_for_end(&self, id: i64) -> anyhow::Result<slipway_core::store::Deployment> {
+    pub async fn wait_for_end(
+        &self,
+        id: DeploymentId,
+    ) -> anyhow::Result<slipway_core::store::Deployment> {
         poll_until(
             &format!("deployment #{id} to end"),
             std::time::Duration::from_secs(60),
@@ -252,7 +255,7 @@ impl TestApp {
     }
 
     /// Waits (at most 30 s) until deployment `id` runs, and returns its process group.
-    pub async fn wait_for_pgid(&self, id: i64) -> anyhow::Result<i32> {
+    pub async fn wait_for_pgid(&self, id: DeploymentId) -> anyhow::Result<i32> {
         poll_until(
             &format!("deployment #{id} to start"),
             std::time::Duration::from_secs(30),
@@ -270,7 +273,10 @@ impl TestApp {
     }
 
     /// Deployment `id` as stored.
-    pub async fn deployment(&self, id: i64) -> anyhow::Result<slipway_core::store::Deployment> {
+    pub async fn deployment(
+        &self,
+        id: DeploymentId,
+    ) -> anyhow::Result<slipway_core::store::Deployment> {
         self.state
             .storage
             .deployment(id)
@@ -320,7 +326,7 @@ impl TestApp {
         client: &reqwest::Client,
         sha: &str,
         stage: &str,
-    ) -> anyhow::Result<Result<i64, String>> {
+    ) -> anyhow::Result<Result<DeploymentId, String>> {
         let res = self
             .post_form(
                 client,

@@ -8,6 +8,13 @@ use std::fmt;
 /// Where a deployment is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+// Stored as text under the same names (`type_name` keeps PostgreSQL from looking for
+// an enum type of its own).
+#[cfg_attr(
+    feature = "sqlx",
+    derive(sqlx::Type),
+    sqlx(type_name = "text", rename_all = "snake_case")
+)]
 pub enum DeploymentState {
     /// Created, the deployer not started yet.
     Queued,
@@ -106,6 +113,13 @@ impl fmt::Display for DeploymentState {
 /// Why a deployment exists.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+// Stored as text under the same names (`type_name` keeps PostgreSQL from looking for
+// an enum type of its own).
+#[cfg_attr(
+    feature = "sqlx",
+    derive(sqlx::Type),
+    sqlx(type_name = "text", rename_all = "snake_case")
+)]
 pub enum DeploymentKind {
     /// A SHA moved on from the previous stage.
     Promote,

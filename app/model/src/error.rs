@@ -129,6 +129,30 @@ impl AppError {
     }
 }
 
+/// A malformed SHA in a request is the caller's mistake; the message says what a SHA
+/// looks like.
+impl From<crate::sha::ShaError> for AppError {
+    fn from(e: crate::sha::ShaError) -> Self {
+        AppError::BadRequest(e.to_string())
+    }
+}
+
+impl AppError {
+    /// A malformed identifier in a URL: it names nothing that could exist, so the answer
+    /// is "not found", with what a valid one looks like.
+    pub fn no_such(e: crate::ids::IdError) -> Self {
+        AppError::NotFound(e.to_string())
+    }
+}
+
+/// A malformed identifier in a request body is the caller's mistake (in a URL,
+/// see [`AppError::no_such`]).
+impl From<crate::ids::IdError> for AppError {
+    fn from(e: crate::ids::IdError) -> Self {
+        AppError::BadRequest(e.to_string())
+    }
+}
+
 // Server functions need their error type to implement this trait, and the orphan rule
 // puts the impl here; the feature keeps Leptos out of the server core's dependencies.
 #[cfg(feature = "server-fn")]

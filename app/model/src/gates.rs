@@ -9,7 +9,7 @@
 //! facts. Adding a gate (sign-off, CI, window, approval…) means adding a field to the
 //! facts and one entry here.
 
-use super::{RoleSet, Sha};
+use super::{DeploymentId, RoleSet, Sha};
 use serde::{Deserialize, Serialize};
 
 /// Which rule a result is about.
@@ -109,7 +109,7 @@ pub enum Previous {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ActiveDeployment {
     /// Its id.
-    pub id: i64,
+    pub id: DeploymentId,
     /// The SHA it deploys.
     pub sha: Sha,
 }
@@ -425,7 +425,7 @@ mod tests {
     fn busy_lock_and_permission_gate_tables() {
         let f = PromotionFacts {
             active: Some(ActiveDeployment {
-                id: 7,
+                id: crate::DeploymentId(7),
                 sha: sha('c'),
             }),
             ..facts()

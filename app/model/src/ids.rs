@@ -181,22 +181,51 @@ mod tests {
     }
 }
 
-/// A user's database id. Its own type, so that a user id is never passed where a
-/// deployment's or a session's is expected.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
-#[cfg_attr(feature = "sqlx", derive(sqlx::Type), sqlx(transparent))]
-pub struct UserId(pub i64);
+macro_rules! row_id {
+    ($(#[$meta:meta])* $name:ident) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        #[cfg_attr(feature = "sqlx", derive(sqlx::Type), sqlx(transparent))]
+        pub struct $name(pub i64);
 
-impl UserId {
-    /// The number as stored.
-    pub fn get(self) -> i64 {
-        self.0
-    }
+        impl $name {
+            /// The number as stored.
+            pub fn get(self) -> i64 {
+                self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = std::num::ParseIntError;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                s.parse().map(Self)
+            }
+        }
+    };
 }
 
-impl fmt::Display for UserId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
-}
+// Database ids, each its own type so that one is never passed where another is
+// expected (a token id where a deployment's is wanted compiles today as two i64s).
+row_id!(
+    /// A user's database id.
+    UserId
+);
+row_id!(
+    /// A deployment's id, shown to users as `#id`.
+    DeploymentId
+);
+row_id!(
+    /// An API token's id (what its owner revokes it by).
+    TokenId
+);
+row_id!(
+    /// A login session's id (one browser's sign-in, listed on the profile page).
+    LoginId
+);

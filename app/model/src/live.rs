@@ -7,6 +7,7 @@
 //! payloads survive restarts and clients resume with `Last-Event-ID`.
 
 use crate::deployment::DeploymentState;
+use crate::ids::DeploymentId;
 use serde::{Deserialize, Serialize};
 
 /// The kinds of event, as SSE event names and stored `kind` values.
@@ -71,7 +72,7 @@ pub struct DeploymentChanged {
     /// The deployment's pipeline.
     pub pipeline: String,
     /// The deployment's id.
-    pub deployment: i64,
+    pub deployment: DeploymentId,
     /// Its new state.
     pub state: DeploymentState,
 }
@@ -82,7 +83,7 @@ pub struct LogAppended {
     /// The deployment's pipeline.
     pub pipeline: String,
     /// The deployment's id.
-    pub deployment: i64,
+    pub deployment: DeploymentId,
     /// The line's position in the deployment's log (1, 2, …).
     pub seq: i64,
     /// `stdout`, `stderr` or `slipway` (lines Slipway adds).
@@ -173,12 +174,12 @@ mod tests {
             }),
             LiveEvent::Deployment(DeploymentChanged {
                 pipeline: "web".into(),
-                deployment: 7,
+                deployment: crate::DeploymentId(7),
                 state: DeploymentState::Running,
             }),
             LiveEvent::Log(LogAppended {
                 pipeline: "web".into(),
-                deployment: 7,
+                deployment: crate::DeploymentId(7),
                 seq: 3,
                 stream: "stdout".into(),
                 at: "12:00:01".into(),
@@ -195,7 +196,7 @@ mod tests {
     fn the_wire_format_is_the_documented_one() {
         let e = LiveEvent::Deployment(DeploymentChanged {
             pipeline: "web".into(),
-            deployment: 7,
+            deployment: crate::DeploymentId(7),
             state: DeploymentState::TimedOut,
         });
         assert_eq!(e.kind().as_str(), "deployment");

@@ -59,10 +59,12 @@ impl fmt::Debug for Sha {
     }
 }
 
+/// How SHAs arrive in forms and JSON bodies: surrounding whitespace, as left by a
+/// copy and paste, is not the user's mistake.
 impl TryFrom<String> for Sha {
     type Error = ShaError;
     fn try_from(value: String) -> Result<Self, Self::Error> {
-        Sha::parse(&value)
+        Sha::parse(value.trim())
     }
 }
 

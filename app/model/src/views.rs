@@ -2,6 +2,7 @@
 //! to the browser inside the hydration payload. Everything time-dependent (ages) is
 //! already text here, so server and browser render identical HTML.
 
+use crate::ids::{DeploymentId, LoginId, TokenId};
 use serde::{Deserialize, Serialize};
 
 /// The logged-in user, as pages show them.
@@ -140,7 +141,7 @@ pub struct Card {
     /// It was rolled back on its column's stage.
     pub rolled_back: bool,
     /// A deployment of it is queued or running (id).
-    pub deploying: Option<i64>,
+    pub deploying: Option<DeploymentId>,
     /// Its ready mark, if any.
     pub ready: Option<ReadyInfo>,
     /// Where it can go next, with the gates.
@@ -150,7 +151,7 @@ pub struct Card {
 /// A deployment as a column header or list shows it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeploymentRef {
-    pub id: i64,
+    pub id: DeploymentId,
     /// Full SHA.
     pub sha: String,
     /// State label.
@@ -319,7 +320,7 @@ pub struct ProfileView {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionRow {
     /// Id (for the *End* button).
-    pub id: i64,
+    pub id: LoginId,
     /// When it began (age text).
     pub started: String,
     /// Last activity (age text).
@@ -337,7 +338,7 @@ pub struct SessionRow {
 /// An API token in a list.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenRow {
-    pub id: i64,
+    pub id: TokenId,
     pub name: String,
     /// Display prefix.
     pub prefix: String,

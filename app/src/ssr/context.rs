@@ -6,7 +6,7 @@ use leptos::prelude::use_context;
 use slipway_core::store::User;
 use slipway_core::Services;
 use slipway_model::error::AppError;
-use slipway_model::Action;
+use slipway_model::{Action, LoginId};
 
 pub use slipway_core::authz::{authorize, internal};
 
@@ -18,10 +18,10 @@ pub struct CurrentUser(pub Option<User>);
 /// The id of the request's login session (`user_sessions`), when logged in with a
 /// cookie: lets "your sessions" mark the current one and a password change keep it.
 #[derive(Clone, Copy, Debug)]
-pub struct CurrentLogin(pub Option<i64>);
+pub struct CurrentLogin(pub Option<LoginId>);
 
 /// The current request's login session id, if any.
-pub fn current_login() -> Option<i64> {
+pub fn current_login() -> Option<LoginId> {
     use_context::<axum::http::request::Parts>()
         .and_then(|parts| parts.extensions.get::<CurrentLogin>().copied())
         .and_then(|c| c.0)

@@ -8,6 +8,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 use slipway_model::views::{DeploymentView, LogLineView};
+use slipway_model::DeploymentId;
 
 /// The deployment page.
 #[component]
@@ -17,8 +18,9 @@ pub fn DeploymentPage() -> impl IntoView {
         params
             .read()
             .get("id")
-            .and_then(|s| s.parse::<i64>().ok())
-            .unwrap_or(-1)
+            .and_then(|s| s.parse::<DeploymentId>().ok())
+            // No deployment has a negative id: the page answers "not found".
+            .unwrap_or(DeploymentId(-1))
     };
     let data = Resource::new(id, get_deployment);
     // Log lines that arrived live since the page was rendered.

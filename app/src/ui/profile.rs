@@ -121,7 +121,7 @@ fn Sessions(rows: Vec<SessionRow>) -> impl IntoView {
                         let action = format!("/profile/sessions/{}/end", s.id);
                         let label = if s.current { "Log out" } else { "End" };
                         view! {
-                            <tr data-session=s.id>
+                            <tr data-session=s.id.get()>
                                 <td>
                                     {s.browser.clone()}
                                     {s.current.then(|| view! { <span class="badge current">"this session"</span> })}

@@ -6,6 +6,7 @@
 use crate::store::{Storage, StoredEvent};
 use slipway_model::deployment::DeploymentState;
 use slipway_model::live::{BoardChange, BoardChanged, DeploymentChanged, LiveEvent, LogAppended};
+use slipway_model::DeploymentId;
 use std::sync::Arc;
 use tokio::sync::broadcast;
 
@@ -80,7 +81,7 @@ impl Events {
     pub async fn deployment_changed(
         &self,
         pipeline: &str,
-        deployment: i64,
+        deployment: DeploymentId,
         state: DeploymentState,
     ) {
         self.publish(LiveEvent::Deployment(DeploymentChanged {

@@ -7,8 +7,9 @@ use super::actions::{finish, redirect_with, user};
 use super::auth::start_login;
 use super::client::ClientAddr;
 use super::error::HttpError;
+use super::extract::PagePath;
 use super::shown_once::{self, Secret};
-use axum::extract::{Path, RawForm, State};
+use axum::extract::{RawForm, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
@@ -17,6 +18,7 @@ use slipway_app::ssr::context::{CurrentLogin, CurrentUser};
 use slipway_core::accounts::{self, Actor, PasswordChange};
 use slipway_core::Services;
 use slipway_model::error::AppError;
+use slipway_model::LoginId;
 use tower_sessions::Session;
 
 const USERS: &str = "/admin/users";
@@ -243,7 +245,7 @@ pub async fn end_session(
     Extension(u): Extension<CurrentUser>,
     Extension(CurrentLogin(login)): Extension<CurrentLogin>,
     session: Session,
-    Path(id): Path<i64>,
+    PagePath(id): PagePath<LoginId>,
 ) -> Result<Response, HttpError> {
     let me = user(u)?;
     let result = accounts::end_own_session(&state, &me, id).await;

@@ -5,10 +5,11 @@
 //! answered with their status.
 
 use super::error::HttpError;
+use super::extract::{PageForm, PagePath};
 use super::shown_once::{self, Secret};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::{Extension, Form};
+use axum::Extension;
 use serde::Deserialize;
 use slipway_app::ssr::context::CurrentUser;
 use slipway_app::ssr::flash::flash_cookie;
@@ -17,6 +18,7 @@ use slipway_core::store::User;
 use slipway_core::Services;
 use slipway_model::error::AppError;
 use slipway_model::views::Flash;
+use slipway_model::{DeploymentId, PipelineId, Sha, StageId, TokenId};
 
 /// A redirect to `to` that carries a one-time message for the next page.
 pub(super) fn redirect_with(state: &Services, to: &str, kind: &str, message: String) -> Response {
@@ -58,7 +60,7 @@ pub(super) fn user(u: CurrentUser) -> Result<User, HttpError> {
 /// `sha` (and an optional note) from a card's form.
 #[derive(Deserialize)]
 pub struct ShaForm {
-    sha: String,
+    sha: Sha,
     #[serde(default)]
     note: String,
 }
@@ -67,18 +69,17 @@ pub struct ShaForm {
 pub async fn ready(
     State(state): State<Services>,
     Extension(u): Extension<CurrentUser>,
-    Path(p): Path<String>,
-    Form(f): Form<ShaForm>,
+    PagePath(p): PagePath<PipelineId>,
+    PageForm(f): PageForm<ShaForm>,
 ) -> Result<Response, HttpError> {
     let user = user(u)?;
     let back = format!("/pipelines/{p}");
     let result = async {
         let pipeline = promotion::pipeline(&state, &p)?;
-        let sha = promotion::parse_sha(&f.sha)?;
-        promotion::mark_ready(&state, &user, pipeline, &sha, Some(&f.note)).await
+        promotion::mark_ready(&state, &user, pipeline, &f.sha, Some(&f.note)).await
     }
     .await;
-    let short = f.sha.trim().chars().take(7).collect::<String>();
+    let short = f.sha.short();
     finish(
         &state,
         result,
@@ -100,18 +101,17 @@ pub async fn ready(
 pub async fn unready(
     State(state): State<Services>,
     Extension(u): Extension<CurrentUser>,
-    Path(p): Path<String>,
-    Form(f): Form<ShaForm>,
+    PagePath(p): PagePath<PipelineId>,
+    PageForm(f): PageForm<ShaForm>,
 ) -> Result<Response, HttpError> {
     let user = user(u)?;
     let back = format!("/pipelines/{p}");
     let result = async {
         let pipeline = promotion::pipeline(&state, &p)?;
-        let sha = promotion::parse_sha(&f.sha)?;
-        promotion::unmark_ready(&state, &user, pipeline, &sha).await
+        promotion::unmark_ready(&state, &user, pipeline, &f.sha).await
     }
     .await;
-    let short = f.sha.trim().chars().take(7).collect::<String>();
+    let short = f.sha.short();
     finish(
         &state,
         result,
@@ -123,23 +123,22 @@ pub async fn unready(
 /// `sha` and `stage` from a *Promote* button.
 #[derive(Deserialize)]
 pub struct PromoteForm {
-    sha: String,
-    stage: String,
+    sha: Sha,
+    stage: StageId,
 }
 
 /// `POST /pipelines/{p}/promote`: to the deployment page on success.
 pub async fn promote(
     State(state): State<Services>,
     Extension(u): Extension<CurrentUser>,
-    Path(p): Path<String>,
-    Form(f): Form<PromoteForm>,
+    PagePath(p): PagePath<PipelineId>,
+    PageForm(f): PageForm<PromoteForm>,
 ) -> Result<Response, HttpError> {
     let user = user(u)?;
     let back = format!("/pipelines/{p}");
     let result = async {
         let at = promotion::stage(&state, &p, &f.stage)?;
-        let sha = promotion::parse_sha(&f.sha)?;
-        promotion::promote(&state, &user, &at, &sha).await
+        promotion::promote(&state, &user, &at, &f.sha).await
     }
     .await;
     finish(
@@ -172,8 +171,8 @@ pub struct LockForm {
 pub async fn lock(
     State(state): State<Services>,
     Extension(u): Extension<CurrentUser>,
-    Path((p, s)): Path<(String, String)>,
-    Form(f): Form<LockForm>,
+    PagePath((p, s)): PagePath<(PipelineId, StageId)>,
+    PageForm(f): PageForm<LockForm>,
 ) -> Result<Response, HttpError> {
     let user = user(u)?;
     let back = format!("/pipelines/{p}");
@@ -202,7 +201,7 @@ pub async fn lock(
 pub async fn unlock(
     State(state): State<Services>,
     Extension(u): Extension<CurrentUser>,
-    Path((p, s)): Path<(String, String)>,
+    PagePath((p, s)): PagePath<(PipelineId, StageId)>,
 ) -> Result<Response, HttpError> {
     let user = user(u)?;
     let back = format!("/pipelines/{p}");
@@ -222,7 +221,7 @@ pub async fn unlock(
 pub async fn cancel(
     State(state): State<Services>,
     Extension(u): Extension<CurrentUser>,
-    Path(id): Path<i64>,
+    PagePath(id): PagePath<DeploymentId>,
 ) -> Result<Response, HttpError> {
     let user = user(u)?;
     let back = format!("/deployments/{id}");
@@ -246,8 +245,8 @@ pub struct ReasonForm {
 pub async fn rollback(
     State(state): State<Services>,
     Extension(u): Extension<CurrentUser>,
-    Path((p, s)): Path<(String, String)>,
-    Form(f): Form<ReasonForm>,
+    PagePath((p, s)): PagePath<(PipelineId, StageId)>,
+    PageForm(f): PageForm<ReasonForm>,
 ) -> Result<Response, HttpError> {
     let user = user(u)?;
     let back = format!("/pipelines/{p}");
@@ -285,7 +284,7 @@ pub struct TokenForm {
 pub async fn create_token(
     State(state): State<Services>,
     Extension(u): Extension<CurrentUser>,
-    Form(f): Form<TokenForm>,
+    PageForm(f): PageForm<TokenForm>,
 ) -> Result<Response, HttpError> {
     let user = user(u)?;
     match slipway_core::accounts::create_token(&state, &user, &f.name).await {
@@ -308,7 +307,7 @@ pub async fn create_token(
 pub async fn revoke_token(
     State(state): State<Services>,
     Extension(u): Extension<CurrentUser>,
-    Path(id): Path<i64>,
+    PagePath(id): PagePath<TokenId>,
 ) -> Result<Response, HttpError> {
     let user = user(u)?;
     let result = slipway_core::accounts::revoke_token(&state, &user, id).await;

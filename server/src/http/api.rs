@@ -4,7 +4,8 @@
 //! a human `message`; a refused promotion names the failing gate.
 
 use super::bearer::{ApiError, ApiJson, ApiUser};
-use axum::extract::{Path, Query, State};
+use super::extract::{ApiPath, ApiQuery};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -14,7 +15,7 @@ use slipway_core::store::Deployment;
 use slipway_core::{promotion, read, Services};
 use slipway_model::gates::GateResult;
 use slipway_model::views::BoardView;
-use slipway_model::Action;
+use slipway_model::{Action, DeploymentId, PipelineId, Sha, StageId};
 
 /// The API's routes.
 pub fn routes() -> Router<Services> {
@@ -57,7 +58,7 @@ async fn not_found() -> ApiError {
 /// A deployment as the API returns it.
 #[derive(Serialize)]
 pub struct DeploymentJson {
-    id: i64,
+    id: DeploymentId,
     pipeline: String,
     stage: String,
     sha: String,
@@ -100,7 +101,7 @@ impl From<&Deployment> for DeploymentJson {
 async fn board_state(
     State(state): State<Services>,
     ApiUser(user): ApiUser,
-    Path(p): Path<String>,
+    ApiPath(p): ApiPath<PipelineId>,
 ) -> ApiResult<Json<BoardView>> {
     authorize(&user, Action::View)?;
     let pipeline = promotion::pipeline(&state, &p)?;
@@ -109,14 +110,14 @@ async fn board_state(
 
 #[derive(Deserialize)]
 struct ReadyBody {
-    sha: String,
+    sha: Sha,
     #[serde(default)]
     note: Option<String>,
 }
 
 #[derive(Serialize)]
 struct ReadyAnswer {
-    sha: String,
+    sha: Sha,
     /// False when the SHA was already marked ready.
     newly_marked: bool,
 }
@@ -124,19 +125,14 @@ struct ReadyAnswer {
 async fn mark_ready(
     State(state): State<Services>,
     ApiUser(user): ApiUser,
-    Path(p): Path<String>,
+    ApiPath(p): ApiPath<PipelineId>,
     ApiJson(body): ApiJson<ReadyBody>,
 ) -> ApiResult<Json<ReadyAnswer>> {
-    let newly_marked = promotion::mark_ready(
-        &state,
-        &user,
-        promotion::pipeline(&state, &p)?,
-        &promotion::parse_sha(&body.sha)?,
-        body.note.as_deref(),
-    )
-    .await?;
+    let pipeline = promotion::pipeline(&state, &p)?;
+    let newly_marked =
+        promotion::mark_ready(&state, &user, pipeline, &body.sha, body.note.as_deref()).await?;
     Ok(Json(ReadyAnswer {
-        sha: body.sha.trim().to_ascii_lowercase(),
+        sha: body.sha,
         newly_marked,
     }))
 }
@@ -144,10 +140,10 @@ async fn mark_ready(
 async fn unmark_ready(
     State(state): State<Services>,
     ApiUser(user): ApiUser,
-    Path((p, sha)): Path<(String, String)>,
+    ApiPath((p, sha)): ApiPath<(PipelineId, Sha)>,
 ) -> ApiResult<StatusCode> {
     let pipeline = promotion::pipeline(&state, &p)?;
-    if promotion::unmark_ready(&state, &user, pipeline, &promotion::parse_sha(&sha)?).await? {
+    if promotion::unmark_ready(&state, &user, pipeline, &sha).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::new(
@@ -160,14 +156,14 @@ async fn unmark_ready(
 
 #[derive(Deserialize)]
 struct ShaQuery {
-    sha: String,
+    sha: Sha,
 }
 
 #[derive(Serialize)]
 struct GatesAnswer {
-    pipeline: String,
-    stage: String,
-    sha: String,
+    pipeline: PipelineId,
+    stage: StageId,
+    sha: Sha,
     allowed: bool,
     gates: Vec<GateResult>,
 }
@@ -175,35 +171,34 @@ struct GatesAnswer {
 async fn gates(
     State(state): State<Services>,
     ApiUser(user): ApiUser,
-    Path((p, s)): Path<(String, String)>,
-    Query(q): Query<ShaQuery>,
+    ApiPath((p, s)): ApiPath<(PipelineId, StageId)>,
+    ApiQuery(q): ApiQuery<ShaQuery>,
 ) -> ApiResult<Json<GatesAnswer>> {
     authorize(&user, Action::View)?;
     let at = promotion::stage(&state, &p, &s)?;
-    let sha = promotion::parse_sha(&q.sha)?;
-    let gates = promotion::evaluate_gates(&state, &user, &at, &sha).await?;
+    let gates = promotion::evaluate_gates(&state, &user, &at, &q.sha).await?;
     Ok(Json(GatesAnswer {
         allowed: slipway_model::gates::first_blocker(&gates).is_none(),
         pipeline: p,
         stage: s,
-        sha: sha.to_string(),
+        sha: q.sha,
         gates,
     }))
 }
 
 #[derive(Deserialize)]
 struct PromoteBody {
-    sha: String,
+    sha: Sha,
 }
 
 async fn promote(
     State(state): State<Services>,
     ApiUser(user): ApiUser,
-    Path((p, s)): Path<(String, String)>,
+    ApiPath((p, s)): ApiPath<(PipelineId, StageId)>,
     ApiJson(body): ApiJson<PromoteBody>,
 ) -> ApiResult<(StatusCode, Json<DeploymentJson>)> {
     let at = promotion::stage(&state, &p, &s)?;
-    let d = promotion::promote(&state, &user, &at, &promotion::parse_sha(&body.sha)?).await?;
+    let d = promotion::promote(&state, &user, &at, &body.sha).await?;
     Ok((StatusCode::CREATED, Json(DeploymentJson::from(&d))))
 }
 
@@ -217,7 +212,7 @@ struct LockBody {
 async fn lock(
     State(state): State<Services>,
     ApiUser(user): ApiUser,
-    Path((p, s)): Path<(String, String)>,
+    ApiPath((p, s)): ApiPath<(PipelineId, StageId)>,
     ApiJson(body): ApiJson<LockBody>,
 ) -> ApiResult<StatusCode> {
     let at = promotion::stage(&state, &p, &s)?;
@@ -228,7 +223,7 @@ async fn lock(
 async fn unlock(
     State(state): State<Services>,
     ApiUser(user): ApiUser,
-    Path((p, s)): Path<(String, String)>,
+    ApiPath((p, s)): ApiPath<(PipelineId, StageId)>,
 ) -> ApiResult<StatusCode> {
     promotion::unlock(&state, &user, &promotion::stage(&state, &p, &s)?).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -242,7 +237,7 @@ struct RollbackBody {
 async fn rollback(
     State(state): State<Services>,
     ApiUser(user): ApiUser,
-    Path((p, s)): Path<(String, String)>,
+    ApiPath((p, s)): ApiPath<(PipelineId, StageId)>,
     ApiJson(body): ApiJson<RollbackBody>,
 ) -> ApiResult<(StatusCode, Json<DeploymentJson>)> {
     let at = promotion::stage(&state, &p, &s)?;
@@ -250,7 +245,7 @@ async fn rollback(
     Ok((StatusCode::CREATED, Json(DeploymentJson::from(&d))))
 }
 
-async fn find_deployment(state: &Services, id: i64) -> ApiResult<Deployment> {
+async fn find_deployment(state: &Services, id: DeploymentId) -> ApiResult<Deployment> {
     state
         .storage
         .deployment(id)
@@ -268,7 +263,7 @@ async fn find_deployment(state: &Services, id: i64) -> ApiResult<Deployment> {
 async fn deployment(
     State(state): State<Services>,
     ApiUser(user): ApiUser,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<DeploymentId>,
 ) -> ApiResult<Json<DeploymentJson>> {
     authorize(&user, Action::View)?;
     Ok(Json(DeploymentJson::from(
@@ -299,8 +294,8 @@ struct LogAnswer {
 async fn log(
     State(state): State<Services>,
     ApiUser(user): ApiUser,
-    Path(id): Path<i64>,
-    Query(q): Query<LogQuery>,
+    ApiPath(id): ApiPath<DeploymentId>,
+    ApiQuery(q): ApiQuery<LogQuery>,
 ) -> ApiResult<Json<LogAnswer>> {
     authorize(&user, Action::View)?;
     let d = find_deployment(&state, id).await?;
@@ -326,7 +321,7 @@ async fn log(
 async fn cancel(
     State(state): State<Services>,
     ApiUser(user): ApiUser,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<DeploymentId>,
 ) -> ApiResult<StatusCode> {
     promotion::cancel(&state, &user, id).await?;
     Ok(StatusCode::ACCEPTED)

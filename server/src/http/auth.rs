@@ -14,6 +14,7 @@ use slipway_app::ssr::context::{CurrentLogin, CurrentUser};
 use slipway_core::accounts::login::{self, LoginRefusal};
 use slipway_core::store::{User, UserId};
 use slipway_core::Services;
+use slipway_model::LoginId;
 use tower_sessions::Session;
 
 /// Paths anyone may fetch without logging in.
@@ -44,10 +45,10 @@ enum Anonymous {
 async fn resolve(
     state: &Services,
     session: &Session,
-) -> Result<Result<(User, i64), Anonymous>, HttpError> {
+) -> Result<Result<(User, LoginId), Anonymous>, HttpError> {
     let read = async {
         let user = session.get::<UserId>(USER_ID_KEY).await?;
-        let login = session.get::<i64>(LOGIN_KEY).await?;
+        let login = session.get::<LoginId>(LOGIN_KEY).await?;
         Ok::<_, tower_sessions::session::Error>((user, login))
     };
     let (user_id, login_id) = match read.await {

@@ -10,12 +10,13 @@ pub mod auth;
 pub mod bearer;
 pub mod client;
 pub mod error;
+pub mod extract;
 pub mod origin;
 pub mod session_store;
 pub mod shown_once;
 pub mod sse;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -113,10 +114,9 @@ async fn readyz(State(state): State<Services>) -> Response {
 async fn refresh(
     State(state): State<Services>,
     Extension(CurrentUser(user)): Extension<CurrentUser>,
-    Path(pipeline): Path<String>,
+    extract::PagePath(id): extract::PagePath<PipelineId>,
 ) -> Result<Redirect, HttpError> {
     let user = user.ok_or(HttpError::Unauthenticated)?;
-    let id = PipelineId::parse(&pipeline).map_err(|e| HttpError::not_found(e.to_string()))?;
     authorize(&user, Action::RefreshRepository).map_err(HttpError::from)?;
     match state.repos.fetch(id.as_str()).await {
         // A failed fetch is recorded in the mirror status, which the board shows.

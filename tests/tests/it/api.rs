@@ -1,7 +1,7 @@
 //! The JSON API with bearer tokens, and the `slipway ready` CLI that uses it.
 
 use serde_json::{json, Value};
-use slipway_model::Role;
+use slipway_model::{DeploymentId, Role};
 use slipway_tests::app::{deploying_pipeline, spawn_app, TestApp, WRITE_SHA};
 use slipway_tests::git::TestRepo;
 
@@ -236,6 +236,51 @@ async fn bad_input_gets_a_4xx_that_says_what_is_wrong() {
 }
 
 #[tokio::test]
+async fn malformed_ids_in_urls_and_queries_get_json_errors_that_say_what_a_valid_one_looks_like() {
+    let (app, _repo, _out) = setup().await;
+    let browser = app.logged_in("vera", &[Role::Viewer]).await.unwrap();
+    let token = token_for(&app, &browser, "t").await;
+    let (http, base, auth) = api(&app, &token);
+    let cases: Vec<(&str, u16, &str, &str)> = vec![
+        // An id that could not exist names nothing: 404, and the rule for a valid one.
+        ("/pipelines/Web/board", 404, "not_found", "lowercase"),
+        (
+            "/pipelines/web/stages/QA/gates?sha=0123456789abcdef0123456789abcdef01234567",
+            404,
+            "not_found",
+            "stage id \"QA\"",
+        ),
+        ("/deployments/abc", 404, "not_found", "numbers"),
+        ("/deployments/abc/log", 404, "not_found", "numbers"),
+        // A query that does not parse is the caller's mistake, in JSON like every other.
+        ("/pipelines/web/stages/qa/gates", 400, "bad_request", "sha"),
+        (
+            "/pipelines/web/stages/qa/gates?sha=abc",
+            400,
+            "bad_request",
+            "40 hexadecimal",
+        ),
+        ("/deployments/1/log?after=x", 400, "bad_request", "after"),
+    ];
+    for (path, status, code, says) in cases {
+        let res = http
+            .get(format!("{base}{path}"))
+            .header("authorization", &auth)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status().as_u16(), status, "{path}");
+        let json: Value = res.json().await.expect("a JSON body");
+        assert_eq!(json["code"], code, "{path}: {json}");
+        let message = json["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains(says),
+            "{path}: {message:?} should mention {says:?}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn the_api_promotes_reports_gates_and_names_the_failing_gate() {
     let (app, mut repo, _out) = setup().await;
     let browser = app
@@ -269,12 +314,14 @@ async fn the_api_promotes_reports_gates_and_names_the_failing_gate() {
             assert_eq!(res.status(), 201);
             let d: Value = res.json().await.unwrap();
             assert_eq!(d["sha"], sha.as_str());
-            app.wait_for_end(d["id"].as_i64().unwrap()).await.unwrap();
+            app.wait_for_end(DeploymentId(d["id"].as_i64().unwrap()))
+                .await
+                .unwrap();
         }
     }
     let res = go(newer.clone(), "production").await;
     let d: Value = res.json().await.unwrap();
-    let id = d["id"].as_i64().unwrap();
+    let id = DeploymentId(d["id"].as_i64().unwrap());
     app.wait_for_end(id).await.unwrap();
     let status: Value = http
         .get(format!("{base}/deployments/{id}"))

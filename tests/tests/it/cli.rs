@@ -345,7 +345,7 @@ async fn a_server_killed_mid_deploy_marks_it_interrupted_and_ends_its_process_gr
     .await
     .unwrap();
     let to = location(&res);
-    let id: i64 = to
+    let id: slipway_model::DeploymentId = to
         .strip_prefix("/deployments/")
         .expect("a deployment started")
         .parse()

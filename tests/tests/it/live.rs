@@ -51,7 +51,7 @@ async fn an_sse_client_gets_board_changes_and_log_lines_and_resumes_after_a_rest
         .collect();
     assert_eq!(lines.len(), 2, "{seen:?}");
     assert_eq!(lines[0]["line"], format!("line one for {sha}"));
-    assert_eq!(lines[0]["deployment"], id);
+    assert_eq!(lines[0]["deployment"], id.get());
     assert_eq!(lines[1]["stream"], "stderr");
     let ids: Vec<i64> = seen
         .iter()

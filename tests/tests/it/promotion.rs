@@ -3,7 +3,7 @@
 
 use slipway_core::deploys::runner::group_alive;
 use slipway_model::deployment::DeploymentState;
-use slipway_model::Role;
+use slipway_model::{DeploymentId, Role};
 use slipway_tests::app::{deploying_pipeline, flash, location, spawn_app, TestApp, WRITE_SHA};
 use slipway_tests::git::TestRepo;
 
@@ -64,7 +64,7 @@ impl Story {
     }
 
     /// Promotes and waits for success.
-    async fn deploy(&self, who: &reqwest::Client, sha: &str, stage: &str) -> i64 {
+    async fn deploy(&self, who: &reqwest::Client, sha: &str, stage: &str) -> DeploymentId {
         let id = self
             .app
             .promote(who, sha, stage)
@@ -613,7 +613,7 @@ async fn rollback_redeploys_the_previous_distinct_sha_and_is_audited() {
                 .await
                 .unwrap();
             let to = location(&res);
-            let id: i64 = to
+            let id: DeploymentId = to
                 .strip_prefix("/deployments/")
                 .expect("rollback started")
                 .parse()

@@ -14,7 +14,7 @@ use crate::store::{LoginSession, NewAudit, Storage, User, UserId};
 use crate::Services;
 use slipway_model::audit::{AuditAction, Outcome};
 use slipway_model::error::AppError;
-use slipway_model::{throttle, UserName};
+use slipway_model::{throttle, LoginId, UserName};
 use std::time::Duration;
 use time::OffsetDateTime;
 
@@ -165,9 +165,9 @@ const TOUCH_EVERY: i64 = 60;
 pub async fn resume(
     storage: &dyn Storage,
     user_id: UserId,
-    login_id: Option<i64>,
+    login_id: Option<LoginId>,
     now: OffsetDateTime,
-) -> Result<Option<(User, i64)>, AppError> {
+) -> Result<Option<(User, LoginId)>, AppError> {
     let login = match login_id {
         Some(id) => storage.login_session(id).await?,
         None => None,

@@ -10,6 +10,7 @@ use passwords::Password;
 use slipway_model::audit::{AuditAction, Outcome};
 use slipway_model::error::AppError;
 use slipway_model::throttle;
+use slipway_model::{LoginId, TokenId};
 
 /// Creates a token for `user`; returns it with its plaintext, which is never stored.
 pub async fn create_token(
@@ -45,7 +46,7 @@ pub async fn create_token(
 }
 
 /// Revokes one of `user`'s own tokens.
-pub async fn revoke_token(state: &Services, user: &User, id: i64) -> Result<(), AppError> {
+pub async fn revoke_token(state: &Services, user: &User, id: TokenId) -> Result<(), AppError> {
     if state.storage.revoke_token(user.id, id).await? {
         audit_own(
             state.storage.as_ref(),
@@ -79,7 +80,7 @@ pub struct PasswordChange {
 pub async fn change_own_password(
     state: &Services,
     user: &User,
-    keep: Option<i64>,
+    keep: Option<LoginId>,
     client: &str,
     change: PasswordChange,
 ) -> Result<(), AppError> {
@@ -149,7 +150,7 @@ pub async fn change_own_password(
 }
 
 /// Ends one of `user`'s own sessions (from the "active sessions" list).
-pub async fn end_own_session(state: &Services, user: &User, id: i64) -> Result<(), AppError> {
+pub async fn end_own_session(state: &Services, user: &User, id: LoginId) -> Result<(), AppError> {
     if state.storage.end_login_session(user.id, id).await? {
         audit_own(
             state.storage.as_ref(),

@@ -5,13 +5,14 @@ use super::runner::{RunObserver, Stream};
 use crate::Services;
 use slipway_model::deployment::DeploymentState;
 use slipway_model::live::LogAppended;
+use slipway_model::DeploymentId;
 use time::OffsetDateTime;
 
 /// Writes a deployment's log lines as the deployer prints them.
 pub(super) struct LogWriter {
     pub(super) state: Services,
     pub(super) pipeline: String,
-    pub(super) id: i64,
+    pub(super) id: DeploymentId,
     /// The last line's position (lines are numbered 1, 2, …).
     pub(super) seq: i64,
 }
@@ -27,7 +28,7 @@ impl LogWriter {
             .append_log(self.id, self.seq, at, stream, text)
             .await
         {
-            tracing::error!(deployment = self.id, error = %e, "failed to store a log line");
+            tracing::error!(deployment = %self.id, error = %e, "failed to store a log line");
         }
         let fmt = time::macros::format_description!("[hour]:[minute]:[second]");
         let at = at.format(&fmt).unwrap_or_default();
@@ -54,7 +55,7 @@ impl RunObserver for LogWriter {
             .mark_running(self.id, pgid, self.state.now())
             .await
         {
-            tracing::error!(deployment = self.id, error = %e, "failed to record a running deployment");
+            tracing::error!(deployment = %self.id, error = %e, "failed to record a running deployment");
         }
         self.state
             .events

@@ -7,6 +7,7 @@ pub mod runner;
 pub mod supervisor;
 
 use runner::CancelHandle;
+use slipway_model::DeploymentId;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
@@ -20,13 +21,13 @@ pub const KILL_GRACE: Duration = Duration::from_secs(5);
 /// Deploys running in this process, so they can be cancelled.
 #[derive(Default)]
 pub struct Deploys {
-    running: Mutex<HashMap<i64, CancelHandle>>,
+    running: Mutex<HashMap<DeploymentId, CancelHandle>>,
     tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
     stopping: AtomicBool,
 }
 
 impl Deploys {
-    fn lock_running(&self) -> std::sync::MutexGuard<'_, HashMap<i64, CancelHandle>> {
+    fn lock_running(&self) -> std::sync::MutexGuard<'_, HashMap<DeploymentId, CancelHandle>> {
         self.running.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -37,7 +38,7 @@ impl Deploys {
 
     /// Cancels deployment `id` if this process runs it (its whole process group);
     /// false if it does not.
-    pub fn cancel(&self, id: i64) -> bool {
+    pub fn cancel(&self, id: DeploymentId) -> bool {
         let handle = self.lock_running().get(&id).cloned();
         handle.map(|h| h.cancel()).is_some()
     }

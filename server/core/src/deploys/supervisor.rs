@@ -49,7 +49,7 @@ pub fn start(state: &Services, pipeline: &PipelineConfig, stage: &StageConfig, d
     // Everything the deploy logs carries its id, pipeline and stage.
     let span = tracing::info_span!(
         "deployment",
-        id = d.id,
+        id = %d.id,
         pipeline = %d.pipeline,
         stage = %d.stage
     );
@@ -112,7 +112,7 @@ pub fn start(state: &Services, pipeline: &PipelineConfig, stage: &StageConfig, d
         {
             Ok(_) => {}
             Err(e) => {
-                tracing::error!(deployment = id, error = %e, "failed to record the end of a deployment")
+                tracing::error!(deployment = %id, error = %e, "failed to record the end of a deployment")
             }
         }
         state2.events.deployment_changed(&d.pipeline, id, end).await;
@@ -182,7 +182,7 @@ pub async fn recover_interrupted(state: &Services) -> anyhow::Result<usize> {
         entry.detail = Some(note);
         crate::audit::record(state.storage.as_ref(), entry).await;
         tracing::warn!(
-            deployment = d.id,
+            deployment = %d.id,
             "marked an abandoned deployment interrupted"
         );
     }

@@ -12,7 +12,7 @@ use slipway_model::audit::{AuditAction, Outcome};
 use slipway_model::deployment::DeploymentState;
 use slipway_model::error::{AppError, RefusalKind};
 use slipway_model::live::BoardChange;
-use slipway_model::{Action, Sha};
+use slipway_model::{Action, DeploymentId, Sha};
 
 /// Marks a SHA of the pipeline's branch ready.
 #[tracing::instrument(skip(state, user, p), fields(user = %user.name, pipeline = %p.id), err(level = "info", Display))]
@@ -169,7 +169,7 @@ pub async fn unlock(state: &Services, user: &User, at: &StageRef<'_>) -> Result<
 
 /// Cancels a running deployment (its whole process group).
 #[tracing::instrument(skip(state, user), fields(user = %user.name), err(level = "info", Display))]
-pub async fn cancel(state: &Services, user: &User, id: i64) -> Result<(), AppError> {
+pub async fn cancel(state: &Services, user: &User, id: DeploymentId) -> Result<(), AppError> {
     authorize(user, Action::Cancel)?;
     let d = state
         .storage

@@ -1,11 +1,12 @@
 //! Resolving what a request names — a pipeline, a stage, a SHA on the branch — into the
-//! configured things, with messages that say what exists.
+//! configured things, with messages that say what exists. The ids arrive parsed: the
+//! HTTP extractors and server functions are where strings stop.
 
 use crate::authz::internal;
 use crate::config::{PipelineConfig, StageConfig};
 use crate::Services;
 use slipway_model::error::{AppError, RefusalKind};
-use slipway_model::Sha;
+use slipway_model::{PipelineId, Sha, StageId};
 
 /// A pipeline and the index of one of its stages, resolved from user input.
 pub struct StageRef<'a> {
@@ -27,40 +28,37 @@ impl<'a> StageRef<'a> {
     }
 }
 
-/// Looks a pipeline up by user-supplied id.
-pub fn pipeline<'a>(state: &'a Services, id: &str) -> Result<&'a PipelineConfig, AppError> {
-    state.config.pipeline(id).ok_or_else(|| {
+/// Looks a pipeline up by id.
+pub fn pipeline<'a>(state: &'a Services, id: &PipelineId) -> Result<&'a PipelineConfig, AppError> {
+    state.config.pipeline(id.as_str()).ok_or_else(|| {
         AppError::NotFound(format!(
-            "there is no pipeline {id:?}; the home page lists the configured ones"
+            "there is no pipeline {:?}; the home page lists the configured ones",
+            id.as_str()
         ))
     })
 }
 
-/// Looks a stage up by user-supplied ids.
+/// Looks a stage up by ids.
 pub fn stage<'a>(
     state: &'a Services,
-    pipeline_id: &str,
-    stage_id: &str,
+    pipeline_id: &PipelineId,
+    stage_id: &StageId,
 ) -> Result<StageRef<'a>, AppError> {
     let pipeline = pipeline(state, pipeline_id)?;
     let index = pipeline
         .stages
         .iter()
-        .position(|s| s.id.as_str() == stage_id)
+        .position(|s| &s.id == stage_id)
         .ok_or_else(|| {
             let known: Vec<&str> = pipeline.stages.iter().map(|s| s.id.as_str()).collect();
             AppError::NotFound(format!(
-                "pipeline {} has no stage {stage_id:?} (stages: {})",
+                "pipeline {} has no stage {:?} (stages: {})",
                 pipeline.id,
+                stage_id.as_str(),
                 known.join(", ")
             ))
         })?;
     Ok(StageRef { pipeline, index })
-}
-
-/// Parses a SHA from user input, with a message saying what a SHA looks like.
-pub fn parse_sha(s: &str) -> Result<Sha, AppError> {
-    Sha::parse(s.trim()).map_err(|e| AppError::BadRequest(e.to_string()))
 }
 
 /// Refuses with "unknown commit" unless `sha` is on the pipeline's branch.

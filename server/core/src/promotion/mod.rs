@@ -15,6 +15,6 @@ pub mod rollback;
 
 pub use commands::{cancel, lock, mark_ready, unlock, unmark_ready};
 pub use facts::{evaluate_gates, gather};
-pub use lookup::{parse_sha, pipeline, stage, StageRef};
+pub use lookup::{pipeline, stage, StageRef};
 pub use promote::promote;
 pub use rollback::{rollback, rollback_target};

@@ -8,6 +8,7 @@ use crate::Services;
 use slipway_model::error::AppError;
 use slipway_model::time_fmt::{age, until};
 use slipway_model::views::{ProfileView, SessionRow, TokenRow, UserRow};
+use slipway_model::LoginId;
 
 /// Every user with their roles, for an admin (`me`).
 pub async fn users(state: &Services, me: &User) -> Result<Vec<UserRow>, AppError> {
@@ -31,7 +32,7 @@ pub async fn users(state: &Services, me: &User) -> Result<Vec<UserRow>, AppError
 pub async fn profile(
     state: &Services,
     user: &User,
-    current_login: Option<i64>,
+    current_login: Option<LoginId>,
 ) -> Result<ProfileView, AppError> {
     let now = state.now().unix_timestamp();
     let tokens = state.storage.tokens_of(user.id).await?;

@@ -17,7 +17,7 @@ use slipway_model::time_fmt::age;
 use slipway_model::views::{
     BoardView, Card, LockView, MirrorView, NextStep, ReadyInfo, StageColumn,
 };
-use slipway_model::{Action, Sha};
+use slipway_model::{Action, DeploymentId, Sha};
 use std::collections::{HashMap, HashSet};
 
 /// How many superseded cards a stage column shows (the newest).
@@ -95,7 +95,7 @@ pub async fn board(
         .iter()
         .filter_map(|(sha, stage)| stage_index.get(stage.as_str()).map(|i| (sha.clone(), *i)))
         .collect();
-    let deploying: HashMap<Sha, i64> = snaps
+    let deploying: HashMap<Sha, DeploymentId> = snaps
         .iter()
         .filter_map(|s| s.active.as_ref())
         .map(|d| (d.sha.clone(), d.id))
@@ -211,13 +211,13 @@ pub async fn board(
                 }
             });
             let hidden_superseded = before - cards.len();
-            let current_id = snap.current.as_ref().map_or(0, |d| d.id);
+            let current_id = snap.current.as_ref().map(|d| d.id);
             StageColumn {
                 stage: stage_summary(s, Some(snap), now),
                 last_attempt_failed: snap
                     .last_finished
                     .as_ref()
-                    .filter(|d| d.state.is_unsuccessful_end() && d.id > current_id)
+                    .filter(|d| d.state.is_unsuccessful_end() && Some(d.id) > current_id)
                     .map(|d| deployment_ref(d, now)),
                 active: snap.active.as_ref().map(|d| deployment_ref(d, now)),
                 lock: snap.lock.as_ref().map(|l| LockView {

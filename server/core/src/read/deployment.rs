@@ -6,13 +6,13 @@ use crate::store::User;
 use crate::Services;
 use slipway_model::error::AppError;
 use slipway_model::views::{DeploymentView, LogLineView};
-use slipway_model::{Action, Sha};
+use slipway_model::{Action, DeploymentId, Sha};
 
 /// A deployment with its stored log.
 pub async fn deployment(
     state: &Services,
     user: &User,
-    id: i64,
+    id: DeploymentId,
 ) -> Result<DeploymentView, AppError> {
     let now = state.now().unix_timestamp();
     let as_of_event = state.storage.event_id_range().await?.1;

@@ -7,7 +7,7 @@ use super::*;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Deployment {
     /// Id (shown as #id).
-    pub id: i64,
+    pub id: DeploymentId,
     /// Pipeline config id.
     pub pipeline: String,
     /// Stage config id.
@@ -123,19 +123,24 @@ pub trait DeploymentStore: Send + Sync {
     ) -> Result<Deployment, CreateDeploymentError>;
 
     /// Queued → running, recording the process group.
-    async fn mark_running(&self, id: i64, pgid: i32, at: OffsetDateTime) -> StorageResult<bool>;
+    async fn mark_running(
+        &self,
+        id: DeploymentId,
+        pgid: i32,
+        at: OffsetDateTime,
+    ) -> StorageResult<bool>;
 
     /// Active → an end state; false if it had already ended.
     async fn finish_deployment(
         &self,
-        id: i64,
+        id: DeploymentId,
         state: DeploymentState,
         exit_code: Option<i32>,
         at: OffsetDateTime,
     ) -> StorageResult<bool>;
 
     /// One deployment.
-    async fn deployment(&self, id: i64) -> StorageResult<Option<Deployment>>;
+    async fn deployment(&self, id: DeploymentId) -> StorageResult<Option<Deployment>>;
 
     /// Deployments left queued or running (by a previous process, at start-up).
     async fn unfinished_deployments(&self) -> StorageResult<Vec<Deployment>>;
@@ -154,9 +159,9 @@ pub trait DeploymentStore: Send + Sync {
         &self,
         pipeline: &PipelineId,
         stage: &StageId,
-        before_id: Option<i64>,
+        before_id: Option<DeploymentId>,
         limit: i64,
-    ) -> StorageResult<Vec<(i64, Sha)>>;
+    ) -> StorageResult<Vec<(DeploymentId, Sha)>>;
 
     /// For each of `shas`, the stages where it ever succeeded: (sha, stage).
     async fn successes(
@@ -175,7 +180,7 @@ pub trait DeploymentStore: Send + Sync {
     /// Appends a log line.
     async fn append_log(
         &self,
-        deployment: i64,
+        deployment: DeploymentId,
         seq: i64,
         at: OffsetDateTime,
         stream: &str,
@@ -185,7 +190,7 @@ pub trait DeploymentStore: Send + Sync {
     /// Log lines after `after_seq`, at most `limit`.
     async fn log_lines(
         &self,
-        deployment: i64,
+        deployment: DeploymentId,
         after_seq: i64,
         limit: i64,
     ) -> StorageResult<Vec<LogLine>>;

@@ -38,6 +38,7 @@ use async_trait::async_trait;
 use slipway_model::audit::{AuditAction, Outcome};
 use slipway_model::deployment::{DeploymentKind, DeploymentState};
 use slipway_model::gates::GateResult;
+use slipway_model::{DeploymentId, LoginId, TokenId};
 use slipway_model::{PipelineId, RoleSet, Sha, StageId, UserName};
 use time::OffsetDateTime;
 

@@ -7,7 +7,7 @@ use super::*;
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct LoginSession {
     /// Id, kept in the session record and shown in the list.
-    pub id: i64,
+    pub id: LoginId,
     /// Whose session it is.
     pub user_id: UserId,
     /// When the user logged in.
@@ -42,10 +42,10 @@ pub trait LoginSessionStore: Send + Sync {
     ) -> StorageResult<LoginSession>;
 
     /// A login session by id (open or not).
-    async fn login_session(&self, id: i64) -> StorageResult<Option<LoginSession>>;
+    async fn login_session(&self, id: LoginId) -> StorageResult<Option<LoginSession>>;
 
     /// Records activity on a session.
-    async fn touch_login_session(&self, id: i64, at: OffsetDateTime) -> StorageResult<()>;
+    async fn touch_login_session(&self, id: LoginId, at: OffsetDateTime) -> StorageResult<()>;
 
     /// `user`'s sessions that are still open at `now` (unix s), newest first.
     async fn open_login_sessions(&self, user: UserId, now: i64)
@@ -53,10 +53,14 @@ pub trait LoginSessionStore: Send + Sync {
 
     /// Ends one of `user`'s sessions (its row goes: a session without a row is
     /// refused); `false` if it is not theirs or already ended.
-    async fn end_login_session(&self, user: UserId, id: i64) -> StorageResult<bool>;
+    async fn end_login_session(&self, user: UserId, id: LoginId) -> StorageResult<bool>;
 
     /// Ends all of `user`'s open sessions but `except`; returns how many.
-    async fn end_login_sessions_of(&self, user: UserId, except: Option<i64>) -> StorageResult<u64>;
+    async fn end_login_sessions_of(
+        &self,
+        user: UserId,
+        except: Option<LoginId>,
+    ) -> StorageResult<u64>;
 
     /// Deletes sessions whose expiry has passed (run periodically).
     async fn delete_expired_sessions(&self) -> StorageResult<u64>;

@@ -5,7 +5,7 @@ use super::*;
 /// An API token as its owner sees it (never the secret).
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct ApiToken {
-    pub id: i64,
+    pub id: TokenId,
     pub user_id: UserId,
     /// Name given at creation.
     pub name: String,
@@ -35,7 +35,7 @@ pub trait TokenStore: Send + Sync {
     async fn tokens_of(&self, user: UserId) -> StorageResult<Vec<ApiToken>>;
 
     /// Revokes one of `user`'s tokens; false if there is no such active token.
-    async fn revoke_token(&self, user: UserId, id: i64) -> StorageResult<bool>;
+    async fn revoke_token(&self, user: UserId, id: TokenId) -> StorageResult<bool>;
 
     /// The user an active token belongs to (and records its use).
     async fn user_by_token(&self, token_hash: &str) -> StorageResult<Option<User>>;

@@ -6,7 +6,7 @@ use crate::config::{DeployerConfig, RepoSource, StageConfig};
 use crate::store::{Deployment, Lock};
 use slipway_model::deployment::{DeploymentKind, DeploymentState};
 use slipway_model::gates::{first_blocker, GateKind, GateStatus};
-use slipway_model::{PipelineId, Role, RoleSet, StageId, UserName};
+use slipway_model::{DeploymentId, PipelineId, Role, RoleSet, StageId, UserName};
 use std::collections::BTreeMap;
 use std::time::Duration;
 use time::OffsetDateTime;
@@ -62,7 +62,7 @@ fn user(with: &[Role]) -> User {
 
 fn deployment(id: i64, on: char, state: DeploymentState) -> Deployment {
     Deployment {
-        id,
+        id: DeploymentId(id),
         pipeline: "web".into(),
         stage: "production".into(),
         sha: sha(on),
@@ -192,7 +192,7 @@ fn the_stage_s_rules_and_state_reach_the_gates() {
     );
     assert!(f.target.fast_forward_only);
     assert_eq!(f.target.label, "Production");
-    assert_eq!(f.active.as_ref().map(|a| a.id), Some(4));
+    assert_eq!(f.active.as_ref().map(|a| a.id), Some(DeploymentId(4)));
     assert_eq!(f.lock.as_ref().map(|l| l.by.as_str()), Some("olga"));
     let results = gates::evaluate(&f);
     for gate in [

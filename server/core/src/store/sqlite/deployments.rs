@@ -52,8 +52,8 @@ impl DeploymentStore for SqliteStorage {
         .bind(new.stage.as_str())
         .bind(new.sha.as_str())
         .bind(previous)
-        .bind(new.kind.as_str())
-        .bind(DeploymentState::Queued.as_str())
+        .bind(new.kind)
+        .bind(DeploymentState::Queued)
         .bind(new.requested_by)
         .bind(new.reason.as_deref())
         .bind(self.clock.now())
@@ -83,17 +83,22 @@ impl DeploymentStore for SqliteStorage {
         Ok(deployment)
     }
 
-    async fn mark_running(&self, id: i64, pgid: i32, at: OffsetDateTime) -> StorageResult<bool> {
+    async fn mark_running(
+        &self,
+        id: DeploymentId,
+        pgid: i32,
+        at: OffsetDateTime,
+    ) -> StorageResult<bool> {
         // Moves only a queued row: a deployment cancelled before its process started
         // stays cancelled.
         let done = sqlx::query(
             "UPDATE deployments SET state = ?, pgid = ?, started_at = ? WHERE id = ? AND state = ?",
         )
-        .bind(DeploymentState::Running.as_str())
+        .bind(DeploymentState::Running)
         .bind(pgid)
         .bind(at)
         .bind(id)
-        .bind(DeploymentState::Queued.as_str())
+        .bind(DeploymentState::Queued)
         .execute(&self.pool)
         .await
         .map_err(db("failed to mark a deployment running"))?;
@@ -102,7 +107,7 @@ impl DeploymentStore for SqliteStorage {
 
     async fn finish_deployment(
         &self,
-        id: i64,
+        id: DeploymentId,
         state: DeploymentState,
         exit_code: Option<i32>,
         at: OffsetDateTime,
@@ -116,7 +121,7 @@ impl DeploymentStore for SqliteStorage {
             "UPDATE deployments SET state = ?, exit_code = ?, finished_at = ?, pgid = NULL \
              WHERE id = ? AND state IN (?, ?)",
         )
-        .bind(state.as_str())
+        .bind(state)
         .bind(exit_code)
         .bind(at)
         .bind(id)
@@ -128,7 +133,7 @@ impl DeploymentStore for SqliteStorage {
         Ok(done.rows_affected() == 1)
     }
 
-    async fn deployment(&self, id: i64) -> StorageResult<Option<Deployment>> {
+    async fn deployment(&self, id: DeploymentId) -> StorageResult<Option<Deployment>> {
         sqlx::query(&deployment_select("WHERE d.id = ?"))
             .bind(id)
             .fetch_optional(&self.pool)
@@ -170,9 +175,9 @@ impl DeploymentStore for SqliteStorage {
         &self,
         pipeline: &PipelineId,
         stage: &StageId,
-        before_id: Option<i64>,
+        before_id: Option<DeploymentId>,
         limit: i64,
-    ) -> StorageResult<Vec<(i64, Sha)>> {
+    ) -> StorageResult<Vec<(DeploymentId, Sha)>> {
         let rows = sqlx::query(
             "SELECT id, sha FROM deployments WHERE pipeline_id = ? AND stage_id = ? AND state = ? \
              AND (? IS NULL OR id < ?) ORDER BY id DESC LIMIT ?",
@@ -219,7 +224,7 @@ impl DeploymentStore for SqliteStorage {
         query
             .push_bind(pipeline.as_str())
             .push(" AND d.kind = ")
-            .push_bind(DeploymentKind::Rollback.as_str())
+            .push_bind(DeploymentKind::Rollback)
             .push(" AND d.state = ")
             .push_bind(SUCCEEDED)
             .push(
@@ -233,7 +238,7 @@ impl DeploymentStore for SqliteStorage {
 
     async fn append_log(
         &self,
-        deployment: i64,
+        deployment: DeploymentId,
         seq: i64,
         at: OffsetDateTime,
         stream: &str,
@@ -253,7 +258,7 @@ impl DeploymentStore for SqliteStorage {
 
     async fn log_lines(
         &self,
-        deployment: i64,
+        deployment: DeploymentId,
         after_seq: i64,
         limit: i64,
     ) -> StorageResult<Vec<LogLine>> {

@@ -11,7 +11,9 @@ use anyhow::Context as _;
 use async_trait::async_trait;
 use slipway_model::deployment::{DeploymentKind, DeploymentState};
 use slipway_model::gates::{GateKind, GateResult, GateStatus};
-use slipway_model::{PipelineId, Role, RoleSet, Sha, StageId, UserName};
+use slipway_model::{
+    DeploymentId, LoginId, PipelineId, Role, RoleSet, Sha, StageId, TokenId, UserName,
+};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Executor, QueryBuilder, Row, Sqlite, SqlitePool};
 use std::str::FromStr;
@@ -114,16 +116,30 @@ async fn roles_of<'e, E: Executor<'e, Database = Sqlite>>(
     Ok(set)
 }
 
-fn user_from_row(row: &sqlx::sqlite::SqliteRow, roles: RoleSet) -> StorageResult<User> {
-    let name: String = col(row, "name")?;
-    Ok(User {
-        id: col(row, "id")?,
-        name: UserName::parse(&name).map_err(db("a stored user name is invalid"))?,
-        roles,
-        disabled: col::<Option<OffsetDateTime>>(row, "disabled_at")?.is_some(),
-        last_login_at: col(row, "last_login_at")?,
-        must_change_password: col::<i64>(row, "must_change_password")? != 0,
-    })
+/// A `users` row ([`USER_COLUMNS`]); the roles live in their own table.
+#[derive(sqlx::FromRow)]
+struct UserRow {
+    id: UserId,
+    name: String,
+    password_hash: String,
+    disabled_at: Option<OffsetDateTime>,
+    last_login_at: Option<OffsetDateTime>,
+    must_change_password: bool,
+}
+
+impl UserRow {
+    /// The user, with the roles read beside the row; the name is parsed through the
+    /// model, so a corrupt row is an error that says so.
+    fn into_user(self, roles: RoleSet) -> StorageResult<User> {
+        Ok(User {
+            id: self.id,
+            name: UserName::parse(&self.name).map_err(db("a stored user name is invalid"))?,
+            roles,
+            disabled: self.disabled_at.is_some(),
+            last_login_at: self.last_login_at,
+            must_change_password: self.must_change_password,
+        })
+    }
 }
 
 /// How many enabled users hold the admin role.
@@ -166,13 +182,14 @@ fn sha_col(row: &sqlx::sqlite::SqliteRow, col: &str) -> StorageResult<Sha> {
 /// A `deployments` row joined with its requester's name, as stored.
 #[derive(sqlx::FromRow)]
 struct DeploymentRow {
-    id: i64,
+    id: DeploymentId,
     pipeline_id: String,
     stage_id: String,
     sha: String,
     previous_sha: Option<String>,
-    kind: String,
-    state: String,
+    // Decoded by the model's `sqlx::Type`: an unknown stored name is a decode error.
+    kind: DeploymentKind,
+    state: DeploymentState,
     requested_by: Option<String>,
     reason: Option<String>,
     created_at: OffsetDateTime,
@@ -185,20 +202,16 @@ struct DeploymentRow {
 impl TryFrom<DeploymentRow> for Deployment {
     type Error = StorageError;
 
-    /// Parses the stored names through the model, so a corrupt row is an error naming
-    /// what is wrong, never a deployment in an unknown state.
+    /// Parses the stored SHAs through the model, so a corrupt row is an error naming
+    /// what is wrong, never a deployment of something that is not a commit.
     fn try_from(row: DeploymentRow) -> StorageResult<Deployment> {
         let sha = |s: &str| Sha::parse(s).map_err(db("a stored SHA is invalid"));
         Ok(Deployment {
             id: row.id,
             sha: sha(&row.sha)?,
             previous_sha: row.previous_sha.as_deref().map(sha).transpose()?,
-            kind: DeploymentKind::parse(&row.kind).ok_or_else(|| {
-                StorageError::Database(anyhow::anyhow!("unknown deployment kind {:?}", row.kind))
-            })?,
-            state: DeploymentState::parse(&row.state).ok_or_else(|| {
-                StorageError::Database(anyhow::anyhow!("unknown deployment state {:?}", row.state))
-            })?,
+            kind: row.kind,
+            state: row.state,
             pipeline: row.pipeline_id,
             stage: row.stage_id,
             requested_by: row.requested_by,
@@ -253,14 +266,11 @@ const LOCK_SELECT: &str =
      FROM locks l JOIN users u ON u.id = l.locked_by \
      WHERE l.pipeline_id = ? AND (l.expires_at IS NULL OR l.expires_at > ?)";
 
-/// The stored name of the state a stage's current SHA was deployed in.
-const SUCCEEDED: &str = DeploymentState::Succeeded.as_str();
+/// The state a stage's current SHA was deployed in.
+const SUCCEEDED: DeploymentState = DeploymentState::Succeeded;
 
-/// The stored names of the active states, for `state IN (?, ?)`.
-const ACTIVE: [&str; 2] = [
-    DeploymentState::ACTIVE[0].as_str(),
-    DeploymentState::ACTIVE[1].as_str(),
-];
+/// The active states, for `state IN (?, ?)`.
+const ACTIVE: [DeploymentState; 2] = DeploymentState::ACTIVE;
 
 /// Runs a query returning `(sha, stage_id)` rows, completed by ` IN (…)` over `shas`
 /// (bound, one parameter each); an empty list reads nothing.
@@ -383,7 +393,7 @@ async fn read_snapshot(
                 )
                 .bind(pipeline.as_str())
                 .bind(prev.as_str())
-                .bind(DeploymentKind::Rollback.as_str())
+                .bind(DeploymentKind::Rollback)
                 .bind(SUCCEEDED)
                 .bind(sha.as_str())
                 .bind(last)

@@ -28,7 +28,7 @@ impl LoginSessionStore for SqliteStorage {
         login_session_from_row(&row)
     }
 
-    async fn login_session(&self, id: i64) -> StorageResult<Option<LoginSession>> {
+    async fn login_session(&self, id: LoginId) -> StorageResult<Option<LoginSession>> {
         sqlx::query(&format!(
             "SELECT {LOGIN_SESSION_COLUMNS} FROM user_sessions WHERE id = ?"
         ))
@@ -41,7 +41,7 @@ impl LoginSessionStore for SqliteStorage {
         .transpose()
     }
 
-    async fn touch_login_session(&self, id: i64, at: OffsetDateTime) -> StorageResult<()> {
+    async fn touch_login_session(&self, id: LoginId, at: OffsetDateTime) -> StorageResult<()> {
         sqlx::query("UPDATE user_sessions SET last_seen_at = ? WHERE id = ?")
             .bind(at)
             .bind(id)
@@ -68,7 +68,7 @@ impl LoginSessionStore for SqliteStorage {
         rows.iter().map(login_session_from_row).collect()
     }
 
-    async fn end_login_session(&self, user: UserId, id: i64) -> StorageResult<bool> {
+    async fn end_login_session(&self, user: UserId, id: LoginId) -> StorageResult<bool> {
         let done = sqlx::query("DELETE FROM user_sessions WHERE id = ? AND user_id = ?")
             .bind(id)
             .bind(user)
@@ -78,7 +78,11 @@ impl LoginSessionStore for SqliteStorage {
         Ok(done.rows_affected() == 1)
     }
 
-    async fn end_login_sessions_of(&self, user: UserId, except: Option<i64>) -> StorageResult<u64> {
+    async fn end_login_sessions_of(
+        &self,
+        user: UserId,
+        except: Option<LoginId>,
+    ) -> StorageResult<u64> {
         let done = sqlx::query("DELETE FROM user_sessions WHERE user_id = ? AND id IS NOT ?")
             .bind(user)
             .bind(except)

@@ -12,7 +12,7 @@ impl TokenStore for SqliteStorage {
         prefix: &str,
     ) -> StorageResult<ApiToken> {
         let now = self.clock.now();
-        let id: i64 = sqlx::query_scalar(
+        let id: TokenId = sqlx::query_scalar(
             "INSERT INTO api_tokens (user_id, name, token_hash, prefix, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
         )
         .bind(user)
@@ -45,7 +45,7 @@ impl TokenStore for SqliteStorage {
         Ok(rows)
     }
 
-    async fn revoke_token(&self, user: UserId, id: i64) -> StorageResult<bool> {
+    async fn revoke_token(&self, user: UserId, id: TokenId) -> StorageResult<bool> {
         let done = sqlx::query("UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND user_id = ? AND revoked_at IS NULL")
             .bind(self.clock.now())
             .bind(id)

@@ -171,29 +171,32 @@ impl UserStore for SqliteStorage {
     }
 
     async fn credentials_by_name(&self, name: &UserName) -> StorageResult<Option<Credentials>> {
-        let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE name = ?"))
-            .bind(name.as_str())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db("failed to look up a user"))?;
+        let row = sqlx::query_as::<_, UserRow>(&format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE name = ?"
+        ))
+        .bind(name.as_str())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db("failed to look up a user"))?;
         let Some(row) = row else { return Ok(None) };
-        let id: UserId = col(&row, "id")?;
-        let roles = roles_of(&self.pool, id).await?;
+        let roles = roles_of(&self.pool, row.id).await?;
+        let password_hash = row.password_hash.clone();
         Ok(Some(Credentials {
-            user: user_from_row(&row, roles)?,
-            password_hash: col(&row, "password_hash")?,
+            user: row.into_user(roles)?,
+            password_hash,
         }))
     }
 
     async fn user_by_id(&self, id: UserId) -> StorageResult<Option<User>> {
-        let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?"))
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db("failed to look up a user"))?;
+        let row =
+            sqlx::query_as::<_, UserRow>(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?"))
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db("failed to look up a user"))?;
         match row {
             None => Ok(None),
-            Some(row) => Ok(Some(user_from_row(&row, roles_of(&self.pool, id).await?)?)),
+            Some(row) => Ok(Some(row.into_user(roles_of(&self.pool, id).await?)?)),
         }
     }
 
@@ -202,27 +205,30 @@ impl UserStore for SqliteStorage {
     }
 
     async fn list_users(&self) -> StorageResult<Vec<User>> {
-        let rows = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users ORDER BY name"))
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db("failed to list users"))?;
+        let rows = sqlx::query_as::<_, UserRow>(&format!(
+            "SELECT {USER_COLUMNS} FROM users ORDER BY name"
+        ))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db("failed to list users"))?;
         // One query for all roles rather than one per user.
         let role_rows = sqlx::query("SELECT user_id, role FROM user_roles")
             .fetch_all(&self.pool)
             .await
             .map_err(db("failed to list roles"))?;
-        let mut roles: std::collections::HashMap<i64, RoleSet> = std::collections::HashMap::new();
+        let mut roles: std::collections::HashMap<UserId, RoleSet> =
+            std::collections::HashMap::new();
         for r in role_rows {
-            let id: i64 = col(&r, "user_id")?;
+            let id: UserId = col(&r, "user_id")?;
             let name: String = col(&r, "role")?;
             if let Ok(role) = Role::parse(&name) {
                 roles.entry(id).or_default().insert(role);
             }
         }
-        rows.iter()
+        rows.into_iter()
             .map(|row| {
-                let id: i64 = col(row, "id")?;
-                user_from_row(row, roles.get(&id).copied().unwrap_or_default())
+                let user_roles = roles.get(&row.id).copied().unwrap_or_default();
+                row.into_user(user_roles)
             })
             .collect()
     }
