@@ -173,6 +173,14 @@ impl TestApp {
         Ok(done.rows_affected())
     }
 
+    /// Runs one SQL query returning a single integer on the server's database file.
+    pub async fn sql_count(&self, query: &str) -> anyhow::Result<i64> {
+        use sqlx::ConnectOptions as _;
+        let options: sqlx::sqlite::SqliteConnectOptions = self.state.config.database_url.parse()?;
+        let mut conn = options.connect().await?;
+        Ok(sqlx::query_scalar(query).fetch_one(&mut conn).await?)
+    }
+
     /// A cookie-keeping client that does not follow redirects (tests assert them) and
     /// sends this server's `Origin`, as a browser on its pages would.
     pub fn client(&self) -> reqwest::Client {

@@ -98,10 +98,12 @@ pub enum Previous {
     Stage {
         /// Its label.
         label: String,
-        /// Whether the SHA ever succeeded there.
+        /// Whether the SHA's latest finished deployment there succeeded.
         succeeded: bool,
         /// Whether it was rolled back there since.
         rolled_back: bool,
+        /// Whether it succeeded there once, but a later attempt ended otherwise.
+        failed_since: bool,
     },
 }
 
@@ -204,14 +206,29 @@ fn previous_stage(f: &PromotionFacts) -> (GateStatus, String) {
             label,
             succeeded: true,
             rolled_back: false,
+            ..
         } => (Pass, format!("succeeded on {label}")),
         Previous::Stage {
             label,
             succeeded: true,
             rolled_back: true,
+            ..
         } => (
             Fail,
             format!("{} was rolled back on {label}", f.sha.short()),
+        ),
+        Previous::Stage {
+            label,
+            succeeded: false,
+            failed_since: true,
+            ..
+        } => (
+            Fail,
+            format!(
+                "{} succeeded on {label} once, but its latest deployment there did not; \
+                 it must succeed on {label} again first",
+                f.sha.short()
+            ),
         ),
         Previous::Stage {
             label,
@@ -280,15 +297,19 @@ fn lock(f: &PromotionFacts) -> (GateStatus, String) {
 }
 
 fn permission(f: &PromotionFacts) -> (GateStatus, String) {
-    use super::Action;
-    let allowed = f.target.promote_roles;
-    if (Action::PromoteInto { allowed }).is_permitted_for(f.user_roles) {
-        (GateStatus::Pass, "you may promote here".into())
+    match may_promote_into(f.user_roles, f.target.promote_roles, &f.target.label) {
+        Ok(()) => (GateStatus::Pass, "you may promote here".into()),
+        Err(why) => (GateStatus::Fail, why),
+    }
+}
+
+/// The permission gate on its own, for commands that check it before any other work
+/// (a promotion of an unknown SHA would otherwise fetch from upstream first).
+pub fn may_promote_into(user_roles: RoleSet, allowed: RoleSet, label: &str) -> Result<(), String> {
+    if (super::Action::PromoteInto { allowed }).is_permitted_for(user_roles) {
+        Ok(())
     } else {
-        (
-            GateStatus::Fail,
-            format!("only {allowed} may promote into {}", f.target.label),
-        )
+        Err(format!("only {allowed} may promote into {label}"))
     }
 }
 
@@ -313,6 +334,7 @@ mod tests {
                 label: "Staging".into(),
                 succeeded: true,
                 rolled_back: false,
+                failed_since: false,
             },
             ancestry: Ancestry::Descends,
             active: None,
@@ -354,6 +376,7 @@ mod tests {
                     label: "Staging".into(),
                     succeeded: true,
                     rolled_back: false,
+                    failed_since: false,
                 },
                 Pass,
                 "succeeded on Staging",
@@ -363,6 +386,7 @@ mod tests {
                     label: "Staging".into(),
                     succeeded: false,
                     rolled_back: false,
+                    failed_since: false,
                 },
                 Fail,
                 "has not succeeded on Staging",
@@ -370,8 +394,19 @@ mod tests {
             (
                 Previous::Stage {
                     label: "Staging".into(),
+                    succeeded: false,
+                    rolled_back: false,
+                    failed_since: true,
+                },
+                Fail,
+                "its latest deployment there did not",
+            ),
+            (
+                Previous::Stage {
+                    label: "Staging".into(),
                     succeeded: true,
                     rolled_back: true,
+                    failed_since: false,
                 },
                 Fail,
                 "was rolled back on Staging",

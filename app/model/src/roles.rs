@@ -85,6 +85,11 @@ impl RoleSet {
         self.0 & other.0 != 0
     }
 
+    /// The roles in both sets.
+    pub fn intersection(self, other: RoleSet) -> RoleSet {
+        RoleSet(self.0 & other.0)
+    }
+
     /// Whether the set is empty.
     pub fn is_empty(self) -> bool {
         self.0 == 0
@@ -157,8 +162,12 @@ pub enum Action {
     Approve,
     /// Cancel a running deployment.
     Cancel,
-    /// Roll a stage back to its previous good SHA.
-    Rollback,
+    /// Roll a stage back to its previous good SHA, on a stage whose configuration lets
+    /// `allowed` roll back.
+    Rollback {
+        /// The stage's `rollback_roles`.
+        allowed: RoleSet,
+    },
     /// Create, change, disable users and their roles.
     ManageUsers,
     /// Browse and export the audit log.
@@ -172,15 +181,18 @@ impl Action {
         let any = |rs: &[Role]| rs.iter().any(|r| roles.contains(*r));
         match self {
             Action::View => !roles.is_empty(),
-            Action::RefreshRepository | Action::MarkReady => any(&[Dev, Qa, Ops, Admin]),
-            Action::PromoteInto { allowed } => {
+            Action::RefreshRepository => any(&[Dev, Qa, Ops, Admin]),
+            // Saying "this commit is ready to test" is the developer's call; someone who
+            // should do that and also test it holds both roles.
+            Action::MarkReady => any(&[Dev, Admin]),
+            Action::PromoteInto { allowed } | Action::Rollback { allowed } => {
                 // Admin may do everything ops may, so it inherits a stage's ops permission.
                 roles.intersects(allowed) || (roles.contains(Admin) && allowed.contains(Ops))
             }
             Action::SignOff => any(&[Qa]),
             Action::Lock { production: false } => any(&[Qa, Ops, Admin]),
             Action::Lock { production: true } => any(&[Ops, Admin]),
-            Action::Approve | Action::Cancel | Action::Rollback => any(&[Ops, Admin]),
+            Action::Approve | Action::Cancel => any(&[Ops, Admin]),
             Action::ManageUsers | Action::ViewAudit => any(&[Admin]),
         }
     }
@@ -199,7 +211,9 @@ impl Action {
             Action::Lock { production: false } => "lock a stage".into(),
             Action::Approve => "approve".into(),
             Action::Cancel => "cancel a deployment".into(),
-            Action::Rollback => "roll back a stage".into(),
+            Action::Rollback { allowed } => {
+                format!("roll back this stage (allowed: {allowed})")
+            }
             Action::ManageUsers => "manage users".into(),
             Action::ViewAudit => "view the audit log".into(),
         }
@@ -232,6 +246,9 @@ mod tests {
             (&[Viewer], Action::View, true),
             (&[], Action::View, false),
             (&[Viewer], Action::MarkReady, false),
+            (&[Qa], Action::MarkReady, false),
+            (&[Ops], Action::MarkReady, false),
+            (&[Admin], Action::MarkReady, true),
             (&[Viewer], Action::RefreshRepository, false),
             (&[Dev], Action::MarkReady, true),
             (&[Dev], Action::RefreshRepository, true),
@@ -250,8 +267,16 @@ mod tests {
             (&[Ops], Action::Lock { production: true }, true),
             (&[Admin], Action::Lock { production: true }, true),
             (&[Dev], Action::Lock { production: false }, false),
-            (&[Qa], Action::Rollback, false),
-            (&[Ops], Action::Rollback, true),
+            (&[Qa], Action::Rollback { allowed: ops_only }, false),
+            (&[Ops], Action::Rollback { allowed: ops_only }, true),
+            (&[Admin], Action::Rollback { allowed: ops_only }, true),
+            (
+                &[Ops],
+                Action::Rollback {
+                    allowed: set(&[Admin]),
+                },
+                false,
+            ),
             (&[Ops], Action::Cancel, true),
             (&[Ops], Action::Approve, true),
             (&[Qa], Action::Approve, false),

@@ -139,17 +139,23 @@ pub struct LoginForm {
     next: String,
 }
 
-/// Only same-site paths are followed after login (no open redirect).
-fn safe_next(next: &str) -> &str {
-    let ok = next.starts_with('/')
-        && !next.starts_with("//")
-        && !next.starts_with("/\\")
-        && !next.starts_with("/login");
-    if ok {
-        next
-    } else {
-        "/"
+/// Where to go after login: `next` only if it is a path on this server (no open
+/// redirect). Prefix checks on the raw text are not enough: browsers drop tabs and
+/// newlines and read `\\` as `/`, so `/\t/evil.example` leaves the site. `next` is resolved
+/// against `base` the way a browser resolves a `Location`, and only a same-origin result
+/// is kept, re-serialised from the parsed URL rather than echoed.
+fn safe_next(base: &url::Url, next: &str) -> String {
+    let home = "/".to_owned();
+    if !next.starts_with('/') || next.chars().any(|c| c.is_control() || c == '\\') {
+        return home;
     }
+    let Ok(resolved) = base.join(next) else {
+        return home;
+    };
+    if resolved.origin() != base.origin() || resolved.path().starts_with("/login") {
+        return home;
+    }
+    resolved[url::Position::BeforePath..url::Position::AfterQuery].to_owned()
 }
 
 /// `POST /login`: checks the name and password ([`login::authenticate`]: throttled,
@@ -193,7 +199,7 @@ pub async fn login(
     if user.must_change_password {
         return Ok(Redirect::to("/password").into_response());
     }
-    Ok(Redirect::to(safe_next(&form.next)).into_response())
+    Ok(Redirect::to(&safe_next(&state.config.base_url, &form.next)).into_response())
 }
 
 /// Logs `user` in on `session`: a new session id (no fixation), then
@@ -249,12 +255,24 @@ mod tests {
     use super::safe_next;
 
     #[test]
-    fn only_local_paths_are_followed_after_login() {
-        assert_eq!(safe_next("/pipelines/web"), "/pipelines/web");
-        assert_eq!(safe_next("https://evil.example"), "/");
-        assert_eq!(safe_next("//evil.example"), "/");
-        assert_eq!(safe_next("/\\evil.example"), "/");
-        assert_eq!(safe_next(""), "/");
-        assert_eq!(safe_next("/login?x"), "/");
+    fn only_paths_on_this_server_are_followed_after_login() {
+        let base = url::Url::parse("https://slipway.example.com/").expect("a URL");
+        let next = |s: &str| safe_next(&base, s);
+        assert_eq!(next("/pipelines/web"), "/pipelines/web");
+        assert_eq!(next("/pipelines/web?x=1#frag"), "/pipelines/web?x=1");
+        for evil in [
+            "https://evil.example",
+            "//evil.example",
+            "/\\evil.example",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/\r\n//evil.example",
+            "\t//evil.example",
+            "",
+            "pipelines",
+            "/login?x",
+        ] {
+            assert_eq!(next(evil), "/", "{evil:?}");
+        }
     }
 }

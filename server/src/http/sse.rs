@@ -6,7 +6,8 @@
 //! resync, and never slows the server.
 
 use super::bearer::{ApiError, ApiUser};
-use axum::extract::{FromRequestParts, Query, State};
+use super::extract::ApiQuery;
+use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -15,6 +16,7 @@ use serde::Deserialize;
 use slipway_app::ssr::context::{authorize, CurrentUser};
 use slipway_core::store::StoredEvent;
 use slipway_core::Services;
+use slipway_model::error::AppError;
 use slipway_model::Action;
 use std::collections::VecDeque;
 use std::convert::Infallible;
@@ -32,7 +34,8 @@ pub struct EventsQuery {
     pipeline: Option<String>,
     /// Resume after this event id (what `Last-Event-ID` does on reconnects; pages pass
     /// the id their data was read at, since a new EventSource cannot set the header).
-    after: Option<i64>,
+    /// Parsed by [`parse_event_id`].
+    after: Option<String>,
 }
 
 /// The session user, or the bearer token's user.
@@ -135,28 +138,53 @@ impl Feed {
     }
 }
 
+/// An event id as a client sends it back: the decimal digits of a stored row id and
+/// nothing else (no sign, no spaces inside), so every value that passes is one the
+/// server could have sent.
+fn parse_event_id(s: &str) -> Option<i64> {
+    let s = s.trim();
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
+}
+
 /// The handler.
 pub async fn events(
     State(state): State<Services>,
     _user: EventsUser,
     headers: HeaderMap,
-    Query(q): Query<EventsQuery>,
-) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    ApiQuery(q): ApiQuery<EventsQuery>,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    let bad_id = |what: &str| {
+        ApiError::from(AppError::BadRequest(format!(
+            "{what} must be an event id (the digits of an id this server sent); \
+             leave it out to start from now"
+        )))
+    };
+    let last_id = match headers.get("last-event-id") {
+        Some(v) => Some(
+            v.to_str()
+                .ok()
+                .and_then(parse_event_id)
+                .ok_or_else(|| bad_id("Last-Event-ID"))?,
+        ),
+        None => match q.after.as_deref() {
+            Some(a) => Some(parse_event_id(a).ok_or_else(|| bad_id("after"))?),
+            None => None,
+        },
+    };
     // Subscribe before reading the backlog, so nothing falls between the two.
     let rx = state.events.subscribe();
-    let last_id = headers
-        .get("last-event-id")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<i64>().ok())
-        .or(q.after);
     let mut pending = VecDeque::new();
     let (phase, last_sent) = match last_id {
         None => (Phase::Live, 0),
         Some(last) => {
             let (oldest, newest) = state.storage.event_id_range().await.unwrap_or((0, 0));
-            let pruned = oldest > 0 && last + 1 < oldest;
-            if pruned || last < 0 || newest - last > MAX_REPLAY {
-                // Too far behind (or from another database): reload, then follow live.
+            let pruned = oldest > 0 && last.saturating_add(1) < oldest;
+            if pruned || last > newest || newest.saturating_sub(last) > MAX_REPLAY {
+                // Too far behind, or ahead of this database (another server's id): reload,
+                // then follow live.
                 pending.push_back(resync());
                 (Phase::Live, newest)
             } else {
@@ -178,5 +206,20 @@ pub async fn events(
         let event = feed.next().await?;
         Some((Ok(event), feed))
     });
-    Sse::new(stream).keep_alive(KeepAlive::default())
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_event_id;
+
+    #[test]
+    fn event_ids_are_plain_non_negative_decimal_numbers() {
+        assert_eq!(parse_event_id("42"), Some(42));
+        assert_eq!(parse_event_id(" 7 "), Some(7));
+        assert_eq!(parse_event_id("9223372036854775807"), Some(i64::MAX));
+        for bad in ["", "-1", "+1", "1e3", "0x10", "1 2", "9223372036854775808"] {
+            assert_eq!(parse_event_id(bad), None, "{bad:?}");
+        }
+    }
 }

@@ -376,6 +376,40 @@ async fn the_api_promotes_reports_gates_and_names_the_failing_gate() {
         .as_str()
         .unwrap()
         .contains("does not descend from"));
+
+    // A reader asking about a commit pushed after the last fetch: "unknown commit", and
+    // no ancestry is remembered for it (git's "unknown object" used to be cached forever
+    // as "does not descend", blocking the commit from production for good).
+    let viewer = app.logged_in("vera", &[Role::Viewer]).await.unwrap();
+    let (_, _, viewer_auth) = api(&app, &token_for(&app, &viewer, "v").await);
+    let pushed = repo.commit("pushed after the last fetch").unwrap();
+    let gates_of = |sha: String| {
+        let (http, base, auth) = (http.clone(), base.clone(), viewer_auth.clone());
+        async move {
+            http.get(format!(
+                "{base}/pipelines/web/stages/production/gates?sha={sha}"
+            ))
+            .header("authorization", auth)
+            .send()
+            .await
+            .unwrap()
+        }
+    };
+    let res = gates_of(pushed.clone()).await;
+    assert_eq!(res.status(), 409);
+    let err: Value = res.json().await.unwrap();
+    assert_eq!(err["gate"], "unknown_commit", "{err}");
+    let cached = format!("SELECT count(*) FROM ancestry_cache WHERE descendant = '{pushed}'");
+    assert_eq!(app.sql_count(&cached).await.unwrap(), 0);
+    app.state.repos.fetch("web").await.unwrap();
+    let gates: Value = gates_of(pushed.clone()).await.json().await.unwrap();
+    let ancestry = gates["gates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["gate"] == "ancestry")
+        .unwrap();
+    assert_eq!(ancestry["status"], "pass", "{gates}");
 }
 
 #[tokio::test]

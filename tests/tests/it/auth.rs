@@ -448,3 +448,104 @@ async fn a_forwarded_header_from_an_untrusted_peer_does_not_escape_the_throttle(
     let to = login_via_proxy(&app, &client, "192.0.2.99", "alice", &password).await;
     assert!(to.starts_with("/login?error=throttled"), "{to}");
 }
+
+#[tokio::test]
+async fn the_session_cleanup_deletes_expired_sessions_and_keeps_open_ones() {
+    let (app, _repo) = app().await;
+    app.logged_in("ada", &[Role::Viewer]).await.unwrap();
+    app.logged_in("bob", &[Role::Viewer]).await.unwrap();
+    let count = "SELECT count(*) FROM tower_sessions";
+    assert_eq!(app.sql_count(count).await.unwrap(), 2);
+    // The session store writes expiries as RFC 3339 text; move one an hour into the past
+    // in that same form.
+    assert_eq!(
+        app.sql_count("SELECT count(*) FROM tower_sessions WHERE typeof(expiry_date) = 'text'")
+            .await
+            .unwrap(),
+        2
+    );
+    app.sql(
+        "UPDATE tower_sessions SET expiry_date = strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-1 hour') \
+         WHERE id = (SELECT min(id) FROM tower_sessions)",
+    )
+    .await
+    .unwrap();
+    let deleted = app.state.storage.delete_expired_sessions().await.unwrap();
+    assert!(deleted >= 1, "the expired session was deleted");
+    assert_eq!(app.sql_count(count).await.unwrap(), 1, "the open one stays");
+}
+
+#[tokio::test]
+async fn after_login_only_a_path_on_this_server_is_followed() {
+    let (app, _repo) = app().await;
+    let password = app.create_user("ada", &[Role::Viewer]).await.unwrap();
+    for (next, expected) in [
+        ("/pipelines/web?x=1", "/pipelines/web?x=1"),
+        // Browsers drop the tab and follow `//evil.example`: another origin.
+        ("/\t/evil.example", "/"),
+        ("/\\evil.example", "/"),
+        ("//evil.example/", "/"),
+    ] {
+        let client = app.client();
+        let res = client
+            .post(app.url("/login"))
+            .form(&[("username", "ada"), ("password", &password), ("next", next)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 303, "{next:?}");
+        assert_eq!(location(&res), expected, "next = {next:?}");
+    }
+}
+
+#[tokio::test]
+async fn simultaneous_guesses_are_counted_before_any_is_checked_and_audited_without_a_flood() {
+    let (app, _repo) = app().await;
+    app.create_user("alice", &[Role::Dev]).await.unwrap();
+    // Forty guesses at once for one account: the throttle lets through as many as it
+    // would one after another (five), not forty.
+    let guesses = (0..40).map(|i| {
+        let client = app.client();
+        let url = app.url("/login");
+        async move {
+            client
+                .post(url)
+                .form(&[
+                    ("username", "alice"),
+                    ("password", &format!("guess {i}")),
+                    ("next", ""),
+                ])
+                .send()
+                .await
+                .unwrap()
+        }
+    });
+    let answers = futures::future::join_all(guesses).await;
+    let checked = answers
+        .iter()
+        .filter(|r| location(r).starts_with("/login?error=credentials"))
+        .count();
+    let throttled = answers
+        .iter()
+        .filter(|r| location(r).starts_with("/login?error=throttled"))
+        .count();
+    assert_eq!(checked + throttled, 40);
+    assert!(checked <= 5, "{checked} passwords were checked");
+
+    let audit = app.state.storage.audit_entries(200).await.unwrap();
+    let logins: Vec<_> = audit.iter().filter(|e| e.action == "login").collect();
+    assert_eq!(
+        logins.iter().filter(|e| e.outcome == "failed").count(),
+        checked
+    );
+    assert_eq!(
+        logins.iter().filter(|e| e.outcome == "throttled").count(),
+        1,
+        "throttled attempts are aggregated, not one entry each"
+    );
+    assert!(
+        logins.iter().all(|e| e.actor.is_none()),
+        "a typed name is never an actor: nobody was authenticated"
+    );
+    assert!(logins.iter().all(|e| e.target.as_deref() == Some("alice")));
+}

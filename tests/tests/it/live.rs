@@ -95,8 +95,10 @@ async fn an_sse_client_gets_board_changes_and_log_lines_and_resumes_after_a_rest
         .await
         .unwrap();
 
-    // A bearer token works too, and a client from too far back is told to resync.
-    let mut stale = SseReader::open(&viewer, &url, None, Some("-1"))
+    // A bearer token works too, and a client resuming from an id this database never
+    // sent (another server's, say) is told to resync. (A negative id is malformed: 400,
+    // tested below.)
+    let mut stale = SseReader::open(&viewer, &url, None, Some("999999999"))
         .await
         .unwrap();
     assert_eq!(stale.next(WAIT).await.unwrap().event, "resync");
@@ -141,4 +143,51 @@ async fn new_commits_found_by_the_background_fetch_reach_open_boards() {
             "the board never showed the new commit (last event {ev:?})"
         );
     }
+}
+
+#[tokio::test]
+async fn a_resume_from_the_largest_id_gets_a_resync_and_then_live_events_and_a_malformed_id_a_400()
+{
+    let mut repo = TestRepo::new().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let app = spawn_app(&deploying_pipeline(repo.path(), out.path(), "true", ""))
+        .await
+        .unwrap();
+    let viewer = app.logged_in("vera", &[Role::Viewer]).await.unwrap();
+    let dev = app.logged_in("dave", &[Role::Dev]).await.unwrap();
+    let url = app.url("/api/v1/events?pipeline=web");
+
+    // i64::MAX: `last + 1` used to overflow (a panic in debug builds).
+    let mut events = SseReader::open(&viewer, &url, None, Some(&i64::MAX.to_string()))
+        .await
+        .unwrap();
+    let first = events.next(WAIT).await.unwrap();
+    assert_eq!(first.event, "resync", "an id from the future means: reload");
+    let sha = repo.commit("Change").unwrap();
+    app.post_form(&dev, "/pipelines/web/ready", &[("sha", &sha)])
+        .await
+        .unwrap();
+    let (ready, _) = events.until(WAIT, |e| e.event == "board").await.unwrap();
+    assert!(ready.data.contains("\"ready\""), "{}", ready.data);
+
+    for bad in ["-1", "abc", "99999999999999999999"] {
+        let res = viewer
+            .get(&url)
+            .header("last-event-id", bad)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 400, "Last-Event-ID {bad:?}");
+        let body: Value = res.json().await.unwrap();
+        assert!(
+            body["message"].as_str().unwrap().contains("Last-Event-ID"),
+            "{body}"
+        );
+    }
+    let res = viewer
+        .get(app.url("/api/v1/events?after=-3"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
 }

@@ -316,6 +316,74 @@ async fn a_stage_cannot_be_skipped_and_unknown_commits_are_refused() {
 }
 
 #[tokio::test]
+async fn an_annotated_tag_s_id_is_not_accepted_as_a_commit() {
+    let mut s = story().await;
+    let commit = s.repo.commit("Release me").unwrap();
+    slipway_tests::git::git(
+        s.repo.path(),
+        &[
+            "-c",
+            "user.name=T",
+            "-c",
+            "user.email=t@example.com",
+            "tag",
+            "-a",
+            "v1",
+            "-m",
+            "Release 1",
+        ],
+    )
+    .unwrap();
+    let tag = slipway_tests::git::git(s.repo.path(), &["rev-parse", "v1"]).unwrap();
+    assert_ne!(tag, commit, "an annotated tag has an object id of its own");
+    let res = s
+        .app
+        .post_form(&s.dev, "/pipelines/web/ready", &[("sha", &tag)])
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let (_, html) = s.app.get_text(&s.dev, "/pipelines/web").await.unwrap();
+    let refused = flash(&html).unwrap();
+    assert!(
+        refused.contains("is the id of a tag, not of a commit"),
+        "{refused}"
+    );
+    let ready = "SELECT count(*) FROM ready_marks";
+    assert_eq!(
+        s.app.sql_count(ready).await.unwrap(),
+        0,
+        "nothing was marked"
+    );
+}
+
+#[tokio::test]
+async fn someone_who_may_not_promote_cannot_make_the_server_fetch() {
+    let mut s = story().await;
+    let viewer = s.app.logged_in("vera", &[Role::Viewer]).await.unwrap();
+    let pushed = s.repo.commit("Pushed after the last fetch").unwrap();
+    let refused = s
+        .app
+        .promote(&viewer, &pushed, "qa")
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert!(refused.contains("may promote"), "{refused}");
+    let mirror = s.app.state.repos.mirror("web").unwrap();
+    let sha = slipway_model::Sha::parse(&pushed).unwrap();
+    assert_eq!(
+        mirror.object_type(&sha).await.unwrap(),
+        None,
+        "the refused promotion fetched nothing"
+    );
+    // Someone who may act on it does fetch it.
+    s.mark_ready(&pushed).await;
+    assert_eq!(
+        mirror.object_type(&sha).await.unwrap().as_deref(),
+        Some("commit")
+    );
+}
+
+#[tokio::test]
 async fn fifty_concurrent_promotions_create_exactly_one_deployment() {
     let mut s = story_with(
         "sleep 2; printf '%s' \"$SLIPWAY_SHA\" > \"$OUT/$SLIPWAY_STAGE.sha\"",
@@ -655,6 +723,100 @@ async fn rollback_redeploys_the_previous_distinct_sha_and_is_audited() {
 }
 
 #[tokio::test]
+async fn rollback_follows_the_stage_s_roles_and_audits_a_bypass_only_where_there_is_one() {
+    // Every stage limited to admins: ops may neither promote nor roll back there.
+    let mut s = story_with(WRITE_SHA, r#"promote_roles = ["admin"]"#).await;
+    let admin = s.app.logged_in("ada", &[Role::Admin]).await.unwrap();
+    for subject in ["A", "B"] {
+        let sha = s.repo.commit(subject).unwrap();
+        s.mark_ready(&sha).await;
+        let id = s.app.promote(&admin, &sha, "qa").await.unwrap().unwrap();
+        s.app.wait_for_end(id).await.unwrap();
+    }
+    let refused = s
+        .app
+        .post_form(
+            &s.ops,
+            "/pipelines/web/stages/qa/rollback",
+            &[("reason", "broken")],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        refused.status(),
+        403,
+        "ops may not roll back an admins-only stage"
+    );
+    let body = refused.text().await.unwrap();
+    assert!(
+        body.contains("roll back this stage (allowed: admin)"),
+        "{body}"
+    );
+
+    let res = s
+        .app
+        .post_form(
+            &admin,
+            "/pipelines/web/stages/qa/rollback",
+            &[("reason", "broken")],
+        )
+        .await
+        .unwrap();
+    let id: DeploymentId = location(&res)
+        .strip_prefix("/deployments/")
+        .expect("the admin's rollback started")
+        .parse()
+        .unwrap();
+    s.app.wait_for_end(id).await.unwrap();
+    // QA is not fast-forward-only: there was no ancestry gate to bypass.
+    let audit = s.app.state.storage.audit_entries(200).await.unwrap();
+    let rollback = audit
+        .iter()
+        .find(|e| e.action == "rollback" && e.outcome == "ok")
+        .expect("the rollback was audited");
+    let detail = rollback.detail.as_deref().unwrap_or_default();
+    assert!(!detail.contains("ancestry"), "{detail}");
+    assert!(detail.contains("broken"), "{detail}");
+}
+
+#[tokio::test]
+async fn a_failed_redeploy_on_the_previous_stage_counts_against_promotion() {
+    // The deployer fails on a stage while `$OUT/fail-<stage>` exists.
+    let script = format!(r#"[ -e "$OUT/fail-$SLIPWAY_STAGE" ] && exit 1; {WRITE_SHA}"#);
+    let mut s = story_with(&script, "").await;
+    let sha = s.repo.commit("Flaky on staging").unwrap();
+    s.to_staging(&sha).await;
+    std::fs::write(s.out.path().join("fail-staging"), "").unwrap();
+    let id = s
+        .app
+        .promote(&s.qa, &sha, "staging")
+        .await
+        .unwrap()
+        .unwrap();
+    let d = s.app.wait_for_end(id).await.unwrap();
+    assert_eq!(d.state, DeploymentState::Failed, "the redeploy failed");
+
+    let refused = s
+        .app
+        .promote(&s.ops, &sha, "production")
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert!(
+        refused.contains("its latest deployment there did not"),
+        "{refused}"
+    );
+    // The board's card says the same as the refusal.
+    let (_, board) = s.app.get_text(&s.ops, "/pipelines/web").await.unwrap();
+    assert!(board.contains("its latest deployment there did not"));
+
+    std::fs::remove_file(s.out.path().join("fail-staging")).unwrap();
+    s.deploy(&s.qa, &sha, "staging").await;
+    s.deploy(&s.ops, &sha, "production").await;
+    assert_eq!(s.deployed("production"), sha);
+}
+
+#[tokio::test]
 async fn a_form_message_is_shown_once() {
     let mut s = story().await;
     let sha = s.repo.commit("Change").unwrap();
@@ -721,8 +883,8 @@ async fn admins_browse_filter_and_export_the_audit_log_and_others_cannot() {
     assert!(
         lines
             .iter()
-            .any(|l| l["actor"] == "dana" && l["outcome"] == "failed"),
-        "failed logins are recorded"
+            .any(|l| l["target"] == "dana" && l["actor"].is_null() && l["outcome"] == "failed"),
+        "failed logins are recorded, under the typed name as target, never as actor"
     );
     assert!(lines
         .iter()

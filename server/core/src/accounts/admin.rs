@@ -46,7 +46,7 @@ async fn hash_or_generate(
             (new_password(t.clone())?, Some(t))
         }
     };
-    let hash = passwords::hash(password).await.map_err(internal)?;
+    let hash = passwords::hash(password).await?;
     Ok((hash, temporary))
 }
 

@@ -10,7 +10,7 @@
 use super::passwords::{self, Password};
 use crate::audit;
 use crate::authz::internal;
-use crate::store::{LoginSession, NewAudit, Storage, User, UserId};
+use crate::store::{Attempt, LoginSession, NewAudit, Settled, Storage, User, UserId};
 use crate::Services;
 use slipway_model::audit::{AuditAction, Outcome};
 use slipway_model::error::AppError;
@@ -37,27 +37,75 @@ impl From<AppError> for LoginRefusal {
     }
 }
 
-/// How long `account` from `client` must wait before the next password attempt, if
-/// the throttle is engaged (login and password change share it).
-pub async fn throttle_wait(
+/// At most one audit entry per client address per this long for throttled attempts;
+/// the next one says how many were refused in between. (An attacker hammering the
+/// login form must not be able to flood the append-only audit log.)
+pub const THROTTLE_AUDIT_EVERY: Duration = Duration::from_secs(60);
+
+/// Counts a password attempt of `account` from `client` before any password work, or
+/// says how long to wait. Counting first, in the same transaction as the check, is what
+/// keeps forty simultaneous guesses from all passing a check made before any of them
+/// failed. Login and password change share it; the caller [settles](Storage::settle_login_attempt)
+/// the attempt once the password was checked.
+pub async fn reserve_attempt(
     storage: &dyn Storage,
     account: &str,
     client: &str,
-) -> Result<Option<Duration>, AppError> {
+) -> Result<Attempt, AppError> {
     let now = storage.clock().unix_f64();
     let since = now
         - throttle::PER_ACCOUNT
             .window
             .as_secs_f64()
             .max(throttle::PER_CLIENT.window.as_secs_f64());
-    let (by_account, by_client) = storage.login_failures(account, client, since).await?;
-    Ok([
-        throttle::PER_ACCOUNT.retry_after(&by_account, now),
-        throttle::PER_CLIENT.retry_after(&by_client, now),
-    ]
-    .into_iter()
-    .flatten()
-    .max())
+    let check = move |by_account: &[f64], by_client: &[f64]| {
+        [
+            throttle::PER_ACCOUNT.retry_after(by_account, now),
+            throttle::PER_CLIENT.retry_after(by_client, now),
+        ]
+        .into_iter()
+        .flatten()
+        .max()
+    };
+    Ok(storage
+        .reserve_login_attempt(account, client, now, since, &check)
+        .await?)
+}
+
+/// Audits a throttled attempt, aggregated per client address (see
+/// [`THROTTLE_AUDIT_EVERY`]). The typed name is the entry's target, never its actor:
+/// nobody was authenticated.
+pub async fn audit_throttled(
+    storage: &dyn Storage,
+    action: AuditAction,
+    typed: &str,
+    client: &str,
+    wait: Duration,
+) {
+    let now = storage.clock().unix_f64();
+    match storage
+        .note_throttled(client, now, THROTTLE_AUDIT_EVERY.as_secs_f64())
+        .await
+    {
+        Ok(Some(unlogged)) => {
+            let mut entry = NewAudit::new(action, Outcome::Throttled);
+            entry.target = Some(typed.to_owned());
+            let since = if unlogged > 0 {
+                format!(
+                    "; {unlogged} more throttled attempt(s) from this address since the last entry"
+                )
+            } else {
+                String::new()
+            };
+            entry.detail = Some(format!(
+                "from {client}; retry in {}{since}",
+                throttle::describe_wait(wait)
+            ));
+            audit::record(storage, entry).await;
+        }
+        Ok(None) => tracing::debug!(client, "throttled attempt (aggregated in the audit log)"),
+        Err(e) => tracing::warn!(error = %e, "failed to note a throttled attempt"),
+    }
 }
 
 /// The throttle's key for a typed name: case-insensitive and bounded, so any string
@@ -78,22 +126,16 @@ pub async fn authenticate(
     if name.trim().is_empty() || password.is_empty() {
         return Err(LoginRefusal::Incomplete);
     }
-    // Throttle before any password work, for known and unknown names alike.
+    // Throttle (and count) before any password work, for known and unknown names alike.
     let account = throttle_account(name);
     let typed: String = name.trim().chars().take(64).collect();
-    if let Some(wait) = throttle_wait(storage, &account, client).await? {
-        audit_login(
-            storage,
-            &typed,
-            Outcome::Throttled,
-            Some(format!(
-                "from {client}; retry in {}",
-                throttle::describe_wait(wait)
-            )),
-        )
-        .await;
-        return Err(LoginRefusal::Throttled(wait));
-    }
+    let attempt = match reserve_attempt(storage, &account, client).await? {
+        Attempt::Throttled(wait) => {
+            audit_throttled(storage, AuditAction::Login, &typed, client, wait).await;
+            return Err(LoginRefusal::Throttled(wait));
+        }
+        Attempt::Reserved(id) => id,
+    };
     let creds = match UserName::parse(name.trim()) {
         Ok(name) => storage.credentials_by_name(&name).await.map_err(internal)?,
         Err(_) => None,
@@ -103,33 +145,35 @@ pub async fn authenticate(
         _ => (None, None),
     };
     // With no hash, `verify` checks against a dummy one: the same time either way.
-    let ok = passwords::verify(hash, Password::candidate(password.to_owned()))
-        .await
-        .map_err(internal)?;
+    let ok = match passwords::verify(hash, Password::candidate(password.to_owned())).await {
+        Ok(ok) => ok,
+        Err(e) => {
+            // Nothing was checked (the hashers were busy): the attempt does not count.
+            let _ = storage
+                .settle_login_attempt(attempt, &account, Settled::NotTried)
+                .await;
+            return Err(LoginRefusal::Internal(e.into()));
+        }
+    };
     let user = match (ok, user) {
         (true, Some(u)) => u,
         _ => {
             tracing::info!(username = %name.escape_debug(), "failed login");
-            storage
-                .record_login_failure(&account, client, storage.clock().unix_f64())
-                .await
-                .map_err(internal)?;
-            audit_login(
-                storage,
-                &typed,
-                Outcome::Failed,
-                Some("wrong user name or password".into()),
-            )
-            .await;
+            let mut entry = NewAudit::new(AuditAction::Login, Outcome::Failed);
+            entry.target = Some(typed);
+            entry.detail = Some(format!("from {client}: wrong user name or password"));
+            audit::record(storage, entry).await;
             return Err(LoginRefusal::WrongCredentials);
         }
     };
     storage
-        .clear_login_failures(&account)
+        .settle_login_attempt(attempt, &account, Settled::Succeeded)
         .await
         .map_err(internal)?;
     tracing::info!(user = %user.name, "logged in");
-    audit_login(storage, user.name.as_str(), Outcome::Ok, None).await;
+    let mut entry = NewAudit::new(AuditAction::Login, Outcome::Ok);
+    entry.actor = Some(user.name.to_string());
+    audit::record(storage, entry).await;
     Ok(user)
 }
 
@@ -189,13 +233,6 @@ pub async fn resume(
 }
 
 /// Records a login attempt (the typed name, even when no such user exists).
-async fn audit_login(storage: &dyn Storage, name: &str, outcome: Outcome, detail: Option<String>) {
-    let mut entry = NewAudit::new(AuditAction::Login, outcome);
-    entry.actor = Some(name.to_owned());
-    entry.detail = detail;
-    audit::record(storage, entry).await;
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

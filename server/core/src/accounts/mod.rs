@@ -19,7 +19,7 @@ pub mod setup;
 pub mod tokens;
 
 pub use admin::{create_user, list_users, parse_roles, reset_password, set_disabled, set_roles};
-pub use login::{authenticate, resume, start, throttle_wait, LoginRefusal};
+pub use login::{authenticate, reserve_attempt, resume, start, LoginRefusal};
 pub use self_service::{
     change_own_password, create_token, describe_user_agent, end_own_session, revoke_token,
     PasswordChange,

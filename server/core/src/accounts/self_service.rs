@@ -4,7 +4,7 @@
 
 use super::{account_entry, audit_own, login, new_password, passwords, storage_error, tokens};
 use crate::authz::internal;
-use crate::store::{ApiToken, User};
+use crate::store::{ApiToken, Attempt, Settled, User};
 use crate::{audit, Services};
 use passwords::Password;
 use slipway_model::audit::{AuditAction, Outcome};
@@ -84,34 +84,42 @@ pub async fn change_own_password(
     client: &str,
     change: PasswordChange,
 ) -> Result<(), AppError> {
-    let account = user.name.as_str().to_lowercase();
-    if let Some(wait) = login::throttle_wait(state.storage.as_ref(), &account, client).await? {
-        return Err(AppError::BadRequest(format!(
-            "too many wrong passwords; try again in {}",
-            throttle::describe_wait(wait)
-        )));
-    }
     if change.new != change.confirm {
         return Err(AppError::BadRequest(
             "the two new passwords differ; type the same one twice".into(),
         ));
     }
-    let creds = state
-        .storage
+    // A wrong current password counts as a failed login: the throttle is shared, and the
+    // attempt is counted before the password is checked (see `login::reserve_attempt`).
+    let storage = state.storage.as_ref();
+    let account = user.name.as_str().to_lowercase();
+    let attempt = match login::reserve_attempt(storage, &account, client).await? {
+        Attempt::Throttled(wait) => {
+            return Err(AppError::BadRequest(format!(
+                "too many wrong passwords; try again in {}",
+                throttle::describe_wait(wait)
+            )))
+        }
+        Attempt::Reserved(id) => id,
+    };
+    let creds = storage
         .credentials_by_name(&user.name)
         .await?
         .ok_or(AppError::Unauthenticated)?;
-    let ok = passwords::verify(
+    let checked = passwords::verify(
         Some(creds.password_hash),
         Password::candidate(change.current.clone()),
     )
-    .await
-    .map_err(internal)?;
-    if !ok {
-        state
-            .storage
-            .record_login_failure(&account, client, state.storage.clock().unix_f64())
-            .await?;
+    .await;
+    let settled = match checked {
+        Ok(true) => Settled::Succeeded,
+        Ok(false) => Settled::Failed,
+        Err(_) => Settled::NotTried,
+    };
+    storage
+        .settle_login_attempt(attempt, &account, settled)
+        .await?;
+    if !checked? {
         let entry = account_entry(
             Some(user.name.to_string()),
             AuditAction::PasswordChanged,

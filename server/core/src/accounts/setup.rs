@@ -72,9 +72,7 @@ pub async fn complete_setup(
             "the two passwords differ; type the same one twice".into(),
         ));
     }
-    let hash = passwords::hash(new_password(password)?)
-        .await
-        .map_err(internal)?;
+    let hash = passwords::hash(new_password(password)?).await?;
     let user = storage
         .create_first_admin(&tokens::hash(token), storage.clock().unix(), &name, &hash)
         .await

@@ -51,6 +51,13 @@ pub fn production(is_last_stage: bool) -> bool {
     is_last_stage
 }
 
+/// `stages[].rollback_roles`: those who may promote into the stage and may roll back
+/// at all (ops and admin), so limiting a stage's promotions limits its rollbacks too.
+pub fn rollback_roles(promote_roles: RoleSet) -> RoleSet {
+    let may_roll_back: RoleSet = [Role::Ops, Role::Admin].into_iter().collect();
+    promote_roles.intersection(may_roll_back)
+}
+
 /// `stages[].promote_roles`: ops alone into production, QA and ops elsewhere.
 pub fn promote_roles(production: bool) -> RoleSet {
     if production {

@@ -97,6 +97,8 @@ pub struct StageConfig {
     pub production: bool,
     /// Roles allowed to promote into this stage.
     pub promote_roles: RoleSet,
+    /// Roles allowed to roll this stage back.
+    pub rollback_roles: RoleSet,
     /// Whether a new SHA must descend from the stage's current SHA.
     pub fast_forward_only: bool,
     /// How a deploy to this stage runs.

@@ -50,6 +50,7 @@ pub(super) struct RawStage {
     pub(super) label: Option<Spanned<String>>,
     pub(super) production: Option<Spanned<bool>>,
     pub(super) promote_roles: Option<Spanned<Vec<Spanned<String>>>>,
+    pub(super) rollback_roles: Option<Spanned<Vec<Spanned<String>>>>,
     pub(super) fast_forward_only: Option<Spanned<bool>>,
     pub(super) deployer: Spanned<RawDeployer>,
 }

@@ -350,19 +350,11 @@ impl Validator<'_> {
             .map_or(default_production, |p| *p.get_ref());
         let promote_roles = match &s.promote_roles {
             None => defaults::promote_roles(production),
-            Some(list) => {
-                let mut set = RoleSet::EMPTY;
-                for r in list.get_ref() {
-                    match Role::parse(r.get_ref()) {
-                        Ok(role) => set.insert(role),
-                        Err(e) => self.push(r, &format!("{key}.promote_roles"), e.to_string()),
-                    }
-                }
-                if list.get_ref().is_empty() {
-                    self.push(list, &format!("{key}.promote_roles"), "expected at least one role (viewer, dev, qa, ops, admin); nobody could promote into this stage");
-                }
-                set
-            }
+            Some(list) => self.roles(list, &format!("{key}.promote_roles"), "promote into"),
+        };
+        let rollback_roles = match &s.rollback_roles {
+            None => defaults::rollback_roles(promote_roles),
+            Some(list) => self.roles(list, &format!("{key}.rollback_roles"), "roll back"),
         };
         let fast_forward_only = s
             .fast_forward_only
@@ -378,9 +370,29 @@ impl Validator<'_> {
             label,
             production,
             promote_roles,
+            rollback_roles,
             fast_forward_only,
             deployer: deployer?,
         })
+    }
+
+    /// A non-empty list of role names, for what `doing` says they may do to the stage.
+    fn roles(&mut self, list: &Spanned<Vec<Spanned<String>>>, key: &str, doing: &str) -> RoleSet {
+        let mut set = RoleSet::EMPTY;
+        for r in list.get_ref() {
+            match Role::parse(r.get_ref()) {
+                Ok(role) => set.insert(role),
+                Err(e) => self.push(r, key, e.to_string()),
+            }
+        }
+        if list.get_ref().is_empty() {
+            self.push(
+                list,
+                key,
+                format!("expected at least one role (viewer, dev, qa, ops, admin); nobody could {doing} this stage"),
+            );
+        }
+        set
     }
 
     fn deployer(&mut self, d: &RawDeployer, key: &str, base: &Path) -> Option<DeployerConfig> {

@@ -3,7 +3,7 @@
 //! audited with its outcome.
 
 use super::audited::{self, audit_entry};
-use super::lookup::{require_on_branch, StageRef};
+use super::lookup::{require_on_branch, IfMissing, StageRef};
 use crate::authz::{authorize, internal};
 use crate::config::PipelineConfig;
 use crate::store::{StorageError, User};
@@ -33,7 +33,7 @@ pub async fn mark_ready(
     entry.sha = Some(sha.to_string());
     let result = async {
         authorize(user, Action::MarkReady)?;
-        require_on_branch(state, p, sha).await?;
+        require_on_branch(state, p, sha, IfMissing::Fetch).await?;
         state
             .storage
             .mark_ready(&p.id, sha, user.id, note)

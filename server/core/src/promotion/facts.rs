@@ -38,13 +38,16 @@ async fn ancestry(
         Ok(Some(v)) => Some(v),
         _ => match state.repos.mirror(pipeline.id.as_str()) {
             Ok(mirror) => match mirror.is_ancestor(current, sha).await {
-                Ok(v) => {
+                // History never changes for two commits both present: remember it.
+                Ok(Some(v)) => {
                     let _ = state
                         .storage
                         .cache_ancestry(&pipeline.id, current, sha, v)
                         .await;
                     Some(v)
                 }
+                // One of them is not in the mirror (yet): unknown, and not remembered.
+                Ok(None) => None,
                 Err(e) => {
                     tracing::warn!(error = %format!("{e:#}"), "ancestry check failed");
                     None
@@ -72,6 +75,7 @@ pub fn previous_from_snapshot(at: &StageRef<'_>, snapshot: &StageSnapshot) -> Pr
             label: prev.label.clone(),
             succeeded: snapshot.previous_succeeded,
             rolled_back: snapshot.previous_rolled_back,
+            failed_since: snapshot.previous_failed_since,
         },
     }
 }
@@ -132,6 +136,15 @@ pub async fn evaluate_gates(
     at: &StageRef<'_>,
     sha: &Sha,
 ) -> Result<Vec<GateResult>, AppError> {
+    // Only commits on the branch are evaluated (as of the last fetch: this is a read),
+    // so no one can fill the ancestry cache with SHAs of their choosing.
+    super::lookup::require_on_branch(
+        state,
+        at.pipeline,
+        sha,
+        super::lookup::IfMissing::AsOfLastFetch,
+    )
+    .await?;
     let snapshot = state
         .storage
         .stage_snapshot(

@@ -61,32 +61,47 @@ pub fn stage<'a>(
     Ok(StageRef { pipeline, index })
 }
 
-/// Refuses with "unknown commit" unless `sha` is on the pipeline's branch.
-pub(super) async fn require_on_branch(
+/// Whether a SHA the mirror lacks may be fetched for: commands (after the user's
+/// permission is checked) may, rate-limited; reads answer as of the last fetch.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum IfMissing {
+    /// Fetch ([`Repos::fetch_on_demand`](crate::repos::Repos::fetch_on_demand)) and look again.
+    Fetch,
+    /// Answer from the mirror as it is.
+    AsOfLastFetch,
+}
+
+/// Refuses with "unknown commit" unless `sha` is a commit on the pipeline's branch.
+pub async fn require_on_branch(
     state: &Services,
     pipeline: &PipelineConfig,
     sha: &Sha,
+    if_missing: IfMissing,
 ) -> Result<(), AppError> {
-    let mirror = state.repos.mirror(pipeline.id.as_str()).map_err(internal)?;
-    if !mirror.exists() {
-        let _ = state.repos.fetch(pipeline.id.as_str()).await;
-    }
-    let mut on_branch = mirror.is_on_branch(sha).await.map_err(internal)?;
-    if !on_branch {
-        // Maybe it was pushed since the last fetch.
-        if state.repos.fetch(pipeline.id.as_str()).await.is_ok() {
-            on_branch = mirror.is_on_branch(sha).await.map_err(internal)?;
-        }
+    let id = pipeline.id.as_str();
+    let mirror = state.repos.mirror(id).map_err(internal)?;
+    let mut on_branch = mirror.exists() && mirror.is_on_branch(sha).await.map_err(internal)?;
+    if !on_branch
+        && if_missing == IfMissing::Fetch
+        && matches!(state.repos.fetch_on_demand(id).await, Ok(true))
+    {
+        on_branch = mirror.is_on_branch(sha).await.map_err(internal)?;
     }
     if on_branch {
-        Ok(())
-    } else {
-        Err(AppError::Refused {
-            kind: RefusalKind::UnknownCommit,
-            message: format!(
-                "unknown commit: {sha} is not on branch {} of {}",
-                pipeline.branch, pipeline.id
-            ),
-        })
+        return Ok(());
     }
+    let message = match mirror.object_type(sha).await.ok().flatten() {
+        Some(kind) if kind != "commit" => format!(
+            "{sha} is the id of a {kind}, not of a commit; use the commit's own SHA \
+             (git rev-parse {sha}^{{commit}})"
+        ),
+        _ => format!(
+            "unknown commit: {sha} is not on branch {} of {}",
+            pipeline.branch, pipeline.id
+        ),
+    };
+    Err(AppError::Refused {
+        kind: RefusalKind::UnknownCommit,
+        message,
+    })
 }

@@ -3,7 +3,7 @@
 
 use super::audited::{self, audit_entry};
 use super::facts::{ancestry_for, facts, previous_from_snapshot};
-use super::lookup::{require_on_branch, StageRef};
+use super::lookup::{require_on_branch, IfMissing, StageRef};
 use crate::authz::internal;
 use crate::deploys;
 use crate::store::{CreateDeploymentError, Deployment, NewDeployment, StageSnapshot, User};
@@ -11,7 +11,7 @@ use crate::Services;
 use slipway_model::audit::AuditAction;
 use slipway_model::deployment::DeploymentKind;
 use slipway_model::error::{AppError, RefusalKind};
-use slipway_model::gates::{self, GateResult};
+use slipway_model::gates::{self, GateKind, GateResult};
 use slipway_model::Sha;
 
 /// The refusal a failing gate becomes.
@@ -55,7 +55,15 @@ async fn promote_checked(
             "Slipway is shutting down and accepts no new promotions".into(),
         ));
     }
-    require_on_branch(state, at.pipeline, sha).await?;
+    // Permission first: nothing — not even a fetch for an unknown SHA — happens for
+    // someone who may not promote here.
+    gates::may_promote_into(user.roles, at.stage().promote_roles, &at.stage().label).map_err(
+        |message| AppError::Refused {
+            kind: GateKind::Permission.into(),
+            message,
+        },
+    )?;
+    require_on_branch(state, at.pipeline, sha, IfMissing::Fetch).await?;
     let new = NewDeployment {
         pipeline: at.pipeline.id.clone(),
         stage: at.stage().id.clone(),

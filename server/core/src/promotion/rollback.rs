@@ -76,7 +76,12 @@ pub async fn rollback(
     entry.stage = Some(at.stage().id.to_string());
     entry.detail = Some(reason.to_owned());
     let result = async {
-        authorize(user, Action::Rollback)?;
+        authorize(
+            user,
+            Action::Rollback {
+                allowed: at.stage().rollback_roles,
+            },
+        )?;
         if state.deploys.is_stopping() {
             return Err(AppError::Unavailable(
                 "Slipway is shutting down and accepts no new deployments".into(),
@@ -138,8 +143,14 @@ pub async fn rollback(
     audited::record(state, entry, &result, |d, entry| {
         entry.sha = Some(d.sha.to_string());
         entry.target = Some(format!("deployment #{}", d.id));
+        // Only a fast-forward-only stage has an ancestry gate to bypass.
+        let bypassed = if at.stage().fast_forward_only {
+            " (ancestry gate bypassed)"
+        } else {
+            ""
+        };
         entry.detail = Some(format!(
-            "from {} to {} (ancestry gate bypassed): {reason}",
+            "from {} to {}{bypassed}: {reason}",
             d.previous_sha.as_ref().map_or("nothing", |s| s.short()),
             d.sha.short()
         ));

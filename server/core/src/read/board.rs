@@ -83,18 +83,15 @@ pub async fn board(
         .enumerate()
         .map(|(i, s)| (s.id.as_str(), i))
         .collect();
-    let successes = state.storage.successes(&p.id, &shas).await?;
-    let succeeded: HashSet<(Sha, usize)> = successes
-        .iter()
-        .filter_map(|(sha, stage)| stage_index.get(stage.as_str()).map(|i| (sha.clone(), *i)))
-        .collect();
-    let rolled: HashSet<(Sha, usize)> = state
-        .storage
-        .rolled_back(&p.id, &shas)
-        .await?
-        .iter()
-        .filter_map(|(sha, stage)| stage_index.get(stage.as_str()).map(|i| (sha.clone(), *i)))
-        .collect();
+    let by_index = |pairs: Vec<(Sha, String)>| -> HashSet<(Sha, usize)> {
+        pairs
+            .into_iter()
+            .filter_map(|(sha, stage)| stage_index.get(stage.as_str()).map(|i| (sha, *i)))
+            .collect()
+    };
+    let succeeded = by_index(state.storage.successes(&p.id, &shas).await?);
+    let rolled = by_index(state.storage.rolled_back(&p.id, &shas).await?);
+    let failed = by_index(state.storage.failed_since(&p.id, &shas).await?);
     let deploying: HashMap<Sha, DeploymentId> = snaps
         .iter()
         .filter_map(|s| s.active.as_ref())
@@ -146,11 +143,16 @@ pub async fn board(
                     0 => Previous::FirstStage {
                         marked_ready: card.ready.is_some(),
                     },
-                    _ => Previous::Stage {
-                        label: p.stages[n - 1].label.clone(),
-                        succeeded: succeeded.contains(&(c.sha.clone(), n - 1)),
-                        rolled_back: rolled.contains(&(c.sha.clone(), n - 1)),
-                    },
+                    _ => {
+                        let key = (c.sha.clone(), n - 1);
+                        let failed_since = failed.contains(&key);
+                        Previous::Stage {
+                            label: p.stages[n - 1].label.clone(),
+                            succeeded: succeeded.contains(&key) && !failed_since,
+                            rolled_back: rolled.contains(&key),
+                            failed_since,
+                        }
+                    }
                 };
                 let current = snaps[n].current.as_ref().map(|d| d.sha.clone());
                 let facts = facts::gather(state, user, &at, &c.sha, previous, &snaps[n]).await;
@@ -172,10 +174,10 @@ pub async fn board(
         }
     }
 
-    let can_rollback = authorize(user, Action::Rollback).is_ok();
     let mut rollback_to = Vec::with_capacity(p.stages.len());
-    for i in 0..p.stages.len() {
-        let target = if can_rollback {
+    for (i, stage) in p.stages.iter().enumerate() {
+        let allowed = stage.rollback_roles;
+        let target = if authorize(user, Action::Rollback { allowed }).is_ok() {
             promotion::rollback_target(
                 state,
                 &StageRef {

@@ -31,7 +31,12 @@ pub async fn compare(
         .between(from, to, COMPARE_LIMIT + 1)
         .await
         .map_err(internal)?;
-    let descends = mirror.is_ancestor(from, to).await.map_err(internal)?;
+    // Both were just found on the branch, so git knows them.
+    let descends = mirror
+        .is_ancestor(from, to)
+        .await
+        .map_err(internal)?
+        .unwrap_or(false);
     let now = state.now().unix_timestamp();
     let truncated = commits.len() > COMPARE_LIMIT;
     Ok(CompareView {

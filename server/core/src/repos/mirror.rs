@@ -154,28 +154,66 @@ impl Mirror {
 
 impl Mirror {
     /// Whether `sha` is a commit of the pipeline's branch (first-parent history or
-    /// reachable from it). Unknown objects are simply "not on the branch".
+    /// reachable from it). Objects the mirror lacks are "not on the branch" (yet), and so
+    /// is anything that is not a commit: git would peel an annotated tag's id to the
+    /// commit it points at, and the deployer would be handed the tag's id as a SHA.
     pub async fn is_on_branch(&self, sha: &Sha) -> anyhow::Result<bool> {
+        if self.object_type(sha).await?.as_deref() != Some("commit") {
+            return Ok(false);
+        }
         let branch_ref = format!("refs/heads/{}", self.branch);
-        self.is_ancestor_ref(sha.as_str(), &branch_ref).await
+        Ok(self
+            .is_ancestor_ref(sha.as_str(), &branch_ref)
+            .await?
+            .unwrap_or(false))
     }
 
-    /// Whether `ancestor` equals or is an ancestor of `descendant`.
-    pub async fn is_ancestor(&self, ancestor: &Sha, descendant: &Sha) -> anyhow::Result<bool> {
+    /// The type of the object `sha` names (`commit`, `tag`, `tree`, `blob`), or `None`
+    /// if the mirror does not have it.
+    pub async fn object_type(&self, sha: &Sha) -> anyhow::Result<Option<String>> {
+        let code = Git::new(&self.dir)
+            .args(["cat-file", "-e"])
+            .revisions([sha.as_str()])
+            .exit_code()
+            .await?;
+        if code != 0 {
+            return Ok(None);
+        }
+        let kind = Git::new(&self.dir)
+            .args(["cat-file", "-t"])
+            .revisions([sha.as_str()])
+            .output()
+            .await?;
+        Ok(Some(kind.trim().to_owned()))
+    }
+
+    /// Whether `ancestor` equals or is an ancestor of `descendant`; `None` when the mirror
+    /// lacks one of them, which says nothing about their history (it may be fetched
+    /// later), so callers must not remember it as "no".
+    pub async fn is_ancestor(
+        &self,
+        ancestor: &Sha,
+        descendant: &Sha,
+    ) -> anyhow::Result<Option<bool>> {
         self.is_ancestor_ref(ancestor.as_str(), descendant.as_str())
             .await
     }
 
-    async fn is_ancestor_ref(&self, ancestor: &str, descendant: &str) -> anyhow::Result<bool> {
+    async fn is_ancestor_ref(
+        &self,
+        ancestor: &str,
+        descendant: &str,
+    ) -> anyhow::Result<Option<bool>> {
         let code = Git::new(&self.dir)
             .args(["merge-base", "--is-ancestor"])
             .revisions([ancestor, descendant])
             .exit_code()
             .await?;
         match code {
-            0 => Ok(true),
-            // 1: not an ancestor; 128: an object is unknown to the mirror.
-            1 | 128 => Ok(false),
+            0 => Ok(Some(true)),
+            1 => Ok(Some(false)),
+            // An object is unknown to the mirror.
+            128 => Ok(None),
             other => bail!("git merge-base --is-ancestor exited with {other}"),
         }
     }
@@ -296,8 +334,54 @@ mod tests {
         let head = log[0].sha.clone();
         mirror.pin(&head).await.unwrap();
         assert!(mirror.is_on_branch(&head).await.unwrap());
-        assert!(mirror.is_ancestor(&head, &head).await.unwrap());
+        assert_eq!(mirror.is_ancestor(&head, &head).await.unwrap(), Some(true));
         assert_eq!(mirror.branch_head().await.as_deref(), Some(head.as_str()));
+    }
+
+    #[tokio::test]
+    async fn only_commits_are_on_the_branch_and_unknown_objects_have_unknown_ancestry() {
+        let tmp = tempfile::tempdir().unwrap();
+        let source = tmp.path().join("source");
+        std::fs::create_dir(&source).unwrap();
+        let git = |args: &[&str]| {
+            let mut all = vec!["-c", "user.name=T", "-c", "user.email=t@example.com"];
+            all.extend_from_slice(args);
+            Git::new(&source).args(all).output()
+        };
+        git(&["init", "--quiet", "--initial-branch=main"])
+            .await
+            .unwrap();
+        git(&["commit", "--quiet", "--allow-empty", "-m", "First"])
+            .await
+            .unwrap();
+        git(&["tag", "-a", "v1", "-m", "Release 1"]).await.unwrap();
+        let mirror = Mirror {
+            dir: tmp.path().join("mirrors").join("web.git"),
+            source: RepoSource::Local(source.clone()),
+            branch: "main".into(),
+        };
+        mirror.fetch().await.unwrap();
+        let tag = Sha::parse(git(&["rev-parse", "v1"]).await.unwrap().trim()).unwrap();
+        let commit = Sha::parse(git(&["rev-parse", "v1^{commit}"]).await.unwrap().trim()).unwrap();
+        assert_ne!(tag, commit);
+        assert_eq!(
+            mirror.object_type(&tag).await.unwrap().as_deref(),
+            Some("tag")
+        );
+        assert!(mirror.is_on_branch(&commit).await.unwrap());
+        assert!(
+            !mirror.is_on_branch(&tag).await.unwrap(),
+            "an annotated tag's id is not a commit on the branch, though git peels it to one"
+        );
+
+        let stranger = Sha::parse(&"0123456789abcdef".repeat(3)[..40]).unwrap();
+        assert_eq!(mirror.object_type(&stranger).await.unwrap(), None);
+        assert!(!mirror.is_on_branch(&stranger).await.unwrap());
+        assert_eq!(
+            mirror.is_ancestor(&commit, &stranger).await.unwrap(),
+            None,
+            "not in the mirror: unknown, not \"not an ancestor\""
+        );
     }
 
     #[test]

@@ -17,6 +17,7 @@ use cache::{CommitCache, RecentCommits};
 use slipway_model::{PipelineId, Sha};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 use time::OffsetDateTime;
 
 /// What the last fetch of a mirror did.
@@ -28,9 +29,49 @@ pub struct FetchStatus {
     pub error: Option<String>,
 }
 
+/// Fetches caused by requests for SHAs the mirror lacks ([`Repos::fetch_on_demand`]):
+/// a burst of this many, then one per [`DEMAND_FETCH_REFILL`] per pipeline. Generous for
+/// CI pushing and marking commits ready in quick succession; a bound on anyone naming
+/// random SHAs. The background fetch and the *Refresh* button are not limited by it.
+pub const DEMAND_FETCH_BURST: f64 = 10.0;
+/// See [`DEMAND_FETCH_BURST`].
+pub const DEMAND_FETCH_REFILL: Duration = Duration::from_secs(3);
+
+/// When a pipeline last fetched, and what is left of its demand-fetch budget.
+struct FetchClock {
+    last_started: Option<Instant>,
+    budget: f64,
+    budget_at: Instant,
+}
+
+impl FetchClock {
+    fn new() -> Self {
+        Self {
+            last_started: None,
+            budget: DEMAND_FETCH_BURST,
+            budget_at: Instant::now(),
+        }
+    }
+
+    /// Takes one demand fetch from the budget, refilled for the time since last asked.
+    fn take(&mut self, now: Instant) -> bool {
+        let refill =
+            now.duration_since(self.budget_at).as_secs_f64() / DEMAND_FETCH_REFILL.as_secs_f64();
+        self.budget = (self.budget + refill).min(DEMAND_FETCH_BURST);
+        self.budget_at = now;
+        if self.budget >= 1.0 {
+            self.budget -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
 struct Entry {
     mirror: Mirror,
-    fetch_lock: tokio::sync::Mutex<()>,
+    /// Held while fetching.
+    fetch_lock: tokio::sync::Mutex<FetchClock>,
     status: Mutex<FetchStatus>,
     recent: RecentCommits,
 }
@@ -62,7 +103,7 @@ impl Repos {
             .map(|p| {
                 let entry = Entry {
                     mirror: Mirror::new(&config.data_dir, p),
-                    fetch_lock: tokio::sync::Mutex::new(()),
+                    fetch_lock: tokio::sync::Mutex::new(FetchClock::new()),
                     status: Mutex::new(FetchStatus::default()),
                     recent: RecentCommits::default(),
                 };
@@ -120,7 +161,33 @@ impl Repos {
     /// Fetches a pipeline's repository now and records the outcome.
     pub async fn fetch(&self, id: &str) -> Result<(), RepoError> {
         let entry = self.entry(id)?;
-        let _guard = entry.fetch_lock.lock().await;
+        let mut clock = entry.fetch_lock.lock().await;
+        clock.last_started = Some(Instant::now());
+        self.fetch_locked(id, &entry).await
+    }
+
+    /// Fetches because a request named a SHA the mirror does not have (it may have been
+    /// pushed since the last fetch). Rate-limited per pipeline, since whoever may ask can
+    /// name random SHAs: callers that waited for a fetch begun after they arrived use
+    /// that one, and beyond the budget ([`DEMAND_FETCH_BURST`]) nothing is fetched.
+    /// Returns whether the mirror may have changed since the caller looked.
+    pub async fn fetch_on_demand(&self, id: &str) -> Result<bool, RepoError> {
+        let entry = self.entry(id)?;
+        let arrived = Instant::now();
+        let mut clock = entry.fetch_lock.lock().await;
+        if clock.last_started.is_some_and(|t| t >= arrived) {
+            return Ok(true);
+        }
+        let now = Instant::now();
+        if !clock.take(now) {
+            tracing::info!(pipeline = id, "demand fetch skipped: over the rate limit");
+            return Ok(false);
+        }
+        clock.last_started = Some(now);
+        self.fetch_locked(id, &entry).await.map(|()| true)
+    }
+
+    async fn fetch_locked(&self, id: &str, entry: &Entry) -> Result<(), RepoError> {
         let result = entry.mirror.fetch().await;
         let mut status = entry.status.lock().unwrap_or_else(|p| p.into_inner());
         match result {
@@ -170,5 +237,25 @@ impl Repos {
         self.entry(id)
             .map(|e| e.status.lock().unwrap_or_else(|p| p.into_inner()).clone())
             .unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn demand_fetches_come_in_a_burst_then_one_per_refill_period() {
+        let mut clock = FetchClock::new();
+        let start = clock.budget_at;
+        let burst = (0..100).filter(|_| clock.take(start)).count();
+        assert_eq!(burst as f64, DEMAND_FETCH_BURST);
+        assert!(!clock.take(start + DEMAND_FETCH_REFILL / 2));
+        assert!(clock.take(start + DEMAND_FETCH_REFILL));
+        assert!(!clock.take(start + DEMAND_FETCH_REFILL));
+        // A long quiet spell refills the burst, never more.
+        let later = start + DEMAND_FETCH_REFILL * 1000;
+        let refilled = (0..100).filter(|_| clock.take(later)).count();
+        assert_eq!(refilled as f64, DEMAND_FETCH_BURST);
     }
 }

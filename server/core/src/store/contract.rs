@@ -23,10 +23,12 @@ where
     a_setup_token_creates_one_admin_once(fresh().await.as_ref()).await;
     a_stage_has_at_most_one_active_deployment(fresh().await.as_ref()).await;
     state_moves_refuse_rows_no_longer_in_the_expected_state(fresh().await.as_ref()).await;
+    a_stage_is_passed_only_while_the_latest_attempt_there_succeeded(fresh().await.as_ref()).await;
     a_ready_mark_is_set_once_and_removed_once(fresh().await.as_ref()).await;
     events_get_increasing_ids_and_pruning_keeps_the_newest(fresh().await.as_ref()).await;
     a_revoked_token_no_longer_authenticates(fresh().await.as_ref()).await;
-    failed_logins_are_counted_per_account_and_per_client(fresh().await.as_ref()).await;
+    login_attempts_are_counted_before_they_are_checked(fresh().await.as_ref()).await;
+    throttled_attempts_are_audited_once_per_address_per_period(fresh().await.as_ref()).await;
     an_ended_login_session_is_gone(fresh().await.as_ref()).await;
     the_audit_log_filters_by_exact_values_newest_first(fresh().await.as_ref()).await;
 }
@@ -176,6 +178,54 @@ pub async fn state_moves_refuse_rows_no_longer_in_the_expected_state(s: &dyn Sto
     assert!(s.unfinished_deployments().await.expect("read").is_empty());
 }
 
+/// The previous-stage gate reads the SHA's *latest* finished attempt on that stage: a
+/// success followed by a failed redeploy no longer counts, until it succeeds again.
+pub async fn a_stage_is_passed_only_while_the_latest_attempt_there_succeeded(s: &dyn Storage) {
+    let qa = user(s, "quinn", &[Role::Qa]).await;
+    let web = PipelineId::parse("web").expect("a valid pipeline id");
+    let (qa_stage, staging) = (
+        StageId::parse("qa").expect("a valid stage id"),
+        StageId::parse("staging").expect("a valid stage id"),
+    );
+    let attempt = |state: DeploymentState| {
+        let new = new_deployment(qa.id, 'a');
+        async move {
+            let d = s.create_deployment(&new, &pass).await.expect("create");
+            let now = OffsetDateTime::now_utc();
+            s.finish_deployment(d.id, state, None, now)
+                .await
+                .expect("finish");
+        }
+    };
+    let facts = || async {
+        let snap = s
+            .stage_snapshot(&web, &staging, Some(&qa_stage), Some(&sha('a')))
+            .await
+            .expect("snapshot");
+        let failed = s
+            .failed_since(&web, &[sha('a')])
+            .await
+            .expect("failed since");
+        (
+            snap.previous_succeeded,
+            snap.previous_failed_since,
+            failed.len(),
+        )
+    };
+    attempt(DeploymentState::Succeeded).await;
+    assert_eq!(facts().await, (true, false, 0));
+    attempt(DeploymentState::Failed).await;
+    assert_eq!(
+        facts().await,
+        (false, true, 1),
+        "the failed redeploy counts"
+    );
+    attempt(DeploymentState::Cancelled).await;
+    assert_eq!(facts().await, (false, true, 1));
+    attempt(DeploymentState::Succeeded).await;
+    assert_eq!(facts().await, (true, false, 0), "passed again");
+}
+
 /// Marking a SHA ready twice changes nothing the second time; so does unmarking.
 pub async fn a_ready_mark_is_set_once_and_removed_once(s: &dyn Storage) {
     let dev = user(s, "dana", &[Role::Dev]).await;
@@ -237,34 +287,94 @@ pub async fn a_revoked_token_no_longer_authenticates(s: &dyn Storage) {
     assert!(s.user_by_token("token-hash").await.expect("read").is_none());
 }
 
-/// The throttle sees an account's failures from every address, and an address's
-/// failures on every account; a success forgets the account's.
-pub async fn failed_logins_are_counted_per_account_and_per_client(s: &dyn Storage) {
-    s.record_login_failure("ada", "10.0.0.1", 100.0)
+/// The throttle's check and its count happen in one transaction, so simultaneous
+/// attempts see each other; an address's attempts count on every account and an
+/// account's from every address; a success forgets the account's, an untried attempt
+/// only itself.
+pub async fn login_attempts_are_counted_before_they_are_checked(s: &dyn Storage) {
+    use std::time::Duration;
+    let wait = Duration::from_secs(1);
+    let two_per_account = move |account: &[f64], _: &[f64]| (account.len() >= 2).then_some(wait);
+    let three_per_client = move |_: &[f64], client: &[f64]| (client.len() >= 3).then_some(wait);
+    let reserved = |a: Attempt| match a {
+        Attempt::Reserved(id) => id,
+        Attempt::Throttled(_) => panic!("expected the attempt to go ahead"),
+    };
+    // Ten at once on one account: exactly two pass a limit of two.
+    let attempts = futures::future::join_all((0..10).map(|i| {
+        s.reserve_login_attempt(
+            "ada",
+            "10.0.0.1",
+            100.0 + f64::from(i),
+            0.0,
+            &two_per_account,
+        )
+    }))
+    .await;
+    let passed: Vec<i64> = attempts
+        .into_iter()
+        .map(|a| a.expect("reserve"))
+        .filter_map(|a| match a {
+            Attempt::Reserved(id) => Some(id),
+            Attempt::Throttled(_) => None,
+        })
+        .collect();
+    assert_eq!(
+        passed.len(),
+        2,
+        "simultaneous attempts saw each other's count"
+    );
+    // An untried attempt is forgotten alone; a success forgets the account's failures.
+    s.settle_login_attempt(passed[0], "ada", Settled::NotTried)
         .await
-        .expect("record");
-    s.record_login_failure("ada", "10.0.0.2", 101.0)
+        .expect("settle");
+    let third = reserved(
+        s.reserve_login_attempt("ada", "10.0.0.2", 120.0, 0.0, &two_per_account)
+            .await
+            .expect("reserve"),
+    );
+    s.settle_login_attempt(third, "ada", Settled::Succeeded)
         .await
-        .expect("record");
-    s.record_login_failure("bob", "10.0.0.1", 102.0)
-        .await
-        .expect("record");
-    let (account, client) = s
-        .login_failures("ada", "10.0.0.1", 0.0)
-        .await
-        .expect("read");
-    assert_eq!((account.len(), client.len()), (2, 2));
-    let (account, _) = s
-        .login_failures("ada", "10.0.0.1", 100.5)
-        .await
-        .expect("read");
-    assert_eq!(account.len(), 1, "only failures since the given time count");
-    s.clear_login_failures("ada").await.expect("clear");
-    let (account, client) = s
-        .login_failures("ada", "10.0.0.1", 0.0)
-        .await
-        .expect("read");
-    assert_eq!((account.len(), client.len()), (0, 1));
+        .expect("settle");
+    for at in [121.0, 122.0] {
+        reserved(
+            s.reserve_login_attempt("ada", "10.0.0.2", at, 0.0, &two_per_account)
+                .await
+                .expect("reserve"),
+        );
+    }
+    // Address 10.0.0.2 now has two counted attempts (on ada); a third name from it
+    // passes, a fourth is throttled whatever the name.
+    reserved(
+        s.reserve_login_attempt("bob", "10.0.0.2", 123.0, 0.0, &three_per_client)
+            .await
+            .expect("reserve"),
+    );
+    assert_eq!(
+        s.reserve_login_attempt("carol", "10.0.0.2", 124.0, 0.0, &three_per_client)
+            .await
+            .expect("reserve"),
+        Attempt::Throttled(wait)
+    );
+    // Only attempts since the given time count.
+    reserved(
+        s.reserve_login_attempt("carol", "10.0.0.2", 125.0, 122.5, &three_per_client)
+            .await
+            .expect("reserve"),
+    );
+}
+
+/// Throttled attempts reach the audit log at most once per address per period, the
+/// next entry counting those left out.
+pub async fn throttled_attempts_are_audited_once_per_address_per_period(s: &dyn Storage) {
+    let note = |client: &'static str, at: f64| s.note_throttled(client, at, 60.0);
+    assert_eq!(note("10.0.0.1", 1000.0).await.expect("note"), Some(0));
+    for at in [1001.0, 1002.0, 1059.0] {
+        assert_eq!(note("10.0.0.1", at).await.expect("note"), None);
+    }
+    assert_eq!(note("10.0.0.2", 1003.0).await.expect("note"), Some(0));
+    assert_eq!(note("10.0.0.1", 1061.0).await.expect("note"), Some(3));
+    assert_eq!(note("10.0.0.1", 1062.0).await.expect("note"), None);
 }
 
 /// Ending a session deletes it: a session without a row is refused.

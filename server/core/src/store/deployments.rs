@@ -63,8 +63,11 @@ pub struct StageSnapshot {
     pub last_finished: Option<Deployment>,
     /// A lock in force.
     pub lock: Option<Lock>,
-    /// The candidate succeeded on the previous stage.
+    /// The candidate's latest finished deployment to the previous stage succeeded.
     pub previous_succeeded: bool,
+    /// The candidate succeeded on the previous stage once, but a later attempt there
+    /// ended otherwise (failed, cancelled, timed out, interrupted).
+    pub previous_failed_since: bool,
     /// The candidate was rolled back on the previous stage since.
     pub previous_rolled_back: bool,
     /// The candidate is marked ready.
@@ -165,6 +168,14 @@ pub trait DeploymentStore: Send + Sync {
 
     /// For each of `shas`, the stages where it ever succeeded: (sha, stage).
     async fn successes(
+        &self,
+        pipeline: &PipelineId,
+        shas: &[Sha],
+    ) -> StorageResult<Vec<(Sha, String)>>;
+
+    /// For each of `shas`, the stages where it succeeded once but its latest finished
+    /// deployment did not: it no longer counts as having passed them.
+    async fn failed_since(
         &self,
         pipeline: &PipelineId,
         shas: &[Sha],

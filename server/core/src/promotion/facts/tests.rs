@@ -25,6 +25,7 @@ fn stage(id: &str, label: &str, fast_forward_only: bool, promote: &[Role]) -> St
         label: label.into(),
         production: fast_forward_only,
         promote_roles: roles(promote),
+        rollback_roles: crate::config::defaults::rollback_roles(roles(promote)),
         fast_forward_only,
         deployer: DeployerConfig {
             command: vec!["true".into()],

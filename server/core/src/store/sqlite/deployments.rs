@@ -212,6 +212,40 @@ impl DeploymentStore for SqliteStorage {
         sha_stage_pairs(&self.pool, query, shas).await
     }
 
+    async fn failed_since(
+        &self,
+        pipeline: &PipelineId,
+        shas: &[Sha],
+    ) -> StorageResult<Vec<(Sha, String)>> {
+        // The SHA's latest finished deployment on a stage ended other than succeeded, and
+        // an earlier one there succeeded.
+        let mut query = QueryBuilder::new(
+            "SELECT DISTINCT d.sha, d.stage_id FROM deployments d WHERE d.pipeline_id = ",
+        );
+        query
+            .push_bind(pipeline.as_str())
+            .push(" AND d.state NOT IN (")
+            .push_bind(ACTIVE[0])
+            .push(", ")
+            .push_bind(ACTIVE[1])
+            .push(", ")
+            .push_bind(SUCCEEDED)
+            .push(
+                ") AND d.id = (SELECT MAX(e.id) FROM deployments e WHERE e.pipeline_id = d.pipeline_id \
+                 AND e.stage_id = d.stage_id AND e.sha = d.sha AND e.state NOT IN (",
+            )
+            .push_bind(ACTIVE[0])
+            .push(", ")
+            .push_bind(ACTIVE[1])
+            .push(
+                ")) AND EXISTS (SELECT 1 FROM deployments s WHERE s.pipeline_id = d.pipeline_id \
+                 AND s.stage_id = d.stage_id AND s.sha = d.sha AND s.id < d.id AND s.state = ",
+            )
+            .push_bind(SUCCEEDED)
+            .push(") AND d.sha");
+        sha_stage_pairs(&self.pool, query, shas).await
+    }
+
     async fn rolled_back(
         &self,
         pipeline: &PipelineId,

@@ -375,32 +375,54 @@ async fn read_snapshot(
         .map_err(db("failed to read the ready mark"))?
             > 0;
         if let Some(prev) = previous_stage {
-            let last_success: Option<i64> = sqlx::query_scalar(
-                "SELECT MAX(id) FROM deployments WHERE pipeline_id = ? AND stage_id = ? AND sha = ? AND state = ?",
+            // The latest finished attempt decides: a SHA that succeeded on the previous
+            // stage once and failed a redeploy there since has not passed it.
+            let latest: Option<(DeploymentId, DeploymentState)> = sqlx::query_as(
+                "SELECT id, state FROM deployments WHERE pipeline_id = ? AND stage_id = ? AND sha = ? \
+                 AND state NOT IN (?, ?) ORDER BY id DESC LIMIT 1",
             )
             .bind(pipeline.as_str())
             .bind(prev.as_str())
             .bind(sha.as_str())
-            .bind(SUCCEEDED)
-            .fetch_one(&mut *conn)
+            .bind(ACTIVE[0])
+            .bind(ACTIVE[1])
+            .fetch_optional(&mut *conn)
             .await
             .map_err(db("failed to read the previous stage"))?;
-            snapshot.previous_succeeded = last_success.is_some();
-            if let Some(last) = last_success {
-                snapshot.previous_rolled_back = sqlx::query_scalar::<_, i64>(
-                    "SELECT COUNT(*) FROM deployments WHERE pipeline_id = ? AND stage_id = ? AND kind = ? \
-                     AND state = ? AND previous_sha = ? AND id > ?",
-                )
-                .bind(pipeline.as_str())
-                .bind(prev.as_str())
-                .bind(DeploymentKind::Rollback)
-                .bind(SUCCEEDED)
-                .bind(sha.as_str())
-                .bind(last)
-                .fetch_one(&mut *conn)
-                .await
-                .map_err(db("failed to read rollbacks"))?
-                    > 0;
+            match latest {
+                Some((last, SUCCEEDED)) => {
+                    snapshot.previous_succeeded = true;
+                    snapshot.previous_rolled_back = sqlx::query_scalar::<_, i64>(
+                        "SELECT COUNT(*) FROM deployments WHERE pipeline_id = ? AND stage_id = ? AND kind = ? \
+                         AND state = ? AND previous_sha = ? AND id > ?",
+                    )
+                    .bind(pipeline.as_str())
+                    .bind(prev.as_str())
+                    .bind(DeploymentKind::Rollback)
+                    .bind(SUCCEEDED)
+                    .bind(sha.as_str())
+                    .bind(last)
+                    .fetch_one(&mut *conn)
+                    .await
+                    .map_err(db("failed to read rollbacks"))?
+                        > 0;
+                }
+                Some((last, _)) => {
+                    snapshot.previous_failed_since = sqlx::query_scalar::<_, i64>(
+                        "SELECT COUNT(*) FROM deployments WHERE pipeline_id = ? AND stage_id = ? \
+                         AND sha = ? AND state = ? AND id < ?",
+                    )
+                    .bind(pipeline.as_str())
+                    .bind(prev.as_str())
+                    .bind(sha.as_str())
+                    .bind(SUCCEEDED)
+                    .bind(last)
+                    .fetch_one(&mut *conn)
+                    .await
+                    .map_err(db("failed to read the previous stage"))?
+                        > 0;
+                }
+                None => {}
             }
         }
     }

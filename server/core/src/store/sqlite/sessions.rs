@@ -93,7 +93,10 @@ impl LoginSessionStore for SqliteStorage {
     }
 
     async fn delete_expired_sessions(&self) -> StorageResult<u64> {
-        let done = sqlx::query("DELETE FROM tower_sessions WHERE expiry_date < ?")
+        // tower-sessions-sqlx-store writes the expiry as RFC 3339 text (sqlx's encoding
+        // of `OffsetDateTime`) into the INTEGER column, and SQLite orders any text after
+        // any number: compare instants, not the stored values.
+        let done = sqlx::query("DELETE FROM tower_sessions WHERE unixepoch(expiry_date) < ?")
             .bind(self.clock.now().unix_timestamp())
             .execute(&self.pool)
             .await
