@@ -817,6 +817,69 @@ async fn a_failed_redeploy_on_the_previous_stage_counts_against_promotion() {
 }
 
 #[tokio::test]
+async fn a_cancel_racing_the_start_never_lets_two_deploys_run_on_one_stage() {
+    // Each run records its start and its end (also when stopped by TERM) in `$OUT/runs`.
+    let script = r#"trap 'echo "end $SLIPWAY_DEPLOYMENT_ID" >> "$OUT/runs"; exit 1' TERM; echo "start $SLIPWAY_DEPLOYMENT_ID" >> "$OUT/runs"; sleep 0.4 & wait; echo "end $SLIPWAY_DEPLOYMENT_ID" >> "$OUT/runs""#;
+    let mut s = story_with(script, "").await;
+    let sha = s.repo.commit("Race me").unwrap();
+    s.mark_ready(&sha).await;
+    let runs_file = s.out.path().join("runs");
+    for _round in 0..12 {
+        let next = s
+            .app
+            .sql_count("SELECT COALESCE(MAX(id), 0) + 1 FROM deployments")
+            .await
+            .unwrap();
+        // Cancels for the next id, sent until the row exists: some land between the
+        // row's creation and its process's start.
+        let canceller = async {
+            loop {
+                let res = s
+                    .app
+                    .post_form(&s.ops, &format!("/deployments/{next}/cancel"), &[])
+                    .await
+                    .unwrap();
+                if res.status() != 404 {
+                    break;
+                }
+                tokio::task::yield_now().await;
+            }
+        };
+        let (_, promoted) = tokio::join!(canceller, s.app.promote(&s.ops, &sha, "qa"));
+        let id = promoted.unwrap().expect("the stage was free");
+        assert_eq!(id.get(), next);
+        let d = s.app.wait_for_end(id).await.unwrap();
+        // Once the row has ended, so has its process, if it ever started.
+        let runs = std::fs::read_to_string(&runs_file).unwrap_or_default();
+        if runs.contains(&format!("start {id}\n")) {
+            assert!(
+                runs.contains(&format!("end {id}\n")),
+                "#{id} is {} but its process still runs:\n{runs}",
+                d.state
+            );
+        }
+    }
+    // A process started late, after its row was ended, would show up here.
+    tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+    let runs = std::fs::read_to_string(&runs_file).unwrap_or_default();
+    let mut running: Option<&str> = None;
+    for line in runs.lines() {
+        match line.split_once(' ') {
+            Some(("start", id)) => {
+                assert!(running.is_none(), "two deploys ran at once:\n{runs}");
+                running = Some(id);
+            }
+            Some(("end", id)) => {
+                assert_eq!(running, Some(id), "out of order:\n{runs}");
+                running = None;
+            }
+            _ => panic!("unexpected line {line:?}"),
+        }
+    }
+    assert!(running.is_none(), "a deploy outlived its row:\n{runs}");
+}
+
+#[tokio::test]
 async fn a_form_message_is_shown_once() {
     let mut s = story().await;
     let sha = s.repo.commit("Change").unwrap();

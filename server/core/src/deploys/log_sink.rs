@@ -1,7 +1,7 @@
 //! Where a deploy's output goes: every line is stored (the deployment page and a
 //! restarted server read it back) and published live to open pages.
 
-use super::runner::{RunObserver, Stream};
+use super::runner::{CancelHandle, RunObserver, Stream};
 use crate::Services;
 use slipway_model::deployment::DeploymentState;
 use slipway_model::live::LogAppended;
@@ -15,6 +15,8 @@ pub(super) struct LogWriter {
     pub(super) id: DeploymentId,
     /// The last line's position (lines are numbered 1, 2, …).
     pub(super) seq: i64,
+    /// The run's cancel handle: a row that cannot be moved to running stops the run.
+    pub(super) cancel: CancelHandle,
 }
 
 impl LogWriter {
@@ -49,13 +51,22 @@ impl LogWriter {
 #[async_trait::async_trait]
 impl RunObserver for LogWriter {
     async fn started(&mut self, pgid: i32) {
-        if let Err(e) = self
+        match self
             .state
             .storage
             .mark_running(self.id, pgid, self.state.now())
             .await
         {
-            tracing::error!(deployment = %self.id, error = %e, "failed to record a running deployment");
+            Ok(true) => {}
+            // The row is no longer queued: something else ended it. A process must not
+            // run for a deployment the store says is over.
+            Ok(false) => {
+                tracing::warn!(deployment = %self.id, "the deployment ended before its process started; stopping it");
+                self.cancel.cancel();
+            }
+            Err(e) => {
+                tracing::error!(deployment = %self.id, error = %e, "failed to record a running deployment");
+            }
         }
         self.state
             .events

@@ -36,11 +36,20 @@ impl Deploys {
         self.stopping.load(Ordering::SeqCst)
     }
 
-    /// Cancels deployment `id` if this process runs it (its whole process group);
-    /// false if it does not.
-    pub fn cancel(&self, id: DeploymentId) -> bool {
-        let handle = self.lock_running().get(&id).cloned();
-        handle.map(|h| h.cancel()).is_some()
+    /// Cancels deployment `id`: its whole process group if it runs, or, if its task
+    /// has not registered yet (a cancel right after the row was created), before it
+    /// starts — the task finds the handle already cancelled and never spawns. Either
+    /// way the deployment's task alone moves its row to an end state, so the row and
+    /// the process cannot disagree. (A cancel racing the task's very end leaves one
+    /// unused handle behind: harmless.)
+    pub fn cancel(&self, id: DeploymentId) {
+        self.handle(id).cancel();
+    }
+
+    /// The cancel handle of deployment `id`, created on first use by either the task
+    /// or a cancel.
+    fn handle(&self, id: DeploymentId) -> CancelHandle {
+        self.lock_running().entry(id).or_default().clone()
     }
 
     /// Number of deploys running in this process.

@@ -43,8 +43,8 @@ pub fn start(state: &Services, pipeline: &PipelineConfig, stage: &StageConfig, d
         timeout: deployer.timeout,
         grace: KILL_GRACE,
     };
-    let cancel = CancelHandle::new();
-    state.deploys.lock_running().insert(d.id, cancel.clone());
+    // A cancel that came first left its handle here, already cancelled.
+    let cancel = state.deploys.handle(d.id);
     let state2 = state.clone();
     // Everything the deploy logs carries its id, pipeline and stage.
     let span = tracing::info_span!(
@@ -69,6 +69,7 @@ pub fn start(state: &Services, pipeline: &PipelineConfig, stage: &StageConfig, d
             pipeline: d.pipeline.clone(),
             id,
             seq: 0,
+            cancel: cancel.clone(),
         };
         let outcome = runner::run(spec, &mut log, cancel).await;
         let (end, code, note) = match &outcome {

@@ -9,7 +9,6 @@ use crate::config::PipelineConfig;
 use crate::store::{StorageError, User};
 use crate::Services;
 use slipway_model::audit::{AuditAction, Outcome};
-use slipway_model::deployment::DeploymentState;
 use slipway_model::error::{AppError, RefusalKind};
 use slipway_model::live::BoardChange;
 use slipway_model::{Action, DeploymentId, Sha};
@@ -188,15 +187,8 @@ pub async fn cancel(state: &Services, user: &User, id: DeploymentId) -> Result<(
             message: format!("deployment #{id} already ended ({})", d.state),
         });
     }
-    if !state.deploys.cancel(id) {
-        // Not run by this process (should not happen after start-up recovery): end it here.
-        {
-            state
-                .storage
-                .finish_deployment(id, DeploymentState::Cancelled, None, state.now())
-                .await?;
-        }
-    }
+    // The deployment's own task records the end, once its process group is gone.
+    state.deploys.cancel(id);
     entry.outcome = Outcome::Ok;
     audited::write(state, entry).await;
     Ok(())
