@@ -133,10 +133,13 @@ pub enum Ancestry {
     Same,
     /// The candidate descends from the current SHA.
     Descends,
-    /// The candidate does not descend from `current` (older, or another branch).
+    /// The candidate does not descend from `current`.
     Diverges {
         /// The stage's current SHA.
         current: Sha,
+        /// Whether the candidate is older (an ancestor of `current`) rather than on
+        /// another branch: the two call for different fixes.
+        older: bool,
     },
     /// Not computed yet.
     Unknown,
@@ -259,14 +262,18 @@ fn ancestry(f: &PromotionFacts) -> (GateStatus, String) {
             Pass,
             format!("descends from {}'s current SHA", f.target.label),
         ),
-        Ancestry::Diverges { current } => (
-            Fail,
-            format!(
-                "does not descend from {}'s current SHA {} (older or on another branch)",
-                f.target.label,
-                current.short()
-            ),
-        ),
+        Ancestry::Diverges { current, older } => {
+            let (label, sha, current) = (&f.target.label, f.sha.short(), current.short());
+            let why = if *older {
+                format!("it is older (an ancestor of {current}): deploying it would take {label} back; roll back to do that on purpose")
+            } else {
+                format!("it is on another branch (neither descends from the other): deploying it would drop commits {label} runs")
+            };
+            (
+                Fail,
+                format!("{sha} does not descend from {label}'s current SHA {current}: {why}"),
+            )
+        }
         Ancestry::Unknown => (Pending, "checking ancestry…".into()),
     }
 }
@@ -432,14 +439,20 @@ mod tests {
             (true, Ancestry::Descends, Pass, "descends from"),
             (
                 true,
-                Ancestry::Diverges { current: sha('a') },
+                Ancestry::Diverges {
+                    current: sha('a'),
+                    older: false,
+                },
                 Fail,
                 "does not descend from Production's current SHA aaaaaaa",
             ),
             (true, Ancestry::Unknown, Pending, "checking"),
             (
                 false,
-                Ancestry::Diverges { current: sha('a') },
+                Ancestry::Diverges {
+                    current: sha('a'),
+                    older: false,
+                },
                 Pass,
                 "not fast-forward-only",
             ),

@@ -117,6 +117,7 @@ struct ReadyBody {
 
 #[derive(Serialize)]
 struct ReadyAnswer {
+    pipeline: PipelineId,
     sha: Sha,
     /// False when the SHA was already marked ready.
     newly_marked: bool,
@@ -130,8 +131,11 @@ async fn mark_ready(
 ) -> ApiResult<Json<ReadyAnswer>> {
     let pipeline = promotion::pipeline(&state, &p)?;
     let newly_marked =
-        promotion::mark_ready(&state, &user, pipeline, &body.sha, body.note.as_deref()).await?;
+        promotion::mark_ready(&state, &user, pipeline, &body.sha, body.note.as_deref())
+            .await
+            .map_err(|e| ApiError::from(e).at(&p, None, Some(&body.sha)))?;
     Ok(Json(ReadyAnswer {
+        pipeline: p,
         sha: body.sha,
         newly_marked,
     }))
@@ -143,7 +147,10 @@ async fn unmark_ready(
     ApiPath((p, sha)): ApiPath<(PipelineId, Sha)>,
 ) -> ApiResult<StatusCode> {
     let pipeline = promotion::pipeline(&state, &p)?;
-    if promotion::unmark_ready(&state, &user, pipeline, &sha).await? {
+    let unmarked = promotion::unmark_ready(&state, &user, pipeline, &sha)
+        .await
+        .map_err(|e| ApiError::from(e).at(&p, None, Some(&sha)))?;
+    if unmarked {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::new(
@@ -176,7 +183,9 @@ async fn gates(
 ) -> ApiResult<Json<GatesAnswer>> {
     authorize(&user, Action::View)?;
     let at = promotion::stage(&state, &p, &s)?;
-    let gates = promotion::evaluate_gates(&state, &user, &at, &q.sha).await?;
+    let gates = promotion::evaluate_gates(&state, &user, &at, &q.sha)
+        .await
+        .map_err(|e| ApiError::from(e).at(&p, Some(&s), Some(&q.sha)))?;
     Ok(Json(GatesAnswer {
         allowed: slipway_model::gates::first_blocker(&gates).is_none(),
         pipeline: p,
@@ -198,7 +207,9 @@ async fn promote(
     ApiJson(body): ApiJson<PromoteBody>,
 ) -> ApiResult<(StatusCode, Json<DeploymentJson>)> {
     let at = promotion::stage(&state, &p, &s)?;
-    let d = promotion::promote(&state, &user, &at, &body.sha).await?;
+    let d = promotion::promote(&state, &user, &at, &body.sha)
+        .await
+        .map_err(|e| ApiError::from(e).at(&p, Some(&s), Some(&body.sha)))?;
     Ok((StatusCode::CREATED, Json(DeploymentJson::from(&d))))
 }
 
@@ -216,7 +227,9 @@ async fn lock(
     ApiJson(body): ApiJson<LockBody>,
 ) -> ApiResult<StatusCode> {
     let at = promotion::stage(&state, &p, &s)?;
-    promotion::lock(&state, &user, &at, &body.reason, body.expires_in_minutes).await?;
+    promotion::lock(&state, &user, &at, &body.reason, body.expires_in_minutes)
+        .await
+        .map_err(|e| ApiError::from(e).at(&p, Some(&s), None))?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -225,7 +238,9 @@ async fn unlock(
     ApiUser(user): ApiUser,
     ApiPath((p, s)): ApiPath<(PipelineId, StageId)>,
 ) -> ApiResult<StatusCode> {
-    promotion::unlock(&state, &user, &promotion::stage(&state, &p, &s)?).await?;
+    promotion::unlock(&state, &user, &promotion::stage(&state, &p, &s)?)
+        .await
+        .map_err(|e| ApiError::from(e).at(&p, Some(&s), None))?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -241,7 +256,9 @@ async fn rollback(
     ApiJson(body): ApiJson<RollbackBody>,
 ) -> ApiResult<(StatusCode, Json<DeploymentJson>)> {
     let at = promotion::stage(&state, &p, &s)?;
-    let d = promotion::rollback(&state, &user, &at, &body.reason).await?;
+    let d = promotion::rollback(&state, &user, &at, &body.reason)
+        .await
+        .map_err(|e| ApiError::from(e).at(&p, Some(&s), None))?;
     Ok((StatusCode::CREATED, Json(DeploymentJson::from(&d))))
 }
 

@@ -15,14 +15,20 @@ use serde::Serialize;
 use slipway_core::store::User;
 use slipway_core::{tokens, Services};
 use slipway_model::error::AppError;
+use slipway_model::{PipelineId, Sha, StageId};
 
-/// An API error: `{"code": "...", "message": "...", "gate": "..."?}`.
+/// An API error: `{"code": "...", "message": "...", "gate"?, "pipeline"?, "stage"?,
+/// "sha"?}`. A refusal names where it happened, in its fields and in its message, so a
+/// CI log line alone says what was refused.
 #[derive(Debug)]
 pub struct ApiError {
     status: StatusCode,
     code: &'static str,
     message: String,
     gate: Option<String>,
+    pipeline: Option<String>,
+    stage: Option<String>,
+    sha: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -31,6 +37,12 @@ struct ErrorBody<'a> {
     message: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     gate: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pipeline: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stage: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sha: Option<&'a str>,
 }
 
 impl ApiError {
@@ -40,20 +52,43 @@ impl ApiError {
             code,
             message: message.into(),
             gate: None,
+            pipeline: None,
+            stage: None,
+            sha: None,
         }
+    }
+
+    /// Names the pipeline, stage and SHA a request was about. A refusal's message then
+    /// starts with them: "web/production, 1a2b3c4: …".
+    pub(super) fn at(
+        mut self,
+        pipeline: &PipelineId,
+        stage: Option<&StageId>,
+        sha: Option<&Sha>,
+    ) -> Self {
+        if self.code == "refused" {
+            let place = match stage {
+                Some(s) => format!("{pipeline}/{s}"),
+                None => pipeline.to_string(),
+            };
+            let what = sha.map(|s| format!(", {}", s.short())).unwrap_or_default();
+            self.message = format!("{place}{what}: {}", self.message);
+        }
+        self.pipeline = Some(pipeline.to_string());
+        self.stage = stage.map(ToString::to_string);
+        self.sha = sha.map(ToString::to_string);
+        self
     }
 }
 
 impl From<AppError> for ApiError {
     fn from(e: AppError) -> Self {
         Self {
-            status: super::error::status_of(&e),
-            code: e.code(),
-            message: e.to_string(),
             gate: match &e {
                 AppError::Refused { kind, .. } => Some(kind.as_str().to_owned()),
                 _ => None,
             },
+            ..Self::new(super::error::status_of(&e), e.code(), e.to_string())
         }
     }
 }
@@ -64,6 +99,9 @@ impl IntoResponse for ApiError {
             code: self.code,
             message: &self.message,
             gate: self.gate.as_deref(),
+            pipeline: self.pipeline.as_deref(),
+            stage: self.stage.as_deref(),
+            sha: self.sha.as_deref(),
         };
         super::error::with_retry_after((self.status, Json(body)).into_response())
     }

@@ -83,7 +83,10 @@ async fn a_token_is_shown_once_stored_hashed_and_acts_with_its_owners_roles() {
     let err: Value = res.json().await.unwrap();
     assert_eq!(err["code"], "refused");
     assert_eq!(err["gate"], "permission");
-    assert_eq!(err["message"], "only qa, ops may promote into QA");
+    assert_eq!(
+        err["message"],
+        format!("web/qa, {}: only qa, ops may promote into QA", &sha[..7])
+    );
 
     // Revoked tokens stop working at once.
     let id = app
@@ -229,10 +232,16 @@ async fn bad_input_gets_a_4xx_that_says_what_is_wrong() {
     .unwrap();
     let json: Value = res.json().await.unwrap();
     assert_eq!(json["gate"], "unknown_commit");
-    assert!(json["message"]
-        .as_str()
-        .unwrap()
-        .starts_with("unknown commit"));
+    // A refusal says what was refused, where: in its fields and in its message.
+    assert_eq!(json["pipeline"], "web");
+    assert_eq!(json["sha"], "0123456789abcdef0123456789abcdef01234567");
+    assert!(
+        json["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("web, 0123456: unknown commit"),
+        "{json}"
+    );
 }
 
 #[tokio::test]
@@ -372,10 +381,21 @@ async fn the_api_promotes_reports_gates_and_names_the_failing_gate() {
     assert_eq!(res.status(), 409);
     let err: Value = res.json().await.unwrap();
     assert_eq!(err["gate"], "ancestry");
-    assert!(err["message"]
-        .as_str()
-        .unwrap()
-        .contains("does not descend from"));
+    assert_eq!(
+        (&err["pipeline"], &err["stage"], &err["sha"]),
+        (&json!("web"), &json!("production"), &json!(older))
+    );
+    // Both SHAs, and which case it is: older than production, not another branch.
+    let message = err["message"].as_str().unwrap();
+    assert!(
+        message.starts_with(&format!(
+            "web/production, {}: {} does not descend from Production's current SHA {}: it is older",
+            &older[..7],
+            &older[..7],
+            &newer[..7]
+        )),
+        "{message}"
+    );
 
     // A reader asking about a commit pushed after the last fetch: "unknown commit", and
     // no ancestry is remembered for it (git's "unknown object" used to be cached forever

@@ -17,7 +17,41 @@ use slipway_model::gates::{
 };
 use slipway_model::Sha;
 
-/// Whether `current` is an ancestor of `sha`, from the permanent cache or git.
+/// Whether `ancestor` is an ancestor of `descendant`, from the permanent cache or git;
+/// `None` when git cannot tell (an object the mirror lacks), which is never remembered.
+async fn is_ancestor(
+    state: &Services,
+    pipeline: &PipelineConfig,
+    ancestor: &Sha,
+    descendant: &Sha,
+) -> Option<bool> {
+    let id = &pipeline.id;
+    if let Ok(Some(v)) = state
+        .storage
+        .cached_ancestry(id, ancestor, descendant)
+        .await
+    {
+        return Some(v);
+    }
+    let mirror = state.repos.mirror(id.as_str()).ok()?;
+    match mirror.is_ancestor(ancestor, descendant).await {
+        // History never changes for two commits both present: remember it.
+        Ok(Some(v)) => {
+            let _ = state
+                .storage
+                .cache_ancestry(id, ancestor, descendant, v)
+                .await;
+            Some(v)
+        }
+        Ok(None) => None,
+        Err(e) => {
+            tracing::warn!(error = %format!("{e:#}"), "ancestry check failed");
+            None
+        }
+    }
+}
+
+/// Where `sha` stands with respect to the stage's `current` SHA.
 async fn ancestry(
     state: &Services,
     pipeline: &PipelineConfig,
@@ -30,36 +64,12 @@ async fn ancestry(
     if current == sha {
         return Ancestry::Same;
     }
-    let answer = match state
-        .storage
-        .cached_ancestry(&pipeline.id, current, sha)
-        .await
-    {
-        Ok(Some(v)) => Some(v),
-        _ => match state.repos.mirror(pipeline.id.as_str()) {
-            Ok(mirror) => match mirror.is_ancestor(current, sha).await {
-                // History never changes for two commits both present: remember it.
-                Ok(Some(v)) => {
-                    let _ = state
-                        .storage
-                        .cache_ancestry(&pipeline.id, current, sha, v)
-                        .await;
-                    Some(v)
-                }
-                // One of them is not in the mirror (yet): unknown, and not remembered.
-                Ok(None) => None,
-                Err(e) => {
-                    tracing::warn!(error = %format!("{e:#}"), "ancestry check failed");
-                    None
-                }
-            },
-            Err(_) => None,
-        },
-    };
-    match answer {
+    match is_ancestor(state, pipeline, current, sha).await {
         Some(true) => Ancestry::Descends,
+        // Older, or on another branch: the refusal says which.
         Some(false) => Ancestry::Diverges {
             current: current.clone(),
+            older: is_ancestor(state, pipeline, sha, current).await == Some(true),
         },
         None => Ancestry::Unknown,
     }

@@ -188,7 +188,10 @@ fn the_stage_s_rules_and_state_reach_the_gates() {
         &sha('e'),
         previous_from_snapshot(&at, &snapshot),
         &snapshot,
-        Ancestry::Diverges { current: sha('c') },
+        Ancestry::Diverges {
+            current: sha('c'),
+            older: false,
+        },
         &qa,
     );
     assert!(f.target.fast_forward_only);
