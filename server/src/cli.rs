@@ -106,6 +106,9 @@ enum UserCommand {
         /// Read the new password from the first line of standard input.
         #[arg(long)]
         password_stdin: bool,
+        /// Leave their API tokens in force (by default a reset revokes them).
+        #[arg(long)]
+        keep_tokens: bool,
     },
     /// List users with their roles, status and last login.
     List,
@@ -212,15 +215,21 @@ async fn user_command(config: &Config, command: UserCommand) -> anyhow::Result<(
         UserCommand::ResetPassword {
             name,
             password_stdin,
+            keep_tokens,
         } => {
             let password = if password_stdin {
                 Some(Password::new(read_password(&name, true)?)?)
             } else {
                 None
             };
+            let tokens = if keep_tokens {
+                accounts::Tokens::Keep
+            } else {
+                accounts::Tokens::Revoke
+            };
             let storage = storage().await?;
             let (user, temporary) =
-                accounts::reset_password(storage.as_ref(), by, &name, password).await?;
+                accounts::reset_password(storage.as_ref(), by, &name, password, tokens).await?;
             match temporary {
                 Some(t) => println!(
                     "temporary password for {}: {t}\n(they must choose their own at next login; their open sessions have ended)",

@@ -63,6 +63,10 @@ fn UserLine(u: UserRow) -> impl IntoView {
                             </form>
                             <form method="post" action="/admin/users/reset-password" class="inline">
                                 <input type="hidden" name="name" value=name.clone() />
+                                <label class="check">
+                                    <input type="checkbox" name="keep_tokens" value="1" />
+                                    " keep their API tokens"
+                                </label>
                                 <button type="submit" aria-label=format!("Reset the password of {name}")>
                                     "Reset password"
                                 </button>

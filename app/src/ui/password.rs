@@ -17,6 +17,10 @@ pub fn PasswordForm() -> impl IntoView {
             <input id="pw-new" name="new" type="password" autocomplete="new-password" required minlength="12" maxlength="128" />
             <label for="pw-confirm">"New password again"</label>
             <input id="pw-confirm" name="confirm" type="password" autocomplete="new-password" required minlength="12" maxlength="128" />
+            <label class="check">
+                <input type="checkbox" name="revoke_tokens" value="1" />
+                " Also revoke my API tokens"
+            </label>
             <button type="submit" class="primary">"Change password"</button>
         </form>
     }

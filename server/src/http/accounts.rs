@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
 use serde::Deserialize;
 use slipway_app::ssr::context::{CurrentLogin, CurrentUser};
-use slipway_core::accounts::{self, Actor, PasswordChange};
+use slipway_core::accounts::{self, Actor, PasswordChange, Tokens};
 use slipway_core::Services;
 use slipway_model::error::AppError;
 use slipway_model::LoginId;
@@ -169,16 +169,36 @@ async fn set_disabled(
     )
 }
 
+/// The reset form: whom, and whether to keep their API tokens (unchecked: revoke).
+#[derive(Deserialize)]
+pub struct ResetForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    keep_tokens: Option<String>,
+}
+
 /// `POST /admin/users/reset-password`: a temporary password (shown once); the user
-/// must change it at next login and their sessions end now.
+/// must change it at next login, their sessions end now and, unless the admin ticked
+/// *keep their API tokens*, their tokens are revoked.
 pub async fn reset_password(
     State(state): State<Services>,
     Extension(u): Extension<CurrentUser>,
-    Form(f): Form<NameForm>,
+    Form(f): Form<ResetForm>,
 ) -> Result<Response, HttpError> {
     let admin = user(u)?;
-    let result =
-        accounts::reset_password(state.storage.as_ref(), Actor::User(&admin), &f.name, None).await;
+    let tokens = match f.keep_tokens {
+        Some(_) => Tokens::Keep,
+        None => Tokens::Revoke,
+    };
+    let result = accounts::reset_password(
+        state.storage.as_ref(),
+        Actor::User(&admin),
+        &f.name,
+        None,
+        tokens,
+    )
+    .await;
     match result {
         Ok((target, Some(password))) => Ok(temporary_password_page(
             target.name.as_str(),
@@ -203,6 +223,9 @@ pub struct PasswordForm {
     new: String,
     #[serde(default)]
     confirm: String,
+    /// The *also revoke my API tokens* checkbox.
+    #[serde(default)]
+    revoke_tokens: Option<String>,
 }
 
 /// `POST /password`: a user changes their own password; their other sessions end.
@@ -223,6 +246,10 @@ pub async fn change_password(
             current: f.current,
             new: f.new,
             confirm: f.confirm,
+            tokens: match f.revoke_tokens {
+                Some(_) => Tokens::Revoke,
+                None => Tokens::Keep,
+            },
         },
     )
     .await;

@@ -140,8 +140,26 @@ impl FromRequestParts<Services> for ApiUser {
             .map_err(AppError::from)?
             .filter(|u| !u.disabled)
             .ok_or_else(|| unauthenticated("invalid or revoked API token"))?;
+        refuse_until_password_changed(&user)?;
         Ok(ApiUser(user))
     }
+}
+
+/// A user who must change their password (after a reset, say) may do nothing else
+/// until they have, by token or by cookie: a reset exists because the account may be
+/// in other hands.
+pub(super) fn refuse_until_password_changed(user: &User) -> Result<(), ApiError> {
+    if user.must_change_password {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            format!(
+                "{} must change their password before anything else: log in on the web page and choose a new one",
+                user.name
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// `Json<T>` whose rejections are API errors that say what was wrong with the body.

@@ -53,7 +53,10 @@ impl FromRequestParts<Services> for EventsUser {
             .get::<CurrentUser>()
             .and_then(|c| c.0.clone());
         let user = match session_user {
-            Some(u) => u,
+            Some(u) => {
+                super::bearer::refuse_until_password_changed(&u)?;
+                u
+            }
             None => ApiUser::from_request_parts(parts, state).await?.0,
         };
         authorize(&user, Action::View)?;

@@ -738,3 +738,81 @@ async fn a_session_ends_after_the_configured_inactivity() {
     assert_eq!(res.status(), 303);
     assert!(location(&res).starts_with("/login"), "{}", location(&res));
 }
+
+#[tokio::test]
+async fn a_reset_revokes_api_tokens_unless_kept_and_a_user_who_must_change_their_password_can_do_nothing_else(
+) {
+    let (app, _repo) = app().await;
+    let admin = app.logged_in("ada", &[Role::Admin]).await.unwrap();
+    let bob = app.logged_in("bob", &[Role::Dev]).await.unwrap();
+    let token = app.create_token(&bob, "ci").await.unwrap();
+    let api_board = |token: String| {
+        let url = app.url("/api/v1/pipelines/web/board");
+        async move {
+            reqwest::Client::new()
+                .get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(api_board(token.clone()).await.status(), 200);
+
+    // A reset that keeps the tokens: the token is known, but its owner must change
+    // their password before it may act.
+    let res = app
+        .post_form(
+            &admin,
+            "/admin/users/reset-password",
+            &[("name", "bob"), ("keep_tokens", "1")],
+        )
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let temporary = shown_once(&res.text().await.unwrap(), "temporary-password").unwrap();
+    let res = api_board(token.clone()).await;
+    assert_eq!(res.status(), 403);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("must change their password"),
+        "{body}"
+    );
+    // Nor through the event stream with the cookie of the forced-change login.
+    let bob = app.client();
+    assert_eq!(login_to(&app, &bob, "bob", &temporary).await, "/password");
+    let res = bob.get(app.url("/api/v1/events")).send().await.unwrap();
+    assert_eq!(res.status(), 403);
+
+    // Once changed, the kept token works again...
+    let res = app
+        .post_form(
+            &bob,
+            "/password",
+            &[
+                ("current", temporary.as_str()),
+                ("new", "zq8-kettle-4-bob"),
+                ("confirm", "zq8-kettle-4-bob"),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(location(&res), "/profile");
+    assert_eq!(api_board(token.clone()).await.status(), 200);
+
+    // ...and a plain reset revokes it for good, as the audit log says.
+    let res = app
+        .post_form(&admin, "/admin/users/reset-password", &[("name", "bob")])
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(api_board(token).await.status(), 401);
+    let audit = app.state.storage.audit_entries(50).await.unwrap();
+    assert!(audit.iter().any(|e| e.action == "password_reset"
+        && e.detail
+            .as_deref()
+            .is_some_and(|d| d.contains("1 API token(s) revoked"))));
+}

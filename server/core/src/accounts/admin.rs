@@ -148,6 +148,7 @@ pub async fn reset_password(
     actor: Actor<'_>,
     name: &str,
     password: Option<Password>,
+    tokens: Tokens,
 ) -> Result<(User, Option<String>), AppError> {
     actor.authorize()?;
     let user = find_user(storage, name).await?;
@@ -162,13 +163,17 @@ pub async fn reset_password(
         .await
         .map_err(storage_error)?;
     let ended = storage.end_login_sessions_of(user.id, None).await?;
+    let revoked = match tokens {
+        Tokens::Revoke => storage.revoke_tokens_of(user.id).await?,
+        Tokens::Keep => 0,
+    };
     actor
         .audit(
             storage,
             AuditAction::PasswordReset,
             &user.name,
             Some(format!(
-                "must change it at next login; {ended} open session(s) ended"
+                "must change it at next login; {ended} open session(s) ended; {revoked} API token(s) revoked"
             )),
         )
         .await;
@@ -179,6 +184,17 @@ pub async fn reset_password(
         },
         temporary,
     ))
+}
+
+/// What a password reset or change does to the user's API tokens. A reset usually
+/// means the account may be in someone else's hands, so admin resets revoke them unless
+/// told otherwise; a user changing their own password chooses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tokens {
+    /// Revoke every token of the user.
+    Revoke,
+    /// Leave them in force.
+    Keep,
 }
 
 /// Every user, for the admin page and `slipway user list`.

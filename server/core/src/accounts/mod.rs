@@ -18,7 +18,9 @@ pub mod self_service;
 pub mod setup;
 pub mod tokens;
 
-pub use admin::{create_user, list_users, parse_roles, reset_password, set_disabled, set_roles};
+pub use admin::{
+    create_user, list_users, parse_roles, reset_password, set_disabled, set_roles, Tokens,
+};
 pub use login::{authenticate, reserve_attempt, resume, start, LoginRefusal};
 pub use self_service::{
     change_own_password, create_token, describe_user_agent, end_own_session, revoke_token,

@@ -72,6 +72,8 @@ pub struct PasswordChange {
     pub new: String,
     /// The new password again.
     pub confirm: String,
+    /// Whether their API tokens are revoked too.
+    pub tokens: super::admin::Tokens,
 }
 
 /// A user changes their own password: the current one must be right (a wrong one
@@ -146,12 +148,18 @@ pub async fn change_own_password(
         .await
         .map_err(storage_error)?;
     let ended = state.storage.end_login_sessions_of(user.id, keep).await?;
+    let revoked = match change.tokens {
+        super::admin::Tokens::Revoke => state.storage.revoke_tokens_of(user.id).await?,
+        super::admin::Tokens::Keep => 0,
+    };
     audit_own(
         state.storage.as_ref(),
         user,
         AuditAction::PasswordChanged,
         user.name.to_string(),
-        Some(format!("{ended} other session(s) ended")),
+        Some(format!(
+            "{ended} other session(s) ended; {revoked} API token(s) revoked"
+        )),
     )
     .await;
     Ok(())

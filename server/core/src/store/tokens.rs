@@ -37,6 +37,9 @@ pub trait TokenStore: Send + Sync {
     /// Revokes one of `user`'s tokens; false if there is no such active token.
     async fn revoke_token(&self, user: UserId, id: TokenId) -> StorageResult<bool>;
 
+    /// Revokes every token of `user` still in force; returns how many.
+    async fn revoke_tokens_of(&self, user: UserId) -> StorageResult<u64>;
+
     /// The user an active token belongs to (and records its use).
     async fn user_by_token(&self, token_hash: &str) -> StorageResult<Option<User>>;
 }

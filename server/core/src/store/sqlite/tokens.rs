@@ -56,6 +56,18 @@ impl TokenStore for SqliteStorage {
         Ok(done.rows_affected() == 1)
     }
 
+    async fn revoke_tokens_of(&self, user: UserId) -> StorageResult<u64> {
+        let done = sqlx::query(
+            "UPDATE api_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL",
+        )
+        .bind(self.clock.now())
+        .bind(user)
+        .execute(&self.pool)
+        .await
+        .map_err(db("failed to revoke tokens"))?;
+        Ok(done.rows_affected())
+    }
+
     async fn user_by_token(&self, token_hash: &str) -> StorageResult<Option<User>> {
         let user_id: Option<UserId> = sqlx::query_scalar(
             "UPDATE api_tokens SET last_used_at = ? WHERE token_hash = ? AND revoked_at IS NULL RETURNING user_id",
