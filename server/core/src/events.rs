@@ -6,8 +6,9 @@
 use crate::store::{Storage, StoredEvent};
 use slipway_model::deployment::DeploymentState;
 use slipway_model::live::{BoardChange, BoardChanged, DeploymentChanged, LiveEvent, LogAppended};
-use slipway_model::DeploymentId;
-use std::sync::Arc;
+use slipway_model::{DeploymentId, UserId};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use tokio::sync::broadcast;
 
 /// How many events the in-process channel buffers per subscriber before it lags.
@@ -21,6 +22,30 @@ pub struct Events {
     storage: Arc<dyn Storage>,
     tx: broadcast::Sender<StoredEvent>,
     closing: tokio::sync::watch::Sender<bool>,
+    /// Open streams per user (see [`MAX_STREAMS_PER_USER`]).
+    streams: Arc<Mutex<HashMap<UserId, usize>>>,
+}
+
+/// How many event streams one user may hold open at once: a browser opens one per tab,
+/// so this is generous for people and a bound on one account holding connections.
+pub const MAX_STREAMS_PER_USER: usize = 32;
+
+/// One open stream, counted against its user until dropped.
+pub struct StreamSlot {
+    streams: Arc<Mutex<HashMap<UserId, usize>>>,
+    user: UserId,
+}
+
+impl Drop for StreamSlot {
+    fn drop(&mut self) {
+        let mut streams = self.streams.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = streams.get_mut(&self.user) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                streams.remove(&self.user);
+            }
+        }
+    }
 }
 
 impl Events {
@@ -32,7 +57,23 @@ impl Events {
             storage,
             tx,
             closing,
+            streams: Arc::default(),
         }
+    }
+
+    /// Counts a stream opened by `user`, or `None` when they already hold
+    /// [`MAX_STREAMS_PER_USER`].
+    pub fn open_stream(&self, user: UserId) -> Option<StreamSlot> {
+        let mut streams = self.streams.lock().unwrap_or_else(|p| p.into_inner());
+        let n = streams.entry(user).or_default();
+        if *n >= MAX_STREAMS_PER_USER {
+            return None;
+        }
+        *n += 1;
+        Some(StreamSlot {
+            streams: self.streams.clone(),
+            user,
+        })
     }
 
     /// Ends every open stream (at shutdown: an open event stream would otherwise keep

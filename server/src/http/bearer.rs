@@ -26,7 +26,13 @@ pub struct ApiError {
     code: &'static str,
     message: String,
     gate: Option<String>,
-    pipeline: Option<String>,
+    /// Where, when the request was about a pipeline (boxed: most errors have none).
+    place: Option<Box<Place>>,
+}
+
+#[derive(Debug)]
+struct Place {
+    pipeline: String,
     stage: Option<String>,
     sha: Option<String>,
 }
@@ -52,9 +58,7 @@ impl ApiError {
             code,
             message: message.into(),
             gate: None,
-            pipeline: None,
-            stage: None,
-            sha: None,
+            place: None,
         }
     }
 
@@ -74,9 +78,11 @@ impl ApiError {
             let what = sha.map(|s| format!(", {}", s.short())).unwrap_or_default();
             self.message = format!("{place}{what}: {}", self.message);
         }
-        self.pipeline = Some(pipeline.to_string());
-        self.stage = stage.map(ToString::to_string);
-        self.sha = sha.map(ToString::to_string);
+        self.place = Some(Box::new(Place {
+            pipeline: pipeline.to_string(),
+            stage: stage.map(ToString::to_string),
+            sha: sha.map(ToString::to_string),
+        }));
         self
     }
 }
@@ -99,9 +105,9 @@ impl IntoResponse for ApiError {
             code: self.code,
             message: &self.message,
             gate: self.gate.as_deref(),
-            pipeline: self.pipeline.as_deref(),
-            stage: self.stage.as_deref(),
-            sha: self.sha.as_deref(),
+            pipeline: self.place.as_ref().map(|p| p.pipeline.as_str()),
+            stage: self.place.as_ref().and_then(|p| p.stage.as_deref()),
+            sha: self.place.as_ref().and_then(|p| p.sha.as_deref()),
         };
         super::error::with_retry_after((self.status, Json(body)).into_response())
     }

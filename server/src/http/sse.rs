@@ -10,16 +10,26 @@ use super::extract::ApiQuery;
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::HeaderMap;
+use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
+use axum_extra::headers::authorization::Bearer;
+use axum_extra::headers::Authorization;
+use axum_extra::TypedHeader;
 use futures::stream::{self, Stream};
 use serde::Deserialize;
-use slipway_app::ssr::context::{authorize, CurrentUser};
+use slipway_app::ssr::context::{authorize, CurrentLogin, CurrentUser};
+use slipway_core::accounts::login;
+use slipway_core::events::{StreamSlot, MAX_STREAMS_PER_USER};
 use slipway_core::store::StoredEvent;
+use slipway_core::store::User;
+use slipway_core::tokens;
 use slipway_core::Services;
 use slipway_model::error::AppError;
 use slipway_model::Action;
+use slipway_model::{LoginId, UserId};
 use std::collections::VecDeque;
 use std::convert::Infallible;
+use std::time::Duration;
 use tokio::sync::broadcast::{self, error::RecvError};
 
 /// A client further behind than this many events is told to resync instead of replayed.
@@ -38,8 +48,50 @@ pub struct EventsQuery {
     after: Option<String>,
 }
 
-/// The session user, or the bearer token's user.
-pub struct EventsUser;
+/// What opened a stream, kept so that the stream can check it again: a stream must not
+/// outlive the login, token or user that opened it.
+enum Credential {
+    /// A browser's login (session cookie).
+    Session {
+        user: UserId,
+        login: Option<LoginId>,
+    },
+    /// An API token, by its stored hash.
+    Token { hash: String },
+}
+
+impl Credential {
+    /// Whether the credential still lets its user watch: the login open, the token not
+    /// revoked, the user enabled and not awaiting a password change.
+    async fn still_valid(&self, state: &Services) -> bool {
+        let user = match self {
+            Credential::Session { user, login } => {
+                login::resume(state.storage.as_ref(), *user, *login, state.now())
+                    .await
+                    .ok()
+                    .flatten()
+                    .map(|(u, _)| u)
+            }
+            Credential::Token { hash } => state
+                .storage
+                .user_by_token(hash)
+                .await
+                .ok()
+                .flatten()
+                .filter(|u| !u.disabled),
+        };
+        user.is_some_and(|u| !u.must_change_password && authorize(&u, Action::View).is_ok())
+    }
+}
+
+/// How often an open stream checks that its credential still holds.
+const RECHECK: Duration = Duration::from_secs(3);
+
+/// The session user, or the bearer token's user, with the credential they came with.
+pub struct EventsUser {
+    user: User,
+    credential: Credential,
+}
 
 impl FromRequestParts<Services> for EventsUser {
     type Rejection = ApiError;
@@ -52,15 +104,26 @@ impl FromRequestParts<Services> for EventsUser {
             .extensions
             .get::<CurrentUser>()
             .and_then(|c| c.0.clone());
-        let user = match session_user {
+        let (user, credential) = match session_user {
             Some(u) => {
                 super::bearer::refuse_until_password_changed(&u)?;
-                u
+                let login = parts.extensions.get::<CurrentLogin>().and_then(|l| l.0);
+                let credential = Credential::Session { user: u.id, login };
+                (u, credential)
             }
-            None => ApiUser::from_request_parts(parts, state).await?.0,
+            None => {
+                let user = ApiUser::from_request_parts(parts, state).await?.0;
+                // ApiUser accepted this header; read it again for the token's hash.
+                let TypedHeader(Authorization(bearer)) =
+                    TypedHeader::<Authorization<Bearer>>::from_request_parts(parts, state)
+                        .await
+                        .map_err(|_| ApiError::from(AppError::Unauthenticated))?;
+                let hash = tokens::hash(bearer.token().trim());
+                (user, Credential::Token { hash })
+            }
         };
         authorize(&user, Action::View)?;
-        Ok(EventsUser)
+        Ok(EventsUser { user, credential })
     }
 }
 
@@ -71,6 +134,9 @@ enum Phase {
 
 struct Feed {
     state: Services,
+    credential: Credential,
+    checked_at: tokio::time::Instant,
+    _slot: StreamSlot,
     closing: tokio::sync::watch::Receiver<bool>,
     rx: broadcast::Receiver<StoredEvent>,
     pipeline: Option<String>,
@@ -95,8 +161,20 @@ impl Feed {
         e.id > self.last_sent && self.pipeline.as_ref().is_none_or(|p| *p == e.pipeline)
     }
 
+    /// Whether the stream may go on; checks the credential again every [`RECHECK`].
+    async fn still_allowed(&mut self) -> bool {
+        if self.checked_at.elapsed() < RECHECK {
+            return true;
+        }
+        self.checked_at = tokio::time::Instant::now();
+        self.credential.still_valid(&self.state).await
+    }
+
     async fn next(&mut self) -> Option<Event> {
         loop {
+            if !self.still_allowed().await {
+                return None;
+            }
             if let Some(e) = self.pending.pop_front() {
                 return Some(e);
             }
@@ -122,9 +200,12 @@ impl Feed {
                     if *self.closing.borrow() {
                         return None;
                     }
+                    let recheck = tokio::time::sleep_until(self.checked_at + RECHECK);
                     let received = tokio::select! {
                         r = self.rx.recv() => r,
                         _ = self.closing.changed() => return None,
+                        // Quiet streams check their credential too, then wait again.
+                        () = recheck => continue,
                     };
                     match received {
                         Ok(e) if self.wanted(&e) => {
@@ -155,7 +236,7 @@ fn parse_event_id(s: &str) -> Option<i64> {
 /// The handler.
 pub async fn events(
     State(state): State<Services>,
-    _user: EventsUser,
+    viewer: EventsUser,
     headers: HeaderMap,
     ApiQuery(q): ApiQuery<EventsQuery>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
@@ -177,6 +258,16 @@ pub async fn events(
             None => None,
         },
     };
+    let slot = state.events.open_stream(viewer.user.id).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_streams",
+            format!(
+                "{} already has {MAX_STREAMS_PER_USER} event streams open; close some pages (or reuse one stream)",
+                viewer.user.name
+            ),
+        )
+    })?;
     // Subscribe before reading the backlog, so nothing falls between the two.
     let rx = state.events.subscribe();
     let mut pending = VecDeque::new();
@@ -198,6 +289,9 @@ pub async fn events(
     let closing = state.events.closing();
     let feed = Feed {
         state,
+        credential: viewer.credential,
+        checked_at: tokio::time::Instant::now(),
+        _slot: slot,
         closing,
         rx,
         pipeline: q.pipeline,

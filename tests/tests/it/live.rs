@@ -191,3 +191,83 @@ async fn a_resume_from_the_largest_id_gets_a_resync_and_then_live_events_and_a_m
         .unwrap();
     assert_eq!(res.status(), 400);
 }
+
+/// Reads until the stream ends; fails if it is still open after `within`.
+async fn ends_within(events: &mut SseReader, within: Duration) {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        match events.next(left).await {
+            Ok(_) => continue,
+            Err(e) => {
+                assert!(e.to_string().contains("ended"), "still open: {e}");
+                return;
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_open_stream_ends_within_seconds_of_its_token_s_revocation_or_its_user_s_disabling() {
+    let repo = TestRepo::new().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let app = spawn_app(&deploying_pipeline(repo.path(), out.path(), "true", ""))
+        .await
+        .unwrap();
+    let admin = app.logged_in("ada", &[Role::Admin]).await.unwrap();
+    let viewer = app.logged_in("vera", &[Role::Viewer]).await.unwrap();
+    let token = app.create_token(&viewer, "dashboard").await.unwrap();
+    let url = app.url("/api/v1/events");
+    let auth = format!("Bearer {token}");
+    let client = reqwest::Client::new();
+
+    let mut by_token = SseReader::open(&client, &url, Some(&auth), None)
+        .await
+        .unwrap();
+    let vera = app
+        .state
+        .storage
+        .user_by_name(&slipway_model::UserName::parse("vera").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let tokens = app.state.storage.tokens_of(vera.id).await.unwrap();
+    assert!(app
+        .state
+        .storage
+        .revoke_token(vera.id, tokens[0].id)
+        .await
+        .unwrap());
+    ends_within(&mut by_token, Duration::from_secs(10)).await;
+
+    let mut by_cookie = SseReader::open(&viewer, &url, None, None).await.unwrap();
+    let res = app
+        .post_form(&admin, "/admin/users/disable", &[("name", "vera")])
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    ends_within(&mut by_cookie, Duration::from_secs(10)).await;
+}
+
+#[tokio::test]
+async fn one_user_may_hold_a_bounded_number_of_streams() {
+    let repo = TestRepo::new().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let app = spawn_app(&deploying_pipeline(repo.path(), out.path(), "true", ""))
+        .await
+        .unwrap();
+    let viewer = app.logged_in("vera", &[Role::Viewer]).await.unwrap();
+    let url = app.url("/api/v1/events");
+    let mut open = Vec::new();
+    for _ in 0..slipway_core::events::MAX_STREAMS_PER_USER {
+        open.push(SseReader::open(&viewer, &url, None, None).await.unwrap());
+    }
+    let res = viewer.get(&url).send().await.unwrap();
+    assert_eq!(res.status(), 429);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["code"], "too_many_streams");
+    // Closing one frees its place.
+    open.pop();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    SseReader::open(&viewer, &url, None, None).await.unwrap();
+}
