@@ -248,8 +248,10 @@ pub struct DeploymentView {
     pub active: bool,
     /// Whether the viewer may cancel it.
     pub can_cancel: bool,
-    /// Log lines.
+    /// The log's last lines (at most a page's worth).
     pub log: Vec<LogLineView>,
+    /// How many lines the stored log holds in all.
+    pub log_lines: i64,
     /// The newest event id when this was read (see [`BoardView::as_of_event`]).
     pub as_of_event: i64,
 }

@@ -138,6 +138,17 @@ fn Deployment(d: DeploymentView) -> impl IntoView {
                 })}
         </div>
         <h2>"Log"</h2>
+        {(d.log_lines > d.log.len() as i64).then(|| {
+            let shown = d.log.len();
+            let api = format!("/api/v1/deployments/{}/log", dep.id);
+            view! {
+                <p class="muted" data-testid="log-truncated">
+                    {format!("Showing the last {shown} of {} lines; ", d.log_lines)}
+                    <code>{format!("GET {api}?after=0")}</code>
+                    " pages through all of them."
+                </p>
+            }
+        })}
         {move || {
             let last = d.log.last().map_or(0, |l| l.seq);
             let live: Vec<LogLineView> = use_context::<RwSignal<Vec<LogLineView>>>()

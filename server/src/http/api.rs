@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use slipway_app::ssr::context::authorize;
 use slipway_core::store::Deployment;
 use slipway_core::{promotion, read, Services};
+use slipway_model::error::AppError;
 use slipway_model::gates::GateResult;
 use slipway_model::views::BoardView;
 use slipway_model::{Action, DeploymentId, PipelineId, Sha, StageId};
@@ -288,11 +289,18 @@ async fn deployment(
     )))
 }
 
+/// A page of a log: lines after `after` (a `seq`), at most `limit` (1 to 10,000,
+/// default 1,000).
 #[derive(Deserialize)]
 struct LogQuery {
     #[serde(default)]
     after: i64,
+    #[serde(default)]
+    limit: Option<i64>,
 }
+
+const LOG_PAGE_DEFAULT: i64 = 1_000;
+const LOG_PAGE_MAX: i64 = 10_000;
 
 #[derive(Serialize)]
 struct LogLineJson {
@@ -306,6 +314,10 @@ struct LogLineJson {
 struct LogAnswer {
     deployment: DeploymentJson,
     lines: Vec<LogLineJson>,
+    /// How many lines the stored log holds in all.
+    total_lines: i64,
+    /// Pass as `after` for the next page; absent on the last page.
+    next_after: Option<i64>,
 }
 
 async fn log(
@@ -316,11 +328,22 @@ async fn log(
 ) -> ApiResult<Json<LogAnswer>> {
     authorize(&user, Action::View)?;
     let d = find_deployment(&state, id).await?;
-    let lines = state
+    let limit = match q.limit {
+        None => LOG_PAGE_DEFAULT,
+        Some(n) if (1..=LOG_PAGE_MAX).contains(&n) => n,
+        Some(n) => {
+            return Err(AppError::BadRequest(format!(
+                "limit must be between 1 and {LOG_PAGE_MAX}, got {n}"
+            ))
+            .into())
+        }
+    };
+    let (total_lines, _) = state.storage.log_size(id).await.map_err(AppError::from)?;
+    let lines: Vec<LogLineJson> = state
         .storage
-        .log_lines(id, q.after, 10_000)
+        .log_lines(id, q.after, limit)
         .await
-        .map_err(|e| ApiError::from(slipway_app::ssr::context::internal(e)))?
+        .map_err(AppError::from)?
         .into_iter()
         .map(|l| LogLineJson {
             seq: l.seq,
@@ -329,9 +352,13 @@ async fn log(
             line: l.line,
         })
         .collect();
+    let full_page = i64::try_from(lines.len()).unwrap_or(i64::MAX) == limit;
+    let next_after = lines.last().map(|l| l.seq).filter(|_| full_page);
     Ok(Json(LogAnswer {
         deployment: DeploymentJson::from(&d),
         lines,
+        total_lines,
+        next_after,
     }))
 }
 

@@ -524,3 +524,94 @@ async fn the_api_and_health_checks_run_without_sessions_and_a_session_cookie_doe
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["code"], "unauthenticated");
 }
+
+#[tokio::test]
+async fn a_chatty_deploy_stores_its_output_up_to_the_cap_and_the_log_is_read_in_pages() {
+    let mut repo = TestRepo::new().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    // 2,100 short lines, then 300 of 300 bytes: past the 64 KiB cap.
+    let script = r#"i=0; while [ $i -lt 2100 ]; do echo "short $i"; i=$((i+1)); done; long=$(printf '%0290d' 0); i=0; while [ $i -lt 300 ]; do echo "long $i $long"; i=$((i+1)); done"#;
+    let config = deploying_pipeline(repo.path(), out.path(), script, "").replace(
+        "timeout_seconds = 60\n",
+        "timeout_seconds = 60\nmax_log_bytes = 65536\n",
+    );
+    let app = spawn_app(&config).await.unwrap();
+    let browser = app
+        .logged_in("olga", &[Role::Ops, Role::Qa, Role::Dev])
+        .await
+        .unwrap();
+    let token = token_for(&app, &browser, "t").await;
+    let (http, base, auth) = api(&app, &token);
+    let sha = repo.commit("Chatty").unwrap();
+    app.post_form(&browser, "/pipelines/web/ready", &[("sha", &sha)])
+        .await
+        .unwrap();
+    let id = app.promote(&browser, &sha, "qa").await.unwrap().unwrap();
+    assert_eq!(
+        app.wait_for_end(id).await.unwrap().state,
+        slipway_model::deployment::DeploymentState::Succeeded,
+        "the deployer ran on past the cap"
+    );
+    let page = |query: &str| {
+        let (http, auth) = (http.clone(), auth.clone());
+        let url = format!("{base}/deployments/{id}/log?{query}");
+        async move {
+            http.get(url)
+                .header("authorization", auth)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+
+    // Stored: every short line, the long ones up to 64 KiB, a marker and a count.
+    let first: Value = page("after=0&limit=10").await.json().await.unwrap();
+    let total = first["total_lines"].as_i64().unwrap();
+    assert!((2100..2400).contains(&total), "{total} lines stored");
+    assert_eq!(first["lines"].as_array().unwrap().len(), 10);
+    assert_eq!(first["next_after"], 10);
+    let second: Value = page("after=10&limit=10").await.json().await.unwrap();
+    assert_eq!(second["lines"][0]["seq"], 11);
+    assert_eq!(second["lines"][0]["line"], "short 10");
+    let last: Value = page(&format!("after={}&limit=10", total - 3))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(last["next_after"].is_null(), "the last page says so");
+    let tail: Vec<&str> = last["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["line"].as_str().unwrap())
+        .collect();
+    assert!(
+        tail.iter()
+            .any(|l| l.contains("line(s) of output") && l.contains("were not stored")),
+        "{tail:?}"
+    );
+    let all: Value = page(&format!("after=0&limit={total}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(all["lines"].as_array().unwrap().iter().any(|l| l["line"]
+        .as_str()
+        .unwrap()
+        .starts_with("output beyond 64 KiB is not stored")));
+    assert_eq!(page("limit=0").await.status(), 400);
+
+    // The page shows the end of the log and says where the rest is.
+    let (_, html) = app
+        .get_text(&browser, &format!("/deployments/{id}"))
+        .await
+        .unwrap();
+    assert!(
+        html.contains(&format!("Showing the last 2000 of {total} lines")),
+        "the page says it is partial"
+    );
+    assert!(
+        !html.contains(">short 0<"),
+        "the first lines are not on the page"
+    );
+}

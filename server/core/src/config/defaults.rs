@@ -45,6 +45,13 @@ pub const DEPLOY_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 /// Smallest `deployer.timeout_seconds` (seconds).
 pub const DEPLOY_TIMEOUT_MIN_SECS: i64 = 1;
 
+/// `deployer.max_log_bytes`: how much of a deployer's output is stored (and shown)
+/// per deployment; the rest is dropped, counted and said so. 10 MiB is far beyond any
+/// log a person reads and bounds what one chatty deploy costs the database and pages.
+pub const DEPLOY_MAX_LOG_BYTES: u64 = 10 * 1024 * 1024;
+/// Smallest `deployer.max_log_bytes`.
+pub const DEPLOY_MAX_LOG_BYTES_MIN: i64 = 1024;
+
 /// `stages[].production` when no stage of the pipeline sets it: only the last stage
 /// is production (then `fast_forward_only` defaults to `production`).
 pub fn production(is_last_stage: bool) -> bool {

@@ -117,6 +117,8 @@ pub struct DeployerConfig {
     pub workdir: Option<PathBuf>,
     /// The deploy is ended (TERM, then KILL) after this long.
     pub timeout: Duration,
+    /// Output stored per deployment, in bytes (see [`defaults::DEPLOY_MAX_LOG_BYTES`]).
+    pub max_log_bytes: u64,
 }
 
 impl Config {

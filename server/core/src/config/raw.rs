@@ -63,4 +63,5 @@ pub(super) struct RawDeployer {
     pub(super) env: BTreeMap<String, Spanned<String>>,
     pub(super) workdir: Option<Spanned<String>>,
     pub(super) timeout_seconds: Option<Spanned<i64>>,
+    pub(super) max_log_bytes: Option<Spanned<i64>>,
 }

@@ -427,6 +427,24 @@ impl Validator<'_> {
                 defaults::DEPLOY_TIMEOUT_MIN_SECS,
             )?,
         };
+        let max_log_bytes = match &d.max_log_bytes {
+            None => defaults::DEPLOY_MAX_LOG_BYTES,
+            Some(v) if *v.get_ref() >= defaults::DEPLOY_MAX_LOG_BYTES_MIN => {
+                v.get_ref().unsigned_abs()
+            }
+            Some(v) => {
+                self.push(
+                    v,
+                    &format!("{key}.max_log_bytes"),
+                    format!(
+                        "expected a number of bytes of at least {}, got {}",
+                        defaults::DEPLOY_MAX_LOG_BYTES_MIN,
+                        v.get_ref()
+                    ),
+                );
+                return None;
+            }
+        };
         Some(DeployerConfig {
             command,
             env: d
@@ -436,6 +454,7 @@ impl Validator<'_> {
                 .collect(),
             workdir: d.workdir.as_ref().map(|w| Self::resolve(base, w.get_ref())),
             timeout,
+            max_log_bytes,
         })
     }
 }

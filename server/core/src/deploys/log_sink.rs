@@ -15,8 +15,14 @@ pub(super) struct LogWriter {
     pub(super) id: DeploymentId,
     /// The last line's position (lines are numbered 1, 2, …).
     pub(super) seq: i64,
-    /// The run's cancel handle: a row that cannot be moved to running stops the run.
+    /// The run's cancel handle: a row that cannot move to running stops the run.
     pub(super) cancel: CancelHandle,
+    /// The deployer's output is stored up to this many bytes…
+    pub(super) cap: u64,
+    /// …of which this many are stored so far…
+    pub(super) stored: u64,
+    /// …and beyond it, lines and bytes are only counted.
+    pub(super) dropped: (u64, u64),
 }
 
 impl LogWriter {
@@ -75,6 +81,43 @@ impl RunObserver for LogWriter {
     }
 
     async fn line(&mut self, stream: Stream, at: OffsetDateTime, text: String) {
+        let size = text.len() as u64 + 1;
+        if self.dropped.0 > 0 || self.stored + size > self.cap {
+            if self.dropped.0 == 0 {
+                let note = format!(
+                    "output beyond {} is not stored or shown (the stage's max_log_bytes); the deployer runs on",
+                    human_bytes(self.cap)
+                );
+                self.write("slipway", at, &note).await;
+            }
+            self.dropped.0 += 1;
+            self.dropped.1 += size;
+            return;
+        }
+        self.stored += size;
         self.write(stream.as_str(), at, &text).await;
+    }
+}
+
+/// "10 MiB", "1.5 KiB", "900 bytes".
+pub(super) fn human_bytes(n: u64) -> String {
+    const KIB: f64 = 1024.0;
+    let f = n as f64;
+    if f >= KIB * KIB {
+        format!("{:.1} MiB", f / (KIB * KIB)).replace(".0 ", " ")
+    } else if f >= KIB {
+        format!("{:.1} KiB", f / KIB).replace(".0 ", " ")
+    } else {
+        format!("{n} bytes")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn sizes_read_like_people_write_them() {
+        assert_eq!(super::human_bytes(900), "900 bytes");
+        assert_eq!(super::human_bytes(1536), "1.5 KiB");
+        assert_eq!(super::human_bytes(10 * 1024 * 1024), "10 MiB");
     }
 }

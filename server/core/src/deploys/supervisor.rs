@@ -70,6 +70,9 @@ pub fn start(state: &Services, pipeline: &PipelineConfig, stage: &StageConfig, d
             id,
             seq: 0,
             cancel: cancel.clone(),
+            cap: deployer.max_log_bytes,
+            stored: 0,
+            dropped: (0, 0),
         };
         let outcome = runner::run(spec, &mut log, cancel).await;
         let (end, code, note) = match &outcome {
@@ -103,6 +106,14 @@ pub fn start(state: &Services, pipeline: &PipelineConfig, stage: &StageConfig, d
                 (DeploymentState::Failed, None, Some(message.clone()))
             }
         };
+        if log.dropped.0 > 0 {
+            let (lines, bytes) = log.dropped;
+            let note = format!(
+                "{lines} more line(s) of output ({}) were not stored",
+                super::log_sink::human_bytes(bytes)
+            );
+            log.write("slipway", state2.now(), &note).await;
+        }
         if let Some(note) = note {
             log.write("slipway", state2.now(), &note).await;
         }
@@ -154,10 +165,9 @@ pub async fn recover_interrupted(state: &Services) -> anyhow::Result<usize> {
         let now = state.now();
         let seq = state
             .storage
-            .log_lines(d.id, 0, i64::MAX)
+            .log_size(d.id)
             .await
-            .map(|l| l.last().map_or(0, |l| l.seq))
-            .unwrap_or(0);
+            .map_or(0, |(_, last)| last);
         let note = match d.pgid {
             Some(pgid) => format!("interrupted: Slipway stopped while this deployment ran; its process group {pgid} was ended at restart"),
             None => "interrupted: Slipway stopped before this deployment started".to_owned(),

@@ -33,9 +33,12 @@ pub async fn deployment(
         Err(_) => None,
     };
     let fmt = time::macros::format_description!("[hour]:[minute]:[second]");
+    // The page shows the log's end (where a deploy fails); the API pages through all of
+    // it. A page never loads a whole log: one deploy may print megabytes.
+    let (log_lines, _) = state.storage.log_size(id).await?;
     let log = state
         .storage
-        .log_lines(id, 0, 100_000)
+        .log_tail(id, PAGE_LOG_LINES)
         .await?
         .into_iter()
         .map(|l| LogLineView {
@@ -59,6 +62,10 @@ pub async fn deployment(
         active: d.state.is_active(),
         can_cancel: d.state.is_active() && authorize(user, Action::Cancel).is_ok(),
         log,
+        log_lines,
         as_of_event,
     })
 }
+
+/// How many of a log's last lines the deployment page shows.
+pub const PAGE_LOG_LINES: i64 = 2_000;

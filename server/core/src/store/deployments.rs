@@ -188,6 +188,12 @@ pub trait DeploymentStore: Send + Sync {
         shas: &[Sha],
     ) -> StorageResult<Vec<(Sha, String)>>;
 
+    /// How many lines a deployment's log holds, and the last one's position (0 if none).
+    async fn log_size(&self, deployment: DeploymentId) -> StorageResult<(i64, i64)>;
+
+    /// The last `limit` lines of a deployment's log, in order.
+    async fn log_tail(&self, deployment: DeploymentId, limit: i64) -> StorageResult<Vec<LogLine>>;
+
     /// Appends a log line.
     async fn append_log(
         &self,

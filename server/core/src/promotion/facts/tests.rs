@@ -32,6 +32,7 @@ fn stage(id: &str, label: &str, fast_forward_only: bool, promote: &[Role]) -> St
             env: BTreeMap::new(),
             workdir: None,
             timeout: Duration::from_secs(60),
+            max_log_bytes: 1024 * 1024,
         },
     }
 }

@@ -270,6 +270,29 @@ impl DeploymentStore for SqliteStorage {
         sha_stage_pairs(&self.pool, query, shas).await
     }
 
+    async fn log_size(&self, deployment: DeploymentId) -> StorageResult<(i64, i64)> {
+        sqlx::query_as(
+            "SELECT COUNT(*), COALESCE(MAX(seq), 0) FROM deployment_log WHERE deployment_id = ?",
+        )
+        .bind(deployment)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db("failed to measure a log"))
+    }
+
+    async fn log_tail(&self, deployment: DeploymentId, limit: i64) -> StorageResult<Vec<LogLine>> {
+        let mut rows = sqlx::query_as::<_, LogLine>(
+            "SELECT seq, at, stream, line FROM deployment_log WHERE deployment_id = ? ORDER BY seq DESC LIMIT ?",
+        )
+        .bind(deployment)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db("failed to read a log"))?;
+        rows.reverse();
+        Ok(rows)
+    }
+
     async fn append_log(
         &self,
         deployment: DeploymentId,
