@@ -1044,3 +1044,97 @@ async fn at_shutdown_running_deploys_get_a_grace_period_then_are_cancelled_and_r
     );
     wait_gone(pgid).await;
 }
+
+#[tokio::test]
+async fn restart_recovery_ends_a_deployer_found_by_its_marker_and_spares_a_process_that_reused_a_stored_group_id(
+) {
+    use slipway_core::deploys::{marker, MARKER_VAR};
+    use slipway_core::store::{CreateDeploymentError, NewDeployment, StageSnapshot};
+    use std::os::unix::process::CommandExt as _;
+    let mut repo = TestRepo::new().unwrap();
+    let sha = slipway_model::Sha::parse(&repo.commit("Left behind").unwrap()).unwrap();
+    let app = spawn_app(&slipway_tests::app::pipeline_config(repo.path()))
+        .await
+        .unwrap();
+    let storage = app.state.storage.clone();
+    let olga = storage
+        .create_user(
+            &slipway_model::UserName::parse("olga").unwrap(),
+            "$argon2id$not-a-hash",
+            [Role::Ops].into_iter().collect(),
+            false,
+        )
+        .await
+        .unwrap();
+    let pass = |_: &StageSnapshot| -> Result<(), CreateDeploymentError> { Ok(()) };
+    let left_running = |stage: &str| NewDeployment {
+        pipeline: slipway_model::PipelineId::parse("web").unwrap(),
+        stage: slipway_model::StageId::parse(stage).unwrap(),
+        previous_stage: None,
+        sha: sha.clone(),
+        kind: slipway_model::deployment::DeploymentKind::Promote,
+        requested_by: olga.id,
+        reason: None,
+    };
+    // A crashed server left two deployments active:
+    // on QA, one whose recorded process group id now belongs to an unrelated process;
+    let mut innocent = std::process::Command::new("sleep")
+        .arg("30")
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let innocent_group = i32::try_from(innocent.id()).unwrap();
+    let reused = storage
+        .create_deployment(&left_running("qa"), &pass)
+        .await
+        .unwrap();
+    assert!(storage
+        .mark_running(reused.id, innocent_group, app.state.now())
+        .await
+        .unwrap());
+    // on staging, one that recorded nothing, though its deployer runs (the crash came
+    // between the spawn and the record).
+    let untracked = storage
+        .create_deployment(&left_running("staging"), &pass)
+        .await
+        .unwrap();
+    let mut orphan = std::process::Command::new("sleep")
+        .arg("30")
+        .env(MARKER_VAR, marker(&app.state.config.data_dir, untracked.id))
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let orphan_group = i32::try_from(orphan.id()).unwrap();
+
+    // What a restarted server runs first.
+    let recovered = slipway_core::deploys::recover_interrupted(&app.state)
+        .await
+        .unwrap();
+    assert_eq!(recovered, 2);
+    // The orphan was ended: reap it, so that it does not linger as a zombie.
+    let ended = tokio::time::timeout(std::time::Duration::from_secs(15), async {
+        loop {
+            if let Ok(Some(_)) = orphan.try_wait() {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    })
+    .await;
+    assert!(
+        ended.is_ok(),
+        "the untracked deployer (group {orphan_group}) was ended"
+    );
+    assert!(
+        matches!(innocent.try_wait(), Ok(None)),
+        "an unrelated process that reused a stored group id is never signalled"
+    );
+    for id in [reused.id, untracked.id] {
+        assert_eq!(
+            app.deployment(id).await.unwrap().state,
+            DeploymentState::Interrupted
+        );
+    }
+    let _ = innocent.kill();
+    let _ = innocent.wait();
+}

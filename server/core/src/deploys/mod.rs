@@ -15,6 +15,19 @@ use std::time::Duration;
 
 pub use supervisor::{recover_interrupted, shutdown, start};
 
+/// The environment variable every deployer is started with, naming its deployment
+/// ([`marker`]). Restart recovery finds a crashed server's deployers by it in
+/// `/proc/*/environ`: it is in place before the program runs (unlike a process group
+/// id recorded after the spawn), and it cannot belong to an unrelated process that
+/// happens to reuse a stored id.
+pub const MARKER_VAR: &str = "SLIPWAY_DEPLOYMENT_MARKER";
+
+/// The marker of deployment `id` of the server whose data lives in `data_dir`: two
+/// servers on one machine never confuse each other's deployers.
+pub fn marker(data_dir: &std::path::Path, id: DeploymentId) -> String {
+    format!("{}#{id}", data_dir.display())
+}
+
 /// How long a deploy's process group gets between TERM and KILL.
 pub const KILL_GRACE: Duration = Duration::from_secs(5);
 

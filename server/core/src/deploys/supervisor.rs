@@ -31,6 +31,10 @@ pub fn start(state: &Services, pipeline: &PipelineConfig, stage: &StageConfig, d
                 .unwrap_or_default(),
         ),
         ("SLIPWAY_DEPLOYMENT_ID".to_owned(), d.id.to_string()),
+        (
+            super::MARKER_VAR.to_owned(),
+            super::marker(&state.config.data_dir, d.id),
+        ),
     ];
     env.extend(deployer.env.iter().map(|(k, v)| (k.clone(), v.clone())));
     let spec = RunSpec {
@@ -159,8 +163,18 @@ pub fn start(state: &Services, pipeline: &PipelineConfig, stage: &StageConfig, d
 pub async fn recover_interrupted(state: &Services) -> anyhow::Result<usize> {
     let left = state.storage.unfinished_deployments().await?;
     for d in &left {
-        if let Some(pgid) = d.pgid {
-            runner::terminate_group(pgid, KILL_GRACE).await;
+        // The deployer's processes are found by their marker, not by the stored group
+        // id: the id may be missing (a crash between spawn and recording it) or reused
+        // by an unrelated process since.
+        let groups = runner::groups_with_env(
+            super::MARKER_VAR,
+            &super::marker(&state.config.data_dir, d.id),
+        );
+        for pgid in &groups {
+            runner::terminate_group(*pgid, KILL_GRACE).await;
+        }
+        if let Some(stored) = d.pgid.filter(|p| !groups.contains(p)) {
+            tracing::info!(deployment = %d.id, pgid = stored, "the stored process group no longer runs this deployment; left alone");
         }
         let now = state.now();
         let seq = state
@@ -168,9 +182,13 @@ pub async fn recover_interrupted(state: &Services) -> anyhow::Result<usize> {
             .log_size(d.id)
             .await
             .map_or(0, |(_, last)| last);
-        let note = match d.pgid {
-            Some(pgid) => format!("interrupted: Slipway stopped while this deployment ran; its process group {pgid} was ended at restart"),
-            None => "interrupted: Slipway stopped before this deployment started".to_owned(),
+        let note = match (groups.as_slice(), d.pgid) {
+            ([], None) => "interrupted: Slipway stopped before this deployment started".to_owned(),
+            ([], Some(_)) => "interrupted: Slipway stopped while this deployment ran; its deployer had already ended".to_owned(),
+            (found, _) => format!(
+                "interrupted: Slipway stopped while this deployment ran; its process group {} was ended at restart",
+                found.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+            ),
         };
         let _ = state
             .storage

@@ -30,6 +30,47 @@ pub fn group_alive(pgid: i32) -> bool {
     exists && live_member_in_proc(pgid).unwrap_or(true)
 }
 
+/// The process groups of live processes whose environment holds `name=value`, from
+/// `/proc` (empty where there is none). The server's own group is never listed.
+pub fn groups_with_env(name: &str, value: &str) -> Vec<i32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let wanted = format!("{name}={value}");
+    let mut groups = Vec::new();
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        if !file_name
+            .to_string_lossy()
+            .bytes()
+            .all(|b| b.is_ascii_digit())
+        {
+            continue;
+        }
+        let Ok(environ) = std::fs::read(entry.path().join("environ")) else {
+            continue;
+        };
+        if !environ.split(|b| *b == 0).any(|v| v == wanted.as_bytes()) {
+            continue;
+        }
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        let Some(rest) = stat.rfind(')').map(|i| &stat[i + 1..]) else {
+            continue;
+        };
+        let mut fields = rest.split_whitespace();
+        let state = fields.next().unwrap_or("");
+        let _ppid = fields.next();
+        if let Some(pgrp) = fields.next().and_then(|f| f.parse::<i32>().ok()) {
+            if state != "Z" && state != "X" && !is_own_group(pgrp) && !groups.contains(&pgrp) {
+                groups.push(pgrp);
+            }
+        }
+    }
+    groups
+}
+
 /// Whether /proc shows a non-zombie process in group `pgid` (`None` without /proc).
 fn live_member_in_proc(pgid: i32) -> Option<bool> {
     let entries = std::fs::read_dir("/proc").ok()?;

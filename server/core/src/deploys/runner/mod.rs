@@ -512,7 +512,7 @@ fn instant_after(d: Duration) -> Instant {
 
 mod group;
 
-pub use group::{group_alive, terminate_group};
+pub use group::{group_alive, groups_with_env, terminate_group};
 use group::{signal_group, Signal};
 
 #[cfg(test)]
