@@ -91,7 +91,7 @@ fn argon2() -> Argon2<'static> {
 /// Why a password could not be hashed or checked.
 #[derive(Debug, thiserror::Error)]
 pub enum HashError {
-    /// Every hasher stayed busy for [`Hasher::queue_wait`]: try again shortly.
+    /// Every hasher stayed busy for the hasher's queue wait: try again shortly.
     #[error("the server is busy checking passwords; try again in a few seconds")]
     Busy,
     /// The hashing task failed.
@@ -134,11 +134,6 @@ impl Hasher {
             let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
             Hasher::new(cores, Duration::from_secs(5))
         })
-    }
-
-    /// How long a caller waits for a free hasher.
-    pub fn queue_wait(&self) -> Duration {
-        self.queue_wait
     }
 
     async fn run<T: Send + 'static>(

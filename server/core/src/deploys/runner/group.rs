@@ -30,42 +30,40 @@ pub fn group_alive(pgid: i32) -> bool {
     exists && live_member_in_proc(pgid).unwrap_or(true)
 }
 
+/// Every live (not zombie) process in `/proc`, as its directory and its process group;
+/// `None` where there is no `/proc`.
+fn live_processes() -> Option<impl Iterator<Item = (std::path::PathBuf, i32)>> {
+    let entries = std::fs::read_dir("/proc").ok()?;
+    Some(entries.flatten().filter_map(|entry| {
+        let name = entry.file_name();
+        if !name.to_string_lossy().bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let stat = std::fs::read_to_string(entry.path().join("stat")).ok()?;
+        // Fields after the parenthesised command: state ppid pgrp …
+        let rest = &stat[stat.rfind(')')? + 1..];
+        let mut fields = rest.split_whitespace();
+        let state = fields.next()?;
+        let _ppid = fields.next();
+        let pgrp = fields.next()?.parse::<i32>().ok()?;
+        (state != "Z" && state != "X").then(|| (entry.path(), pgrp))
+    }))
+}
+
 /// The process groups of live processes whose environment holds `name=value`, from
 /// `/proc` (empty where there is none). The server's own group is never listed.
 pub fn groups_with_env(name: &str, value: &str) -> Vec<i32> {
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
     let wanted = format!("{name}={value}");
     let mut groups = Vec::new();
-    for entry in entries.flatten() {
-        let file_name = entry.file_name();
-        if !file_name
-            .to_string_lossy()
-            .bytes()
-            .all(|b| b.is_ascii_digit())
-        {
+    for (dir, pgrp) in live_processes().into_iter().flatten() {
+        if is_own_group(pgrp) || groups.contains(&pgrp) {
             continue;
         }
-        let Ok(environ) = std::fs::read(entry.path().join("environ")) else {
+        let Ok(environ) = std::fs::read(dir.join("environ")) else {
             continue;
         };
-        if !environ.split(|b| *b == 0).any(|v| v == wanted.as_bytes()) {
-            continue;
-        }
-        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
-            continue;
-        };
-        let Some(rest) = stat.rfind(')').map(|i| &stat[i + 1..]) else {
-            continue;
-        };
-        let mut fields = rest.split_whitespace();
-        let state = fields.next().unwrap_or("");
-        let _ppid = fields.next();
-        if let Some(pgrp) = fields.next().and_then(|f| f.parse::<i32>().ok()) {
-            if state != "Z" && state != "X" && !is_own_group(pgrp) && !groups.contains(&pgrp) {
-                groups.push(pgrp);
-            }
+        if environ.split(|b| *b == 0).any(|v| v == wanted.as_bytes()) {
+            groups.push(pgrp);
         }
     }
     groups
@@ -73,28 +71,7 @@ pub fn groups_with_env(name: &str, value: &str) -> Vec<i32> {
 
 /// Whether /proc shows a non-zombie process in group `pgid` (`None` without /proc).
 fn live_member_in_proc(pgid: i32) -> Option<bool> {
-    let entries = std::fs::read_dir("/proc").ok()?;
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        if !name.to_string_lossy().bytes().all(|b| b.is_ascii_digit()) {
-            continue;
-        }
-        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
-            continue;
-        };
-        // Fields after the parenthesised command: state ppid pgrp …
-        let Some(rest) = stat.rfind(')').map(|i| &stat[i + 1..]) else {
-            continue;
-        };
-        let mut fields = rest.split_whitespace();
-        let state = fields.next().unwrap_or("");
-        let _ppid = fields.next();
-        let pgrp = fields.next().and_then(|f| f.parse::<i32>().ok());
-        if pgrp == Some(pgid) && state != "Z" && state != "X" {
-            return Some(true);
-        }
-    }
-    Some(false)
+    Some(live_processes()?.any(|(_, pgrp)| pgrp == pgid))
 }
 
 /// Terminates a whole process group: SIGTERM, wait up to `grace` for it to
