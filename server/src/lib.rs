@@ -6,6 +6,7 @@
 pub mod cli;
 pub mod demo;
 pub mod http;
+pub mod listen;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

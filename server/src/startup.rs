@@ -3,6 +3,7 @@
 
 use crate::http;
 use crate::http::session_store::DynSessionStore;
+use crate::http::surface::RouteEntry;
 use crate::state::AppState;
 use anyhow::Context as _;
 use axum::http::{header, HeaderValue};
@@ -35,6 +36,8 @@ pub struct Slipway {
     pub router: Router,
     /// The shared services, for callers that need them directly (CLI, demo, tests).
     pub state: Services,
+    /// Every route the router answers, with who may call it (see [`http::surface`]).
+    pub routes: Vec<RouteEntry>,
     background: Vec<JoinHandle<()>>,
 }
 
@@ -151,11 +154,13 @@ pub async fn build_app(config: Config) -> anyhow::Result<Slipway> {
         .with_expiry(Expiry::OnInactivity(inactivity));
 
     let routes = route_list();
+    let (session_router, mut entries) = http::session_routes().finish();
+    entries.extend(page_entries(&routes));
     // Layers are scoped to the routers that need them: the session, the Origin check and
     // session authentication wrap the pages, server functions, forms and the event
     // stream; health checks, the bearer-token API and webhooks run without them.
     let with_session = Router::new()
-        .merge(http::session_routes().with_state(services.clone()))
+        .merge(session_router.with_state(services.clone()))
         .leptos_routes_with_context(
             &state,
             routes,
@@ -179,10 +184,13 @@ pub async fn build_app(config: Config) -> anyhow::Result<Slipway> {
             services.clone(),
             http::origin::check_origin,
         ));
+    let (outside_session, outside_entries) = http::health_routes()
+        .merge(http::api_routes())
+        .merge(http::webhook_routes())
+        .finish();
+    entries.extend(outside_entries);
     let router = Router::new()
-        .merge(http::health_routes().with_state(services.clone()))
-        .merge(http::api_routes().with_state(services.clone()))
-        .merge(http::webhook_routes().with_state(services.clone()))
+        .merge(outside_session.with_state(services.clone()))
         .merge(with_session);
     let router = with_security_headers(router)
         .layer(CompressionLayer::new())
@@ -197,8 +205,36 @@ pub async fn build_app(config: Config) -> anyhow::Result<Slipway> {
     Ok(Slipway {
         router,
         state: services,
+        routes: entries,
         background,
     })
+}
+
+/// The Leptos pages and server functions, as `leptos_routes_with_context` registers
+/// them, with who may load them.
+fn page_entries(routes: &[AxumRouteListing]) -> Vec<RouteEntry> {
+    use http::surface::{page_rule, server_fn_rule, Surface};
+    let pages = routes.iter().flat_map(|r| {
+        r.methods().map(move |m| RouteEntry {
+            method: match m {
+                leptos_router::Method::Post => axum::http::Method::POST,
+                leptos_router::Method::Put => axum::http::Method::PUT,
+                leptos_router::Method::Patch => axum::http::Method::PATCH,
+                leptos_router::Method::Delete => axum::http::Method::DELETE,
+                leptos_router::Method::Get => axum::http::Method::GET,
+            },
+            path: r.path().to_owned(),
+            surface: Surface::Page,
+            who: page_rule(r.path()),
+        })
+    });
+    let server_fns = leptos::server_fn::axum::server_fn_paths().map(|(path, method)| RouteEntry {
+        method,
+        path: path.to_owned(),
+        surface: Surface::ServerFn,
+        who: server_fn_rule(path),
+    });
+    pages.chain(server_fns).collect()
 }
 
 /// The app's page routes, generated once per process.
@@ -279,32 +315,23 @@ fn spawn_session_cleanup(state: &Services) -> JoinHandle<()> {
 }
 
 /// Serves `app` on `listener` until `shutdown` resolves, then stops accepting
-/// promotions, gives running deploys the configured grace period, and cancels the rest.
-/// Nagle is disabled on every connection (with it, keep-alive clients wait ~40 ms per
-/// response).
+/// promotions and connections, drains open requests within `http.drain_seconds`, gives
+/// running deploys the configured grace period, and cancels the rest.
 pub async fn serve(
     listener: TcpListener,
     app: Slipway,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    use axum::serve::ListenerExt;
-    let listener = listener.tap_io(|tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
+    let limits = crate::listen::Limits::from_config(&app.state.config.http);
+    tracing::debug!(?limits, "connection limits");
     let router = app.router.clone();
     let events = app.state.events.clone();
     let shutdown = async move {
         shutdown.await;
+        // Ends the live streams, so their connections can close while draining.
         events.close();
     };
-    // Connect info: the login throttle counts failures per client address.
-    axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
-    .context("failed to serve HTTP")?;
+    crate::listen::serve(listener, router, limits, shutdown).await;
     deploys::shutdown(&app.state, app.state.config.shutdown_grace).await;
     drop(app);
     Ok(())

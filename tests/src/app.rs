@@ -21,6 +21,8 @@ pub struct TestApp {
     pub base: String,
     /// The shared services, to seed users and inspect state.
     pub state: Services,
+    /// Every route the router answers, with who may call it.
+    pub routes: Vec<slipway_server::http::surface::RouteEntry>,
     /// The temporary folder holding the config, database and mirrors.
     pub dir: tempfile::TempDir,
     shutdown: Option<oneshot::Sender<()>>,
@@ -132,6 +134,7 @@ async fn start(
         Config::load(&dir.path().join("slipway.toml")).map_err(|e| anyhow::anyhow!("{e}"))?;
     let app = build_app(config).await?;
     let state = app.state.clone();
+    let routes = app.routes.clone();
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(serve(listener, app, async {
         let _ = rx.await;
@@ -140,6 +143,7 @@ async fn start(
         addr,
         base: format!("http://{addr}"),
         state,
+        routes,
         dir,
         shutdown: Some(tx),
         task: Some(task),
@@ -328,7 +332,8 @@ impl TestApp {
     }
 
     /// Promotes through the board's form; returns the deployment id on success, or the
-    /// flash message the board shows on refusal.
+    /// flash message the board shows on refusal (the 403 page's text when the user's
+    /// roles may not promote there).
     pub async fn promote(
         &self,
         client: &reqwest::Client,
@@ -342,6 +347,10 @@ impl TestApp {
                 &[("sha", sha), ("stage", stage)],
             )
             .await?;
+        if res.status() == 403 {
+            // Not allowed: the refusal is the page.
+            return Ok(Err(res.text().await?.trim().to_owned()));
+        }
         anyhow::ensure!(
             res.status() == 303,
             "promote answered {}: {}",

@@ -5,4 +5,5 @@
 pub mod app;
 pub mod browser;
 pub mod git;
+pub mod process;
 pub mod sse;

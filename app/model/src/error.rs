@@ -105,7 +105,13 @@ impl AppError {
     pub fn http_status(&self) -> u16 {
         match self {
             AppError::Unauthenticated => 401,
-            AppError::Forbidden(_) => 403,
+            // The permission gate refuses like any gate (and shows on the card like
+            // one), but to the caller it is what it is: not allowed.
+            AppError::Forbidden(_)
+            | AppError::Refused {
+                kind: RefusalKind::Permission,
+                ..
+            } => 403,
             AppError::NotFound(_) => 404,
             AppError::BadRequest(_) | AppError::Transport(_) => 400,
             AppError::Refused { .. } => 409,
@@ -119,7 +125,11 @@ impl AppError {
     pub fn code(&self) -> &'static str {
         match self {
             AppError::Unauthenticated => "unauthenticated",
-            AppError::Forbidden(_) => "forbidden",
+            AppError::Forbidden(_)
+            | AppError::Refused {
+                kind: RefusalKind::Permission,
+                ..
+            } => "forbidden",
             AppError::NotFound(_) => "not_found",
             AppError::BadRequest(_) | AppError::Transport(_) => "bad_request",
             AppError::Refused { .. } => "refused",

@@ -39,9 +39,21 @@ pub fn current_user() -> Option<User> {
         .and_then(|c| c.0)
 }
 
-/// The logged-in user, if the policy lets them do `action`; otherwise the refusal.
+/// The logged-in user, if the policy lets them do `action`; otherwise the refusal,
+/// whose HTTP status (401 or 403) the response carries: a server function's errors
+/// would otherwise all be 500s, and clients and the authorization matrix tell a
+/// refusal from a failure by the status.
 pub fn require(action: Action) -> Result<User, AppError> {
-    let user = current_user().ok_or(AppError::Unauthenticated)?;
-    authorize(&user, action)?;
-    Ok(user)
+    let allowed = current_user()
+        .ok_or(AppError::Unauthenticated)
+        .and_then(|user| authorize(&user, action).map(|()| user));
+    if let Err(refusal) = &allowed {
+        if let (Some(res), Ok(status)) = (
+            use_context::<leptos_axum::ResponseOptions>(),
+            axum::http::StatusCode::from_u16(refusal.http_status()),
+        ) {
+            res.set_status(status);
+        }
+    }
+    allowed
 }

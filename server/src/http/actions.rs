@@ -46,9 +46,11 @@ pub(super) fn finish<T>(
             let (message, to) = ok(&v);
             Ok(redirect_with(state, &to, "notice", message))
         }
+        // A refusal by the permission gate is a 403 like every other permission
+        // refusal; the other gates' refusals are news for the board.
         Err(
             e @ (AppError::Refused { .. } | AppError::BadRequest(_) | AppError::Unavailable(_)),
-        ) => Ok(redirect_with(state, &back, "error", e.to_string())),
+        ) if e.http_status() != 403 => Ok(redirect_with(state, &back, "error", e.to_string())),
         Err(e) => Err(e.into()),
     }
 }

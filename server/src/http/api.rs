@@ -5,10 +5,10 @@
 
 use super::bearer::{ApiError, ApiJson, ApiUser};
 use super::extract::{ApiPath, ApiQuery};
+use super::surface::{RouteBook, Surface, Who};
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use serde::{Deserialize, Serialize};
 use slipway_app::ssr::context::authorize;
 use slipway_core::store::Deployment;
@@ -19,31 +19,49 @@ use slipway_model::views::BoardView;
 use slipway_model::{Action, DeploymentId, PipelineId, Sha, StageId};
 
 /// The API's routes.
-pub fn routes() -> Router<Services> {
-    Router::new()
-        .route("/pipelines/{pipeline}/board", get(board_state))
-        .route("/pipelines/{pipeline}/ready", post(mark_ready))
-        .route(
+pub fn routes() -> RouteBook<Services> {
+    use Action::{Cancel, MarkReady, View};
+    RouteBook::new(Surface::Api)
+        .get("/pipelines/{pipeline}/board", Who::May(View), board_state)
+        .post(
+            "/pipelines/{pipeline}/ready",
+            Who::May(MarkReady),
+            mark_ready,
+        )
+        .delete(
             "/pipelines/{pipeline}/ready/{sha}",
-            axum::routing::delete(unmark_ready),
+            Who::May(MarkReady),
+            unmark_ready,
         )
-        .route("/pipelines/{pipeline}/stages/{stage}/gates", get(gates))
-        .route(
+        .get(
+            "/pipelines/{pipeline}/stages/{stage}/gates",
+            Who::May(View),
+            gates,
+        )
+        .post(
             "/pipelines/{pipeline}/stages/{stage}/promote",
-            post(promote),
+            Who::PromoteIntoStage,
+            promote,
         )
-        .route(
+        .post(
             "/pipelines/{pipeline}/stages/{stage}/lock",
-            post(lock).delete(unlock),
+            Who::LockStage,
+            lock,
         )
-        .route(
+        .delete(
+            "/pipelines/{pipeline}/stages/{stage}/lock",
+            Who::LockStage,
+            unlock,
+        )
+        .post(
             "/pipelines/{pipeline}/stages/{stage}/rollback",
-            post(rollback),
+            Who::RollBackStage,
+            rollback,
         )
-        .route("/deployments/{id}", get(deployment))
-        .route("/deployments/{id}/log", get(log))
-        .route("/deployments/{id}/cancel", post(cancel))
-        .fallback(not_found)
+        .get("/deployments/{id}", Who::May(View), deployment)
+        .get("/deployments/{id}/log", Who::May(View), log)
+        .post("/deployments/{id}/cancel", Who::May(Cancel), cancel)
+        .map_router(|r| r.fallback(not_found))
 }
 
 type ApiResult<T> = Result<T, ApiError>;

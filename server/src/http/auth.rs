@@ -107,14 +107,13 @@ pub async fn authenticate(
         }
     };
     if let Some(u) = &user {
-        if is_get && (path == "/login" || path == "/setup") {
-            return Redirect::to("/").into_response();
-        }
         // Bearer-token API calls are not the session's business.
         let bearer = path.starts_with("/api/")
             && req
                 .headers()
                 .contains_key(axum::http::header::AUTHORIZATION);
+        // Before anything else, the login and setup pages included: a user who must
+        // change their password may do nothing else first.
         if u.must_change_password && !allowed_before_password_change(&path) && !bearer {
             if is_get && !path.starts_with("/_fn/") && !path.starts_with("/api/") {
                 return Redirect::to("/password").into_response();
@@ -123,6 +122,9 @@ pub async fn authenticate(
                 "an admin reset your password: choose a new one at /password first",
             )
             .into_response();
+        }
+        if is_get && (path == "/login" || path == "/setup") {
+            return Redirect::to("/").into_response();
         }
     }
     req.extensions_mut().insert(CurrentUser(user));

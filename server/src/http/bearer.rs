@@ -70,7 +70,8 @@ impl ApiError {
         stage: Option<&StageId>,
         sha: Option<&Sha>,
     ) -> Self {
-        if self.code == "refused" {
+        // Refusals by a gate (the permission gate's 403 included) name where they were.
+        if self.code == "refused" || self.gate.is_some() {
             let place = match stage {
                 Some(s) => format!("{pipeline}/{s}"),
                 None => pipeline.to_string(),

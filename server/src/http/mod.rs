@@ -15,79 +15,132 @@ pub mod origin;
 pub mod session_store;
 pub mod shown_once;
 pub mod sse;
+pub mod surface;
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
-use axum::{Extension, Router};
+use axum::Extension;
 use error::HttpError;
 use slipway_app::ssr::context::{authorize, CurrentUser};
 use slipway_core::repos::RepoError;
 use slipway_core::Services;
 use slipway_model::{Action, PipelineId};
+use surface::{RouteBook, Surface, Who};
 
 /// Health checks: no session and no authentication (load balancers and orchestrators
 /// call them).
-pub fn health_routes() -> Router<Services> {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
+pub fn health_routes() -> RouteBook<Services> {
+    RouteBook::new(Surface::Health)
+        .get("/healthz", Who::Always, healthz)
+        .get("/readyz", Who::Always, readyz)
 }
 
 /// The JSON API: bearer tokens only, so it runs without the session layer, the Origin
 /// check and session authentication (a browser cannot add an `Authorization` header
 /// to a cross-origin request, and the API never reads the cookie).
-pub fn api_routes() -> Router<Services> {
-    Router::new().nest("/api/v1", api::routes())
+pub fn api_routes() -> RouteBook<Services> {
+    api::routes().nest("/api/v1")
 }
 
 /// Webhooks from outside services (GitHub, coming): authenticated by their signatures,
 /// so, like the API, outside the session layer and the Origin check.
-pub fn webhook_routes() -> Router<Services> {
-    Router::new()
+pub fn webhook_routes() -> RouteBook<Services> {
+    RouteBook::new(Surface::Api)
 }
 
-/// The form routes and the event stream. `startup` wraps these, with the Leptos pages
-/// and server functions, in the session layer, the Origin check and session
-/// authentication.
-pub fn session_routes() -> Router<Services> {
-    Router::new()
-        .route("/login", post(auth::login))
-        .route("/logout", post(auth::logout))
-        .route("/setup", post(accounts::setup))
-        .route("/password", post(accounts::change_password))
-        .route("/profile/sessions/{id}/end", post(accounts::end_session))
-        .route("/admin/users", post(accounts::create_user))
-        .route("/admin/users/roles", post(accounts::set_roles))
-        .route("/admin/users/disable", post(accounts::disable))
-        .route("/admin/users/enable", post(accounts::enable))
-        .route(
+/// The form routes, the audit export and the event stream. `startup` wraps these, with
+/// the Leptos pages and server functions, in the session layer, the Origin check and
+/// session authentication.
+pub fn session_routes() -> RouteBook<Services> {
+    use Action::{Cancel, ManageUsers, MarkReady, RefreshRepository, View, ViewAudit};
+    let forms = RouteBook::new(Surface::Form)
+        .post("/login", Who::Anyone, auth::login)
+        // Logging out is harmless for anyone; it ends the caller's own session only.
+        .post("/logout", Who::Always, auth::logout)
+        .post("/setup", Who::Anyone, accounts::setup)
+        .post("/password", Who::SignedIn, accounts::change_password)
+        .post(
+            "/profile/sessions/{id}/end",
+            Who::OwnAccount,
+            accounts::end_session,
+        )
+        .post("/profile/tokens", Who::OwnAccount, actions::create_token)
+        .post(
+            "/profile/tokens/{id}/revoke",
+            Who::OwnAccount,
+            actions::revoke_token,
+        )
+        .post("/admin/users", Who::May(ManageUsers), accounts::create_user)
+        .post(
+            "/admin/users/roles",
+            Who::May(ManageUsers),
+            accounts::set_roles,
+        )
+        .post(
+            "/admin/users/disable",
+            Who::May(ManageUsers),
+            accounts::disable,
+        )
+        .post(
+            "/admin/users/enable",
+            Who::May(ManageUsers),
+            accounts::enable,
+        )
+        .post(
             "/admin/users/reset-password",
-            post(accounts::reset_password),
+            Who::May(ManageUsers),
+            accounts::reset_password,
         )
-        .route("/pipelines/{pipeline}/refresh", post(refresh))
-        .route("/pipelines/{pipeline}/ready", post(actions::ready))
-        .route("/pipelines/{pipeline}/unready", post(actions::unready))
-        .route("/pipelines/{pipeline}/promote", post(actions::promote))
-        .route(
+        .post(
+            "/pipelines/{pipeline}/refresh",
+            Who::May(RefreshRepository),
+            refresh,
+        )
+        .post(
+            "/pipelines/{pipeline}/ready",
+            Who::May(MarkReady),
+            actions::ready,
+        )
+        .post(
+            "/pipelines/{pipeline}/unready",
+            Who::May(MarkReady),
+            actions::unready,
+        )
+        .post(
+            "/pipelines/{pipeline}/promote",
+            Who::PromoteIntoStage,
+            actions::promote,
+        )
+        .post(
             "/pipelines/{pipeline}/stages/{stage}/lock",
-            post(actions::lock),
+            Who::LockStage,
+            actions::lock,
         )
-        .route(
+        .post(
             "/pipelines/{pipeline}/stages/{stage}/unlock",
-            post(actions::unlock),
+            Who::LockStage,
+            actions::unlock,
         )
-        .route(
+        .post(
             "/pipelines/{pipeline}/stages/{stage}/rollback",
-            post(actions::rollback),
+            Who::RollBackStage,
+            actions::rollback,
         )
-        .route("/deployments/{id}/cancel", post(actions::cancel))
-        .route("/admin/audit.jsonl", get(admin::audit_export))
-        .route("/profile/tokens", post(actions::create_token))
-        .route("/profile/tokens/{id}/revoke", post(actions::revoke_token))
-        // Open pages follow the board with their session; CI may use a token.
-        .route("/api/v1/events", get(sse::events))
+        .post(
+            "/deployments/{id}/cancel",
+            Who::May(Cancel),
+            actions::cancel,
+        );
+    let downloads = RouteBook::new(Surface::Page).get(
+        "/admin/audit.jsonl",
+        Who::May(ViewAudit),
+        admin::audit_export,
+    );
+    // Open pages follow the board with their session; CI may use a token.
+    let events =
+        RouteBook::new(Surface::EventStream).get("/api/v1/events", Who::May(View), sse::events);
+    forms.merge(downloads).merge(events)
 }
 
 /// The process is up.

@@ -79,9 +79,9 @@ async fn a_token_is_shown_once_stored_hashed_and_acts_with_its_owners_roles() {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 409);
+    assert_eq!(res.status(), 403);
     let err: Value = res.json().await.unwrap();
-    assert_eq!(err["code"], "refused");
+    assert_eq!(err["code"], "forbidden");
     assert_eq!(err["gate"], "permission");
     assert_eq!(
         err["message"],

@@ -2,25 +2,10 @@
 
 use slipway_tests::app::{location, pipeline_config, site_dir};
 use slipway_tests::git::TestRepo;
+use slipway_tests::process::{slipway, Server};
 use std::io::Write;
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
-
-/// The `slipway` binary built next to this test binary (`scripts/test` builds it
-/// first with cargo-leptos).
-fn slipway() -> Command {
-    let exe = std::env::current_exe().expect("test binary path");
-    let dir = exe.parent().and_then(|d| d.parent()).expect("target dir");
-    let bin: PathBuf = dir.join("slipway");
-    assert!(
-        bin.exists(),
-        "{} missing: build it first (scripts/test does)",
-        bin.display()
-    );
-    let mut cmd = Command::new(bin);
-    cmd.env_remove("SLIPWAY_CONFIG").env("RUST_LOG", "warn");
-    cmd
-}
+use std::process::Stdio;
+use std::time::Duration;
 
 #[test]
 fn check_config_accepts_a_valid_file() {
@@ -192,10 +177,11 @@ fn user_add_creates_a_user_who_can_then_log_in() {
         pipeline_config(repo.path())
     );
     std::fs::write(&path, text).unwrap();
-    let mut server = ServerProcess(slipway().arg("--config").arg(&path).spawn().unwrap());
+    let base = format!("http://127.0.0.1:{port}");
+    let mut server =
+        Server::from_child(slipway().arg("--config").arg(&path).spawn().unwrap(), &base);
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let base = format!("http://127.0.0.1:{port}");
         let client = reqwest::Client::builder()
             .cookie_store(true)
             .redirect(reqwest::redirect::Policy::none())
@@ -230,197 +216,7 @@ fn user_add_creates_a_user_who_can_then_log_in() {
             .unwrap();
         assert!(slipway_tests::app::whoami(&body) == Some("olga"), "{body}");
     });
-    server.stop();
-}
-
-struct ServerProcess(std::process::Child);
-
-impl ServerProcess {
-    fn stop(&mut self) {
-        let _ = Command::new("kill")
-            .arg("-TERM")
-            .arg(self.0.id().to_string())
-            .status();
-        let _ = self.0.wait();
-    }
-}
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-#[tokio::test]
-async fn a_server_killed_mid_deploy_marks_it_interrupted_and_ends_its_process_group_at_restart() {
-    use slipway_core::deploys::runner::group_alive;
-    use slipway_core::store::sqlite::SqliteStorage;
-    use slipway_core::store::{AuditStore, DeploymentStore};
-    use slipway_model::deployment::DeploymentState;
-    use slipway_tests::app::deploying_pipeline;
-
-    let repo = TestRepo::new().unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let out = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let base = format!("http://127.0.0.1:{port}");
-    let path = dir.path().join("slipway.toml");
-    let text = format!(
-        "listen = \"127.0.0.1:{port}\"\nbase_url = \"{base}\"\nsite_dir = \"{}\"\nshutdown_grace_seconds = 0\n{}",
-        site_dir().display(),
-        deploying_pipeline(repo.path(), out.path(), "echo started; sleep 300", "")
-    );
-    std::fs::write(&path, text).unwrap();
-    let mut add = slipway()
-        .arg("--config")
-        .arg(&path)
-        .args([
-            "user",
-            "add",
-            "olga",
-            "--role",
-            "ops",
-            "--role",
-            "dev",
-            "--password-stdin",
-        ])
-        .stdin(Stdio::piped())
-        .spawn()
-        .unwrap();
-    add.stdin
-        .take()
-        .unwrap()
-        .write_all(b"a long enough passphrase\n")
-        .unwrap();
-    assert!(add.wait().unwrap().success());
-
-    let start = || ServerProcess(slipway().arg("--config").arg(&path).spawn().unwrap());
-    let client = reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let wait_up = || async {
-        for _ in 0..1200 {
-            if client.get(format!("{base}/healthz")).send().await.is_ok() {
-                return;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
-        panic!("the server did not come up");
-    };
-    let post = |path: &str, form: Vec<(&'static str, String)>| {
-        client
-            .post(format!("{base}{path}"))
-            .header("origin", &base)
-            .form(&form)
-            .send()
-    };
-
-    let mut server = start();
-    wait_up().await;
-    let res = post(
-        "/login",
-        vec![
-            ("username", "olga".into()),
-            ("password", "a long enough passphrase".into()),
-        ],
-    )
-    .await
-    .unwrap();
-    assert_eq!(res.status(), 303);
-    let head = repo.head("main").unwrap();
-    post("/pipelines/web/ready", vec![("sha", head.clone())])
-        .await
-        .unwrap();
-    let res = post(
-        "/pipelines/web/promote",
-        vec![("sha", head.clone()), ("stage", "qa".into())],
-    )
-    .await
-    .unwrap();
-    let to = location(&res);
-    let id: slipway_model::DeploymentId = to
-        .strip_prefix("/deployments/")
-        .expect("a deployment started")
-        .parse()
-        .unwrap();
-
-    // Read the recorded process group from the database, as the restarted server will.
-    let db = SqliteStorage::connect(&format!(
-        "sqlite://{}",
-        dir.path().join("data/slipway.db").display()
-    ))
-    .await
-    .unwrap();
-    let mut pgid = None;
-    for _ in 0..200 {
-        pgid = db.deployment(id).await.unwrap().and_then(|d| d.pgid);
-        if pgid.is_some() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    let pgid = pgid.expect("the deployment recorded its process group");
-    // Kill it once the deploy has visibly started (its first line is stored).
-    for _ in 0..400 {
-        if db
-            .log_lines(id, 0, 10)
-            .await
-            .unwrap()
-            .iter()
-            .any(|l| l.line == "started")
-        {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-
-    // SIGKILL: no clean-up code runs; the deploy's process group survives on its own.
-    server.0.kill().unwrap();
-    server.0.wait().unwrap();
-    assert!(group_alive(pgid), "the deploy outlives a SIGKILLed server");
-    assert_eq!(
-        db.deployment(id).await.unwrap().unwrap().state,
-        DeploymentState::Running
-    );
-
-    let mut server = start();
-    wait_up().await;
-    let d = db.deployment(id).await.unwrap().unwrap();
-    assert_eq!(d.state, DeploymentState::Interrupted);
-    let mut gone = false;
-    for _ in 0..200 {
-        if !group_alive(pgid) {
-            gone = true;
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    assert!(gone, "the restarted server ended process group {pgid}");
-    let log = db.log_lines(id, 0, 100).await.unwrap();
-    assert!(log.iter().any(|l| l.line == "started"));
-    assert!(log
-        .iter()
-        .any(|l| l.stream == "slipway" && l.line.contains("interrupted")));
-    let audit = db.audit_entries(50).await.unwrap();
-    assert!(audit.iter().any(|e| e.action == "deploy_interrupted"
-        && e.target.as_deref() == Some(&format!("deployment #{id}"))));
-    let page = client
-        .get(format!("{base}/deployments/{id}"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(page.contains("interrupted"));
-    server.stop();
+    server.terminate(Duration::from_secs(30));
 }
 
 /// Runs `slipway --config <path> user <args…>` with `stdin` piped in.
@@ -560,7 +356,7 @@ fn a_first_start_without_an_admin_prints_a_one_time_setup_link() {
         .spawn()
         .unwrap();
     let stderr = child.stderr.take().unwrap();
-    let mut server = ServerProcess(child);
+    let mut server = Server::from_child(child, &base);
     // Drain stderr on a thread for the server's whole life (a closed pipe would break
     // its later writes), passing lines on.
     let (tx, rx) = std::sync::mpsc::channel::<String>();
@@ -623,7 +419,7 @@ fn a_first_start_without_an_admin_prints_a_one_time_setup_link() {
             .unwrap();
         assert!(location(&res).starts_with("/setup?token="));
     });
-    server.stop();
+    server.terminate(Duration::from_secs(30));
     let leaks: Vec<String> = rx.iter().filter(|l| l.contains(&link)).collect();
     assert!(
         leaks.is_empty(),

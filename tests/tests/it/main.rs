@@ -8,5 +8,8 @@ mod auth;
 mod board;
 mod browser;
 mod cli;
+mod connections;
+mod crash;
 mod live;
+mod matrix;
 mod promotion;

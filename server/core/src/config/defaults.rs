@@ -5,6 +5,10 @@ use slipway_model::{Role, RoleSet};
 use std::net::SocketAddr;
 use std::time::Duration;
 
+/// The longest duration any key may give (ten years, in seconds): beyond it, deadlines
+/// computed from the value would overflow the calendar.
+pub const MAX_DURATION_SECS: i64 = 10 * 365 * 24 * 3600;
+
 /// `listen`: loopback only, so a fresh install is not reachable from the network until
 /// the operator says so.
 pub const LISTEN: SocketAddr =
@@ -31,6 +35,25 @@ pub const SESSION_ABSOLUTE_MIN_HOURS: i64 = 1;
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 /// Smallest `shutdown_grace_seconds` (seconds; 0 cancels deploys at once).
 pub const SHUTDOWN_GRACE_MIN_SECS: i64 = 0;
+
+/// `http.header_timeout_seconds`: a client has this long to send a request's headers
+/// (and an idle keep-alive connection is closed after it), so slow or half-open
+/// connections cannot pile up.
+pub const HTTP_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// Smallest `http.header_timeout_seconds`.
+pub const HTTP_HEADER_TIMEOUT_MIN_SECS: i64 = 1;
+
+/// Smallest `http.max_connections` (its default is derived from the process's file
+/// descriptor limit at start: see the server's `listen` module).
+pub const HTTP_MAX_CONNECTIONS_MIN: i64 = 8;
+/// Largest `http.max_connections`: far beyond what one process serves.
+pub const HTTP_MAX_CONNECTIONS_MAX: i64 = 1_000_000;
+
+/// `http.drain_seconds`: at shutdown, open requests get this long to finish before
+/// their connections are closed (idle connections close at once).
+pub const HTTP_DRAIN: Duration = Duration::from_secs(10);
+/// Smallest `http.drain_seconds`.
+pub const HTTP_DRAIN_MIN_SECS: i64 = 0;
 
 /// `pipelines[].branch`.
 pub const BRANCH: &str = "main";

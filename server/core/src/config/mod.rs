@@ -47,8 +47,33 @@ pub struct Config {
     /// Reverse proxies whose `X-Forwarded-For` is believed when they connect (empty:
     /// none; the connection's peer is the client). See [`slipway_model::client`].
     pub trusted_proxies: Vec<IpNet>,
+    /// Limits of the HTTP server itself (`[http]`).
+    pub http: HttpConfig,
     /// The boards, in config order.
     pub pipelines: Vec<PipelineConfig>,
+}
+
+/// `[http]`: what keeps slow, idle or too many clients from exhausting the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HttpConfig {
+    /// A client must send a request's headers within this long of starting it (or of
+    /// the previous response, on a keep-alive connection), or the connection is closed.
+    pub header_timeout: Duration,
+    /// At most this many connections are open at once; more wait in the kernel's
+    /// accept queue. `None`: derived from the file descriptor limit at start.
+    pub max_connections: Option<usize>,
+    /// At shutdown, requests in progress get this long before their connections close.
+    pub drain: Duration,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            header_timeout: defaults::HTTP_HEADER_TIMEOUT,
+            max_connections: None,
+            drain: defaults::HTTP_DRAIN,
+        }
+    }
 }
 
 /// One service's board.

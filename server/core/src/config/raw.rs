@@ -21,6 +21,8 @@ pub(super) struct RawConfig {
     #[serde(default)]
     pub(super) sessions: RawSessions,
     #[serde(default)]
+    pub(super) http: RawHttp,
+    #[serde(default)]
     pub(super) pipelines: Vec<Spanned<RawPipeline>>,
 }
 
@@ -29,6 +31,14 @@ pub(super) struct RawConfig {
 pub(super) struct RawSessions {
     pub(super) inactivity_minutes: Option<Spanned<i64>>,
     pub(super) absolute_hours: Option<Spanned<i64>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawHttp {
+    pub(super) header_timeout_seconds: Option<Spanned<i64>>,
+    pub(super) max_connections: Option<Spanned<i64>>,
+    pub(super) drain_seconds: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize)]

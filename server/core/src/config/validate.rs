@@ -3,9 +3,10 @@
 //! stopping at the first.
 
 use super::defaults;
-use super::raw::{RawConfig, RawDeployer, RawPipeline, RawStage};
+use super::raw::{RawConfig, RawDeployer, RawHttp, RawPipeline, RawStage};
 use super::{
-    Config, ConfigError, DeployerConfig, PipelineConfig, Problem, RepoSource, StageConfig,
+    Config, ConfigError, DeployerConfig, HttpConfig, PipelineConfig, Problem, RepoSource,
+    StageConfig,
 };
 use slipway_model::client::IpNet;
 use slipway_model::{PipelineId, Role, RoleSet, StageId};
@@ -97,17 +98,29 @@ impl Validator<'_> {
         }
     }
 
+    /// A whole number of `unit`s between `min` and ten years, as a duration.
     fn positive_secs(&mut self, v: &Spanned<i64>, key: &str, min: i64) -> Option<Duration> {
+        self.duration(v, key, min, Unit::Seconds)
+    }
+
+    fn duration(&mut self, v: &Spanned<i64>, key: &str, min: i64, unit: Unit) -> Option<Duration> {
         let n = *v.get_ref();
-        if n < min {
+        // Beyond this, deadlines computed from the value would overflow the calendar.
+        let max = defaults::MAX_DURATION_SECS / unit.seconds();
+        if n < min || n > max {
             self.push(
                 v,
                 key,
-                format!("expected a whole number of at least {min}, got {n}"),
+                format!(
+                    "expected a whole number of {} from {min} to {max} (ten years), got {n}",
+                    unit.name()
+                ),
             );
             None
         } else {
-            Some(Duration::from_secs(n.unsigned_abs()))
+            Some(Duration::from_secs(
+                n.unsigned_abs() * unit.seconds().unsigned_abs(),
+            ))
         }
     }
 
@@ -154,22 +167,24 @@ impl Validator<'_> {
         let session_inactivity = match &raw.sessions.inactivity_minutes {
             None => defaults::SESSION_INACTIVITY,
             Some(m) => self
-                .positive_secs(
+                .duration(
                     m,
                     "sessions.inactivity_minutes",
                     defaults::SESSION_INACTIVITY_MIN_MINUTES,
+                    Unit::Minutes,
                 )
-                .map_or(defaults::SESSION_INACTIVITY, |d| d * 60),
+                .unwrap_or(defaults::SESSION_INACTIVITY),
         };
         let session_absolute = match &raw.sessions.absolute_hours {
             None => defaults::SESSION_ABSOLUTE,
             Some(h) => self
-                .positive_secs(
+                .duration(
                     h,
                     "sessions.absolute_hours",
                     defaults::SESSION_ABSOLUTE_MIN_HOURS,
+                    Unit::Hours,
                 )
-                .map_or(defaults::SESSION_ABSOLUTE, |d| d * 3600),
+                .unwrap_or(defaults::SESSION_ABSOLUTE),
         };
         if session_absolute < session_inactivity {
             if let Some(h) = &raw.sessions.absolute_hours {
@@ -197,6 +212,8 @@ impl Validator<'_> {
                 )
                 .unwrap_or(defaults::SHUTDOWN_GRACE),
         };
+
+        let http = self.http(&raw.http);
 
         let trusted_proxies = raw
             .trusted_proxies
@@ -240,7 +257,51 @@ impl Validator<'_> {
             session_absolute,
             shutdown_grace,
             trusted_proxies,
+            http,
             pipelines,
+        }
+    }
+
+    fn http(&mut self, raw: &RawHttp) -> HttpConfig {
+        let header_timeout = raw
+            .header_timeout_seconds
+            .as_ref()
+            .and_then(|s| {
+                self.positive_secs(
+                    s,
+                    "http.header_timeout_seconds",
+                    defaults::HTTP_HEADER_TIMEOUT_MIN_SECS,
+                )
+            })
+            .unwrap_or(defaults::HTTP_HEADER_TIMEOUT);
+        let drain = raw
+            .drain_seconds
+            .as_ref()
+            .and_then(|s| {
+                self.positive_secs(s, "http.drain_seconds", defaults::HTTP_DRAIN_MIN_SECS)
+            })
+            .unwrap_or(defaults::HTTP_DRAIN);
+        let max_connections = raw.max_connections.as_ref().and_then(|v| {
+            let n = *v.get_ref();
+            if !(defaults::HTTP_MAX_CONNECTIONS_MIN..=defaults::HTTP_MAX_CONNECTIONS_MAX).contains(&n) {
+                self.push(
+                    v,
+                    "http.max_connections",
+                    format!(
+                        "expected a whole number from {} to {}, got {n} (leave it out to derive it from the file descriptor limit)",
+                        defaults::HTTP_MAX_CONNECTIONS_MIN,
+                        defaults::HTTP_MAX_CONNECTIONS_MAX
+                    ),
+                );
+                None
+            } else {
+                usize::try_from(n).ok()
+            }
+        });
+        HttpConfig {
+            header_timeout,
+            max_connections,
+            drain,
         }
     }
 
@@ -495,4 +556,30 @@ pub fn is_safe_branch(b: &str) -> bool {
         && !b.contains("@{")
         && b.bytes()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.' | b'/'))
+}
+
+/// The unit a duration key is written in.
+#[derive(Clone, Copy)]
+enum Unit {
+    Seconds,
+    Minutes,
+    Hours,
+}
+
+impl Unit {
+    fn seconds(self) -> i64 {
+        match self {
+            Unit::Seconds => 1,
+            Unit::Minutes => 60,
+            Unit::Hours => 3600,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Unit::Seconds => "seconds",
+            Unit::Minutes => "minutes",
+            Unit::Hours => "hours",
+        }
+    }
 }

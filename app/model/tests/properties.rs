@@ -1,0 +1,177 @@
+//! Property tests of the model's vocabularies: whatever string, JSON or facts arrive,
+//! parsing and evaluation never panic, errors name the problem, and the gates refuse
+//! exactly what the product's rules say.
+
+use proptest::prelude::*;
+use slipway_model::deployment::DeploymentState;
+use slipway_model::gates::{
+    evaluate, first_blocker, ActiveDeployment, Ancestry, GateStatus, LockInfo, Previous,
+    PromotionFacts, TargetStage, GATES,
+};
+use slipway_model::{Action, PipelineId, Role, RoleSet, Sha, StageId, UserName};
+
+fn sha_strategy() -> impl Strategy<Value = Sha> {
+    "[0-9a-f]{40}".prop_map(|s| Sha::parse(&s).expect("40 hex digits are a SHA"))
+}
+
+fn roles_strategy() -> impl Strategy<Value = RoleSet> {
+    proptest::collection::vec(proptest::sample::select(Role::ALL.to_vec()), 0..4)
+        .prop_map(|rs| rs.into_iter().collect())
+}
+
+fn previous_strategy() -> impl Strategy<Value = Previous> {
+    prop_oneof![
+        any::<bool>().prop_map(|marked_ready| Previous::FirstStage { marked_ready }),
+        (any::<bool>(), any::<bool>(), any::<bool>()).prop_map(
+            |(succeeded, rolled_back, failed_since)| Previous::Stage {
+                label: "Staging".into(),
+                succeeded,
+                rolled_back,
+                failed_since,
+            }
+        ),
+    ]
+}
+
+fn ancestry_strategy() -> impl Strategy<Value = Ancestry> {
+    prop_oneof![
+        Just(Ancestry::NoCurrent),
+        Just(Ancestry::Same),
+        Just(Ancestry::Descends),
+        Just(Ancestry::Unknown),
+        (sha_strategy(), any::<bool>())
+            .prop_map(|(current, older)| Ancestry::Diverges { current, older }),
+    ]
+}
+
+prop_compose! {
+    fn facts_strategy()(
+        sha in sha_strategy(),
+        fast_forward_only in any::<bool>(),
+        promote_roles in roles_strategy(),
+        previous in previous_strategy(),
+        ancestry in ancestry_strategy(),
+        active in proptest::option::of((1i64..1000, sha_strategy())),
+        locked in proptest::option::of("[a-z]{1,12}"),
+        user_roles in roles_strategy(),
+    ) -> PromotionFacts {
+        PromotionFacts {
+            sha,
+            target: TargetStage { label: "Production".into(), fast_forward_only, promote_roles },
+            previous,
+            ancestry,
+            active: active.map(|(id, sha)| ActiveDeployment {
+                id: id.to_string().parse().expect("a positive id"),
+                sha,
+            }),
+            lock: locked.map(|by| LockInfo { by, reason: "incident".into() }),
+            user_roles,
+        }
+    }
+}
+
+/// The product's rules, restated independently of the gate code.
+fn should_pass(f: &PromotionFacts) -> bool {
+    let previous_ok = match &f.previous {
+        Previous::FirstStage { marked_ready } => *marked_ready,
+        Previous::Stage {
+            succeeded,
+            rolled_back,
+            ..
+        } => *succeeded && !*rolled_back,
+    };
+    let ancestry_ok = !f.target.fast_forward_only
+        || matches!(
+            f.ancestry,
+            Ancestry::NoCurrent | Ancestry::Same | Ancestry::Descends
+        );
+    let permitted = Action::PromoteInto {
+        allowed: f.target.promote_roles,
+    }
+    .is_permitted_for(f.user_roles);
+    previous_ok && ancestry_ok && f.active.is_none() && f.lock.is_none() && permitted
+}
+
+proptest! {
+    #[test]
+    fn any_string_parses_as_a_sha_exactly_when_it_is_40_hex_digits(s in "\\PC{0,50}|[0-9a-fA-F]{38,42}") {
+        match Sha::parse(&s) {
+            Ok(sha) => {
+                prop_assert!(s.len() == 40 && s.chars().all(|c| c.is_ascii_hexdigit()));
+                prop_assert_eq!(sha.as_str(), s.to_ascii_lowercase());
+                prop_assert_eq!(Sha::parse(sha.as_str()).ok(), Some(sha.clone()));
+            }
+            Err(e) => {
+                prop_assert!(!(s.len() == 40 && s.chars().all(|c| c.is_ascii_hexdigit())));
+                prop_assert!(!e.to_string().is_empty());
+            }
+        }
+    }
+
+    #[test]
+    fn a_sha_from_json_is_parsed_the_same_way_trimmed(s in "\\PC{0,50}|[0-9a-f]{40}", pad in "[ \t\n]{0,3}") {
+        let json = serde_json::to_string(&format!("{pad}{s}{pad}")).expect("a string serialises");
+        let parsed: Result<Sha, _> = serde_json::from_str(&json);
+        prop_assert_eq!(parsed.is_ok(), Sha::parse(s.trim()).is_ok());
+    }
+
+    #[test]
+    fn ids_accept_only_slugs_and_their_errors_say_the_rule(s in "\\PC{0,70}|[a-z0-9-]{1,70}") {
+        let slug = !s.is_empty() && s.len() <= 63 && !s.starts_with('-')
+            && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        for result in [PipelineId::parse(&s).map(|p| p.to_string()), StageId::parse(&s).map(|p| p.to_string())] {
+            match result {
+                Ok(round_trip) => {
+                    prop_assert!(slug);
+                    prop_assert_eq!(round_trip, s.clone());
+                }
+                Err(e) => {
+                    prop_assert!(!slug);
+                    let message = e.to_string();
+                    prop_assert!(message.contains("lowercase"), "{}", message);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn user_names_never_panic_and_round_trip(s in "\\PC{0,80}") {
+        if let Ok(name) = UserName::parse(&s) {
+            prop_assert_eq!(name.to_string(), s);
+        }
+    }
+
+    #[test]
+    fn the_gates_let_a_promotion_through_exactly_when_every_rule_holds(f in facts_strategy()) {
+        let results = evaluate(&f);
+        prop_assert_eq!(results.len(), GATES.len());
+        for r in &results {
+            prop_assert!(!r.reason.trim().is_empty(), "{:?} gives no reason", r.gate);
+        }
+        let blocker = first_blocker(&results);
+        prop_assert_eq!(blocker.is_none(), should_pass(&f), "{:?}", results);
+        // Pending only ever comes from an unknown ancestry on a fast-forward-only stage.
+        if results.iter().any(|r| r.status == GateStatus::Pending) {
+            prop_assert!(f.target.fast_forward_only && f.ancestry == Ancestry::Unknown);
+        }
+    }
+
+    #[test]
+    fn a_deployment_never_leaves_an_end_state_nor_succeeds_without_running(
+        moves in proptest::collection::vec(proptest::sample::select(DeploymentState::ALL.to_vec()), 0..12)
+    ) {
+        let mut state = DeploymentState::Queued;
+        let mut ran = false;
+        for next in moves {
+            if state.can_become(next) {
+                prop_assert!(state.is_active(), "{state} moved on to {next}");
+                if next == DeploymentState::Succeeded || next == DeploymentState::TimedOut {
+                    prop_assert!(ran, "{next} without running");
+                }
+                ran |= next == DeploymentState::Running;
+                state = next;
+            }
+            prop_assert_eq!(DeploymentState::parse(state.as_str()), Some(state));
+        }
+    }
+}

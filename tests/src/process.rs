@@ -1,0 +1,218 @@
+//! The `slipway` binary as an operator runs it: a config file in a temp dir, users
+//! added with the CLI, the server started, SIGTERMed and SIGKILLed as a real process.
+
+use slipway_core::store::sqlite::SqliteStorage;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+/// The `slipway` binary built beside the running test binary (`target/debug/slipway`;
+/// `scripts/test` builds it first with cargo-leptos), without a config from the caller's
+/// environment.
+pub fn slipway() -> Command {
+    let exe = std::env::current_exe().expect("test binary path");
+    // Test binaries live in target/debug/deps, other binaries in target/debug.
+    let bin = exe
+        .ancestors()
+        .skip(1)
+        .take(2)
+        .map(|d| d.join("slipway"))
+        .find(|b| b.is_file())
+        .unwrap_or_else(|| {
+            panic!(
+                "no `slipway` binary beside {}: build it first (scripts/test does)",
+                exe.display()
+            )
+        });
+    let mut cmd = Command::new(bin);
+    cmd.env_remove("SLIPWAY_CONFIG").env("RUST_LOG", "warn");
+    cmd
+}
+
+/// A port free right now on loopback (the server binds it a moment later).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
+/// A config file and data directory for one server, in a temp dir.
+pub struct Installation {
+    dir: tempfile::TempDir,
+    /// The config file.
+    pub config: PathBuf,
+    /// `http://127.0.0.1:<port>`.
+    pub base: String,
+}
+
+impl Installation {
+    /// A config listening on a free port with `settings` (top-level keys, then tables)
+    /// and `pipelines` (`[[pipelines]]` TOML).
+    pub fn new(settings: &str, pipelines: &str) -> Self {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let port = free_port();
+        let base = format!("http://127.0.0.1:{port}");
+        let config = dir.path().join("slipway.toml");
+        let text = format!(
+            "listen = \"127.0.0.1:{port}\"\nbase_url = \"{base}\"\nsite_dir = \"{}\"\n{settings}\n\n{pipelines}",
+            crate::app::site_dir().display()
+        );
+        std::fs::write(&config, text).expect("write the config");
+        Self { dir, config, base }
+    }
+
+    /// The temp dir holding the config and `data/`.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// `slipway user add NAME --role R… --password-stdin` with `password`.
+    pub fn add_user(&self, name: &str, roles: &[&str], password: &str) {
+        let mut cmd = slipway();
+        cmd.arg("--config")
+            .arg(&self.config)
+            .args(["user", "add", name, "--password-stdin"]);
+        for role in roles {
+            cmd.args(["--role", role]);
+        }
+        let mut child = cmd.stdin(Stdio::piped()).spawn().expect("run user add");
+        if let Some(mut stdin) = child.stdin.take() {
+            writeln!(stdin, "{password}").expect("write the password");
+        }
+        assert!(
+            child.wait().expect("user add ends").success(),
+            "user add {name} failed"
+        );
+    }
+
+    /// Starts the server.
+    pub fn start(&self) -> Server {
+        self.start_with(|_| {})
+    }
+
+    /// Starts the server with its file descriptor limit (soft and hard) set to `n`, as
+    /// `ulimit -n` in its service unit would.
+    pub fn start_with_fd_limit(&self, n: u32) -> Server {
+        let mut cmd = Command::new("sh");
+        let bin = slipway().get_program().to_owned();
+        cmd.arg("-c")
+            .arg(format!("ulimit -n {n} && exec \"$0\" --config \"$1\""))
+            .arg(bin)
+            .arg(&self.config)
+            .env_remove("SLIPWAY_CONFIG")
+            .env("RUST_LOG", "warn");
+        Server::spawn(cmd, &self.base)
+    }
+
+    /// Starts the server after letting `adjust` change its command.
+    pub fn start_with(&self, adjust: impl FnOnce(&mut Command)) -> Server {
+        let mut cmd = slipway();
+        cmd.arg("--config").arg(&self.config);
+        adjust(&mut cmd);
+        Server::spawn(cmd, &self.base)
+    }
+
+    /// The server's database, opened beside it (as the restarted server will read it).
+    pub async fn database(&self) -> SqliteStorage {
+        SqliteStorage::connect(&format!(
+            "sqlite://{}",
+            self.dir().join("data/slipway.db").display()
+        ))
+        .await
+        .expect("open the server's database")
+    }
+}
+
+/// A running `slipway` process; killed when dropped.
+pub struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Server {
+    fn spawn(mut cmd: Command, base: &str) -> Self {
+        Self::from_child(cmd.spawn().expect("start slipway"), base)
+    }
+
+    /// Takes charge of a `slipway` process started by the caller, serving at `base`.
+    pub fn from_child(child: Child, base: &str) -> Self {
+        Self {
+            child,
+            base: base.to_owned(),
+        }
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Waits until `/healthz` answers (at most a minute: the first start migrates).
+    pub async fn wait_up(&self) {
+        let client = reqwest::Client::new();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            if client
+                .get(format!("{}/healthz", self.base))
+                .timeout(Duration::from_secs(2))
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success())
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!(
+            "the server at {} did not come up within a minute",
+            self.base
+        );
+    }
+
+    /// SIGKILL, as the OOM killer or a power cut would: no clean-up code runs.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Sends SIGTERM and waits at most `within` for the process to exit; `None` if it
+    /// did not (it is then left running for the caller, and killed on drop).
+    pub fn terminate(&mut self, within: Duration) -> Option<ExitStatus> {
+        let pid = nix::unistd::Pid::from_raw(i32::try_from(self.child.id()).ok()?);
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+        let deadline = Instant::now() + within;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A cookie-keeping client that does not follow redirects, logged in as `user`.
+pub async fn logged_in(base: &str, user: &str, password: &str) -> reqwest::Client {
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("a client");
+    let res = client
+        .post(format!("{base}/login"))
+        .header("origin", base)
+        .form(&[("username", user), ("password", password), ("next", "")])
+        .send()
+        .await
+        .expect("POST /login");
+    assert_eq!(res.status(), 303, "login as {user} failed");
+    client
+}

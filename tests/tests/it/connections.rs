@@ -1,0 +1,104 @@
+//! The HTTP server's own limits against slow, idle and too many clients (real binary,
+//! real sockets, a real file descriptor limit).
+
+use slipway_tests::app::pipeline_config;
+use slipway_tests::git::TestRepo;
+use slipway_tests::process::Installation;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::net::TcpStream;
+
+/// The start of a request whose headers never end.
+const HALF_A_REQUEST: &[u8] = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ";
+
+async fn half_sent(base: &str) -> TcpStream {
+    let addr = base.trim_start_matches("http://");
+    let mut tcp = TcpStream::connect(addr).await.expect("connect");
+    tcp.write_all(HALF_A_REQUEST)
+        .await
+        .expect("send half a request");
+    tcp
+}
+
+/// Reads until the server closes the connection; the answer it sent before, if any.
+async fn until_closed(tcp: &mut TcpStream) -> String {
+    let mut answer = Vec::new();
+    let _ = tcp.read_to_end(&mut answer).await;
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+#[tokio::test]
+async fn a_request_whose_headers_never_end_is_closed_after_the_header_timeout() {
+    let repo = TestRepo::new().unwrap();
+    let install = Installation::new(
+        "[http]\nheader_timeout_seconds = 1",
+        &pipeline_config(repo.path()),
+    );
+    let server = install.start();
+    server.wait_up().await;
+
+    let started = Instant::now();
+    let mut tcp = half_sent(&install.base).await;
+    let closed = tokio::time::timeout(Duration::from_secs(10), until_closed(&mut tcp)).await;
+    assert!(
+        closed.is_ok(),
+        "the half-sent request was still open after 10 s"
+    );
+    assert!(
+        started.elapsed() >= Duration::from_millis(900),
+        "closed before the timeout: {:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn slow_clients_beyond_the_descriptor_limit_do_not_keep_others_out() {
+    // 300 connections that never finish their headers, against a server allowed 256
+    // file descriptors: before the limits, accept failed with "Too many open files"
+    // and /healthz never answered while they stayed open.
+    let repo = TestRepo::new().unwrap();
+    let install = Installation::new(
+        "[http]\nheader_timeout_seconds = 1",
+        &pipeline_config(repo.path()),
+    );
+    let server = install.start_with_fd_limit(256);
+    server.wait_up().await;
+
+    let mut slow = Vec::new();
+    for _ in 0..300 {
+        slow.push(half_sent(&install.base).await);
+    }
+    let res = reqwest::Client::new()
+        .get(format!("{}/healthz", install.base))
+        .timeout(Duration::from_secs(30))
+        .send()
+        .await
+        .expect("/healthz answers while 300 slow clients hold connections");
+    assert!(res.status().is_success());
+    drop(slow);
+}
+
+#[tokio::test]
+async fn sigterm_stops_the_server_within_the_drain_period_despite_a_half_open_connection() {
+    let repo = TestRepo::new().unwrap();
+    let install = Installation::new(
+        "shutdown_grace_seconds = 0\n[http]\nheader_timeout_seconds = 120\ndrain_seconds = 1",
+        &pipeline_config(repo.path()),
+    );
+    let mut server = install.start();
+    server.wait_up().await;
+    let _half = half_sent(&install.base).await;
+    // An idle keep-alive connection too: it closes at once.
+    let client = reqwest::Client::new();
+    client
+        .get(format!("{}/healthz", install.base))
+        .send()
+        .await
+        .unwrap();
+
+    let status = tokio::task::spawn_blocking(move || server.terminate(Duration::from_secs(10)))
+        .await
+        .unwrap();
+    let status = status.expect("the server exits within 10 s of SIGTERM (drain: 1 s)");
+    assert!(status.success(), "{status}");
+}
