@@ -190,7 +190,7 @@ async fn run(args: &Args) -> anyhow::Result<()> {
 
         // Recovery ran before the server answered: nothing may be left active.
         let active: Vec<(i64, String, String)> = sqlx::query_as(
-            "SELECT id, stage, state FROM deployments WHERE state IN ('queued', 'running')",
+            "SELECT id, stage_id, state FROM deployments WHERE state IN ('queued', 'running')",
         )
         .fetch_all(&db)
         .await?;
