@@ -2,7 +2,7 @@
 
 use slipway_tests::app::{location, pipeline_config, site_dir};
 use slipway_tests::git::TestRepo;
-use slipway_tests::process::{slipway, Server};
+use slipway_tests::process::{free_port, logged_in, slipway, Server};
 use std::io::Write;
 use std::process::Stdio;
 use std::time::Duration;
@@ -166,11 +166,7 @@ fn user_add_creates_a_user_who_can_then_log_in() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown role \"root\""));
 
     // Start the real binary on that config and log in as olga over HTTP.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let text = format!(
         "listen = \"127.0.0.1:{port}\"\nbase_url = \"http://127.0.0.1:{port}\"\nsite_dir = \"{}\"\n{}",
         site_dir().display(),
@@ -182,30 +178,9 @@ fn user_add_creates_a_user_who_can_then_log_in() {
         Server::from_child(slipway().arg("--config").arg(&path).spawn().unwrap(), &base);
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let client = reqwest::Client::builder()
-            .cookie_store(true)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap();
-        for _ in 0..100 {
-            if client.get(format!("{base}/healthz")).send().await.is_ok() {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        }
-        let res = client
-            .post(format!("{base}/login"))
-            .header("origin", &base)
-            .form(&[
-                ("username", "olga"),
-                ("password", "a long enough passphrase"),
-                ("next", ""),
-            ])
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), 303);
-        assert_eq!(location(&res), "/");
+        server.wait_up().await;
+        // `logged_in` asserts the 303; the session then shows olga.
+        let client = logged_in(&base, "olga", "a long enough passphrase").await;
         let body = client
             .get(format!("{base}/"))
             .send()
@@ -216,7 +191,10 @@ fn user_add_creates_a_user_who_can_then_log_in() {
             .unwrap();
         assert!(slipway_tests::app::whoami(&body) == Some("olga"), "{body}");
     });
-    server.terminate(Duration::from_secs(30));
+    assert!(
+        server.terminate(Duration::from_secs(30)).is_some(),
+        "the server stops on SIGTERM"
+    );
 }
 
 /// Runs `slipway --config <path> user <args…>` with `stdin` piped in.
@@ -332,11 +310,7 @@ fn a_first_start_without_an_admin_prints_a_one_time_setup_link() {
     let repo = TestRepo::new().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("slipway.toml");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     std::fs::write(
         &path,

@@ -11,6 +11,13 @@ use tokio::net::TcpStream;
 /// The start of a request whose headers never end.
 const HALF_A_REQUEST: &[u8] = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ";
 
+/// A server for a fresh repository with `settings` in its config.
+fn install(settings: &str) -> (TestRepo, Installation) {
+    let repo = TestRepo::new().unwrap();
+    let install = Installation::new(settings, &pipeline_config(repo.path()));
+    (repo, install)
+}
+
 async fn half_sent(base: &str) -> TcpStream {
     let addr = base.trim_start_matches("http://");
     let mut tcp = TcpStream::connect(addr).await.expect("connect");
@@ -29,11 +36,7 @@ async fn until_closed(tcp: &mut TcpStream) -> String {
 
 #[tokio::test]
 async fn a_request_whose_headers_never_end_is_closed_after_the_header_timeout() {
-    let repo = TestRepo::new().unwrap();
-    let install = Installation::new(
-        "[http]\nheader_timeout_seconds = 1",
-        &pipeline_config(repo.path()),
-    );
+    let (_repo, install) = install("[http]\nheader_timeout_seconds = 1");
     let server = install.start();
     server.wait_up().await;
 
@@ -56,11 +59,7 @@ async fn slow_clients_beyond_the_descriptor_limit_do_not_keep_others_out() {
     // 300 connections that never finish their headers, against a server allowed 256
     // file descriptors: before the limits, accept failed with "Too many open files"
     // and /healthz never answered while they stayed open.
-    let repo = TestRepo::new().unwrap();
-    let install = Installation::new(
-        "[http]\nheader_timeout_seconds = 1",
-        &pipeline_config(repo.path()),
-    );
+    let (_repo, install) = install("[http]\nheader_timeout_seconds = 1");
     let server = install.start_with_fd_limit(256);
     server.wait_up().await;
 
@@ -80,10 +79,8 @@ async fn slow_clients_beyond_the_descriptor_limit_do_not_keep_others_out() {
 
 #[tokio::test]
 async fn sigterm_stops_the_server_within_the_drain_period_despite_a_half_open_connection() {
-    let repo = TestRepo::new().unwrap();
-    let install = Installation::new(
+    let (_repo, install) = install(
         "shutdown_grace_seconds = 0\n[http]\nheader_timeout_seconds = 120\ndrain_seconds = 1",
-        &pipeline_config(repo.path()),
     );
     let mut server = install.start();
     server.wait_up().await;
@@ -101,4 +98,37 @@ async fn sigterm_stops_the_server_within_the_drain_period_despite_a_half_open_co
         .unwrap();
     let status = status.expect("the server exits within 10 s of SIGTERM (drain: 1 s)");
     assert!(status.success(), "{status}");
+}
+
+#[tokio::test]
+async fn beyond_the_connection_limit_clients_wait_to_be_accepted_and_get_in_when_one_closes() {
+    let (_repo, install) = install("[http]\nheader_timeout_seconds = 120\nmax_connections = 8");
+    let server = install.start();
+    server.wait_up().await;
+    // The health check above used a connection that is closed by now; fill all 8.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut slow = Vec::new();
+    for _ in 0..8 {
+        slow.push(half_sent(&install.base).await);
+    }
+    let client = reqwest::Client::new();
+    let url = format!("{}/healthz", install.base);
+    let waiting = client
+        .get(&url)
+        .timeout(Duration::from_secs(2))
+        .send()
+        .await;
+    assert!(
+        waiting.is_err(),
+        "a ninth client was served while 8 connections were open"
+    );
+    // One closes: the next client in the queue is accepted and answered.
+    slow.pop();
+    let res = client
+        .get(&url)
+        .timeout(Duration::from_secs(10))
+        .send()
+        .await
+        .expect("answered once a connection closed");
+    assert!(res.status().is_success());
 }

@@ -6,9 +6,9 @@ use slipway_core::store::sqlite::SqliteStorage;
 use slipway_core::store::{AuditStore, DeploymentStore};
 use slipway_model::deployment::DeploymentState;
 use slipway_model::DeploymentId;
-use slipway_tests::app::{deploying_pipeline, location};
+use slipway_tests::app::{deploying_pipeline, location, poll_until};
 use slipway_tests::git::TestRepo;
-use slipway_tests::process::{logged_in, Installation};
+use slipway_tests::process::{logged_in, Installation, Server};
 use std::time::Duration;
 
 const PASSWORD: &str = "a long enough passphrase";
@@ -84,18 +84,6 @@ impl Crashable {
     }
 }
 
-/// Polls `cond` every 50 ms for at most `within`.
-async fn eventually(within: Duration, cond: impl Fn() -> bool) -> bool {
-    let deadline = tokio::time::Instant::now() + within;
-    while tokio::time::Instant::now() < deadline {
-        if cond() {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    cond()
-}
-
 /// What the restarted server must have made of deployment `id`: interrupted, said so
 /// in its log, the audit log and its page.
 async fn assert_recovered_as_interrupted(
@@ -125,34 +113,56 @@ async fn assert_recovered_as_interrupted(
     assert!(page.contains("interrupted"));
 }
 
-#[tokio::test]
-async fn a_quiet_deploy_outlives_a_sigkilled_server_and_the_restart_ends_it_as_interrupted() {
-    let app = Crashable::new("echo started; sleep 300");
-    let base = app.install.base.clone();
+/// Waits at most `within` for process group `pgid` to be gone.
+async fn group_ends(pgid: i32, within: Duration) -> bool {
+    poll_until("the process group ends", within, || async {
+        Ok((!group_alive(pgid)).then_some(()))
+    })
+    .await
+    .is_ok()
+}
+
+/// Starts a server for `script`, starts a deploy, SIGKILLs the server; returns the
+/// installation (stopped), its database, the deployment and its process group.
+async fn deploy_then_kill(script: &str) -> (Crashable, SqliteStorage, DeploymentId, i32) {
+    let app = Crashable::new(script);
     let db = app.install.database().await;
     let mut server = app.install.start();
     server.wait_up().await;
-    let client = logged_in(&base, "olga", PASSWORD).await;
+    let client = logged_in(&app.install.base, "olga", PASSWORD).await;
     let (id, pgid) = app.start_deploy(&client, &db).await;
-
     server.kill();
-    assert!(
-        group_alive(pgid),
-        "a deploy that does not print outlives a SIGKILLed server"
-    );
+    (app, db, id, pgid)
+}
+
+/// Restarts the server and checks what it made of deployment `id`: interrupted, said
+/// so in its log, the audit log and its page; returns the running server.
+async fn restart_and_check(app: &Crashable, db: &SqliteStorage, id: DeploymentId) -> Server {
+    // Nothing ran to record the crash: the row says running until the next start.
     assert_eq!(
         db.deployment(id).await.unwrap().unwrap().state,
         DeploymentState::Running
     );
-
     let server = app.install.start();
     server.wait_up().await;
+    let base = &app.install.base;
+    let client = logged_in(base, "olga", PASSWORD).await;
+    assert_recovered_as_interrupted(db, &client, base, id).await;
+    server
+}
+
+#[tokio::test]
+async fn a_quiet_deploy_outlives_a_sigkilled_server_and_the_restart_ends_it_as_interrupted() {
+    let (app, db, id, pgid) = deploy_then_kill("echo started; sleep 300").await;
     assert!(
-        eventually(Duration::from_secs(10), || !group_alive(pgid)).await,
+        group_alive(pgid),
+        "a deploy that does not print outlives a SIGKILLed server"
+    );
+    let _server = restart_and_check(&app, &db, id).await;
+    assert!(
+        group_ends(pgid, Duration::from_secs(10)).await,
         "the restarted server ended process group {pgid}"
     );
-    let client = logged_in(&base, "olga", PASSWORD).await;
-    assert_recovered_as_interrupted(&db, &client, &base, id).await;
 }
 
 #[tokio::test]
@@ -160,27 +170,11 @@ async fn a_chatty_deploy_dies_with_a_sigkilled_server_at_its_next_write() {
     // The README's promise: the deployer's output goes to a pipe the server reads;
     // with the server gone, its next write gets SIGPIPE and the deploy ends at once,
     // long before any restart.
-    let app = Crashable::new("echo started; while :; do echo tick; sleep 0.05; done");
-    let base = app.install.base.clone();
-    let db = app.install.database().await;
-    let mut server = app.install.start();
-    server.wait_up().await;
-    let client = logged_in(&base, "olga", PASSWORD).await;
-    let (id, pgid) = app.start_deploy(&client, &db).await;
-
-    server.kill();
+    let (app, db, id, pgid) =
+        deploy_then_kill("echo started; while :; do echo tick; sleep 0.05; done").await;
     assert!(
-        eventually(Duration::from_secs(3), || !group_alive(pgid)).await,
+        group_ends(pgid, Duration::from_secs(3)).await,
         "a printing deploy ends within moments of a SIGKILLed server (SIGPIPE)"
     );
-    // Nothing ran to record it: the row says running until the next start.
-    assert_eq!(
-        db.deployment(id).await.unwrap().unwrap().state,
-        DeploymentState::Running
-    );
-
-    let server = app.install.start();
-    server.wait_up().await;
-    let client = logged_in(&base, "olga", PASSWORD).await;
-    assert_recovered_as_interrupted(&db, &client, &base, id).await;
+    let _server = restart_and_check(&app, &db, id).await;
 }

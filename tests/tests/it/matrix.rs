@@ -398,6 +398,11 @@ async fn every_route_lets_through_exactly_the_callers_the_route_table_names() {
     // Logging out ends the caller's session: last.
     let mut routes = app.routes.clone();
     routes.sort_by_key(|r| r.path == "/logout");
+    // Which credentials a surface takes: the bare client has none but the token.
+    let bare = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
     let mut problems = Vec::new();
     let mut checked = 0;
     for route in &routes {
@@ -418,11 +423,6 @@ async fn every_route_lets_through_exactly_the_callers_the_route_table_names() {
         for sample in &samples {
             let stage = sample.stage.and_then(stage_config);
             for c in &callers {
-                // Which credentials this surface takes; the bare client has none.
-                let bare = reqwest::Client::builder()
-                    .redirect(reqwest::redirect::Policy::none())
-                    .build()
-                    .unwrap();
                 let attempts: Vec<(&str, &reqwest::Client, Option<&str>)> = match route.surface {
                     Surface::Api => vec![("token", &bare, c.token.as_deref())],
                     Surface::EventStream => vec![
