@@ -56,6 +56,8 @@ const PROMOTIONS: usize = 50;
 
 /// Live-log subscribers and the lines the deployer prints for them.
 const SUBSCRIBERS: usize = 1_000;
+/// Streams per viewer account (the server allows 32 per user).
+const STREAMS_PER_VIEWER: usize = 30;
 const LOG_LINES: usize = 20;
 /// Connections being opened at once while building up the subscribers.
 const OPEN_CONCURRENCY: usize = 50;
@@ -261,6 +263,14 @@ async fn run() -> Result<Vec<String>> {
     // in nine fails. Each is created through the real transaction and finished.
     let t = Instant::now();
     let pass = |_: &StageSnapshot| -> Result<(), CreateDeploymentError> { Ok(()) };
+    let audited = |d: &slipway_core::store::Deployment| {
+        let mut e = slipway_core::store::NewAudit::new(
+            slipway_model::audit::AuditAction::Promote,
+            slipway_model::audit::Outcome::Ok,
+        );
+        e.target = Some(format!("deployment #{}", d.id));
+        e
+    };
     let per_sha = DEPLOYMENTS / READY;
     let mut failed = 0;
     for i in 0..DEPLOYMENTS {
@@ -278,7 +288,7 @@ async fn run() -> Result<Vec<String>> {
         let d = app
             .state
             .storage
-            .create_deployment(&new, &pass)
+            .create_deployment(&new, &pass, &audited)
             .await
             .map_err(|e| anyhow::anyhow!("seeding deployment {i}: {e}"))?;
         let (state, code) = if i % 9 == 4 {
@@ -308,6 +318,32 @@ async fn run() -> Result<Vec<String>> {
         )
         .await?;
     let bearer = format!("Bearer {token}");
+    // The server holds each user to 32 open streams: the subscribers are a team of
+    // viewers with a token each, 30 streams apiece.
+    let mut stream_bearers = Vec::new();
+    for i in 0..SUBSCRIBERS.div_ceil(STREAMS_PER_VIEWER) {
+        let viewer = app
+            .state
+            .storage
+            .create_user(
+                &UserName::parse(&format!("viewer-{i}"))?,
+                "$argon2id$tokens-only",
+                [Role::Viewer].into_iter().collect(),
+                false,
+            )
+            .await?;
+        let token = tokens::generate();
+        app.state
+            .storage
+            .create_token(
+                viewer.id,
+                "load bench",
+                &tokens::hash(&token),
+                &tokens::display_prefix(&token),
+            )
+            .await?;
+        stream_bearers.push(format!("Bearer {token}"));
+    }
 
     println!(
         "git repo ({COMMITS} commits): {}   server start + fetch: {}   users (argon2): {}   \
@@ -439,11 +475,11 @@ async fn run() -> Result<Vec<String>> {
     let (opened_tx, mut opened_rx) = tokio::sync::mpsc::channel::<Result<()>>(SUBSCRIBERS);
     let t = Instant::now();
     let mut tasks = Vec::with_capacity(SUBSCRIBERS);
-    for _ in 0..SUBSCRIBERS {
+    for i in 0..SUBSCRIBERS {
         tasks.push(tokio::spawn(subscribe(
             subscribers.clone(),
             url.clone(),
-            bearer.clone(),
+            stream_bearers[i / STREAMS_PER_VIEWER].clone(),
             gate.clone(),
             opened_tx.clone(),
         )));

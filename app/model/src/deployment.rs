@@ -15,6 +15,7 @@ use std::fmt;
     derive(sqlx::Type),
     sqlx(type_name = "text", rename_all = "snake_case")
 )]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum DeploymentState {
     /// Created, the deployer not started yet.
     Queued,
@@ -120,6 +121,7 @@ impl fmt::Display for DeploymentState {
     derive(sqlx::Type),
     sqlx(type_name = "text", rename_all = "snake_case")
 )]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum DeploymentKind {
     /// A SHA moved on from the previous stage.
     Promote,

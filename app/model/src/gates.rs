@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 /// Which rule a result is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum GateKind {
     /// The SHA succeeded on the previous stage (or is marked ready, for the first stage).
     PreviousStage,
@@ -55,6 +56,7 @@ impl GateKind {
 /// A gate's verdict.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum GateStatus {
     /// The rule holds.
     Pass,
@@ -66,6 +68,7 @@ pub enum GateStatus {
 
 /// One gate's verdict with a one-line reason for the card.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GateResult {
     /// Which gate.
     pub gate: GateKind,

@@ -13,6 +13,8 @@ pub mod error;
 pub mod gates;
 pub mod ids;
 pub mod live;
+#[cfg(feature = "openapi")]
+mod openapi;
 pub mod placement;
 pub mod roles;
 pub mod sha;

@@ -25,6 +25,7 @@ pub struct HomeView {
 
 /// A pipeline's name and stages.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PipelineSummary {
     /// Config id (URL segment).
     pub id: String,
@@ -36,6 +37,7 @@ pub struct PipelineSummary {
 
 /// A stage as a column header shows it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StageSummary {
     /// Config id.
     pub id: String,
@@ -53,6 +55,7 @@ pub struct StageSummary {
 
 /// A stage's current SHA: the SHA of its latest successful deployment.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CurrentSha {
     /// Full SHA.
     pub sha: String,
@@ -64,6 +67,7 @@ pub struct CurrentSha {
 
 /// A commit card.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CommitCard {
     /// Full SHA.
     pub sha: String,
@@ -81,6 +85,7 @@ pub struct CommitCard {
 
 /// The state of a pipeline's repository mirror.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MirrorView {
     /// When it was last fetched successfully (age text), if ever.
     pub fetched: Option<String>,
@@ -90,6 +95,7 @@ pub struct MirrorView {
 
 /// One gate's verdict as a card shows it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GateView {
     /// Machine name (`ancestry`, `busy`…).
     pub gate: String,
@@ -103,6 +109,7 @@ pub struct GateView {
 
 /// The next column a card can move to, with the gates for it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NextStep {
     /// The target stage's current SHA, if any: "what goes out" compares from it.
     pub from: Option<String>,
@@ -120,6 +127,7 @@ pub struct NextStep {
 
 /// Who marked a card ready.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReadyInfo {
     /// User name.
     pub by: String,
@@ -131,6 +139,7 @@ pub struct ReadyInfo {
 
 /// A card: a commit plus where it stands.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Card {
     /// The commit.
     pub commit: CommitCard,
@@ -150,6 +159,7 @@ pub struct Card {
 
 /// A deployment as a column header or list shows it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeploymentRef {
     pub id: DeploymentId,
     /// Full SHA.
@@ -164,6 +174,7 @@ pub struct DeploymentRef {
 
 /// A lock as the column shows it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LockView {
     /// Who holds it.
     pub by: String,
@@ -176,6 +187,7 @@ pub struct LockView {
 
 /// A stage column.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StageColumn {
     /// The stage and its current SHA.
     pub stage: StageSummary,
@@ -197,6 +209,7 @@ pub struct StageColumn {
 
 /// One pipeline's board.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BoardView {
     /// Name and stages.
     pub pipeline: PipelineSummary,

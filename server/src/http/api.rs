@@ -3,7 +3,7 @@
 //! acting with the roles of the token's owner. Errors are JSON with a stable `code` and
 //! a human `message`; a refused promotion names the failing gate.
 
-use super::bearer::{ApiError, ApiJson, ApiUser};
+use super::bearer::{ApiError, ApiJson, ApiUser, ErrorBody};
 use super::extract::{ApiPath, ApiQuery};
 use super::surface::{RouteBook, Surface, Who};
 use axum::extract::State;
@@ -13,10 +13,12 @@ use serde::{Deserialize, Serialize};
 use slipway_app::ssr::context::authorize;
 use slipway_core::store::Deployment;
 use slipway_core::{promotion, read, Services};
+use slipway_model::deployment::{DeploymentKind, DeploymentState};
 use slipway_model::error::AppError;
 use slipway_model::gates::GateResult;
 use slipway_model::views::BoardView;
 use slipway_model::{Action, DeploymentId, PipelineId, Sha, StageId};
+use utoipa::ToSchema;
 
 /// The API's routes.
 pub fn routes() -> RouteBook<Services> {
@@ -61,10 +63,65 @@ pub fn routes() -> RouteBook<Services> {
         .get("/deployments/{id}", Who::May(View), deployment)
         .get("/deployments/{id}/log", Who::May(View), log)
         .post("/deployments/{id}/cancel", Who::May(Cancel), cancel)
+        .get("/openapi.json", Who::Always, openapi_json)
         .map_router(|r| r.fallback(not_found))
 }
 
 type ApiResult<T> = Result<T, ApiError>;
+
+/// The API's OpenAPI 3.1 document, generated from the handlers' `#[utoipa::path]`
+/// attributes and the types they take and return (a test holds it to [`routes`]).
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(
+        title = "Slipway API",
+        description = "Everything the board can do, for CI systems and scripts. Authenticate with `Authorization: Bearer slw_…` (create a token on your profile page); the token acts with its owner's roles."
+    ),
+    servers((url = "/api/v1")),
+    paths(
+        board_state,
+        mark_ready,
+        unmark_ready,
+        gates,
+        promote,
+        lock,
+        unlock,
+        rollback,
+        deployment,
+        log,
+        cancel
+    ),
+    modifiers(&BearerToken)
+)]
+pub struct ApiDoc;
+
+/// Declares the `token` security scheme the paths name.
+struct BearerToken;
+
+impl utoipa::Modify for BearerToken {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        openapi
+            .components
+            .get_or_insert_with(Default::default)
+            .add_security_scheme(
+                "token",
+                SecurityScheme::Http(
+                    HttpBuilder::new()
+                        .scheme(HttpAuthScheme::Bearer)
+                        .description(Some("An API token: `slw_` and 43 characters"))
+                        .build(),
+                ),
+            );
+    }
+}
+
+/// `GET /api/v1/openapi.json`: public, like any API's description (it holds no data).
+async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
+    static DOC: std::sync::LazyLock<utoipa::openapi::OpenApi> =
+        std::sync::LazyLock::new(<ApiDoc as utoipa::OpenApi>::openapi);
+    Json(DOC.clone())
+}
 
 async fn not_found() -> ApiError {
     ApiError::new(
@@ -75,15 +132,15 @@ async fn not_found() -> ApiError {
 }
 
 /// A deployment as the API returns it.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct DeploymentJson {
     id: DeploymentId,
     pipeline: String,
     stage: String,
     sha: String,
     previous_sha: Option<String>,
-    kind: &'static str,
-    state: &'static str,
+    kind: DeploymentKind,
+    state: DeploymentState,
     requested_by: Option<String>,
     reason: Option<String>,
     created_at: String,
@@ -105,8 +162,8 @@ impl From<&Deployment> for DeploymentJson {
             stage: d.stage.clone(),
             sha: d.sha.to_string(),
             previous_sha: d.previous_sha.as_ref().map(ToString::to_string),
-            kind: d.kind.as_str(),
-            state: d.state.as_str(),
+            kind: d.kind,
+            state: d.state,
             requested_by: d.requested_by.clone(),
             reason: d.reason.clone(),
             created_at: rfc3339(d.created_at),
@@ -117,6 +174,20 @@ impl From<&Deployment> for DeploymentJson {
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/pipelines/{pipeline}/board",
+    tag = "slipway",
+    summary = "A pipeline's board",
+    params(("pipeline" = PipelineId, Path, description = "The pipeline's config id")),
+    responses(
+        (status = 200, description = "The board, as the page shows it to the token's user", body = BoardView),
+        (status = 401, description = "No token, or an invalid, revoked or expired one", body = ErrorBody),
+        (status = 403, description = "The token's user may not do this (or must change their password first)", body = ErrorBody),
+        (status = 404, description = "No such pipeline, stage, SHA or deployment", body = ErrorBody)
+    ),
+    security(("token" = []))
+)]
 async fn board_state(
     State(state): State<Services>,
     ApiUser(user): ApiUser,
@@ -127,14 +198,17 @@ async fn board_state(
     Ok(Json(read::board(&state, &user, pipeline).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct ReadyBody {
+    /// The commit: on the pipeline's branch, fetched if new.
     sha: Sha,
+    /// Shown on the card (at most 500 characters).
     #[serde(default)]
+    #[schema(max_length = 500)]
     note: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct ReadyAnswer {
     pipeline: PipelineId,
     sha: Sha,
@@ -142,6 +216,24 @@ struct ReadyAnswer {
     newly_marked: bool,
 }
 
+#[utoipa::path(
+    post,
+    path = "/pipelines/{pipeline}/ready",
+    tag = "slipway",
+    summary = "Mark a commit ready",
+    params(("pipeline" = PipelineId, Path, description = "The pipeline's config id")),
+    request_body = ReadyBody,
+    responses(
+        (status = 200, description = "Marked (or already marked) ready", body = ReadyAnswer),
+        (status = 400, description = "A malformed body or query; `message` says what to fix", body = ErrorBody),
+        (status = 401, description = "No token, or an invalid, revoked or expired one", body = ErrorBody),
+        (status = 403, description = "The token's user may not do this (or must change their password first)", body = ErrorBody),
+        (status = 404, description = "No such pipeline, stage, SHA or deployment", body = ErrorBody),
+        (status = 409, description = "Refused by a gate, named in `gate`", body = ErrorBody),
+        (status = 415, description = "The body is not sent as `application/json`", body = ErrorBody)
+    ),
+    security(("token" = []))
+)]
 async fn mark_ready(
     State(state): State<Services>,
     ApiUser(user): ApiUser,
@@ -160,6 +252,21 @@ async fn mark_ready(
     }))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/pipelines/{pipeline}/ready/{sha}",
+    tag = "slipway",
+    summary = "Take a commit's ready mark back",
+    params(("pipeline" = PipelineId, Path, description = "The pipeline's config id"), ("sha" = Sha, Path, description = "The full commit SHA")),
+    responses(
+        (status = 204, description = "The ready mark is gone"),
+        (status = 401, description = "No token, or an invalid, revoked or expired one", body = ErrorBody),
+        (status = 403, description = "The token's user may not do this (or must change their password first)", body = ErrorBody),
+        (status = 404, description = "No such pipeline, stage, SHA or deployment", body = ErrorBody),
+        (status = 409, description = "Refused by a gate, named in `gate`", body = ErrorBody)
+    ),
+    security(("token" = []))
+)]
 async fn unmark_ready(
     State(state): State<Services>,
     ApiUser(user): ApiUser,
@@ -185,7 +292,7 @@ struct ShaQuery {
     sha: Sha,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct GatesAnswer {
     pipeline: PipelineId,
     stage: StageId,
@@ -194,6 +301,22 @@ struct GatesAnswer {
     gates: Vec<GateResult>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/pipelines/{pipeline}/stages/{stage}/gates",
+    tag = "slipway",
+    summary = "Gates for a promotion",
+    params(("pipeline" = PipelineId, Path, description = "The pipeline's config id"), ("stage" = StageId, Path, description = "The stage's config id"), ("sha" = Sha, Query, description = "The commit to evaluate")),
+    responses(
+        (status = 200, description = "Every gate's verdict for promoting the SHA into the stage", body = GatesAnswer),
+        (status = 400, description = "A malformed body or query; `message` says what to fix", body = ErrorBody),
+        (status = 401, description = "No token, or an invalid, revoked or expired one", body = ErrorBody),
+        (status = 403, description = "The token's user may not do this (or must change their password first)", body = ErrorBody),
+        (status = 404, description = "No such pipeline, stage, SHA or deployment", body = ErrorBody),
+        (status = 409, description = "Refused by a gate, named in `gate`", body = ErrorBody)
+    ),
+    security(("token" = []))
+)]
 async fn gates(
     State(state): State<Services>,
     ApiUser(user): ApiUser,
@@ -214,11 +337,31 @@ async fn gates(
     }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct PromoteBody {
+    /// The commit to deploy.
     sha: Sha,
 }
 
+#[utoipa::path(
+    post,
+    path = "/pipelines/{pipeline}/stages/{stage}/promote",
+    tag = "slipway",
+    summary = "Promote a commit into a stage",
+    params(("pipeline" = PipelineId, Path, description = "The pipeline's config id"), ("stage" = StageId, Path, description = "The stage's config id")),
+    request_body = PromoteBody,
+    responses(
+        (status = 201, description = "The deployment was created and starts now", body = DeploymentJson),
+        (status = 400, description = "A malformed body or query; `message` says what to fix", body = ErrorBody),
+        (status = 401, description = "No token, or an invalid, revoked or expired one", body = ErrorBody),
+        (status = 403, description = "The token's user may not do this (or must change their password first)", body = ErrorBody),
+        (status = 404, description = "No such pipeline, stage, SHA or deployment", body = ErrorBody),
+        (status = 409, description = "Refused by a gate, named in `gate`", body = ErrorBody),
+        (status = 415, description = "The body is not sent as `application/json`", body = ErrorBody),
+        (status = 503, description = "Shutting down; retry after `Retry-After` seconds", body = ErrorBody)
+    ),
+    security(("token" = []))
+)]
 async fn promote(
     State(state): State<Services>,
     ApiUser(user): ApiUser,
@@ -232,13 +375,36 @@ async fn promote(
     Ok((StatusCode::CREATED, Json(DeploymentJson::from(&d))))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct LockBody {
+    /// Why, for everyone the lock stops (1 to 500 characters, not only spaces).
+    #[schema(min_length = 1, max_length = 500, pattern = "\\S")]
     reason: String,
+    /// The lock ends by itself after this long (1 minute to 30 days); absent: until
+    /// someone unlocks.
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 43200)]
     expires_in_minutes: Option<i64>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/pipelines/{pipeline}/stages/{stage}/lock",
+    tag = "slipway",
+    summary = "Lock a stage",
+    params(("pipeline" = PipelineId, Path, description = "The pipeline's config id"), ("stage" = StageId, Path, description = "The stage's config id")),
+    request_body = LockBody,
+    responses(
+        (status = 204, description = "The stage is locked"),
+        (status = 400, description = "A malformed body or query; `message` says what to fix", body = ErrorBody),
+        (status = 401, description = "No token, or an invalid, revoked or expired one", body = ErrorBody),
+        (status = 403, description = "The token's user may not do this (or must change their password first)", body = ErrorBody),
+        (status = 404, description = "No such pipeline, stage, SHA or deployment", body = ErrorBody),
+        (status = 409, description = "Refused by a gate, named in `gate`", body = ErrorBody),
+        (status = 415, description = "The body is not sent as `application/json`", body = ErrorBody)
+    ),
+    security(("token" = []))
+)]
 async fn lock(
     State(state): State<Services>,
     ApiUser(user): ApiUser,
@@ -252,6 +418,21 @@ async fn lock(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    delete,
+    path = "/pipelines/{pipeline}/stages/{stage}/lock",
+    tag = "slipway",
+    summary = "Unlock a stage",
+    params(("pipeline" = PipelineId, Path, description = "The pipeline's config id"), ("stage" = StageId, Path, description = "The stage's config id")),
+    responses(
+        (status = 204, description = "The stage is unlocked"),
+        (status = 401, description = "No token, or an invalid, revoked or expired one", body = ErrorBody),
+        (status = 403, description = "The token's user may not do this (or must change their password first)", body = ErrorBody),
+        (status = 404, description = "No such pipeline, stage, SHA or deployment", body = ErrorBody),
+        (status = 409, description = "Refused by a gate, named in `gate`", body = ErrorBody)
+    ),
+    security(("token" = []))
+)]
 async fn unlock(
     State(state): State<Services>,
     ApiUser(user): ApiUser,
@@ -263,11 +444,32 @@ async fn unlock(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct RollbackBody {
+    /// Why, for the audit log (1 to 500 characters, not only spaces).
+    #[schema(min_length = 1, max_length = 500, pattern = "\\S")]
     reason: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/pipelines/{pipeline}/stages/{stage}/rollback",
+    tag = "slipway",
+    summary = "Roll a stage back to its previous SHA",
+    params(("pipeline" = PipelineId, Path, description = "The pipeline's config id"), ("stage" = StageId, Path, description = "The stage's config id")),
+    request_body = RollbackBody,
+    responses(
+        (status = 201, description = "The rollback deployment was created and starts now", body = DeploymentJson),
+        (status = 400, description = "A malformed body or query; `message` says what to fix", body = ErrorBody),
+        (status = 401, description = "No token, or an invalid, revoked or expired one", body = ErrorBody),
+        (status = 403, description = "The token's user may not do this (or must change their password first)", body = ErrorBody),
+        (status = 404, description = "No such pipeline, stage, SHA or deployment", body = ErrorBody),
+        (status = 409, description = "Refused by a gate, named in `gate`", body = ErrorBody),
+        (status = 415, description = "The body is not sent as `application/json`", body = ErrorBody),
+        (status = 503, description = "Shutting down; retry after `Retry-After` seconds", body = ErrorBody)
+    ),
+    security(("token" = []))
+)]
 async fn rollback(
     State(state): State<Services>,
     ApiUser(user): ApiUser,
@@ -296,6 +498,20 @@ async fn find_deployment(state: &Services, id: DeploymentId) -> ApiResult<Deploy
         })
 }
 
+#[utoipa::path(
+    get,
+    path = "/deployments/{id}",
+    tag = "slipway",
+    summary = "A deployment",
+    params(("id" = i64, Path, description = "The deployment's id")),
+    responses(
+        (status = 200, description = "The deployment", body = DeploymentJson),
+        (status = 401, description = "No token, or an invalid, revoked or expired one", body = ErrorBody),
+        (status = 403, description = "The token's user may not do this (or must change their password first)", body = ErrorBody),
+        (status = 404, description = "No such pipeline, stage, SHA or deployment", body = ErrorBody)
+    ),
+    security(("token" = []))
+)]
 async fn deployment(
     State(state): State<Services>,
     ApiUser(user): ApiUser,
@@ -320,7 +536,7 @@ struct LogQuery {
 const LOG_PAGE_DEFAULT: i64 = 1_000;
 const LOG_PAGE_MAX: i64 = 10_000;
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct LogLineJson {
     seq: i64,
     at: String,
@@ -328,7 +544,7 @@ struct LogLineJson {
     line: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct LogAnswer {
     deployment: DeploymentJson,
     lines: Vec<LogLineJson>,
@@ -338,6 +554,21 @@ struct LogAnswer {
     next_after: Option<i64>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/deployments/{id}/log",
+    tag = "slipway",
+    summary = "A page of a deployment's log",
+    params(("id" = i64, Path, description = "The deployment's id"), ("after" = Option<i64>, Query, description = "Lines after this `seq` (default 0)"), ("limit" = Option<i64>, Query, minimum = 1, maximum = 10000, description = "At most this many lines (default 1,000)")),
+    responses(
+        (status = 200, description = "A page of the deployment's log", body = LogAnswer),
+        (status = 400, description = "A malformed body or query; `message` says what to fix", body = ErrorBody),
+        (status = 401, description = "No token, or an invalid, revoked or expired one", body = ErrorBody),
+        (status = 403, description = "The token's user may not do this (or must change their password first)", body = ErrorBody),
+        (status = 404, description = "No such pipeline, stage, SHA or deployment", body = ErrorBody)
+    ),
+    security(("token" = []))
+)]
 async fn log(
     State(state): State<Services>,
     ApiUser(user): ApiUser,
@@ -380,6 +611,21 @@ async fn log(
     }))
 }
 
+#[utoipa::path(
+    post,
+    path = "/deployments/{id}/cancel",
+    tag = "slipway",
+    summary = "Cancel a queued or running deployment",
+    params(("id" = i64, Path, description = "The deployment's id")),
+    responses(
+        (status = 202, description = "Cancelling: the deployer is being stopped"),
+        (status = 401, description = "No token, or an invalid, revoked or expired one", body = ErrorBody),
+        (status = 403, description = "The token's user may not do this (or must change their password first)", body = ErrorBody),
+        (status = 404, description = "No such pipeline, stage, SHA or deployment", body = ErrorBody),
+        (status = 409, description = "Refused by a gate, named in `gate`", body = ErrorBody)
+    ),
+    security(("token" = []))
+)]
 async fn cancel(
     State(state): State<Services>,
     ApiUser(user): ApiUser,
@@ -387,4 +633,59 @@ async fn cancel(
 ) -> ApiResult<StatusCode> {
     promotion::cancel(&state, &user, id).await?;
     Ok(StatusCode::ACCEPTED)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    #[test]
+    fn the_openapi_document_describes_exactly_the_routes_the_router_serves() {
+        let (_, entries) = routes().finish();
+        let served: BTreeSet<(String, String)> = entries
+            .iter()
+            .filter(|e| e.path != "/openapi.json")
+            .map(|e| (e.method.as_str().to_lowercase(), e.path.clone()))
+            .collect();
+        let doc = serde_json::to_value(<ApiDoc as utoipa::OpenApi>::openapi())
+            .expect("the document serialises");
+        let mut described = BTreeSet::new();
+        for (path, item) in doc["paths"].as_object().expect("paths") {
+            for method in item.as_object().expect("a path item").keys() {
+                described.insert((method.clone(), path.clone()));
+            }
+        }
+        assert_eq!(
+            served, described,
+            "a route without an OpenAPI entry, or an entry without a route"
+        );
+    }
+
+    #[test]
+    fn every_operation_says_how_it_fails_and_needs_a_token() {
+        let doc = serde_json::to_value(<ApiDoc as utoipa::OpenApi>::openapi())
+            .expect("the document serialises");
+        for (path, item) in doc["paths"].as_object().expect("paths") {
+            for (method, op) in item.as_object().expect("a path item") {
+                let responses = op["responses"].as_object().expect("responses");
+                for status in ["401", "403", "404"] {
+                    assert!(
+                        responses.contains_key(status),
+                        "{method} {path} does not document {status}"
+                    );
+                }
+                assert_eq!(
+                    op["security"],
+                    serde_json::json!([{ "token": [] }]),
+                    "{method} {path}"
+                );
+            }
+        }
+        assert!(doc["components"]["securitySchemes"]["token"].is_object());
+        assert_eq!(
+            doc["components"]["schemas"]["Sha"]["pattern"],
+            "^[0-9a-fA-F]{40}$"
+        );
+    }
 }

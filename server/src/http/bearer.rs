@@ -37,16 +37,25 @@ struct Place {
     sha: Option<String>,
 }
 
-#[derive(Serialize)]
-struct ErrorBody<'a> {
+/// Every API error's body.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorBody<'a> {
+    /// Stable machine code: `unauthenticated`, `forbidden`, `not_found`,
+    /// `bad_request`, `refused`, `unavailable` or `internal`.
     code: &'a str,
+    /// What went wrong and how to fix it, for a person.
     message: &'a str,
+    /// The refusing gate, when a gate refused (`permission`, `previous_stage`,
+    /// `ancestry`, `busy`, `lock`…).
     #[serde(skip_serializing_if = "Option::is_none")]
     gate: Option<&'a str>,
+    /// The pipeline the request was about.
     #[serde(skip_serializing_if = "Option::is_none")]
     pipeline: Option<&'a str>,
+    /// The stage the request was about.
     #[serde(skip_serializing_if = "Option::is_none")]
     stage: Option<&'a str>,
+    /// The SHA the request was about.
     #[serde(skip_serializing_if = "Option::is_none")]
     sha: Option<&'a str>,
 }

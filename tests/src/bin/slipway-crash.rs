@@ -86,6 +86,27 @@ async fn main() -> anyhow::Result<()> {
     result
 }
 
+/// The SHA stage number `index` runs now, from the board.
+async fn current_sha(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+    index: usize,
+) -> Option<String> {
+    let board: serde_json::Value = http
+        .get(format!("{base}/api/v1/pipelines/web/board"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .ok()?
+        .json()
+        .await
+        .ok()?;
+    board["stages"][index]["stage"]["current"]["sha"]
+        .as_str()
+        .map(str::to_owned)
+}
+
 /// The audit log as (id, action, target) rows, to check it only grows.
 async fn audit_rows(db: &sqlx::SqlitePool) -> anyhow::Result<Vec<(i64, String, Option<String>)>> {
     Ok(
@@ -150,10 +171,17 @@ async fn run(args: &Args) -> anyhow::Result<()> {
                     .post(api("/ready".into()))
                     .json(&serde_json::json!({ "sha": sha.unwrap_or(head) })),
                 1 | 2 => {
-                    let stage = ["qa", "staging", "production"][rng.below(3) as usize];
-                    // Whatever the stage before runs: the gates decide.
+                    // Follow SHAs through the stages: into QA the head (ready or not),
+                    // further on what the stage before runs now. The gates decide.
+                    let to = rng.below(3) as usize;
+                    let stage = ["qa", "staging", "production"][to];
+                    let sha = match to {
+                        0 => Some(head),
+                        _ => current_sha(&http, &base, &token, to - 1).await,
+                    };
+                    let Some(sha) = sha else { continue };
                     http.post(api(format!("/stages/{stage}/promote")))
-                        .json(&serde_json::json!({ "sha": head }))
+                        .json(&serde_json::json!({ "sha": sha }))
                 }
                 3 => match ids.last() {
                     Some(id) => http.post(format!("{base}/api/v1/deployments/{id}/cancel")),

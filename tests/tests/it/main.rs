@@ -4,12 +4,14 @@
 
 mod accounts;
 mod api;
+mod api_properties;
 mod auth;
 mod board;
 mod browser;
 mod cli;
 mod connections;
 mod crash;
+mod deployer;
 mod live;
 mod matrix;
 mod promotion;

@@ -1076,6 +1076,14 @@ async fn restart_recovery_ends_a_deployer_found_by_its_marker_and_spares_a_proce
         .await
         .unwrap();
     let pass = |_: &StageSnapshot| -> Result<(), CreateDeploymentError> { Ok(()) };
+    let audited = |d: &slipway_core::store::Deployment| {
+        let mut e = slipway_core::store::NewAudit::new(
+            slipway_model::audit::AuditAction::Promote,
+            slipway_model::audit::Outcome::Ok,
+        );
+        e.target = Some(format!("deployment #{}", d.id));
+        e
+    };
     let left_running = |stage: &str| NewDeployment {
         pipeline: slipway_model::PipelineId::parse("web").unwrap(),
         stage: slipway_model::StageId::parse(stage).unwrap(),
@@ -1094,7 +1102,7 @@ async fn restart_recovery_ends_a_deployer_found_by_its_marker_and_spares_a_proce
         .unwrap();
     let innocent_group = i32::try_from(innocent.id()).unwrap();
     let reused = storage
-        .create_deployment(&left_running("qa"), &pass)
+        .create_deployment(&left_running("qa"), &pass, &audited)
         .await
         .unwrap();
     assert!(storage
@@ -1104,7 +1112,7 @@ async fn restart_recovery_ends_a_deployer_found_by_its_marker_and_spares_a_proce
     // on staging, one that recorded nothing, though its deployer runs (the crash came
     // between the spawn and the record).
     let untracked = storage
-        .create_deployment(&left_running("staging"), &pass)
+        .create_deployment(&left_running("staging"), &pass, &audited)
         .await
         .unwrap();
     let mut orphan = std::process::Command::new("sleep")

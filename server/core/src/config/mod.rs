@@ -138,7 +138,12 @@ pub struct DeployerConfig {
     pub command: Vec<String>,
     /// Extra environment variables.
     pub env: BTreeMap<String, String>,
-    /// Working directory (absolute after resolution); `None` = the data directory.
+    /// Variables passed on from the server's own environment besides
+    /// [`crate::deploys::BASE_ENV`] (an SSH agent socket, a cloud profile…). Nothing
+    /// else of the server's environment reaches the deployer.
+    pub pass_env: Vec<String>,
+    /// Working directory (absolute after resolution); `None` = a fresh empty directory
+    /// per deployment, removed when it ends (never the data directory).
     pub workdir: Option<PathBuf>,
     /// The deploy is ended (TERM, then KILL) after this long.
     pub timeout: Duration,

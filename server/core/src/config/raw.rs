@@ -71,6 +71,8 @@ pub(super) struct RawDeployer {
     pub(super) command: Spanned<Vec<Spanned<String>>>,
     #[serde(default)]
     pub(super) env: BTreeMap<String, Spanned<String>>,
+    #[serde(default)]
+    pub(super) pass_env: Vec<Spanned<String>>,
     pub(super) workdir: Option<Spanned<String>>,
     pub(super) timeout_seconds: Option<Spanned<i64>>,
     pub(super) max_log_bytes: Option<Spanned<i64>>,

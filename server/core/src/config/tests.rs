@@ -191,6 +191,33 @@ fn reserved_and_invalid_env_names_are_refused() {
 }
 
 #[test]
+fn pass_env_takes_variable_names_and_the_deployer_gets_them() {
+    let dir = repo_dir();
+    let with = |names: &str| {
+        minimal("").replace(
+            "id = \"production\"\ndeployer = { command = [\"true\"] }",
+            &format!(
+                "id = \"production\"\ndeployer = {{ command = [\"true\"], pass_env = {names} }}"
+            ),
+        )
+    };
+    let config = parse(&with("[\"SSH_AUTH_SOCK\", \"AWS_PROFILE\"]"), dir.path()).unwrap();
+    assert_eq!(
+        config.pipelines[0].stages[1].deployer.pass_env,
+        vec!["SSH_AUTH_SOCK", "AWS_PROFILE"]
+    );
+    for bad in ["\"A B\"", "\"1X\"", "\"SLIPWAY_SHA\"", "\"\""] {
+        let msg = parse(&with(&format!("[{bad}]")), dir.path())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.contains("pass_env") && msg.contains("not an environment variable name"),
+            "{bad}: {msg}"
+        );
+    }
+}
+
+#[test]
 fn an_unsafe_branch_is_refused() {
     let dir = repo_dir();
     for bad in ["-x", "a..b", "a b", "main;rm"] {

@@ -471,13 +471,25 @@ impl Validator<'_> {
             );
             return None;
         }
-        for name in d.env.keys() {
-            let valid = !name.is_empty()
+        let env_name = |name: &str| {
+            !name.is_empty()
                 && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
-                && !name.as_bytes()[0].is_ascii_digit();
-            if !valid || name.starts_with("SLIPWAY_") {
+                && !name.as_bytes()[0].is_ascii_digit()
+                && !name.starts_with("SLIPWAY_")
+        };
+        for name in d.env.keys() {
+            if !env_name(name) {
                 let at = &d.env[name];
                 self.push(at, &format!("{key}.env.{name}"), "environment variable names use letters, digits and '_', and SLIPWAY_* is reserved for the values Slipway sets");
+            }
+        }
+        for name in &d.pass_env {
+            if !env_name(name.get_ref()) {
+                self.push(
+                    name,
+                    &format!("{key}.pass_env"),
+                    format!("{:?} is not an environment variable name: use letters, digits and '_' (SLIPWAY_* is reserved)", name.get_ref()),
+                );
             }
         }
         let timeout = match &d.timeout_seconds {
@@ -513,6 +525,7 @@ impl Validator<'_> {
                 .iter()
                 .map(|(k, v)| (k.clone(), v.get_ref().clone()))
                 .collect(),
+            pass_env: d.pass_env.iter().map(|n| n.get_ref().clone()).collect(),
             workdir: d.workdir.as_ref().map(|w| Self::resolve(base, w.get_ref())),
             timeout,
             max_log_bytes,

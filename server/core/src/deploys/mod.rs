@@ -15,6 +15,13 @@ use std::time::Duration;
 
 pub use supervisor::{recover_interrupted, shutdown, start};
 
+/// What a deployer gets of the server's environment, when set: where programs are, who
+/// and where it runs as, language and time zone. Anything else must be named in the
+/// deployer's `pass_env` (or set in its `env`).
+pub const BASE_ENV: &[&str] = &[
+    "PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR",
+];
+
 /// The environment variable every deployer is started with, naming its deployment
 /// ([`marker`]). Restart recovery finds a crashed server's deployers by it in
 /// `/proc/*/environ`: it is in place before the program runs (unlike a process group

@@ -19,7 +19,20 @@ use tracing::Instrument as _;
 /// Starts the stage's deployer for a freshly created deployment, in the background.
 pub fn start(state: &Services, pipeline: &PipelineConfig, stage: &StageConfig, d: Deployment) {
     let deployer = stage.deployer.clone();
-    let mut env = vec![
+    // An explicit, minimal environment: the server's secrets (database URL, GitHub
+    // keys, session secrets) are not the deployer's business.
+    let passed = super::BASE_ENV
+        .iter()
+        .copied()
+        .chain(deployer.pass_env.iter().map(String::as_str));
+    let mut env: Vec<(String, String)> = passed
+        .filter_map(|name| {
+            std::env::var(name)
+                .ok()
+                .map(|value| (name.to_owned(), value))
+        })
+        .collect();
+    env.extend([
         ("SLIPWAY_SHA".to_owned(), d.sha.to_string()),
         ("SLIPWAY_STAGE".to_owned(), stage.id.to_string()),
         ("SLIPWAY_PIPELINE".to_owned(), pipeline.id.to_string()),
@@ -35,15 +48,12 @@ pub fn start(state: &Services, pipeline: &PipelineConfig, stage: &StageConfig, d
             super::MARKER_VAR.to_owned(),
             super::marker(&state.config.data_dir, d.id),
         ),
-    ];
+    ]);
     env.extend(deployer.env.iter().map(|(k, v)| (k.clone(), v.clone())));
-    let spec = RunSpec {
+    let mut spec = RunSpec {
         argv: deployer.command.clone(),
         env,
-        workdir: deployer
-            .workdir
-            .clone()
-            .unwrap_or_else(|| state.config.data_dir.clone()),
+        workdir: deployer.workdir.clone().unwrap_or_default(),
         timeout: deployer.timeout,
         grace: KILL_GRACE,
     };
@@ -78,7 +88,22 @@ pub fn start(state: &Services, pipeline: &PipelineConfig, stage: &StageConfig, d
             stored: 0,
             dropped: (0, 0),
         };
+        // Without a configured workdir, a fresh empty directory, removed when the deploy
+        // ends: never the data directory, where a careless `rm -rf *` would take the
+        // database with it.
+        let scratch = match deployer.workdir {
+            Some(_) => None,
+            None => tempfile::Builder::new()
+                .prefix(&format!("slipway-deploy-{id}-"))
+                .tempdir()
+                .inspect_err(|e| tracing::error!(error = %e, "failed to create the deploy's working directory"))
+                .ok(),
+        };
+        if let Some(dir) = &scratch {
+            spec.workdir = dir.path().to_owned();
+        }
         let outcome = runner::run(spec, &mut log, cancel).await;
+        drop(scratch);
         let (end, code, note) = match &outcome {
             Outcome::Exited { code: 0 } => (DeploymentState::Succeeded, Some(0), None),
             Outcome::Exited { code } => (

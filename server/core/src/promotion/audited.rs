@@ -20,22 +20,35 @@ pub(super) fn audit_entry(user: &User, action: AuditAction, pipeline: &str) -> N
 /// rollback's reason), when there is one.
 pub(super) async fn record<T>(
     services: &Services,
-    mut entry: NewAudit,
+    entry: NewAudit,
     result: &Result<T, AppError>,
     on_ok: impl FnOnce(&T, &mut NewAudit),
 ) {
     match result {
-        Ok(value) => {
-            entry.outcome = Outcome::Ok;
-            on_ok(value, &mut entry);
-        }
-        Err(e) => {
-            entry.detail = Some(match entry.detail.take() {
-                Some(context) => format!("{context} — {e}"),
-                None => e.to_string(),
-            })
-        }
+        Ok(value) => write(services, settled_ok(entry, value, on_ok)).await,
+        Err(e) => write_refused(services, entry, e).await,
     }
+}
+
+/// `entry` settled as done, with whatever `on_ok` adds (for a command whose entry is
+/// written in the transaction that does it, like a deployment's).
+pub(super) fn settled_ok<T>(
+    mut entry: NewAudit,
+    value: &T,
+    on_ok: impl FnOnce(&T, &mut NewAudit),
+) -> NewAudit {
+    entry.outcome = Outcome::Ok;
+    on_ok(value, &mut entry);
+    entry
+}
+
+/// Writes `entry` as refused by `e`, after the detail already there.
+pub(super) async fn write_refused(services: &Services, mut entry: NewAudit, e: &AppError) {
+    entry.outcome = Outcome::Refused;
+    entry.detail = Some(match entry.detail.take() {
+        Some(context) => format!("{context} — {e}"),
+        None => e.to_string(),
+    });
     write(services, entry).await;
 }
 

@@ -6,7 +6,9 @@ use super::facts::{ancestry_for, facts, previous_from_snapshot};
 use super::lookup::{require_on_branch, IfMissing, StageRef};
 use crate::authz::internal;
 use crate::deploys;
-use crate::store::{CreateDeploymentError, Deployment, NewDeployment, StageSnapshot, User};
+use crate::store::{
+    AuditOf, CreateDeploymentError, Deployment, NewDeployment, StageSnapshot, User,
+};
 use crate::Services;
 use slipway_model::audit::AuditAction;
 use slipway_model::deployment::DeploymentKind;
@@ -34,11 +36,16 @@ pub async fn promote(
     let mut entry = audit_entry(user, AuditAction::Promote, at.pipeline.id.as_str());
     entry.stage = Some(at.stage().id.to_string());
     entry.sha = Some(sha.to_string());
-    let result = promote_checked(state, user, at, sha).await;
-    audited::record(state, entry, &result, |d, entry| {
-        entry.target = Some(format!("deployment #{}", d.id));
-    })
-    .await;
+    // The success entry is written with the deployment, in its transaction.
+    let audit_of = |d: &Deployment| {
+        audited::settled_ok(entry.clone(), d, |d, entry| {
+            entry.target = Some(format!("deployment #{}", d.id));
+        })
+    };
+    let result = promote_checked(state, user, at, sha, &audit_of).await;
+    if let Err(e) = &result {
+        audited::write_refused(state, entry, e).await;
+    }
     let deployment = result?;
     deploys::start(state, at.pipeline, at.stage(), deployment.clone());
     Ok(deployment)
@@ -49,6 +56,7 @@ async fn promote_checked(
     user: &User,
     at: &StageRef<'_>,
     sha: &Sha,
+    audit_of: AuditOf<'_>,
 ) -> Result<Deployment, AppError> {
     if state.deploys.is_stopping() {
         return Err(AppError::Unavailable(
@@ -96,7 +104,11 @@ async fn promote_checked(
                 None => Ok(()),
             }
         };
-        match state.storage.create_deployment(&new, &check).await {
+        match state
+            .storage
+            .create_deployment(&new, &check, audit_of)
+            .await
+        {
             Ok(d) => {
                 if let Ok(mirror) = state.repos.mirror(at.pipeline.id.as_str()) {
                     if let Err(e) = mirror.pin(sha).await {

@@ -75,6 +75,24 @@ pub async fn rollback(
     let mut entry = audit_entry(user, AuditAction::Rollback, at.pipeline.id.as_str());
     entry.stage = Some(at.stage().id.to_string());
     entry.detail = Some(reason.to_owned());
+    // The success entry is written with the deployment, in its transaction.
+    let audit_of = |d: &Deployment| {
+        audited::settled_ok(entry.clone(), d, |d, entry| {
+            entry.sha = Some(d.sha.to_string());
+            entry.target = Some(format!("deployment #{}", d.id));
+            // Only a fast-forward-only stage has an ancestry gate to bypass.
+            let bypassed = if at.stage().fast_forward_only {
+                " (ancestry gate bypassed)"
+            } else {
+                ""
+            };
+            entry.detail = Some(format!(
+                "from {} to {}{bypassed}: {reason}",
+                d.previous_sha.as_ref().map_or("nothing", |s| s.short()),
+                d.sha.short()
+            ));
+        })
+    };
     let result = async {
         authorize(
             user,
@@ -129,7 +147,11 @@ pub async fn rollback(
                 None => Ok(()),
             }
         };
-        match state.storage.create_deployment(&new, &check).await {
+        match state
+            .storage
+            .create_deployment(&new, &check, &audit_of)
+            .await
+        {
             Ok(d) => Ok(d),
             Err(CreateDeploymentError::Refused(r)) => Err(refused(&r)),
             Err(CreateDeploymentError::Stale) => Err(AppError::Refused {
@@ -140,22 +162,9 @@ pub async fn rollback(
         }
     }
     .await;
-    audited::record(state, entry, &result, |d, entry| {
-        entry.sha = Some(d.sha.to_string());
-        entry.target = Some(format!("deployment #{}", d.id));
-        // Only a fast-forward-only stage has an ancestry gate to bypass.
-        let bypassed = if at.stage().fast_forward_only {
-            " (ancestry gate bypassed)"
-        } else {
-            ""
-        };
-        entry.detail = Some(format!(
-            "from {} to {}{bypassed}: {reason}",
-            d.previous_sha.as_ref().map_or("nothing", |s| s.short()),
-            d.sha.short()
-        ));
-    })
-    .await;
+    if let Err(e) = &result {
+        audited::write_refused(state, entry, e).await;
+    }
     let d = result?;
     deploys::start(state, at.pipeline, at.stage(), d.clone());
     Ok(d)

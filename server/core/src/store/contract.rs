@@ -7,7 +7,8 @@
 //! guard, one active deployment per stage, state moves that refuse stale rows…).
 
 use super::*;
-use slipway_model::gates::GateKind;
+use slipway_model::audit::{AuditAction, Outcome};
+use slipway_model::gates::{GateKind, GateResult, GateStatus};
 use slipway_model::Role;
 use std::future::Future;
 use std::sync::Arc;
@@ -23,6 +24,7 @@ where
     a_setup_token_creates_one_admin_once(fresh().await.as_ref()).await;
     a_stage_has_at_most_one_active_deployment(fresh().await.as_ref()).await;
     state_moves_refuse_rows_no_longer_in_the_expected_state(fresh().await.as_ref()).await;
+    a_deployment_is_written_with_its_audit_entry_or_not_at_all(fresh().await.as_ref()).await;
     a_stage_is_passed_only_while_the_latest_attempt_there_succeeded(fresh().await.as_ref()).await;
     a_ready_mark_is_set_once_and_removed_once(fresh().await.as_ref()).await;
     events_get_increasing_ids_and_pruning_keeps_the_newest(fresh().await.as_ref()).await;
@@ -65,6 +67,58 @@ fn new_deployment(by: UserId, on: char) -> NewDeployment {
 
 fn pass(_: &StageSnapshot) -> Result<(), CreateDeploymentError> {
     Ok(())
+}
+
+/// The entry a promotion writes with its deployment.
+fn audited(d: &Deployment) -> NewAudit {
+    let mut e = NewAudit::new(AuditAction::Promote, Outcome::Ok);
+    e.pipeline = Some(d.pipeline.clone());
+    e.target = Some(format!("deployment #{}", d.id));
+    e
+}
+
+async fn deployment_entries(s: &dyn Storage) -> Vec<Option<String>> {
+    s.audit_query(&AuditFilter {
+        action: Some("promote".into()),
+        limit: 100,
+        ..AuditFilter::default()
+    })
+    .await
+    .expect("read the audit log")
+    .into_iter()
+    .map(|e| e.target)
+    .collect()
+}
+
+/// A deployment and its audit entry are one write: created together, or (refused by
+/// the check or by the busy index) neither.
+pub async fn a_deployment_is_written_with_its_audit_entry_or_not_at_all(s: &dyn Storage) {
+    let qa = user(s, "quinn", &[Role::Qa]).await;
+    let first = s
+        .create_deployment(&new_deployment(qa.id, 'a'), &pass, &audited)
+        .await
+        .expect("the first deployment");
+    assert_eq!(
+        deployment_entries(s).await,
+        vec![Some(format!("deployment #{}", first.id))]
+    );
+    let refuse = |_: &StageSnapshot| {
+        Err(CreateDeploymentError::Refused(GateResult {
+            gate: GateKind::Lock,
+            status: GateStatus::Fail,
+            reason: "locked".into(),
+        }))
+    };
+    let refused = s
+        .create_deployment(&new_deployment(qa.id, 'b'), &refuse, &audited)
+        .await;
+    assert!(refused.is_err(), "{refused:?}");
+    // The busy index refuses after the check passed: still nothing written.
+    let busy = s
+        .create_deployment(&new_deployment(qa.id, 'b'), &pass, &audited)
+        .await;
+    assert!(busy.is_err(), "{busy:?}");
+    assert_eq!(deployment_entries(s).await.len(), 1);
 }
 
 /// `Ada` and `ada` are the same user.
@@ -128,12 +182,12 @@ pub async fn a_setup_token_creates_one_admin_once(s: &dyn Storage) {
 pub async fn a_stage_has_at_most_one_active_deployment(s: &dyn Storage) {
     let qa = user(s, "quinn", &[Role::Qa]).await;
     let first = s
-        .create_deployment(&new_deployment(qa.id, 'a'), &pass)
+        .create_deployment(&new_deployment(qa.id, 'a'), &pass, &audited)
         .await
         .expect("the first deployment");
     assert_eq!(first.state, DeploymentState::Queued);
     let second = s
-        .create_deployment(&new_deployment(qa.id, 'b'), &pass)
+        .create_deployment(&new_deployment(qa.id, 'b'), &pass, &audited)
         .await;
     match second {
         Err(CreateDeploymentError::Refused(r)) => assert_eq!(r.gate, GateKind::Busy),
@@ -148,7 +202,7 @@ pub async fn a_stage_has_at_most_one_active_deployment(s: &dyn Storage) {
     )
     .await
     .expect("finish");
-    s.create_deployment(&new_deployment(qa.id, 'b'), &pass)
+    s.create_deployment(&new_deployment(qa.id, 'b'), &pass, &audited)
         .await
         .expect("the stage is free again");
 }
@@ -158,7 +212,7 @@ pub async fn a_stage_has_at_most_one_active_deployment(s: &dyn Storage) {
 pub async fn state_moves_refuse_rows_no_longer_in_the_expected_state(s: &dyn Storage) {
     let qa = user(s, "quinn", &[Role::Qa]).await;
     let d = s
-        .create_deployment(&new_deployment(qa.id, 'a'), &pass)
+        .create_deployment(&new_deployment(qa.id, 'a'), &pass, &audited)
         .await
         .expect("create");
     let now = OffsetDateTime::now_utc();
@@ -190,7 +244,10 @@ pub async fn a_stage_is_passed_only_while_the_latest_attempt_there_succeeded(s: 
     let attempt = |state: DeploymentState| {
         let new = new_deployment(qa.id, 'a');
         async move {
-            let d = s.create_deployment(&new, &pass).await.expect("create");
+            let d = s
+                .create_deployment(&new, &pass, &audited)
+                .await
+                .expect("create");
             let now = OffsetDateTime::now_utc();
             s.finish_deployment(d.id, state, None, now)
                 .await

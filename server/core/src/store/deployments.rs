@@ -104,6 +104,11 @@ pub enum CreateDeploymentError {
 pub type GateCheck<'a> =
     &'a (dyn Fn(&StageSnapshot) -> Result<(), CreateDeploymentError> + Send + Sync);
 
+/// The audit entry of a deployment, made from the row just inserted (its id, the SHA it
+/// replaces) and written in the same transaction: a deployment never exists without
+/// the promote or rollback entry that explains it.
+pub type AuditOf<'a> = &'a (dyn Fn(&Deployment) -> super::NewAudit + Send + Sync);
+
 /// Deployments: created behind the gate check in one transaction, moved through the state machine, their logs.
 #[async_trait]
 pub trait DeploymentStore: Send + Sync {
@@ -119,10 +124,12 @@ pub trait DeploymentStore: Send + Sync {
     /// In one write transaction: reads the stage's facts, runs `check` on them, and
     /// inserts the deployment (queued) if it passes. The partial unique index on active
     /// deployments makes a concurrent second insert fail; that is reported as the busy gate.
+    /// `audit` makes the entry appended in the same transaction.
     async fn create_deployment(
         &self,
         new: &NewDeployment,
         check: GateCheck<'_>,
+        audit: AuditOf<'_>,
     ) -> Result<Deployment, CreateDeploymentError>;
 
     /// Queued → running, recording the process group.

@@ -51,7 +51,8 @@ const LINE_CHANNEL_CAPACITY: usize = 256;
 pub struct RunSpec {
     /// Program and arguments, passed to the OS as-is (no shell is involved).
     pub argv: Vec<String>,
-    /// Variables added to the inherited environment of the server.
+    /// The command's whole environment: nothing of the server's is inherited beyond
+    /// what the caller put here.
     pub env: Vec<(String, String)>,
     /// Working directory of the command.
     pub workdir: PathBuf,
@@ -222,6 +223,7 @@ pub async fn run(spec: RunSpec, observer: &mut dyn RunObserver, cancel: CancelHa
 
     let mut cmd = Command::new(program);
     cmd.args(&argv[1..])
+        .env_clear()
         .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .current_dir(&workdir)
         .stdin(Stdio::null())

@@ -30,6 +30,7 @@ fn stage(id: &str, label: &str, fast_forward_only: bool, promote: &[Role]) -> St
         deployer: DeployerConfig {
             command: vec!["true".into()],
             env: BTreeMap::new(),
+            pass_env: Vec::new(),
             workdir: None,
             timeout: Duration::from_secs(60),
             max_log_bytes: 1024 * 1024,

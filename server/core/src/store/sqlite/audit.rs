@@ -5,23 +5,12 @@ use super::*;
 #[async_trait]
 impl AuditStore for SqliteStorage {
     async fn audit(&self, e: NewAudit) -> StorageResult<()> {
-        sqlx::query(
-            "INSERT INTO audit_log (at, actor, action, pipeline_id, stage_id, sha, target, outcome, detail) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(self.clock.now())
-        .bind(e.actor)
-        .bind(e.action.as_str())
-        .bind(e.pipeline)
-        .bind(e.stage)
-        .bind(e.sha)
-        .bind(e.target)
-        .bind(e.outcome.as_str())
-        .bind(e.detail)
-        .execute(&self.pool)
-        .await
-        .map_err(db("failed to append to the audit log"))?;
-        Ok(())
+        let mut conn = self
+            .pool
+            .acquire()
+            .await
+            .map_err(db("failed to get a connection"))?;
+        insert_audit(&mut conn, self.clock.now(), e).await
     }
 
     async fn audit_query(&self, f: &AuditFilter) -> StorageResult<Vec<AuditEntry>> {
@@ -41,4 +30,29 @@ impl AuditStore for SqliteStorage {
         .map_err(db("failed to read the audit log"))?;
         Ok(rows)
     }
+}
+
+/// Appends `e` on `conn` (a pooled connection, or a transaction the entry belongs to).
+pub(super) async fn insert_audit(
+    conn: &mut sqlx::SqliteConnection,
+    at: OffsetDateTime,
+    e: NewAudit,
+) -> StorageResult<()> {
+    sqlx::query(
+        "INSERT INTO audit_log (at, actor, action, pipeline_id, stage_id, sha, target, outcome, detail) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(at)
+    .bind(e.actor)
+    .bind(e.action.as_str())
+    .bind(e.pipeline)
+    .bind(e.stage)
+    .bind(e.sha)
+    .bind(e.target)
+    .bind(e.outcome.as_str())
+    .bind(e.detail)
+    .execute(conn)
+    .await
+    .map_err(db("failed to append to the audit log"))?;
+    Ok(())
 }

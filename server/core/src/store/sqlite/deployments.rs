@@ -31,6 +31,7 @@ impl DeploymentStore for SqliteStorage {
         &self,
         new: &NewDeployment,
         check: GateCheck<'_>,
+        audit: AuditOf<'_>,
     ) -> Result<Deployment, CreateDeploymentError> {
         let mut tx = self.write_tx().await?;
         let snapshot = read_snapshot(
@@ -77,6 +78,7 @@ impl DeploymentStore for SqliteStorage {
             .await
             .map_err(db("failed to read the new deployment"))?;
         let deployment = deployment_from_row(&row)?;
+        super::audit::insert_audit(&mut tx, self.clock.now(), audit(&deployment)).await?;
         tx.commit()
             .await
             .map_err(db("failed to commit a deployment"))?;
