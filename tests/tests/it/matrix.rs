@@ -223,7 +223,8 @@ impl Fixture {
                 | "/api/v1/pipelines/{pipeline}/ready/{sha}"
                 | "/api/v1/deployments/{id}"
                 | "/api/v1/deployments/{id}/log"
-                | "/api/v1/deployments/{id}/cancel",
+                | "/api/v1/deployments/{id}/cancel"
+                | "/api/v1/openapi.json",
             ) => one(vec![], None),
             (Surface::ServerFn, "GET", path) => {
                 let query = match path {
