@@ -14,4 +14,5 @@ mod crash;
 mod deployer;
 mod live;
 mod matrix;
+mod mirror;
 mod promotion;

@@ -2,7 +2,7 @@
 //! hardening, so no call site can forget it.
 //!
 //! git never prompts (no terminal, no askpass, no credential-manager dialog, SSH in
-//! batch mode, stdin closed), ignores the machine's system-wide config, is killed when
+//! batch mode unless the operator chose their own SSH command, stdin closed), ignores the machine's system-wide config, is killed when
 //! dropped or after a timeout, and its error messages lose any `user:password@` before
 //! they reach a log or a page. Revisions go after `--end-of-options`
 //! ([`Git::revisions`]), so a value from config or storage is never read as an option.
@@ -17,6 +17,24 @@ use tokio::process::Command;
 /// How long one git command may take before it is killed (a fetch of a big repository
 /// over a slow link, not a hung one).
 pub const GIT_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// Whether the operator chose how git runs SSH — `GIT_SSH_COMMAND` or `GIT_SSH` in the
+/// server's environment, or `core.sshCommand` in their global git config (a deploy
+/// key, a jump host): then that is used as it is, not replaced by Slipway's batch-mode
+/// default. Read once, at the first git command.
+fn operator_chose_ssh() -> bool {
+    static CHOSE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *CHOSE.get_or_init(|| {
+        std::env::var_os("GIT_SSH_COMMAND").is_some()
+            || std::env::var_os("GIT_SSH").is_some()
+            || std::process::Command::new("git")
+                .args(["config", "--global", "--get", "core.sshCommand"])
+                .env("GIT_CONFIG_NOSYSTEM", "1")
+                .stdin(Stdio::null())
+                .output()
+                .is_ok_and(|o| o.status.success() && !o.stdout.trim_ascii().is_empty())
+    })
+}
 
 /// A `git` command in one repository folder, hardened (see the module docs).
 pub struct Git {
@@ -36,10 +54,12 @@ impl Git {
             .env("GIT_ASKPASS", "")
             .env("SSH_ASKPASS", "")
             .env("GCM_INTERACTIVE", "never")
-            .env("GIT_SSH_COMMAND", "ssh -o BatchMode=yes")
             .env("GIT_CONFIG_NOSYSTEM", "1")
             .stdin(Stdio::null())
             .kill_on_drop(true);
+        if !operator_chose_ssh() {
+            cmd.env("GIT_SSH_COMMAND", "ssh -o BatchMode=yes");
+        }
         Self {
             cmd,
             name: String::new(),
