@@ -251,9 +251,9 @@ fn route_list() -> Vec<AxumRouteListing> {
 }
 
 fn with_security_headers(router: Router<AppState>) -> Router<AppState> {
-    let csp = "default-src 'self'; script-src 'self' 'unsafe-inline' 'wasm-unsafe-eval'; \
-               style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; \
-               frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'";
+    // Pages set their own, with the nonce of their inline scripts (if_not_present keeps it).
+    static CSP: std::sync::LazyLock<String> =
+        std::sync::LazyLock::new(|| slipway_app::ssr::csp::policy(None));
     let header =
         |name, value| SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value));
     router
@@ -262,7 +262,10 @@ fn with_security_headers(router: Router<AppState>) -> Router<AppState> {
         // Not `no-referrer`: forms without JavaScript rely on the Referer for redirects,
         // and the Origin check falls back to it.
         .layer(header(header::REFERRER_POLICY, "same-origin"))
-        .layer(header(header::CONTENT_SECURITY_POLICY, csp))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_str(&CSP).unwrap_or(HeaderValue::from_static("default-src 'self'")),
+        ))
 }
 
 /// Fetches every mirror at start, then on each pipeline's interval.

@@ -1,7 +1,34 @@
-//! The one-time message a form post leaves for the next page, carried in a cookie.
+//! The one-time message a form post leaves for the next page, carried in a cookie
+//! signed by this process, so a cookie planted by anyone else (a sibling subdomain, a
+//! proxy on plain http) is never shown as Slipway's word.
 
 use axum_extra::extract::cookie::{Cookie, SameSite};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
 use slipway_model::views::Flash;
+use std::sync::LazyLock;
+
+/// The key flash cookies are signed with: random per process. A message lives for one
+/// redirect, so one signed before a restart is simply not shown after it.
+static KEY: LazyLock<[u8; 32]> = LazyLock::new(rand::random);
+
+/// The hex HMAC-SHA256 of `value` under [`KEY`].
+fn signature(value: &str) -> String {
+    // A 32-byte key is always a valid HMAC key.
+    let mut mac = Hmac::<Sha256>::new_from_slice(KEY.as_slice()).expect("any key length");
+    mac.update(value.as_bytes());
+    hex::encode(mac.finalize().into_bytes())
+}
+
+/// Whether `signature` (hex) is `value`'s, compared in constant time.
+fn signed(value: &str, signature: &str) -> bool {
+    let Ok(bytes) = hex::decode(signature) else {
+        return false;
+    };
+    let mut mac = Hmac::<Sha256>::new_from_slice(KEY.as_slice()).expect("any key length");
+    mac.update(value.as_bytes());
+    mac.verify_slice(&bytes).is_ok()
+}
 
 /// The cookie carrying a one-time [`Flash`] message from a form post to the next page.
 ///
@@ -29,7 +56,8 @@ pub fn flash_cookie(flash: &Flash, secure: bool) -> String {
         format!("{}|{}", flash.kind, flash.message).as_bytes(),
     )
     .collect();
-    cookie(value, 60, secure).to_string()
+    let signature = signature(&value);
+    cookie(format!("{value}.{signature}"), 60, secure).to_string()
 }
 
 /// The `Set-Cookie` value that removes the flash cookie.
@@ -42,7 +70,12 @@ pub fn read_flash(cookie_header: &str) -> Option<Flash> {
     let found = Cookie::split_parse(cookie_header)
         .filter_map(Result::ok)
         .find(|c| c.name() == FLASH_COOKIE)?;
-    let raw = found.value();
+    // The message may hold '.' (form encoding keeps it); the hex signature never does,
+    // so it is what follows the last one.
+    let (raw, signature) = found.value().rsplit_once('.')?;
+    if !signed(raw, signature) {
+        return None;
+    }
     let decoded: String = url::form_urlencoded::parse(format!("v={raw}").as_bytes())
         .next()?
         .1
@@ -72,6 +105,18 @@ mod tests {
         let value = set.split(';').next().unwrap();
         assert_eq!(read_flash(&format!("other=1; {value}")), Some(f));
         assert_eq!(read_flash("other=1"), None);
+        // Anything not signed by this process is not shown: a planted message, an
+        // altered one, one without a signature.
+        let (signed_value, _) = value.rsplit_once('.').unwrap();
+        let planted = flash_cookie(&f, true).replace("locked", "approved");
+        for forged in [
+            "slipway_flash=notice%7CDeploy+approved".to_owned(),
+            signed_value.to_owned(),
+            planted.split(';').next().unwrap().to_owned(),
+            format!("{signed_value}.{}", "0".repeat(64)),
+        ] {
+            assert_eq!(read_flash(&forged), None, "{forged}");
+        }
         let clear = clear_flash_cookie(false);
         assert!(
             clear.contains("Max-Age=0") && !clear.contains("Secure"),

@@ -3,4 +3,5 @@
 //! next page. The services themselves live in `slipway-core`.
 
 pub mod context;
+pub mod csp;
 pub mod flash;

@@ -21,6 +21,8 @@ use leptos_router::{ParamSegment, SsrMode, StaticSegment};
 
 /// The HTML document around the app (server side only).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    crate::ssr::csp::set_for_page();
     view! {
         <!DOCTYPE html>
         <html lang="en">

@@ -304,10 +304,52 @@ async fn responses_carry_security_headers() {
     assert_eq!(res.headers()["x-frame-options"], "DENY");
     assert_eq!(res.headers()["x-content-type-options"], "nosniff");
     assert_eq!(res.headers()["referrer-policy"], "same-origin");
-    assert!(res.headers()["content-security-policy"]
+    let csp = res.headers()["content-security-policy"]
         .to_str()
         .unwrap()
-        .contains("frame-ancestors 'none'"));
+        .to_owned();
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+
+    // Inline scripts run only with this response's nonce, and every inline script the
+    // page carries (hydration, resolved data) has it; no 'unsafe-inline' for scripts.
+    let scripts = csp
+        .split(';')
+        .find_map(|d| d.trim().strip_prefix("script-src "))
+        .expect("a script-src directive");
+    assert!(!scripts.contains("'unsafe-inline'"), "{csp}");
+    let nonce = scripts
+        .split_whitespace()
+        .find_map(|s| s.strip_prefix("'nonce-")?.strip_suffix('\''))
+        .unwrap_or_else(|| panic!("a page's policy names its nonce: {csp}"))
+        .to_owned();
+    let html = res.text().await.unwrap();
+    let tags: Vec<&str> = html.split("<script").skip(1).collect();
+    assert!(!tags.is_empty());
+    for tag in tags {
+        let open = &tag[..tag.find('>').unwrap()];
+        assert!(
+            open.contains(&format!("nonce=\"{nonce}\"")),
+            "a script without the nonce: <script{open}>"
+        );
+    }
+    // Each render has its own nonce.
+    let again = app.client().get(app.url("/login")).send().await.unwrap();
+    assert!(!again.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .contains(&nonce));
+    // Other responses allow no inline script at all.
+    let api = app
+        .client()
+        .get(app.url("/api/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap();
+    let api_csp = api.headers()["content-security-policy"].to_str().unwrap();
+    assert!(
+        api_csp.contains("script-src 'self' 'wasm-unsafe-eval';"),
+        "{api_csp}"
+    );
 }
 
 #[tokio::test]

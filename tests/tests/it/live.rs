@@ -2,6 +2,7 @@
 //! restart with Last-Event-ID.
 
 use serde_json::Value;
+use slipway_core::store::EventStore;
 use slipway_model::Role;
 use slipway_tests::app::{deploying_pipeline, spawn_app};
 use slipway_tests::git::TestRepo;
@@ -270,4 +271,52 @@ async fn one_user_may_hold_a_bounded_number_of_streams() {
     open.pop();
     tokio::time::sleep(Duration::from_millis(200)).await;
     SseReader::open(&viewer, &url, None, None).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_client_too_far_behind_is_told_to_resync_instead_of_replayed_and_a_near_one_is_replayed()
+{
+    let repo = TestRepo::new().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let app = spawn_app(&deploying_pipeline(repo.path(), out.path(), "true", ""))
+        .await
+        .unwrap();
+    let viewer = app.logged_in("vera", &[Role::Viewer]).await.unwrap();
+    let url = app.url("/api/v1/events?pipeline=web");
+    // More history than a resume may replay (10,000 events), as a busy day would leave.
+    let data = r#"{"type":"board","pipeline":"web","change":"commits"}"#;
+    let first = app
+        .state
+        .storage
+        .append_event("web", "board", data)
+        .await
+        .unwrap();
+    for _ in 0..10_050 {
+        app.state
+            .storage
+            .append_event("web", "board", data)
+            .await
+            .unwrap();
+    }
+    let (_, newest) = app.state.storage.event_id_range().await.unwrap();
+
+    // From the first of them: 10,050 behind, so reload instead of a replay that would
+    // hold the server's memory and the client's attention for minutes.
+    let mut far = SseReader::open(&viewer, &url, None, Some(&first.id.to_string()))
+        .await
+        .unwrap();
+    assert_eq!(far.next(WAIT).await.unwrap().event, "resync");
+    assert!(
+        far.next(Duration::from_millis(500)).await.is_err(),
+        "nothing of the backlog follows the resync"
+    );
+
+    // Five behind: exactly those five, in order.
+    let mut near = SseReader::open(&viewer, &url, None, Some(&(newest - 5).to_string()))
+        .await
+        .unwrap();
+    for expected in newest - 4..=newest {
+        let ev = near.next(WAIT).await.unwrap();
+        assert_eq!(ev.id.as_deref(), Some(expected.to_string().as_str()));
+    }
 }

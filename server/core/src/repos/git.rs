@@ -67,6 +67,18 @@ impl Git {
         }
     }
 
+    /// Sets a config value for this command only (`git -c key=value`).
+    pub fn config(mut self, key: &str, value: &str) -> Self {
+        self.cmd.arg("-c").arg(format!("{key}={value}"));
+        self
+    }
+
+    /// Sets an environment variable of this command (and the helpers git starts).
+    pub fn env(mut self, key: &str, value: &str) -> Self {
+        self.cmd.env(key, value);
+        self
+    }
+
     /// Appends one argument (the first names the command in error messages).
     pub fn arg(mut self, arg: impl AsRef<OsStr>) -> Self {
         if self.name.is_empty() {

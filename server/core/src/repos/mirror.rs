@@ -89,16 +89,28 @@ impl Mirror {
     }
 
     async fn fetch_into(&self, dir: &Path) -> anyhow::Result<()> {
-        let url = match &self.source {
-            RepoSource::Local(p) => p.display().to_string(),
-            RepoSource::Remote(u) => u.clone(),
+        let (url, credentials) = match &self.source {
+            RepoSource::Local(p) => (p.display().to_string(), None),
+            RepoSource::Remote(u) => split_credentials(u),
         };
-        // Keep the remote URL in sync with the config (it may have changed).
+        // Keep the remote URL in sync with the config (it may have changed). Never with
+        // credentials: the mirror's config is a file anyone who can read the data
+        // directory reads, and git's command line is visible to every user in `ps`.
         Git::new(dir)
             .args(["config", "remote.origin.url", &url])
             .output()
             .await?;
-        Git::new(dir)
+        let mut fetch = Git::new(dir);
+        if let Some((user, password)) = &credentials {
+            // Handed to git by a credential helper that reads them from the fetch's
+            // own environment (readable only by this user), and only for this fetch.
+            fetch = fetch
+                .config("credential.helper", "")
+                .config("credential.helper", CREDENTIAL_HELPER)
+                .env("SLIPWAY_GIT_USERNAME", user)
+                .env("SLIPWAY_GIT_PASSWORD", password);
+        }
+        fetch
             .args([
                 "fetch",
                 "--quiet",
@@ -398,5 +410,64 @@ mod tests {
         assert_eq!(log.len(), 2);
         assert!(log[0].is_merge && !log[1].is_merge);
         assert_eq!(log[1].subject, "Fix it");
+    }
+}
+
+/// A credential helper (git runs it with `get`, `store` or `erase`) that answers `get`
+/// with the user name and password in its environment.
+const CREDENTIAL_HELPER: &str = r#"!f() { test "$1" = get && printf 'username=%s\npassword=%s\n' "$SLIPWAY_GIT_USERNAME" "$SLIPWAY_GIT_PASSWORD"; }; f"#;
+
+/// An http(s) URL without its `user:password@`, and the (percent-decoded) user name
+/// and password it carried; other URLs as they are.
+fn split_credentials(url: &str) -> (String, Option<(String, String)>) {
+    let Ok(mut parsed) = url::Url::parse(url) else {
+        return (url.to_owned(), None);
+    };
+    if !matches!(parsed.scheme(), "http" | "https")
+        || (parsed.username().is_empty() && parsed.password().is_none())
+    {
+        return (url.to_owned(), None);
+    }
+    let decode = |s: &str| {
+        url::form_urlencoded::parse(format!("v={}", s.replace('+', "%2B")).as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default()
+    };
+    let user = decode(parsed.username());
+    let password = decode(parsed.password().unwrap_or_default());
+    // Cannot fail for http(s) URLs, which always have a host.
+    let _ = parsed.set_username("");
+    let _ = parsed.set_password(None);
+    (parsed.to_string(), Some((user, password)))
+}
+
+#[cfg(test)]
+mod credential_tests {
+    use super::split_credentials;
+
+    #[test]
+    fn credentials_leave_the_url_and_come_back_decoded() {
+        assert_eq!(
+            split_credentials("https://ci-bot:p%40ss+w%3Ard@git.example.com/shop.git"),
+            (
+                "https://git.example.com/shop.git".to_owned(),
+                Some(("ci-bot".to_owned(), "p@ss+w:rd".to_owned()))
+            )
+        );
+        assert_eq!(
+            split_credentials("https://token@git.example.com/shop.git"),
+            (
+                "https://git.example.com/shop.git".to_owned(),
+                Some(("token".to_owned(), String::new()))
+            )
+        );
+        for plain in [
+            "https://git.example.com/shop.git",
+            "ssh://git@git.example.com/shop.git",
+            "git@git.example.com:shop.git",
+        ] {
+            assert_eq!(split_credentials(plain), (plain.to_owned(), None));
+        }
     }
 }
