@@ -153,6 +153,7 @@ async fn run(args: &Args) -> anyhow::Result<()> {
 
     let mut audit_before = audit_rows(&db).await?;
     let (mut actions, mut refused, mut interrupted) = (0u64, 0u64, 0i64);
+    let mut refusals = std::collections::BTreeMap::<String, u64>::new();
     let started = Instant::now();
     for round in 1..=args.rounds {
         // Work for a random while, then SIGKILL mid-whatever.
@@ -208,7 +209,17 @@ async fn run(args: &Args) -> anyhow::Result<()> {
                         ids.push(id);
                     }
                 }
-                Ok(_) => refused += 1,
+                Ok(res) if res.status().is_success() => {}
+                Ok(res) => {
+                    refused += 1;
+                    let body: serde_json::Value = res.json().await.unwrap_or_default();
+                    let why = body["gate"]
+                        .as_str()
+                        .or(body["code"].as_str())
+                        .unwrap_or("?")
+                        .to_owned();
+                    *refusals.entry(why).or_insert(0u64) += 1;
+                }
                 Err(e) => bail!("round {round}: request failed while the server ran: {e}"),
             }
         }
@@ -274,8 +285,9 @@ async fn run(args: &Args) -> anyhow::Result<()> {
         .fetch_one(&db)
         .await?;
     let _ = bystander.kill();
+    println!("refusals by gate or code: {refusals:?}");
     println!(
-        "passed: {} rounds in {:.0} s; {actions} actions ({refused} refused by gates, no 5xx); \
+        "passed: {} rounds in {:.0} s; {actions} actions ({refused} refused, no 5xx); \
          {total} deployments, {interrupted} interrupted by a kill and recovered; no orphaned or wrongly killed process, \
          no stage with two active deployments, audit log append-only",
         args.rounds,

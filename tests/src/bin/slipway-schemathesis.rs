@@ -77,7 +77,9 @@ async fn main() -> anyhow::Result<()> {
         args.seed.map_or("random".into(), |s| s.to_string())
     );
     let mut st = tokio::process::Command::new(&args.st);
-    st.arg("--config-file")
+    // Its cache of crashes goes to the working directory: the temp dir, not the checkout.
+    st.current_dir(dir.path())
+        .arg("--config-file")
         .arg(&config)
         .arg("run")
         .arg(app.url("/api/v1/openapi.json"))
