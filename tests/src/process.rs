@@ -149,6 +149,20 @@ impl Server {
         self.child.id()
     }
 
+    /// The process's resident memory now and at its peak (`VmRSS`, `VmHWM`), in MiB.
+    pub fn memory_mib(&self) -> anyhow::Result<(f64, f64)> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))?;
+        let field = |name: &str| -> anyhow::Result<f64> {
+            let kib: f64 = status
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+                .ok_or_else(|| anyhow::anyhow!("no {name} in /proc/<pid>/status"))?;
+            Ok(kib / 1024.0)
+        };
+        Ok((field("VmRSS:")?, field("VmHWM:")?))
+    }
+
     /// Waits until `/healthz` answers (at most a minute: the first start migrates).
     pub async fn wait_up(&self) {
         let client = reqwest::Client::new();

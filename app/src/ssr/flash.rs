@@ -103,7 +103,7 @@ mod tests {
             assert!(set.contains(attribute), "{attribute} missing from {set}");
         }
         let value = set.split(';').next().unwrap();
-        assert_eq!(read_flash(&format!("other=1; {value}")), Some(f));
+        assert_eq!(read_flash(&format!("other=1; {value}")), Some(f.clone()));
         assert_eq!(read_flash("other=1"), None);
         // Anything not signed by this process is not shown: a planted message, an
         // altered one, one without a signature.

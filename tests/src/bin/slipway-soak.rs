@@ -72,17 +72,6 @@ fn pipeline(repo: &std::path::Path) -> String {
     text
 }
 
-/// The server's resident set size in MiB, from `/proc/<pid>/status`.
-fn rss_mib(pid: u32) -> anyhow::Result<f64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    let kib: f64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .context("no VmRSS in /proc/<pid>/status")?;
-    Ok(kib / 1024.0)
-}
-
 /// Raises this process's open-file limit to its hard limit: each viewer is a socket.
 fn raise_fd_limit() {
     use nix::sys::resource::{getrlimit, setrlimit, Resource};
@@ -128,7 +117,7 @@ async fn main() -> anyhow::Result<()> {
     for i in 0..viewer_accounts {
         viewer_tokens.push(token(&base, &format!("viewer{i}")).await?);
     }
-    let rss_start = rss_mib(server.pid())?;
+    let rss_start = server.memory_mib()?.0;
     println!("server up (pid {}), RSS {rss_start:.1} MiB", server.pid());
 
     let run_for = Duration::from_secs(args.minutes * 60);
@@ -152,7 +141,7 @@ async fn main() -> anyhow::Result<()> {
     println!(
         "{} viewers following; RSS {:.1} MiB",
         args.viewers,
-        rss_mib(server.pid())?
+        server.memory_mib()?.0
     );
 
     let promoter = Promoter {
@@ -229,7 +218,7 @@ fn report(
     done: u64,
     viewers: usize,
 ) -> anyhow::Result<f64> {
-    let rss = rss_mib(server.pid())?;
+    let rss = server.memory_mib()?.0;
     println!(
         "minute {:>2}: RSS {rss:>6.1} MiB; {done} promotions; {} events delivered; {} of {viewers} viewers dropped",
         (started.elapsed().as_secs() + 30) / 60,

@@ -132,3 +132,58 @@ async fn beyond_the_connection_limit_clients_wait_to_be_accepted_and_get_in_when
         .expect("answered once a connection closed");
     assert!(res.status().is_success());
 }
+
+#[tokio::test]
+async fn forty_simultaneous_login_guesses_cost_the_memory_of_a_few_hashes_not_forty() {
+    // Each argon2id verification holds 19 MiB. Unbounded, forty at once took a server
+    // from 111 MiB to 874 MiB; with hashing bounded to the cores, the rest wait (or get
+    // a 503 with Retry-After) and the peak stays near a few hashes' worth — and the
+    // memory goes back once they are done (glibc used to keep every hash's buffer).
+    let (_repo, install) = install("");
+    install.add_user("ada", &["admin"], "a long enough passphrase");
+    let server = install.start();
+    server.wait_up().await;
+    let (before, _) = server.memory_mib().unwrap();
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let guesses = (0..40).map(|i| {
+        let client = client.clone();
+        let base = install.base.clone();
+        // Half for a real account, half for names that do not exist (a dummy hash).
+        let user = if i % 2 == 0 {
+            "ada".to_owned()
+        } else {
+            format!("nobody{i}")
+        };
+        async move {
+            client
+                .post(format!("{base}/login"))
+                .header("origin", &base)
+                .form(&[
+                    ("username", user.as_str()),
+                    ("password", "wrong guess"),
+                    ("next", ""),
+                ])
+                .send()
+                .await
+                .map(|r| r.status().as_u16())
+        }
+    });
+    let statuses = futures::future::join_all(guesses).await;
+    assert!(
+        statuses.iter().all(|s| matches!(s, Ok(303 | 429 | 503))),
+        "{statuses:?}"
+    );
+    let (after, peak) = server.memory_mib().unwrap();
+    // Two cores: two hashes at a time, 38 MiB; plus room for the requests themselves.
+    assert!(
+        peak - before < 100.0,
+        "forty guesses raised the peak from {before:.0} MiB to {peak:.0} MiB"
+    );
+    assert!(
+        after - before < 50.0,
+        "forty guesses left the server at {after:.0} MiB (from {before:.0} MiB)"
+    );
+}

@@ -2,7 +2,6 @@
 //! restart with Last-Event-ID.
 
 use serde_json::Value;
-use slipway_core::store::EventStore;
 use slipway_model::Role;
 use slipway_tests::app::{deploying_pipeline, spawn_app};
 use slipway_tests::git::TestRepo;

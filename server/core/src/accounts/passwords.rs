@@ -108,22 +108,55 @@ impl From<HashError> for AppError {
     }
 }
 
-/// Runs argon2 with bounded concurrency. Each hash holds 19 MiB and a core for tens of
-/// milliseconds; unbounded, forty simultaneous logins took a server from 111 MiB to
-/// 874 MiB on the blocking pool. Work beyond the permits waits, briefly, then is refused
-/// as busy (503 with `Retry-After`) rather than queued without end.
+/// Runs argon2 with bounded concurrency, on threads of its own. Each hash holds 19 MiB
+/// and a core for tens of milliseconds; unbounded, forty simultaneous logins took a
+/// server from 111 MiB to 874 MiB. Work beyond the permits waits, briefly, then is
+/// refused as busy (503 with `Retry-After`) rather than queued without end.
+///
+/// The hashes run on a fixed set of threads, not on tokio's blocking pool: that pool
+/// starts a new thread whenever none is idle at that instant, and the allocator keeps
+/// each thread's freed 19 MiB for its next use, so even two hashes at a time over many
+/// short-lived threads held hundreds of MiB.
 pub struct Hasher {
     permits: tokio::sync::Semaphore,
     queue_wait: Duration,
+    jobs: std::sync::mpsc::Sender<Job>,
 }
 
+type Job = Box<dyn FnOnce() + Send>;
+
 impl Hasher {
-    /// A hasher running at most `concurrent` hashes, whose callers wait at most
-    /// `queue_wait` for a turn.
+    /// A hasher running at most `concurrent` hashes, each on one of `concurrent` threads
+    /// of its own, whose callers wait at most `queue_wait` for a turn.
     pub fn new(concurrent: usize, queue_wait: Duration) -> Self {
+        let concurrent = concurrent.max(1);
+        let (jobs, queue) = std::sync::mpsc::channel::<Job>();
+        let queue = std::sync::Arc::new(std::sync::Mutex::new(queue));
+        for i in 0..concurrent {
+            let queue = queue.clone();
+            let spawned = std::thread::Builder::new()
+                .name(format!("slipway-hash-{i}"))
+                .spawn(move || loop {
+                    let job = match queue.lock() {
+                        Ok(queue) => match queue.recv() {
+                            Ok(job) => job,
+                            // The hasher is gone.
+                            Err(_) => return,
+                        },
+                        Err(_) => return,
+                    };
+                    // A panicking hash fails its caller (its result channel drops), not
+                    // this thread.
+                    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+                });
+            if let Err(e) = spawned {
+                tracing::error!(error = %e, "failed to start a password hashing thread");
+            }
+        }
         Self {
-            permits: tokio::sync::Semaphore::new(concurrent.max(1)),
+            permits: tokio::sync::Semaphore::new(concurrent),
             queue_wait,
+            jobs,
         }
     }
 
@@ -144,9 +177,15 @@ impl Hasher {
             .await
             .map_err(|_| HashError::Busy)?
             .map_err(|_| HashError::Busy)?;
-        tokio::task::spawn_blocking(work)
+        let (done, result) = tokio::sync::oneshot::channel();
+        self.jobs
+            .send(Box::new(move || {
+                let _ = done.send(work());
+            }))
+            .map_err(|_| HashError::Failed(anyhow::anyhow!("no password hashing thread runs")))?;
+        result
             .await
-            .context("failed to join the hashing task")
+            .context("the password hashing task failed")
             .map_err(HashError::Failed)
     }
 
