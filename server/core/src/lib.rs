@@ -12,6 +12,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod authz;
+pub mod calendar;
 pub mod clock;
 pub mod config;
 pub mod deploys;

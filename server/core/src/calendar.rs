@@ -1,0 +1,320 @@
+//! Deploy windows: when a stage is open, in the local time of the people who run it.
+//!
+//! A window is a set of weekdays and a local time range in an IANA time zone ("Mon-Thu,
+//! 09:00–16:00, Europe/Berlin"). Its hours follow the zone's clock across daylight-saving
+//! changes (09:00 is 09:00 local in winter and in summer), a range whose end is not after
+//! its start runs past midnight into the next day, and a start that a clock change skips
+//! (02:30 on the spring-forward night) begins at the first local time that exists.
+//!
+//! Pure: the caller passes the instant (the store's clock), so tests pin any moment.
+//! The zone database is chrono-tz's bundled copy (nothing read from the machine).
+
+use chrono::{Datelike as _, Duration, NaiveDate, NaiveDateTime, NaiveTime, TimeZone as _};
+use chrono_tz::Tz;
+use time::OffsetDateTime;
+
+/// One deploy window.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Window {
+    /// Weekdays a window starts on: bit 0 = Monday … bit 6 = Sunday.
+    days: u8,
+    from: NaiveTime,
+    to: NaiveTime,
+    zone: Tz,
+}
+
+/// Whether the stage is open at an instant, and until when, or when it opens next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Opening {
+    /// Inside a window that ends at `until` (windows that touch or overlap are one).
+    Open { until: OffsetDateTime },
+    /// Outside every window; `next` is when the next one starts (none within a week,
+    /// e.g. no windows at all: `None`).
+    Closed { next: Option<OffsetDateTime> },
+}
+
+const DAY_NAMES: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+
+impl Window {
+    /// Parses a window from its config values: `days` like `"Mon-Thu"`, `"Mon,Wed,Fri"`,
+    /// `"Fri-Mon"` or `"daily"`; `from`/`to` as `"HH:MM"`; `zone` an IANA name. The error
+    /// says which value is wrong and what is expected.
+    pub fn parse(days: &str, from: &str, to: &str, zone: &str) -> Result<Self, String> {
+        let time = |v: &str, key: &str| {
+            NaiveTime::parse_from_str(v.trim(), "%H:%M").map_err(|_| {
+                format!("{key} = {v:?} is not a time: use 24-hour HH:MM, like \"09:00\"")
+            })
+        };
+        let (from, to) = (time(from, "from")?, time(to, "to")?);
+        if from == to {
+            return Err(format!(
+                "from and to are both {from}: a window needs a length (to before from runs past midnight)"
+            ));
+        }
+        let zone: Tz = zone.trim().parse().map_err(|_| {
+            format!("time_zone = {zone:?} is not a time zone: use an IANA name like \"Europe/Berlin\" or \"UTC\"")
+        })?;
+        Ok(Self {
+            days: parse_days(days)?,
+            from,
+            to,
+            zone,
+        })
+    }
+
+    /// The occurrence starting on local date `date`, as instants, if the window starts
+    /// on that weekday.
+    fn occurrence(&self, date: NaiveDate) -> Option<(i64, i64)> {
+        if self.days & (1 << date.weekday().num_days_from_monday()) == 0 {
+            return None;
+        }
+        let end_date = if self.to > self.from {
+            date
+        } else {
+            date.succ_opt()?
+        };
+        let start = self.instant(date.and_time(self.from))?;
+        let end = self.instant(end_date.and_time(self.to))?;
+        Some((start, end))
+    }
+
+    /// The instant (Unix seconds) of a local time: the earlier one when a clock change
+    /// repeats it, the first existing one after it when a clock change skips it.
+    fn instant(&self, local: NaiveDateTime) -> Option<i64> {
+        (0..=12).find_map(|step| {
+            self.zone
+                .from_local_datetime(&(local + Duration::minutes(15 * step)))
+                .earliest()
+                .map(|t| t.timestamp())
+        })
+    }
+
+    /// Occurrences that could cover `at` or come within the next week, in start order.
+    fn occurrences_around(&self, at: i64) -> Vec<(i64, i64)> {
+        let Some(local) = self.zone.timestamp_opt(at, 0).single() else {
+            return Vec::new();
+        };
+        let today = local.date_naive();
+        (-1..=8)
+            .filter_map(|d| today.checked_add_signed(Duration::days(d)))
+            .filter_map(|date| self.occurrence(date))
+            .collect()
+    }
+}
+
+/// Whether `windows` are open at `at`. No windows at all means always open.
+pub fn opening(windows: &[Window], at: OffsetDateTime) -> Opening {
+    if windows.is_empty() {
+        return Opening::Open {
+            until: OffsetDateTime::from_unix_timestamp(253_402_300_799)
+                .unwrap_or(OffsetDateTime::UNIX_EPOCH),
+        };
+    }
+    let now = at.unix_timestamp();
+    let mut spans: Vec<(i64, i64)> = windows
+        .iter()
+        .flat_map(|w| w.occurrences_around(now))
+        .collect();
+    spans.sort_unstable();
+    let instant = |s: i64| OffsetDateTime::from_unix_timestamp(s).unwrap_or(at);
+    match spans
+        .iter()
+        .position(|&(start, end)| start <= now && now < end)
+    {
+        Some(i) => {
+            // Follow windows that touch or overlap this one.
+            let mut until = spans[i].1;
+            for &(start, end) in &spans[i + 1..] {
+                if start <= until {
+                    until = until.max(end);
+                }
+            }
+            Opening::Open {
+                until: instant(until),
+            }
+        }
+        None => Opening::Closed {
+            next: spans
+                .iter()
+                .map(|&(start, _)| start)
+                .find(|&start| start > now)
+                .map(instant),
+        },
+    }
+}
+
+/// `"Mon-Thu"`, `"Mon,Wed,Fri"`, `"Fri-Mon"` (wrapping), `"daily"` → a weekday mask.
+fn parse_days(days: &str) -> Result<u8, String> {
+    let wrong = || {
+        format!(
+            "days = {days:?} is not a list of weekdays: use names like \"Mon-Thu\", \"Mon,Wed,Fri\" or \"daily\""
+        )
+    };
+    let day = |name: &str| {
+        let name = name.trim().to_ascii_lowercase();
+        DAY_NAMES
+            .iter()
+            .position(|d| is_day_name(&name) && name.starts_with(d))
+            .ok_or_else(wrong)
+    };
+    if days.trim().eq_ignore_ascii_case("daily") {
+        return Ok(0x7f);
+    }
+    let mut mask = 0u8;
+    for part in days.split(',') {
+        match part.split_once('-') {
+            Some((a, b)) => {
+                let (a, b) = (day(a)?, day(b)?);
+                let mut d = a;
+                loop {
+                    mask |= 1 << d;
+                    if d == b {
+                        break;
+                    }
+                    d = (d + 1) % 7;
+                }
+            }
+            None => mask |= 1 << day(part)?,
+        }
+    }
+    Ok(mask)
+}
+
+/// Whether `name` (lowercase) is a weekday's short or full English name.
+fn is_day_name(name: &str) -> bool {
+    const FULL: [&str; 7] = [
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+    ];
+    DAY_NAMES.contains(&name) || FULL.contains(&name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    fn office() -> Window {
+        Window::parse("Mon-Thu", "09:00", "16:00", "Europe/Berlin").unwrap()
+    }
+
+    fn open_until(w: &[Window], at: OffsetDateTime) -> Option<OffsetDateTime> {
+        match opening(w, at) {
+            Opening::Open { until } => Some(until),
+            Opening::Closed { .. } => None,
+        }
+    }
+
+    fn next_opening(w: &[Window], at: OffsetDateTime) -> Option<OffsetDateTime> {
+        match opening(w, at) {
+            Opening::Closed { next } => next,
+            Opening::Open { .. } => panic!("open at {at}"),
+        }
+    }
+
+    #[test]
+    fn office_hours_are_open_inside_and_say_when_they_open_next_outside() {
+        let w = [office()];
+        // Monday 2026-12-07, 10:00 in Berlin (CET, UTC+1) = 09:00 UTC.
+        assert_eq!(
+            open_until(&w, datetime!(2026-12-07 09:00 UTC)),
+            Some(datetime!(2026-12-07 15:00 UTC))
+        );
+        // Friday: closed until Monday 09:00 local.
+        assert_eq!(
+            next_opening(&w, datetime!(2026-12-11 09:00 UTC)),
+            Some(datetime!(2026-12-14 08:00 UTC))
+        );
+        // The end is not part of the window; the start is.
+        assert_eq!(open_until(&w, datetime!(2026-12-07 15:00 UTC)), None);
+        assert!(open_until(&w, datetime!(2026-12-07 08:00 UTC)).is_some());
+    }
+
+    #[test]
+    fn hours_stay_local_across_daylight_saving_time() {
+        let w = [office()];
+        // Monday before the spring change (CET): 09:00 local = 08:00 UTC.
+        assert!(open_until(&w, datetime!(2026-03-23 08:00 UTC)).is_some());
+        // Monday after it (CEST, UTC+2): 09:00 local = 07:00 UTC, so 07:30 UTC is open
+        // and 14:30 UTC (16:30 local) is not.
+        assert!(open_until(&w, datetime!(2026-03-30 07:30 UTC)).is_some());
+        assert_eq!(open_until(&w, datetime!(2026-03-30 14:30 UTC)), None);
+        // After the autumn change (2026-10-25), 09:00 local is 08:00 UTC again.
+        assert_eq!(
+            next_opening(&w, datetime!(2026-10-26 07:30 UTC)),
+            Some(datetime!(2026-10-26 08:00 UTC))
+        );
+    }
+
+    #[test]
+    fn a_start_the_clock_skips_begins_at_the_first_local_time_that_exists() {
+        // 2026-03-29 in Berlin: 02:00 CET becomes 03:00 CEST; 02:30 does not exist.
+        let w = [Window::parse("Sun", "02:30", "05:00", "Europe/Berlin").unwrap()];
+        // It opens at 03:00 CEST = 01:00 UTC and ends at 05:00 CEST = 03:00 UTC.
+        assert_eq!(
+            next_opening(&w, datetime!(2026-03-29 00:30 UTC)),
+            Some(datetime!(2026-03-29 01:00 UTC))
+        );
+        assert_eq!(
+            open_until(&w, datetime!(2026-03-29 01:00 UTC)),
+            Some(datetime!(2026-03-29 03:00 UTC))
+        );
+    }
+
+    #[test]
+    fn a_window_past_midnight_ends_the_next_day() {
+        let w = [Window::parse("Fri", "22:00", "02:00", "UTC").unwrap()];
+        // Saturday 01:00 belongs to Friday's window.
+        assert_eq!(
+            open_until(&w, datetime!(2026-12-12 01:00 UTC)),
+            Some(datetime!(2026-12-12 02:00 UTC))
+        );
+        assert_eq!(open_until(&w, datetime!(2026-12-12 02:00 UTC)), None);
+        // Thursday 23:00 is not in it (it starts on Fridays only).
+        assert_eq!(
+            next_opening(&w, datetime!(2026-12-10 23:00 UTC)),
+            Some(datetime!(2026-12-11 22:00 UTC))
+        );
+    }
+
+    #[test]
+    fn windows_that_touch_are_one_opening() {
+        let w = [
+            Window::parse("daily", "09:00", "12:00", "UTC").unwrap(),
+            Window::parse("daily", "12:00", "18:00", "UTC").unwrap(),
+        ];
+        assert_eq!(
+            open_until(&w, datetime!(2026-12-07 10:00 UTC)),
+            Some(datetime!(2026-12-07 18:00 UTC))
+        );
+    }
+
+    #[test]
+    fn no_windows_means_always_open() {
+        assert!(open_until(&[], datetime!(2026-12-07 03:00 UTC)).is_some());
+    }
+
+    #[test]
+    fn day_lists_and_their_mistakes() {
+        assert_eq!(parse_days("Mon-Thu"), Ok(0b000_1111));
+        assert_eq!(parse_days("mon,wed,FRI"), Ok(0b001_0101));
+        assert_eq!(parse_days("Fri-Mon"), Ok(0b111_0001));
+        assert_eq!(parse_days("Tuesday"), Ok(0b000_0010));
+        assert_eq!(parse_days("daily"), Ok(0x7f));
+        for bad in ["", "Mo", "Mon-", "Funday", "Mon;Tue", "éé", "Mö"] {
+            let e = parse_days(bad).unwrap_err();
+            assert!(e.contains("Mon-Thu"), "{bad:?}: {e}");
+        }
+        let e = Window::parse("Mon", "9am", "16:00", "UTC").unwrap_err();
+        assert!(e.contains("HH:MM"), "{e}");
+        let e = Window::parse("Mon", "09:00", "16:00", "Mars/Olympus").unwrap_err();
+        assert!(e.contains("IANA"), "{e}");
+        let e = Window::parse("Mon", "09:00", "09:00", "UTC").unwrap_err();
+        assert!(e.contains("length"), "{e}");
+    }
+}
