@@ -63,65 +63,11 @@ pub fn routes() -> RouteBook<Services> {
         .get("/deployments/{id}", Who::May(View), deployment)
         .get("/deployments/{id}/log", Who::May(View), log)
         .post("/deployments/{id}/cancel", Who::May(Cancel), cancel)
-        .get("/openapi.json", Who::Always, openapi_json)
+        .get("/openapi.json", Who::Always, super::openapi::openapi_json)
         .map_router(|r| r.fallback(not_found))
 }
 
 type ApiResult<T> = Result<T, ApiError>;
-
-/// The API's OpenAPI 3.1 document, generated from the handlers' `#[utoipa::path]`
-/// attributes and the types they take and return (a test holds it to [`routes`]).
-#[derive(utoipa::OpenApi)]
-#[openapi(
-    info(
-        title = "Slipway API",
-        description = "Everything the board can do, for CI systems and scripts. Authenticate with `Authorization: Bearer slw_…` (create a token on your profile page); the token acts with its owner's roles."
-    ),
-    servers((url = "/api/v1")),
-    paths(
-        board_state,
-        mark_ready,
-        unmark_ready,
-        gates,
-        promote,
-        lock,
-        unlock,
-        rollback,
-        deployment,
-        log,
-        cancel
-    ),
-    modifiers(&BearerToken)
-)]
-pub struct ApiDoc;
-
-/// Declares the `token` security scheme the paths name.
-struct BearerToken;
-
-impl utoipa::Modify for BearerToken {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-        openapi
-            .components
-            .get_or_insert_with(Default::default)
-            .add_security_scheme(
-                "token",
-                SecurityScheme::Http(
-                    HttpBuilder::new()
-                        .scheme(HttpAuthScheme::Bearer)
-                        .description(Some("An API token: `slw_` and 43 characters"))
-                        .build(),
-                ),
-            );
-    }
-}
-
-/// `GET /api/v1/openapi.json`: public, like any API's description (it holds no data).
-async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
-    static DOC: std::sync::LazyLock<utoipa::openapi::OpenApi> =
-        std::sync::LazyLock::new(<ApiDoc as utoipa::OpenApi>::openapi);
-    Json(DOC.clone())
-}
 
 async fn not_found() -> ApiError {
     ApiError::new(
@@ -188,7 +134,7 @@ impl From<&Deployment> for DeploymentJson {
     ),
     security(("token" = []))
 )]
-async fn board_state(
+pub(super) async fn board_state(
     State(state): State<Services>,
     ApiUser(user): ApiUser,
     ApiPath(p): ApiPath<PipelineId>,
@@ -199,7 +145,7 @@ async fn board_state(
 }
 
 #[derive(Deserialize, ToSchema)]
-struct ReadyBody {
+pub(super) struct ReadyBody {
     /// The commit: on the pipeline's branch, fetched if new.
     sha: Sha,
     /// Shown on the card (at most 500 characters).
@@ -209,7 +155,7 @@ struct ReadyBody {
 }
 
 #[derive(Serialize, ToSchema)]
-struct ReadyAnswer {
+pub(super) struct ReadyAnswer {
     pipeline: PipelineId,
     sha: Sha,
     /// False when the SHA was already marked ready.
@@ -234,7 +180,7 @@ struct ReadyAnswer {
     ),
     security(("token" = []))
 )]
-async fn mark_ready(
+pub(super) async fn mark_ready(
     State(state): State<Services>,
     ApiUser(user): ApiUser,
     ApiPath(p): ApiPath<PipelineId>,
@@ -267,7 +213,7 @@ async fn mark_ready(
     ),
     security(("token" = []))
 )]
-async fn unmark_ready(
+pub(super) async fn unmark_ready(
     State(state): State<Services>,
     ApiUser(user): ApiUser,
     ApiPath((p, sha)): ApiPath<(PipelineId, Sha)>,
@@ -288,12 +234,12 @@ async fn unmark_ready(
 }
 
 #[derive(Deserialize)]
-struct ShaQuery {
+pub(super) struct ShaQuery {
     sha: Sha,
 }
 
 #[derive(Serialize, ToSchema)]
-struct GatesAnswer {
+pub(super) struct GatesAnswer {
     pipeline: PipelineId,
     stage: StageId,
     sha: Sha,
@@ -317,7 +263,7 @@ struct GatesAnswer {
     ),
     security(("token" = []))
 )]
-async fn gates(
+pub(super) async fn gates(
     State(state): State<Services>,
     ApiUser(user): ApiUser,
     ApiPath((p, s)): ApiPath<(PipelineId, StageId)>,
@@ -338,7 +284,7 @@ async fn gates(
 }
 
 #[derive(Deserialize, ToSchema)]
-struct PromoteBody {
+pub(super) struct PromoteBody {
     /// The commit to deploy.
     sha: Sha,
 }
@@ -362,7 +308,7 @@ struct PromoteBody {
     ),
     security(("token" = []))
 )]
-async fn promote(
+pub(super) async fn promote(
     State(state): State<Services>,
     ApiUser(user): ApiUser,
     ApiPath((p, s)): ApiPath<(PipelineId, StageId)>,
@@ -376,7 +322,7 @@ async fn promote(
 }
 
 #[derive(Deserialize, ToSchema)]
-struct LockBody {
+pub(super) struct LockBody {
     /// Why, for everyone the lock stops (1 to 500 characters, not only spaces).
     #[schema(min_length = 1, max_length = 500, pattern = "\\S")]
     reason: String,
@@ -405,7 +351,7 @@ struct LockBody {
     ),
     security(("token" = []))
 )]
-async fn lock(
+pub(super) async fn lock(
     State(state): State<Services>,
     ApiUser(user): ApiUser,
     ApiPath((p, s)): ApiPath<(PipelineId, StageId)>,
@@ -433,7 +379,7 @@ async fn lock(
     ),
     security(("token" = []))
 )]
-async fn unlock(
+pub(super) async fn unlock(
     State(state): State<Services>,
     ApiUser(user): ApiUser,
     ApiPath((p, s)): ApiPath<(PipelineId, StageId)>,
@@ -445,7 +391,7 @@ async fn unlock(
 }
 
 #[derive(Deserialize, ToSchema)]
-struct RollbackBody {
+pub(super) struct RollbackBody {
     /// Why, for the audit log (1 to 500 characters, not only spaces).
     #[schema(min_length = 1, max_length = 500, pattern = "\\S")]
     reason: String,
@@ -470,7 +416,7 @@ struct RollbackBody {
     ),
     security(("token" = []))
 )]
-async fn rollback(
+pub(super) async fn rollback(
     State(state): State<Services>,
     ApiUser(user): ApiUser,
     ApiPath((p, s)): ApiPath<(PipelineId, StageId)>,
@@ -512,7 +458,7 @@ async fn find_deployment(state: &Services, id: DeploymentId) -> ApiResult<Deploy
     ),
     security(("token" = []))
 )]
-async fn deployment(
+pub(super) async fn deployment(
     State(state): State<Services>,
     ApiUser(user): ApiUser,
     ApiPath(id): ApiPath<DeploymentId>,
@@ -526,7 +472,7 @@ async fn deployment(
 /// A page of a log: lines after `after` (a `seq`), at most `limit` (1 to 10,000,
 /// default 1,000).
 #[derive(Deserialize)]
-struct LogQuery {
+pub(super) struct LogQuery {
     #[serde(default)]
     after: i64,
     #[serde(default)]
@@ -537,7 +483,7 @@ const LOG_PAGE_DEFAULT: i64 = 1_000;
 const LOG_PAGE_MAX: i64 = 10_000;
 
 #[derive(Serialize, ToSchema)]
-struct LogLineJson {
+pub(super) struct LogLineJson {
     seq: i64,
     at: String,
     stream: String,
@@ -545,7 +491,7 @@ struct LogLineJson {
 }
 
 #[derive(Serialize, ToSchema)]
-struct LogAnswer {
+pub(super) struct LogAnswer {
     deployment: DeploymentJson,
     lines: Vec<LogLineJson>,
     /// How many lines the stored log holds in all.
@@ -569,7 +515,7 @@ struct LogAnswer {
     ),
     security(("token" = []))
 )]
-async fn log(
+pub(super) async fn log(
     State(state): State<Services>,
     ApiUser(user): ApiUser,
     ApiPath(id): ApiPath<DeploymentId>,
@@ -626,66 +572,11 @@ async fn log(
     ),
     security(("token" = []))
 )]
-async fn cancel(
+pub(super) async fn cancel(
     State(state): State<Services>,
     ApiUser(user): ApiUser,
     ApiPath(id): ApiPath<DeploymentId>,
 ) -> ApiResult<StatusCode> {
     promotion::cancel(&state, &user, id).await?;
     Ok(StatusCode::ACCEPTED)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::collections::BTreeSet;
-
-    #[test]
-    fn the_openapi_document_describes_exactly_the_routes_the_router_serves() {
-        let (_, entries) = routes().finish();
-        let served: BTreeSet<(String, String)> = entries
-            .iter()
-            .filter(|e| e.path != "/openapi.json")
-            .map(|e| (e.method.as_str().to_lowercase(), e.path.clone()))
-            .collect();
-        let doc = serde_json::to_value(<ApiDoc as utoipa::OpenApi>::openapi())
-            .expect("the document serialises");
-        let mut described = BTreeSet::new();
-        for (path, item) in doc["paths"].as_object().expect("paths") {
-            for method in item.as_object().expect("a path item").keys() {
-                described.insert((method.clone(), path.clone()));
-            }
-        }
-        assert_eq!(
-            served, described,
-            "a route without an OpenAPI entry, or an entry without a route"
-        );
-    }
-
-    #[test]
-    fn every_operation_says_how_it_fails_and_needs_a_token() {
-        let doc = serde_json::to_value(<ApiDoc as utoipa::OpenApi>::openapi())
-            .expect("the document serialises");
-        for (path, item) in doc["paths"].as_object().expect("paths") {
-            for (method, op) in item.as_object().expect("a path item") {
-                let responses = op["responses"].as_object().expect("responses");
-                for status in ["401", "403", "404"] {
-                    assert!(
-                        responses.contains_key(status),
-                        "{method} {path} does not document {status}"
-                    );
-                }
-                assert_eq!(
-                    op["security"],
-                    serde_json::json!([{ "token": [] }]),
-                    "{method} {path}"
-                );
-            }
-        }
-        assert!(doc["components"]["securitySchemes"]["token"].is_object());
-        assert_eq!(
-            doc["components"]["schemas"]["Sha"]["pattern"],
-            "^[0-9a-fA-F]{40}$"
-        );
-    }
 }

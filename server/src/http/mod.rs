@@ -11,6 +11,7 @@ pub mod bearer;
 pub mod client;
 pub mod error;
 pub mod extract;
+pub mod openapi;
 pub mod origin;
 pub mod session_store;
 pub mod shown_once;
