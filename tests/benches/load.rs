@@ -284,6 +284,7 @@ async fn run() -> Result<Vec<String>> {
             kind: DeploymentKind::Promote,
             requested_by: user_ids[i % user_ids.len()],
             reason: None,
+            checklist: None,
         };
         let d = app
             .state

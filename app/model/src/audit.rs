@@ -51,6 +51,10 @@ vocabulary! {
         Promote => "promote",
         /// A rollback was asked for.
         Rollback => "rollback",
+        /// A SHA was signed off on a stage.
+        SignOff => "sign_off",
+        /// A sign-off was withdrawn.
+        WithdrawSignOff => "withdraw_sign_off",
         /// A stage was locked.
         Lock => "lock",
         /// A stage's lock was removed.

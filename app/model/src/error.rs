@@ -13,6 +13,8 @@ use std::fmt;
 pub enum RefusalKind {
     /// The SHA did not succeed on the previous stage (or is not marked ready).
     PreviousStage,
+    /// The SHA is not signed off on the previous stage.
+    SignedOff,
     /// The SHA does not descend from the stage's current SHA.
     Ancestry,
     /// Another deployment to the stage is queued or running (or the stage kept
@@ -28,6 +30,8 @@ pub enum RefusalKind {
     State,
     /// A rollback has nothing to go back to.
     RollbackTarget,
+    /// The promotion did not confirm every item of the stage's checklist.
+    Checklist,
 }
 
 impl RefusalKind {
@@ -35,6 +39,7 @@ impl RefusalKind {
     pub fn as_str(self) -> &'static str {
         match self {
             RefusalKind::PreviousStage => "previous_stage",
+            RefusalKind::SignedOff => "signed_off",
             RefusalKind::Ancestry => "ancestry",
             RefusalKind::Busy => "busy",
             RefusalKind::Lock => "lock",
@@ -42,6 +47,7 @@ impl RefusalKind {
             RefusalKind::UnknownCommit => "unknown_commit",
             RefusalKind::State => "state",
             RefusalKind::RollbackTarget => "rollback_target",
+            RefusalKind::Checklist => "checklist",
         }
     }
 }
@@ -50,6 +56,7 @@ impl From<GateKind> for RefusalKind {
     fn from(gate: GateKind) -> Self {
         match gate {
             GateKind::PreviousStage => RefusalKind::PreviousStage,
+            GateKind::SignedOff => RefusalKind::SignedOff,
             GateKind::Ancestry => RefusalKind::Ancestry,
             GateKind::Busy => RefusalKind::Busy,
             GateKind::Lock => RefusalKind::Lock,

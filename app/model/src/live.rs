@@ -51,6 +51,8 @@ pub enum BoardChange {
     Ready,
     /// A stage was locked or unlocked.
     Lock,
+    /// A SHA was signed off, or a sign-off withdrawn.
+    SignOff,
     /// A deployment was created.
     Deploying,
     /// A deployment ended.

@@ -151,8 +151,12 @@ pub enum Action {
         /// The stage's `promote_roles`.
         allowed: RoleSet,
     },
-    /// Sign a SHA off on a stage.
-    SignOff,
+    /// Sign a SHA off on a stage (or withdraw a sign-off) whose configuration lets
+    /// `allowed` sign off.
+    SignOff {
+        /// The stage's `sign_off.roles`.
+        allowed: RoleSet,
+    },
     /// Lock or unlock a stage.
     Lock {
         /// Whether the stage is a production stage.
@@ -185,11 +189,12 @@ impl Action {
             // Saying "this commit is ready to test" is the developer's call; someone who
             // should do that and also test it holds both roles.
             Action::MarkReady => any(&[Dev, Admin]),
-            Action::PromoteInto { allowed } | Action::Rollback { allowed } => {
+            Action::PromoteInto { allowed }
+            | Action::Rollback { allowed }
+            | Action::SignOff { allowed } => {
                 // Admin may do everything ops may, so it inherits a stage's ops permission.
                 roles.intersects(allowed) || (roles.contains(Admin) && allowed.contains(Ops))
             }
-            Action::SignOff => any(&[Qa]),
             Action::Lock { production: false } => any(&[Qa, Ops, Admin]),
             Action::Lock { production: true } => any(&[Ops, Admin]),
             Action::Approve | Action::Cancel => any(&[Ops, Admin]),
@@ -206,7 +211,9 @@ impl Action {
             Action::PromoteInto { allowed } => {
                 format!("promote into this stage (allowed: {allowed})")
             }
-            Action::SignOff => "sign off a commit".into(),
+            Action::SignOff { allowed } => {
+                format!("sign off commits on this stage (allowed: {allowed})")
+            }
             Action::Lock { production: true } => "lock a production stage".into(),
             Action::Lock { production: false } => "lock a stage".into(),
             Action::Approve => "approve".into(),
@@ -260,8 +267,10 @@ mod tests {
             // Admin inherits ops' permissions, not QA's.
             (&[Admin], Action::PromoteInto { allowed: qa_only }, false),
             (&[Dev, Qa], Action::PromoteInto { allowed: qa_only }, true),
-            (&[Qa], Action::SignOff, true),
-            (&[Ops], Action::SignOff, false),
+            (&[Qa], Action::SignOff { allowed: qa_only }, true),
+            (&[Ops], Action::SignOff { allowed: qa_only }, false),
+            (&[Admin], Action::SignOff { allowed: qa_only }, false),
+            (&[Ops], Action::SignOff { allowed: qa_ops }, true),
             (&[Qa], Action::Lock { production: false }, true),
             (&[Qa], Action::Lock { production: true }, false),
             (&[Ops], Action::Lock { production: true }, true),

@@ -155,6 +155,48 @@ pub struct Card {
     pub ready: Option<ReadyInfo>,
     /// Where it can go next, with the gates.
     pub next: Option<NextStep>,
+    /// Its sign-off on the stage it sits in, where that stage asks for one.
+    pub sign_off: Option<SignOffSlot>,
+}
+
+/// A sign-off as cards and histories show it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SignOffView {
+    /// The SHA signed off.
+    pub sha: String,
+    /// Who signed off.
+    pub by: String,
+    /// Their note.
+    pub note: Option<String>,
+    /// When (RFC 3339, UTC).
+    pub at: String,
+    /// Age text ("5 min ago").
+    pub age: String,
+    /// `in_force`, `withdrawn` or `voided`.
+    pub state: String,
+    /// Who withdrew it (or requested the rollback that voided it).
+    pub ended_by: Option<String>,
+    /// Why it ended.
+    pub end_reason: Option<String>,
+}
+
+/// A card's sign-off on the stage it sits in.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SignOffSlot {
+    /// The stage's id.
+    pub stage: String,
+    /// The stage's label.
+    pub label: String,
+    /// Who may sign off there.
+    pub roles: Vec<String>,
+    /// The sign-off in force, if any.
+    pub given: Option<SignOffView>,
+    /// The viewing user may sign this SHA off now.
+    pub can_sign: bool,
+    /// The viewing user may withdraw the sign-off now.
+    pub can_withdraw: bool,
 }
 
 /// A deployment as a column header or list shows it.
@@ -393,6 +435,10 @@ pub struct StageHistoryView {
     pub stage: StageSummary,
     /// Newest first.
     pub deployments: Vec<HistoryRow>,
+    /// Whether the stage asks for sign-offs.
+    pub asks_sign_off: bool,
+    /// Sign-offs given on the stage, ended ones included, newest first.
+    pub sign_offs: Vec<SignOffView>,
 }
 
 /// One deployment in a history list.
@@ -404,6 +450,8 @@ pub struct HistoryRow {
     pub kind: String,
     /// Rollback reason.
     pub reason: Option<String>,
+    /// The checklist items the promoter confirmed.
+    pub checklist: Option<Vec<String>>,
 }
 
 /// "What goes out": the commits `to` brings over `from`.

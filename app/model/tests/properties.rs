@@ -6,7 +6,7 @@ use proptest::prelude::*;
 use slipway_model::deployment::DeploymentState;
 use slipway_model::gates::{
     evaluate, first_blocker, ActiveDeployment, Ancestry, GateStatus, LockInfo, Previous,
-    PromotionFacts, TargetStage, GATES,
+    PromotionFacts, SignOff, TargetStage, GATES,
 };
 use slipway_model::{Action, PipelineId, Role, RoleSet, Sha, StageId, UserName};
 
@@ -33,6 +33,19 @@ fn previous_strategy() -> impl Strategy<Value = Previous> {
     ]
 }
 
+fn sign_off_strategy() -> impl Strategy<Value = SignOff> {
+    prop_oneof![
+        Just(SignOff::NotRequired),
+        (roles_strategy(), proptest::option::of("[a-z]{1,12}")).prop_map(|(roles, by)| {
+            SignOff::Required {
+                stage: "Staging".into(),
+                roles,
+                by,
+            }
+        }),
+    ]
+}
+
 fn ancestry_strategy() -> impl Strategy<Value = Ancestry> {
     prop_oneof![
         Just(Ancestry::NoCurrent),
@@ -50,6 +63,7 @@ prop_compose! {
         fast_forward_only in any::<bool>(),
         promote_roles in roles_strategy(),
         previous in previous_strategy(),
+        sign_off in sign_off_strategy(),
         ancestry in ancestry_strategy(),
         active in proptest::option::of((1i64..1000, sha_strategy())),
         locked in proptest::option::of("[a-z]{1,12}"),
@@ -59,6 +73,7 @@ prop_compose! {
             sha,
             target: TargetStage { label: "Production".into(), fast_forward_only, promote_roles },
             previous,
+            sign_off,
             ancestry,
             active: active.map(|(id, sha)| ActiveDeployment {
                 id: id.to_string().parse().expect("a positive id"),
@@ -80,6 +95,11 @@ fn should_pass(f: &PromotionFacts) -> bool {
             ..
         } => *succeeded && !*rolled_back,
     };
+    // A stage that asks for a sign-off lets a SHA move on only once someone signed it off.
+    let signed_off = match &f.sign_off {
+        SignOff::NotRequired => true,
+        SignOff::Required { by, .. } => by.is_some(),
+    };
     let ancestry_ok = !f.target.fast_forward_only
         || matches!(
             f.ancestry,
@@ -89,7 +109,7 @@ fn should_pass(f: &PromotionFacts) -> bool {
         allowed: f.target.promote_roles,
     }
     .is_permitted_for(f.user_roles);
-    previous_ok && ancestry_ok && f.active.is_none() && f.lock.is_none() && permitted
+    previous_ok && signed_off && ancestry_ok && f.active.is_none() && f.lock.is_none() && permitted
 }
 
 proptest! {

@@ -64,6 +64,7 @@ pub fn routes() -> RouteBook<Services> {
         .get("/deployments/{id}/log", Who::May(View), log)
         .post("/deployments/{id}/cancel", Who::May(Cancel), cancel)
         .get("/openapi.json", Who::Always, super::openapi::openapi_json)
+        .merge(super::api_governance::routes())
         .map_router(|r| r.fallback(not_found))
 }
 
@@ -93,6 +94,8 @@ pub struct DeploymentJson {
     started_at: Option<String>,
     finished_at: Option<String>,
     exit_code: Option<i32>,
+    /// The checklist items the promoter confirmed, where the stage has a checklist.
+    checklist: Option<Vec<String>>,
 }
 
 fn rfc3339(t: time::OffsetDateTime) -> String {
@@ -116,6 +119,7 @@ impl From<&Deployment> for DeploymentJson {
             started_at: d.started_at.map(rfc3339),
             finished_at: d.finished_at.map(rfc3339),
             exit_code: d.exit_code,
+            checklist: d.checklist.clone(),
         }
     }
 }
@@ -287,6 +291,10 @@ pub(super) async fn gates(
 pub(super) struct PromoteBody {
     /// The commit to deploy.
     sha: Sha,
+    /// Every item of the stage's `checklist`, confirmed (in any order); empty where
+    /// the stage has none.
+    #[serde(default)]
+    checklist: Vec<String>,
 }
 
 #[utoipa::path(
@@ -315,7 +323,7 @@ pub(super) async fn promote(
     ApiJson(body): ApiJson<PromoteBody>,
 ) -> ApiResult<(StatusCode, Json<DeploymentJson>)> {
     let at = promotion::stage(&state, &p, &s)?;
-    let d = promotion::promote(&state, &user, &at, &body.sha)
+    let d = promotion::promote(&state, &user, &at, &body.sha, &body.checklist)
         .await
         .map_err(|e| ApiError::from(e).at(&p, Some(&s), Some(&body.sha)))?;
     Ok((StatusCode::CREATED, Json(DeploymentJson::from(&d))))

@@ -7,11 +7,13 @@ use super::actions::redirect_with;
 use super::bearer::ApiError;
 use super::error::HttpError;
 use axum::extract::path::ErrorKind;
-use axum::extract::rejection::{FormRejection, PathRejection};
-use axum::extract::{Form, FromRequest, FromRequestParts, Path, Query, Request};
+use axum::extract::rejection::PathRejection;
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
+// serde_html_form underneath: repeated fields (a checklist's ticked boxes) become a Vec.
 use axum::http::header;
 use axum::http::request::Parts;
 use axum::response::Response;
+use axum_extra::extract::{Form, FormRejection};
 use serde::de::DeserializeOwned;
 use slipway_core::Services;
 use slipway_model::error::AppError;
@@ -105,6 +107,7 @@ fn form_error_message(rejection: &FormRejection) -> String {
     let text = rejection.body_text();
     let text = text
         .strip_prefix("Failed to deserialize form body: ")
+        .or_else(|| text.strip_prefix("Failed to deserialize form: "))
         .unwrap_or(&text);
     format!("the form was not accepted: {text}")
 }

@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod actions;
 pub mod admin;
 pub mod api;
+pub mod api_governance;
 pub mod auth;
 pub mod bearer;
 pub mod client;
@@ -127,6 +128,16 @@ pub fn session_routes() -> RouteBook<Services> {
             "/pipelines/{pipeline}/stages/{stage}/rollback",
             Who::RollBackStage,
             actions::rollback,
+        )
+        .post(
+            "/pipelines/{pipeline}/stages/{stage}/signoff",
+            Who::SignOffStage,
+            actions::sign_off,
+        )
+        .post(
+            "/pipelines/{pipeline}/stages/{stage}/signoff/withdraw",
+            Who::SignOffStage,
+            actions::withdraw_sign_off,
         )
         .post(
             "/deployments/{id}/cancel",

@@ -3,7 +3,7 @@
 //! `/api/v1/openapi.json`. Schemathesis holds a running server to it
 //! (`scripts/api-schema-check`); the tests below hold it to the router.
 
-use super::api;
+use super::{api, api_governance};
 use axum::Json;
 
 /// The API's OpenAPI 3.1 document, generated from the handlers' `#[utoipa::path]`
@@ -26,7 +26,9 @@ use axum::Json;
         api::rollback,
         api::deployment,
         api::log,
-        api::cancel
+        api::cancel,
+        api_governance::sign_off,
+        api_governance::withdraw_sign_off
     ),
     modifiers(&BearerToken)
 )]

@@ -67,6 +67,9 @@ pub enum Who {
     RollBackStage,
     /// Signed in with roles that may lock the target stage (production or not).
     LockStage,
+    /// Signed in with one of the target stage's `sign_off.roles` (nobody, on a stage
+    /// that asks for no sign-off).
+    SignOffStage,
 }
 
 impl Who {
@@ -81,6 +84,7 @@ impl Who {
             Who::PromoteIntoStage => "the stage's `promote_roles`".into(),
             Who::RollBackStage => "the stage's `rollback_roles`".into(),
             Who::LockStage => "roles that may lock the stage (production: ops, admin)".into(),
+            Who::SignOffStage => "the stage's `sign_off.roles`".into(),
         }
     }
 }

@@ -9,7 +9,7 @@ use reqwest::{Method, StatusCode};
 use slipway_core::config::StageConfig;
 use slipway_model::{Action, DeploymentId, Role, RoleSet};
 use slipway_server::http::surface::{routes_table, RouteEntry, Surface, Who};
-use slipway_tests::app::{spawn_app_with, TestApp};
+use slipway_tests::app::{pipeline_config, spawn_app, spawn_app_with, TestApp};
 use slipway_tests::git::TestRepo;
 use std::sync::Arc;
 
@@ -53,6 +53,13 @@ impl Caller {
                 production: stage().production,
             }
             .is_permitted_for(roles),
+            // Nobody signs off where nothing is asked for.
+            Who::SignOffStage => stage().sign_off.as_ref().is_some_and(|rule| {
+                Action::SignOff {
+                    allowed: rule.roles,
+                }
+                .is_permitted_for(roles)
+            }),
         }
     }
 }
@@ -177,6 +184,26 @@ impl Fixture {
             (Surface::Form, "POST", "/pipelines/{pipeline}/stages/{stage}/rollback") => {
                 per_stage(&|_| reason(), None)
             }
+            (Surface::Form, "POST", "/pipelines/{pipeline}/stages/{stage}/signoff") => {
+                per_stage(&|_| vec![("sha", head.clone())], None)
+            }
+            (Surface::Form, "POST", "/pipelines/{pipeline}/stages/{stage}/signoff/withdraw") => {
+                per_stage(
+                    &|_| vec![("sha", head.clone()), ("reason", s("authorization matrix"))],
+                    None,
+                )
+            }
+            (Surface::Api, "POST", "/api/v1/pipelines/{pipeline}/stages/{stage}/signoff") => {
+                per_stage(&|_| vec![], Some(serde_json::json!({ "sha": head })))
+            }
+            (
+                Surface::Api,
+                "DELETE",
+                "/api/v1/pipelines/{pipeline}/stages/{stage}/signoff/{sha}",
+            ) => per_stage(
+                &|_| vec![],
+                Some(serde_json::json!({ "reason": "authorization matrix" })),
+            ),
             (Surface::Form, "POST", "/pipelines/{pipeline}/stages/{stage}/unlock") => {
                 per_stage(&|_| vec![], None)
             }
@@ -376,7 +403,14 @@ async fn credentials(app: &TestApp, admin: &reqwest::Client) -> Vec<Credentials>
 #[tokio::test]
 async fn every_route_lets_through_exactly_the_callers_the_route_table_names() {
     let repo = TestRepo::new().unwrap();
-    let app = spawn_app_with("", repo.path()).await.unwrap();
+    // QA asks for a sign-off, production does not: the sign-off routes are tried on both.
+    let config = pipeline_config(repo.path()).replacen(
+        "label = \"QA\"\n",
+        "label = \"QA\"\nsign_off = { roles = [\"qa\"] }\n",
+        1,
+    );
+    assert!(config.contains("sign_off"));
+    let app = spawn_app(&config).await.unwrap();
     let admin = app.logged_in("root", &[Role::Admin]).await.unwrap();
     app.create_user("target", &[Role::Viewer]).await.unwrap();
     let head = repo.head("main").unwrap();

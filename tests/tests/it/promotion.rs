@@ -1092,6 +1092,7 @@ async fn restart_recovery_ends_a_deployer_found_by_its_marker_and_spares_a_proce
         kind: slipway_model::deployment::DeploymentKind::Promote,
         requested_by: olga.id,
         reason: None,
+        checklist: None,
     };
     // A crashed server left two deployments active:
     // on QA, one whose recorded process group id now belongs to an unrelated process;

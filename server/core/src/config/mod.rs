@@ -9,6 +9,8 @@
 pub mod defaults;
 mod error;
 mod raw;
+#[cfg(test)]
+pub(crate) mod test_support;
 mod validate;
 
 pub use error::{ConfigError, Problem};
@@ -126,8 +128,20 @@ pub struct StageConfig {
     pub rollback_roles: RoleSet,
     /// Whether a new SHA must descend from the stage's current SHA.
     pub fast_forward_only: bool,
+    /// Whether a SHA that succeeded here must be signed off before it moves on.
+    pub sign_off: Option<SignOffConfig>,
+    /// What a promoter confirms, item by item, when promoting into this stage.
+    pub checklist: Vec<String>,
     /// How a deploy to this stage runs.
     pub deployer: DeployerConfig,
+}
+
+/// A stage's sign-off rule: after a SHA succeeded there, one of `roles` signs it off
+/// before the next stage accepts it.
+#[derive(Debug, Clone)]
+pub struct SignOffConfig {
+    /// Who may sign off (and withdraw a sign-off).
+    pub roles: RoleSet,
 }
 
 /// A command deployer: an argv run without a shell, inputs only through environment

@@ -62,7 +62,15 @@ pub(super) struct RawStage {
     pub(super) promote_roles: Option<Spanned<Vec<Spanned<String>>>>,
     pub(super) rollback_roles: Option<Spanned<Vec<Spanned<String>>>>,
     pub(super) fast_forward_only: Option<Spanned<bool>>,
+    pub(super) sign_off: Option<Spanned<RawSignOff>>,
+    pub(super) checklist: Option<Spanned<Vec<Spanned<String>>>>,
     pub(super) deployer: Spanned<RawDeployer>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSignOff {
+    pub(super) roles: Spanned<Vec<Spanned<String>>>,
 }
 
 #[derive(Deserialize)]

@@ -16,6 +16,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 use toml::Spanned;
 
+mod governance;
+
 /// Validates config text as if read from `path`.
 pub(super) fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
     let mut v = Validator {
@@ -382,6 +384,16 @@ impl Validator<'_> {
                         ),
                     );
                 }
+                if is_last {
+                    if let Some(so) = &s.get_ref().sign_off {
+                        self.push(
+                            so,
+                            &format!("{skey}.sign_off"),
+                            "the last stage has no next stage for a sign-off to hold back; \
+                             move sign_off to the stage whose SHAs must be signed off before they go on",
+                        );
+                    }
+                }
                 stages.push(stage);
             }
         }
@@ -426,6 +438,14 @@ impl Validator<'_> {
             .as_ref()
             .map_or_else(|| s.id.get_ref().clone(), |l| l.get_ref().clone());
         let deployer = self.deployer(s.deployer.get_ref(), &format!("{key}.deployer"), base);
+        let sign_off = s
+            .sign_off
+            .as_ref()
+            .map(|so| self.sign_off(so.get_ref(), &format!("{key}.sign_off")));
+        let checklist = s
+            .checklist
+            .as_ref()
+            .map_or_else(Vec::new, |c| self.checklist(c, &format!("{key}.checklist")));
         Some(StageConfig {
             id: id?,
             label,
@@ -433,6 +453,8 @@ impl Validator<'_> {
             promote_roles,
             rollback_roles,
             fast_forward_only,
+            sign_off,
+            checklist,
             deployer: deployer?,
         })
     }

@@ -13,7 +13,7 @@ use crate::store::{StageSnapshot, User};
 use crate::Services;
 use slipway_model::error::AppError;
 use slipway_model::gates::{
-    self, Ancestry, GateResult, LockInfo, Previous, PromotionFacts, TargetStage,
+    self, Ancestry, GateResult, LockInfo, Previous, PromotionFacts, SignOff, TargetStage,
 };
 use slipway_model::Sha;
 
@@ -75,9 +75,45 @@ async fn ancestry(
     }
 }
 
-/// Where `sha` stands with respect to the stage before `at`, from a snapshot read for it.
-pub fn previous_from_snapshot(at: &StageRef<'_>, snapshot: &StageSnapshot) -> Previous {
+/// Where a SHA stands on the stage before the target: how its deployments there went,
+/// and its sign-off there.
+#[derive(Clone, Debug)]
+pub struct Standing {
+    /// Its deployments on the previous stage (or its ready mark).
+    pub previous: Previous,
+    /// Its sign-off on the previous stage, where that stage asks for one.
+    pub sign_off: SignOff,
+}
+
+impl Standing {
+    /// What a rollback is held to: neither the previous stage nor a sign-off applies.
+    pub fn rollback() -> Self {
+        Standing {
+            previous: Previous::FirstStage { marked_ready: true },
+            sign_off: SignOff::NotRequired,
+        }
+    }
+}
+
+/// The sign-off fact for promoting into `at`, given who signed the SHA off on the
+/// previous stage (if anyone did).
+pub fn sign_off_fact(at: &StageRef<'_>, signed_by: Option<&str>) -> SignOff {
     match at.previous() {
+        Some(prev) => match &prev.sign_off {
+            Some(rule) => SignOff::Required {
+                stage: prev.label.clone(),
+                roles: rule.roles,
+                by: signed_by.map(str::to_owned),
+            },
+            None => SignOff::NotRequired,
+        },
+        None => SignOff::NotRequired,
+    }
+}
+
+/// Where `sha` stands on the stage before `at`, from a snapshot read for it.
+pub fn standing_from_snapshot(at: &StageRef<'_>, snapshot: &StageSnapshot) -> Standing {
+    let previous = match at.previous() {
         None => Previous::FirstStage {
             marked_ready: snapshot.marked_ready,
         },
@@ -87,15 +123,20 @@ pub fn previous_from_snapshot(at: &StageRef<'_>, snapshot: &StageSnapshot) -> Pr
             rolled_back: snapshot.previous_rolled_back,
             failed_since: snapshot.previous_failed_since,
         },
+    };
+    let signed_by = snapshot.previous_sign_off.as_ref().map(|s| s.by.as_str());
+    Standing {
+        previous,
+        sign_off: sign_off_fact(at, signed_by),
     }
 }
 
 /// Assembles the gate facts. `stage_facts` only needs the stage-level parts (current,
-/// active deployment, lock); `previous` carries the SHA-specific part.
+/// active deployment, lock); `standing` carries the SHA-specific part.
 pub fn facts(
     at: &StageRef<'_>,
     sha: &Sha,
-    previous: Previous,
+    standing: Standing,
     stage_facts: &StageSnapshot,
     ancestry: Ancestry,
     user: &User,
@@ -108,7 +149,8 @@ pub fn facts(
             fast_forward_only: stage.fast_forward_only,
             promote_roles: stage.promote_roles,
         },
-        previous,
+        previous: standing.previous,
+        sign_off: standing.sign_off,
         ancestry,
         active: stage_facts
             .active
@@ -164,25 +206,25 @@ pub async fn evaluate_gates(
             Some(sha),
         )
         .await?;
-    let previous = previous_from_snapshot(at, &snapshot);
-    let facts = gather(state, user, at, sha, previous, &snapshot).await;
+    let standing = standing_from_snapshot(at, &snapshot);
+    let facts = gather(state, user, at, sha, standing, &snapshot).await;
     Ok(gates::evaluate(&facts))
 }
 
 /// The facts for promoting `sha` into `at`, given the stage's snapshot and where `sha`
-/// stands on the previous stage: asks for ancestry (the cache, then git) only when the
+/// stands on the previous stage (`standing`): asks for ancestry (the cache, then git) only when the
 /// stage needs it. The card and the API's gate check both come through here.
 pub async fn gather(
     state: &Services,
     user: &User,
     at: &StageRef<'_>,
     sha: &Sha,
-    previous: Previous,
+    standing: Standing,
     snapshot: &StageSnapshot,
 ) -> PromotionFacts {
     let current = snapshot.current.as_ref().map(|d| &d.sha);
     let ancestry = ancestry_for(state, at, current, sha).await;
-    facts(at, sha, previous, snapshot, ancestry, user)
+    facts(at, sha, standing, snapshot, ancestry, user)
 }
 
 #[cfg(test)]

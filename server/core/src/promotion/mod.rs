@@ -12,6 +12,7 @@ pub mod facts;
 pub mod lookup;
 pub mod promote;
 pub mod rollback;
+pub mod signoff;
 
 pub use commands::{cancel, lock, mark_ready, unlock, unmark_ready};
 pub use facts::{evaluate_gates, gather};

@@ -2,9 +2,10 @@
 //! read now, and again atomically inside the transaction that creates the deployment.
 
 use super::audited::{self, audit_entry};
-use super::facts::{ancestry_for, facts, previous_from_snapshot};
+use super::facts::{ancestry_for, facts, standing_from_snapshot};
 use super::lookup::{require_on_branch, IfMissing, StageRef};
 use crate::authz::internal;
+use crate::config::StageConfig;
 use crate::deploys;
 use crate::store::{
     AuditOf, CreateDeploymentError, Deployment, NewDeployment, StageSnapshot, User,
@@ -32,6 +33,7 @@ pub async fn promote(
     user: &User,
     at: &StageRef<'_>,
     sha: &Sha,
+    checklist: &[String],
 ) -> Result<Deployment, AppError> {
     let mut entry = audit_entry(user, AuditAction::Promote, at.pipeline.id.as_str());
     entry.stage = Some(at.stage().id.to_string());
@@ -42,7 +44,7 @@ pub async fn promote(
             entry.target = Some(format!("deployment #{}", d.id));
         })
     };
-    let result = promote_checked(state, user, at, sha, &audit_of).await;
+    let result = promote_checked(state, user, at, sha, checklist, &audit_of).await;
     if let Err(e) = &result {
         audited::write_refused(state, entry, e).await;
     }
@@ -56,6 +58,7 @@ async fn promote_checked(
     user: &User,
     at: &StageRef<'_>,
     sha: &Sha,
+    checklist: &[String],
     audit_of: AuditOf<'_>,
 ) -> Result<Deployment, AppError> {
     if state.deploys.is_stopping() {
@@ -71,6 +74,7 @@ async fn promote_checked(
             message,
         },
     )?;
+    let checklist = confirmed_checklist(at.stage(), checklist)?;
     require_on_branch(state, at.pipeline, sha, IfMissing::Fetch).await?;
     let new = NewDeployment {
         pipeline: at.pipeline.id.clone(),
@@ -80,6 +84,7 @@ async fn promote_checked(
         kind: DeploymentKind::Promote,
         requested_by: user.id,
         reason: None,
+        checklist,
     };
     // Ancestry needs git, which cannot run inside the write transaction: compute it for
     // the current SHA seen now, and retry if the transaction sees another one.
@@ -96,9 +101,9 @@ async fn promote_checked(
             if now != seen.as_ref() {
                 return Err(CreateDeploymentError::Stale);
             }
-            let previous = previous_from_snapshot(at, snapshot);
+            let standing = standing_from_snapshot(at, snapshot);
             let results =
-                gates::evaluate(&facts(at, sha, previous, snapshot, ancestry.clone(), user));
+                gates::evaluate(&facts(at, sha, standing, snapshot, ancestry.clone(), user));
             match gates::first_blocker(&results) {
                 Some(blocker) => Err(CreateDeploymentError::Refused(blocker.clone())),
                 None => Ok(()),
@@ -126,4 +131,101 @@ async fn promote_checked(
         kind: RefusalKind::Busy,
         message: "the stage kept changing while the promotion was checked; try again".into(),
     })
+}
+
+/// The stage's checklist as the promoter confirmed it: every item ticked, nothing else;
+/// `None` where the stage has no checklist.
+fn confirmed_checklist(
+    stage: &StageConfig,
+    ticked: &[String],
+) -> Result<Option<Vec<String>>, AppError> {
+    let ticked: Vec<&str> = ticked.iter().map(|t| t.trim()).collect();
+    let quoted = |items: Vec<&str>| {
+        items
+            .iter()
+            .map(|i| format!("{i:?}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let refused = |message: String| AppError::Refused {
+        kind: RefusalKind::Checklist,
+        message,
+    };
+    let unknown: Vec<&str> = ticked
+        .iter()
+        .copied()
+        .filter(|t| !stage.checklist.iter().any(|i| i == t))
+        .collect();
+    if !unknown.is_empty() {
+        return Err(refused(if stage.checklist.is_empty() {
+            format!(
+                "{} has no checklist, but the promotion confirmed {}; send no checklist",
+                stage.label,
+                quoted(unknown)
+            )
+        } else {
+            format!(
+                "{}'s checklist has no item {}; its items are {}",
+                stage.label,
+                quoted(unknown),
+                quoted(stage.checklist.iter().map(String::as_str).collect())
+            )
+        }));
+    }
+    let missing: Vec<&str> = stage
+        .checklist
+        .iter()
+        .map(String::as_str)
+        .filter(|i| !ticked.contains(i))
+        .collect();
+    if !missing.is_empty() {
+        return Err(refused(format!(
+            "confirm every item of {}'s checklist before promoting; not confirmed: {}",
+            stage.label,
+            quoted(missing)
+        )));
+    }
+    Ok((!stage.checklist.is_empty()).then(|| stage.checklist.clone()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stage_with(items: &[&str]) -> StageConfig {
+        let mut stage = crate::config::test_support::stage("production", "Production");
+        stage.checklist = items.iter().map(|i| (*i).to_owned()).collect();
+        stage
+    }
+
+    fn ticks(items: &[&str]) -> Vec<String> {
+        items.iter().map(|i| (*i).to_owned()).collect()
+    }
+
+    #[test]
+    fn a_checklist_is_confirmed_only_with_every_item_and_nothing_else() {
+        let stage = stage_with(&["Backup taken", "Release notes posted"]);
+        assert_eq!(
+            confirmed_checklist(&stage, &ticks(&["Release notes posted", " Backup taken "])),
+            Ok(Some(ticks(&["Backup taken", "Release notes posted"])))
+        );
+        let missing = confirmed_checklist(&stage, &ticks(&["Backup taken"])).unwrap_err();
+        assert_eq!(
+            missing.to_string(),
+            "confirm every item of Production's checklist before promoting; not confirmed: \"Release notes posted\""
+        );
+        let unknown = confirmed_checklist(
+            &stage,
+            &ticks(&["Backup taken", "Release notes posted", "Coffee"]),
+        )
+        .unwrap_err();
+        assert!(
+            unknown.to_string().contains("has no item \"Coffee\""),
+            "{unknown}"
+        );
+
+        let plain = stage_with(&[]);
+        assert_eq!(confirmed_checklist(&plain, &[]), Ok(None));
+        assert!(confirmed_checklist(&plain, &ticks(&["x"])).is_err());
+    }
 }

@@ -2,7 +2,7 @@
 //! audited exception to the ancestry gate (busy, lock and permission still apply).
 
 use super::audited::{self, audit_entry};
-use super::facts::facts;
+use super::facts::{facts, Standing};
 use super::lookup::StageRef;
 use super::promote::refused;
 use crate::authz::{authorize, internal};
@@ -12,7 +12,7 @@ use crate::Services;
 use slipway_model::audit::AuditAction;
 use slipway_model::deployment::DeploymentKind;
 use slipway_model::error::{AppError, RefusalKind};
-use slipway_model::gates::{self, Ancestry, Previous};
+use slipway_model::gates::{self, Ancestry};
 use slipway_model::{Action, Sha};
 
 /// The SHA a rollback of this stage would deploy: the newest succeeded SHA that differs
@@ -127,13 +127,14 @@ pub async fn rollback(
             kind: DeploymentKind::Rollback,
             requested_by: user.id,
             reason: Some(reason.to_owned()),
+            checklist: None,
         };
         let check = |snapshot: &StageSnapshot| {
             // Previous-stage and ancestry gates do not apply to a rollback.
             let results = gates::evaluate(&facts(
                 at,
                 &target,
-                Previous::FirstStage { marked_ready: true },
+                Standing::rollback(),
                 snapshot,
                 Ancestry::NoCurrent,
                 user,

@@ -2,7 +2,8 @@
 //! the gates of its next column, as the viewing user may act on them.
 
 use super::{
-    commit_card, deployment_ref, gate_views, pipeline_summary, stage_snapshots, stage_summary,
+    commit_card, deployment_ref, gate_views, pipeline_summary, sign_off_view, stage_snapshots,
+    stage_summary,
 };
 use crate::authz::{authorize, internal};
 use crate::config::PipelineConfig;
@@ -15,7 +16,7 @@ use slipway_model::gates::{self, Previous};
 use slipway_model::placement::{self, CardFacts, Column};
 use slipway_model::time_fmt::age;
 use slipway_model::views::{
-    BoardView, Card, LockView, MirrorView, NextStep, ReadyInfo, StageColumn,
+    BoardView, Card, LockView, MirrorView, NextStep, ReadyInfo, SignOffSlot, StageColumn,
 };
 use slipway_model::{Action, DeploymentId, Sha};
 use std::collections::{HashMap, HashSet};
@@ -92,6 +93,17 @@ pub async fn board(
     let succeeded = by_index(state.storage.successes(&p.id, &shas).await?);
     let rolled = by_index(state.storage.rolled_back(&p.id, &shas).await?);
     let failed = by_index(state.storage.failed_since(&p.id, &shas).await?);
+    let signed: HashMap<(Sha, usize), _> = state
+        .storage
+        .sign_offs_in_force(&p.id, &shas)
+        .await?
+        .into_iter()
+        .filter_map(|s| {
+            stage_index
+                .get(s.stage.as_str())
+                .map(|i| ((s.sha.clone(), *i), s))
+        })
+        .collect();
     let deploying: HashMap<Sha, DeploymentId> = snaps
         .iter()
         .filter_map(|s| s.active.as_ref())
@@ -131,7 +143,31 @@ pub async fn board(
             deploying: deploying.get(&c.sha).copied(),
             ready: ready_info,
             next: None,
+            sign_off: None,
         };
+        if let Some(i) = placed {
+            if let Some(rule) = &p.stages[i].sign_off {
+                let given = signed.get(&(c.sha.clone(), i));
+                let may = authorize(
+                    user,
+                    Action::SignOff {
+                        allowed: rule.roles,
+                    },
+                )
+                .is_ok();
+                // Only what runs there now is offered for signing; a SHA on its way to
+                // the next stage can no longer be withdrawn from.
+                let moving_on = card.deploying.is_some();
+                card.sign_off = Some(SignOffSlot {
+                    stage: p.stages[i].id.to_string(),
+                    label: p.stages[i].label.clone(),
+                    roles: rule.roles.iter().map(|r| r.as_str().to_owned()).collect(),
+                    given: given.map(|s| sign_off_view(s, now)),
+                    can_sign: may && given.is_none() && card.current_here && !card.rolled_back,
+                    can_withdraw: may && given.is_some() && !moving_on,
+                });
+            }
+        }
         if let Some(n) = placement::next_stage(column, p.stages.len()) {
             // Superseded cards are collapsed: no gates, no git work for them.
             if !card.superseded || card.deploying.is_some() {
@@ -139,6 +175,10 @@ pub async fn board(
                     pipeline: p,
                     index: n,
                 };
+                let signed_by = n
+                    .checked_sub(1)
+                    .and_then(|prev| signed.get(&(c.sha.clone(), prev)))
+                    .map(|s| s.by.as_str());
                 let previous = match n {
                     0 => Previous::FirstStage {
                         marked_ready: card.ready.is_some(),
@@ -155,7 +195,11 @@ pub async fn board(
                     }
                 };
                 let current = snaps[n].current.as_ref().map(|d| d.sha.clone());
-                let facts = facts::gather(state, user, &at, &c.sha, previous, &snaps[n]).await;
+                let standing = facts::Standing {
+                    previous,
+                    sign_off: facts::sign_off_fact(&at, signed_by),
+                };
+                let facts = facts::gather(state, user, &at, &c.sha, standing, &snaps[n]).await;
                 let results = gates::evaluate(&facts);
                 card.next = Some(NextStep {
                     from: current.as_ref().map(ToString::to_string),

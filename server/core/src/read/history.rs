@@ -1,6 +1,6 @@
 //! A stage's deployment history.
 
-use super::{deployment_ref, stage_summary};
+use super::{deployment_ref, sign_off_view, stage_summary};
 use crate::promotion::StageRef;
 use crate::Services;
 use slipway_model::error::AppError;
@@ -20,6 +20,10 @@ pub async fn stage_history(
         .storage
         .stage_history(&at.pipeline.id, &at.stage().id, 200)
         .await?;
+    let sign_offs = state
+        .storage
+        .sign_off_history(&at.pipeline.id, &at.stage().id, 200)
+        .await?;
     Ok(StageHistoryView {
         pipeline: at.pipeline.id.to_string(),
         pipeline_name: at.pipeline.name.clone(),
@@ -30,7 +34,10 @@ pub async fn stage_history(
                 deployment: deployment_ref(d, now),
                 kind: d.kind.as_str().to_owned(),
                 reason: d.reason.clone(),
+                checklist: d.checklist.clone(),
             })
             .collect(),
+        asks_sign_off: at.stage().sign_off.is_some(),
+        sign_offs: sign_offs.iter().map(|s| sign_off_view(s, now)).collect(),
     })
 }

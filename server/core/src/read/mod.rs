@@ -19,14 +19,40 @@ pub use home::home;
 
 use crate::config::{PipelineConfig, StageConfig};
 use crate::repos::Commit;
-use crate::store::{Deployment, StageSnapshot};
+use crate::store::{Deployment, SignOffEndKind, SignOffRecord, StageSnapshot};
 use crate::Services;
 use slipway_model::error::AppError;
 use slipway_model::gates::{self, GateStatus};
 use slipway_model::time_fmt::age;
 use slipway_model::views::{
-    CommitCard, CurrentSha, DeploymentRef, GateView, PipelineSummary, StageSummary,
+    CommitCard, CurrentSha, DeploymentRef, GateView, PipelineSummary, SignOffView, StageSummary,
 };
+
+/// An instant as RFC 3339 (UTC), for machine-readable fields.
+pub(super) fn rfc3339(t: time::OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+pub(super) fn sign_off_view(s: &SignOffRecord, now: i64) -> SignOffView {
+    SignOffView {
+        sha: s.sha.to_string(),
+        by: s.by.clone(),
+        note: s.note.clone(),
+        at: rfc3339(s.at),
+        age: age(now - s.at.unix_timestamp()),
+        state: match &s.ended {
+            None => "in_force",
+            Some(e) => match e.how {
+                SignOffEndKind::Withdrawn => "withdrawn",
+                SignOffEndKind::Voided => "voided",
+            },
+        }
+        .to_owned(),
+        ended_by: s.ended.as_ref().and_then(|e| e.by.clone()),
+        end_reason: s.ended.as_ref().map(|e| e.reason.clone()),
+    }
+}
 
 pub(super) fn deployment_ref(d: &Deployment, now: i64) -> DeploymentRef {
     DeploymentRef {

@@ -34,6 +34,8 @@ pub struct Deployment {
     pub exit_code: Option<i32>,
     /// The deployer's process group while it runs.
     pub pgid: Option<i32>,
+    /// The checklist items the promoter confirmed (where the stage has a checklist).
+    pub checklist: Option<Vec<String>>,
 }
 
 /// What to create.
@@ -50,6 +52,8 @@ pub struct NewDeployment {
     pub requested_by: UserId,
     /// Free-text reason.
     pub reason: Option<String>,
+    /// The checklist items confirmed, where the stage has a checklist.
+    pub checklist: Option<Vec<String>>,
 }
 
 /// The facts about one stage (and a candidate SHA) that gates need, read together.
@@ -72,6 +76,8 @@ pub struct StageSnapshot {
     pub previous_rolled_back: bool,
     /// The candidate is marked ready.
     pub marked_ready: bool,
+    /// The candidate's sign-off in force on the previous stage.
+    pub previous_sign_off: Option<SignOffRecord>,
 }
 
 /// A stored log line.

@@ -2,7 +2,7 @@
 //!
 //! Split by aggregate: one trait per aggregate ([`UserStore`], [`LoginSessionStore`],
 //! [`DeploymentStore`], [`BoardStore`], [`AuditStore`], [`EventStore`], [`TokenStore`],
-//! [`ThrottleStore`]), and [`Storage`], all of them, which is what the services hold
+//! [`ThrottleStore`], [`SignOffStore`]), and [`Storage`], all of them, which is what the services hold
 //! (`Arc<dyn Storage>`). SQLite ([`sqlite::SqliteStorage`]) is the embedded default,
 //! one file per aggregate; PostgreSQL (for several replicas) will be a second
 //! implementation held to the same promises by the contract suite ([`contract`]). Rows
@@ -19,6 +19,7 @@ pub mod contract;
 pub mod deployments;
 pub mod events;
 pub mod sessions;
+pub mod signoffs;
 pub mod sqlite;
 pub mod throttle;
 pub mod tokens;
@@ -29,6 +30,7 @@ pub use board::*;
 pub use deployments::*;
 pub use events::*;
 pub use sessions::*;
+pub use signoffs::*;
 pub use throttle::*;
 pub use tokens::*;
 pub use users::*;
@@ -71,6 +73,7 @@ pub trait Storage:
     + EventStore
     + TokenStore
     + ThrottleStore
+    + SignOffStore
     + Send
     + Sync
     + 'static

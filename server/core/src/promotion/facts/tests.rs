@@ -2,12 +2,11 @@
 //! see for the same snapshot.
 
 use super::*;
-use crate::config::{DeployerConfig, RepoSource, StageConfig};
+use crate::config::{RepoSource, StageConfig};
 use crate::store::{Deployment, Lock};
 use slipway_model::deployment::{DeploymentKind, DeploymentState};
 use slipway_model::gates::{first_blocker, GateKind, GateStatus};
-use slipway_model::{DeploymentId, PipelineId, Role, RoleSet, StageId, UserName};
-use std::collections::BTreeMap;
+use slipway_model::{DeploymentId, PipelineId, Role, RoleSet, UserName};
 use std::time::Duration;
 use time::OffsetDateTime;
 
@@ -21,20 +20,11 @@ fn roles(list: &[Role]) -> RoleSet {
 
 fn stage(id: &str, label: &str, fast_forward_only: bool, promote: &[Role]) -> StageConfig {
     StageConfig {
-        id: StageId::parse(id).expect("a valid stage id"),
-        label: label.into(),
         production: fast_forward_only,
         promote_roles: roles(promote),
         rollback_roles: crate::config::defaults::rollback_roles(roles(promote)),
         fast_forward_only,
-        deployer: DeployerConfig {
-            command: vec!["true".into()],
-            env: BTreeMap::new(),
-            pass_env: Vec::new(),
-            workdir: None,
-            timeout: Duration::from_secs(60),
-            max_log_bytes: 1024 * 1024,
-        },
+        ..crate::config::test_support::stage(id, label)
     }
 }
 
@@ -79,6 +69,7 @@ fn deployment(id: i64, on: char, state: DeploymentState) -> Deployment {
         finished_at: None,
         exit_code: None,
         pgid: None,
+        checklist: None,
     }
 }
 
@@ -105,7 +96,7 @@ fn the_first_stage_takes_a_sha_marked_ready_and_refuses_one_that_is_not() {
     let f = facts(
         &at,
         &sha('a'),
-        previous_from_snapshot(&at, &ready),
+        standing_from_snapshot(&at, &ready),
         &ready,
         Ancestry::Unknown,
         &qa,
@@ -116,7 +107,7 @@ fn the_first_stage_takes_a_sha_marked_ready_and_refuses_one_that_is_not() {
     let f = facts(
         &at,
         &sha('a'),
-        previous_from_snapshot(&at, &not_ready),
+        standing_from_snapshot(&at, &not_ready),
         &not_ready,
         Ancestry::Unknown,
         &qa,
@@ -143,15 +134,15 @@ fn a_later_stage_needs_a_success_on_the_previous_stage_that_was_not_rolled_back(
             previous_rolled_back: rolled_back,
             ..StageSnapshot::default()
         };
-        let previous = previous_from_snapshot(&at, &snapshot);
+        let standing = standing_from_snapshot(&at, &snapshot);
         assert!(
-            matches!(&previous, Previous::Stage { label, .. } if label == "QA"),
-            "{previous:?}"
+            matches!(&standing.previous, Previous::Stage { label, .. } if label == "QA"),
+            "{standing:?}"
         );
         let results = gates::evaluate(&facts(
             &at,
             &sha('b'),
-            previous,
+            standing,
             &snapshot,
             Ancestry::Descends,
             &ops,
@@ -188,7 +179,7 @@ fn the_stage_s_rules_and_state_reach_the_gates() {
     let f = facts(
         &at,
         &sha('e'),
-        previous_from_snapshot(&at, &snapshot),
+        standing_from_snapshot(&at, &snapshot),
         &snapshot,
         Ancestry::Diverges {
             current: sha('c'),
@@ -233,10 +224,64 @@ fn the_same_sha_as_the_current_one_descends_without_asking_git() {
     let f = facts(
         &at,
         &sha('c'),
-        previous_from_snapshot(&at, &snapshot),
+        standing_from_snapshot(&at, &snapshot),
         &snapshot,
         Ancestry::Same,
         &user(&[Role::Ops]),
     );
     assert!(first_blocker(&gates::evaluate(&f)).is_none());
+}
+
+#[test]
+fn a_stage_that_asks_for_a_sign_off_holds_the_next_one_until_someone_signed_off() {
+    let mut p = pipeline();
+    p.stages[0].sign_off = Some(crate::config::SignOffConfig {
+        roles: roles(&[Role::Qa]),
+    });
+    let at = StageRef {
+        pipeline: &p,
+        index: 1,
+    };
+    let ops = user(&[Role::Ops]);
+    let unsigned = StageSnapshot {
+        previous_succeeded: true,
+        ..StageSnapshot::default()
+    };
+    let evaluate = |snapshot: &StageSnapshot| {
+        gates::evaluate(&facts(
+            &at,
+            &sha('b'),
+            standing_from_snapshot(&at, snapshot),
+            snapshot,
+            Ancestry::Descends,
+            &ops,
+        ))
+    };
+    let results = evaluate(&unsigned);
+    let blocker = first_blocker(&results).expect("refused");
+    assert_eq!(blocker.gate, GateKind::SignedOff);
+    assert_eq!(
+        blocker.reason,
+        "bbbbbbb is not signed off on QA; qa may sign it off there"
+    );
+
+    let signed = StageSnapshot {
+        previous_sign_off: Some(crate::store::SignOffRecord {
+            stage: "qa".into(),
+            sha: sha('b'),
+            by: "quinn".into(),
+            note: None,
+            at: OffsetDateTime::UNIX_EPOCH,
+            ended: None,
+        }),
+        ..unsigned.clone()
+    };
+    assert!(first_blocker(&evaluate(&signed)).is_none());
+
+    // The first stage has nothing before it to sign off on.
+    let first = StageRef {
+        pipeline: &p,
+        index: 0,
+    };
+    assert_eq!(sign_off_fact(&first, None), gates::SignOff::NotRequired);
 }

@@ -45,9 +45,15 @@ impl DeploymentStore for SqliteStorage {
         .await?;
         check(&snapshot)?;
         let previous = snapshot.current.as_ref().map(|d| d.sha.as_str().to_owned());
+        let checklist = new
+            .checklist
+            .as_ref()
+            .map(serde_json::to_string)
+            .transpose()
+            .map_err(db("failed to encode a checklist"))?;
         let inserted = sqlx::query_scalar::<_, i64>(
-            "INSERT INTO deployments (pipeline_id, stage_id, sha, previous_sha, kind, state, requested_by, reason, created_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            "INSERT INTO deployments (pipeline_id, stage_id, sha, previous_sha, kind, state, requested_by, reason, created_at, checklist) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         )
         .bind(new.pipeline.as_str())
         .bind(new.stage.as_str())
@@ -58,6 +64,7 @@ impl DeploymentStore for SqliteStorage {
         .bind(new.requested_by)
         .bind(new.reason.as_deref())
         .bind(self.clock.now())
+        .bind(checklist)
         .fetch_one(&mut *tx)
         .await;
         let id = match inserted {
@@ -78,6 +85,22 @@ impl DeploymentStore for SqliteStorage {
             .await
             .map_err(db("failed to read the new deployment"))?;
         let deployment = deployment_from_row(&row)?;
+        if new.kind == DeploymentKind::Rollback {
+            // Rolling a stage back says its SHA is not good there: a sign-off of it on
+            // this stage stops counting with the rollback, not after it.
+            if let Some(replaced) = &snapshot.current {
+                super::signoffs::void(
+                    &mut tx,
+                    self.clock.now(),
+                    &new.pipeline,
+                    &new.stage,
+                    &replaced.sha,
+                    new.requested_by,
+                    &format!("rolled back by deployment #{}", deployment.id),
+                )
+                .await?;
+            }
+        }
         super::audit::insert_audit(&mut tx, self.clock.now(), audit(&deployment)).await?;
         tx.commit()
             .await

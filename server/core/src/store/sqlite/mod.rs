@@ -168,7 +168,7 @@ fn last_admin() -> StorageError {
 }
 
 const DEPLOYMENT_COLUMNS: &str = "d.id, d.pipeline_id, d.stage_id, d.sha, d.previous_sha, d.kind, d.state, \
-     u.name AS requested_by, d.reason, d.created_at, d.started_at, d.finished_at, d.exit_code, d.pgid";
+     u.name AS requested_by, d.reason, d.created_at, d.started_at, d.finished_at, d.exit_code, d.pgid, d.checklist";
 
 fn deployment_select(filter: &str) -> String {
     format!("SELECT {DEPLOYMENT_COLUMNS} FROM deployments d LEFT JOIN users u ON u.id = d.requested_by {filter}")
@@ -197,6 +197,8 @@ struct DeploymentRow {
     finished_at: Option<OffsetDateTime>,
     exit_code: Option<i32>,
     pgid: Option<i32>,
+    /// A JSON array of strings.
+    checklist: Option<String>,
 }
 
 impl TryFrom<DeploymentRow> for Deployment {
@@ -206,6 +208,12 @@ impl TryFrom<DeploymentRow> for Deployment {
     /// what is wrong, never a deployment of something that is not a commit.
     fn try_from(row: DeploymentRow) -> StorageResult<Deployment> {
         let sha = |s: &str| Sha::parse(s).map_err(db("a stored SHA is invalid"));
+        let checklist = row
+            .checklist
+            .as_deref()
+            .map(serde_json::from_str::<Vec<String>>)
+            .transpose()
+            .map_err(db("a stored checklist is not a JSON list of strings"))?;
         Ok(Deployment {
             id: row.id,
             sha: sha(&row.sha)?,
@@ -221,6 +229,7 @@ impl TryFrom<DeploymentRow> for Deployment {
             finished_at: row.finished_at,
             exit_code: row.exit_code,
             pgid: row.pgid,
+            checklist,
         })
     }
 }
@@ -375,6 +384,9 @@ async fn read_snapshot(
         lock,
         ..StageSnapshot::default()
     };
+    if let (Some(sha), Some(prev)) = (sha, previous_stage) {
+        snapshot.previous_sign_off = signoffs::in_force(&mut *conn, pipeline, prev, sha).await?;
+    }
     if let Some(sha) = sha {
         snapshot.marked_ready = sqlx::query_scalar::<_, i64>(
             "SELECT COUNT(*) FROM ready_marks WHERE pipeline_id = ? AND sha = ?",
@@ -505,6 +517,7 @@ mod board;
 mod deployments;
 mod events;
 mod sessions;
+mod signoffs;
 mod throttle;
 mod tokens;
 mod users;

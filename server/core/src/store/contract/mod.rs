@@ -33,7 +33,17 @@ where
     throttled_attempts_are_audited_once_per_address_per_period(fresh().await.as_ref()).await;
     an_ended_login_session_is_gone(fresh().await.as_ref()).await;
     the_audit_log_filters_by_exact_values_newest_first(fresh().await.as_ref()).await;
+    signoffs::a_sign_off_is_given_once_after_a_success_and_read_by_the_next_stage(
+        fresh().await.as_ref(),
+    )
+    .await;
+    signoffs::a_withdrawn_sign_off_stops_counting_and_stays_in_the_history(fresh().await.as_ref())
+        .await;
+    signoffs::a_rollback_voids_the_sign_off_of_the_sha_it_replaces(fresh().await.as_ref()).await;
+    signoffs::a_sha_queued_on_the_next_stage_has_moved_on(fresh().await.as_ref()).await;
 }
+
+mod signoffs;
 
 fn name(s: &str) -> UserName {
     UserName::parse(s).expect("a valid user name")
@@ -62,6 +72,7 @@ fn new_deployment(by: UserId, on: char) -> NewDeployment {
         kind: DeploymentKind::Promote,
         requested_by: by,
         reason: None,
+        checklist: None,
     }
 }
 

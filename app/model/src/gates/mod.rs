@@ -19,6 +19,8 @@ use serde::{Deserialize, Serialize};
 pub enum GateKind {
     /// The SHA succeeded on the previous stage (or is marked ready, for the first stage).
     PreviousStage,
+    /// Where the previous stage asks for a sign-off, someone allowed to gave one for the SHA.
+    SignedOff,
     /// On fast-forward-only stages, the SHA equals or descends from the current SHA.
     Ancestry,
     /// No deployment to the stage is queued or running.
@@ -34,6 +36,7 @@ impl GateKind {
     pub fn as_str(self) -> &'static str {
         match self {
             GateKind::PreviousStage => "previous_stage",
+            GateKind::SignedOff => "signed_off",
             GateKind::Ancestry => "ancestry",
             GateKind::Busy => "busy",
             GateKind::Lock => "lock",
@@ -45,6 +48,7 @@ impl GateKind {
     pub fn label(self) -> &'static str {
         match self {
             GateKind::PreviousStage => "Previous stage",
+            GateKind::SignedOff => "Signed off",
             GateKind::Ancestry => "Ancestry",
             GateKind::Busy => "Not busy",
             GateKind::Lock => "Not locked",
@@ -110,6 +114,22 @@ pub enum Previous {
     },
 }
 
+/// Whether the SHA is signed off on the previous stage, where that stage asks for it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SignOff {
+    /// The previous stage asks for no sign-off (or there is no previous stage).
+    NotRequired,
+    /// The previous stage asks for a sign-off.
+    Required {
+        /// The previous stage's label.
+        stage: String,
+        /// Who may sign off there.
+        roles: RoleSet,
+        /// Who signed the SHA off, if anyone has (and it was not withdrawn or voided).
+        by: Option<String>,
+    },
+}
+
 /// A deployment that occupies the stage.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ActiveDeployment {
@@ -157,6 +177,8 @@ pub struct PromotionFacts {
     pub target: TargetStage,
     /// Its standing on the previous stage.
     pub previous: Previous,
+    /// Its sign-off on the previous stage.
+    pub sign_off: SignOff,
     /// Its relation to the stage's current SHA.
     pub ancestry: Ancestry,
     /// A queued or running deployment of the stage, if any.
@@ -172,6 +194,7 @@ type GateFn = fn(&PromotionFacts) -> (GateStatus, String);
 /// Every gate, in display order.
 pub const GATES: &[(GateKind, GateFn)] = &[
     (GateKind::PreviousStage, previous_stage),
+    (GateKind::SignedOff, signed_off),
     (GateKind::Ancestry, ancestry),
     (GateKind::Busy, busy),
     (GateKind::Lock, lock),
@@ -243,6 +266,28 @@ fn previous_stage(f: &PromotionFacts) -> (GateStatus, String) {
         } => (
             Fail,
             format!("{} has not succeeded on {label}", f.sha.short()),
+        ),
+    }
+}
+
+fn signed_off(f: &PromotionFacts) -> (GateStatus, String) {
+    match &f.sign_off {
+        SignOff::NotRequired => (GateStatus::Pass, "no sign-off required".into()),
+        SignOff::Required {
+            stage,
+            by: Some(by),
+            ..
+        } => (GateStatus::Pass, format!("signed off on {stage} by {by}")),
+        SignOff::Required {
+            stage,
+            roles,
+            by: None,
+        } => (
+            GateStatus::Fail,
+            format!(
+                "{} is not signed off on {stage}; {roles} may sign it off there",
+                f.sha.short()
+            ),
         ),
     }
 }
@@ -324,214 +369,4 @@ pub fn may_promote_into(user_roles: RoleSet, allowed: RoleSet, label: &str) -> R
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::Role;
-
-    fn sha(c: char) -> Sha {
-        Sha::parse(&c.to_string().repeat(40)).unwrap()
-    }
-
-    fn facts() -> PromotionFacts {
-        PromotionFacts {
-            sha: sha('b'),
-            target: TargetStage {
-                label: "Production".into(),
-                fast_forward_only: true,
-                promote_roles: [Role::Ops].into_iter().collect(),
-            },
-            previous: Previous::Stage {
-                label: "Staging".into(),
-                succeeded: true,
-                rolled_back: false,
-                failed_since: false,
-            },
-            ancestry: Ancestry::Descends,
-            active: None,
-            lock: None,
-            user_roles: [Role::Ops].into_iter().collect(),
-        }
-    }
-
-    fn verdict(f: &PromotionFacts, gate: GateKind) -> (GateStatus, String) {
-        let r = evaluate(f).into_iter().find(|r| r.gate == gate).unwrap();
-        (r.status, r.reason)
-    }
-
-    #[test]
-    fn a_promotion_with_every_fact_in_order_passes_every_gate() {
-        let results = evaluate(&facts());
-        assert_eq!(results.len(), GATES.len());
-        assert!(first_blocker(&results).is_none(), "{results:?}");
-    }
-
-    #[test]
-    fn previous_stage_gate_table() {
-        use GateStatus::*;
-        let cases = [
-            (
-                Previous::FirstStage { marked_ready: true },
-                Pass,
-                "marked ready",
-            ),
-            (
-                Previous::FirstStage {
-                    marked_ready: false,
-                },
-                Fail,
-                "is not marked ready",
-            ),
-            (
-                Previous::Stage {
-                    label: "Staging".into(),
-                    succeeded: true,
-                    rolled_back: false,
-                    failed_since: false,
-                },
-                Pass,
-                "succeeded on Staging",
-            ),
-            (
-                Previous::Stage {
-                    label: "Staging".into(),
-                    succeeded: false,
-                    rolled_back: false,
-                    failed_since: false,
-                },
-                Fail,
-                "has not succeeded on Staging",
-            ),
-            (
-                Previous::Stage {
-                    label: "Staging".into(),
-                    succeeded: false,
-                    rolled_back: false,
-                    failed_since: true,
-                },
-                Fail,
-                "its latest deployment there did not",
-            ),
-            (
-                Previous::Stage {
-                    label: "Staging".into(),
-                    succeeded: true,
-                    rolled_back: true,
-                    failed_since: false,
-                },
-                Fail,
-                "was rolled back on Staging",
-            ),
-        ];
-        for (previous, status, reason) in cases {
-            let f = PromotionFacts {
-                previous: previous.clone(),
-                ..facts()
-            };
-            let (s, r) = verdict(&f, GateKind::PreviousStage);
-            assert_eq!(s, status, "{previous:?}");
-            assert!(r.contains(reason), "{previous:?}: {r}");
-        }
-    }
-
-    #[test]
-    fn ancestry_gate_table() {
-        use GateStatus::*;
-        let cases = [
-            (true, Ancestry::NoCurrent, Pass, "nothing deployed"),
-            (true, Ancestry::Same, Pass, "already the current SHA"),
-            (true, Ancestry::Descends, Pass, "descends from"),
-            (
-                true,
-                Ancestry::Diverges {
-                    current: sha('a'),
-                    older: false,
-                },
-                Fail,
-                "does not descend from Production's current SHA aaaaaaa",
-            ),
-            (true, Ancestry::Unknown, Pending, "checking"),
-            (
-                false,
-                Ancestry::Diverges {
-                    current: sha('a'),
-                    older: false,
-                },
-                Pass,
-                "not fast-forward-only",
-            ),
-        ];
-        for (ff, ancestry, status, reason) in cases {
-            let mut f = PromotionFacts {
-                ancestry: ancestry.clone(),
-                ..facts()
-            };
-            f.target.fast_forward_only = ff;
-            let (s, r) = verdict(&f, GateKind::Ancestry);
-            assert_eq!(s, status, "{ff} {ancestry:?}");
-            assert!(r.contains(reason), "{ancestry:?}: {r}");
-        }
-    }
-
-    #[test]
-    fn busy_lock_and_permission_gate_tables() {
-        let f = PromotionFacts {
-            active: Some(ActiveDeployment {
-                id: crate::DeploymentId(7),
-                sha: sha('c'),
-            }),
-            ..facts()
-        };
-        assert_eq!(
-            verdict(&f, GateKind::Busy),
-            (
-                GateStatus::Fail,
-                "Production is already deploying ccccccc (deployment #7)".into()
-            )
-        );
-
-        let f = PromotionFacts {
-            lock: Some(LockInfo {
-                by: "olga".into(),
-                reason: "labs until 19:00".into(),
-            }),
-            ..facts()
-        };
-        assert_eq!(
-            verdict(&f, GateKind::Lock),
-            (GateStatus::Fail, "locked by olga: labs until 19:00".into())
-        );
-
-        for (roles, status) in [
-            (vec![Role::Qa], GateStatus::Fail),
-            (vec![Role::Dev, Role::Viewer], GateStatus::Fail),
-            (vec![Role::Ops], GateStatus::Pass),
-            (vec![Role::Admin], GateStatus::Pass),
-        ] {
-            let f = PromotionFacts {
-                user_roles: roles.iter().copied().collect(),
-                ..facts()
-            };
-            let (s, r) = verdict(&f, GateKind::Permission);
-            assert_eq!(s, status, "{roles:?}");
-            if s == GateStatus::Fail {
-                assert_eq!(r, "only ops may promote into Production");
-            }
-        }
-    }
-
-    #[test]
-    fn the_first_blocker_is_the_first_failing_gate_in_display_order() {
-        let f = PromotionFacts {
-            lock: Some(LockInfo {
-                by: "o".into(),
-                reason: "r".into(),
-            }),
-            ancestry: Ancestry::Unknown,
-            ..facts()
-        };
-        let results = evaluate(&f);
-        let blocker = first_blocker(&results).unwrap();
-        assert_eq!(blocker.gate, GateKind::Ancestry);
-        assert_eq!(blocker.status, GateStatus::Pending);
-    }
-}
+mod tests;

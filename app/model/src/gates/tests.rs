@@ -1,0 +1,258 @@
+//! Table tests of each gate.
+
+use super::*;
+use crate::Role;
+
+fn sha(c: char) -> Sha {
+    Sha::parse(&c.to_string().repeat(40)).unwrap()
+}
+
+fn facts() -> PromotionFacts {
+    PromotionFacts {
+        sha: sha('b'),
+        target: TargetStage {
+            label: "Production".into(),
+            fast_forward_only: true,
+            promote_roles: [Role::Ops].into_iter().collect(),
+        },
+        previous: Previous::Stage {
+            label: "Staging".into(),
+            succeeded: true,
+            rolled_back: false,
+            failed_since: false,
+        },
+        sign_off: SignOff::Required {
+            stage: "Staging".into(),
+            roles: [Role::Qa].into_iter().collect(),
+            by: Some("quinn".into()),
+        },
+        ancestry: Ancestry::Descends,
+        active: None,
+        lock: None,
+        user_roles: [Role::Ops].into_iter().collect(),
+    }
+}
+
+fn verdict(f: &PromotionFacts, gate: GateKind) -> (GateStatus, String) {
+    let r = evaluate(f).into_iter().find(|r| r.gate == gate).unwrap();
+    (r.status, r.reason)
+}
+
+#[test]
+fn a_promotion_with_every_fact_in_order_passes_every_gate() {
+    let results = evaluate(&facts());
+    assert_eq!(results.len(), GATES.len());
+    assert!(first_blocker(&results).is_none(), "{results:?}");
+}
+
+#[test]
+fn previous_stage_gate_table() {
+    use GateStatus::*;
+    let cases = [
+        (
+            Previous::FirstStage { marked_ready: true },
+            Pass,
+            "marked ready",
+        ),
+        (
+            Previous::FirstStage {
+                marked_ready: false,
+            },
+            Fail,
+            "is not marked ready",
+        ),
+        (
+            Previous::Stage {
+                label: "Staging".into(),
+                succeeded: true,
+                rolled_back: false,
+                failed_since: false,
+            },
+            Pass,
+            "succeeded on Staging",
+        ),
+        (
+            Previous::Stage {
+                label: "Staging".into(),
+                succeeded: false,
+                rolled_back: false,
+                failed_since: false,
+            },
+            Fail,
+            "has not succeeded on Staging",
+        ),
+        (
+            Previous::Stage {
+                label: "Staging".into(),
+                succeeded: false,
+                rolled_back: false,
+                failed_since: true,
+            },
+            Fail,
+            "its latest deployment there did not",
+        ),
+        (
+            Previous::Stage {
+                label: "Staging".into(),
+                succeeded: true,
+                rolled_back: true,
+                failed_since: false,
+            },
+            Fail,
+            "was rolled back on Staging",
+        ),
+    ];
+    for (previous, status, reason) in cases {
+        let f = PromotionFacts {
+            previous: previous.clone(),
+            ..facts()
+        };
+        let (s, r) = verdict(&f, GateKind::PreviousStage);
+        assert_eq!(s, status, "{previous:?}");
+        assert!(r.contains(reason), "{previous:?}: {r}");
+    }
+}
+
+#[test]
+fn signed_off_gate_table() {
+    use GateStatus::*;
+    let qa: RoleSet = [Role::Qa].into_iter().collect();
+    let cases = [
+        (
+            SignOff::NotRequired,
+            Pass,
+            "no sign-off required".to_string(),
+        ),
+        (
+            SignOff::Required {
+                stage: "Staging".into(),
+                roles: qa,
+                by: Some("quinn".into()),
+            },
+            Pass,
+            "signed off on Staging by quinn".into(),
+        ),
+        (
+            SignOff::Required {
+                stage: "Staging".into(),
+                roles: qa,
+                by: None,
+            },
+            Fail,
+            "bbbbbbb is not signed off on Staging; qa may sign it off there".into(),
+        ),
+    ];
+    for (sign_off, status, reason) in cases {
+        let f = PromotionFacts {
+            sign_off: sign_off.clone(),
+            ..facts()
+        };
+        assert_eq!(
+            verdict(&f, GateKind::SignedOff),
+            (status, reason),
+            "{sign_off:?}"
+        );
+    }
+}
+
+#[test]
+fn ancestry_gate_table() {
+    use GateStatus::*;
+    let cases = [
+        (true, Ancestry::NoCurrent, Pass, "nothing deployed"),
+        (true, Ancestry::Same, Pass, "already the current SHA"),
+        (true, Ancestry::Descends, Pass, "descends from"),
+        (
+            true,
+            Ancestry::Diverges {
+                current: sha('a'),
+                older: false,
+            },
+            Fail,
+            "does not descend from Production's current SHA aaaaaaa",
+        ),
+        (true, Ancestry::Unknown, Pending, "checking"),
+        (
+            false,
+            Ancestry::Diverges {
+                current: sha('a'),
+                older: false,
+            },
+            Pass,
+            "not fast-forward-only",
+        ),
+    ];
+    for (ff, ancestry, status, reason) in cases {
+        let mut f = PromotionFacts {
+            ancestry: ancestry.clone(),
+            ..facts()
+        };
+        f.target.fast_forward_only = ff;
+        let (s, r) = verdict(&f, GateKind::Ancestry);
+        assert_eq!(s, status, "{ff} {ancestry:?}");
+        assert!(r.contains(reason), "{ancestry:?}: {r}");
+    }
+}
+
+#[test]
+fn busy_lock_and_permission_gate_tables() {
+    let f = PromotionFacts {
+        active: Some(ActiveDeployment {
+            id: crate::DeploymentId(7),
+            sha: sha('c'),
+        }),
+        ..facts()
+    };
+    assert_eq!(
+        verdict(&f, GateKind::Busy),
+        (
+            GateStatus::Fail,
+            "Production is already deploying ccccccc (deployment #7)".into()
+        )
+    );
+
+    let f = PromotionFacts {
+        lock: Some(LockInfo {
+            by: "olga".into(),
+            reason: "labs until 19:00".into(),
+        }),
+        ..facts()
+    };
+    assert_eq!(
+        verdict(&f, GateKind::Lock),
+        (GateStatus::Fail, "locked by olga: labs until 19:00".into())
+    );
+
+    for (roles, status) in [
+        (vec![Role::Qa], GateStatus::Fail),
+        (vec![Role::Dev, Role::Viewer], GateStatus::Fail),
+        (vec![Role::Ops], GateStatus::Pass),
+        (vec![Role::Admin], GateStatus::Pass),
+    ] {
+        let f = PromotionFacts {
+            user_roles: roles.iter().copied().collect(),
+            ..facts()
+        };
+        let (s, r) = verdict(&f, GateKind::Permission);
+        assert_eq!(s, status, "{roles:?}");
+        if s == GateStatus::Fail {
+            assert_eq!(r, "only ops may promote into Production");
+        }
+    }
+}
+
+#[test]
+fn the_first_blocker_is_the_first_failing_gate_in_display_order() {
+    let f = PromotionFacts {
+        lock: Some(LockInfo {
+            by: "o".into(),
+            reason: "r".into(),
+        }),
+        ancestry: Ancestry::Unknown,
+        ..facts()
+    };
+    let results = evaluate(&f);
+    let blocker = first_blocker(&results).unwrap();
+    assert_eq!(blocker.gate, GateKind::Ancestry);
+    assert_eq!(blocker.status, GateStatus::Pending);
+}
