@@ -123,6 +123,8 @@ pub struct NextStep {
     pub gates: Vec<GateView>,
     /// All gates pass: the button is enabled.
     pub allowed: bool,
+    /// What the promoter confirms, item by item (empty: nothing).
+    pub checklist: Vec<String>,
 }
 
 /// Who marked a card ready.
@@ -295,6 +297,8 @@ pub struct DeploymentView {
     pub kind: String,
     /// The stage's SHA before it.
     pub previous_sha: Option<String>,
+    /// The checklist items the promoter confirmed (where the stage has a checklist).
+    pub checklist: Option<Vec<String>>,
     /// Subject of the commit.
     pub subject: Option<String>,
     /// Exit code.

@@ -1,6 +1,7 @@
 //! `/pipelines/:pipeline`: the board. A *Commits* lane (the branch's recent
 //! first-parent commits), the built-in *Ready* column, then one column per stage.
 
+use super::card::CardView;
 use super::common::{ErrorPanel, Layout, ShaChip};
 use crate::server_fns::get_board;
 use leptos::prelude::*;
@@ -113,10 +114,10 @@ fn Board(board: BoardView) -> impl IntoView {
 
 /// What every card on a board needs to know about the board.
 #[derive(Clone)]
-struct BoardCtx {
-    pipeline: String,
-    pipeline_name: String,
-    can_mark_ready: bool,
+pub(super) struct BoardCtx {
+    pub(super) pipeline: String,
+    pub(super) pipeline_name: String,
+    pub(super) can_mark_ready: bool,
 }
 
 #[component]
@@ -278,139 +279,4 @@ fn CardList(cards: Vec<Card>, ctx: BoardCtx, empty: &'static str) -> impl IntoVi
         </ol>
     }
         .into_any()
-}
-
-#[component]
-fn CardView(card: Card, ctx: BoardCtx) -> impl IntoView {
-    let c = card.commit.clone();
-    let mut class = String::from("card");
-    for (flag, name) in [
-        (card.current_here, " current"),
-        (card.superseded, " superseded"),
-        (card.rolled_back, " rolled-back"),
-        (card.deploying.is_some(), " deploying"),
-    ] {
-        if flag {
-            class.push_str(name);
-        }
-    }
-    let ready_action = format!("/pipelines/{}/ready", ctx.pipeline);
-    let unready_action = format!("/pipelines/{}/unready", ctx.pipeline);
-    let promote_action = format!("/pipelines/{}/promote", ctx.pipeline);
-    let placed = card.current_here || card.superseded;
-    view! {
-        <li class=class data-sha=c.sha.clone()>
-            <div class="card-head">
-                <ShaChip sha=c.sha.clone() short=c.short.clone() />
-                <span class="flags">
-                    {c.is_merge.then(|| view! { <span class="badge">"merge"</span> })}
-                    {card.current_here.then(|| view! { <span class="badge current">"current"</span> })}
-                    {card.superseded.then(|| view! { <span class="badge">"superseded"</span> })}
-                    {card.rolled_back.then(|| view! { <span class="badge warn">"rolled back"</span> })}
-                    {card
-                        .deploying
-                        .map(|id| {
-                            view! {
-                                <a class="badge deploying" href=format!("/deployments/{id}")>
-                                    "deploying"
-                                </a>
-                            }
-                        })}
-                </span>
-            </div>
-            <p class="subject">{c.subject.clone()}</p>
-            <p class="meta">{format!("{} · {}", c.author, c.age)}</p>
-            {card
-                .ready
-                .clone()
-                .filter(|_| !placed)
-                .map(|r| {
-                    view! {
-                        <p class="meta">
-                            {format!("Ready by {} {}", r.by, r.age)}
-                            {r.note.map(|n| format!(": {n}"))}
-                        </p>
-                    }
-                })}
-            {(ctx.can_mark_ready && card.ready.is_none() && !placed)
-                .then(|| {
-                    view! {
-                        <form method="post" action=ready_action.clone() class="card-action">
-                            <input type="hidden" name="sha" value=c.sha.clone() />
-                            <input
-                                name="note"
-                                maxlength="500"
-                                placeholder="Note (optional)"
-                                aria-label=format!("Note for {}", c.short)
-                            />
-                            <button type="submit" aria-label=format!("Mark {} ready", c.short)>
-                                "Mark ready"
-                            </button>
-                        </form>
-                    }
-                })}
-            {(ctx.can_mark_ready && card.ready.is_some() && !placed)
-                .then(|| {
-                    view! {
-                        <form method="post" action=unready_action.clone() class="inline">
-                            <input type="hidden" name="sha" value=c.sha.clone() />
-                            <button type="submit" class="link" aria-label=format!("Unmark {}", c.short)>
-                                "Unmark"
-                            </button>
-                        </form>
-                    }
-                })}
-            {card
-                .next
-                .clone()
-                .map(|n| {
-                    let button_class = if n.production { "promote danger" } else { "promote" };
-                    let text = if n.production {
-                        format!("Promote to {} (PRODUCTION)", n.label)
-                    } else {
-                        format!("Promote to {}", n.label)
-                    };
-                    let aria = format!("Promote {} of {} to {}", c.short, ctx.pipeline_name, n.label);
-                    view! {
-                        <div class="next" data-next=n.stage.clone()>
-                            <ul class="gates" aria-label=format!("Gates for {}", n.label)>
-                                {n
-                                    .gates
-                                    .iter()
-                                    .map(|g| {
-                                        view! {
-                                            <li class=format!("gate {}", g.status) data-gate=g.gate.clone()>
-                                                <span class="gate-status">{g.status.clone()}</span>
-                                                " "
-                                                <span class="gate-label">{g.label.clone()}</span>
-                                                ": "
-                                                {g.reason.clone()}
-                                            </li>
-                                        }
-                                    })
-                                    .collect_view()}
-                            </ul>
-                            {n
-                                .from
-                                .clone()
-                                .filter(|from| *from != c.sha)
-                                .map(|from| {
-                                    view! {
-                                        <a class="what-goes-out" href=format!("/pipelines/{}/compare?from={from}&to={}", ctx.pipeline, c.sha)>
-                                            {format!("What goes out to {}", n.label)}
-                                        </a>
-                                    }
-                                })}
-                            <form method="post" action=promote_action.clone()>
-                                <input type="hidden" name="sha" value=c.sha.clone() />
-                                <input type="hidden" name="stage" value=n.stage.clone() />
-                                <button type="submit" class=button_class disabled=!n.allowed aria-label=aria>
-                                    {text}
-                                </button>
-                            </form>
-                        </div>
-                    }
-                })}
-        </li>
-    }
 }

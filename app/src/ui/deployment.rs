@@ -124,6 +124,10 @@ fn Deployment(d: DeploymentView) -> impl IntoView {
                 <dd>{format!("{} by {}", dep.age, dep.by.clone().unwrap_or_else(|| "unknown".into()))}</dd>
                 <dt>"Exit code"</dt>
                 <dd>{d.exit_code.map_or_else(|| "—".to_owned(), |c| c.to_string())}</dd>
+                {d.checklist.clone().map(|items| view! {
+                    <dt>"Confirmed"</dt>
+                    <dd data-testid="checklist-done">{items.join("; ")}</dd>
+                })}
             </dl>
             {d
                 .can_cancel

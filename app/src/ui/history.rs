@@ -6,6 +6,7 @@ use crate::server_fns::{get_compare, get_stage_history};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
+use slipway_model::views::SignOffView;
 
 /// The stage history page.
 #[component]
@@ -56,7 +57,15 @@ pub fn StageHistoryPage() -> impl IntoView {
                                                     <tr>
                                                         <td><a href=format!("/deployments/{}", d.id)>{format!("#{}", d.id)}</a></td>
                                                         <td><ShaChip sha=d.sha.clone() short=short /></td>
-                                                        <td>{r.kind}{r.reason.map(|x| format!(": {x}"))}</td>
+                                                        <td>
+                                                            {r.kind}
+                                                            {r.reason.map(|x| format!(": {x}"))}
+                                                            {r.checklist.map(|items| view! {
+                                                                <span class="meta checklist-done" data-testid="checklist-done">
+                                                                    {format!(" · confirmed: {}", items.join("; "))}
+                                                                </span>
+                                                            })}
+                                                        </td>
                                                         <td>{d.state}</td>
                                                         <td>{d.by.unwrap_or_default()}</td>
                                                         <td>{d.age}</td>
@@ -66,6 +75,7 @@ pub fn StageHistoryPage() -> impl IntoView {
                                             .collect_view()}
                                     </tbody>
                                 </table>
+                                {h.asks_sign_off.then(|| view! { <SignOffList sign_offs=h.sign_offs.clone() /> })}
                             }
                                 .into_any()
                         }
@@ -73,6 +83,40 @@ pub fn StageHistoryPage() -> impl IntoView {
                 })}
             </Suspense>
         </Layout>
+    }
+}
+
+/// A stage's sign-offs, ended ones included.
+#[component]
+fn SignOffList(sign_offs: Vec<SignOffView>) -> impl IntoView {
+    view! {
+        <h2>"Sign-offs"</h2>
+        {sign_offs.is_empty().then(|| view! { <p class="meta">"Nothing signed off here yet."</p> })}
+        <ul class="sign-offs" data-testid="sign-offs">
+            {sign_offs
+                .into_iter()
+                .map(|s| {
+                    let short = s.sha.get(..7).unwrap_or_default().to_owned();
+                    let ended = match s.state.as_str() {
+                        "withdrawn" => format!(
+                            " — withdrawn by {}: {}",
+                            s.ended_by.clone().unwrap_or_default(),
+                            s.end_reason.clone().unwrap_or_default()
+                        ),
+                        "voided" => format!(" — voided: {}", s.end_reason.clone().unwrap_or_default()),
+                        _ => String::new(),
+                    };
+                    let note = s.note.map(|n| format!(": {n}")).unwrap_or_default();
+                    let text = format!(" signed off by {} {}{note}{ended}", s.by, s.age);
+                    view! {
+                        <li data-state=s.state.clone()>
+                            <ShaChip sha=s.sha.clone() short=short />
+                            {text}
+                        </li>
+                    }
+                })
+                .collect_view()}
+        </ul>
     }
 }
 

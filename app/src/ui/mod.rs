@@ -4,6 +4,7 @@
 mod admin;
 mod audit;
 mod board;
+mod card;
 mod common;
 mod deployment;
 mod history;

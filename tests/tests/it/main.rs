@@ -12,6 +12,7 @@ mod cli;
 mod connections;
 mod crash;
 mod deployer;
+mod governance;
 mod live;
 mod matrix;
 mod mirror;

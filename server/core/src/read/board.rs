@@ -208,6 +208,7 @@ pub async fn board(
                     production: p.stages[n].production,
                     allowed: gates::first_blocker(&results).is_none(),
                     gates: gate_views(&results),
+                    checklist: p.stages[n].checklist.clone(),
                 });
             }
         }

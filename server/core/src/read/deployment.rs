@@ -57,6 +57,7 @@ pub async fn deployment(
         production: stage.is_some_and(|s| s.production),
         kind: d.kind.as_str().to_owned(),
         previous_sha: d.previous_sha.as_ref().map(Sha::to_string),
+        checklist: d.checklist.clone(),
         subject,
         exit_code: d.exit_code,
         active: d.state.is_active(),

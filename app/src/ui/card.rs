@@ -1,0 +1,251 @@
+//! One card of the board: a commit, where it stands, its sign-off on the stage it sits
+//! in, and the way on to the next stage (gates, checklist, the promote button).
+
+use super::board::BoardCtx;
+use super::common::ShaChip;
+use leptos::prelude::*;
+use slipway_model::views::{Card, NextStep, SignOffSlot};
+
+#[component]
+pub(super) fn CardView(card: Card, ctx: BoardCtx) -> impl IntoView {
+    let c = card.commit.clone();
+    let mut class = String::from("card");
+    for (flag, name) in [
+        (card.current_here, " current"),
+        (card.superseded, " superseded"),
+        (card.rolled_back, " rolled-back"),
+        (card.deploying.is_some(), " deploying"),
+    ] {
+        if flag {
+            class.push_str(name);
+        }
+    }
+    let ready_action = format!("/pipelines/{}/ready", ctx.pipeline);
+    let unready_action = format!("/pipelines/{}/unready", ctx.pipeline);
+    let placed = card.current_here || card.superseded;
+    view! {
+        <li class=class data-sha=c.sha.clone()>
+            <div class="card-head">
+                <ShaChip sha=c.sha.clone() short=c.short.clone() />
+                <span class="flags">
+                    {c.is_merge.then(|| view! { <span class="badge">"merge"</span> })}
+                    {card.current_here.then(|| view! { <span class="badge current">"current"</span> })}
+                    {card.superseded.then(|| view! { <span class="badge">"superseded"</span> })}
+                    {card.rolled_back.then(|| view! { <span class="badge warn">"rolled back"</span> })}
+                    {card
+                        .deploying
+                        .map(|id| {
+                            view! {
+                                <a class="badge deploying" href=format!("/deployments/{id}")>
+                                    "deploying"
+                                </a>
+                            }
+                        })}
+                </span>
+            </div>
+            <p class="subject">{c.subject.clone()}</p>
+            <p class="meta">{format!("{} · {}", c.author, c.age)}</p>
+            {card
+                .ready
+                .clone()
+                .filter(|_| !placed)
+                .map(|r| {
+                    view! {
+                        <p class="meta">
+                            {format!("Ready by {} {}", r.by, r.age)}
+                            {r.note.map(|n| format!(": {n}"))}
+                        </p>
+                    }
+                })}
+            {(ctx.can_mark_ready && card.ready.is_none() && !placed)
+                .then(|| {
+                    view! {
+                        <form method="post" action=ready_action.clone() class="card-action">
+                            <input type="hidden" name="sha" value=c.sha.clone() />
+                            <input
+                                name="note"
+                                maxlength="500"
+                                placeholder="Note (optional)"
+                                aria-label=format!("Note for {}", c.short)
+                            />
+                            <button type="submit" aria-label=format!("Mark {} ready", c.short)>
+                                "Mark ready"
+                            </button>
+                        </form>
+                    }
+                })}
+            {(ctx.can_mark_ready && card.ready.is_some() && !placed)
+                .then(|| {
+                    view! {
+                        <form method="post" action=unready_action.clone() class="inline">
+                            <input type="hidden" name="sha" value=c.sha.clone() />
+                            <button type="submit" class="link" aria-label=format!("Unmark {}", c.short)>
+                                "Unmark"
+                            </button>
+                        </form>
+                    }
+                })}
+            {card
+                .sign_off
+                .clone()
+                .map(|sign_off| view! { <SignOffPart sign_off=sign_off sha=c.sha.clone() short=c.short.clone() ctx=ctx.clone() /> })}
+            {card
+                .next
+                .clone()
+                .map(|n| view! { <NextStepPart next=n sha=c.sha.clone() short=c.short.clone() ctx=ctx.clone() /> })}
+        </li>
+    }
+}
+
+/// A card's sign-off on the stage it sits in: who signed off, or the form to do it.
+#[component]
+fn SignOffPart(sign_off: SignOffSlot, sha: String, short: String, ctx: BoardCtx) -> impl IntoView {
+    let slot = sign_off;
+    let action = format!("/pipelines/{}/stages/{}/signoff", ctx.pipeline, slot.stage);
+    let withdraw_action = format!("{action}/withdraw");
+    let label = slot.label.clone();
+    view! {
+        <div class="sign-off" data-sign-off=slot.stage.clone()>
+            {match slot.given.clone() {
+                Some(given) => {
+                    view! {
+                        <p class="signed-off" data-testid="signed-off">
+                            {format!(
+                                "Signed off on {} by {} {}{}",
+                                label,
+                                given.by,
+                                given.age,
+                                given.note.map(|n| format!(": {n}")).unwrap_or_default(),
+                            )}
+                        </p>
+                    }
+                        .into_any()
+                }
+                None => {
+                    view! {
+                        <p class="awaiting-sign-off">
+                            {format!("Awaiting sign-off on {} by {}", label, slot.roles.join(", "))}
+                        </p>
+                    }
+                        .into_any()
+                }
+            }}
+            {slot
+                .can_sign
+                .then(|| {
+                    view! {
+                        <form method="post" action=action.clone() class="card-action">
+                            <input type="hidden" name="sha" value=sha.clone() />
+                            <input
+                                name="note"
+                                maxlength="500"
+                                placeholder="Note (optional)"
+                                aria-label=format!("Sign-off note for {short}")
+                            />
+                            <button type="submit" aria-label=format!("Sign off {short} on {}", slot.label)>
+                                "Sign off"
+                            </button>
+                        </form>
+                    }
+                })}
+            {slot
+                .can_withdraw
+                .then(|| {
+                    view! {
+                        <form method="post" action=withdraw_action.clone() class="card-action">
+                            <input type="hidden" name="sha" value=sha.clone() />
+                            <input
+                                name="reason"
+                                required
+                                maxlength="500"
+                                placeholder="Why withdraw?"
+                                aria-label=format!("Reason to withdraw the sign-off of {short}")
+                            />
+                            <button type="submit" class="link" aria-label=format!("Withdraw the sign-off of {short}")>
+                                "Withdraw sign-off"
+                            </button>
+                        </form>
+                    }
+                })}
+        </div>
+    }
+}
+
+/// The way on to the next stage: its gates, what goes out, the checklist to confirm and
+/// the promote button.
+#[component]
+fn NextStepPart(next: NextStep, sha: String, short: String, ctx: BoardCtx) -> impl IntoView {
+    let n = next;
+    let promote_action = format!("/pipelines/{}/promote", ctx.pipeline);
+    let button_class = if n.production {
+        "promote danger"
+    } else {
+        "promote"
+    };
+    let text = if n.production {
+        format!("Promote to {} (PRODUCTION)", n.label)
+    } else {
+        format!("Promote to {}", n.label)
+    };
+    let aria = format!("Promote {} of {} to {}", short, ctx.pipeline_name, n.label);
+    view! {
+        <div class="next" data-next=n.stage.clone()>
+            <ul class="gates" aria-label=format!("Gates for {}", n.label)>
+                {n
+                    .gates
+                    .iter()
+                    .map(|g| {
+                        view! {
+                            <li class=format!("gate {}", g.status) data-gate=g.gate.clone()>
+                                <span class="gate-status">{g.status.clone()}</span>
+                                " "
+                                <span class="gate-label">{g.label.clone()}</span>
+                                ": "
+                                {g.reason.clone()}
+                            </li>
+                        }
+                    })
+                    .collect_view()}
+            </ul>
+            {n
+                .from
+                .clone()
+                .filter(|from| *from != sha)
+                .map(|from| {
+                    view! {
+                        <a class="what-goes-out" href=format!("/pipelines/{}/compare?from={from}&to={}", ctx.pipeline, sha)>
+                            {format!("What goes out to {}", n.label)}
+                        </a>
+                    }
+                })}
+            <form method="post" action=promote_action>
+                <input type="hidden" name="sha" value=sha.clone() />
+                <input type="hidden" name="stage" value=n.stage.clone() />
+                {(!n.checklist.is_empty())
+                    .then(|| {
+                        view! {
+                            <fieldset class="checklist">
+                                <legend>{format!("Before {} — confirm each", n.label)}</legend>
+                                {n
+                                    .checklist
+                                    .iter()
+                                    .map(|item| {
+                                        view! {
+                                            <label>
+                                                <input type="checkbox" name="checklist" value=item.clone() required />
+                                                " "
+                                                {item.clone()}
+                                            </label>
+                                        }
+                                    })
+                                    .collect_view()}
+                            </fieldset>
+                        }
+                    })}
+                <button type="submit" class=button_class disabled=!n.allowed aria-label=aria>
+                    {text}
+                </button>
+            </form>
+        </div>
+    }
+}
