@@ -327,6 +327,23 @@ async fn three_users_take_a_sha_to_production_and_every_board_updates_live() {
     }
 }
 
+/// Clicks what submits a form (or follows a link) and waits until the next page has
+/// loaded: reading it any sooner could read the page before, whose flash message or
+/// status is still on screen.
+async fn submit(page: &fantoccini::Client, css: &str) {
+    page.execute("window.__slipwayBeforeSubmit = true; return true;", vec![])
+        .await
+        .unwrap();
+    click(page, css).await;
+    wait_until(
+        page,
+        "window.__slipwayBeforeSubmit === undefined && document.readyState === 'complete'",
+        WAIT,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("clicking {css} loaded no new page: {e:#}"));
+}
+
 async fn type_into(page: &fantoccini::Client, css: &str, text: &str) {
     wait_for_css(page, css, WAIT).await.unwrap();
     let field = page.find(Locator::Css(css)).await.unwrap();
@@ -355,7 +372,7 @@ async fn log_in_at(
     page.goto(&app.url(path)).await.unwrap();
     type_into(&page, "#username", name).await;
     type_into(&page, "#password", password).await;
-    click(&page, "form[action='/login'] button[type='submit']").await;
+    submit(&page, "form[action='/login'] button[type='submit']").await;
     page
 }
 
@@ -377,16 +394,16 @@ async fn an_admin_manages_users_on_the_admin_page_and_the_new_user_sets_a_passwo
     type_into(&page, "#new-user-name", "carol").await;
     click(&page, "#new-viewer").await;
     click(&page, "#new-qa").await;
-    click(&page, "form[data-testid='new-user'] button[type='submit']").await;
+    submit(&page, "form[data-testid='new-user'] button[type='submit']").await;
     let temporary = text_of(&page, "[data-testid='temporary-password']").await;
     assert_eq!(temporary.len(), 23, "{temporary:?}");
-    click(&page, "a[href='/admin/users']").await;
+    submit(&page, "a[href='/admin/users']").await;
     let carol = text_of(&page, "tr[data-user='carol'] [data-testid='status']").await;
     assert_eq!(carol, "must change password");
 
     // Give bob ops too, then disable him.
     click(&page, "#roles-bob-ops").await;
-    click(&page, "button[aria-label='Save roles of bob']").await;
+    submit(&page, "button[aria-label='Save roles of bob']").await;
     let message = text_of(&page, "[data-testid='flash']").await;
     assert!(message.contains("bob now has roles dev, ops"), "{message}");
     assert!(page
@@ -396,7 +413,7 @@ async fn an_admin_manages_users_on_the_admin_page_and_the_new_user_sets_a_passwo
         .is_selected()
         .await
         .unwrap());
-    click(&page, "button[aria-label='Disable bob']").await;
+    submit(&page, "button[aria-label='Disable bob']").await;
     let message = text_of(&page, "[data-testid='flash']").await;
     assert!(message.contains("Disabled bob"), "{message}");
     assert_eq!(
@@ -418,7 +435,7 @@ async fn an_admin_manages_users_on_the_admin_page_and_the_new_user_sets_a_passwo
     type_into(&carol, "#pw-current", &temporary).await;
     type_into(&carol, "#pw-new", "carol picks a passphrase").await;
     type_into(&carol, "#pw-confirm", "carol picks a passphrase").await;
-    click(
+    submit(
         &carol,
         "form[data-testid='password-form'] button[type='submit']",
     )

@@ -228,3 +228,50 @@ fn an_unsafe_branch_is_refused() {
         assert!(parse(&text, dir.path()).is_err(), "{bad}");
     }
 }
+
+#[test]
+fn sign_off_and_checklist_are_read_per_stage() {
+    let dir = repo_dir();
+    let text = minimal("checklist = [\"Backup taken\", \" Release notes posted \"]").replace(
+        "id = \"staging\"",
+        "id = \"staging\"\nsign_off = { roles = [\"qa\"] }",
+    );
+    let c = parse(&text, dir.path()).expect("valid");
+    let (staging, prod) = (&c.pipelines[0].stages[0], &c.pipelines[0].stages[1]);
+    assert_eq!(
+        staging.sign_off.as_ref().map(|s| s.roles),
+        Some([Role::Qa].into_iter().collect())
+    );
+    assert!(prod.sign_off.is_none() && staging.checklist.is_empty());
+    assert_eq!(prod.checklist, ["Backup taken", "Release notes posted"]);
+}
+
+#[test]
+fn governance_mistakes_are_named_with_their_keys() {
+    let dir = repo_dir();
+    let text = minimal(
+        "sign_off = { roles = [\"qa\"] }\nchecklist = [\"Backup taken\", \"\", \"Backup taken\"]",
+    )
+    .replace(
+        "id = \"staging\"",
+        "id = \"staging\"\nsign_off = { roles = [] }",
+    );
+    let msg = parse(&text, dir.path()).unwrap_err().to_string();
+    for expected in [
+        "pipelines[0].stages[0].sign_off.roles",
+        "nobody could sign off on this stage",
+        "pipelines[0].stages[1].sign_off",
+        "the last stage has no next stage for a sign-off to hold back",
+        "pipelines[0].stages[1].checklist",
+        "got an empty one",
+        "\"Backup taken\" is listed twice",
+    ] {
+        assert!(msg.contains(expected), "{expected:?} in {msg}");
+    }
+    let typo = minimal("").replace(
+        "id = \"staging\"",
+        "id = \"staging\"\nsign_off = { role = [\"qa\"] }",
+    );
+    let msg = parse(&typo, dir.path()).unwrap_err().to_string();
+    assert!(msg.contains("unknown field `role`"), "{msg}");
+}
