@@ -285,6 +285,7 @@ async fn run() -> Result<Vec<String>> {
             requested_by: user_ids[i % user_ids.len()],
             reason: None,
             checklist: None,
+            emergency_reason: None,
         };
         let d = app
             .state

@@ -49,12 +49,18 @@ vocabulary! {
         UnmarkReady => "unmark_ready",
         /// A promotion was asked for.
         Promote => "promote",
+        /// A promotion through a closed window or a freeze was asked for, with a reason.
+        EmergencyPromote => "emergency_promote",
         /// A rollback was asked for.
         Rollback => "rollback",
         /// A SHA was signed off on a stage.
         SignOff => "sign_off",
         /// A sign-off was withdrawn.
         WithdrawSignOff => "withdraw_sign_off",
+        /// A freeze was declared.
+        FreezeCreated => "freeze_created",
+        /// A freeze was ended early.
+        FreezeEnded => "freeze_ended",
         /// A stage was locked.
         Lock => "lock",
         /// A stage's lock was removed.

@@ -24,6 +24,10 @@ pub enum RefusalKind {
     Lock,
     /// The user's roles may not promote into the stage.
     Permission,
+    /// The stage's deploy window is closed.
+    Window,
+    /// A freeze closes the stage.
+    NoFreeze,
     /// The SHA is not on the pipeline's branch.
     UnknownCommit,
     /// The deployment is not in a state that allows the action (cancel after the end).
@@ -44,6 +48,8 @@ impl RefusalKind {
             RefusalKind::Busy => "busy",
             RefusalKind::Lock => "lock",
             RefusalKind::Permission => "permission",
+            RefusalKind::Window => "window",
+            RefusalKind::NoFreeze => "no_freeze",
             RefusalKind::UnknownCommit => "unknown_commit",
             RefusalKind::State => "state",
             RefusalKind::RollbackTarget => "rollback_target",
@@ -61,6 +67,8 @@ impl From<GateKind> for RefusalKind {
             GateKind::Busy => RefusalKind::Busy,
             GateKind::Lock => RefusalKind::Lock,
             GateKind::Permission => RefusalKind::Permission,
+            GateKind::Window => RefusalKind::Window,
+            GateKind::NoFreeze => RefusalKind::NoFreeze,
         }
     }
 }

@@ -230,3 +230,7 @@ row_id!(
     /// A login session's id (one browser's sign-in, listed on the profile page).
     LoginId
 );
+row_id!(
+    /// A freeze's id (what ops end it by).
+    FreezeId
+);

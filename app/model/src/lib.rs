@@ -23,6 +23,6 @@ pub mod time_fmt;
 pub mod views;
 
 pub use error::AppError;
-pub use ids::{DeploymentId, LoginId, PipelineId, StageId, TokenId, UserId, UserName};
+pub use ids::{DeploymentId, FreezeId, LoginId, PipelineId, StageId, TokenId, UserId, UserName};
 pub use roles::{Action, Role, RoleSet};
 pub use sha::Sha;

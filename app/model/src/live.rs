@@ -53,6 +53,8 @@ pub enum BoardChange {
     Lock,
     /// A SHA was signed off, or a sign-off withdrawn.
     SignOff,
+    /// A freeze was declared or ended.
+    Freeze,
     /// A deployment was created.
     Deploying,
     /// A deployment ended.

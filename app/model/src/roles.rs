@@ -164,6 +164,10 @@ pub enum Action {
     },
     /// Approve a production promotion or window exception.
     Approve,
+    /// Promote through a closed deploy window or a freeze, with a reason.
+    EmergencyOverride,
+    /// Declare or end a freeze.
+    ManageFreezes,
     /// Cancel a running deployment.
     Cancel,
     /// Roll a stage back to its previous good SHA, on a stage whose configuration lets
@@ -197,7 +201,10 @@ impl Action {
             }
             Action::Lock { production: false } => any(&[Qa, Ops, Admin]),
             Action::Lock { production: true } => any(&[Ops, Admin]),
-            Action::Approve | Action::Cancel => any(&[Ops, Admin]),
+            Action::Approve
+            | Action::Cancel
+            | Action::EmergencyOverride
+            | Action::ManageFreezes => any(&[Ops, Admin]),
             Action::ManageUsers | Action::ViewAudit => any(&[Admin]),
         }
     }
@@ -217,6 +224,10 @@ impl Action {
             Action::Lock { production: true } => "lock a production stage".into(),
             Action::Lock { production: false } => "lock a stage".into(),
             Action::Approve => "approve".into(),
+            Action::EmergencyOverride => {
+                "promote through a closed window or a freeze (emergency override)".into()
+            }
+            Action::ManageFreezes => "declare or end freezes".into(),
             Action::Cancel => "cancel a deployment".into(),
             Action::Rollback { allowed } => {
                 format!("roll back this stage (allowed: {allowed})")
@@ -289,6 +300,11 @@ mod tests {
             (&[Ops], Action::Cancel, true),
             (&[Ops], Action::Approve, true),
             (&[Qa], Action::Approve, false),
+            (&[Ops], Action::EmergencyOverride, true),
+            (&[Admin], Action::EmergencyOverride, true),
+            (&[Qa], Action::EmergencyOverride, false),
+            (&[Ops], Action::ManageFreezes, true),
+            (&[Dev], Action::ManageFreezes, false),
             (&[Ops], Action::ManageUsers, false),
             (&[Admin], Action::ManageUsers, true),
             (&[Viewer], Action::ViewAudit, false),

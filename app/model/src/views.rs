@@ -125,6 +125,9 @@ pub struct NextStep {
     pub allowed: bool,
     /// What the promoter confirms, item by item (empty: nothing).
     pub checklist: Vec<String>,
+    /// The viewing user may promote as an emergency override: only a closed window
+    /// or a freeze holds the promotion, and their roles may override.
+    pub can_override: bool,
 }
 
 /// Who marked a card ready.
@@ -249,6 +252,50 @@ pub struct StageColumn {
     pub cards: Vec<Card>,
     /// Older superseded cards left out (the stage history lists them).
     pub hidden_superseded: usize,
+    /// Its deploy windows now ("open until Thu 16:00 Europe/Berlin", "closed; opens
+    /// Mon 09:00 Europe/Berlin"); `None` without windows.
+    pub window: Option<String>,
+    /// Whether its windows are open now (true without windows).
+    pub window_open: bool,
+    /// A freeze closing it now ("frozen until …: reason").
+    pub freeze: Option<String>,
+    /// Its latest deployment went through as an emergency override: shown until the
+    /// next regular one.
+    pub emergency: Option<EmergencyView>,
+}
+
+/// An emergency override, as the board's banner shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EmergencyView {
+    /// The deployment it started.
+    pub deployment: DeploymentId,
+    /// Who overrode.
+    pub by: Option<String>,
+    /// Why.
+    pub reason: String,
+    /// Age text.
+    pub age: String,
+}
+
+/// A freeze as the board and the API list it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FreezeView {
+    /// Its id; `None` for a freeze declared in the config (which only the config ends).
+    pub id: Option<crate::FreezeId>,
+    /// The stage ids it closes; empty: every stage.
+    pub stages: Vec<String>,
+    /// Start (RFC 3339, UTC).
+    pub from: String,
+    /// End (RFC 3339, UTC).
+    pub until: String,
+    /// Why.
+    pub reason: String,
+    /// Who declared it (`None` for the config's).
+    pub by: Option<String>,
+    /// Whether it is in force now (else it is still to come).
+    pub in_force: bool,
 }
 
 /// One pipeline's board.
@@ -273,6 +320,10 @@ pub struct BoardView {
     pub can_refresh: bool,
     /// Whether the viewer may mark commits ready.
     pub can_mark_ready: bool,
+    /// Freezes in force or to come, the config's and those ops declared.
+    pub freezes: Vec<FreezeView>,
+    /// Whether the viewer may declare and end freezes.
+    pub can_manage_freezes: bool,
     /// The newest event id when this was read: live updates resume from here, so
     /// nothing that happens while the page loads is missed.
     pub as_of_event: i64,

@@ -5,8 +5,8 @@
 use proptest::prelude::*;
 use slipway_model::deployment::DeploymentState;
 use slipway_model::gates::{
-    evaluate, first_blocker, ActiveDeployment, Ancestry, GateStatus, LockInfo, Previous,
-    PromotionFacts, SignOff, TargetStage, GATES,
+    evaluate, first_blocker, ActiveDeployment, Ancestry, FreezeInfo, GateStatus, LockInfo,
+    Previous, PromotionFacts, SignOff, TargetStage, WindowState, GATES,
 };
 use slipway_model::{Action, PipelineId, Role, RoleSet, Sha, StageId, UserName};
 
@@ -46,6 +46,17 @@ fn sign_off_strategy() -> impl Strategy<Value = SignOff> {
     ]
 }
 
+fn window_strategy() -> impl Strategy<Value = WindowState> {
+    prop_oneof![
+        Just(WindowState::Always),
+        Just(WindowState::Open {
+            until: "Thu 16:00 UTC".into()
+        }),
+        proptest::option::of(Just("Mon 09:00 UTC".to_owned()))
+            .prop_map(|next| WindowState::Closed { next }),
+    ]
+}
+
 fn ancestry_strategy() -> impl Strategy<Value = Ancestry> {
     prop_oneof![
         Just(Ancestry::NoCurrent),
@@ -68,6 +79,9 @@ prop_compose! {
         active in proptest::option::of((1i64..1000, sha_strategy())),
         locked in proptest::option::of("[a-z]{1,12}"),
         user_roles in roles_strategy(),
+        window in window_strategy(),
+        frozen in any::<bool>(),
+        emergency in any::<bool>(),
     ) -> PromotionFacts {
         PromotionFacts {
             sha,
@@ -81,6 +95,9 @@ prop_compose! {
             }),
             lock: locked.map(|by| LockInfo { by, reason: "incident".into() }),
             user_roles,
+            window,
+            freeze: frozen.then(|| FreezeInfo { reason: "labs".into(), until: "19:00 UTC".into() }),
+            emergency,
         }
     }
 }
@@ -109,7 +126,18 @@ fn should_pass(f: &PromotionFacts) -> bool {
         allowed: f.target.promote_roles,
     }
     .is_permitted_for(f.user_roles);
-    previous_ok && signed_off && ancestry_ok && f.active.is_none() && f.lock.is_none() && permitted
+    // A closed window or a freeze holds unless the promotion is an emergency override,
+    // which passes those two and nothing else.
+    let window_ok = f.emergency || !matches!(f.window, WindowState::Closed { .. });
+    let unfrozen = f.emergency || f.freeze.is_none();
+    window_ok
+        && unfrozen
+        && previous_ok
+        && signed_off
+        && ancestry_ok
+        && f.active.is_none()
+        && f.lock.is_none()
+        && permitted
 }
 
 proptest! {

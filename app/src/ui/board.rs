@@ -3,6 +3,7 @@
 
 use super::card::CardView;
 use super::common::{ErrorPanel, Layout, ShaChip};
+use super::freezes::FreezesPanel;
 use crate::server_fns::get_board;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -90,6 +91,31 @@ fn Board(board: BoardView) -> impl IntoView {
                     })}
             </div>
         </div>
+        {board
+            .stages
+            .iter()
+            .filter_map(|s| s.emergency.clone().map(|e| (s.stage.label.clone(), e)))
+            .map(|(label, e)| {
+                view! {
+                    <p class="panel emergency" role="alert" data-testid="emergency">
+                        <strong>"Emergency override"</strong>
+                        {format!(
+                            " on {label}: deployment #{} by {} {}: {}. Shown until the next regular deployment.",
+                            e.deployment,
+                            e.by.clone().unwrap_or_else(|| "unknown".into()),
+                            e.age,
+                            e.reason,
+                        )}
+                    </p>
+                }
+            })
+            .collect_view()}
+        <FreezesPanel
+            freezes=board.freezes.clone()
+            can_manage=board.can_manage_freezes
+            pipeline=id.clone()
+            stages=board.stages.iter().map(|s| (s.stage.id.clone(), s.stage.label.clone())).collect()
+        />
         <div class="board" data-testid="board">
             <section class="column commits" aria-labelledby="col-commits">
                 <h2 id="col-commits">
@@ -142,6 +168,17 @@ fn StageColumnView(column: StageColumn, ctx: BoardCtx) -> impl IntoView {
                 {stage.production.then(|| view! { <span class="badge prod">"PRODUCTION"</span> })}
             </h2>
             <p class="hint">{format!("{} · {}", ctx.pipeline_name, stage.label)}</p>
+            {column
+                .window
+                .clone()
+                .map(|w| {
+                    let class = if column.window_open { "window open" } else { "window closed" };
+                    view! { <p class=class data-testid="window">{format!("Deploy window {w}")}</p> }
+                })}
+            {column
+                .freeze
+                .clone()
+                .map(|f| view! { <p class="panel freeze" role="status" data-testid="freeze">{format!("Frozen: {f}")}</p> })}
             <div class="current" data-testid="current">
                 {match stage.current.clone() {
                     Some(c) => {

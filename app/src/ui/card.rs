@@ -246,6 +246,42 @@ fn NextStepPart(next: NextStep, sha: String, short: String, ctx: BoardCtx) -> im
                     {text}
                 </button>
             </form>
+            {n
+                .can_override
+                .then(|| {
+                    view! {
+                        <details class="override">
+                            <summary>"Emergency override…"</summary>
+                            <form method="post" action=format!("/pipelines/{}/promote", ctx.pipeline)>
+                                <input type="hidden" name="sha" value=sha.clone() />
+                                <input type="hidden" name="stage" value=n.stage.clone() />
+                                {n
+                                    .checklist
+                                    .iter()
+                                    .map(|item| {
+                                        view! {
+                                            <label>
+                                                <input type="checkbox" name="checklist" value=item.clone() required />
+                                                " "
+                                                {item.clone()}
+                                            </label>
+                                        }
+                                    })
+                                    .collect_view()}
+                                <input
+                                    name="emergency_reason"
+                                    required
+                                    maxlength="500"
+                                    placeholder="Why it cannot wait"
+                                    aria-label=format!("Emergency reason for {short}")
+                                />
+                                <button type="submit" class="danger" aria-label=format!("Override and promote {short} to {}", n.label)>
+                                    "Override the window or freeze and promote"
+                                </button>
+                            </form>
+                        </details>
+                    }
+                })}
         </div>
     }
 }

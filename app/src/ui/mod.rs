@@ -7,6 +7,7 @@ mod board;
 mod card;
 mod common;
 mod deployment;
+mod freezes;
 mod history;
 mod home;
 mod live;

@@ -143,6 +143,21 @@ pub fn opening(windows: &[Window], at: OffsetDateTime) -> Opening {
     }
 }
 
+impl Window {
+    /// The zone its hours are in.
+    pub fn zone(&self) -> Tz {
+        self.zone
+    }
+}
+
+/// An instant written for people in `zone`: "Mon 07 Dec 09:00 Europe/Berlin".
+pub fn local_label(at: OffsetDateTime, zone: Tz) -> String {
+    match zone.timestamp_opt(at.unix_timestamp(), 0).single() {
+        Some(local) => format!("{} {}", local.format("%a %d %b %H:%M"), zone.name()),
+        None => at.to_string(),
+    }
+}
+
 /// `"Mon-Thu"`, `"Mon,Wed,Fri"`, `"Fri-Mon"` (wrapping), `"daily"` → a weekday mask.
 fn parse_days(days: &str) -> Result<u8, String> {
     let wrong = || {
@@ -215,6 +230,20 @@ mod tests {
             Opening::Closed { next } => next,
             Opening::Open { .. } => panic!("open at {at}"),
         }
+    }
+
+    #[test]
+    fn an_instant_is_written_in_the_zone_s_local_time() {
+        let berlin: Tz = "Europe/Berlin".parse().expect("a zone");
+        // 08:00 UTC is 09:00 in Berlin in winter, 10:00 in summer.
+        assert_eq!(
+            local_label(datetime!(2026-12-07 08:00 UTC), berlin),
+            "Mon 07 Dec 09:00 Europe/Berlin"
+        );
+        assert_eq!(
+            local_label(datetime!(2026-07-06 08:00 UTC), berlin),
+            "Mon 06 Jul 10:00 Europe/Berlin"
+        );
     }
 
     #[test]

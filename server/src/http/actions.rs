@@ -129,6 +129,8 @@ pub struct PromoteForm {
     stage: StageId,
     #[serde(default)]
     checklist: Vec<String>,
+    /// Only on the emergency-override form.
+    emergency_reason: Option<String>,
 }
 
 /// `POST /pipelines/{p}/promote`: to the deployment page on success.
@@ -142,7 +144,11 @@ pub async fn promote(
     let back = format!("/pipelines/{p}");
     let result = async {
         let at = promotion::stage(&state, &p, &f.stage)?;
-        promotion::promote(&state, &user, &at, &f.sha, &f.checklist).await
+        let options = promotion::PromoteOptions {
+            checklist: f.checklist,
+            emergency_reason: f.emergency_reason,
+        };
+        promotion::promote(&state, &user, &at, &f.sha, &options).await
     }
     .await;
     finish(
@@ -217,71 +223,6 @@ pub async fn unlock(
         &state,
         result,
         |_| (format!("Unlocked {s}"), back.clone()),
-        back.clone(),
-    )
-}
-
-/// A sign-off's SHA and optional note.
-#[derive(Deserialize)]
-pub struct SignOffForm {
-    sha: Sha,
-    #[serde(default)]
-    note: String,
-}
-
-/// `POST /pipelines/{p}/stages/{s}/signoff`.
-pub async fn sign_off(
-    State(state): State<Services>,
-    Extension(u): Extension<CurrentUser>,
-    PagePath((p, s)): PagePath<(PipelineId, StageId)>,
-    PageForm(f): PageForm<SignOffForm>,
-) -> Result<Response, HttpError> {
-    let user = user(u)?;
-    let back = format!("/pipelines/{p}");
-    let result = match promotion::stage(&state, &p, &s) {
-        Ok(at) => promotion::signoff::sign_off(&state, &user, &at, &f.sha, Some(&f.note)).await,
-        Err(e) => Err(e),
-    };
-    let short = f.sha.short();
-    finish(
-        &state,
-        result,
-        |_| (format!("Signed off {short} on {s}"), back.clone()),
-        back.clone(),
-    )
-}
-
-/// A withdrawal's SHA and reason.
-#[derive(Deserialize)]
-pub struct WithdrawForm {
-    sha: Sha,
-    #[serde(default)]
-    reason: String,
-}
-
-/// `POST /pipelines/{p}/stages/{s}/signoff/withdraw`.
-pub async fn withdraw_sign_off(
-    State(state): State<Services>,
-    Extension(u): Extension<CurrentUser>,
-    PagePath((p, s)): PagePath<(PipelineId, StageId)>,
-    PageForm(f): PageForm<WithdrawForm>,
-) -> Result<Response, HttpError> {
-    let user = user(u)?;
-    let back = format!("/pipelines/{p}");
-    let result = match promotion::stage(&state, &p, &s) {
-        Ok(at) => promotion::signoff::withdraw(&state, &user, &at, &f.sha, &f.reason).await,
-        Err(e) => Err(e),
-    };
-    let short = f.sha.short();
-    finish(
-        &state,
-        result,
-        |_| {
-            (
-                format!("Withdrew the sign-off of {short} on {s}"),
-                back.clone(),
-            )
-        },
         back.clone(),
     )
 }

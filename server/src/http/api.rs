@@ -96,6 +96,8 @@ pub struct DeploymentJson {
     exit_code: Option<i32>,
     /// The checklist items the promoter confirmed, where the stage has a checklist.
     checklist: Option<Vec<String>>,
+    /// Set when it went through as an emergency override: why.
+    override_reason: Option<String>,
 }
 
 fn rfc3339(t: time::OffsetDateTime) -> String {
@@ -120,6 +122,7 @@ impl From<&Deployment> for DeploymentJson {
             finished_at: d.finished_at.map(rfc3339),
             exit_code: d.exit_code,
             checklist: d.checklist.clone(),
+            override_reason: d.emergency_reason.clone(),
         }
     }
 }
@@ -295,6 +298,12 @@ pub(super) struct PromoteBody {
     /// the stage has none.
     #[serde(default)]
     checklist: Vec<String>,
+    /// An emergency override (ops, admin): why the promotion must go through a closed
+    /// deploy window or a freeze now. It passes those two gates and no other; the board
+    /// shows a banner until the stage's next regular deployment.
+    #[serde(default)]
+    #[schema(max_length = 500)]
+    override_reason: Option<String>,
 }
 
 #[utoipa::path(
@@ -323,7 +332,11 @@ pub(super) async fn promote(
     ApiJson(body): ApiJson<PromoteBody>,
 ) -> ApiResult<(StatusCode, Json<DeploymentJson>)> {
     let at = promotion::stage(&state, &p, &s)?;
-    let d = promotion::promote(&state, &user, &at, &body.sha, &body.checklist)
+    let options = promotion::PromoteOptions {
+        checklist: body.checklist,
+        emergency_reason: body.override_reason,
+    };
+    let d = promotion::promote(&state, &user, &at, &body.sha, &options)
         .await
         .map_err(|e| ApiError::from(e).at(&p, Some(&s), Some(&body.sha)))?;
     Ok((StatusCode::CREATED, Json(DeploymentJson::from(&d))))

@@ -12,6 +12,7 @@ pub mod bearer;
 pub mod client;
 pub mod error;
 pub mod extract;
+pub mod governance;
 pub mod openapi;
 pub mod origin;
 pub mod session_store;
@@ -132,12 +133,22 @@ pub fn session_routes() -> RouteBook<Services> {
         .post(
             "/pipelines/{pipeline}/stages/{stage}/signoff",
             Who::SignOffStage,
-            actions::sign_off,
+            governance::sign_off,
         )
         .post(
             "/pipelines/{pipeline}/stages/{stage}/signoff/withdraw",
             Who::SignOffStage,
-            actions::withdraw_sign_off,
+            governance::withdraw_sign_off,
+        )
+        .post(
+            "/pipelines/{pipeline}/freezes",
+            Who::May(Action::ManageFreezes),
+            governance::declare_freeze,
+        )
+        .post(
+            "/freezes/{id}/end",
+            Who::May(Action::ManageFreezes),
+            governance::end_freeze,
         )
         .post(
             "/deployments/{id}/cancel",

@@ -28,7 +28,10 @@ use axum::Json;
         api::log,
         api::cancel,
         api_governance::sign_off,
-        api_governance::withdraw_sign_off
+        api_governance::withdraw_sign_off,
+        api_governance::list_freezes,
+        api_governance::declare_freeze,
+        api_governance::end_freeze
     ),
     modifiers(&BearerToken)
 )]

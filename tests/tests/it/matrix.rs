@@ -204,6 +204,22 @@ impl Fixture {
                 &|_| vec![],
                 Some(serde_json::json!({ "reason": "authorization matrix" })),
             ),
+            (Surface::Form, "POST", "/pipelines/{pipeline}/freezes") => one(
+                vec![
+                    ("reason", s("authorization matrix")),
+                    ("hours", s("1")),
+                    ("stages", s("production")),
+                ],
+                None,
+            ),
+            (Surface::Api, "POST", "/api/v1/pipelines/{pipeline}/freezes") => one(
+                vec![],
+                Some(serde_json::json!({
+                    "until": "2999-01-01T00:00:00Z",
+                    "reason": "authorization matrix",
+                    "stages": ["production"],
+                })),
+            ),
             (Surface::Form, "POST", "/pipelines/{pipeline}/stages/{stage}/unlock") => {
                 per_stage(&|_| vec![], None)
             }
@@ -214,7 +230,8 @@ impl Fixture {
                 | "/profile/sessions/{id}/end"
                 | "/profile/tokens/{id}/revoke"
                 | "/pipelines/{pipeline}/refresh"
-                | "/deployments/{id}/cancel",
+                | "/deployments/{id}/cancel"
+                | "/freezes/{id}/end",
             ) => one(vec![], None),
             (Surface::Api, "POST", "/api/v1/pipelines/{pipeline}/ready") => {
                 one(vec![], Some(serde_json::json!({ "sha": head })))
@@ -251,6 +268,8 @@ impl Fixture {
                 | "/api/v1/deployments/{id}"
                 | "/api/v1/deployments/{id}/log"
                 | "/api/v1/deployments/{id}/cancel"
+                | "/api/v1/pipelines/{pipeline}/freezes"
+                | "/api/v1/freezes/{id}/end"
                 | "/api/v1/openapi.json",
             ) => one(vec![], None),
             (Surface::ServerFn, "GET", path) => {

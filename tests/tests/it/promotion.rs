@@ -1093,6 +1093,7 @@ async fn restart_recovery_ends_a_deployer_found_by_its_marker_and_spares_a_proce
         requested_by: olga.id,
         reason: None,
         checklist: None,
+        emergency_reason: None,
     };
     // A crashed server left two deployments active:
     // on QA, one whose recorded process group id now belongs to an unrelated process;

@@ -29,6 +29,10 @@ pub enum GateKind {
     Lock,
     /// The user's roles may promote into the stage.
     Permission,
+    /// The stage's deploy windows are open now (or it has none).
+    Window,
+    /// No freeze closes the stage now.
+    NoFreeze,
 }
 
 impl GateKind {
@@ -41,6 +45,8 @@ impl GateKind {
             GateKind::Busy => "busy",
             GateKind::Lock => "lock",
             GateKind::Permission => "permission",
+            GateKind::Window => "window",
+            GateKind::NoFreeze => "no_freeze",
         }
     }
 
@@ -53,6 +59,8 @@ impl GateKind {
             GateKind::Busy => "Not busy",
             GateKind::Lock => "Not locked",
             GateKind::Permission => "Permission",
+            GateKind::Window => "Deploy window",
+            GateKind::NoFreeze => "No freeze",
         }
     }
 }
@@ -130,6 +138,33 @@ pub enum SignOff {
     },
 }
 
+/// The stage's deploy windows at the moment of evaluation; times are already
+/// written in the windows' own time zone.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum WindowState {
+    /// The stage has no windows: always open.
+    Always,
+    /// Inside a window that ends at `until`.
+    Open {
+        /// "Thu 16:00 Europe/Berlin".
+        until: String,
+    },
+    /// Outside every window.
+    Closed {
+        /// When the next window opens, if one does within a week.
+        next: Option<String>,
+    },
+}
+
+/// A freeze in force on the stage.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FreezeInfo {
+    /// Why ("labs until 19:00").
+    pub reason: String,
+    /// When it ends, written for people.
+    pub until: String,
+}
+
 /// A deployment that occupies the stage.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ActiveDeployment {
@@ -187,6 +222,13 @@ pub struct PromotionFacts {
     pub lock: Option<LockInfo>,
     /// The roles of the user asking.
     pub user_roles: RoleSet,
+    /// The stage's deploy windows now.
+    pub window: WindowState,
+    /// A freeze in force on the stage now, if any.
+    pub freeze: Option<FreezeInfo>,
+    /// The promotion is an emergency override (ops, with a reason): it goes through a
+    /// closed window or a freeze, and nothing else.
+    pub emergency: bool,
 }
 
 type GateFn = fn(&PromotionFacts) -> (GateStatus, String);
@@ -199,6 +241,8 @@ pub const GATES: &[(GateKind, GateFn)] = &[
     (GateKind::Busy, busy),
     (GateKind::Lock, lock),
     (GateKind::Permission, permission),
+    (GateKind::Window, window),
+    (GateKind::NoFreeze, no_freeze),
 ];
 
 /// Evaluates every gate.
@@ -356,6 +400,57 @@ fn permission(f: &PromotionFacts) -> (GateStatus, String) {
         Ok(()) => (GateStatus::Pass, "you may promote here".into()),
         Err(why) => (GateStatus::Fail, why),
     }
+}
+
+fn window(f: &PromotionFacts) -> (GateStatus, String) {
+    let label = &f.target.label;
+    match &f.window {
+        WindowState::Always => (GateStatus::Pass, format!("{label} has no deploy windows")),
+        WindowState::Open { until } => (GateStatus::Pass, format!("open until {until}")),
+        WindowState::Closed { .. } if f.emergency => (
+            GateStatus::Pass,
+            format!("{label}'s deploy window is closed; passed by emergency override"),
+        ),
+        WindowState::Closed { next: Some(next) } => (
+            GateStatus::Fail,
+            format!("{label}'s deploy window is closed; it opens {next}"),
+        ),
+        WindowState::Closed { next: None } => (
+            GateStatus::Fail,
+            format!("{label}'s deploy window is closed, and none opens within a week"),
+        ),
+    }
+}
+
+fn no_freeze(f: &PromotionFacts) -> (GateStatus, String) {
+    match &f.freeze {
+        None => (GateStatus::Pass, "no freeze".into()),
+        Some(_) if f.emergency => (
+            GateStatus::Pass,
+            "frozen; passed by emergency override".into(),
+        ),
+        Some(fr) => (
+            GateStatus::Fail,
+            format!("frozen until {}: {}", fr.until, fr.reason),
+        ),
+    }
+}
+
+/// The gates an emergency override may pass: a closed window and a freeze, nothing else.
+pub const OVERRIDABLE: &[GateKind] = &[GateKind::Window, GateKind::NoFreeze];
+
+/// The gates an emergency override passes for these facts: those of [`OVERRIDABLE`]
+/// that would fail without it. Empty: the override would change nothing.
+pub fn overridden(facts: &PromotionFacts) -> Vec<GateKind> {
+    let plain = PromotionFacts {
+        emergency: false,
+        ..facts.clone()
+    };
+    evaluate(&plain)
+        .into_iter()
+        .filter(|r| OVERRIDABLE.contains(&r.gate) && r.status != GateStatus::Pass)
+        .map(|r| r.gate)
+        .collect()
 }
 
 /// The permission gate on its own, for commands that check it before any other work

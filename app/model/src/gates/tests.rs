@@ -30,6 +30,11 @@ fn facts() -> PromotionFacts {
         active: None,
         lock: None,
         user_roles: [Role::Ops].into_iter().collect(),
+        window: WindowState::Open {
+            until: "Thu 16:00 Europe/Berlin".into(),
+        },
+        freeze: None,
+        emergency: false,
     }
 }
 
@@ -255,4 +260,147 @@ fn the_first_blocker_is_the_first_failing_gate_in_display_order() {
     let blocker = first_blocker(&results).unwrap();
     assert_eq!(blocker.gate, GateKind::Ancestry);
     assert_eq!(blocker.status, GateStatus::Pending);
+}
+
+#[test]
+fn window_and_freeze_gate_tables() {
+    use GateStatus::*;
+    let closed = WindowState::Closed {
+        next: Some("Mon 09:00 Europe/Berlin".into()),
+    };
+    let labs = Some(FreezeInfo {
+        reason: "labs".into(),
+        until: "19:00 Europe/Berlin".into(),
+    });
+    let cases: [(
+        WindowState,
+        Option<FreezeInfo>,
+        bool,
+        GateKind,
+        GateStatus,
+        &str,
+    ); 9] = [
+        (
+            WindowState::Always,
+            None,
+            false,
+            GateKind::Window,
+            Pass,
+            "Production has no deploy windows",
+        ),
+        (
+            WindowState::Open {
+                until: "Thu 16:00 Europe/Berlin".into(),
+            },
+            None,
+            false,
+            GateKind::Window,
+            Pass,
+            "open until Thu 16:00 Europe/Berlin",
+        ),
+        (
+            closed.clone(),
+            None,
+            false,
+            GateKind::Window,
+            Fail,
+            "Production's deploy window is closed; it opens Mon 09:00 Europe/Berlin",
+        ),
+        (
+            WindowState::Closed { next: None },
+            None,
+            false,
+            GateKind::Window,
+            Fail,
+            "Production's deploy window is closed, and none opens within a week",
+        ),
+        (
+            closed.clone(),
+            None,
+            true,
+            GateKind::Window,
+            Pass,
+            "Production's deploy window is closed; passed by emergency override",
+        ),
+        (
+            WindowState::Always,
+            None,
+            false,
+            GateKind::NoFreeze,
+            Pass,
+            "no freeze",
+        ),
+        (
+            WindowState::Always,
+            labs.clone(),
+            false,
+            GateKind::NoFreeze,
+            Fail,
+            "frozen until 19:00 Europe/Berlin: labs",
+        ),
+        (
+            WindowState::Always,
+            labs.clone(),
+            true,
+            GateKind::NoFreeze,
+            Pass,
+            "frozen; passed by emergency override",
+        ),
+        (closed, labs, true, GateKind::Lock, Pass, "not locked"),
+    ];
+    for (window, freeze, emergency, gate, status, reason) in cases {
+        let f = PromotionFacts {
+            window: window.clone(),
+            freeze: freeze.clone(),
+            emergency,
+            ..facts()
+        };
+        assert_eq!(
+            verdict(&f, gate),
+            (status, reason.to_owned()),
+            "{window:?} {freeze:?} {emergency}"
+        );
+    }
+}
+
+#[test]
+fn an_emergency_override_passes_only_a_closed_window_and_a_freeze() {
+    // Every other gate fails just the same with the override.
+    let f = PromotionFacts {
+        previous: Previous::Stage {
+            label: "Staging".into(),
+            succeeded: false,
+            rolled_back: false,
+            failed_since: false,
+        },
+        sign_off: SignOff::Required {
+            stage: "Staging".into(),
+            roles: [Role::Qa].into_iter().collect(),
+            by: None,
+        },
+        ancestry: Ancestry::Diverges {
+            current: sha('a'),
+            older: true,
+        },
+        active: Some(ActiveDeployment {
+            id: crate::DeploymentId(3),
+            sha: sha('c'),
+        }),
+        lock: Some(LockInfo {
+            by: "olga".into(),
+            reason: "incident".into(),
+        }),
+        user_roles: [Role::Qa].into_iter().collect(),
+        window: WindowState::Closed { next: None },
+        freeze: Some(FreezeInfo {
+            reason: "labs".into(),
+            until: "19:00".into(),
+        }),
+        emergency: true,
+        ..facts()
+    };
+    for r in evaluate(&f) {
+        let passes = r.status == GateStatus::Pass;
+        assert_eq!(passes, OVERRIDABLE.contains(&r.gate), "{r:?}");
+    }
 }

@@ -93,6 +93,21 @@ pub struct PipelineConfig {
     pub fetch_interval: Duration,
     /// Environments, in promotion order.
     pub stages: Vec<StageConfig>,
+    /// Freezes declared in the config (ops add more at run time).
+    pub freezes: Vec<FreezeConfig>,
+}
+
+/// A freeze declared in the config: a time range that closes stages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FreezeConfig {
+    /// The stages it closes; empty: every stage of the pipeline.
+    pub stages: Vec<StageId>,
+    /// Start (inclusive).
+    pub from: time::OffsetDateTime,
+    /// End (exclusive).
+    pub until: time::OffsetDateTime,
+    /// Why, shown on the gate.
+    pub reason: String,
 }
 
 /// Where a pipeline's repository lives. Both are mirrored with the `git` CLI.
@@ -132,6 +147,8 @@ pub struct StageConfig {
     pub sign_off: Option<SignOffConfig>,
     /// What a promoter confirms, item by item, when promoting into this stage.
     pub checklist: Vec<String>,
+    /// When promotions into this stage may start; empty: always.
+    pub windows: Vec<crate::calendar::Window>,
     /// How a deploy to this stage runs.
     pub deployer: DeployerConfig,
 }

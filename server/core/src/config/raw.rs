@@ -51,6 +51,26 @@ pub(super) struct RawPipeline {
     pub(super) branch: Option<Spanned<String>>,
     pub(super) fetch_interval_seconds: Option<Spanned<i64>>,
     pub(super) stages: Spanned<Vec<Spanned<RawStage>>>,
+    #[serde(default)]
+    pub(super) freezes: Vec<Spanned<RawFreeze>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawFreeze {
+    pub(super) from: Spanned<String>,
+    pub(super) until: Spanned<String>,
+    pub(super) reason: Spanned<String>,
+    pub(super) stages: Option<Spanned<Vec<Spanned<String>>>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawWindow {
+    pub(super) days: Spanned<String>,
+    pub(super) from: Spanned<String>,
+    pub(super) to: Spanned<String>,
+    pub(super) time_zone: Spanned<String>,
 }
 
 #[derive(Deserialize)]
@@ -64,6 +84,7 @@ pub(super) struct RawStage {
     pub(super) fast_forward_only: Option<Spanned<bool>>,
     pub(super) sign_off: Option<Spanned<RawSignOff>>,
     pub(super) checklist: Option<Spanned<Vec<Spanned<String>>>>,
+    pub(super) windows: Option<Spanned<Vec<Spanned<RawWindow>>>>,
     pub(super) deployer: Spanned<RawDeployer>,
 }
 

@@ -17,6 +17,7 @@ pub(crate) fn stage(id: &str, label: &str) -> StageConfig {
         fast_forward_only: false,
         sign_off: None,
         checklist: Vec::new(),
+        windows: Vec::new(),
         deployer: DeployerConfig {
             command: vec!["true".into()],
             env: BTreeMap::new(),

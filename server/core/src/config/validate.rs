@@ -403,6 +403,7 @@ impl Validator<'_> {
             repository: repository?,
             branch,
             fetch_interval,
+            freezes: self.freezes(&p.freezes, key, &stages),
             stages,
         })
     }
@@ -446,6 +447,10 @@ impl Validator<'_> {
             .checklist
             .as_ref()
             .map_or_else(Vec::new, |c| self.checklist(c, &format!("{key}.checklist")));
+        let windows = s
+            .windows
+            .as_ref()
+            .map_or_else(Vec::new, |w| self.windows(w, &format!("{key}.windows")));
         Some(StageConfig {
             id: id?,
             label,
@@ -455,6 +460,7 @@ impl Validator<'_> {
             fast_forward_only,
             sign_off,
             checklist,
+            windows,
             deployer: deployer?,
         })
     }

@@ -8,14 +8,19 @@
 //! snapshot inside the transaction, then calls the same [`facts`].
 
 use super::lookup::StageRef;
+use crate::calendar;
 use crate::config::PipelineConfig;
+use crate::config::StageConfig;
+use crate::store::Freeze;
 use crate::store::{StageSnapshot, User};
 use crate::Services;
 use slipway_model::error::AppError;
 use slipway_model::gates::{
-    self, Ancestry, GateResult, LockInfo, Previous, PromotionFacts, SignOff, TargetStage,
+    self, Ancestry, FreezeInfo, GateResult, LockInfo, Previous, PromotionFacts, SignOff,
+    TargetStage, WindowState,
 };
 use slipway_model::Sha;
+use time::OffsetDateTime;
 
 /// Whether `ancestor` is an ancestor of `descendant`, from the permanent cache or git;
 /// `None` when git cannot tell (an object the mirror lacks), which is never remembered.
@@ -131,6 +136,72 @@ pub fn standing_from_snapshot(at: &StageRef<'_>, snapshot: &StageSnapshot) -> St
     }
 }
 
+/// Who asks for the promotion, when, and whether as an emergency override.
+#[derive(Clone, Copy)]
+pub struct Asker<'a> {
+    pub user: &'a User,
+    /// The instant windows and freezes are evaluated at (the store's clock).
+    pub now: OffsetDateTime,
+    /// An emergency override (its permission and reason are checked by the command).
+    pub emergency: bool,
+}
+
+impl<'a> Asker<'a> {
+    /// `user`, now, no override.
+    pub fn plain(state: &Services, user: &'a User) -> Self {
+        Asker {
+            user,
+            now: state.now(),
+            emergency: false,
+        }
+    }
+}
+
+/// The stage's deploy windows at `now`, with times in the windows' own zone.
+pub fn window_state(stage: &StageConfig, now: OffsetDateTime) -> WindowState {
+    let Some(zone) = stage.windows.first().map(calendar::Window::zone) else {
+        return WindowState::Always;
+    };
+    match calendar::opening(&stage.windows, now) {
+        calendar::Opening::Open { until } => WindowState::Open {
+            until: calendar::local_label(until, zone),
+        },
+        calendar::Opening::Closed { next } => WindowState::Closed {
+            next: next.map(|t| calendar::local_label(t, zone)),
+        },
+    }
+}
+
+/// The freeze closing `at`'s stage at `now`, from the config or stored (`stored` are
+/// the stored ones in force on the stage): the one that lasts longest.
+pub fn freeze_fact(
+    at: &StageRef<'_>,
+    stored: &[Freeze],
+    now: OffsetDateTime,
+) -> Option<FreezeInfo> {
+    let stage = at.stage();
+    let configured = at.pipeline.freezes.iter().filter(|f| {
+        f.from <= now && now < f.until && (f.stages.is_empty() || f.stages.contains(&stage.id))
+    });
+    let zone = stage
+        .windows
+        .first()
+        .map_or(chrono_tz::UTC, calendar::Window::zone);
+    configured
+        .map(|f| (f.until, f.reason.clone()))
+        .chain(
+            stored
+                .iter()
+                .filter(|f| f.closes(stage.id.as_str()) && f.from <= now && now < f.until)
+                .map(|f| (f.until, f.reason.clone())),
+        )
+        .max_by_key(|(until, _)| *until)
+        .map(|(until, reason)| FreezeInfo {
+            reason,
+            until: calendar::local_label(until, zone),
+        })
+}
+
 /// Assembles the gate facts. `stage_facts` only needs the stage-level parts (current,
 /// active deployment, lock); `standing` carries the SHA-specific part.
 pub fn facts(
@@ -139,7 +210,7 @@ pub fn facts(
     standing: Standing,
     stage_facts: &StageSnapshot,
     ancestry: Ancestry,
-    user: &User,
+    asker: Asker<'_>,
 ) -> PromotionFacts {
     let stage = at.stage();
     PromotionFacts {
@@ -163,7 +234,10 @@ pub fn facts(
             by: l.by.clone(),
             reason: l.reason.clone(),
         }),
-        user_roles: user.roles,
+        user_roles: asker.user.roles,
+        window: window_state(stage, asker.now),
+        freeze: freeze_fact(at, &stage_facts.freezes, asker.now),
+        emergency: asker.emergency,
     }
 }
 
@@ -207,7 +281,15 @@ pub async fn evaluate_gates(
         )
         .await?;
     let standing = standing_from_snapshot(at, &snapshot);
-    let facts = gather(state, user, at, sha, standing, &snapshot).await;
+    let facts = gather(
+        state,
+        Asker::plain(state, user),
+        at,
+        sha,
+        standing,
+        &snapshot,
+    )
+    .await;
     Ok(gates::evaluate(&facts))
 }
 
@@ -216,7 +298,7 @@ pub async fn evaluate_gates(
 /// stage needs it. The card and the API's gate check both come through here.
 pub async fn gather(
     state: &Services,
-    user: &User,
+    asker: Asker<'_>,
     at: &StageRef<'_>,
     sha: &Sha,
     standing: Standing,
@@ -224,7 +306,7 @@ pub async fn gather(
 ) -> PromotionFacts {
     let current = snapshot.current.as_ref().map(|d| &d.sha);
     let ancestry = ancestry_for(state, at, current, sha).await;
-    facts(at, sha, standing, snapshot, ancestry, user)
+    facts(at, sha, standing, snapshot, ancestry, asker)
 }
 
 #[cfg(test)]

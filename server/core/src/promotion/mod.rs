@@ -9,6 +9,7 @@
 mod audited;
 pub mod commands;
 pub mod facts;
+pub mod freezes;
 pub mod lookup;
 pub mod promote;
 pub mod rollback;
@@ -17,5 +18,5 @@ pub mod signoff;
 pub use commands::{cancel, lock, mark_ready, unlock, unmark_ready};
 pub use facts::{evaluate_gates, gather};
 pub use lookup::{pipeline, stage, StageRef};
-pub use promote::promote;
+pub use promote::{promote, PromoteOptions};
 pub use rollback::{rollback, rollback_target};

@@ -2,9 +2,9 @@
 //! read now, and again atomically inside the transaction that creates the deployment.
 
 use super::audited::{self, audit_entry};
-use super::facts::{ancestry_for, facts, standing_from_snapshot};
+use super::facts::{ancestry_for, facts, standing_from_snapshot, Asker};
 use super::lookup::{require_on_branch, IfMissing, StageRef};
-use crate::authz::internal;
+use crate::authz::{authorize, internal};
 use crate::config::StageConfig;
 use crate::deploys;
 use crate::store::{
@@ -15,7 +15,17 @@ use slipway_model::audit::AuditAction;
 use slipway_model::deployment::DeploymentKind;
 use slipway_model::error::{AppError, RefusalKind};
 use slipway_model::gates::{self, GateKind, GateResult};
-use slipway_model::Sha;
+use slipway_model::{Action, Sha};
+
+/// What a promotion carries besides the SHA.
+#[derive(Debug, Clone, Default)]
+pub struct PromoteOptions {
+    /// The stage's checklist items the promoter ticked.
+    pub checklist: Vec<String>,
+    /// Set for an emergency override: why the promotion goes through a closed window or
+    /// a freeze (ops and admin only).
+    pub emergency_reason: Option<String>,
+}
 
 /// The refusal a failing gate becomes.
 pub(super) fn refused(r: &GateResult) -> AppError {
@@ -33,18 +43,35 @@ pub async fn promote(
     user: &User,
     at: &StageRef<'_>,
     sha: &Sha,
-    checklist: &[String],
+    options: &PromoteOptions,
 ) -> Result<Deployment, AppError> {
-    let mut entry = audit_entry(user, AuditAction::Promote, at.pipeline.id.as_str());
+    // Present but blank is refused below: an override always says why.
+    let emergency = options.emergency_reason.as_deref().map(str::trim);
+    let action = if emergency.is_some() {
+        AuditAction::EmergencyPromote
+    } else {
+        AuditAction::Promote
+    };
+    let mut entry = audit_entry(user, action, at.pipeline.id.as_str());
     entry.stage = Some(at.stage().id.to_string());
     entry.sha = Some(sha.to_string());
+    entry.detail = emergency.map(str::to_owned);
     // The success entry is written with the deployment, in its transaction.
     let audit_of = |d: &Deployment| {
         audited::settled_ok(entry.clone(), d, |d, entry| {
             entry.target = Some(format!("deployment #{}", d.id));
         })
     };
-    let result = promote_checked(state, user, at, sha, checklist, &audit_of).await;
+    let result = promote_checked(
+        state,
+        user,
+        at,
+        sha,
+        &options.checklist,
+        emergency,
+        &audit_of,
+    )
+    .await;
     if let Err(e) = &result {
         audited::write_refused(state, entry, e).await;
     }
@@ -59,6 +86,7 @@ async fn promote_checked(
     at: &StageRef<'_>,
     sha: &Sha,
     checklist: &[String],
+    emergency: Option<&str>,
     audit_of: AuditOf<'_>,
 ) -> Result<Deployment, AppError> {
     if state.deploys.is_stopping() {
@@ -74,6 +102,14 @@ async fn promote_checked(
             message,
         },
     )?;
+    if let Some(reason) = emergency {
+        authorize(user, Action::EmergencyOverride)?;
+        if reason.is_empty() || reason.chars().count() > 500 {
+            return Err(AppError::BadRequest(
+                "an emergency override needs a reason (1 to 500 characters) that says why it cannot wait".into(),
+            ));
+        }
+    }
     let checklist = confirmed_checklist(at.stage(), checklist)?;
     require_on_branch(state, at.pipeline, sha, IfMissing::Fetch).await?;
     let new = NewDeployment {
@@ -85,6 +121,7 @@ async fn promote_checked(
         requested_by: user.id,
         reason: None,
         checklist,
+        emergency_reason: emergency.map(str::to_owned),
     };
     // Ancestry needs git, which cannot run inside the write transaction: compute it for
     // the current SHA seen now, and retry if the transaction sees another one.
@@ -96,14 +133,30 @@ async fn promote_checked(
             .current
             .map(|d| d.sha);
         let ancestry = ancestry_for(state, at, seen.as_ref(), sha).await;
+        let asked_at = state.now();
         let check = |snapshot: &StageSnapshot| {
             let now = snapshot.current.as_ref().map(|d| &d.sha);
             if now != seen.as_ref() {
                 return Err(CreateDeploymentError::Stale);
             }
             let standing = standing_from_snapshot(at, snapshot);
-            let results =
-                gates::evaluate(&facts(at, sha, standing, snapshot, ancestry.clone(), user));
+            let asker = Asker {
+                user,
+                now: asked_at,
+                emergency: emergency.is_some(),
+            };
+            let facts = facts(at, sha, standing, snapshot, ancestry.clone(), asker);
+            if asker.emergency && gates::overridden(&facts).is_empty() {
+                return Err(CreateDeploymentError::Refused(GateResult {
+                    gate: GateKind::Window,
+                    status: gates::GateStatus::Fail,
+                    reason: format!(
+                        "{} is open and not frozen: there is nothing to override; promote without an emergency reason",
+                        at.stage().label
+                    ),
+                }));
+            }
+            let results = gates::evaluate(&facts);
             match gates::first_blocker(&results) {
                 Some(blocker) => Err(CreateDeploymentError::Refused(blocker.clone())),
                 None => Ok(()),

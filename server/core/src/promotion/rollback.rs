@@ -2,7 +2,7 @@
 //! audited exception to the ancestry gate (busy, lock and permission still apply).
 
 use super::audited::{self, audit_entry};
-use super::facts::{facts, Standing};
+use super::facts::{facts, Asker, Standing};
 use super::lookup::StageRef;
 use super::promote::refused;
 use crate::authz::{authorize, internal};
@@ -128,6 +128,7 @@ pub async fn rollback(
             requested_by: user.id,
             reason: Some(reason.to_owned()),
             checklist: None,
+            emergency_reason: None,
         };
         let check = |snapshot: &StageSnapshot| {
             // Previous-stage and ancestry gates do not apply to a rollback.
@@ -137,7 +138,7 @@ pub async fn rollback(
                 Standing::rollback(),
                 snapshot,
                 Ancestry::NoCurrent,
-                user,
+                Asker::plain(state, user),
             ));
             let blocker = results.iter().find(|r| {
                 r.status != gates::GateStatus::Pass

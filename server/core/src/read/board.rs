@@ -12,11 +12,13 @@ use crate::repos::{redact_userinfo, Commit, RepoError};
 use crate::store::User;
 use crate::Services;
 use slipway_model::error::AppError;
+use slipway_model::gates::WindowState;
 use slipway_model::gates::{self, Previous};
 use slipway_model::placement::{self, CardFacts, Column};
 use slipway_model::time_fmt::age;
 use slipway_model::views::{
-    BoardView, Card, LockView, MirrorView, NextStep, ReadyInfo, SignOffSlot, StageColumn,
+    BoardView, Card, EmergencyView, LockView, MirrorView, NextStep, ReadyInfo, SignOffSlot,
+    StageColumn,
 };
 use slipway_model::{Action, DeploymentId, Sha};
 use std::collections::{HashMap, HashSet};
@@ -34,7 +36,8 @@ pub async fn board(
     p: &PipelineConfig,
 ) -> Result<BoardView, AppError> {
     let pipeline_id = p.id.as_str();
-    let now = state.now().unix_timestamp();
+    let asker = facts::Asker::plain(state, user);
+    let now = asker.now.unix_timestamp();
     // Read before anything else: events after it are replayed to the page.
     let as_of_event = state.storage.event_id_range().await?.1;
     let (recent, log_error) = match state.repos.recent_commits(pipeline_id, COMMITS_SHOWN).await {
@@ -199,8 +202,16 @@ pub async fn board(
                     previous,
                     sign_off: facts::sign_off_fact(&at, signed_by),
                 };
-                let facts = facts::gather(state, user, &at, &c.sha, standing, &snaps[n]).await;
+                let facts = facts::gather(state, asker, &at, &c.sha, standing, &snaps[n]).await;
                 let results = gates::evaluate(&facts);
+                // Offered only where a closed window or a freeze is all that holds it.
+                let can_override = !gates::overridden(&facts).is_empty()
+                    && authorize(user, Action::EmergencyOverride).is_ok()
+                    && gates::first_blocker(&gates::evaluate(&gates::PromotionFacts {
+                        emergency: true,
+                        ..facts.clone()
+                    }))
+                    .is_none();
                 card.next = Some(NextStep {
                     from: current.as_ref().map(ToString::to_string),
                     stage: p.stages[n].id.to_string(),
@@ -209,6 +220,7 @@ pub async fn board(
                     allowed: gates::first_blocker(&results).is_none(),
                     gates: gate_views(&results),
                     checklist: p.stages[n].checklist.clone(),
+                    can_override,
                 });
             }
         }
@@ -259,6 +271,35 @@ pub async fn board(
             });
             let hidden_superseded = before - cards.len();
             let current_id = snap.current.as_ref().map(|d| d.id);
+            let (window, window_open) = match facts::window_state(s, asker.now) {
+                WindowState::Always => (None, true),
+                WindowState::Open { until } => (Some(format!("open until {until}")), true),
+                WindowState::Closed { next: Some(next) } => {
+                    (Some(format!("closed; opens {next}")), false)
+                }
+                WindowState::Closed { next: None } => {
+                    (Some("closed; no window within a week".to_owned()), false)
+                }
+            };
+            let at = StageRef {
+                pipeline: p,
+                index: stage_position(p, s),
+            };
+            let freeze = facts::freeze_fact(&at, &snap.freezes, asker.now)
+                .map(|f| format!("frozen until {}: {}", f.until, f.reason));
+            // The banner stays until the stage's next regular deployment.
+            let emergency = snap
+                .active
+                .as_ref()
+                .or(snap.last_finished.as_ref())
+                .and_then(|d| {
+                    d.emergency_reason.as_ref().map(|reason| EmergencyView {
+                        deployment: d.id,
+                        by: d.requested_by.clone(),
+                        reason: reason.clone(),
+                        age: age(now - d.created_at.unix_timestamp()),
+                    })
+                });
             StageColumn {
                 stage: stage_summary(s, Some(snap), now),
                 last_attempt_failed: snap
@@ -286,6 +327,10 @@ pub async fn board(
                 rollback_to,
                 cards,
                 hidden_superseded,
+                window,
+                window_open,
+                freeze,
+                emergency,
             }
         })
         .collect();
@@ -300,6 +345,15 @@ pub async fn board(
         mirror,
         can_refresh: authorize(user, Action::RefreshRepository).is_ok(),
         can_mark_ready: authorize(user, Action::MarkReady).is_ok(),
+        freezes: super::freezes::freeze_views(state, p, asker.now).await?,
+        can_manage_freezes: authorize(user, Action::ManageFreezes).is_ok(),
         as_of_event,
     })
+}
+
+fn stage_position(p: &PipelineConfig, s: &crate::config::StageConfig) -> usize {
+    p.stages
+        .iter()
+        .position(|x| x.id == s.id)
+        .unwrap_or_default()
 }

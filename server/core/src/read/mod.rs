@@ -8,12 +8,14 @@ pub mod audit;
 pub mod board;
 pub mod compare;
 pub mod deployment;
+pub mod freezes;
 pub mod history;
 pub mod home;
 
 pub use board::board;
 pub use compare::compare;
 pub use deployment::deployment;
+pub use freezes::freeze_views;
 pub use history::stage_history;
 pub use home::home;
 
@@ -30,7 +32,8 @@ use slipway_model::views::{
 
 /// An instant as RFC 3339 (UTC), for machine-readable fields.
 pub(super) fn rfc3339(t: time::OffsetDateTime) -> String {
-    t.format(&time::format_description::well_known::Rfc3339)
+    t.to_offset(time::UtcOffset::UTC)
+        .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()
 }
 

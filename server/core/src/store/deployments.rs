@@ -36,6 +36,8 @@ pub struct Deployment {
     pub pgid: Option<i32>,
     /// The checklist items the promoter confirmed (where the stage has a checklist).
     pub checklist: Option<Vec<String>>,
+    /// Why it went through a closed window or a freeze (an emergency override).
+    pub emergency_reason: Option<String>,
 }
 
 /// What to create.
@@ -54,6 +56,8 @@ pub struct NewDeployment {
     pub reason: Option<String>,
     /// The checklist items confirmed, where the stage has a checklist.
     pub checklist: Option<Vec<String>>,
+    /// An emergency override's reason.
+    pub emergency_reason: Option<String>,
 }
 
 /// The facts about one stage (and a candidate SHA) that gates need, read together.
@@ -78,6 +82,8 @@ pub struct StageSnapshot {
     pub marked_ready: bool,
     /// The candidate's sign-off in force on the previous stage.
     pub previous_sign_off: Option<SignOffRecord>,
+    /// Stored freezes in force on the stage at the snapshot's instant.
+    pub freezes: Vec<Freeze>,
 }
 
 /// A stored log line.

@@ -2,7 +2,7 @@
 //!
 //! Split by aggregate: one trait per aggregate ([`UserStore`], [`LoginSessionStore`],
 //! [`DeploymentStore`], [`BoardStore`], [`AuditStore`], [`EventStore`], [`TokenStore`],
-//! [`ThrottleStore`], [`SignOffStore`]), and [`Storage`], all of them, which is what the services hold
+//! [`ThrottleStore`], [`SignOffStore`], [`FreezeStore`]), and [`Storage`], all of them, which is what the services hold
 //! (`Arc<dyn Storage>`). SQLite ([`sqlite::SqliteStorage`]) is the embedded default,
 //! one file per aggregate; PostgreSQL (for several replicas) will be a second
 //! implementation held to the same promises by the contract suite ([`contract`]). Rows
@@ -18,6 +18,7 @@ pub mod board;
 pub mod contract;
 pub mod deployments;
 pub mod events;
+pub mod freezes;
 pub mod sessions;
 pub mod signoffs;
 pub mod sqlite;
@@ -29,6 +30,7 @@ pub use audit::*;
 pub use board::*;
 pub use deployments::*;
 pub use events::*;
+pub use freezes::*;
 pub use sessions::*;
 pub use signoffs::*;
 pub use throttle::*;
@@ -74,6 +76,7 @@ pub trait Storage:
     + TokenStore
     + ThrottleStore
     + SignOffStore
+    + FreezeStore
     + Send
     + Sync
     + 'static

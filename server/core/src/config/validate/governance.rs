@@ -1,9 +1,13 @@
-//! The governance keys of a stage: who signs off, what a promoter confirms.
+//! The governance keys: who signs off, what a promoter confirms, when a stage is open
+//! (deploy windows) and when it is closed (freezes).
 
-use super::super::raw::RawSignOff;
-use super::super::SignOffConfig;
+use super::super::raw::{RawFreeze, RawSignOff, RawWindow};
+use super::super::{FreezeConfig, SignOffConfig, StageConfig};
 use super::Validator;
+use crate::calendar::Window;
 use std::collections::HashSet;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
 use toml::Spanned;
 
 /// The longest checklist item: one line on a form.
@@ -49,5 +53,105 @@ impl Validator<'_> {
             }
         }
         items
+    }
+}
+
+impl Validator<'_> {
+    pub(super) fn windows(
+        &mut self,
+        list: &Spanned<Vec<Spanned<RawWindow>>>,
+        key: &str,
+    ) -> Vec<Window> {
+        let mut windows = Vec::new();
+        for (i, w) in list.get_ref().iter().enumerate() {
+            let w = w.get_ref();
+            match Window::parse(
+                w.days.get_ref(),
+                w.from.get_ref(),
+                w.to.get_ref(),
+                w.time_zone.get_ref(),
+            ) {
+                Ok(window) => windows.push(window),
+                // The message names the value (days, from, to or time_zone) that is wrong.
+                Err(e) => self.push(&w.days, &format!("{key}[{i}]"), e),
+            }
+        }
+        if list.get_ref().is_empty() {
+            self.push(
+                list,
+                key,
+                "an empty list would close the stage for good; leave windows out to keep it always open",
+            );
+        }
+        windows
+    }
+
+    /// Freezes declared for a pipeline: RFC 3339 instants, an end after the start, a
+    /// reason, and stage ids of this pipeline (none: all of them).
+    pub(super) fn freezes(
+        &mut self,
+        raw: &[Spanned<RawFreeze>],
+        pipeline_key: &str,
+        stages: &[StageConfig],
+    ) -> Vec<FreezeConfig> {
+        let mut out = Vec::new();
+        for (i, f) in raw.iter().enumerate() {
+            let key = format!("{pipeline_key}.freezes[{i}]");
+            let f = f.get_ref();
+            let instant = |v: &Spanned<String>| {
+                OffsetDateTime::parse(v.get_ref().trim(), &Rfc3339).map_err(|_| {
+                    format!(
+                        "{:?} is not a date and time: use RFC 3339 with an offset, like \"2026-12-24T18:00:00+01:00\"",
+                        v.get_ref()
+                    )
+                })
+            };
+            let from = instant(&f.from).map_err(|e| self.push(&f.from, &format!("{key}.from"), e));
+            let until =
+                instant(&f.until).map_err(|e| self.push(&f.until, &format!("{key}.until"), e));
+            let reason = f.reason.get_ref().trim();
+            if reason.is_empty() || reason.chars().count() > 500 {
+                self.push(
+                    &f.reason,
+                    &format!("{key}.reason"),
+                    "expected a reason of 1 to 500 characters that tells people why",
+                );
+            }
+            let mut ids = Vec::new();
+            for s in f.stages.iter().flat_map(|s| s.get_ref()) {
+                match stages.iter().find(|st| st.id.as_str() == s.get_ref()) {
+                    Some(st) => ids.push(st.id.clone()),
+                    None => {
+                        let known: Vec<&str> = stages.iter().map(|st| st.id.as_str()).collect();
+                        self.push(
+                            s,
+                            &format!("{key}.stages"),
+                            format!(
+                                "this pipeline has no stage {:?} (stages: {})",
+                                s.get_ref(),
+                                known.join(", ")
+                            ),
+                        );
+                    }
+                }
+            }
+            if let (Ok(from), Ok(until)) = (from, until) {
+                if until <= from {
+                    self.push(
+                        &f.until,
+                        &format!("{key}.until"),
+                        "the freeze must end after it starts",
+                    );
+                } else {
+                    out.push(FreezeConfig {
+                        stages: ids,
+                        from,
+                        until,
+                        reason: reason.to_owned(),
+                    });
+                }
+            }
+        }
+        out
     }
 }

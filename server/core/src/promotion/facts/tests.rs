@@ -35,6 +35,7 @@ fn pipeline() -> PipelineConfig {
         repository: RepoSource::Remote("https://example.invalid/web.git".into()),
         branch: "main".into(),
         fetch_interval: Duration::from_secs(60),
+        freezes: Vec::new(),
         stages: vec![
             stage("qa", "QA", false, &[Role::Qa, Role::Ops]),
             stage("production", "Production", true, &[Role::Ops]),
@@ -70,6 +71,15 @@ fn deployment(id: i64, on: char, state: DeploymentState) -> Deployment {
         exit_code: None,
         pgid: None,
         checklist: None,
+        emergency_reason: None,
+    }
+}
+
+fn asker(user: &User) -> Asker<'_> {
+    Asker {
+        user,
+        now: OffsetDateTime::UNIX_EPOCH,
+        emergency: false,
     }
 }
 
@@ -99,7 +109,7 @@ fn the_first_stage_takes_a_sha_marked_ready_and_refuses_one_that_is_not() {
         standing_from_snapshot(&at, &ready),
         &ready,
         Ancestry::Unknown,
-        &qa,
+        asker(&qa),
     );
     assert!(first_blocker(&gates::evaluate(&f)).is_none());
 
@@ -110,7 +120,7 @@ fn the_first_stage_takes_a_sha_marked_ready_and_refuses_one_that_is_not() {
         standing_from_snapshot(&at, &not_ready),
         &not_ready,
         Ancestry::Unknown,
-        &qa,
+        asker(&qa),
     );
     let results = gates::evaluate(&f);
     assert_eq!(status(&results, GateKind::PreviousStage), GateStatus::Fail);
@@ -145,7 +155,7 @@ fn a_later_stage_needs_a_success_on_the_previous_stage_that_was_not_rolled_back(
             standing,
             &snapshot,
             Ancestry::Descends,
-            &ops,
+            asker(&ops),
         ));
         assert_eq!(
             status(&results, GateKind::PreviousStage),
@@ -185,7 +195,7 @@ fn the_stage_s_rules_and_state_reach_the_gates() {
             current: sha('c'),
             older: false,
         },
-        &qa,
+        asker(&qa),
     );
     assert!(f.target.fast_forward_only);
     assert_eq!(f.target.label, "Production");
@@ -227,7 +237,7 @@ fn the_same_sha_as_the_current_one_descends_without_asking_git() {
         standing_from_snapshot(&at, &snapshot),
         &snapshot,
         Ancestry::Same,
-        &user(&[Role::Ops]),
+        asker(&user(&[Role::Ops])),
     );
     assert!(first_blocker(&gates::evaluate(&f)).is_none());
 }
@@ -254,7 +264,7 @@ fn a_stage_that_asks_for_a_sign_off_holds_the_next_one_until_someone_signed_off(
             standing_from_snapshot(&at, snapshot),
             snapshot,
             Ancestry::Descends,
-            &ops,
+            asker(&ops),
         ))
     };
     let results = evaluate(&unsigned);

@@ -73,6 +73,7 @@ fn new_deployment(by: UserId, on: char) -> NewDeployment {
         requested_by: by,
         reason: None,
         checklist: None,
+        emergency_reason: None,
     }
 }
 

@@ -52,8 +52,8 @@ impl DeploymentStore for SqliteStorage {
             .transpose()
             .map_err(db("failed to encode a checklist"))?;
         let inserted = sqlx::query_scalar::<_, i64>(
-            "INSERT INTO deployments (pipeline_id, stage_id, sha, previous_sha, kind, state, requested_by, reason, created_at, checklist) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            "INSERT INTO deployments (pipeline_id, stage_id, sha, previous_sha, kind, state, requested_by, reason, created_at, checklist, emergency_reason) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         )
         .bind(new.pipeline.as_str())
         .bind(new.stage.as_str())
@@ -65,6 +65,7 @@ impl DeploymentStore for SqliteStorage {
         .bind(new.reason.as_deref())
         .bind(self.clock.now())
         .bind(checklist)
+        .bind(new.emergency_reason.as_deref())
         .fetch_one(&mut *tx)
         .await;
         let id = match inserted {

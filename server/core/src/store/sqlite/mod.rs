@@ -168,7 +168,7 @@ fn last_admin() -> StorageError {
 }
 
 const DEPLOYMENT_COLUMNS: &str = "d.id, d.pipeline_id, d.stage_id, d.sha, d.previous_sha, d.kind, d.state, \
-     u.name AS requested_by, d.reason, d.created_at, d.started_at, d.finished_at, d.exit_code, d.pgid, d.checklist";
+     u.name AS requested_by, d.reason, d.created_at, d.started_at, d.finished_at, d.exit_code, d.pgid, d.checklist, d.emergency_reason";
 
 fn deployment_select(filter: &str) -> String {
     format!("SELECT {DEPLOYMENT_COLUMNS} FROM deployments d LEFT JOIN users u ON u.id = d.requested_by {filter}")
@@ -199,6 +199,7 @@ struct DeploymentRow {
     pgid: Option<i32>,
     /// A JSON array of strings.
     checklist: Option<String>,
+    emergency_reason: Option<String>,
 }
 
 impl TryFrom<DeploymentRow> for Deployment {
@@ -230,6 +231,7 @@ impl TryFrom<DeploymentRow> for Deployment {
             exit_code: row.exit_code,
             pgid: row.pgid,
             checklist,
+            emergency_reason: row.emergency_reason,
         })
     }
 }
@@ -384,6 +386,11 @@ async fn read_snapshot(
         lock,
         ..StageSnapshot::default()
     };
+    snapshot.freezes = freezes::in_force(&mut *conn, now, pipeline)
+        .await?
+        .into_iter()
+        .filter(|f| f.closes(stage.as_str()))
+        .collect();
     if let (Some(sha), Some(prev)) = (sha, previous_stage) {
         snapshot.previous_sign_off = signoffs::in_force(&mut *conn, pipeline, prev, sha).await?;
     }
@@ -516,6 +523,7 @@ mod audit;
 mod board;
 mod deployments;
 mod events;
+mod freezes;
 mod sessions;
 mod signoffs;
 mod throttle;

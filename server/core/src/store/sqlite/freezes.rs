@@ -1,0 +1,148 @@
+//! [`FreezeStore`] on SQLite.
+
+use super::*;
+use slipway_model::FreezeId;
+
+/// `until` is the earlier of the planned end and the early end.
+const FREEZE_SELECT: &str = "SELECT f.id, f.pipeline_id, f.stages, f.starts_at, \
+     COALESCE(MIN(f.ends_at, f.ended_at), f.ends_at) AS until, f.reason, \
+     c.name AS created_by_name, e.name AS ended_by_name \
+     FROM freezes f LEFT JOIN users c ON c.id = f.created_by LEFT JOIN users e ON e.id = f.ended_by";
+
+#[derive(sqlx::FromRow)]
+struct FreezeRow {
+    id: FreezeId,
+    pipeline_id: String,
+    stages: Option<String>,
+    starts_at: OffsetDateTime,
+    until: OffsetDateTime,
+    reason: String,
+    created_by_name: Option<String>,
+    ended_by_name: Option<String>,
+}
+
+fn freeze_from_row(row: &sqlx::sqlite::SqliteRow) -> StorageResult<Freeze> {
+    use sqlx::FromRow as _;
+    let row = FreezeRow::from_row(row).map_err(db("failed to read a freeze row"))?;
+    let stages = row
+        .stages
+        .as_deref()
+        .map(serde_json::from_str::<Vec<String>>)
+        .transpose()
+        .map_err(db("a stored freeze's stages are not a JSON list"))?
+        .unwrap_or_default();
+    Ok(Freeze {
+        id: row.id,
+        pipeline: row.pipeline_id,
+        stages,
+        from: row.starts_at,
+        until: row.until,
+        reason: row.reason,
+        by: row.created_by_name,
+        ended_by: row.ended_by_name,
+    })
+}
+
+/// The stored freezes of a pipeline in force at `now`, with any executor.
+pub(super) async fn in_force(
+    conn: &mut sqlx::SqliteConnection,
+    now: OffsetDateTime,
+    pipeline: &PipelineId,
+) -> StorageResult<Vec<Freeze>> {
+    let rows = sqlx::query(&format!(
+        "{FREEZE_SELECT} WHERE f.pipeline_id = ? AND f.starts_at <= ? AND f.ends_at > ? \
+         AND (f.ended_at IS NULL OR f.ended_at > ?) ORDER BY f.starts_at"
+    ))
+    .bind(pipeline.as_str())
+    .bind(now)
+    .bind(now)
+    .bind(now)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db("failed to read freezes"))?;
+    rows.iter().map(freeze_from_row).collect()
+}
+
+#[async_trait]
+impl FreezeStore for SqliteStorage {
+    async fn create_freeze(&self, new: &NewFreeze) -> StorageResult<Freeze> {
+        let utc = |t: OffsetDateTime| t.to_offset(time::UtcOffset::UTC);
+        let stages = (!new.stages.is_empty())
+            .then(|| {
+                serde_json::to_string(&new.stages.iter().map(StageId::as_str).collect::<Vec<_>>())
+            })
+            .transpose()
+            .map_err(db("failed to encode a freeze's stages"))?;
+        let mut tx = self.write_tx().await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO freezes (pipeline_id, stages, starts_at, ends_at, reason, created_by, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(new.pipeline.as_str())
+        .bind(stages)
+        .bind(utc(new.from))
+        .bind(utc(new.until))
+        .bind(&new.reason)
+        .bind(new.by)
+        .bind(self.clock.now())
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db("failed to insert a freeze"))?;
+        let row = sqlx::query(&format!("{FREEZE_SELECT} WHERE f.id = ?"))
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db("failed to read the new freeze"))?;
+        let freeze = freeze_from_row(&row)?;
+        tx.commit().await.map_err(db("failed to commit a freeze"))?;
+        Ok(freeze)
+    }
+
+    async fn end_freeze(&self, id: FreezeId, by: UserId) -> StorageResult<Option<Freeze>> {
+        let now = self.clock.now();
+        let mut tx = self.write_tx().await?;
+        let ended = sqlx::query(
+            "UPDATE freezes SET ended_at = ?, ended_by = ? \
+             WHERE id = ? AND ended_at IS NULL AND ends_at > ?",
+        )
+        .bind(now)
+        .bind(by)
+        .bind(id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(db("failed to end a freeze"))?
+        .rows_affected();
+        if ended == 0 {
+            return Ok(None);
+        }
+        let row = sqlx::query(&format!("{FREEZE_SELECT} WHERE f.id = ?"))
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db("failed to read the ended freeze"))?;
+        let freeze = freeze_from_row(&row)?;
+        tx.commit()
+            .await
+            .map_err(db("failed to commit a freeze's end"))?;
+        Ok(Some(freeze))
+    }
+
+    async fn freezes(
+        &self,
+        pipeline: &PipelineId,
+        after: OffsetDateTime,
+    ) -> StorageResult<Vec<Freeze>> {
+        let rows = sqlx::query(&format!(
+            "{FREEZE_SELECT} WHERE f.pipeline_id = ? AND f.ends_at > ? \
+             AND (f.ended_at IS NULL OR f.ended_at > ?) ORDER BY f.starts_at"
+        ))
+        .bind(pipeline.as_str())
+        .bind(after)
+        .bind(after)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db("failed to read freezes"))?;
+        rows.iter().map(freeze_from_row).collect()
+    }
+}
