@@ -17,3 +17,4 @@ mod live;
 mod matrix;
 mod mirror;
 mod promotion;
+mod windows;

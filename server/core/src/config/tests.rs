@@ -275,3 +275,31 @@ fn governance_mistakes_are_named_with_their_keys() {
     let msg = parse(&typo, dir.path()).unwrap_err().to_string();
     assert!(msg.contains("unknown field `role`"), "{msg}");
 }
+
+#[test]
+fn windows_and_freezes_are_read_and_their_mistakes_named() {
+    let dir = repo_dir();
+    let text = minimal(
+        "windows = [{ days = \"Mon-Thu\", from = \"09:00\", to = \"16:00\", time_zone = \"Europe/Berlin\" }]",
+    ) + "\n[[pipelines.freezes]]\nfrom = \"2026-12-24T00:00:00+01:00\"\nuntil = \"2026-12-27T00:00:00+01:00\"\nreason = \"Christmas\"\nstages = [\"production\"]\n";
+    let c = parse(&text, dir.path()).expect("valid");
+    let p = &c.pipelines[0];
+    assert_eq!(p.stages[1].windows.len(), 1);
+    assert_eq!(p.freezes.len(), 1);
+    assert_eq!(p.freezes[0].reason, "Christmas");
+
+    let bad = minimal(
+        "windows = [{ days = \"Someday\", from = \"9\", to = \"16:00\", time_zone = \"Mars/Olympus\" }]",
+    ) + "\n[[pipelines.freezes]]\nfrom = \"soon\"\nuntil = \"2026-12-27T00:00:00+01:00\"\nreason = \" \"\nstages = [\"moon\"]\n";
+    let msg = parse(&bad, dir.path()).unwrap_err().to_string();
+    for expected in [
+        "pipelines[0].stages[1].windows[0]",
+        "from = \"9\" is not a time",
+        "pipelines[0].freezes[0].from",
+        "RFC 3339",
+        "pipelines[0].freezes[0].reason",
+        "no stage \"moon\"",
+    ] {
+        assert!(msg.contains(expected), "{expected:?} in {msg}");
+    }
+}

@@ -46,14 +46,14 @@ pub async fn declare(
                 "a freeze needs a reason (1 to 500 characters) that tells people why".into(),
             ));
         }
-        if request.until <= from {
-            return Err(AppError::BadRequest(
-                "a freeze must end after it starts".into(),
-            ));
-        }
         if request.until <= now {
             return Err(AppError::BadRequest(
                 "that freeze would already be over; give an end in the future".into(),
+            ));
+        }
+        if request.until <= from {
+            return Err(AppError::BadRequest(
+                "a freeze must end after it starts".into(),
             ));
         }
         if request.until - from > LONGEST {

@@ -295,3 +295,51 @@ fn a_stage_that_asks_for_a_sign_off_holds_the_next_one_until_someone_signed_off(
     };
     assert_eq!(sign_off_fact(&first, None), gates::SignOff::NotRequired);
 }
+
+#[test]
+fn the_window_fact_follows_local_time_across_dst_and_midnight() {
+    use time::macros::datetime;
+    let mut office = stage("production", "Production", true, &[Role::Ops]);
+    office.windows =
+        vec![
+            crate::calendar::Window::parse("Mon-Thu", "09:00", "16:00", "Europe/Berlin")
+                .expect("a window"),
+        ];
+    // Thursday 26 March 2026, before the spring change: 09:00 Berlin is 08:00 UTC.
+    assert_eq!(
+        window_state(&office, datetime!(2026-03-26 08:30 UTC)),
+        WindowState::Open {
+            until: "Thu 26 Mar 16:00 Europe/Berlin".into()
+        }
+    );
+    // Monday 30 March, after it: 09:00 Berlin is 07:00 UTC; 07:30 UTC is open.
+    assert_eq!(
+        window_state(&office, datetime!(2026-03-30 07:30 UTC)),
+        WindowState::Open {
+            until: "Mon 30 Mar 16:00 Europe/Berlin".into()
+        }
+    );
+    // Friday: closed until Monday 09:00 local.
+    assert_eq!(
+        window_state(&office, datetime!(2026-03-27 10:00 UTC)),
+        WindowState::Closed {
+            next: Some("Mon 30 Mar 09:00 Europe/Berlin".into())
+        }
+    );
+    let mut night = stage("production", "Production", true, &[Role::Ops]);
+    night.windows =
+        vec![crate::calendar::Window::parse("daily", "22:00", "02:00", "UTC").expect("a window")];
+    assert_eq!(
+        window_state(&night, datetime!(2026-12-08 01:00 UTC)),
+        WindowState::Open {
+            until: "Tue 08 Dec 02:00 UTC".into()
+        }
+    );
+    assert_eq!(
+        window_state(
+            &stage("qa", "QA", false, &[Role::Qa]),
+            datetime!(2026-12-08 01:00 UTC)
+        ),
+        WindowState::Always
+    );
+}

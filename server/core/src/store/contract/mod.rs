@@ -41,6 +41,66 @@ where
         .await;
     signoffs::a_rollback_voids_the_sign_off_of_the_sha_it_replaces(fresh().await.as_ref()).await;
     signoffs::a_sha_queued_on_the_next_stage_has_moved_on(fresh().await.as_ref()).await;
+    a_freeze_closes_its_stages_while_in_force_and_ends_once(fresh().await.as_ref()).await;
+}
+
+/// A stored freeze closes its stages (only those) from its start to its end, and is
+/// ended early once.
+pub async fn a_freeze_closes_its_stages_while_in_force_and_ends_once(s: &dyn Storage) {
+    let ops = user(s, "olga", &[Role::Ops]).await;
+    let web = PipelineId::parse("web").expect("a valid pipeline id");
+    let (qa, production) = (
+        StageId::parse("qa").expect("a valid stage id"),
+        StageId::parse("production").expect("a valid stage id"),
+    );
+    let now = s.clock().now();
+    let later = NewFreeze {
+        pipeline: web.clone(),
+        stages: vec![production.clone()],
+        from: now + time::Duration::hours(1),
+        until: now + time::Duration::hours(2),
+        reason: "release party".into(),
+        by: ops.id,
+    };
+    s.create_freeze(&later).await.expect("declared");
+    let current = s
+        .create_freeze(&NewFreeze {
+            from: now - time::Duration::minutes(1),
+            reason: "labs".into(),
+            ..later.clone()
+        })
+        .await
+        .expect("declared");
+    assert_eq!(current.by.as_deref(), Some("olga"));
+    let frozen = |stage: StageId| {
+        let web = web.clone();
+        async move {
+            s.stage_snapshot(&web, &stage, None, None)
+                .await
+                .expect("snapshot")
+                .freezes
+                .into_iter()
+                .map(|f| f.reason)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        frozen(production.clone()).await,
+        ["labs"],
+        "only the one in force"
+    );
+    assert!(frozen(qa).await.is_empty(), "only its stages");
+    assert_eq!(s.freezes(&web, now).await.expect("list").len(), 2);
+    let ended = s.end_freeze(current.id, ops.id).await.expect("end");
+    assert_eq!(ended.map(|f| f.ended_by), Some(Some("olga".into())));
+    assert!(s
+        .end_freeze(current.id, ops.id)
+        .await
+        .expect("end")
+        .is_none());
+    assert!(frozen(production).await.is_empty());
+    let after_the_end = s.clock().now() + time::Duration::seconds(1);
+    assert_eq!(s.freezes(&web, after_the_end).await.expect("list").len(), 1);
 }
 
 mod signoffs;
