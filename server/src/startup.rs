@@ -141,6 +141,7 @@ pub async fn build_app(config: Config) -> anyhow::Result<Slipway> {
     let background = vec![
         spawn_fetch_loops(&services),
         spawn_session_cleanup(&services),
+        spawn_auto_starts(&services),
     ];
 
     let sessions = SessionManagerLayer::new(session_store)
@@ -313,6 +314,23 @@ fn spawn_session_cleanup(state: &Services) -> JoinHandle<()> {
             if let Err(e) = storage.prune_events(live::KEEP).await {
                 tracing::warn!(error = %e, "failed to prune old events");
             }
+        }
+    })
+}
+
+/// Starts approved deploys at their slot's start: once a second, an indexed read of
+/// the approvals that are due (usually none).
+fn spawn_auto_starts(state: &Services) -> JoinHandle<()> {
+    let state = state.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if state.deploys.is_stopping() {
+                break;
+            }
+            slipway_core::promotion::approvals::run_due_auto_starts(&state).await;
         }
     })
 }

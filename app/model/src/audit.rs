@@ -57,6 +57,14 @@ vocabulary! {
         SignOff => "sign_off",
         /// A sign-off was withdrawn.
         WithdrawSignOff => "withdraw_sign_off",
+        /// Someone asked for approval of a promotion.
+        ApprovalRequested => "approval_requested",
+        /// An approver approved a request for a slot.
+        ApprovalGranted => "approval_granted",
+        /// An approver rejected a request.
+        ApprovalRejected => "approval_rejected",
+        /// The server tried to start an approved deploy at its slot's start.
+        AutoStart => "auto_start",
         /// A freeze was declared.
         FreezeCreated => "freeze_created",
         /// A freeze was ended early.

@@ -15,6 +15,8 @@ pub enum RefusalKind {
     PreviousStage,
     /// The SHA is not signed off on the previous stage.
     SignedOff,
+    /// No approval of the SHA covers now.
+    Approved,
     /// The SHA does not descend from the stage's current SHA.
     Ancestry,
     /// Another deployment to the stage is queued or running (or the stage kept
@@ -44,6 +46,7 @@ impl RefusalKind {
         match self {
             RefusalKind::PreviousStage => "previous_stage",
             RefusalKind::SignedOff => "signed_off",
+            RefusalKind::Approved => "approved",
             RefusalKind::Ancestry => "ancestry",
             RefusalKind::Busy => "busy",
             RefusalKind::Lock => "lock",
@@ -63,6 +66,7 @@ impl From<GateKind> for RefusalKind {
         match gate {
             GateKind::PreviousStage => RefusalKind::PreviousStage,
             GateKind::SignedOff => RefusalKind::SignedOff,
+            GateKind::Approved => RefusalKind::Approved,
             GateKind::Ancestry => RefusalKind::Ancestry,
             GateKind::Busy => RefusalKind::Busy,
             GateKind::Lock => RefusalKind::Lock,

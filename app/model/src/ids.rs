@@ -234,3 +234,7 @@ row_id!(
     /// A freeze's id (what ops end it by).
     FreezeId
 );
+row_id!(
+    /// An approval request's id.
+    RequestId
+);

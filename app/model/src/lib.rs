@@ -23,6 +23,8 @@ pub mod time_fmt;
 pub mod views;
 
 pub use error::AppError;
-pub use ids::{DeploymentId, FreezeId, LoginId, PipelineId, StageId, TokenId, UserId, UserName};
+pub use ids::{
+    DeploymentId, FreezeId, LoginId, PipelineId, RequestId, StageId, TokenId, UserId, UserName,
+};
 pub use roles::{Action, Role, RoleSet};
 pub use sha::Sha;

@@ -55,6 +55,8 @@ pub enum BoardChange {
     SignOff,
     /// A freeze was declared or ended.
     Freeze,
+    /// An approval was requested, granted, rejected, or used by an auto-start.
+    Approval,
     /// A deployment was created.
     Deploying,
     /// A deployment ended.

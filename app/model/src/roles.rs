@@ -162,8 +162,12 @@ pub enum Action {
         /// Whether the stage is a production stage.
         production: bool,
     },
-    /// Approve a production promotion or window exception.
-    Approve,
+    /// Approve or reject promotions into a stage whose configuration lets `allowed`
+    /// approve.
+    Approve {
+        /// The stage's `approval.roles`.
+        allowed: RoleSet,
+    },
     /// Promote through a closed deploy window or a freeze, with a reason.
     EmergencyOverride,
     /// Declare or end a freeze.
@@ -195,16 +199,16 @@ impl Action {
             Action::MarkReady => any(&[Dev, Admin]),
             Action::PromoteInto { allowed }
             | Action::Rollback { allowed }
-            | Action::SignOff { allowed } => {
+            | Action::SignOff { allowed }
+            | Action::Approve { allowed } => {
                 // Admin may do everything ops may, so it inherits a stage's ops permission.
                 roles.intersects(allowed) || (roles.contains(Admin) && allowed.contains(Ops))
             }
             Action::Lock { production: false } => any(&[Qa, Ops, Admin]),
             Action::Lock { production: true } => any(&[Ops, Admin]),
-            Action::Approve
-            | Action::Cancel
-            | Action::EmergencyOverride
-            | Action::ManageFreezes => any(&[Ops, Admin]),
+            Action::Cancel | Action::EmergencyOverride | Action::ManageFreezes => {
+                any(&[Ops, Admin])
+            }
             Action::ManageUsers | Action::ViewAudit => any(&[Admin]),
         }
     }
@@ -223,7 +227,9 @@ impl Action {
             }
             Action::Lock { production: true } => "lock a production stage".into(),
             Action::Lock { production: false } => "lock a stage".into(),
-            Action::Approve => "approve".into(),
+            Action::Approve { allowed } => {
+                format!("approve promotions into this stage (allowed: {allowed})")
+            }
             Action::EmergencyOverride => {
                 "promote through a closed window or a freeze (emergency override)".into()
             }
@@ -298,8 +304,9 @@ mod tests {
                 false,
             ),
             (&[Ops], Action::Cancel, true),
-            (&[Ops], Action::Approve, true),
-            (&[Qa], Action::Approve, false),
+            (&[Ops], Action::Approve { allowed: ops_only }, true),
+            (&[Admin], Action::Approve { allowed: ops_only }, true),
+            (&[Qa], Action::Approve { allowed: ops_only }, false),
             (&[Ops], Action::EmergencyOverride, true),
             (&[Admin], Action::EmergencyOverride, true),
             (&[Qa], Action::EmergencyOverride, false),

@@ -128,6 +128,48 @@ pub struct NextStep {
     /// The viewing user may promote as an emergency override: only a closed window
     /// or a freeze holds the promotion, and their roles may override.
     pub can_override: bool,
+    /// Where the stage asks for approval: the SHA's request and what the viewer may do.
+    pub approval: Option<ApprovalView>,
+}
+
+/// A card's approval for its next stage.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ApprovalView {
+    /// Who may approve.
+    pub roles: Vec<String>,
+    /// The SHA's open request there, if any.
+    pub request: Option<RequestView>,
+    /// The viewer may request approval (no open request, and they may promote there).
+    pub can_request: bool,
+    /// The viewer may approve or reject the pending request (roles, four eyes).
+    pub can_decide: bool,
+    /// The time zone slot times are given in ("Europe/Berlin").
+    pub zone: String,
+    /// Today's date in that zone (YYYY-MM-DD), for the slot form.
+    pub today: String,
+}
+
+/// An open approval request, as the card shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RequestView {
+    /// Its id.
+    pub id: crate::RequestId,
+    /// `pending` or `approved`.
+    pub state: String,
+    /// Who asked.
+    pub requested_by: String,
+    /// Their note.
+    pub note: Option<String>,
+    /// Who approved.
+    pub decided_by: Option<String>,
+    /// The approved slot, written for people.
+    pub slot: Option<String>,
+    /// The server starts the deploy at the slot's start.
+    pub auto_start: bool,
+    /// What came of that start.
+    pub auto_start_result: Option<String>,
 }
 
 /// Who marked a card ready.

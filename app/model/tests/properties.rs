@@ -5,8 +5,9 @@
 use proptest::prelude::*;
 use slipway_model::deployment::DeploymentState;
 use slipway_model::gates::{
-    evaluate, first_blocker, ActiveDeployment, Ancestry, FreezeInfo, GateStatus, LockInfo,
-    Previous, PromotionFacts, SignOff, TargetStage, WindowState, GATES,
+    evaluate, first_blocker, ActiveDeployment, Ancestry, Approval, ApprovalRequestState,
+    FreezeInfo, GateStatus, LockInfo, Previous, PromotionFacts, SignOff, SlotTime, TargetStage,
+    WindowState, GATES,
 };
 use slipway_model::{Action, PipelineId, Role, RoleSet, Sha, StageId, UserName};
 
@@ -46,6 +47,29 @@ fn sign_off_strategy() -> impl Strategy<Value = SignOff> {
     ]
 }
 
+fn approval_strategy() -> impl Strategy<Value = Approval> {
+    let when = prop_oneof![
+        Just(SlotTime::Before),
+        Just(SlotTime::Inside),
+        Just(SlotTime::After)
+    ];
+    let request = prop_oneof![
+        Just(None),
+        Just(Some(ApprovalRequestState::Pending { by: "quinn".into() })),
+        (when, any::<bool>()).prop_map(|(when, stale)| Some(ApprovalRequestState::Approved {
+            by: "olga".into(),
+            slot: "18:00 – 19:00 UTC".into(),
+            when,
+            stale,
+        })),
+    ];
+    prop_oneof![
+        Just(Approval::NotRequired),
+        (roles_strategy(), request)
+            .prop_map(|(roles, request)| Approval::Required { roles, request }),
+    ]
+}
+
 fn window_strategy() -> impl Strategy<Value = WindowState> {
     prop_oneof![
         Just(WindowState::Always),
@@ -75,6 +99,7 @@ prop_compose! {
         promote_roles in roles_strategy(),
         previous in previous_strategy(),
         sign_off in sign_off_strategy(),
+        approval in approval_strategy(),
         ancestry in ancestry_strategy(),
         active in proptest::option::of((1i64..1000, sha_strategy())),
         locked in proptest::option::of("[a-z]{1,12}"),
@@ -88,6 +113,7 @@ prop_compose! {
             target: TargetStage { label: "Production".into(), fast_forward_only, promote_roles },
             previous,
             sign_off,
+            approval,
             ancestry,
             active: active.map(|(id, sha)| ActiveDeployment {
                 id: id.to_string().parse().expect("a positive id"),
@@ -128,9 +154,24 @@ fn should_pass(f: &PromotionFacts) -> bool {
     .is_permitted_for(f.user_roles);
     // A closed window or a freeze holds unless the promotion is an emergency override,
     // which passes those two and nothing else.
-    let window_ok = f.emergency || !matches!(f.window, WindowState::Closed { .. });
+    // An approval counts inside its slot, while the stage runs what it ran when given;
+    // it also opens a closed window (the approver may approve a slot outside them).
+    let approved_now = matches!(
+        &f.approval,
+        Approval::Required {
+            request: Some(ApprovalRequestState::Approved {
+                when: SlotTime::Inside,
+                stale: false,
+                ..
+            }),
+            ..
+        }
+    );
+    let approval_ok = matches!(f.approval, Approval::NotRequired) || approved_now;
+    let window_ok = f.emergency || approved_now || !matches!(f.window, WindowState::Closed { .. });
     let unfrozen = f.emergency || f.freeze.is_none();
-    window_ok
+    approval_ok
+        && window_ok
         && unfrozen
         && previous_ok
         && signed_off

@@ -158,6 +158,61 @@ pub fn local_label(at: OffsetDateTime, zone: Tz) -> String {
     }
 }
 
+/// A time range written for people in `zone`: "Thu 03 Dec 18:00 – 19:00 Europe/Berlin",
+/// or with both dates when it spans days.
+pub fn range_label(from: OffsetDateTime, until: OffsetDateTime, zone: Tz) -> String {
+    let local = |t: OffsetDateTime| zone.timestamp_opt(t.unix_timestamp(), 0).single();
+    match (local(from), local(until)) {
+        (Some(a), Some(b)) if a.date_naive() == b.date_naive() => format!(
+            "{} – {} {}",
+            a.format("%a %d %b %H:%M"),
+            b.format("%H:%M"),
+            zone.name()
+        ),
+        (Some(a), Some(b)) => format!(
+            "{} – {} {}",
+            a.format("%a %d %b %H:%M"),
+            b.format("%a %d %b %H:%M"),
+            zone.name()
+        ),
+        _ => format!("{from} – {until}"),
+    }
+}
+
+/// A local date (`YYYY-MM-DD`) and time (`HH:MM`) in `zone` as an instant (a time a
+/// clock change skips: the first that exists after it).
+pub fn local_instant(date: &str, time: &str, zone: Tz) -> Result<OffsetDateTime, String> {
+    let d = NaiveDate::parse_from_str(date.trim(), "%Y-%m-%d")
+        .map_err(|_| format!("{date:?} is not a date: use YYYY-MM-DD"))?;
+    let t = NaiveTime::parse_from_str(time.trim(), "%H:%M")
+        .map_err(|_| format!("{time:?} is not a time: use 24-hour HH:MM, like \"18:00\""))?;
+    let w = Window {
+        days: 0x7f,
+        from: t,
+        to: t,
+        zone,
+    };
+    w.instant(d.and_time(t))
+        .and_then(|s| OffsetDateTime::from_unix_timestamp(s).ok())
+        .ok_or_else(|| format!("{date} {time} does not exist in {}", zone.name()))
+}
+
+/// The local date of an instant in `zone` (YYYY-MM-DD).
+pub fn local_date(at: OffsetDateTime, zone: Tz) -> String {
+    zone.timestamp_opt(at.unix_timestamp(), 0)
+        .single()
+        .map(|t| t.format("%Y-%m-%d").to_string())
+        .unwrap_or_default()
+}
+
+/// Whether `[from, until)` lies inside one stretch of open windows (no windows: yes).
+pub fn covers(windows: &[Window], from: OffsetDateTime, until: OffsetDateTime) -> bool {
+    match opening(windows, from) {
+        Opening::Open { until: open_until } => until <= open_until,
+        Opening::Closed { .. } => false,
+    }
+}
+
 /// `"Mon-Thu"`, `"Mon,Wed,Fri"`, `"Fri-Mon"` (wrapping), `"daily"` → a weekday mask.
 fn parse_days(days: &str) -> Result<u8, String> {
     let wrong = || {
@@ -230,6 +285,34 @@ mod tests {
             Opening::Closed { next } => next,
             Opening::Open { .. } => panic!("open at {at}"),
         }
+    }
+
+    #[test]
+    fn a_slot_is_written_in_local_time_and_checked_against_the_windows() {
+        let berlin: Tz = "Europe/Berlin".parse().expect("a zone");
+        let w = Window::parse("Mon-Thu", "09:00", "16:00", "Europe/Berlin").expect("a window");
+        let (from, until) = (
+            datetime!(2026-12-03 13:00 UTC),
+            datetime!(2026-12-03 14:00 UTC),
+        );
+        assert_eq!(
+            range_label(from, until, berlin),
+            "Thu 03 Dec 14:00 – 15:00 Europe/Berlin"
+        );
+        assert!(covers(std::slice::from_ref(&w), from, until));
+        // 17:00–18:00 Berlin is after the window closes.
+        let late = (
+            datetime!(2026-12-03 16:00 UTC),
+            datetime!(2026-12-03 17:00 UTC),
+        );
+        assert!(!covers(std::slice::from_ref(&w), late.0, late.1));
+        // 15:30–16:30 starts inside and runs past the close.
+        let across = (
+            datetime!(2026-12-03 14:30 UTC),
+            datetime!(2026-12-03 15:30 UTC),
+        );
+        assert!(!covers(&[w], across.0, across.1));
+        assert!(covers(&[], late.0, late.1), "no windows: always open");
     }
 
     #[test]

@@ -10,11 +10,11 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use slipway_app::ssr::context::authorize;
-use slipway_core::promotion::freezes;
-use slipway_core::store::{Freeze, SignOffEndKind, SignOffRecord};
+use slipway_core::promotion::{approvals, freezes};
+use slipway_core::store::{ApprovalRecord, Freeze, SignOffEndKind, SignOffRecord};
 use slipway_core::{promotion, read, Services};
 use slipway_model::views::FreezeView;
-use slipway_model::{Action, FreezeId, PipelineId, Sha, StageId};
+use slipway_model::{Action, DeploymentId, FreezeId, PipelineId, RequestId, Sha, StageId};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
@@ -47,6 +47,18 @@ pub fn routes() -> RouteBook<Services> {
             Who::May(Action::ManageFreezes),
             end_freeze,
         )
+        .post(
+            "/pipelines/{pipeline}/stages/{stage}/requests",
+            Who::PromoteIntoStage,
+            request_approval,
+        )
+        .get(
+            "/pipelines/{pipeline}/stages/{stage}/requests",
+            Who::May(Action::View),
+            list_requests,
+        )
+        .post("/requests/{id}/approve", Who::ApproveRequest, approve)
+        .post("/requests/{id}/reject", Who::ApproveRequest, reject)
 }
 
 fn rfc3339(t: time::OffsetDateTime) -> String {
@@ -334,4 +346,247 @@ pub(super) async fn end_freeze(
     ApiPath(id): ApiPath<FreezeId>,
 ) -> Result<Json<FreezeJson>, ApiError> {
     Ok(Json(freezes::end(&state, &user, id).await?.into()))
+}
+
+/// An approval request as the API returns it.
+#[derive(Serialize, ToSchema)]
+pub(super) struct RequestJson {
+    id: RequestId,
+    pipeline: String,
+    stage: String,
+    sha: Sha,
+    requested_by: String,
+    note: Option<String>,
+    /// RFC 3339, UTC.
+    requested_at: String,
+    /// `pending`, `approved`, `rejected` or `consumed`.
+    state: String,
+    decided_by: Option<String>,
+    /// A rejection's reason.
+    decision_reason: Option<String>,
+    /// The approved slot's start and end (RFC 3339, UTC).
+    slot_from: Option<String>,
+    slot_until: Option<String>,
+    auto_start: bool,
+    outside_windows_reason: Option<String>,
+    /// The deployment that used the approval.
+    deployment: Option<DeploymentId>,
+    /// What came of the server's start at the slot's start.
+    auto_start_result: Option<String>,
+}
+
+impl From<ApprovalRecord> for RequestJson {
+    fn from(r: ApprovalRecord) -> Self {
+        Self {
+            id: r.id,
+            pipeline: r.pipeline,
+            stage: r.stage,
+            sha: r.sha,
+            requested_by: r.requested_by,
+            note: r.note,
+            requested_at: rfc3339(r.requested_at),
+            state: r.state.as_str().to_owned(),
+            decided_by: r.decided_by,
+            decision_reason: r.decision_reason,
+            slot_from: r.slot.map(|s| rfc3339(s.0)),
+            slot_until: r.slot.map(|s| rfc3339(s.1)),
+            auto_start: r.auto_start,
+            outside_windows_reason: r.outside_windows_reason,
+            deployment: r.deployment,
+            auto_start_result: r.auto_start_result,
+        }
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+pub(super) struct RequestBody {
+    /// The commit to promote once approved.
+    sha: Sha,
+    /// For the approver (at most 500 characters).
+    #[serde(default)]
+    #[schema(max_length = 500)]
+    note: Option<String>,
+    /// Every item of the stage's checklist, where it has one: a deploy the server starts
+    /// at the slot's start carries them.
+    #[serde(default)]
+    checklist: Vec<String>,
+}
+
+#[utoipa::path(
+    post,
+    path = "/pipelines/{pipeline}/stages/{stage}/requests",
+    tag = "slipway",
+    summary = "Request approval to promote a commit",
+    params(("pipeline" = PipelineId, Path, description = "The pipeline's config id"), ("stage" = StageId, Path, description = "The stage's config id")),
+    request_body = RequestBody,
+    responses(
+        (status = 201, description = "Requested; the card shows it to everyone", body = RequestJson),
+        (status = 400, description = "A malformed body, or a stage that asks for no approval", body = ErrorBody),
+        (status = 401, description = "No token, or an invalid, revoked or expired one", body = ErrorBody),
+        (status = 403, description = "The token's user may not promote into the stage", body = ErrorBody),
+        (status = 404, description = "No such pipeline, stage or SHA", body = ErrorBody),
+        (status = 409, description = "The SHA already has an open request there, or its checklist is incomplete", body = ErrorBody),
+        (status = 415, description = "The body is not sent as `application/json`", body = ErrorBody)
+    ),
+    security(("token" = []))
+)]
+pub(super) async fn request_approval(
+    State(state): State<Services>,
+    ApiUser(user): ApiUser,
+    ApiPath((p, s)): ApiPath<(PipelineId, StageId)>,
+    ApiJson(body): ApiJson<RequestBody>,
+) -> Result<(StatusCode, Json<RequestJson>), ApiError> {
+    let at = promotion::stage(&state, &p, &s)?;
+    let r = approvals::request(
+        &state,
+        &user,
+        &at,
+        &body.sha,
+        body.note.as_deref(),
+        &body.checklist,
+    )
+    .await
+    .map_err(|e| ApiError::from(e).at(&p, Some(&s), Some(&body.sha)))?;
+    Ok((StatusCode::CREATED, Json(r.into())))
+}
+
+#[derive(Serialize, ToSchema)]
+pub(super) struct RequestsAnswer {
+    /// Open requests and those decided in the last day, newest first.
+    requests: Vec<RequestJson>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/pipelines/{pipeline}/stages/{stage}/requests",
+    tag = "slipway",
+    summary = "A stage's approval requests",
+    params(("pipeline" = PipelineId, Path, description = "The pipeline's config id"), ("stage" = StageId, Path, description = "The stage's config id")),
+    responses(
+        (status = 200, description = "Open requests and those decided in the last day", body = RequestsAnswer),
+        (status = 401, description = "No token, or an invalid, revoked or expired one", body = ErrorBody),
+        (status = 403, description = "The token's user may not do this (or must change their password first)", body = ErrorBody),
+        (status = 404, description = "No such pipeline or stage", body = ErrorBody)
+    ),
+    security(("token" = []))
+)]
+pub(super) async fn list_requests(
+    State(state): State<Services>,
+    ApiUser(user): ApiUser,
+    ApiPath((p, s)): ApiPath<(PipelineId, StageId)>,
+) -> Result<Json<RequestsAnswer>, ApiError> {
+    authorize(&user, Action::View)?;
+    promotion::stage(&state, &p, &s)?;
+    let requests = state
+        .storage
+        .approval_requests(&p, Some(&s))
+        .await
+        .map_err(slipway_model::error::AppError::from)?;
+    Ok(Json(RequestsAnswer {
+        requests: requests.into_iter().map(Into::into).collect(),
+    }))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub(super) struct SlotBody {
+    /// Start (RFC 3339 with an offset).
+    from: String,
+    /// End (RFC 3339 with an offset), after the start, at most 7 days later.
+    until: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub(super) struct ApproveBody {
+    /// The slot the approval counts in; absent: from now for the stage's
+    /// `approval.valid_minutes`.
+    #[serde(default)]
+    slot: Option<SlotBody>,
+    /// Start the deploy at the slot's start (every gate is evaluated again then).
+    #[serde(default)]
+    auto_start: bool,
+    /// Required when the slot is not inside the stage's deploy windows.
+    #[serde(default)]
+    #[schema(max_length = 500)]
+    outside_windows_reason: Option<String>,
+}
+
+#[utoipa::path(
+    post,
+    path = "/requests/{id}/approve",
+    tag = "slipway",
+    summary = "Approve a request for a slot",
+    params(("id" = RequestId, Path, description = "The request's id")),
+    request_body = ApproveBody,
+    responses(
+        (status = 200, description = "Approved", body = RequestJson),
+        (status = 400, description = "A malformed body, a slot that does not fit, or one outside the windows without a reason", body = ErrorBody),
+        (status = 401, description = "No token, or an invalid, revoked or expired one", body = ErrorBody),
+        (status = 403, description = "The token's user may not approve here, or requested it (four eyes)", body = ErrorBody),
+        (status = 404, description = "No such request", body = ErrorBody),
+        (status = 409, description = "The request is no longer pending", body = ErrorBody),
+        (status = 415, description = "The body is not sent as `application/json`", body = ErrorBody)
+    ),
+    security(("token" = []))
+)]
+pub(super) async fn approve(
+    State(state): State<Services>,
+    ApiUser(user): ApiUser,
+    ApiPath(id): ApiPath<RequestId>,
+    ApiJson(body): ApiJson<ApproveBody>,
+) -> Result<Json<RequestJson>, ApiError> {
+    let slot = match body.slot {
+        None => approvals::Slot::Now,
+        Some(s) => approvals::Slot::Range {
+            from: instant("slot.from", &s.from)?,
+            until: instant("slot.until", &s.until)?,
+        },
+    };
+    let decision = approvals::Approve {
+        slot,
+        auto_start: body.auto_start,
+        outside_windows_reason: body.outside_windows_reason,
+    };
+    Ok(Json(
+        approvals::approve(&state, &user, id, decision)
+            .await?
+            .into(),
+    ))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub(super) struct RejectBody {
+    /// Why, for the requester (1 to 500 characters, not only spaces).
+    #[schema(min_length = 1, max_length = 500, pattern = "\\S")]
+    reason: String,
+}
+
+#[utoipa::path(
+    post,
+    path = "/requests/{id}/reject",
+    tag = "slipway",
+    summary = "Reject a request",
+    params(("id" = RequestId, Path, description = "The request's id")),
+    request_body = RejectBody,
+    responses(
+        (status = 200, description = "Rejected", body = RequestJson),
+        (status = 400, description = "A malformed body; `message` says what to fix", body = ErrorBody),
+        (status = 401, description = "No token, or an invalid, revoked or expired one", body = ErrorBody),
+        (status = 403, description = "The token's user may not approve here", body = ErrorBody),
+        (status = 404, description = "No such request", body = ErrorBody),
+        (status = 409, description = "The request is no longer pending", body = ErrorBody),
+        (status = 415, description = "The body is not sent as `application/json`", body = ErrorBody)
+    ),
+    security(("token" = []))
+)]
+pub(super) async fn reject(
+    State(state): State<Services>,
+    ApiUser(user): ApiUser,
+    ApiPath(id): ApiPath<RequestId>,
+    ApiJson(body): ApiJson<RejectBody>,
+) -> Result<Json<RequestJson>, ApiError> {
+    Ok(Json(
+        approvals::reject(&state, &user, id, &body.reason)
+            .await?
+            .into(),
+    ))
 }

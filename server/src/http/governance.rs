@@ -9,10 +9,10 @@ use axum::response::Response;
 use axum::Extension;
 use serde::Deserialize;
 use slipway_app::ssr::context::CurrentUser;
-use slipway_core::promotion::{self, freezes};
+use slipway_core::promotion::{self, approvals, freezes};
 use slipway_core::Services;
 use slipway_model::error::AppError;
-use slipway_model::{FreezeId, PipelineId, Sha, StageId};
+use slipway_model::{FreezeId, PipelineId, RequestId, Sha, StageId};
 
 /// A sign-off's SHA and optional note.
 #[derive(Deserialize)]
@@ -160,4 +160,118 @@ pub async fn end_freeze(
         |f| (format!("Freeze #{} ended", f.id), back.clone()),
         back.clone(),
     )
+}
+
+/// A request for approval from a card.
+#[derive(Deserialize)]
+pub struct RequestForm {
+    sha: Sha,
+    #[serde(default)]
+    note: String,
+    #[serde(default)]
+    checklist: Vec<String>,
+}
+
+/// `POST /pipelines/{p}/stages/{s}/requests`.
+pub async fn request_approval(
+    State(state): State<Services>,
+    Extension(u): Extension<CurrentUser>,
+    PagePath((p, s)): PagePath<(PipelineId, StageId)>,
+    PageForm(f): PageForm<RequestForm>,
+) -> Result<Response, HttpError> {
+    let user = user(u)?;
+    let back = format!("/pipelines/{p}");
+    let result = match promotion::stage(&state, &p, &s) {
+        Ok(at) => approvals::request(&state, &user, &at, &f.sha, Some(&f.note), &f.checklist).await,
+        Err(e) => Err(e),
+    };
+    let short = f.sha.short();
+    finish(
+        &state,
+        result,
+        |r| {
+            (
+                format!("Approval of {short} for {s} requested (request #{})", r.id),
+                back.clone(),
+            )
+        },
+        back.clone(),
+    )
+}
+
+/// An approver's form: an optional slot in the stage's local time, a server start, a
+/// reason to go outside the windows.
+#[derive(Deserialize)]
+pub struct ApproveForm {
+    #[serde(default)]
+    slot_date: String,
+    #[serde(default)]
+    slot_from: String,
+    #[serde(default)]
+    slot_until: String,
+    #[serde(default)]
+    auto_start: Option<String>,
+    #[serde(default)]
+    outside_windows_reason: String,
+}
+
+/// `POST /requests/{id}/approve`.
+pub async fn approve(
+    State(state): State<Services>,
+    Extension(u): Extension<CurrentUser>,
+    PagePath(id): PagePath<RequestId>,
+    PageForm(f): PageForm<ApproveForm>,
+) -> Result<Response, HttpError> {
+    let user = user(u)?;
+    let result = async {
+        let slot = approvals::slot_from_page(&state, id, &f.slot_date, &f.slot_from, &f.slot_until)
+            .await?;
+        let decision = approvals::Approve {
+            slot,
+            auto_start: f.auto_start.is_some(),
+            outside_windows_reason: Some(f.outside_windows_reason.clone()),
+        };
+        approvals::approve(&state, &user, id, decision).await
+    }
+    .await;
+    let back = back_to_board(&state, id).await;
+    finish(
+        &state,
+        result,
+        |r| (format!("Request #{} approved", r.id), back.clone()),
+        back.clone(),
+    )
+}
+
+/// A rejection's reason.
+#[derive(Deserialize)]
+pub struct RejectForm {
+    #[serde(default)]
+    reason: String,
+}
+
+/// `POST /requests/{id}/reject`.
+pub async fn reject(
+    State(state): State<Services>,
+    Extension(u): Extension<CurrentUser>,
+    PagePath(id): PagePath<RequestId>,
+    PageForm(f): PageForm<RejectForm>,
+) -> Result<Response, HttpError> {
+    let user = user(u)?;
+    let result = approvals::reject(&state, &user, id, &f.reason).await;
+    let back = back_to_board(&state, id).await;
+    finish(
+        &state,
+        result,
+        |r| (format!("Request #{} rejected", r.id), back.clone()),
+        back.clone(),
+    )
+}
+
+/// The board of the request's pipeline (home when there is no such request).
+async fn back_to_board(state: &Services, id: RequestId) -> String {
+    match state.storage.approval_request(id).await {
+        Ok(Some(r)) => format!("/pipelines/{}", r.pipeline),
+        _ => "/".to_owned(),
+    }
 }

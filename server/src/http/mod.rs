@@ -151,6 +151,21 @@ pub fn session_routes() -> RouteBook<Services> {
             governance::end_freeze,
         )
         .post(
+            "/pipelines/{pipeline}/stages/{stage}/requests",
+            Who::PromoteIntoStage,
+            governance::request_approval,
+        )
+        .post(
+            "/requests/{id}/approve",
+            Who::ApproveRequest,
+            governance::approve,
+        )
+        .post(
+            "/requests/{id}/reject",
+            Who::ApproveRequest,
+            governance::reject,
+        )
+        .post(
             "/deployments/{id}/cancel",
             Who::May(Cancel),
             actions::cancel,

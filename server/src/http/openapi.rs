@@ -31,7 +31,11 @@ use axum::Json;
         api_governance::withdraw_sign_off,
         api_governance::list_freezes,
         api_governance::declare_freeze,
-        api_governance::end_freeze
+        api_governance::end_freeze,
+        api_governance::request_approval,
+        api_governance::list_requests,
+        api_governance::approve,
+        api_governance::reject
     ),
     modifiers(&BearerToken)
 )]

@@ -70,6 +70,9 @@ pub enum Who {
     /// Signed in with one of the target stage's `sign_off.roles` (nobody, on a stage
     /// that asks for no sign-off).
     SignOffStage,
+    /// Signed in with one of the `approval.roles` of the request's stage (read from the
+    /// request; never its requester where the stage has four eyes).
+    ApproveRequest,
 }
 
 impl Who {
@@ -85,6 +88,9 @@ impl Who {
             Who::RollBackStage => "the stage's `rollback_roles`".into(),
             Who::LockStage => "roles that may lock the stage (production: ops, admin)".into(),
             Who::SignOffStage => "the stage's `sign_off.roles`".into(),
+            Who::ApproveRequest => {
+                "the request's stage's `approval.roles` (not the requester, with four eyes)".into()
+            }
         }
     }
 }

@@ -39,7 +39,12 @@ impl Caller {
         };
         let stage = || stage.expect("a stage route is called with a stage");
         match who {
-            Who::Always | Who::Anyone | Who::SignedIn | Who::OwnAccount => true,
+            // The request routes are sampled with an id that does not exist: its stage,
+            // and so who may decide, is unknown, and everyone signed in gets the 404.
+            // tests/it/approvals.rs holds the roles and four eyes to account.
+            Who::Always | Who::Anyone | Who::SignedIn | Who::OwnAccount | Who::ApproveRequest => {
+                true
+            }
             Who::May(action) => action.is_permitted_for(roles),
             Who::PromoteIntoStage => Action::PromoteInto {
                 allowed: stage().promote_roles,
@@ -202,6 +207,26 @@ impl Fixture {
                 "/api/v1/pipelines/{pipeline}/stages/{stage}/signoff/{sha}",
             ) => per_stage(
                 &|_| vec![],
+                Some(serde_json::json!({ "reason": "authorization matrix" })),
+            ),
+            (Surface::Form, "POST", "/pipelines/{pipeline}/stages/{stage}/requests") => {
+                per_stage(&|_| vec![("sha", head.clone())], None)
+            }
+            (Surface::Api, "POST", "/api/v1/pipelines/{pipeline}/stages/{stage}/requests") => {
+                per_stage(&|_| vec![], Some(serde_json::json!({ "sha": head })))
+            }
+            (Surface::Api, "GET", "/api/v1/pipelines/{pipeline}/stages/{stage}/requests") => {
+                per_stage(&|_| vec![], None)
+            }
+            (Surface::Form, "POST", "/requests/{id}/approve") => one(vec![], None),
+            (Surface::Form, "POST", "/requests/{id}/reject") => {
+                one(vec![("reason", s("authorization matrix"))], None)
+            }
+            (Surface::Api, "POST", "/api/v1/requests/{id}/approve") => {
+                one(vec![], Some(serde_json::json!({})))
+            }
+            (Surface::Api, "POST", "/api/v1/requests/{id}/reject") => one(
+                vec![],
                 Some(serde_json::json!({ "reason": "authorization matrix" })),
             ),
             (Surface::Form, "POST", "/pipelines/{pipeline}/freezes") => one(

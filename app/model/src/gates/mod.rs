@@ -21,6 +21,8 @@ pub enum GateKind {
     PreviousStage,
     /// Where the previous stage asks for a sign-off, someone allowed to gave one for the SHA.
     SignedOff,
+    /// Where the stage asks for approval, an approval of the SHA covers now.
+    Approved,
     /// On fast-forward-only stages, the SHA equals or descends from the current SHA.
     Ancestry,
     /// No deployment to the stage is queued or running.
@@ -41,6 +43,7 @@ impl GateKind {
         match self {
             GateKind::PreviousStage => "previous_stage",
             GateKind::SignedOff => "signed_off",
+            GateKind::Approved => "approved",
             GateKind::Ancestry => "ancestry",
             GateKind::Busy => "busy",
             GateKind::Lock => "lock",
@@ -55,6 +58,7 @@ impl GateKind {
         match self {
             GateKind::PreviousStage => "Previous stage",
             GateKind::SignedOff => "Signed off",
+            GateKind::Approved => "Approved",
             GateKind::Ancestry => "Ancestry",
             GateKind::Busy => "Not busy",
             GateKind::Lock => "Not locked",
@@ -138,6 +142,52 @@ pub enum SignOff {
     },
 }
 
+/// Whether the stage asks for approval, and where the SHA's request stands.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Approval {
+    /// The stage asks for none.
+    NotRequired,
+    /// The stage asks for approval by `roles`.
+    Required {
+        /// Who may approve.
+        roles: RoleSet,
+        /// The SHA's open request, if any.
+        request: Option<ApprovalRequestState>,
+    },
+}
+
+/// An open approval request, as the gate needs it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ApprovalRequestState {
+    /// Waiting for an approver.
+    Pending {
+        /// Who asked.
+        by: String,
+    },
+    /// Approved for a slot.
+    Approved {
+        /// Who approved.
+        by: String,
+        /// The slot, written for people ("Thu 03 Dec 18:00 – 19:00 Europe/Berlin").
+        slot: String,
+        /// Where now stands against the slot.
+        when: SlotTime,
+        /// The stage's current SHA changed since the approval: it no longer counts.
+        stale: bool,
+    },
+}
+
+/// Where now stands against an approval's slot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SlotTime {
+    /// Before its start.
+    Before,
+    /// Inside it.
+    Inside,
+    /// After its end.
+    After,
+}
+
 /// The stage's deploy windows at the moment of evaluation; times are already
 /// written in the windows' own time zone.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -214,6 +264,8 @@ pub struct PromotionFacts {
     pub previous: Previous,
     /// Its sign-off on the previous stage.
     pub sign_off: SignOff,
+    /// Its approval for the target stage.
+    pub approval: Approval,
     /// Its relation to the stage's current SHA.
     pub ancestry: Ancestry,
     /// A queued or running deployment of the stage, if any.
@@ -237,6 +289,7 @@ type GateFn = fn(&PromotionFacts) -> (GateStatus, String);
 pub const GATES: &[(GateKind, GateFn)] = &[
     (GateKind::PreviousStage, previous_stage),
     (GateKind::SignedOff, signed_off),
+    (GateKind::Approved, approved),
     (GateKind::Ancestry, ancestry),
     (GateKind::Busy, busy),
     (GateKind::Lock, lock),
@@ -336,6 +389,54 @@ fn signed_off(f: &PromotionFacts) -> (GateStatus, String) {
     }
 }
 
+impl PromotionFacts {
+    /// An approval that counts covers now: the window gate passes too (an approver
+    /// may approve a slot outside the windows, with a reason).
+    pub fn approved_now(&self) -> bool {
+        matches!(
+            &self.approval,
+            Approval::Required {
+                request: Some(ApprovalRequestState::Approved {
+                    when: SlotTime::Inside,
+                    stale: false,
+                    ..
+                }),
+                ..
+            }
+        )
+    }
+}
+
+fn approved(f: &PromotionFacts) -> (GateStatus, String) {
+    use GateStatus::*;
+    let Approval::Required { roles, request } = &f.approval else {
+        return (Pass, "no approval required".into());
+    };
+    let label = &f.target.label;
+    match request {
+        None => (
+            Fail,
+            format!("{label} needs approval by {roles}; request it first"),
+        ),
+        Some(ApprovalRequestState::Pending { by }) => (
+            Fail,
+            format!("awaiting approval by {roles} (requested by {by})"),
+        ),
+        Some(ApprovalRequestState::Approved { by, stale: true, .. }) => (
+            Fail,
+            format!("the approval by {by} no longer counts: {label}'s current SHA changed since; request again"),
+        ),
+        Some(ApprovalRequestState::Approved { by, slot, when, .. }) => match when {
+            SlotTime::Inside => (Pass, format!("approved by {by} for {slot}")),
+            SlotTime::Before => (Fail, format!("approved by {by} for {slot}; not yet")),
+            SlotTime::After => (
+                Fail,
+                format!("the approval by {by} for {slot} expired unused; request again"),
+            ),
+        },
+    }
+}
+
 fn ancestry(f: &PromotionFacts) -> (GateStatus, String) {
     use GateStatus::*;
     if !f.target.fast_forward_only {
@@ -404,6 +505,12 @@ fn permission(f: &PromotionFacts) -> (GateStatus, String) {
 
 fn window(f: &PromotionFacts) -> (GateStatus, String) {
     let label = &f.target.label;
+    if f.approved_now() && matches!(f.window, WindowState::Closed { .. }) {
+        return (
+            GateStatus::Pass,
+            format!("{label}'s deploy window is closed, but an approved slot covers now"),
+        );
+    }
     match &f.window {
         WindowState::Always => (GateStatus::Pass, format!("{label} has no deploy windows")),
         WindowState::Open { until } => (GateStatus::Pass, format!("open until {until}")),

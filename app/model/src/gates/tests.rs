@@ -26,6 +26,7 @@ fn facts() -> PromotionFacts {
             roles: [Role::Qa].into_iter().collect(),
             by: Some("quinn".into()),
         },
+        approval: Approval::NotRequired,
         ancestry: Ancestry::Descends,
         active: None,
         lock: None,
@@ -390,6 +391,10 @@ fn an_emergency_override_passes_only_a_closed_window_and_a_freeze() {
             by: "olga".into(),
             reason: "incident".into(),
         }),
+        approval: Approval::Required {
+            roles: [Role::Ops].into_iter().collect(),
+            request: Some(ApprovalRequestState::Pending { by: "quinn".into() }),
+        },
         user_roles: [Role::Qa].into_iter().collect(),
         window: WindowState::Closed { next: None },
         freeze: Some(FreezeInfo {
@@ -402,5 +407,82 @@ fn an_emergency_override_passes_only_a_closed_window_and_a_freeze() {
     for r in evaluate(&f) {
         let passes = r.status == GateStatus::Pass;
         assert_eq!(passes, OVERRIDABLE.contains(&r.gate), "{r:?}");
+    }
+}
+
+#[test]
+fn approved_gate_table() {
+    use GateStatus::*;
+    let ops: RoleSet = [Role::Ops].into_iter().collect();
+    let approved = |when, stale| {
+        Some(ApprovalRequestState::Approved {
+            by: "olga".into(),
+            slot: "Thu 03 Dec 18:00 – 19:00 UTC".into(),
+            when,
+            stale,
+        })
+    };
+    let cases = [
+        (Approval::NotRequired, Pass, "no approval required".to_owned()),
+        (
+            Approval::Required { roles: ops, request: None },
+            Fail,
+            "Production needs approval by ops; request it first".into(),
+        ),
+        (
+            Approval::Required {
+                roles: ops,
+                request: Some(ApprovalRequestState::Pending { by: "quinn".into() }),
+            },
+            Fail,
+            "awaiting approval by ops (requested by quinn)".into(),
+        ),
+        (
+            Approval::Required { roles: ops, request: approved(SlotTime::Inside, false) },
+            Pass,
+            "approved by olga for Thu 03 Dec 18:00 – 19:00 UTC".into(),
+        ),
+        (
+            Approval::Required { roles: ops, request: approved(SlotTime::Before, false) },
+            Fail,
+            "approved by olga for Thu 03 Dec 18:00 – 19:00 UTC; not yet".into(),
+        ),
+        (
+            Approval::Required { roles: ops, request: approved(SlotTime::After, false) },
+            Fail,
+            "the approval by olga for Thu 03 Dec 18:00 – 19:00 UTC expired unused; request again".into(),
+        ),
+        (
+            Approval::Required { roles: ops, request: approved(SlotTime::Inside, true) },
+            Fail,
+            "the approval by olga no longer counts: Production's current SHA changed since; request again".into(),
+        ),
+    ];
+    for (approval, status, reason) in cases {
+        let f = PromotionFacts {
+            approval: approval.clone(),
+            ..facts()
+        };
+        assert_eq!(
+            verdict(&f, GateKind::Approved),
+            (status, reason),
+            "{approval:?}"
+        );
+    }
+    // An approved slot covering now opens a closed window; one that does not, does not.
+    for (request, status) in [
+        (approved(SlotTime::Inside, false), Pass),
+        (approved(SlotTime::Before, false), Fail),
+        (approved(SlotTime::Inside, true), Fail),
+    ] {
+        let f = PromotionFacts {
+            approval: Approval::Required {
+                roles: ops,
+                request,
+            },
+            window: WindowState::Closed { next: None },
+            ..facts()
+        };
+        assert_eq!(verdict(&f, GateKind::Window).0, status);
     }
 }

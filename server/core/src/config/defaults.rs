@@ -96,3 +96,9 @@ pub fn promote_roles(production: bool) -> RoleSet {
         [Role::Qa, Role::Ops].into_iter().collect()
     }
 }
+
+/// `stages[].approval.valid_minutes`: how long an approval "for now" lasts (4 hours).
+pub const APPROVAL_VALID: Duration = Duration::from_secs(4 * 60 * 60);
+
+/// `stages[].approval.four_eyes`: the approver may not be the requester.
+pub const APPROVAL_FOUR_EYES: bool = true;

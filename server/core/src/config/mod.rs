@@ -149,6 +149,8 @@ pub struct StageConfig {
     pub checklist: Vec<String>,
     /// When promotions into this stage may start; empty: always.
     pub windows: Vec<crate::calendar::Window>,
+    /// Whether promotions into this stage need an approval, and whose.
+    pub approval: Option<ApprovalConfig>,
     /// How a deploy to this stage runs.
     pub deployer: DeployerConfig,
 }
@@ -159,6 +161,18 @@ pub struct StageConfig {
 pub struct SignOffConfig {
     /// Who may sign off (and withdraw a sign-off).
     pub roles: RoleSet,
+}
+
+/// A stage's approval rule: a promotion needs an approval by one of `roles` for the
+/// SHA, for a slot that covers the moment it starts.
+#[derive(Debug, Clone)]
+pub struct ApprovalConfig {
+    /// Who may approve or reject.
+    pub roles: RoleSet,
+    /// The approver may not be the requester.
+    pub four_eyes: bool,
+    /// How long an approval "for now" lasts.
+    pub valid: Duration,
 }
 
 /// A command deployer: an argv run without a shell, inputs only through environment

@@ -85,7 +85,16 @@ pub(super) struct RawStage {
     pub(super) sign_off: Option<Spanned<RawSignOff>>,
     pub(super) checklist: Option<Spanned<Vec<Spanned<String>>>>,
     pub(super) windows: Option<Spanned<Vec<Spanned<RawWindow>>>>,
+    pub(super) approval: Option<Spanned<RawApproval>>,
     pub(super) deployer: Spanned<RawDeployer>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawApproval {
+    pub(super) roles: Spanned<Vec<Spanned<String>>>,
+    pub(super) four_eyes: Option<Spanned<bool>>,
+    pub(super) valid_minutes: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize)]

@@ -18,6 +18,7 @@ pub(crate) fn stage(id: &str, label: &str) -> StageConfig {
         sign_off: None,
         checklist: Vec::new(),
         windows: Vec::new(),
+        approval: None,
         deployer: DeployerConfig {
             command: vec!["true".into()],
             env: BTreeMap::new(),

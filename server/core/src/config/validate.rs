@@ -447,6 +447,10 @@ impl Validator<'_> {
             .checklist
             .as_ref()
             .map_or_else(Vec::new, |c| self.checklist(c, &format!("{key}.checklist")));
+        let approval = s
+            .approval
+            .as_ref()
+            .map(|a| self.approval(a.get_ref(), &format!("{key}.approval")));
         let windows = s
             .windows
             .as_ref()
@@ -461,6 +465,7 @@ impl Validator<'_> {
             sign_off,
             checklist,
             windows,
+            approval,
             deployer: deployer?,
         })
     }

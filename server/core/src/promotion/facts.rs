@@ -11,13 +11,13 @@ use super::lookup::StageRef;
 use crate::calendar;
 use crate::config::PipelineConfig;
 use crate::config::StageConfig;
-use crate::store::Freeze;
+use crate::store::{ApprovalRecord, Freeze, RequestState};
 use crate::store::{StageSnapshot, User};
 use crate::Services;
 use slipway_model::error::AppError;
 use slipway_model::gates::{
-    self, Ancestry, FreezeInfo, GateResult, LockInfo, Previous, PromotionFacts, SignOff,
-    TargetStage, WindowState,
+    self, Ancestry, Approval, ApprovalRequestState, FreezeInfo, GateResult, LockInfo, Previous,
+    PromotionFacts, SignOff, SlotTime, TargetStage, WindowState,
 };
 use slipway_model::Sha;
 use time::OffsetDateTime;
@@ -183,10 +183,7 @@ pub fn freeze_fact(
     let configured = at.pipeline.freezes.iter().filter(|f| {
         f.from <= now && now < f.until && (f.stages.is_empty() || f.stages.contains(&stage.id))
     });
-    let zone = stage
-        .windows
-        .first()
-        .map_or(chrono_tz::UTC, calendar::Window::zone);
+    let zone = stage_zone(stage);
     configured
         .map(|f| (f.until, f.reason.clone()))
         .chain(
@@ -200,6 +197,49 @@ pub fn freeze_fact(
             reason,
             until: calendar::local_label(until, zone),
         })
+}
+
+/// The zone a stage's times are written in: its windows', else UTC.
+pub fn stage_zone(stage: &StageConfig) -> chrono_tz::Tz {
+    stage
+        .windows
+        .first()
+        .map_or(chrono_tz::UTC, calendar::Window::zone)
+}
+
+/// The approval fact for promoting into `at`, given the SHA's open request there and
+/// the stage's current SHA.
+pub fn approval_fact(
+    at: &StageRef<'_>,
+    request: Option<&ApprovalRecord>,
+    current: Option<&Sha>,
+    now: OffsetDateTime,
+) -> Approval {
+    let Some(rule) = &at.stage().approval else {
+        return Approval::NotRequired;
+    };
+    let request = request.and_then(|r| match (r.state, r.slot) {
+        (RequestState::Pending, _) => Some(ApprovalRequestState::Pending {
+            by: r.requested_by.clone(),
+        }),
+        (RequestState::Approved, Some((from, until))) => Some(ApprovalRequestState::Approved {
+            by: r.decided_by.clone().unwrap_or_default(),
+            slot: calendar::range_label(from, until, stage_zone(at.stage())),
+            when: if now < from {
+                SlotTime::Before
+            } else if now < until {
+                SlotTime::Inside
+            } else {
+                SlotTime::After
+            },
+            stale: r.base_sha.as_ref() != current,
+        }),
+        _ => None,
+    });
+    Approval::Required {
+        roles: rule.roles,
+        request,
+    }
 }
 
 /// Assembles the gate facts. `stage_facts` only needs the stage-level parts (current,
@@ -222,6 +262,12 @@ pub fn facts(
         },
         previous: standing.previous,
         sign_off: standing.sign_off,
+        approval: approval_fact(
+            at,
+            stage_facts.approval.as_ref(),
+            stage_facts.current.as_ref().map(|d| &d.sha),
+            asker.now,
+        ),
         ancestry,
         active: stage_facts
             .active

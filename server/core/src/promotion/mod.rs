@@ -6,6 +6,7 @@
 //! ([`audited`]). The gates are evaluated from the facts one gatherer assembles
 //! ([`facts`]) for the card, the API and the creating transaction alike.
 
+pub mod approvals;
 mod audited;
 pub mod commands;
 pub mod facts;

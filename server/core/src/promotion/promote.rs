@@ -188,7 +188,7 @@ async fn promote_checked(
 
 /// The stage's checklist as the promoter confirmed it: every item ticked, nothing else;
 /// `None` where the stage has no checklist.
-fn confirmed_checklist(
+pub(super) fn confirmed_checklist(
     stage: &StageConfig,
     ticked: &[String],
 ) -> Result<Option<Vec<String>>, AppError> {

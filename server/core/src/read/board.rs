@@ -9,7 +9,7 @@ use crate::authz::{authorize, internal};
 use crate::config::PipelineConfig;
 use crate::promotion::{self, facts, StageRef};
 use crate::repos::{redact_userinfo, Commit, RepoError};
-use crate::store::User;
+use crate::store::{ApprovalRecord, RequestState, User};
 use crate::Services;
 use slipway_model::error::AppError;
 use slipway_model::gates::WindowState;
@@ -17,8 +17,8 @@ use slipway_model::gates::{self, Previous};
 use slipway_model::placement::{self, CardFacts, Column};
 use slipway_model::time_fmt::age;
 use slipway_model::views::{
-    BoardView, Card, EmergencyView, LockView, MirrorView, NextStep, ReadyInfo, SignOffSlot,
-    StageColumn,
+    ApprovalView, BoardView, Card, EmergencyView, LockView, MirrorView, NextStep, ReadyInfo,
+    RequestView, SignOffSlot, StageColumn,
 };
 use slipway_model::{Action, DeploymentId, Sha};
 use std::collections::{HashMap, HashSet};
@@ -96,6 +96,19 @@ pub async fn board(
     let succeeded = by_index(state.storage.successes(&p.id, &shas).await?);
     let rolled = by_index(state.storage.rolled_back(&p.id, &shas).await?);
     let failed = by_index(state.storage.failed_since(&p.id, &shas).await?);
+    // Open approval requests, by (SHA, stage).
+    let requests: HashMap<(Sha, usize), _> = state
+        .storage
+        .approval_requests(&p.id, None)
+        .await?
+        .into_iter()
+        .filter(|r| matches!(r.state, RequestState::Pending | RequestState::Approved))
+        .filter_map(|r| {
+            stage_index
+                .get(r.stage.as_str())
+                .map(|i| ((r.sha.clone(), *i), r))
+        })
+        .collect();
     let signed: HashMap<(Sha, usize), _> = state
         .storage
         .sign_offs_in_force(&p.id, &shas)
@@ -202,7 +215,12 @@ pub async fn board(
                     previous,
                     sign_off: facts::sign_off_fact(&at, signed_by),
                 };
-                let facts = facts::gather(state, asker, &at, &c.sha, standing, &snaps[n]).await;
+                // The SHA's own request: the stage snapshot was read without a SHA.
+                let snapshot = crate::store::StageSnapshot {
+                    approval: requests.get(&(c.sha.clone(), n)).cloned(),
+                    ..snaps[n].clone()
+                };
+                let facts = facts::gather(state, asker, &at, &c.sha, standing, &snapshot).await;
                 let results = gates::evaluate(&facts);
                 // Offered only where a closed window or a freeze is all that holds it.
                 let can_override = !gates::overridden(&facts).is_empty()
@@ -221,6 +239,12 @@ pub async fn board(
                     gates: gate_views(&results),
                     checklist: p.stages[n].checklist.clone(),
                     can_override,
+                    approval: approval_view(
+                        &at,
+                        user,
+                        requests.get(&(c.sha.clone(), n)),
+                        asker.now,
+                    ),
                 });
             }
         }
@@ -356,4 +380,44 @@ fn stage_position(p: &PipelineConfig, s: &crate::config::StageConfig) -> usize {
         .iter()
         .position(|x| x.id == s.id)
         .unwrap_or_default()
+}
+
+/// A card's approval for stage `at`, as `user` may act on it.
+fn approval_view(
+    at: &StageRef<'_>,
+    user: &User,
+    request: Option<&ApprovalRecord>,
+    now: time::OffsetDateTime,
+) -> Option<ApprovalView> {
+    let rule = at.stage().approval.as_ref()?;
+    let zone = facts::stage_zone(at.stage());
+    let may_promote = authorize(
+        user,
+        Action::PromoteInto {
+            allowed: at.stage().promote_roles,
+        },
+    )
+    .is_ok();
+    Some(ApprovalView {
+        roles: rule.roles.iter().map(|r| r.as_str().to_owned()).collect(),
+        can_request: request.is_none() && may_promote,
+        can_decide: request.is_some_and(|r| {
+            r.state == RequestState::Pending
+                && crate::promotion::approvals::may_decide(user, rule, r).is_ok()
+        }),
+        request: request.map(|r| RequestView {
+            id: r.id,
+            state: r.state.as_str().to_owned(),
+            requested_by: r.requested_by.clone(),
+            note: r.note.clone(),
+            decided_by: r.decided_by.clone(),
+            slot: r
+                .slot
+                .map(|(from, until)| crate::calendar::range_label(from, until, zone)),
+            auto_start: r.auto_start,
+            auto_start_result: r.auto_start_result.clone(),
+        }),
+        zone: zone.name().to_owned(),
+        today: crate::calendar::local_date(now, zone),
+    })
 }

@@ -84,6 +84,8 @@ pub struct StageSnapshot {
     pub previous_sign_off: Option<SignOffRecord>,
     /// Stored freezes in force on the stage at the snapshot's instant.
     pub freezes: Vec<Freeze>,
+    /// The candidate's open (pending or approved) approval request for the stage.
+    pub approval: Option<ApprovalRecord>,
 }
 
 /// A stored log line.

@@ -2,7 +2,7 @@
 //!
 //! Split by aggregate: one trait per aggregate ([`UserStore`], [`LoginSessionStore`],
 //! [`DeploymentStore`], [`BoardStore`], [`AuditStore`], [`EventStore`], [`TokenStore`],
-//! [`ThrottleStore`], [`SignOffStore`], [`FreezeStore`]), and [`Storage`], all of them, which is what the services hold
+//! [`ThrottleStore`], [`SignOffStore`], [`FreezeStore`], [`ApprovalStore`]), and [`Storage`], all of them, which is what the services hold
 //! (`Arc<dyn Storage>`). SQLite ([`sqlite::SqliteStorage`]) is the embedded default,
 //! one file per aggregate; PostgreSQL (for several replicas) will be a second
 //! implementation held to the same promises by the contract suite ([`contract`]). Rows
@@ -12,6 +12,7 @@
 //! Methods of every aggregate are callable on a `dyn Storage` without importing the
 //! aggregate traits; a function that needs only one aggregate can take `&dyn UserStore`.
 
+pub mod approvals;
 pub mod audit;
 pub mod board;
 #[cfg(test)]
@@ -26,6 +27,7 @@ pub mod throttle;
 pub mod tokens;
 pub mod users;
 
+pub use approvals::*;
 pub use audit::*;
 pub use board::*;
 pub use deployments::*;
@@ -77,6 +79,7 @@ pub trait Storage:
     + ThrottleStore
     + SignOffStore
     + FreezeStore
+    + ApprovalStore
     + Send
     + Sync
     + 'static

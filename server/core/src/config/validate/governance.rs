@@ -1,8 +1,8 @@
 //! The governance keys: who signs off, what a promoter confirms, when a stage is open
 //! (deploy windows) and when it is closed (freezes).
 
-use super::super::raw::{RawFreeze, RawSignOff, RawWindow};
-use super::super::{FreezeConfig, SignOffConfig, StageConfig};
+use super::super::raw::{RawApproval, RawFreeze, RawSignOff, RawWindow};
+use super::super::{defaults, ApprovalConfig, FreezeConfig, SignOffConfig, StageConfig};
 use super::Validator;
 use crate::calendar::Window;
 use std::collections::HashSet;
@@ -14,6 +14,28 @@ use toml::Spanned;
 const CHECKLIST_ITEM_MAX: usize = 200;
 
 impl Validator<'_> {
+    pub(super) fn approval(&mut self, raw: &RawApproval, key: &str) -> ApprovalConfig {
+        let valid = raw
+            .valid_minutes
+            .as_ref()
+            .and_then(|v| {
+                self.duration(v, &format!("{key}.valid_minutes"), 1, super::Unit::Minutes)
+            })
+            .unwrap_or(defaults::APPROVAL_VALID);
+        ApprovalConfig {
+            roles: self.roles(
+                &raw.roles,
+                &format!("{key}.roles"),
+                "approve promotions into",
+            ),
+            four_eyes: raw
+                .four_eyes
+                .as_ref()
+                .map_or(defaults::APPROVAL_FOUR_EYES, |f| *f.get_ref()),
+            valid,
+        }
+    }
+
     pub(super) fn sign_off(&mut self, raw: &RawSignOff, key: &str) -> SignOffConfig {
         SignOffConfig {
             roles: self.roles(&raw.roles, &format!("{key}.roles"), "sign off on"),

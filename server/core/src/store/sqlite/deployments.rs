@@ -86,6 +86,14 @@ impl DeploymentStore for SqliteStorage {
             .await
             .map_err(db("failed to read the new deployment"))?;
         let deployment = deployment_from_row(&row)?;
+        // The approval that let a promotion through is used up by it.
+        if let Some(request) = snapshot
+            .approval
+            .as_ref()
+            .filter(|r| new.kind == DeploymentKind::Promote && r.state == RequestState::Approved)
+        {
+            super::approvals::consume(&mut tx, request.id, deployment.id).await?;
+        }
         if new.kind == DeploymentKind::Rollback {
             // Rolling a stage back says its SHA is not good there: a sign-off of it on
             // this stage stops counting with the rollback, not after it.

@@ -391,6 +391,9 @@ async fn read_snapshot(
         .into_iter()
         .filter(|f| f.closes(stage.as_str()))
         .collect();
+    if let Some(sha) = sha {
+        snapshot.approval = approvals::open_request(&mut *conn, pipeline, stage, sha).await?;
+    }
     if let (Some(sha), Some(prev)) = (sha, previous_stage) {
         snapshot.previous_sign_off = signoffs::in_force(&mut *conn, pipeline, prev, sha).await?;
     }
@@ -519,6 +522,7 @@ async fn insert_roles(
 const USER_COLUMNS: &str =
     "id, name, password_hash, disabled_at, last_login_at, must_change_password";
 
+mod approvals;
 mod audit;
 mod board;
 mod deployments;
