@@ -5,6 +5,7 @@
 mod accounts;
 mod api;
 mod api_properties;
+mod approvals;
 mod auth;
 mod board;
 mod browser;
