@@ -33,7 +33,14 @@ printf '%s\n' "$SLIPWAY_SHA" > "$out_dir/${SLIPWAY_STAGE}.sha"
 echo "Done: ${SLIPWAY_STAGE} now runs ${SLIPWAY_SHA}"
 "#;
 
-fn config_text(listen: &str) -> String {
+fn config_text(listen: &str, now: time::OffsetDateTime) -> String {
+    // A freeze a week from the first start, so the board shows one to come.
+    let rfc3339 = |t: time::OffsetDateTime| {
+        t.format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default()
+    };
+    let freeze_from = rfc3339(now + time::Duration::days(7));
+    let freeze_until = rfc3339(now + time::Duration::days(8));
     format!(
         r#"# Slipway demo configuration, written by `slipway demo`. Edit it freely: it is
 # reused on the next start. See slipway.example.toml in the repository for every key.
@@ -58,14 +65,27 @@ deployer = {{ command = ["sh", "deploy.sh"], workdir = ".", timeout_seconds = 12
 id = "staging"
 label = "Staging"
 promote_roles = ["qa", "ops"]
+# QA signs off what they tested here before it may go to production.
+sign_off = {{ roles = ["qa"] }}
 deployer = {{ command = ["sh", "deploy.sh"], workdir = ".", timeout_seconds = 120 }}
 
 [[pipelines.stages]]
 id = "production"
 label = "Production"
 production = true
-promote_roles = ["ops"]
+# QA (or ops) request production; ops approve a slot, "now" or later, or let the server
+# start it at the slot's start. Outside the windows, an approval needs a reason.
+promote_roles = ["qa", "ops"]
+approval = {{ roles = ["ops"], four_eyes = true, valid_minutes = 240 }}
+windows = [{{ days = "daily", from = "07:00", to = "23:00", time_zone = "UTC" }}]
+checklist = ["Release notes posted", "On-call engineer knows"]
 deployer = {{ command = ["sh", "deploy.sh"], workdir = ".", timeout_seconds = 300 }}
+
+[[pipelines.freezes]]
+from = "{freeze_from}"
+until = "{freeze_until}"
+reason = "Quarter-end: finance closes the books"
+stages = ["production"]
 "#
     )
 }
@@ -86,7 +106,9 @@ pub fn prepare(dir: &Path, listen: &str) -> anyhow::Result<PathBuf> {
         .with_context(|| format!("failed to write {}", script.display()))?;
     let config = dir.join("slipway.toml");
     if !config.exists() {
-        std::fs::write(&config, config_text(listen))
+        let now = time::OffsetDateTime::from_unix_timestamp(i64::try_from(now).unwrap_or_default())
+            .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+        std::fs::write(&config, config_text(listen, now))
             .with_context(|| format!("failed to write {}", config.display()))?;
     }
     Ok(config)

@@ -451,3 +451,5 @@ async fn an_admin_manages_users_on_the_admin_page_and_the_new_user_sets_a_passwo
     assert_eq!(text_of(&carol, "[data-testid='whoami']").await, "carol");
     assert_no_panic(&carol).await;
 }
+
+mod governance;
