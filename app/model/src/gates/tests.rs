@@ -263,6 +263,16 @@ fn the_first_blocker_is_the_first_failing_gate_in_display_order() {
     assert_eq!(blocker.status, GateStatus::Pending);
 }
 
+/// Window, freeze, emergency; the gate looked at; its verdict and reason.
+type WindowCase = (
+    WindowState,
+    Option<FreezeInfo>,
+    bool,
+    GateKind,
+    GateStatus,
+    &'static str,
+);
+
 #[test]
 fn window_and_freeze_gate_tables() {
     use GateStatus::*;
@@ -273,14 +283,7 @@ fn window_and_freeze_gate_tables() {
         reason: "labs".into(),
         until: "19:00 Europe/Berlin".into(),
     });
-    let cases: [(
-        WindowState,
-        Option<FreezeInfo>,
-        bool,
-        GateKind,
-        GateStatus,
-        &str,
-    ); 9] = [
+    let cases: [WindowCase; 9] = [
         (
             WindowState::Always,
             None,

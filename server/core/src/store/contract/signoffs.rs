@@ -144,7 +144,7 @@ pub async fn a_withdrawn_sign_off_stops_counting_and_stays_in_the_history(s: &dy
         (SignOffEndKind::Withdrawn, Some("rita"), "found a bug")
     );
     assert!(s
-        .sign_offs_in_force(&web, &[a.clone()])
+        .sign_offs_in_force(&web, std::slice::from_ref(&a))
         .await
         .expect("read")
         .is_empty());
