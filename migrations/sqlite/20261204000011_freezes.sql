@@ -16,9 +16,14 @@ CREATE TABLE freezes (
     created_at   TEXT    NOT NULL,
     -- Ended early by someone (a freeze that ran its course is not "ended").
     ended_at     TEXT,
-    ended_by     INTEGER REFERENCES users (id)
+    ended_by     INTEGER REFERENCES users (id),
+    -- The iCalendar feed it was read from (config `pipelines.calendars[].source`, its
+    -- credentials removed); NULL for a freeze ops declared. A feed's rows are replaced
+    -- at each refresh, so they are changed in the feed, never ended here.
+    source       TEXT
 );
 CREATE INDEX freezes_by_pipeline ON freezes (pipeline_id, ends_at);
+CREATE INDEX freezes_by_source ON freezes (pipeline_id, source);
 
 -- A promotion through a closed window or a freeze says why; the board shows it until
 -- the stage's next regular deployment.

@@ -143,6 +143,10 @@ pub async fn build_app(config: Config) -> anyhow::Result<Slipway> {
         spawn_session_cleanup(&services),
         spawn_auto_starts(&services),
     ];
+    let background = background
+        .into_iter()
+        .chain(spawn_calendar_feeds(&services))
+        .collect::<Vec<_>>();
 
     let sessions = SessionManagerLayer::new(session_store)
         .with_name("slipway_session")
@@ -316,6 +320,34 @@ fn spawn_session_cleanup(state: &Services) -> JoinHandle<()> {
             }
         }
     })
+}
+
+/// Reads each pipeline's iCalendar feeds now and then every `refresh_minutes`.
+fn spawn_calendar_feeds(state: &Services) -> Vec<JoinHandle<()>> {
+    let mut tasks = Vec::new();
+    for (p, feed) in state
+        .config
+        .pipelines
+        .iter()
+        .flat_map(|p| p.calendars.iter().map(move |f| (p.id.clone(), f.clone())))
+    {
+        let state = state.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut tick = tokio::time::interval(feed.refresh);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                let Some(pipeline) = state.config.pipeline(p.as_str()) else {
+                    return;
+                };
+                match slipway_core::promotion::freezes::refresh_feed(&state, pipeline, &feed).await {
+                    Ok(n) => tracing::debug!(pipeline = %p, feed = %feed.source.label(), freezes = n, "calendar feed read"),
+                    Err(e) => tracing::warn!(pipeline = %p, feed = %feed.source.label(), error = %e, "calendar feed not read; its last freezes stay"),
+                }
+            }
+        }));
+    }
+    tasks
 }
 
 /// Starts approved deploys at their slot's start: once a second, an indexed read of

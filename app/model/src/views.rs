@@ -334,8 +334,10 @@ pub struct FreezeView {
     pub until: String,
     /// Why.
     pub reason: String,
-    /// Who declared it (`None` for the config's).
+    /// Who declared it (`None` for the config's and a feed's).
     pub by: Option<String>,
+    /// The iCalendar feed it comes from (path, or URL without credentials).
+    pub source: Option<String>,
     /// Whether it is in force now (else it is still to come).
     pub in_force: bool,
 }

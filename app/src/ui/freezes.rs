@@ -34,14 +34,18 @@ pub(super) fn FreezesPanel(
                             let text = format!(
                                 "{}: {scope}, {when}{}",
                                 f.reason,
-                                f.by.as_ref().map(|b| format!(" (by {b})")).unwrap_or_else(|| " (config)".into()),
+                                match (&f.by, &f.source) {
+                                    (Some(b), _) => format!(" (by {b})"),
+                                    (None, Some(s)) => format!(" (calendar {s})"),
+                                    (None, None) => " (config)".into(),
+                                },
                             );
                             view! {
                                 <li>
                                     {text}
                                     {f
                                         .id
-                                        .filter(|_| can_manage)
+                                        .filter(|_| can_manage && f.source.is_none())
                                         .map(|id| {
                                             view! {
                                                 <form method="post" action=format!("/freezes/{id}/end") class="inline">

@@ -17,6 +17,7 @@ pub mod clock;
 pub mod config;
 pub mod deploys;
 pub mod events;
+pub mod ics;
 pub mod promotion;
 pub mod read;
 pub mod repos;

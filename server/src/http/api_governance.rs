@@ -258,6 +258,8 @@ pub(super) struct FreezeJson {
     reason: String,
     by: Option<String>,
     ended_by: Option<String>,
+    /// The iCalendar feed it comes from.
+    source: Option<String>,
 }
 
 impl From<Freeze> for FreezeJson {
@@ -271,6 +273,7 @@ impl From<Freeze> for FreezeJson {
             reason: f.reason,
             by: f.by,
             ended_by: f.ended_by,
+            source: f.source,
         }
     }
 }

@@ -340,3 +340,101 @@ async fn a_freeze_closes_its_stages_until_ops_end_it_and_a_regular_deploy_clears
         assert_eq!(n, 1, "{action}");
     }
 }
+
+/// Serves `body` as `text/calendar` to every request on a loopback port; returns the URL.
+async fn serve_calendar(body: String) -> String {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/team.ics", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let body = body.clone();
+            tokio::spawn(async move {
+                let mut request = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match stream.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => request.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: text/calendar\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = stream.write_all(head.as_bytes()).await;
+                let _ = stream.write_all(body.as_bytes()).await;
+            });
+        }
+    });
+    url
+}
+
+#[tokio::test]
+async fn a_recurring_event_of_an_ics_feed_served_on_loopback_freezes_its_stage() {
+    let mut repo = TestRepo::new().unwrap();
+    let sha = repo.commit("A").unwrap();
+    // Yesterday an hour either side of now, every day: today's occurrence covers now.
+    let yesterday = OffsetDateTime::now_utc() - time::Duration::days(1);
+    let stamp = |t: OffsetDateTime| {
+        format!(
+            "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second()
+        )
+    };
+    let feed = format!(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//slipway tests//EN\r\nBEGIN:VEVENT\r\nUID:standdown@test\r\nDTSTAMP:{}\r\nSUMMARY:Daily stand-down\r\nDTSTART:{}\r\nDTEND:{}\r\nRRULE:FREQ=DAILY;COUNT=3\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
+        stamp(yesterday),
+        stamp(yesterday - time::Duration::hours(1)),
+        stamp(yesterday + time::Duration::hours(1)),
+    );
+    let url = serve_calendar(feed).await;
+    let calendars = format!(
+        "[[pipelines.calendars]]\nsource = \"{url}\"\nstages = [\"qa\"]\nrefresh_minutes = 1\n"
+    );
+    let app = spawn_app(&config(&repo, "QA", "", &calendars))
+        .await
+        .unwrap();
+    let dev = app.logged_in("dana", &[Role::Dev]).await.unwrap();
+    let ops = app.logged_in("olga", &[Role::Ops]).await.unwrap();
+    let api = Api::of(&app, &ops).await;
+    mark_ready(&app, &dev, &sha).await;
+
+    let gate = slipway_tests::app::poll_until(
+        "the feed's freeze to reach the gate",
+        std::time::Duration::from_secs(20),
+        || async {
+            let g = api.gate("qa", &sha, "no_freeze").await;
+            Ok((g["status"] == "fail").then_some(g))
+        },
+    )
+    .await
+    .unwrap();
+    assert!(
+        gate["reason"]
+            .as_str()
+            .unwrap()
+            .ends_with(": Daily stand-down"),
+        "{gate}"
+    );
+    let listed = api.get("/pipelines/web/freezes").await;
+    let feed_freezes: Vec<&Value> = listed["freezes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["source"] == url.as_str())
+        .collect();
+    assert_eq!(feed_freezes.len(), 2, "today's and tomorrow's: {listed}");
+    assert_eq!(feed_freezes[0]["in_force"], true);
+    // A feed's freeze is changed in the feed, not ended here.
+    let id = feed_freezes[0]["id"].as_i64().unwrap();
+    let (status, _) = api.post(&format!("/freezes/{id}/end"), json!({})).await;
+    assert_eq!(status, 404);
+    let refused = app.promote(&ops, &sha, "qa").await.unwrap().unwrap_err();
+    assert!(refused.ends_with(": Daily stand-down"), "{refused}");
+}

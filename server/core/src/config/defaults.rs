@@ -102,3 +102,6 @@ pub const APPROVAL_VALID: Duration = Duration::from_secs(4 * 60 * 60);
 
 /// `stages[].approval.four_eyes`: the approver may not be the requester.
 pub const APPROVAL_FOUR_EYES: bool = true;
+
+/// `pipelines[].calendars[].refresh_minutes`: how often a feed is read again.
+pub const CALENDAR_REFRESH: Duration = Duration::from_secs(15 * 60);

@@ -95,6 +95,37 @@ pub struct PipelineConfig {
     pub stages: Vec<StageConfig>,
     /// Freezes declared in the config (ops add more at run time).
     pub freezes: Vec<FreezeConfig>,
+    /// iCalendar feeds whose events are freezes.
+    pub calendars: Vec<CalendarFeed>,
+}
+
+/// An iCalendar feed of freezes: re-read every `refresh`; each event a freeze named by
+/// its summary.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CalendarFeed {
+    pub source: FeedSource,
+    /// The stages its freezes close; empty: every stage.
+    pub stages: Vec<StageId>,
+    pub refresh: Duration,
+}
+
+/// Where a feed is read from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FeedSource {
+    /// A file on this machine (absolute after resolution).
+    File(PathBuf),
+    /// An `http://` or `https://` URL.
+    Url(url::Url),
+}
+
+impl FeedSource {
+    /// How rows and messages name it: the path, or the URL without credentials.
+    pub fn label(&self) -> String {
+        match self {
+            FeedSource::File(p) => p.display().to_string(),
+            FeedSource::Url(u) => crate::repos::redact_userinfo(u.as_str()),
+        }
+    }
 }
 
 /// A freeze declared in the config: a time range that closes stages.

@@ -53,6 +53,16 @@ pub(super) struct RawPipeline {
     pub(super) stages: Spanned<Vec<Spanned<RawStage>>>,
     #[serde(default)]
     pub(super) freezes: Vec<Spanned<RawFreeze>>,
+    #[serde(default)]
+    pub(super) calendars: Vec<Spanned<RawCalendar>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawCalendar {
+    pub(super) source: Spanned<String>,
+    pub(super) stages: Option<Spanned<Vec<Spanned<String>>>>,
+    pub(super) refresh_minutes: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize)]

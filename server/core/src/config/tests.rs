@@ -303,3 +303,27 @@ fn windows_and_freezes_are_read_and_their_mistakes_named() {
         assert!(msg.contains(expected), "{expected:?} in {msg}");
     }
 }
+
+#[test]
+fn calendar_feeds_are_files_or_http_urls_of_this_pipeline_s_stages() {
+    let dir = repo_dir();
+    let text = minimal("") + "\n[[pipelines.calendars]]\nsource = \"team.ics\"\n\n[[pipelines.calendars]]\nsource = \"https://cal.example.com/ops.ics\"\nstages = [\"production\"]\nrefresh_minutes = 5\n";
+    let c = parse(&text, dir.path()).expect("valid");
+    let feeds = &c.pipelines[0].calendars;
+    assert_eq!(
+        feeds[0].source,
+        FeedSource::File(dir.path().join("team.ics"))
+    );
+    assert_eq!(feeds[0].refresh, defaults::CALENDAR_REFRESH);
+    assert_eq!(feeds[1].refresh, std::time::Duration::from_secs(300));
+    let bad = minimal("") + "\n[[pipelines.calendars]]\nsource = \"ftp://x/y.ics\"\nstages = [\"moon\"]\nrefresh_minutes = 0\n";
+    let msg = parse(&bad, dir.path()).unwrap_err().to_string();
+    for expected in [
+        "pipelines[0].calendars[0].source",
+        "http:// or https://",
+        "no stage \"moon\"",
+        "pipelines[0].calendars[0].refresh_minutes",
+    ] {
+        assert!(msg.contains(expected), "{expected:?} in {msg}");
+    }
+}

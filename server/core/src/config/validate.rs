@@ -404,6 +404,7 @@ impl Validator<'_> {
             branch,
             fetch_interval,
             freezes: self.freezes(&p.freezes, key, &stages),
+            calendars: self.calendars(&p.calendars, key, &stages, base),
             stages,
         })
     }

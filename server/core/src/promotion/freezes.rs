@@ -3,7 +3,7 @@
 
 use super::audited::{self, audit_entry};
 use crate::authz::authorize;
-use crate::config::PipelineConfig;
+use crate::config::{CalendarFeed, FeedSource, PipelineConfig};
 use crate::store::{Freeze, NewFreeze, User};
 use crate::Services;
 use slipway_model::audit::AuditAction;
@@ -78,7 +78,7 @@ pub async fn declare(
             from,
             until: request.until,
             reason: reason.clone(),
-            by: user.id,
+            by: Some(user.id),
         };
         Ok(state.storage.create_freeze(&new).await?)
     }
@@ -123,4 +123,77 @@ pub async fn end(state: &Services, user: &User, id: FreezeId) -> Result<Freeze, 
             .await;
     }
     result
+}
+
+/// How far ahead a feed's events become freezes (and a day back, for those in force).
+const FEED_HORIZON: Duration = Duration::days(90);
+
+/// The largest feed read, in bytes.
+const FEED_MAX_BYTES: usize = 4 * 1024 * 1024;
+
+/// Reads feed `feed` of `p` again and replaces its freezes (from a day ago to 90 days
+/// ahead) in one transaction; returns how many there are. A feed that cannot be read or
+/// parsed changes nothing: the freezes read last time stay.
+pub async fn refresh_feed(
+    state: &Services,
+    p: &PipelineConfig,
+    feed: &CalendarFeed,
+) -> Result<usize, String> {
+    let text = match &feed.source {
+        FeedSource::File(path) => tokio::fs::read_to_string(path)
+            .await
+            .map_err(|e| format!("failed to read {}: {e}", path.display()))?,
+        FeedSource::Url(url) => fetch(url).await?,
+    };
+    let now = state.now();
+    let read = crate::ics::freezes_between(&text, now - Duration::days(1), now + FEED_HORIZON)?;
+    let freezes: Vec<NewFreeze> = read
+        .into_iter()
+        .map(|f| NewFreeze {
+            pipeline: p.id.clone(),
+            stages: feed.stages.clone(),
+            from: f.from,
+            until: f.until,
+            reason: f.reason,
+            by: None,
+        })
+        .collect();
+    state
+        .storage
+        .replace_feed_freezes(&p.id, &feed.source.label(), &freezes)
+        .await
+        .map_err(|e| format!("failed to store the feed's freezes: {e}"))?;
+    state
+        .events
+        .board_changed(p.id.as_str(), BoardChange::Freeze)
+        .await;
+    Ok(freezes.len())
+}
+
+async fn fetch(url: &url::Url) -> Result<String, String> {
+    let label = crate::repos::redact_userinfo(url.as_str());
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(15))
+        .build()
+        .map_err(|e| format!("failed to build an HTTP client: {e}"))?;
+    let mut res = client
+        .get(url.clone())
+        .send()
+        .await
+        .map_err(|e| format!("failed to fetch {label}: {}", e.without_url()))?;
+    if !res.status().is_success() {
+        return Err(format!("{label} answered {}", res.status()));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = res
+        .chunk()
+        .await
+        .map_err(|e| format!("failed to read {label}: {}", e.without_url()))?
+    {
+        body.extend_from_slice(&chunk);
+        if body.len() > FEED_MAX_BYTES {
+            return Err(format!("{label} is larger than {FEED_MAX_BYTES} bytes"));
+        }
+    }
+    String::from_utf8(body).map_err(|_| format!("{label} is not UTF-8 text"))
 }

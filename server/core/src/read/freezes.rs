@@ -29,6 +29,7 @@ pub async fn freeze_views(
                     until: rfc3339(f.until),
                     reason: f.reason.clone(),
                     by: None,
+                    source: None,
                     in_force: f.from <= now,
                 },
             )
@@ -43,6 +44,7 @@ pub async fn freeze_views(
                     until: rfc3339(f.until),
                     reason: f.reason,
                     by: f.by,
+                    source: f.source,
                     in_force: f.from <= now,
                 },
             )

@@ -20,6 +20,8 @@ pub struct Freeze {
     pub by: Option<String>,
     /// Who ended it early, if someone did.
     pub ended_by: Option<String>,
+    /// The iCalendar feed it came from; `None`: declared by someone.
+    pub source: Option<String>,
 }
 
 impl Freeze {
@@ -38,7 +40,8 @@ pub struct NewFreeze {
     pub from: OffsetDateTime,
     pub until: OffsetDateTime,
     pub reason: String,
-    pub by: UserId,
+    /// Who declared it; `None` for a feed's.
+    pub by: Option<UserId>,
 }
 
 /// Freezes per pipeline.
@@ -47,8 +50,17 @@ pub trait FreezeStore: Send + Sync {
     /// Declares a freeze.
     async fn create_freeze(&self, new: &NewFreeze) -> StorageResult<Freeze>;
 
-    /// Ends a freeze now (it stops closing anything); `None` if there is no such freeze
-    /// or it is over already.
+    /// Replaces the freezes read from feed `source` for a pipeline with `freezes`, in one
+    /// transaction.
+    async fn replace_feed_freezes(
+        &self,
+        pipeline: &PipelineId,
+        source: &str,
+        freezes: &[NewFreeze],
+    ) -> StorageResult<()>;
+
+    /// Ends a freeze now (it stops closing anything); `None` if there is no such freeze,
+    /// it is over already, or it comes from a feed (which says when it ends).
     async fn end_freeze(&self, id: FreezeId, by: UserId) -> StorageResult<Option<Freeze>>;
 
     /// A pipeline's freezes that end after `after` (in force or to come), by start.

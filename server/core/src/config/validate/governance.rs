@@ -1,11 +1,14 @@
 //! The governance keys: who signs off, what a promoter confirms, when a stage is open
 //! (deploy windows) and when it is closed (freezes).
 
-use super::super::raw::{RawApproval, RawFreeze, RawSignOff, RawWindow};
-use super::super::{defaults, ApprovalConfig, FreezeConfig, SignOffConfig, StageConfig};
+use super::super::raw::{RawApproval, RawCalendar, RawFreeze, RawSignOff, RawWindow};
+use super::super::{
+    defaults, ApprovalConfig, CalendarFeed, FeedSource, FreezeConfig, SignOffConfig, StageConfig,
+};
 use super::Validator;
 use crate::calendar::Window;
 use std::collections::HashSet;
+use std::path::Path;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 use toml::Spanned;
@@ -172,6 +175,92 @@ impl Validator<'_> {
                         reason: reason.to_owned(),
                     });
                 }
+            }
+        }
+        out
+    }
+}
+
+impl Validator<'_> {
+    /// iCalendar feeds: a file (relative to the config) or an http(s) URL, stages of this
+    /// pipeline, a refresh interval in minutes (default 15).
+    pub(super) fn calendars(
+        &mut self,
+        raw: &[Spanned<RawCalendar>],
+        pipeline_key: &str,
+        stages: &[StageConfig],
+        base: &Path,
+    ) -> Vec<CalendarFeed> {
+        let mut out = Vec::new();
+        for (i, c) in raw.iter().enumerate() {
+            let key = format!("{pipeline_key}.calendars[{i}]");
+            let c = c.get_ref();
+            let text = c.source.get_ref().trim();
+            let source = if text.starts_with("http://") || text.starts_with("https://") {
+                match url::Url::parse(text) {
+                    Ok(u) => Some(FeedSource::Url(u)),
+                    Err(e) => {
+                        self.push(
+                            &c.source,
+                            &format!("{key}.source"),
+                            format!("not a valid URL: {e}"),
+                        );
+                        None
+                    }
+                }
+            } else if text.contains("://") {
+                self.push(
+                    &c.source,
+                    &format!("{key}.source"),
+                    "expected a file path or an http:// or https:// URL",
+                );
+                None
+            } else if text.is_empty() {
+                self.push(
+                    &c.source,
+                    &format!("{key}.source"),
+                    "expected a file path or a URL",
+                );
+                None
+            } else {
+                Some(FeedSource::File(Self::resolve(base, text)))
+            };
+            let refresh = c
+                .refresh_minutes
+                .as_ref()
+                .and_then(|v| {
+                    self.duration(
+                        v,
+                        &format!("{key}.refresh_minutes"),
+                        1,
+                        super::Unit::Minutes,
+                    )
+                })
+                .unwrap_or(defaults::CALENDAR_REFRESH);
+            let mut ids = Vec::new();
+            for s in c.stages.iter().flat_map(|s| s.get_ref()) {
+                match stages.iter().find(|st| st.id.as_str() == s.get_ref()) {
+                    Some(st) => ids.push(st.id.clone()),
+                    None => {
+                        let known: Vec<&str> = stages.iter().map(|st| st.id.as_str()).collect();
+                        self.push(
+                            s,
+                            &format!("{key}.stages"),
+                            format!(
+                                "this pipeline has no stage {:?} (stages: {})",
+                                s.get_ref(),
+                                known.join(", ")
+                            ),
+                        );
+                    }
+                }
+            }
+            if let Some(source) = source {
+                out.push(CalendarFeed {
+                    source,
+                    stages: ids,
+                    refresh,
+                });
             }
         }
         out

@@ -36,6 +36,7 @@ fn pipeline() -> PipelineConfig {
         branch: "main".into(),
         fetch_interval: Duration::from_secs(60),
         freezes: Vec::new(),
+        calendars: Vec::new(),
         stages: vec![
             stage("qa", "QA", false, &[Role::Qa, Role::Ops]),
             stage("production", "Production", true, &[Role::Ops]),

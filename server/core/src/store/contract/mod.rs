@@ -60,7 +60,7 @@ pub async fn a_freeze_closes_its_stages_while_in_force_and_ends_once(s: &dyn Sto
         from: now + time::Duration::hours(1),
         until: now + time::Duration::hours(2),
         reason: "release party".into(),
-        by: ops.id,
+        by: Some(ops.id),
     };
     s.create_freeze(&later).await.expect("declared");
     let current = s

@@ -6,7 +6,7 @@ use slipway_model::FreezeId;
 /// `until` is the earlier of the planned end and the early end.
 const FREEZE_SELECT: &str = "SELECT f.id, f.pipeline_id, f.stages, f.starts_at, \
      COALESCE(MIN(f.ends_at, f.ended_at), f.ends_at) AS until, f.reason, \
-     c.name AS created_by_name, e.name AS ended_by_name \
+     c.name AS created_by_name, e.name AS ended_by_name, f.source \
      FROM freezes f LEFT JOIN users c ON c.id = f.created_by LEFT JOIN users e ON e.id = f.ended_by";
 
 #[derive(sqlx::FromRow)]
@@ -19,6 +19,7 @@ struct FreezeRow {
     reason: String,
     created_by_name: Option<String>,
     ended_by_name: Option<String>,
+    source: Option<String>,
 }
 
 fn freeze_from_row(row: &sqlx::sqlite::SqliteRow) -> StorageResult<Freeze> {
@@ -40,6 +41,7 @@ fn freeze_from_row(row: &sqlx::sqlite::SqliteRow) -> StorageResult<Freeze> {
         reason: row.reason,
         by: row.created_by_name,
         ended_by: row.ended_by_name,
+        source: row.source,
     })
 }
 
@@ -98,12 +100,55 @@ impl FreezeStore for SqliteStorage {
         Ok(freeze)
     }
 
+    async fn replace_feed_freezes(
+        &self,
+        pipeline: &PipelineId,
+        source: &str,
+        freezes: &[NewFreeze],
+    ) -> StorageResult<()> {
+        let utc = |t: OffsetDateTime| t.to_offset(time::UtcOffset::UTC);
+        let now = self.clock.now();
+        let mut tx = self.write_tx().await?;
+        sqlx::query("DELETE FROM freezes WHERE pipeline_id = ? AND source = ?")
+            .bind(pipeline.as_str())
+            .bind(source)
+            .execute(&mut *tx)
+            .await
+            .map_err(db("failed to remove a feed's freezes"))?;
+        for f in freezes {
+            let stages = (!f.stages.is_empty())
+                .then(|| {
+                    serde_json::to_string(&f.stages.iter().map(StageId::as_str).collect::<Vec<_>>())
+                })
+                .transpose()
+                .map_err(db("failed to encode a freeze's stages"))?;
+            sqlx::query(
+                "INSERT INTO freezes (pipeline_id, stages, starts_at, ends_at, reason, created_at, source) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(pipeline.as_str())
+            .bind(stages)
+            .bind(utc(f.from))
+            .bind(utc(f.until))
+            .bind(&f.reason)
+            .bind(now)
+            .bind(source)
+            .execute(&mut *tx)
+            .await
+            .map_err(db("failed to insert a feed's freeze"))?;
+        }
+        tx.commit()
+            .await
+            .map_err(db("failed to commit a feed's freezes"))?;
+        Ok(())
+    }
+
     async fn end_freeze(&self, id: FreezeId, by: UserId) -> StorageResult<Option<Freeze>> {
         let now = self.clock.now();
         let mut tx = self.write_tx().await?;
         let ended = sqlx::query(
             "UPDATE freezes SET ended_at = ?, ended_by = ? \
-             WHERE id = ? AND ended_at IS NULL AND ends_at > ?",
+             WHERE id = ? AND ended_at IS NULL AND ends_at > ? AND source IS NULL",
         )
         .bind(now)
         .bind(by)
