@@ -8,8 +8,8 @@ use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
 use slipway_model::error::AppError;
 use slipway_model::views::{
-    AuditRow, BoardView, CompareView, DeploymentView, Flash, HomeView, Me, ProfileView,
-    StageHistoryView, UserRow,
+    AuditRow, BoardView, CalendarView, CompareView, DeploymentView, Flash, HomeView, Me,
+    ProfileView, StageHistoryView, UserRow,
 };
 #[cfg(feature = "ssr")]
 use slipway_model::{PipelineId, StageId};
@@ -131,6 +131,18 @@ pub async fn get_stage_history(
     let stage = StageId::parse(&stage).map_err(AppError::no_such)?;
     let at = slipway_core::promotion::stage(&services, &pipeline, &stage)?;
     read::stage_history(&services, &at).await
+}
+
+/// A pipeline's calendar: this week and the next, per stage.
+#[server(prefix = "/_fn", endpoint = "calendar", input = GetUrl)]
+pub async fn get_calendar(pipeline: String) -> Result<CalendarView, AppError> {
+    use crate::ssr::context;
+    use slipway_core::read;
+    let user = context::require(slipway_model::Action::View)?;
+    let services = context::services()?;
+    let pipeline = PipelineId::parse(&pipeline).map_err(AppError::no_such)?;
+    let p = slipway_core::promotion::pipeline(&services, &pipeline)?;
+    read::calendar(&services, &user, p).await
 }
 
 /// "What goes out": the commits between two SHAs of a pipeline.

@@ -572,3 +572,70 @@ pub struct CompareView {
     /// Whether the list was cut at its limit.
     pub truncated: bool,
 }
+
+/// A pipeline's calendar: this week and the next, per stage.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CalendarView {
+    /// Pipeline id.
+    pub pipeline: String,
+    /// Pipeline name.
+    pub pipeline_name: String,
+    /// The time zone the calendar is drawn in.
+    pub zone: String,
+    /// Now, in that zone ("Thu 03 Dec 14:05 Europe/Berlin").
+    pub now: String,
+    /// The fourteen days, from this week's Monday.
+    pub days: Vec<CalendarDay>,
+    /// One row per stage.
+    pub stages: Vec<CalendarStage>,
+    /// Freezes in force or to come (for the list and its forms).
+    pub freezes: Vec<FreezeView>,
+    /// Whether the viewer may declare and end freezes.
+    pub can_manage_freezes: bool,
+}
+
+/// A day of the calendar.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CalendarDay {
+    /// "Mon 07 Dec".
+    pub label: String,
+    /// It is today.
+    pub today: bool,
+}
+
+/// A stage's row.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CalendarStage {
+    /// Stage id.
+    pub id: String,
+    /// Stage label.
+    pub label: String,
+    /// Production is drawn unmistakably.
+    pub production: bool,
+    /// The stage has deploy windows (else it is open all day).
+    pub has_windows: bool,
+    /// One cell per day.
+    pub cells: Vec<CalendarCell>,
+}
+
+/// What happens on a stage on a day, as "HH:MM–HH:MM …" lines.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CalendarCell {
+    /// Open windows.
+    pub windows: Vec<String>,
+    /// Freezes closing it, with their reason.
+    pub freezes: Vec<String>,
+    /// Approved slots, with the SHA and who approved.
+    pub slots: Vec<String>,
+    /// Deployments that started that day.
+    pub deployments: Vec<CalendarDeployment>,
+}
+
+/// A deployment on the calendar.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CalendarDeployment {
+    /// Its id.
+    pub id: DeploymentId,
+    /// "14:05 abc1234 succeeded".
+    pub text: String,
+}

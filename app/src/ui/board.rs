@@ -70,6 +70,8 @@ fn Board(board: BoardView) -> impl IntoView {
             </h1>
             <p class="repo">
                 "Branch " <code>{board.branch.clone()}</code> " of " <code>{board.repository.clone()}</code>
+                " · "
+                <a href=format!("/pipelines/{id}/calendar")>"Calendar"</a>
             </p>
             <div class="mirror" role="status">
                 {board.mirror.fetched.clone().map(|f| view! { <span>{format!("Fetched {f}")}</span> })}

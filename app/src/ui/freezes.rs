@@ -11,6 +11,9 @@ pub(super) fn FreezesPanel(
     can_manage: bool,
     pipeline: String,
     stages: Vec<(String, String)>,
+    /// The page it is on (`board` or `calendar`): forms come back to it.
+    #[prop(default = "board")]
+    page: &'static str,
 ) -> impl IntoView {
     let declare_action = format!("/pipelines/{pipeline}/freezes");
     (can_manage || !freezes.is_empty()).then(|| {
@@ -64,6 +67,7 @@ pub(super) fn FreezesPanel(
                     .then(|| {
                         view! {
                             <form method="post" action=declare_action.clone() class="card-action freeze-form">
+                                <input type="hidden" name="from_page" value=page />
                                 <input name="reason" required maxlength="500" placeholder="Why (e.g. labs until 19:00)" aria-label="Freeze reason" />
                                 <input name="hours" required inputmode="decimal" size="4" placeholder="hours" aria-label="Freeze for how many hours" />
                                 {stages

@@ -4,6 +4,7 @@
 mod admin;
 mod audit;
 mod board;
+mod calendar;
 mod card;
 mod common;
 mod deployment;
@@ -74,6 +75,11 @@ pub fn App() -> impl IntoView {
                 <Route
                     path=(StaticSegment("pipelines"), ParamSegment("pipeline"), StaticSegment("stages"), ParamSegment("stage"))
                     view=history::StageHistoryPage
+                    ssr=SsrMode::Async
+                />
+                <Route
+                    path=(StaticSegment("pipelines"), ParamSegment("pipeline"), StaticSegment("calendar"))
+                    view=calendar::CalendarPage
                     ssr=SsrMode::Async
                 />
                 <Route

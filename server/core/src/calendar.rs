@@ -197,6 +197,76 @@ pub fn local_instant(date: &str, time: &str, zone: Tz) -> Result<OffsetDateTime,
         .ok_or_else(|| format!("{date} {time} does not exist in {}", zone.name()))
 }
 
+/// The stretches of open windows overlapping `[from, until)`, clipped to it and merged,
+/// by start. No windows: all of it.
+pub fn open_spans(
+    windows: &[Window],
+    from: OffsetDateTime,
+    until: OffsetDateTime,
+) -> Vec<(OffsetDateTime, OffsetDateTime)> {
+    if windows.is_empty() {
+        return vec![(from, until)];
+    }
+    let (a, b) = (from.unix_timestamp(), until.unix_timestamp());
+    let mut spans: Vec<(i64, i64)> = Vec::new();
+    for w in windows {
+        let (Some(first), Some(last)) = (
+            w.zone.timestamp_opt(a, 0).single(),
+            w.zone.timestamp_opt(b, 0).single(),
+        ) else {
+            continue;
+        };
+        let mut date = first.date_naive().pred_opt();
+        while let Some(d) = date.filter(|d| *d <= last.date_naive()) {
+            if let Some((s, e)) = w.occurrence(d).filter(|(s, e)| *e > a && *s < b) {
+                spans.push((s.max(a), e.min(b)));
+            }
+            date = d.succ_opt();
+        }
+    }
+    spans.sort_unstable();
+    let mut merged: Vec<(i64, i64)> = Vec::new();
+    for (s, e) in spans {
+        match merged.last_mut() {
+            Some(last) if s <= last.1 => last.1 = last.1.max(e),
+            _ => merged.push((s, e)),
+        }
+    }
+    let instant = |s: i64| OffsetDateTime::from_unix_timestamp(s).unwrap_or(from);
+    merged
+        .into_iter()
+        .map(|(s, e)| (instant(s), instant(e)))
+        .collect()
+}
+
+/// An instant's local time of day in `zone` ("18:00").
+pub fn local_time(at: OffsetDateTime, zone: Tz) -> String {
+    zone.timestamp_opt(at.unix_timestamp(), 0)
+        .single()
+        .map(|t| t.format("%H:%M").to_string())
+        .unwrap_or_default()
+}
+
+/// Midnight starting the local day of `at` in `zone`, and `days` later, as instants.
+pub fn local_days(at: OffsetDateTime, zone: Tz, days: i64) -> Vec<(OffsetDateTime, String)> {
+    let Some(local) = zone.timestamp_opt(at.unix_timestamp(), 0).single() else {
+        return Vec::new();
+    };
+    let today = local.date_naive();
+    // From the Monday of this week.
+    let monday = today - Duration::days(i64::from(today.weekday().num_days_from_monday()));
+    (0..=days)
+        .filter_map(|i| monday.checked_add_signed(Duration::days(i)))
+        .filter_map(|d| {
+            let start = zone
+                .from_local_datetime(&d.and_time(NaiveTime::MIN))
+                .earliest()?;
+            let t = OffsetDateTime::from_unix_timestamp(start.timestamp()).ok()?;
+            Some((t, d.format("%a %d %b").to_string()))
+        })
+        .collect()
+}
+
 /// The local date of an instant in `zone` (YYYY-MM-DD).
 pub fn local_date(at: OffsetDateTime, zone: Tz) -> String {
     zone.timestamp_opt(at.unix_timestamp(), 0)
@@ -285,6 +355,50 @@ mod tests {
             Opening::Closed { next } => next,
             Opening::Open { .. } => panic!("open at {at}"),
         }
+    }
+
+    #[test]
+    fn open_spans_are_clipped_merged_and_follow_dst() {
+        let w = Window::parse("Mon-Fri", "09:00", "16:00", "Europe/Berlin").expect("a window");
+        // The week of the autumn change (Sunday 25 October 2026).
+        let spans = open_spans(
+            std::slice::from_ref(&w),
+            datetime!(2026-10-23 00:00 UTC),
+            datetime!(2026-10-27 00:00 UTC),
+        );
+        assert_eq!(
+            spans,
+            vec![
+                (
+                    datetime!(2026-10-23 07:00 UTC),
+                    datetime!(2026-10-23 14:00 UTC)
+                ),
+                (
+                    datetime!(2026-10-26 08:00 UTC),
+                    datetime!(2026-10-26 15:00 UTC)
+                ),
+            ]
+        );
+        let clipped = open_spans(
+            &[w],
+            datetime!(2026-10-23 10:00 UTC),
+            datetime!(2026-10-23 12:00 UTC),
+        );
+        assert_eq!(
+            clipped,
+            vec![(
+                datetime!(2026-10-23 10:00 UTC),
+                datetime!(2026-10-23 12:00 UTC)
+            )]
+        );
+        let days = local_days(
+            datetime!(2026-10-28 12:00 UTC),
+            "Europe/Berlin".parse().expect("a zone"),
+            13,
+        );
+        assert_eq!(days.len(), 14);
+        assert_eq!(days[0].1, "Mon 26 Oct");
+        assert_eq!(days[0].0, datetime!(2026-10-25 23:00 UTC));
     }
 
     #[test]

@@ -89,6 +89,9 @@ pub struct FreezeForm {
     /// Ticked stages; none: every stage.
     #[serde(default)]
     stages: Vec<StageId>,
+    /// `calendar` when posted from the calendar page (back there afterwards).
+    #[serde(default)]
+    from_page: String,
 }
 
 /// `POST /pipelines/{p}/freezes`: a freeze from now for a number of hours.
@@ -99,7 +102,11 @@ pub async fn declare_freeze(
     PageForm(f): PageForm<FreezeForm>,
 ) -> Result<Response, HttpError> {
     let user = user(u)?;
-    let back = format!("/pipelines/{p}");
+    let back = if f.from_page == "calendar" {
+        format!("/pipelines/{p}/calendar")
+    } else {
+        format!("/pipelines/{p}")
+    };
     let result = async {
         let pipeline = promotion::pipeline(&state, &p)?;
         let hours: f64 = f

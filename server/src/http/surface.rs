@@ -199,7 +199,8 @@ pub fn page_rule(path: &str) -> Option<Who> {
         | "/deployments/{id}"
         | "/pipelines/{pipeline}"
         | "/pipelines/{pipeline}/stages/{stage}"
-        | "/pipelines/{pipeline}/compare" => Who::May(Action::View),
+        | "/pipelines/{pipeline}/compare"
+        | "/pipelines/{pipeline}/calendar" => Who::May(Action::View),
         "/admin/users" => Who::May(Action::ManageUsers),
         "/admin/audit" => Who::May(Action::ViewAudit),
         _ => return None,
@@ -212,7 +213,7 @@ pub fn server_fn_rule(path: &str) -> Option<Who> {
         // `me` answers "nobody" to anonymous callers; `setup` checks its token.
         "me" | "flash" => Who::Always,
         "setup" => Who::Anyone,
-        "home" | "board" | "deployment" | "profile" | "history" | "compare" => {
+        "home" | "board" | "deployment" | "profile" | "history" | "compare" | "calendar" => {
             Who::May(Action::View)
         }
         "users" => Who::May(Action::ManageUsers),

@@ -9,6 +9,7 @@ mod approvals;
 mod auth;
 mod board;
 mod browser;
+mod calendar;
 mod cli;
 mod connections;
 mod crash;

@@ -299,7 +299,7 @@ impl Fixture {
             ) => one(vec![], None),
             (Surface::ServerFn, "GET", path) => {
                 let query = match path {
-                    "/_fn/board" => s("pipeline=web"),
+                    "/_fn/board" | "/_fn/calendar" => s("pipeline=web"),
                     "/_fn/deployment" => format!("id={}", self.deployment),
                     "/_fn/history" => s("pipeline=web&stage=qa"),
                     "/_fn/compare" => format!("pipeline=web&from={head}&to={head}"),

@@ -6,6 +6,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod board;
+pub mod calendar;
 pub mod compare;
 pub mod deployment;
 pub mod freezes;
@@ -13,6 +14,7 @@ pub mod history;
 pub mod home;
 
 pub use board::board;
+pub use calendar::calendar;
 pub use compare::compare;
 pub use deployment::deployment;
 pub use freezes::freeze_views;
