@@ -14,6 +14,8 @@ pub struct Me {
     pub roles: Vec<String>,
     /// An admin reset the password: the user must choose a new one first.
     pub must_change_password: bool,
+    /// Unread notifications.
+    pub unread_notifications: i64,
 }
 
 /// The home page: every pipeline with each stage's current SHA.
@@ -470,6 +472,21 @@ pub struct ProfileView {
     pub tokens: Vec<TokenRow>,
     /// Open login sessions, newest first.
     pub sessions: Vec<SessionRow>,
+    /// Notifications about what you asked for, newest first.
+    pub notifications: Vec<NotificationRow>,
+}
+
+/// A notification on the profile page.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotificationRow {
+    /// What happened.
+    pub text: String,
+    /// Where to look.
+    pub link: Option<String>,
+    /// Age text.
+    pub age: String,
+    /// Not read yet.
+    pub unread: bool,
 }
 
 /// An open login session in "your sessions".

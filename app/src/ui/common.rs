@@ -32,6 +32,14 @@ pub fn Layout(children: Children) -> impl IntoView {
                                             }
                                         })}
                                     <a href="/profile" class="user" data-testid="whoami">{me.name}</a>
+                                    {(me.unread_notifications > 0)
+                                        .then(|| {
+                                            view! {
+                                                <a href="/profile#notifications" class="badge deploying" data-testid="unread">
+                                                    {format!("{} new", me.unread_notifications)}
+                                                </a>
+                                            }
+                                        })}
                                     <span class="roles">{roles}</span>
                                     <form method="post" action="/logout" class="inline">
                                         <button type="submit" class="link">"Log out"</button>

@@ -26,6 +26,7 @@ pub fn ProfilePage() -> impl IntoView {
                                 <h2>"Password"</h2>
                                 <p class="hint">"Changing it ends your other sessions."</p>
                                 <PasswordForm />
+                                <Notifications rows=p.notifications.clone() />
                                 <h2>"Sessions"</h2>
                                 <p class="hint">
                                     "Where you are logged in. End any session you do not recognise, then change your password."
@@ -143,5 +144,39 @@ fn Sessions(rows: Vec<SessionRow>) -> impl IntoView {
                     .collect_view()}
             </tbody>
         </table>
+    }
+}
+
+/// Notifications about what you asked for.
+#[component]
+fn Notifications(rows: Vec<slipway_model::views::NotificationRow>) -> impl IntoView {
+    let unread = rows.iter().any(|n| n.unread);
+    view! {
+        <h2 id="notifications">"Notifications"</h2>
+        {rows.is_empty().then(|| view! { <p class="meta">"Nothing yet."</p> })}
+        <ul class="notifications" data-testid="notifications">
+            {rows
+                .into_iter()
+                .map(|n| {
+                    let text = format!("{} ({})", n.text, n.age);
+                    view! {
+                        <li class=if n.unread { "unread" } else { "" }>
+                            {match n.link {
+                                Some(link) => view! { <a href=link>{text}</a> }.into_any(),
+                                None => view! { <span>{text}</span> }.into_any(),
+                            }}
+                        </li>
+                    }
+                })
+                .collect_view()}
+        </ul>
+        {unread
+            .then(|| {
+                view! {
+                    <form method="post" action="/profile/notifications/read" class="inline">
+                        <button type="submit">"Mark all read"</button>
+                    </form>
+                }
+            })}
     }
 }

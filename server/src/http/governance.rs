@@ -282,3 +282,22 @@ async fn back_to_board(state: &Services, id: RequestId) -> String {
         _ => "/".to_owned(),
     }
 }
+
+/// `POST /profile/notifications/read`.
+pub async fn mark_notifications_read(
+    State(state): State<Services>,
+    Extension(u): Extension<CurrentUser>,
+) -> Result<Response, HttpError> {
+    let user = user(u)?;
+    let result = state
+        .storage
+        .mark_notifications_read(user.id)
+        .await
+        .map_err(AppError::from);
+    finish(
+        &state,
+        result,
+        |()| ("Notifications marked read".into(), "/profile".into()),
+        "/profile".into(),
+    )
+}

@@ -70,6 +70,11 @@ pub fn session_routes() -> RouteBook<Services> {
         )
         .post("/profile/tokens", Who::OwnAccount, actions::create_token)
         .post(
+            "/profile/notifications/read",
+            Who::OwnAccount,
+            governance::mark_notifications_read,
+        )
+        .post(
             "/profile/tokens/{id}/revoke",
             Who::OwnAccount,
             actions::revoke_token,

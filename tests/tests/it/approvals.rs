@@ -216,6 +216,14 @@ async fn a_stage_that_asks_for_approval_waits_for_an_approver_who_is_not_the_req
         (200, Some("rejected")),
         "{body}"
     );
+    let (_, profile) = c.app.get_text(&c.olga_web, "/profile").await.unwrap();
+    assert!(
+        profile.contains(&format!(
+            "Your request #{own} to promote {} into qa was rejected by otto: not in this release",
+            &b[..7]
+        )),
+        "{profile}"
+    );
 
     // Approved "now" by olga: the gate passes, the promotion consumes it.
     let (status, body) = c.olga.post(&approve(request), json!({})).await;
@@ -486,6 +494,21 @@ async fn an_approved_slot_starts_the_deploy_by_itself_or_says_which_gate_failed_
         board.contains("not started: locked by olga: database migration"),
         "{board}"
     );
+    // The requester is told, on their profile and in the header, until they mark it read.
+    let (_, profile) = c.app.get_text(&c.quinn_web, "/profile").await.unwrap();
+    assert!(
+        profile.contains(&format!("your approved request #{second} to promote {} into qa: not started: locked by olga: database migration", &b[..7])),
+        "{profile}"
+    );
+    assert!(profile.contains("data-testid=\"unread\""));
+    let res = c
+        .app
+        .post_form(&c.quinn_web, "/profile/notifications/read", &[])
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let (_, profile) = c.app.get_text(&c.quinn_web, "/profile").await.unwrap();
+    assert!(!profile.contains("data-testid=\"unread\""), "{profile}");
     assert_eq!(
         c.app
             .sql_count(

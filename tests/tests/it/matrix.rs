@@ -255,6 +255,7 @@ impl Fixture {
                 | "/profile/sessions/{id}/end"
                 | "/profile/tokens/{id}/revoke"
                 | "/pipelines/{pipeline}/refresh"
+                | "/profile/notifications/read"
                 | "/deployments/{id}/cancel"
                 | "/freezes/{id}/end",
             ) => one(vec![], None),

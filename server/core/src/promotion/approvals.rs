@@ -216,6 +216,29 @@ pub async fn approve(
             .map_err(from_checked)
     }
     .await;
+    if let Ok(r) = &result {
+        let slot = r
+            .slot
+            .map(|(a, b)| calendar::range_label(a, b, zone_of(state, r)))
+            .unwrap_or_default();
+        notify(
+            state,
+            r,
+            format!(
+                "Your request #{} to promote {} into {} was approved by {} for {slot}{}",
+                r.id,
+                r.sha.short(),
+                r.stage,
+                user.name,
+                if r.auto_start {
+                    "; it starts by itself then"
+                } else {
+                    ""
+                }
+            ),
+        )
+        .await;
+    }
     audited::record(state, entry, &result, |r, entry| {
         if let Some((from, until)) = r.slot {
             entry.detail = Some(format!(
@@ -269,9 +292,45 @@ pub async fn reject(
             .map_err(from_checked)
     }
     .await;
+    if let Ok(r) = &result {
+        notify(
+            state,
+            r,
+            format!(
+                "Your request #{} to promote {} into {} was rejected by {}: {}",
+                r.id,
+                r.sha.short(),
+                r.stage,
+                user.name,
+                r.decision_reason.clone().unwrap_or_default()
+            ),
+        )
+        .await;
+    }
     audited::record(state, entry, &result, |_, _| {}).await;
     changed(state, at_ids.0.as_str(), result.is_ok()).await;
     result
+}
+
+/// Tells the requester of `r` what happened to it.
+async fn notify(state: &Services, r: &ApprovalRecord, text: String) {
+    let link = format!("/pipelines/{}", r.pipeline);
+    if let Err(e) = state
+        .storage
+        .notify(r.requested_by_id, &text, Some(&link))
+        .await
+    {
+        tracing::warn!(error = %e, "failed to notify a requester");
+    }
+}
+
+/// The zone a request's stage writes times in.
+fn zone_of(state: &Services, r: &ApprovalRecord) -> chrono_tz::Tz {
+    state
+        .config
+        .pipeline(&r.pipeline)
+        .and_then(|p| p.stages.iter().find(|s| s.id.as_str() == r.stage))
+        .map_or(chrono_tz::UTC, super::facts::stage_zone)
 }
 
 /// Whether `user` may approve `request` under `rule`: the roles, and four eyes.
@@ -356,6 +415,17 @@ pub async fn run_due_auto_starts(state: &Services) {
         if let Err(e) = state.storage.auto_start_result(request.id, &text).await {
             tracing::warn!(error = %e, "failed to record an auto-start");
         }
+        notify(
+            state,
+            &request,
+            format!(
+                "At the start of its slot, your approved request #{} to promote {} into {}: {text}",
+                request.id,
+                request.sha.short(),
+                request.stage
+            ),
+        )
+        .await;
         let mut entry = crate::store::NewAudit::new(
             AuditAction::AutoStart,
             if outcome.is_ok() {

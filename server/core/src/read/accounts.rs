@@ -7,7 +7,7 @@ use crate::store::User;
 use crate::Services;
 use slipway_model::error::AppError;
 use slipway_model::time_fmt::{age, until};
-use slipway_model::views::{ProfileView, SessionRow, TokenRow, UserRow};
+use slipway_model::views::{NotificationRow, ProfileView, SessionRow, TokenRow, UserRow};
 use slipway_model::LoginId;
 
 /// Every user with their roles, for an admin (`me`).
@@ -37,7 +37,17 @@ pub async fn profile(
     let now = state.now().unix_timestamp();
     let tokens = state.storage.tokens_of(user.id).await?;
     let sessions = state.storage.open_login_sessions(user.id, now).await?;
+    let notifications = state.storage.notifications(user.id, 50).await?;
     Ok(ProfileView {
+        notifications: notifications
+            .into_iter()
+            .map(|n| NotificationRow {
+                text: n.text,
+                link: n.link,
+                age: age(now - n.at.unix_timestamp()),
+                unread: !n.read,
+            })
+            .collect(),
         sessions: sessions
             .into_iter()
             .map(|s| SessionRow {

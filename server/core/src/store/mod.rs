@@ -2,7 +2,7 @@
 //!
 //! Split by aggregate: one trait per aggregate ([`UserStore`], [`LoginSessionStore`],
 //! [`DeploymentStore`], [`BoardStore`], [`AuditStore`], [`EventStore`], [`TokenStore`],
-//! [`ThrottleStore`], [`SignOffStore`], [`FreezeStore`], [`ApprovalStore`]), and [`Storage`], all of them, which is what the services hold
+//! [`ThrottleStore`], [`SignOffStore`], [`FreezeStore`], [`ApprovalStore`], [`NotificationStore`]), and [`Storage`], all of them, which is what the services hold
 //! (`Arc<dyn Storage>`). SQLite ([`sqlite::SqliteStorage`]) is the embedded default,
 //! one file per aggregate; PostgreSQL (for several replicas) will be a second
 //! implementation held to the same promises by the contract suite ([`contract`]). Rows
@@ -20,6 +20,7 @@ pub mod contract;
 pub mod deployments;
 pub mod events;
 pub mod freezes;
+pub mod notifications;
 pub mod sessions;
 pub mod signoffs;
 pub mod sqlite;
@@ -33,6 +34,7 @@ pub use board::*;
 pub use deployments::*;
 pub use events::*;
 pub use freezes::*;
+pub use notifications::*;
 pub use sessions::*;
 pub use signoffs::*;
 pub use throttle::*;
@@ -80,6 +82,7 @@ pub trait Storage:
     + SignOffStore
     + FreezeStore
     + ApprovalStore
+    + NotificationStore
     + Send
     + Sync
     + 'static

@@ -528,6 +528,7 @@ mod board;
 mod deployments;
 mod events;
 mod freezes;
+mod notifications;
 mod sessions;
 mod signoffs;
 mod throttle;
