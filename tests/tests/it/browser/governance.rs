@@ -186,6 +186,17 @@ async fn qa_signs_off_and_requests_production_ops_approve_a_slot_and_the_deploy_
             .map(|r| r.starts_with("started deployment #")),
         Some(true)
     );
+    // The calendar shows the deployment and hydrates cleanly.
+    ops.goto(&app.url("/pipelines/web/calendar")).await.unwrap();
+    wait_for_css(
+        &ops,
+        "table[data-testid='calendar'] td.today p.deployed",
+        WAIT,
+    )
+    .await
+    .unwrap();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_no_panic(&ops).await;
     for page in [dev, qa, ops] {
         page.close().await.unwrap();
     }
