@@ -4,6 +4,7 @@
 
 use super::bearer::{ApiError, ApiJson, ApiUser, ErrorBody};
 use super::extract::ApiPath;
+use super::json::rfc3339;
 use super::surface::{RouteBook, Surface, Who};
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -59,11 +60,6 @@ pub fn routes() -> RouteBook<Services> {
         )
         .post("/requests/{id}/approve", Who::ApproveRequest, approve)
         .post("/requests/{id}/reject", Who::ApproveRequest, reject)
-}
-
-fn rfc3339(t: time::OffsetDateTime) -> String {
-    t.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
 }
 
 /// A sign-off as the API returns it.

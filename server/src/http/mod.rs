@@ -13,6 +13,7 @@ pub mod client;
 pub mod error;
 pub mod extract;
 pub mod governance;
+pub mod json;
 pub mod openapi;
 pub mod origin;
 pub mod session_store;

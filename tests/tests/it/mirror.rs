@@ -38,7 +38,12 @@ async fn the_operators_core_ssh_command_is_used_for_fetches_not_replaced_by_slip
     let args = poll_until(
         "the first fetch to run the operator's ssh command",
         Duration::from_secs(30),
-        || async { Ok(std::fs::read_to_string(&called).ok()) },
+        // The shell creates the file before it writes to it: wait for its content.
+        || async {
+            Ok(std::fs::read_to_string(&called)
+                .ok()
+                .filter(|a| !a.is_empty()))
+        },
     )
     .await
     .unwrap();
