@@ -529,3 +529,33 @@ async fn an_approved_slot_starts_the_deploy_by_itself_or_says_which_gate_failed_
         0
     );
 }
+
+#[tokio::test]
+async fn approving_now_inside_an_open_window_needs_no_reason_and_lasts_until_the_window_closes() {
+    // A window from an hour ago to two hours from now (UTC, whole hours).
+    let now = OffsetDateTime::now_utc();
+    let (from, to) = ((now.hour() + 23) % 24, (now.hour() + 2) % 24);
+    let keys = format!(
+        "approval = {{ roles = [\"ops\"], valid_minutes = 600 }}\nwindows = [{{ days = \"daily\", from = \"{from:02}:00\", to = \"{to:02}:00\", time_zone = \"UTC\" }}]"
+    );
+    let mut c = cast(&keys).await;
+    let a = c.ready("A").await;
+    let (_, body) = c.quinn.request(&a).await;
+    let (status, body) = c
+        .olga
+        .post(&format!("/requests/{}/approve", id_of(&body)), json!({}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["outside_windows_reason"].is_null());
+    let until = OffsetDateTime::parse(
+        body["slot_until"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    assert_eq!((until.hour(), until.minute()), (to, 0), "{body}");
+    assert!(
+        until - now < time::Duration::hours(3),
+        "clipped to the window, not 10 hours: {body}"
+    );
+    assert_eq!(c.quinn.promote(&a).await.0, 201);
+}

@@ -107,7 +107,8 @@ pub async fn request(
 /// The slot an approver gives: "now" (for the stage's `valid_minutes`) or a range.
 #[derive(Debug, Clone, Copy)]
 pub enum Slot {
-    /// From now, for the stage's `approval.valid_minutes`.
+    /// From now, for the stage's `approval.valid_minutes`, and no later than the
+    /// current deploy window's end when one is open.
     Now,
     /// `[from, until)`.
     Range {
@@ -173,10 +174,15 @@ pub async fn approve(
         may_decide(user, rule, &request)?;
         let now = state.now();
         let (from, until) = match decision.slot {
-            Slot::Now => (
-                now,
-                now + Duration::try_from(rule.valid).unwrap_or(Duration::hours(4)),
-            ),
+            Slot::Now => {
+                let valid = now + Duration::try_from(rule.valid).unwrap_or(Duration::hours(4));
+                // "Now" inside an open window lasts until the window closes at the
+                // latest: approving now needs no reason while the stage is open.
+                match calendar::opening(&at.stage().windows, now) {
+                    calendar::Opening::Open { until } => (now, valid.min(until)),
+                    calendar::Opening::Closed { .. } => (now, valid),
+                }
+            }
             Slot::Range { from, until } => (from, until),
         };
         if until <= from {
