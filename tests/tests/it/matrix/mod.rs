@@ -39,12 +39,16 @@ impl Caller {
         };
         let stage = || stage.expect("a stage route is called with a stage");
         match who {
-            // The request routes are sampled with an id that does not exist: its stage,
-            // and so who may decide, is unknown, and everyone signed in gets the 404.
-            // tests/it/approvals.rs holds the roles and four eyes to account.
-            Who::Always | Who::Anyone | Who::SignedIn | Who::OwnAccount | Who::ApproveRequest => {
-                true
-            }
+            Who::Always | Who::Anyone | Who::SignedIn | Who::OwnAccount => true,
+            // Sampled on a real request on production (whose roles decide): the first
+            // allowed caller decides it, the others get "no longer pending", after the
+            // role check. Four eyes: tests/it/approvals.rs.
+            Who::ApproveRequest => stage().approval.as_ref().is_some_and(|rule| {
+                Action::Approve {
+                    allowed: rule.roles,
+                }
+                .is_permitted_for(roles)
+            }),
             Who::May(action) => action.is_permitted_for(roles),
             Who::PromoteIntoStage => Action::PromoteInto {
                 allowed: stage().promote_roles,
@@ -89,6 +93,8 @@ struct Sample {
 struct Fixture {
     head: String,
     deployment: DeploymentId,
+    /// A pending approval request on production, where the fixture has one.
+    request: Option<slipway_model::RequestId>,
 }
 
 /// Whether the answer lets the caller through: anything but 401, 403, or a page view
@@ -212,12 +218,19 @@ async fn credentials(app: &TestApp, admin: &reqwest::Client) -> Vec<Credentials>
 async fn every_route_lets_through_exactly_the_callers_the_route_table_names() {
     let repo = TestRepo::new().unwrap();
     // QA asks for a sign-off, production does not: the sign-off routes are tried on both.
-    let config = pipeline_config(repo.path()).replacen(
-        "label = \"QA\"\n",
-        "label = \"QA\"\nsign_off = { roles = [\"qa\"] }\n",
-        1,
-    );
-    assert!(config.contains("sign_off"));
+    // Production asks for ops' approval: the request routes are tried on a real request.
+    let config = pipeline_config(repo.path())
+        .replacen(
+            "label = \"QA\"\n",
+            "label = \"QA\"\nsign_off = { roles = [\"qa\"] }\n",
+            1,
+        )
+        .replacen(
+            "label = \"Production\"\n",
+            "label = \"Production\"\napproval = { roles = [\"ops\"] }\n",
+            1,
+        );
+    assert!(config.contains("sign_off") && config.contains("approval"));
     let app = spawn_app(&config).await.unwrap();
     let admin = app.logged_in("root", &[Role::Admin]).await.unwrap();
     app.create_user("target", &[Role::Viewer]).await.unwrap();
@@ -233,7 +246,28 @@ async fn every_route_lets_through_exactly_the_callers_the_route_table_names() {
         .unwrap()
         .expect("the first promotion into QA starts");
     app.wait_for_end(deployment).await.unwrap();
-    let fixture = Fixture { head, deployment };
+    let res = app
+        .post_form(
+            &admin,
+            "/pipelines/web/stages/production/requests",
+            &[("sha", head.as_str())],
+        )
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let web = slipway_model::PipelineId::parse("web").unwrap();
+    let request = app
+        .state
+        .storage
+        .approval_requests(&web, None)
+        .await
+        .unwrap()[0]
+        .id;
+    let fixture = Fixture {
+        head,
+        deployment,
+        request: Some(request),
+    };
     let callers = credentials(&app, &admin).await;
     let stages = &app.state.config.pipelines[0].stages;
     let stage_config = |id: &str| stages.iter().find(|s| s.id.as_str() == id);
@@ -340,6 +374,7 @@ async fn every_cookie_authenticated_state_change_is_refused_from_another_origin(
     let fixture = Fixture {
         head,
         deployment: "1".parse().expect("a deployment id"),
+        request: None,
     };
     let foreign = client_with(&jar, Some("https://evil.example"));
     let unnamed = client_with(&jar, None);

@@ -12,6 +12,10 @@ impl Fixture {
         let fill = |stage: &str| {
             let id = if route.path.starts_with("/deployments/") {
                 self.deployment.to_string()
+            } else if let (true, Some(request)) =
+                (route.path.contains("/requests/{id}"), self.request)
+            {
+                request.to_string()
             } else {
                 // Sessions and tokens that do not exist: the handler answers after its
                 // checks, and nothing real is ended or revoked.
@@ -47,6 +51,15 @@ impl Fixture {
             )
         };
         let s = |v: &str| v.to_owned();
+        // A request's routes: on production, whose approval roles decide.
+        let on_request = |form: Vec<(&'static str, String)>, json: Option<serde_json::Value>| {
+            Some(vec![Sample {
+                path: fill("production"),
+                stage: self.request.map(|_| "production"),
+                form,
+                json,
+            }])
+        };
         let reason = || vec![("reason", s("authorization matrix"))];
         let has_stage = route.path.contains("{stage}");
         match (route.surface, route.method.as_str(), route.path.as_str()) {
@@ -131,14 +144,14 @@ impl Fixture {
             (Surface::Api, "GET", "/api/v1/pipelines/{pipeline}/stages/{stage}/requests") => {
                 per_stage(&|_| vec![], None)
             }
-            (Surface::Form, "POST", "/requests/{id}/approve") => one(vec![], None),
+            (Surface::Form, "POST", "/requests/{id}/approve") => on_request(vec![], None),
             (Surface::Form, "POST", "/requests/{id}/reject") => {
-                one(vec![("reason", s("authorization matrix"))], None)
+                on_request(vec![("reason", s("authorization matrix"))], None)
             }
             (Surface::Api, "POST", "/api/v1/requests/{id}/approve") => {
-                one(vec![], Some(serde_json::json!({})))
+                on_request(vec![], Some(serde_json::json!({})))
             }
-            (Surface::Api, "POST", "/api/v1/requests/{id}/reject") => one(
+            (Surface::Api, "POST", "/api/v1/requests/{id}/reject") => on_request(
                 vec![],
                 Some(serde_json::json!({ "reason": "authorization matrix" })),
             ),
