@@ -113,6 +113,10 @@ async fn a_closed_window_holds_a_stage_until_ops_override_it_with_a_reason_and_t
     let (_, board) = app.get_text(&ops, "/pipelines/web").await.unwrap();
     assert!(board.contains("Deploy window closed; opens "), "{board}");
     assert!(
+        board.contains("Deploy window open (no deploy windows)"),
+        "production always says whether it is open: {board}"
+    );
+    assert!(
         board.contains("Emergency override…"),
         "ops are offered the override"
     );

@@ -296,6 +296,11 @@ pub async fn board(
             let hidden_superseded = before - cards.len();
             let current_id = snap.current.as_ref().map(|d| d.id);
             let (window, window_open) = match facts::window_state(s, asker.now) {
+                // Production always says whether it is open; other stages only when
+                // they have windows.
+                WindowState::Always if s.production => {
+                    (Some("open (no deploy windows)".to_owned()), true)
+                }
                 WindowState::Always => (None, true),
                 WindowState::Open { until } => (Some(format!("open until {until}")), true),
                 WindowState::Closed { next: Some(next) } => {
