@@ -3,7 +3,9 @@
 -- Someone who may promote into a stage that asks for approval requests it for a SHA;
 -- an approver approves it for a slot (from, until) or rejects it. An approval counts
 -- only inside its slot, for its SHA, while the stage still runs the SHA it ran when the
--- approval was given (`base_sha`); the deployment it lets through consumes it.
+-- approval was given (`base_sha`); the deployment it lets through consumes it. An
+-- approval that no longer counts (its slot ended, or the stage moved on) is marked
+-- expired when the SHA is requested again.
 CREATE TABLE approval_requests (
     id                      INTEGER PRIMARY KEY,
     pipeline_id             TEXT    NOT NULL,
@@ -16,7 +18,7 @@ CREATE TABLE approval_requests (
     checklist               TEXT,
     requested_at            TEXT    NOT NULL,
     state                   TEXT    NOT NULL DEFAULT 'pending'
-                                    CHECK (state IN ('pending', 'approved', 'rejected', 'consumed', 'withdrawn')),
+                                    CHECK (state IN ('pending', 'approved', 'rejected', 'consumed', 'expired')),
     decided_by              INTEGER REFERENCES users (id),
     decided_at              TEXT,
     decision_reason         TEXT,
@@ -31,7 +33,7 @@ CREATE TABLE approval_requests (
     -- What happened when the server tried to start the deploy at the slot's start.
     auto_started_at         TEXT,
     auto_start_result       TEXT,
-    CHECK ((state IN ('approved', 'consumed')) = (slot_from IS NOT NULL AND slot_until IS NOT NULL))
+    CHECK ((state IN ('approved', 'consumed', 'expired')) = (slot_from IS NOT NULL AND slot_until IS NOT NULL))
 );
 
 -- One open (pending or approved) request per (pipeline, stage, SHA).

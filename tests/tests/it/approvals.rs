@@ -317,6 +317,22 @@ async fn an_approval_counts_only_inside_its_slot_for_its_sha_while_the_stage_run
         reason.ends_with("expired unused; request again"),
         "{reason}"
     );
+    // Requested again: the lapsed approval is marked expired and gives way.
+    let (status, body) = c.quinn.request(&b).await;
+    assert_eq!(
+        (status, body["state"].as_str()),
+        (201, Some("pending")),
+        "{body}"
+    );
+    let listed = c.quinn.get("/pipelines/web/stages/qa/requests").await;
+    let states: Vec<&str> = listed["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["sha"] == b.as_str())
+        .map(|r| r["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(states, ["pending", "expired"]);
 
     // Two approvals "now"; the first deploy changes QA's current SHA, voiding the other.
     let d1 = c.ready("D1").await;
@@ -341,6 +357,19 @@ async fn an_approval_counts_only_inside_its_slot_for_its_sha_while_the_stage_run
         reason,
         "the approval by olga no longer counts: QA's current SHA changed since; request again"
     );
+    let (_, board) = c
+        .app
+        .get_text(&c.quinn_web, "/pipelines/web")
+        .await
+        .unwrap();
+    assert!(
+        board.contains(&format!(
+            "aria-label=\"Request approval of {} for QA\"",
+            &d2[..7]
+        )),
+        "a lapsed approval offers a new request: {board}"
+    );
+    assert_eq!(c.quinn.request(&d2).await.0, 201);
 }
 
 #[tokio::test]

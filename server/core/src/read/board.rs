@@ -243,6 +243,7 @@ pub async fn board(
                         &at,
                         user,
                         requests.get(&(c.sha.clone(), n)),
+                        current.as_ref(),
                         asker.now,
                     ),
                 });
@@ -392,6 +393,7 @@ fn approval_view(
     at: &StageRef<'_>,
     user: &User,
     request: Option<&ApprovalRecord>,
+    current: Option<&Sha>,
     now: time::OffsetDateTime,
 ) -> Option<ApprovalView> {
     let rule = at.stage().approval.as_ref()?;
@@ -405,7 +407,8 @@ fn approval_view(
     .is_ok();
     Some(ApprovalView {
         roles: rule.roles.iter().map(|r| r.as_str().to_owned()).collect(),
-        can_request: request.is_none() && may_promote,
+        // A lapsed approval gives way to a new request.
+        can_request: may_promote && request.is_none_or(|r| r.lapsed(now, current)),
         can_decide: request.is_some_and(|r| {
             r.state == RequestState::Pending
                 && crate::promotion::approvals::may_decide(user, rule, r).is_ok()

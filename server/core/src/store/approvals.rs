@@ -16,6 +16,9 @@ pub enum RequestState {
     Rejected,
     /// Used by the deployment it let through.
     Consumed,
+    /// Approved, but it stopped counting unused (its slot ended, or the stage's current
+    /// SHA changed) and the SHA was requested again.
+    Expired,
 }
 
 impl RequestState {
@@ -26,6 +29,7 @@ impl RequestState {
             RequestState::Approved => "approved",
             RequestState::Rejected => "rejected",
             RequestState::Consumed => "consumed",
+            RequestState::Expired => "expired",
         }
     }
 
@@ -36,6 +40,7 @@ impl RequestState {
             RequestState::Approved,
             RequestState::Rejected,
             RequestState::Consumed,
+            RequestState::Expired,
         ]
         .into_iter()
         .find(|v| v.as_str() == s)
@@ -108,7 +113,9 @@ pub type DecisionCheck<'a> = &'a (dyn Fn(&ApprovalRecord) -> Result<(), AppError
 /// Approval requests per (pipeline, stage, SHA).
 #[async_trait]
 pub trait ApprovalStore: Send + Sync {
-    /// Stores a pending request; `Conflict` when the SHA already has an open one there.
+    /// Stores a pending request; an approved one of the SHA there that no longer counts
+    /// (slot over, or the stage's current SHA changed) is marked expired first;
+    /// `Conflict` when the SHA still has an open one there.
     async fn request_approval(&self, new: &NewApprovalRequest) -> StorageResult<ApprovalRecord>;
 
     /// One request.
@@ -141,4 +148,14 @@ pub trait ApprovalStore: Send + Sync {
 
     /// Records what came of an auto-start.
     async fn auto_start_result(&self, id: RequestId, result: &str) -> StorageResult<()>;
+}
+
+impl ApprovalRecord {
+    /// An approved request that can no longer let anything through: its slot is over, or
+    /// the stage's current SHA is no longer the one it was approved against.
+    pub fn lapsed(&self, now: OffsetDateTime, current: Option<&Sha>) -> bool {
+        self.state == RequestState::Approved
+            && (self.slot.is_some_and(|(_, until)| until <= now)
+                || self.base_sha.as_ref() != current)
+    }
 }

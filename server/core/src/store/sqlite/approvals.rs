@@ -135,6 +135,20 @@ impl ApprovalStore for SqliteStorage {
             .transpose()
             .map_err(db("failed to encode a checklist"))?;
         let mut tx = self.write_tx().await?;
+        let now = self.clock.now();
+        if let Some(open) = open_request(&mut tx, &new.pipeline, &new.stage, &new.sha).await? {
+            let current = read_snapshot(&mut tx, now, &new.pipeline, &new.stage, None, None)
+                .await?
+                .current
+                .map(|d| d.sha);
+            if open.lapsed(now, current.as_ref()) {
+                sqlx::query("UPDATE approval_requests SET state = 'expired' WHERE id = ?")
+                    .bind(open.id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db("failed to expire an approval"))?;
+            }
+        }
         let inserted = sqlx::query_scalar::<_, i64>(
             "INSERT INTO approval_requests (pipeline_id, stage_id, sha, requested_by, note, checklist, requested_at) \
              VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
