@@ -358,7 +358,8 @@ pub(super) struct RequestJson {
     note: Option<String>,
     /// RFC 3339, UTC.
     requested_at: String,
-    /// `pending`, `approved`, `rejected` or `consumed`.
+    /// `pending`, `approved`, `rejected`, `consumed`, or `expired` (an approval that
+    /// lapsed unused, replaced by a new request).
     state: String,
     decided_by: Option<String>,
     /// A rejection's reason.
