@@ -164,3 +164,26 @@ pub fn banner(config: &Config, users: &[(String, String)]) -> String {
     ));
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_demo_config_is_valid_and_governs_production() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        std::fs::create_dir_all(dir.path().join("repo")).expect("the repo folder");
+        let now = time::macros::datetime!(2026-12-04 12:00 UTC);
+        let text = config_text("127.0.0.1:3000", now);
+        let config = Config::parse(&text, &dir.path().join("slipway.toml"))
+            .unwrap_or_else(|e| panic!("the demo config does not parse:\n{e}"));
+        let p = &config.pipelines[0];
+        let staging = &p.stages[1];
+        let production = &p.stages[2];
+        assert!(staging.sign_off.is_some(), "staging asks for QA's sign-off");
+        assert!(production.approval.is_some() && !production.windows.is_empty());
+        assert!(!production.checklist.is_empty());
+        assert_eq!(p.freezes.len(), 1);
+        assert!(p.freezes[0].from > now, "the freeze is to come");
+    }
+}
