@@ -392,8 +392,14 @@ impl TestApp {
     }
 
     /// Stops the server and starts a new one on the same address, config and data.
-    pub async fn restart(mut self) -> anyhow::Result<TestApp> {
+    pub async fn restart(self) -> anyhow::Result<TestApp> {
+        self.restart_after(std::time::Duration::ZERO).await
+    }
+
+    /// [`restart`](Self::restart), with the server down for `pause` in between.
+    pub async fn restart_after(mut self, pause: std::time::Duration) -> anyhow::Result<TestApp> {
         self.shut_down().await?;
+        tokio::time::sleep(pause).await;
         let listener = tokio::net::TcpListener::bind(self.addr)
             .await
             .context("failed to bind the same address again")?;

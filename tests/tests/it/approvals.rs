@@ -588,3 +588,64 @@ async fn approving_now_inside_an_open_window_needs_no_reason_and_lasts_until_the
     );
     assert_eq!(c.quinn.promote(&a).await.0, 201);
 }
+
+#[tokio::test]
+async fn an_auto_start_whose_slot_passed_while_the_server_was_down_is_reported_not_started() {
+    let mut c = cast("approval = { roles = [\"ops\"] }").await;
+    let a = c.ready("A").await;
+    let (_, body) = c.quinn.request(&a).await;
+    let request = id_of(&body);
+    let now = OffsetDateTime::now_utc();
+    let slot = json!({
+        "slot": {
+            "from": rfc3339(now + time::Duration::seconds(3)),
+            "until": rfc3339(now + time::Duration::seconds(4)),
+        },
+        "auto_start": true,
+    });
+    let (status, body) = c
+        .olga
+        .post(&format!("/requests/{request}/approve"), slot)
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let Cast { app, quinn, .. } = c;
+    // Down through the whole slot.
+    let app = app.restart_after(Duration::from_secs(6)).await.unwrap();
+    let result = poll_until(
+        "the missed start to be recorded",
+        Duration::from_secs(20),
+        || async {
+            let listed = quinn.get("/pipelines/web/stages/qa/requests").await;
+            let r = listed["requests"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|r| r["id"] == request)
+                .cloned()
+                .unwrap();
+            Ok(r["auto_start_result"].as_str().map(str::to_owned))
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        result,
+        "not started: its slot ended while Slipway was not running"
+    );
+    assert_eq!(
+        app.sql_count(&format!(
+            "SELECT COUNT(*) FROM deployments WHERE sha = '{a}'"
+        ))
+        .await
+        .unwrap(),
+        0
+    );
+    assert_eq!(
+        app.sql_count(
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'auto_start' AND outcome = 'refused'"
+        )
+        .await
+        .unwrap(),
+        1
+    );
+}

@@ -404,7 +404,20 @@ pub async fn run_due_auto_starts(state: &Services) {
             return;
         }
     };
-    for request in due {
+    // Slots that ended while no server was running: nothing may start any more, but the
+    // requester and the log learn that it did not.
+    let missed = match state.storage.missed_auto_starts(now).await {
+        Ok(missed) => missed,
+        Err(e) => {
+            tracing::warn!(error = %e, "failed to read missed auto-starts");
+            Vec::new()
+        }
+    };
+    for (request, in_slot) in due
+        .into_iter()
+        .map(|r| (r, true))
+        .chain(missed.into_iter().map(|r| (r, false)))
+    {
         match state.storage.claim_auto_start(request.id, now).await {
             Ok(true) => {}
             Ok(false) => continue,
@@ -413,42 +426,58 @@ pub async fn run_due_auto_starts(state: &Services) {
                 continue;
             }
         }
-        let outcome = auto_start(state, &request).await;
-        let text = match &outcome {
-            Ok(d) => format!("started deployment #{d}"),
-            Err(e) => format!("not started: {e}"),
+        let outcome = if in_slot {
+            auto_start(state, &request).await
+        } else {
+            Err(AppError::Unavailable(
+                "its slot ended while Slipway was not running".into(),
+            ))
         };
-        if let Err(e) = state.storage.auto_start_result(request.id, &text).await {
-            tracing::warn!(error = %e, "failed to record an auto-start");
-        }
-        notify(
-            state,
-            &request,
-            format!(
-                "At the start of its slot, your approved request #{} to promote {} into {}: {text}",
-                request.id,
-                request.sha.short(),
-                request.stage
-            ),
-        )
-        .await;
-        let mut entry = crate::store::NewAudit::new(
-            AuditAction::AutoStart,
-            if outcome.is_ok() {
-                Outcome::Ok
-            } else {
-                Outcome::Refused
-            },
-        );
-        entry.actor = Some(request.requested_by.clone());
-        entry.pipeline = Some(request.pipeline.clone());
-        entry.stage = Some(request.stage.clone());
-        entry.sha = Some(request.sha.to_string());
-        entry.target = Some(format!("request #{}", request.id));
-        entry.detail = Some(text);
-        audited::write(state, entry).await;
-        changed(state, &request.pipeline, true).await;
+        record_auto_start(state, &request, &outcome).await;
     }
+}
+
+/// Records what came of an auto-start: on the request, in the audit log, for the
+/// requester, on the board.
+async fn record_auto_start(
+    state: &Services,
+    request: &ApprovalRecord,
+    outcome: &Result<slipway_model::DeploymentId, AppError>,
+) {
+    let text = match outcome {
+        Ok(d) => format!("started deployment #{d}"),
+        Err(e) => format!("not started: {e}"),
+    };
+    if let Err(e) = state.storage.auto_start_result(request.id, &text).await {
+        tracing::warn!(error = %e, "failed to record an auto-start");
+    }
+    notify(
+        state,
+        request,
+        format!(
+            "At the start of its slot, your approved request #{} to promote {} into {}: {text}",
+            request.id,
+            request.sha.short(),
+            request.stage
+        ),
+    )
+    .await;
+    let mut entry = crate::store::NewAudit::new(
+        AuditAction::AutoStart,
+        if outcome.is_ok() {
+            Outcome::Ok
+        } else {
+            Outcome::Refused
+        },
+    );
+    entry.actor = Some(request.requested_by.clone());
+    entry.pipeline = Some(request.pipeline.clone());
+    entry.stage = Some(request.stage.clone());
+    entry.sha = Some(request.sha.to_string());
+    entry.target = Some(format!("request #{}", request.id));
+    entry.detail = Some(text);
+    audited::write(state, entry).await;
+    changed(state, &request.pipeline, true).await;
 }
 
 async fn auto_start(

@@ -143,6 +143,10 @@ pub trait ApprovalStore: Send + Sync {
     /// not yet tried.
     async fn due_auto_starts(&self, now: OffsetDateTime) -> StorageResult<Vec<ApprovalRecord>>;
 
+    /// Approved requests asking for a server start whose slot ended without the start
+    /// being tried (the server was not running through it).
+    async fn missed_auto_starts(&self, now: OffsetDateTime) -> StorageResult<Vec<ApprovalRecord>>;
+
     /// Marks an auto-start as tried (once: false if another process took it).
     async fn claim_auto_start(&self, id: RequestId, now: OffsetDateTime) -> StorageResult<bool>;
 

@@ -308,6 +308,18 @@ impl ApprovalStore for SqliteStorage {
         rows.iter().map(request_from_row).collect()
     }
 
+    async fn missed_auto_starts(&self, now: OffsetDateTime) -> StorageResult<Vec<ApprovalRecord>> {
+        let rows = sqlx::query(&format!(
+            "{REQUEST_SELECT} WHERE r.state = 'approved' AND r.auto_start = 1 AND r.auto_started_at IS NULL \
+             AND r.slot_until <= ? ORDER BY r.slot_from"
+        ))
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db("failed to read missed auto-starts"))?;
+        rows.iter().map(request_from_row).collect()
+    }
+
     async fn claim_auto_start(&self, id: RequestId, now: OffsetDateTime) -> StorageResult<bool> {
         let mut tx = self.write_tx().await?;
         let n = sqlx::query(
