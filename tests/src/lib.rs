@@ -2,6 +2,7 @@
 //! ephemeral port with a temporary SQLite file ([`app`]), real git repositories
 //! ([`git`]), and a real headless Chromium ([`browser`]).
 
+pub mod api;
 pub mod app;
 pub mod browser;
 pub mod git;

@@ -242,19 +242,7 @@ fn NextStepPart(next: NextStep, sha: String, short: String, ctx: BoardCtx) -> im
                         view! {
                             <fieldset class="checklist">
                                 <legend>{format!("Before {} — confirm each", n.label)}</legend>
-                                {n
-                                    .checklist
-                                    .iter()
-                                    .map(|item| {
-                                        view! {
-                                            <label>
-                                                <input type="checkbox" name="checklist" value=item.clone() required />
-                                                " "
-                                                {item.clone()}
-                                            </label>
-                                        }
-                                    })
-                                    .collect_view()}
+                                <ChecklistBoxes items=n.checklist.clone() />
                             </fieldset>
                         }
                     })}
@@ -271,19 +259,7 @@ fn NextStepPart(next: NextStep, sha: String, short: String, ctx: BoardCtx) -> im
                             <form method="post" action=format!("/pipelines/{}/promote", ctx.pipeline)>
                                 <input type="hidden" name="sha" value=sha.clone() />
                                 <input type="hidden" name="stage" value=n.stage.clone() />
-                                {n
-                                    .checklist
-                                    .iter()
-                                    .map(|item| {
-                                        view! {
-                                            <label>
-                                                <input type="checkbox" name="checklist" value=item.clone() required />
-                                                " "
-                                                {item.clone()}
-                                            </label>
-                                        }
-                                    })
-                                    .collect_view()}
+                                <ChecklistBoxes items=n.checklist.clone() />
                                 <input
                                     name="emergency_reason"
                                     required
@@ -376,18 +352,7 @@ fn ApprovalPart(
                     view! {
                         <form method="post" action=request_action class="card-action">
                             <input type="hidden" name="sha" value=sha.clone() />
-                            {checklist
-                                .iter()
-                                .map(|item| {
-                                    view! {
-                                        <label>
-                                            <input type="checkbox" name="checklist" value=item.clone() required />
-                                            " "
-                                            {item.clone()}
-                                        </label>
-                                    }
-                                })
-                                .collect_view()}
+                            <ChecklistBoxes items=checklist.clone() />
                             <input name="note" maxlength="500" placeholder="Note for the approver" aria-label=format!("Approval note for {short}") />
                             <button type="submit" aria-label=format!("Request approval of {short} for {label}")>
                                 "Request approval"
@@ -398,4 +363,21 @@ fn ApprovalPart(
             {decide}
         </div>
     }
+}
+
+/// One required checkbox per checklist item (sent as repeated `checklist` fields).
+#[component]
+fn ChecklistBoxes(items: Vec<String>) -> impl IntoView {
+    items
+        .into_iter()
+        .map(|item| {
+            view! {
+                <label>
+                    <input type="checkbox" name="checklist" value=item.clone() required />
+                    " "
+                    {item}
+                </label>
+            }
+        })
+        .collect_view()
 }

@@ -241,7 +241,10 @@ pub async fn approve(
         approvals::approve(&state, &user, id, decision).await
     }
     .await;
-    let back = back_to_board(&state, id).await;
+    let back = match &result {
+        Ok(r) => format!("/pipelines/{}", r.pipeline),
+        Err(_) => back_to_board(&state, id).await,
+    };
     finish(
         &state,
         result,
@@ -266,7 +269,10 @@ pub async fn reject(
 ) -> Result<Response, HttpError> {
     let user = user(u)?;
     let result = approvals::reject(&state, &user, id, &f.reason).await;
-    let back = back_to_board(&state, id).await;
+    let back = match &result {
+        Ok(r) => format!("/pipelines/{}", r.pipeline),
+        Err(_) => back_to_board(&state, id).await,
+    };
     finish(
         &state,
         result,

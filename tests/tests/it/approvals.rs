@@ -3,6 +3,7 @@
 
 use serde_json::{json, Value};
 use slipway_model::Role;
+use slipway_tests::api::ApiClient as Api;
 use slipway_tests::app::{pipeline_config, poll_until, spawn_app, TestApp};
 use slipway_tests::git::TestRepo;
 use std::time::Duration;
@@ -24,58 +25,16 @@ fn config(repo: &TestRepo, keys: &str) -> String {
     text
 }
 
-struct Api {
-    http: reqwest::Client,
-    base: String,
-    auth: String,
+/// The QA stage's calls these tests make, on the shared API client.
+trait OnQa {
+    async fn verdict(&self, sha: &str, gate: &str) -> (String, String);
+    async fn request(&self, sha: &str) -> (u16, Value);
+    async fn promote(&self, sha: &str) -> (u16, Value);
 }
 
-impl Api {
-    async fn of(app: &TestApp, client: &reqwest::Client) -> Api {
-        let token = app.create_token(client, "approvals test").await.unwrap();
-        Api {
-            http: reqwest::Client::new(),
-            base: format!("{}/api/v1", app.base),
-            auth: format!("Bearer {token}"),
-        }
-    }
-
-    async fn post(&self, path: &str, body: Value) -> (u16, Value) {
-        let res = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .header("authorization", &self.auth)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        let status = res.status().as_u16();
-        (status, res.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn get(&self, path: &str) -> Value {
-        let res = self
-            .http
-            .get(format!("{}{path}", self.base))
-            .header("authorization", &self.auth)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), 200, "GET {path}");
-        res.json().await.unwrap()
-    }
-
-    async fn gate(&self, sha: &str, gate: &str) -> (String, String) {
-        let body = self
-            .get(&format!("/pipelines/web/stages/qa/gates?sha={sha}"))
-            .await;
-        let g = body["gates"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|g| g["gate"] == gate)
-            .cloned()
-            .unwrap_or_else(|| panic!("no {gate} gate in {body}"));
+impl OnQa for Api {
+    async fn verdict(&self, sha: &str, gate: &str) -> (String, String) {
+        let g = self.gate("qa", sha, gate).await;
         (
             g["status"].as_str().unwrap().to_owned(),
             g["reason"].as_str().unwrap().to_owned(),
@@ -177,7 +136,7 @@ async fn a_stage_that_asks_for_approval_waits_for_an_approver_who_is_not_the_req
     let (_, ops_board) = c.app.get_text(&c.olga_web, "/pipelines/web").await.unwrap();
     assert!(ops_board.contains(&format!("Decide on request #{request}")));
     assert_eq!(
-        c.quinn.gate(&a, "approved").await,
+        c.quinn.verdict(&a, "approved").await,
         (
             "fail".into(),
             "awaiting approval by ops (requested by quinn)".into()
@@ -237,7 +196,7 @@ async fn a_stage_that_asks_for_approval_waits_for_an_approver_who_is_not_the_req
         409,
         "decided once"
     );
-    let (status, reason) = c.quinn.gate(&a, "approved").await;
+    let (status, reason) = c.quinn.verdict(&a, "approved").await;
     assert_eq!(status, "pass");
     assert!(reason.starts_with("approved by olga for "), "{reason}");
     let (status, body) = c.quinn.promote(&a).await;
@@ -294,7 +253,7 @@ async fn an_approval_counts_only_inside_its_slot_for_its_sha_while_the_stage_run
         .post(&format!("/requests/{}/approve", id_of(&body)), later)
         .await;
     assert_eq!(status, 200, "{body}");
-    let (status, reason) = c.quinn.gate(&a, "approved").await;
+    let (status, reason) = c.quinn.verdict(&a, "approved").await;
     assert_eq!(status, "fail");
     assert!(reason.ends_with("; not yet"), "{reason}");
 
@@ -309,9 +268,9 @@ async fn an_approval_counts_only_inside_its_slot_for_its_sha_while_the_stage_run
         .post(&format!("/requests/{}/approve", id_of(&body)), short)
         .await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(c.quinn.gate(&b, "approved").await.0, "pass");
+    assert_eq!(c.quinn.verdict(&b, "approved").await.0, "pass");
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let (status, reason) = c.quinn.gate(&b, "approved").await;
+    let (status, reason) = c.quinn.verdict(&b, "approved").await;
     assert_eq!(status, "fail");
     assert!(
         reason.ends_with("expired unused; request again"),
@@ -351,7 +310,7 @@ async fn an_approval_counts_only_inside_its_slot_for_its_sha_while_the_stage_run
         .wait_for_end(serde_json::from_value(body["id"].clone()).unwrap())
         .await
         .unwrap();
-    let (status, reason) = c.quinn.gate(&d2, "approved").await;
+    let (status, reason) = c.quinn.verdict(&d2, "approved").await;
     assert_eq!(status, "fail");
     assert_eq!(
         reason,
@@ -405,7 +364,7 @@ async fn a_slot_outside_the_deploy_windows_needs_a_reason_and_then_opens_the_win
         (200, Some("customer demo at 9"))
     );
     assert_eq!(
-        c.quinn.gate(&a, "window").await,
+        c.quinn.verdict(&a, "window").await,
         (
             "pass".into(),
             "QA's deploy window is closed, but an approved slot covers now".into()

@@ -4,6 +4,7 @@
 
 use serde_json::{json, Value};
 use slipway_model::{DeploymentId, Role};
+use slipway_tests::api::ApiClient as Api;
 use slipway_tests::app::{flash, location, pipeline_config, spawn_app, TestApp};
 use slipway_tests::git::TestRepo;
 use time::OffsetDateTime;
@@ -23,61 +24,6 @@ fn window_in(hours: i64) -> String {
         "windows = [{{ days = \"daily\", from = \"{hour:02}:00\", to = \"{:02}:00\", time_zone = \"UTC\" }}]",
         (hour + 1) % 24
     )
-}
-
-struct Api {
-    http: reqwest::Client,
-    base: String,
-    auth: String,
-}
-
-impl Api {
-    async fn of(app: &TestApp, client: &reqwest::Client) -> Api {
-        let token = app.create_token(client, "windows test").await.unwrap();
-        Api {
-            http: reqwest::Client::new(),
-            base: format!("{}/api/v1", app.base),
-            auth: format!("Bearer {token}"),
-        }
-    }
-
-    async fn post(&self, path: &str, body: Value) -> (u16, Value) {
-        let res = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .header("authorization", &self.auth)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        let status = res.status().as_u16();
-        (status, res.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn get(&self, path: &str) -> Value {
-        let res = self
-            .http
-            .get(format!("{}{path}", self.base))
-            .header("authorization", &self.auth)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), 200, "GET {path}");
-        res.json().await.unwrap()
-    }
-
-    async fn gate(&self, stage: &str, sha: &str, gate: &str) -> Value {
-        let body = self
-            .get(&format!("/pipelines/web/stages/{stage}/gates?sha={sha}"))
-            .await;
-        body["gates"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|g| g["gate"] == gate)
-            .cloned()
-            .unwrap_or_else(|| panic!("no {gate} gate in {body}"))
-    }
 }
 
 async fn mark_ready(app: &TestApp, dev: &reqwest::Client, sha: &str) {

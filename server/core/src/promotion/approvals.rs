@@ -11,9 +11,7 @@ use super::promote::{confirmed_checklist, promote, PromoteOptions};
 use crate::authz::{authorize, internal};
 use crate::calendar;
 use crate::config::ApprovalConfig;
-use crate::store::{
-    ApprovalRecord, CheckedError, Decision, NewApprovalRequest, StorageError, User,
-};
+use crate::store::{ApprovalRecord, Decision, NewApprovalRequest, StorageError, User};
 use crate::Services;
 use slipway_model::audit::{AuditAction, Outcome};
 use slipway_model::error::{AppError, RefusalKind};
@@ -219,7 +217,7 @@ pub async fn approve(
             .storage
             .decide(id, user.id, &decision, &|_| Ok(()))
             .await
-            .map_err(from_checked)
+            .map_err(AppError::from)
     }
     .await;
     if let Ok(r) = &result {
@@ -295,7 +293,7 @@ pub async fn reject(
             .storage
             .decide(id, user.id, &Decision::Reject { reason }, &|_| Ok(()))
             .await
-            .map_err(from_checked)
+            .map_err(AppError::from)
     }
     .await;
     if let Ok(r) = &result {
@@ -374,13 +372,6 @@ async fn load(
         StageId::parse(&request.stage).map_err(internal)?,
     );
     Ok((request, ids))
-}
-
-fn from_checked(e: CheckedError) -> AppError {
-    match e {
-        CheckedError::Refused(e) => e,
-        CheckedError::Storage(e) => internal(e),
-    }
 }
 
 async fn changed(state: &Services, pipeline: &str, ok: bool) {

@@ -88,6 +88,8 @@ pub struct Standing {
     pub previous: Previous,
     /// Its sign-off on the previous stage, where that stage asks for one.
     pub sign_off: SignOff,
+    /// Its open approval request for the target stage, if any.
+    pub approval_request: Option<ApprovalRecord>,
 }
 
 impl Standing {
@@ -96,6 +98,7 @@ impl Standing {
         Standing {
             previous: Previous::FirstStage { marked_ready: true },
             sign_off: SignOff::NotRequired,
+            approval_request: None,
         }
     }
 }
@@ -133,6 +136,7 @@ pub fn standing_from_snapshot(at: &StageRef<'_>, snapshot: &StageSnapshot) -> St
     Standing {
         previous,
         sign_off: sign_off_fact(at, signed_by),
+        approval_request: snapshot.approval.clone(),
     }
 }
 
@@ -264,7 +268,7 @@ pub fn facts(
         sign_off: standing.sign_off,
         approval: approval_fact(
             at,
-            stage_facts.approval.as_ref(),
+            standing.approval_request.as_ref(),
             stage_facts.current.as_ref().map(|d| &d.sha),
             asker.now,
         ),

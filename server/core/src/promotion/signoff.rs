@@ -5,9 +5,9 @@
 
 use super::audited::{self, audit_entry};
 use super::lookup::{require_on_branch, IfMissing, StageRef};
-use crate::authz::{authorize, internal};
+use crate::authz::authorize;
 use crate::config::{SignOffConfig, StageConfig};
-use crate::store::{CheckedError, SignOffFacts, SignOffKey, SignOffRecord, User};
+use crate::store::{SignOffFacts, SignOffKey, SignOffRecord, User};
 use crate::Services;
 use slipway_model::audit::AuditAction;
 use slipway_model::error::{AppError, RefusalKind};
@@ -35,13 +35,6 @@ fn refused(message: String) -> AppError {
     AppError::Refused {
         kind: RefusalKind::State,
         message,
-    }
-}
-
-fn from_checked(e: CheckedError) -> AppError {
-    match e {
-        CheckedError::Refused(e) => e,
-        CheckedError::Storage(e) => internal(e),
     }
 }
 
@@ -102,7 +95,7 @@ pub async fn sign_off(
             .storage
             .sign_off(key(at, next, sha), user.id, note, &check)
             .await
-            .map_err(from_checked)
+            .map_err(AppError::from)
     }
     .await;
     audited::record(state, entry, &result, |_, _| {}).await;
@@ -161,7 +154,7 @@ pub async fn withdraw(
             .storage
             .withdraw_sign_off(key(at, next, sha), user.id, reason, &check)
             .await
-            .map_err(from_checked)
+            .map_err(AppError::from)
     }
     .await;
     audited::record(state, entry, &result, |_, _| {}).await;

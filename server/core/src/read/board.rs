@@ -214,13 +214,9 @@ pub async fn board(
                 let standing = facts::Standing {
                     previous,
                     sign_off: facts::sign_off_fact(&at, signed_by),
+                    approval_request: requests.get(&(c.sha.clone(), n)).cloned(),
                 };
-                // The SHA's own request: the stage snapshot was read without a SHA.
-                let snapshot = crate::store::StageSnapshot {
-                    approval: requests.get(&(c.sha.clone(), n)).cloned(),
-                    ..snaps[n].clone()
-                };
-                let facts = facts::gather(state, asker, &at, &c.sha, standing, &snapshot).await;
+                let facts = facts::gather(state, asker, &at, &c.sha, standing, &snaps[n]).await;
                 let results = gates::evaluate(&facts);
                 // Offered only where a closed window or a freeze is all that holds it.
                 let can_override = !gates::overridden(&facts).is_empty()

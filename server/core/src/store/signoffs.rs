@@ -81,6 +81,17 @@ pub enum CheckedError {
     Storage(#[from] StorageError),
 }
 
+/// A refusal is the caller's answer; a storage failure goes the one way every storage
+/// failure reaches a user (`From<StorageError>`).
+impl From<CheckedError> for AppError {
+    fn from(e: CheckedError) -> Self {
+        match e {
+            CheckedError::Refused(e) => e,
+            CheckedError::Storage(e) => e.into(),
+        }
+    }
+}
+
 /// Which sign-off a command is about.
 #[derive(Debug, Clone, Copy)]
 pub struct SignOffKey<'a> {

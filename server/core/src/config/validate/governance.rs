@@ -142,24 +142,7 @@ impl Validator<'_> {
                     "expected a reason of 1 to 500 characters that tells people why",
                 );
             }
-            let mut ids = Vec::new();
-            for s in f.stages.iter().flat_map(|s| s.get_ref()) {
-                match stages.iter().find(|st| st.id.as_str() == s.get_ref()) {
-                    Some(st) => ids.push(st.id.clone()),
-                    None => {
-                        let known: Vec<&str> = stages.iter().map(|st| st.id.as_str()).collect();
-                        self.push(
-                            s,
-                            &format!("{key}.stages"),
-                            format!(
-                                "this pipeline has no stage {:?} (stages: {})",
-                                s.get_ref(),
-                                known.join(", ")
-                            ),
-                        );
-                    }
-                }
-            }
+            let ids = self.stage_ids(f.stages.as_ref(), &format!("{key}.stages"), stages);
             if let (Ok(from), Ok(until)) = (from, until) {
                 if until <= from {
                     self.push(
@@ -237,24 +220,7 @@ impl Validator<'_> {
                     )
                 })
                 .unwrap_or(defaults::CALENDAR_REFRESH);
-            let mut ids = Vec::new();
-            for s in c.stages.iter().flat_map(|s| s.get_ref()) {
-                match stages.iter().find(|st| st.id.as_str() == s.get_ref()) {
-                    Some(st) => ids.push(st.id.clone()),
-                    None => {
-                        let known: Vec<&str> = stages.iter().map(|st| st.id.as_str()).collect();
-                        self.push(
-                            s,
-                            &format!("{key}.stages"),
-                            format!(
-                                "this pipeline has no stage {:?} (stages: {})",
-                                s.get_ref(),
-                                known.join(", ")
-                            ),
-                        );
-                    }
-                }
-            }
+            let ids = self.stage_ids(c.stages.as_ref(), &format!("{key}.stages"), stages);
             if let Some(source) = source {
                 out.push(CalendarFeed {
                     source,
@@ -264,5 +230,36 @@ impl Validator<'_> {
             }
         }
         out
+    }
+}
+
+impl Validator<'_> {
+    /// Ids naming stages of this pipeline (absent: none, meaning every stage); each
+    /// unknown one is a problem that lists the pipeline's stages.
+    fn stage_ids(
+        &mut self,
+        list: Option<&Spanned<Vec<Spanned<String>>>>,
+        key: &str,
+        stages: &[StageConfig],
+    ) -> Vec<slipway_model::StageId> {
+        let mut ids = Vec::new();
+        for s in list.iter().flat_map(|l| l.get_ref()) {
+            match stages.iter().find(|st| st.id.as_str() == s.get_ref()) {
+                Some(st) => ids.push(st.id.clone()),
+                None => {
+                    let known: Vec<&str> = stages.iter().map(|st| st.id.as_str()).collect();
+                    self.push(
+                        s,
+                        key,
+                        format!(
+                            "this pipeline has no stage {:?} (stages: {})",
+                            s.get_ref(),
+                            known.join(", ")
+                        ),
+                    );
+                }
+            }
+        }
+        ids
     }
 }

@@ -45,6 +45,14 @@ fn freeze_from_row(row: &sqlx::sqlite::SqliteRow) -> StorageResult<Freeze> {
     })
 }
 
+/// A freeze's stages as stored: a JSON list, or NULL for every stage.
+fn stages_json(stages: &[StageId]) -> StorageResult<Option<String>> {
+    (!stages.is_empty())
+        .then(|| serde_json::to_string(&stages.iter().map(StageId::as_str).collect::<Vec<_>>()))
+        .transpose()
+        .map_err(db("failed to encode a freeze's stages"))
+}
+
 /// The stored freezes of a pipeline in force at `now`, with any executor.
 pub(super) async fn in_force(
     conn: &mut sqlx::SqliteConnection,
@@ -69,12 +77,7 @@ pub(super) async fn in_force(
 impl FreezeStore for SqliteStorage {
     async fn create_freeze(&self, new: &NewFreeze) -> StorageResult<Freeze> {
         let utc = |t: OffsetDateTime| t.to_offset(time::UtcOffset::UTC);
-        let stages = (!new.stages.is_empty())
-            .then(|| {
-                serde_json::to_string(&new.stages.iter().map(StageId::as_str).collect::<Vec<_>>())
-            })
-            .transpose()
-            .map_err(db("failed to encode a freeze's stages"))?;
+        let stages = stages_json(&new.stages)?;
         let mut tx = self.write_tx().await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO freezes (pipeline_id, stages, starts_at, ends_at, reason, created_by, created_at) \
@@ -116,12 +119,7 @@ impl FreezeStore for SqliteStorage {
             .await
             .map_err(db("failed to remove a feed's freezes"))?;
         for f in freezes {
-            let stages = (!f.stages.is_empty())
-                .then(|| {
-                    serde_json::to_string(&f.stages.iter().map(StageId::as_str).collect::<Vec<_>>())
-                })
-                .transpose()
-                .map_err(db("failed to encode a freeze's stages"))?;
+            let stages = stages_json(&f.stages)?;
             sqlx::query(
                 "INSERT INTO freezes (pipeline_id, stages, starts_at, ends_at, reason, created_at, source) \
                  VALUES (?, ?, ?, ?, ?, ?, ?)",

@@ -1,0 +1,67 @@
+//! A bearer-token client of a test server's JSON API, as CI would use it.
+
+use crate::app::TestApp;
+use serde_json::Value;
+
+/// Calls `/api/v1` with a token created on the profile page of a logged-in user.
+pub struct ApiClient {
+    http: reqwest::Client,
+    base: String,
+    auth: String,
+}
+
+impl ApiClient {
+    /// A client acting as `client`'s user (a token made through their profile page).
+    pub async fn of(app: &TestApp, client: &reqwest::Client) -> ApiClient {
+        let token = app
+            .create_token(client, "API test client")
+            .await
+            .expect("a token from the profile page");
+        ApiClient {
+            http: reqwest::Client::new(),
+            base: format!("{}/api/v1", app.base),
+            auth: format!("Bearer {token}"),
+        }
+    }
+
+    /// POSTs `body` as JSON; the status and the JSON answer (`Null` if none).
+    pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        let res = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("authorization", &self.auth)
+            .json(&body)
+            .send()
+            .await
+            .expect("the API answers");
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+
+    /// GETs `path`, which must answer 200, and returns its JSON.
+    pub async fn get(&self, path: &str) -> Value {
+        let res = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .header("authorization", &self.auth)
+            .send()
+            .await
+            .expect("the API answers");
+        assert_eq!(res.status(), 200, "GET {path}");
+        res.json().await.expect("a JSON answer")
+    }
+
+    /// The verdict of `gate` for promoting `sha` into `stage` of pipeline `web`.
+    pub async fn gate(&self, stage: &str, sha: &str, gate: &str) -> Value {
+        let body = self
+            .get(&format!("/pipelines/web/stages/{stage}/gates?sha={sha}"))
+            .await;
+        body["gates"]
+            .as_array()
+            .expect("a list of gates")
+            .iter()
+            .find(|g| g["gate"] == gate)
+            .cloned()
+            .unwrap_or_else(|| panic!("no {gate} gate in {body}"))
+    }
+}
