@@ -146,6 +146,7 @@ pub async fn build_app(config: Config) -> anyhow::Result<Slipway> {
     let background = background
         .into_iter()
         .chain(spawn_calendar_feeds(&services))
+        .chain(spawn_probes(&services))
         .collect::<Vec<_>>();
 
     let sessions = SessionManagerLayer::new(session_store)
@@ -346,6 +347,63 @@ fn spawn_calendar_feeds(state: &Services) -> Vec<JoinHandle<()>> {
                 }
             }
         }));
+    }
+    tasks
+}
+
+/// Polls each stage's health and version probes, each every its `interval`, from now on.
+fn spawn_probes(state: &Services) -> Vec<JoinHandle<()>> {
+    #[derive(Clone, Copy)]
+    enum Kind {
+        Health,
+        Version,
+    }
+    let prober = slipway_core::probes::Prober::new();
+    let mut tasks = Vec::new();
+    for pipeline in &state.config.pipelines {
+        for stage in &pipeline.stages {
+            let probes = [
+                stage.health.as_ref().map(|h| (Kind::Health, h.interval)),
+                stage
+                    .version
+                    .as_ref()
+                    .map(|v| (Kind::Version, v.probe.interval)),
+            ];
+            for (kind, interval) in probes.into_iter().flatten() {
+                let (state, prober) = (state.clone(), prober.clone());
+                let (p, s) = (pipeline.id.clone(), stage.id.clone());
+                tasks.push(tokio::spawn(async move {
+                    let Some(pipeline) = state.config.pipeline(p.as_str()) else {
+                        return;
+                    };
+                    let Some(stage) = pipeline.stages.iter().find(|x| x.id == s) else {
+                        return;
+                    };
+                    let mut tick = tokio::time::interval(interval);
+                    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                    loop {
+                        tick.tick().await;
+                        if state.deploys.is_stopping() {
+                            break;
+                        }
+                        match kind {
+                            Kind::Health => {
+                                slipway_core::probes::health::check(
+                                    &state, &prober, pipeline, stage,
+                                )
+                                .await
+                            }
+                            Kind::Version => {
+                                slipway_core::probes::version::check(
+                                    &state, &prober, pipeline, stage,
+                                )
+                                .await
+                            }
+                        }
+                    }
+                }));
+            }
+        }
     }
     tasks
 }

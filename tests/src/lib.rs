@@ -8,3 +8,4 @@ pub mod browser;
 pub mod git;
 pub mod process;
 pub mod sse;
+pub mod stub;

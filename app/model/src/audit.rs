@@ -79,6 +79,16 @@ vocabulary! {
         DeployFinished => "deploy_finished",
         /// A deployment found unfinished at start-up was marked interrupted.
         DeployInterrupted => "deploy_interrupted",
+        /// An attempt of a deployment failed transiently; it is tried again.
+        DeployRetried => "deploy_retried",
+        /// A stage's health probe found it healthy after unhealthy (or never probed), or
+        /// the other way round.
+        HealthChanged => "health_changed",
+        /// A stage's version probe reported a SHA other than its recorded one.
+        DriftSeen => "drift_seen",
+        /// A stage's drift ended: its probe reports the recorded SHA again (or a
+        /// deployment replaced what ran).
+        DriftEnded => "drift_ended",
         /// Someone logged in, or failed to.
         Login => "login",
         /// A user was created (by an admin, the CLI or the setup link).

@@ -30,6 +30,12 @@ pub enum RefusalKind {
     Window,
     /// A freeze closes the stage.
     NoFreeze,
+    /// Migration files the promotion did not acknowledge.
+    Migrations,
+    /// A stage the target requires healthy is not.
+    Health,
+    /// The stage drifted from its recorded SHA and the promotion did not acknowledge it.
+    Drift,
     /// The SHA is not on the pipeline's branch.
     UnknownCommit,
     /// The deployment is not in a state that allows the action (cancel after the end).
@@ -53,6 +59,9 @@ impl RefusalKind {
             RefusalKind::Permission => "permission",
             RefusalKind::Window => "window",
             RefusalKind::NoFreeze => "no_freeze",
+            RefusalKind::Migrations => "migrations",
+            RefusalKind::Health => "health",
+            RefusalKind::Drift => "drift",
             RefusalKind::UnknownCommit => "unknown_commit",
             RefusalKind::State => "state",
             RefusalKind::RollbackTarget => "rollback_target",
@@ -73,6 +82,9 @@ impl From<GateKind> for RefusalKind {
             GateKind::Permission => RefusalKind::Permission,
             GateKind::Window => RefusalKind::Window,
             GateKind::NoFreeze => RefusalKind::NoFreeze,
+            GateKind::Migrations => RefusalKind::Migrations,
+            GateKind::Health => RefusalKind::Health,
+            GateKind::Drift => RefusalKind::Drift,
         }
     }
 }

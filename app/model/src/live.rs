@@ -59,6 +59,12 @@ pub enum BoardChange {
     Approval,
     /// A deployment was created.
     Deploying,
+    /// An attempt of a deployment failed transiently; it is tried again.
+    Retrying,
+    /// A stage became healthy or unhealthy.
+    Health,
+    /// A stage's drift from its recorded SHA was seen, or ended.
+    Drift,
     /// A deployment ended.
     Deployed,
 }
@@ -92,12 +98,19 @@ pub struct LogAppended {
     pub deployment: DeploymentId,
     /// The line's position in the deployment's log (1, 2, …).
     pub seq: i64,
+    /// The attempt that printed it (1, 2, … where transient failures were retried).
+    #[serde(default = "first_attempt")]
+    pub attempt: u32,
     /// `stdout`, `stderr` or `slipway` (lines Slipway adds).
     pub stream: String,
     /// Server time of arrival, `HH:MM:SS` (rendered on the server so that hydration
     /// and live lines agree).
     pub at: String,
     pub line: String,
+}
+
+fn first_attempt() -> u32 {
+    1
 }
 
 /// One live event.
@@ -187,6 +200,7 @@ mod tests {
                 pipeline: "web".into(),
                 deployment: crate::DeploymentId(7),
                 seq: 3,
+                attempt: 2,
                 stream: "stdout".into(),
                 at: "12:00:01".into(),
                 line: "deploying \"x\" <b>".into(),

@@ -5,9 +5,9 @@
 use proptest::prelude::*;
 use slipway_model::deployment::DeploymentState;
 use slipway_model::gates::{
-    evaluate, first_blocker, ActiveDeployment, Ancestry, Approval, ApprovalRequestState,
-    FreezeInfo, GateStatus, LockInfo, Previous, PromotionFacts, SignOff, SlotTime, TargetStage,
-    WindowState, GATES,
+    evaluate, first_blocker, first_hard_blocker, ActiveDeployment, Ancestry, Approval,
+    ApprovalRequestState, DriftInfo, FreezeInfo, GateStatus, HealthFact, HealthState, LockInfo,
+    Migrations, Previous, PromotionFacts, SignOff, SlotTime, TargetStage, WindowState, GATES,
 };
 use slipway_model::{Action, PipelineId, Role, RoleSet, Sha, StageId, UserName};
 
@@ -92,6 +92,41 @@ fn ancestry_strategy() -> impl Strategy<Value = Ancestry> {
     ]
 }
 
+fn health_strategy() -> impl Strategy<Value = HealthState> {
+    prop_oneof![
+        Just(HealthState::Healthy {
+            since: "14:02".into()
+        }),
+        Just(HealthState::Unhealthy {
+            since: "14:05".into(),
+            detail: "HTTP 503".into()
+        }),
+        Just(HealthState::Unknown),
+    ]
+}
+
+fn migrations_strategy() -> impl Strategy<Value = Migrations> {
+    prop_oneof![
+        Just(Migrations::NoCurrent),
+        Just(Migrations::None),
+        Just(Migrations::Unknown),
+        (
+            proptest::collection::vec("[a-z/]{1,20}\\.sql", 1..12),
+            sha_strategy(),
+            any::<bool>(),
+            any::<bool>()
+        )
+            .prop_map(|(files, current, stepping_back, acknowledged)| {
+                Migrations::Touched {
+                    files,
+                    current,
+                    stepping_back,
+                    acknowledged,
+                }
+            }),
+    ]
+}
+
 prop_compose! {
     fn facts_strategy()(
         sha in sha_strategy(),
@@ -101,6 +136,9 @@ prop_compose! {
         sign_off in sign_off_strategy(),
         approval in approval_strategy(),
         ancestry in ancestry_strategy(),
+        migrations in migrations_strategy(),
+        health in proptest::collection::vec(health_strategy(), 0..3),
+        drift in proptest::option::of((sha_strategy(), any::<bool>())),
         active in proptest::option::of((1i64..1000, sha_strategy())),
         locked in proptest::option::of("[a-z]{1,12}"),
         user_roles in roles_strategy(),
@@ -123,6 +161,17 @@ prop_compose! {
             user_roles,
             window,
             freeze: frozen.then(|| FreezeInfo { reason: "labs".into(), until: "19:00 UTC".into() }),
+            migrations,
+            health: health
+                .into_iter()
+                .map(|state| HealthFact { stage: "Staging".into(), state })
+                .collect(),
+            drift: drift.map(|(recorded, acknowledged)| DriftInfo {
+                runs: "1234567".into(),
+                recorded,
+                since: "14:00".into(),
+                acknowledged,
+            }),
             emergency,
         }
     }
@@ -170,7 +219,23 @@ fn should_pass(f: &PromotionFacts) -> bool {
     let approval_ok = matches!(f.approval, Approval::NotRequired) || approved_now;
     let window_ok = f.emergency || approved_now || !matches!(f.window, WindowState::Closed { .. });
     let unfrozen = f.emergency || f.freeze.is_none();
-    approval_ok
+    // Migration files between the stage's SHA and this one go out only acknowledged.
+    let migrations_ok = match &f.migrations {
+        Migrations::NoCurrent | Migrations::None => true,
+        Migrations::Unknown => false,
+        Migrations::Touched { acknowledged, .. } => *acknowledged,
+    };
+    // Every stage the target requires healthy says it is, now.
+    let healthy = f
+        .health
+        .iter()
+        .all(|h| matches!(h.state, HealthState::Healthy { .. }));
+    // A stage that drifted from its recorded SHA is overwritten only knowingly.
+    let drift_ok = f.drift.as_ref().is_none_or(|d| d.acknowledged);
+    drift_ok
+        && healthy
+        && migrations_ok
+        && approval_ok
         && window_ok
         && unfrozen
         && previous_ok
@@ -239,9 +304,32 @@ proptest! {
         }
         let blocker = first_blocker(&results);
         prop_assert_eq!(blocker.is_none(), should_pass(&f), "{:?}", results);
-        // Pending only ever comes from an unknown ancestry on a fast-forward-only stage.
+        // Pending only ever comes from something git has not answered yet: ancestry on a
+        // fast-forward-only stage, or the migrations.
         if results.iter().any(|r| r.status == GateStatus::Pending) {
-            prop_assert!(f.target.fast_forward_only && f.ancestry == Ancestry::Unknown);
+            prop_assert!(
+                (f.target.fast_forward_only && f.ancestry == Ancestry::Unknown)
+                    || f.migrations == Migrations::Unknown
+                    || f.health.iter().any(|h| h.state == HealthState::Unknown)
+            );
+        }
+        // What an acknowledgement would let through is exactly the unacknowledged
+        // migrations: acknowledging them turns "blocked only by acknowledgements" into a pass.
+        if first_hard_blocker(&results).is_none() {
+            let acknowledged = PromotionFacts {
+                migrations: match f.migrations.clone() {
+                    Migrations::Touched { files, current, stepping_back, .. } => Migrations::Touched {
+                        files,
+                        current,
+                        stepping_back,
+                        acknowledged: true,
+                    },
+                    other => other,
+                },
+                drift: f.drift.clone().map(|d| DriftInfo { acknowledged: true, ..d }),
+                ..f.clone()
+            };
+            prop_assert!(first_blocker(&evaluate(&acknowledged)).is_none());
         }
     }
 

@@ -171,6 +171,22 @@ fn StageColumnView(column: StageColumn, ctx: BoardCtx) -> impl IntoView {
             </h2>
             <p class="hint">{format!("{} · {}", ctx.pipeline_name, stage.label)}</p>
             {column
+                .health
+                .clone()
+                .map(|h| {
+                    view! {
+                        <p class=format!("health {}", h.status) data-testid="health" data-health=h.status.clone()>
+                            {h.text}
+                        </p>
+                    }
+                })}
+            {column
+                .drift
+                .clone()
+                .map(|d| {
+                    view! { <p class="panel drift" role="alert" data-testid="drift">{format!("Drift: {d}")}</p> }
+                })}
+            {column
                 .window
                 .clone()
                 .map(|w| {
@@ -192,6 +208,7 @@ fn StageColumnView(column: StageColumn, ctx: BoardCtx) -> impl IntoView {
                                 <span>"Current "</span>
                                 <ShaChip sha=c.sha.clone() short=short />
                                 <span>{format!(" since {} by {}", c.since, c.by)}</span>
+                                {c.retries.map(|r| view! { <span class="retries" data-testid="current-retries">{format!(" — {r}")}</span> })}
                             </div>
                         }
                             .into_any()
@@ -203,11 +220,18 @@ fn StageColumnView(column: StageColumn, ctx: BoardCtx) -> impl IntoView {
                 .last_attempt_failed
                 .clone()
                 .map(|d| {
+                    let tail = column.failure_tail.clone();
                     view! {
-                        <p class="panel error" role="alert">
-                            <a href=format!("/deployments/{}", d.id)>{format!("Deployment #{}", d.id)}</a>
-                            {format!(" {}: last attempt {} — environment state unknown", d.sha.get(..7).unwrap_or_default(), d.state)}
-                        </p>
+                        <div class="panel error" role="alert">
+                            <p>
+                                <a href=format!("/deployments/{}", d.id)>{format!("Deployment #{}", d.id)}</a>
+                                {format!(" {}: last attempt {} — environment state unknown", d.sha.get(..7).unwrap_or_default(), d.state)}
+                                {d.retries.map(|r| format!(" ({r})"))}
+                            </p>
+                            {(!tail.is_empty()).then(|| view! {
+                                <pre class="failure-tail" data-testid="failure-tail">{tail.join("\n")}</pre>
+                            })}
+                        </div>
                     }
                 })}
             {column
@@ -218,6 +242,7 @@ fn StageColumnView(column: StageColumn, ctx: BoardCtx) -> impl IntoView {
                         <p class="panel deploying" role="status">
                             {format!("Deploying {} ", d.sha.get(..7).unwrap_or_default())}
                             <a href=format!("/deployments/{}", d.id)>{format!("#{} ({})", d.id, d.state)}</a>
+                            {d.retries.map(|r| view! { <span class="retries" data-testid="retries">{format!(" — {r}")}</span> })}
                         </p>
                     }
                 })}
@@ -279,6 +304,14 @@ fn StageColumnView(column: StageColumn, ctx: BoardCtx) -> impl IntoView {
                                 <p class="warning">{what.clone()}</p>
                                 <label for=format!("rollback-reason-{}", stage.id)>"Reason (required)"</label>
                                 <input id=format!("rollback-reason-{}", stage.id) name="reason" required maxlength="500" />
+                                <super::card::MigrationsAck
+                                    files=column.rollback_migrations.clone()
+                                    what=format!("the rollback of {} to {to}", stage.label)
+                                />
+                                <super::card::DriftAck
+                                    drift=column.drift.clone().map(|d| format!("{} {d}", stage.label))
+                                    what=format!("the rollback of {} to {to}", stage.label)
+                                />
                                 <button type="submit" class="danger" aria-label=what>
                                     {format!("Confirm rollback to {to}")}
                                 </button>

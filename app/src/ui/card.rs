@@ -246,6 +246,8 @@ fn NextStepPart(next: NextStep, sha: String, short: String, ctx: BoardCtx) -> im
                             </fieldset>
                         }
                     })}
+                <MigrationsAck files=n.migrations.clone() what=format!("{short} to {}", n.label) />
+                <DriftAck drift=n.drift.clone() what=format!("{short} to {}", n.label) />
                 <button type="submit" class=button_class disabled=!n.allowed aria-label=aria>
                     {text}
                 </button>
@@ -260,6 +262,8 @@ fn NextStepPart(next: NextStep, sha: String, short: String, ctx: BoardCtx) -> im
                                 <input type="hidden" name="sha" value=sha.clone() />
                                 <input type="hidden" name="stage" value=n.stage.clone() />
                                 <ChecklistBoxes items=n.checklist.clone() />
+                                <MigrationsAck files=n.migrations.clone() what=format!("{short} to {} (override)", n.label) />
+                                <DriftAck drift=n.drift.clone() what=format!("{short} to {} (override)", n.label) />
                                 <input
                                     name="emergency_reason"
                                     required
@@ -380,4 +384,66 @@ fn ChecklistBoxes(items: Vec<String>) -> impl IntoView {
             }
         })
         .collect_view()
+}
+
+/// The acknowledgement of migration files a deployment crosses: the files, a required
+/// checkbox (`acknowledge_migrations`) and an optional note. Nothing when there are none.
+#[component]
+pub(super) fn MigrationsAck(files: Vec<String>, what: String) -> impl IntoView {
+    (!files.is_empty()).then(|| {
+        view! {
+            <fieldset class="migrations">
+                <legend>{format!("Migrations ({})", files.len())}</legend>
+                <ul class="migration-files">
+                    {files.into_iter().map(|f| view! { <li><code>{f}</code></li> }).collect_view()}
+                </ul>
+                <label>
+                    <input
+                        type="checkbox"
+                        name="acknowledge_migrations"
+                        value="true"
+                        required
+                        aria-label=format!("Acknowledge the migrations of {what}")
+                    />
+                    " Tested against a copy of production data"
+                </label>
+                <input
+                    name="migrations_note"
+                    maxlength="500"
+                    placeholder="Note (optional): which copy, when"
+                    aria-label=format!("Note on the migrations of {what}")
+                />
+            </fieldset>
+        }
+    })
+}
+
+/// The acknowledgement that a deployment overwrites a drifted stage: what it runs, a
+/// required checkbox (`acknowledge_drift`) and an optional note. Nothing without drift.
+#[component]
+pub(super) fn DriftAck(drift: Option<String>, what: String) -> impl IntoView {
+    drift.map(|text| {
+        view! {
+            <fieldset class="drift">
+                <legend>"Drift"</legend>
+                <p>{text}</p>
+                <label>
+                    <input
+                        type="checkbox"
+                        name="acknowledge_drift"
+                        value="true"
+                        required
+                        aria-label=format!("Acknowledge overwriting the drift of {what}")
+                    />
+                    " Overwrite what was changed by hand"
+                </label>
+                <input
+                    name="drift_note"
+                    maxlength="500"
+                    placeholder="Note (optional): what was changed, who knows"
+                    aria-label=format!("Note on the drift of {what}")
+                />
+            </fieldset>
+        }
+    })
 }

@@ -41,6 +41,7 @@ pub fn DeploymentPage() -> impl IntoView {
                             live_lines.update(|lines| {
                                 lines.push(LogLineView {
                                     seq: l.seq,
+                                    attempt: l.attempt,
                                     time: l.at,
                                     stream: l.stream,
                                     line: l.line,
@@ -124,9 +125,25 @@ fn Deployment(d: DeploymentView) -> impl IntoView {
                 <dd>{format!("{} by {}", dep.age, dep.by.clone().unwrap_or_else(|| "unknown".into()))}</dd>
                 <dt>"Exit code"</dt>
                 <dd>{d.exit_code.map_or_else(|| "—".to_owned(), |c| c.to_string())}</dd>
+                {dep.retries.clone().map(|note| view! {
+                    <dt>"Attempts"</dt>
+                    <dd data-testid="retries">{note}</dd>
+                })}
                 {d.checklist.clone().map(|items| view! {
                     <dt>"Confirmed"</dt>
                     <dd data-testid="checklist-done">{items.join("; ")}</dd>
+                })}
+                {d.drift_overwritten.clone().map(|text| view! {
+                    <dt>"Drift"</dt>
+                    <dd data-testid="drift-overwritten">{format!("Overwrote {text} (acknowledged)")}</dd>
+                })}
+                {d.migrations.clone().map(|m| view! {
+                    <dt>"Migrations"</dt>
+                    <dd data-testid="migrations-acknowledged">
+                        "Acknowledged as tested against a copy of production data: "
+                        {m.files.join(", ")}
+                        {m.note.map(|n| format!(" — {n}"))}
+                    </dd>
                 })}
             </dl>
             {d
@@ -177,9 +194,18 @@ fn log_view(log: Vec<LogLineView>) -> impl IntoView {
                 <ol class="log" data-testid="log">
                     {log
                         .into_iter()
-                        .map(|l| {
+                        .scan(1, |attempt, l| {
+                            // A heading where a retried attempt's own log begins.
+                            let heading = (l.attempt != *attempt).then_some(l.attempt);
+                            *attempt = l.attempt;
+                            Some((heading, l))
+                        })
+                        .map(|(heading, l)| {
                             view! {
-                                <li class=format!("log-line {}", l.stream) data-seq=l.seq>
+                                {heading.map(|n| view! {
+                                    <li class="log-attempt" data-attempt=n>{format!("Attempt {n}")}</li>
+                                })}
+                                <li class=format!("log-line {}", l.stream) data-seq=l.seq data-attempt=l.attempt>
                                     <time>{l.time}</time>
                                     " "
                                     <span class="text">{l.line}</span>

@@ -18,6 +18,7 @@ pub mod config;
 pub mod deploys;
 pub mod events;
 pub mod ics;
+pub mod probes;
 pub mod promotion;
 pub mod read;
 pub mod repos;

@@ -131,6 +131,14 @@ pub struct PromoteForm {
     checklist: Vec<String>,
     /// Only on the emergency-override form.
     emergency_reason: Option<String>,
+    /// The migrations checkbox (`true` when ticked) and its note.
+    #[serde(default)]
+    acknowledge_migrations: bool,
+    migrations_note: Option<String>,
+    /// The drift checkbox (`true` when ticked) and its note.
+    #[serde(default)]
+    acknowledge_drift: bool,
+    drift_note: Option<String>,
 }
 
 /// `POST /pipelines/{p}/promote`: to the deployment page on success.
@@ -147,6 +155,16 @@ pub async fn promote(
         let options = promotion::PromoteOptions {
             checklist: f.checklist,
             emergency_reason: f.emergency_reason,
+            migrations: promotion::Acknowledgement::from_fields(
+                f.acknowledge_migrations,
+                f.migrations_note.as_deref(),
+                "migrations",
+            )?,
+            drift: promotion::Acknowledgement::from_fields(
+                f.acknowledge_drift,
+                f.drift_note.as_deref(),
+                "drift",
+            )?,
         };
         promotion::promote(&state, &user, &at, &f.sha, &options).await
     }
@@ -244,11 +262,17 @@ pub async fn cancel(
     )
 }
 
-/// A rollback's reason.
+/// A rollback's reason, and the acknowledgement of the migrations it steps back over.
 #[derive(Deserialize)]
-pub struct ReasonForm {
+pub struct RollbackForm {
     #[serde(default)]
     reason: String,
+    #[serde(default)]
+    acknowledge_migrations: bool,
+    migrations_note: Option<String>,
+    #[serde(default)]
+    acknowledge_drift: bool,
+    drift_note: Option<String>,
 }
 
 /// `POST /pipelines/{p}/stages/{s}/rollback`: to the deployment page on success.
@@ -256,14 +280,33 @@ pub async fn rollback(
     State(state): State<Services>,
     Extension(u): Extension<CurrentUser>,
     PagePath((p, s)): PagePath<(PipelineId, StageId)>,
-    PageForm(f): PageForm<ReasonForm>,
+    PageForm(f): PageForm<RollbackForm>,
 ) -> Result<Response, HttpError> {
     let user = user(u)?;
     let back = format!("/pipelines/{p}");
-    let result = match promotion::stage(&state, &p, &s) {
-        Ok(at) => promotion::rollback(&state, &user, &at, &f.reason).await,
-        Err(e) => Err(e),
-    };
+    let result = async {
+        let at = promotion::stage(&state, &p, &s)?;
+        let migrations = promotion::Acknowledgement::from_fields(
+            f.acknowledge_migrations,
+            f.migrations_note.as_deref(),
+            "migrations",
+        )?;
+        let drift = promotion::Acknowledgement::from_fields(
+            f.acknowledge_drift,
+            f.drift_note.as_deref(),
+            "drift",
+        )?;
+        promotion::rollback(
+            &state,
+            &user,
+            &at,
+            &f.reason,
+            migrations.as_ref(),
+            drift.as_ref(),
+        )
+        .await
+    }
+    .await;
     finish(
         &state,
         result,

@@ -3,6 +3,7 @@
 use serde::Serialize;
 use slipway_core::store::Deployment;
 use slipway_model::deployment::{DeploymentKind, DeploymentState};
+use slipway_model::views::AcknowledgedMigrations;
 use slipway_model::DeploymentId;
 use utoipa::ToSchema;
 
@@ -26,6 +27,26 @@ pub struct DeploymentJson {
     checklist: Option<Vec<String>>,
     /// Set when it went through as an emergency override: why.
     override_reason: Option<String>,
+    /// The migration files it crossed, as the promoter acknowledged them.
+    migrations: Option<AcknowledgedMigrations>,
+    /// The drift it overwrote (what the stage ran instead of its recorded SHA), as the
+    /// promoter acknowledged it.
+    drift_overwritten: Option<String>,
+    /// Its attempts (1 plus the retries after transient failures).
+    attempts: u32,
+    /// The attempts that failed transiently and were retried, oldest first.
+    retries: Vec<RetryJson>,
+}
+
+/// An attempt that failed transiently and was tried again.
+#[derive(Serialize, ToSchema)]
+pub struct RetryJson {
+    attempt: u32,
+    exit_code: i32,
+    /// What made it transient: `exit code 75`, or the log pattern that matched.
+    matched: String,
+    /// When it ended (RFC 3339).
+    at: String,
 }
 
 /// An instant as RFC 3339.
@@ -52,6 +73,24 @@ impl From<&Deployment> for DeploymentJson {
             exit_code: d.exit_code,
             checklist: d.checklist.clone(),
             override_reason: d.emergency_reason.clone(),
+            migrations: d
+                .migrations
+                .as_ref()
+                .map(slipway_core::read::acknowledged_migrations),
+            drift_overwritten: d.drift.as_ref().map(|a| a.runs.clone()),
+            attempts: d.attempt(),
+            retries: d
+                .retries
+                .iter()
+                .map(|r| RetryJson {
+                    attempt: r.attempt,
+                    exit_code: r.exit_code,
+                    matched: r.matched.clone(),
+                    at: time::OffsetDateTime::from_unix_timestamp(r.at)
+                        .map(rfc3339)
+                        .unwrap_or_default(),
+                })
+                .collect(),
         }
     }
 }

@@ -1094,6 +1094,8 @@ async fn restart_recovery_ends_a_deployer_found_by_its_marker_and_spares_a_proce
         reason: None,
         checklist: None,
         emergency_reason: None,
+        migrations: None,
+        drift: None,
     };
     // A crashed server left two deployments active:
     // on QA, one whose recorded process group id now belongs to an unrelated process;

@@ -35,6 +35,14 @@ pub enum GateKind {
     Window,
     /// No freeze closes the stage now.
     NoFreeze,
+    /// Migration files between the stage's current SHA and the candidate are
+    /// acknowledged (tested against a copy of production data).
+    Migrations,
+    /// The stages this one requires healthy are healthy now.
+    Health,
+    /// The stage runs its recorded SHA (its version probe says so), or the promoter
+    /// acknowledged that the deploy overwrites what was changed by hand.
+    Drift,
 }
 
 impl GateKind {
@@ -50,6 +58,9 @@ impl GateKind {
             GateKind::Permission => "permission",
             GateKind::Window => "window",
             GateKind::NoFreeze => "no_freeze",
+            GateKind::Migrations => "migrations",
+            GateKind::Health => "health",
+            GateKind::Drift => "drift",
         }
     }
 
@@ -65,6 +76,9 @@ impl GateKind {
             GateKind::Permission => "Permission",
             GateKind::Window => "Deploy window",
             GateKind::NoFreeze => "No freeze",
+            GateKind::Migrations => "Migrations",
+            GateKind::Health => "Health",
+            GateKind::Drift => "No drift",
         }
     }
 }
@@ -80,6 +94,21 @@ pub enum GateStatus {
     Fail,
     /// Not known yet (e.g. ancestry still being computed); promotion is refused for now.
     Pending,
+    /// The rule holds once the promoter acknowledges what the reason says (a checkbox
+    /// on the card, a field of the API's request); without it, promotion is refused.
+    Acknowledge,
+}
+
+impl GateStatus {
+    /// Stable machine name (CSS classes, the card's views).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GateStatus::Pass => "pass",
+            GateStatus::Fail => "fail",
+            GateStatus::Pending => "pending",
+            GateStatus::Acknowledge => "acknowledge",
+        }
+    }
 }
 
 /// One gate's verdict with a one-line reason for the card.
@@ -253,6 +282,77 @@ pub enum Ancestry {
     Unknown,
 }
 
+/// Migration files that differ between the stage's current SHA and the candidate.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Migrations {
+    /// The stage runs nothing yet: there is nothing to compare with.
+    NoCurrent,
+    /// No file under the pipeline's migration paths differs (or it names none).
+    None,
+    /// Not computed yet (the mirror lacks one of the two commits).
+    Unknown,
+    /// These files differ.
+    Touched {
+        /// Paths, sorted.
+        files: Vec<String>,
+        /// The stage's current SHA, compared with.
+        current: Sha,
+        /// The deployment goes back (a rollback): it steps back over them.
+        stepping_back: bool,
+        /// The promoter acknowledged them.
+        acknowledged: bool,
+    },
+}
+
+/// The health of a stage the target requires healthy, as its probe last said.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HealthFact {
+    /// The stage's label.
+    pub stage: String,
+    pub state: HealthState,
+}
+
+/// What a stage's health probe says.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum HealthState {
+    /// Answering, since then (written for people).
+    Healthy { since: String },
+    /// Failing, since then, and how.
+    Unhealthy { since: String, detail: String },
+    /// No answer yet, or none recent enough to trust.
+    Unknown,
+}
+
+/// The target stage runs something other than its recorded SHA, by its version probe.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DriftInfo {
+    /// What the version probe reports (a SHA or a prefix of one).
+    pub runs: String,
+    /// The stage's current SHA (its latest successful deployment).
+    pub recorded: Sha,
+    /// Since when, written for people.
+    pub since: String,
+    /// The promoter acknowledged that the deploy overwrites it.
+    pub acknowledged: bool,
+}
+
+/// How many migration files a gate's reason names before "and N more".
+const MIGRATIONS_NAMED: usize = 8;
+
+/// `files` for a one-line reason: the first few, then how many more.
+pub fn name_files(files: &[String]) -> String {
+    let mut text = files
+        .iter()
+        .take(MIGRATIONS_NAMED)
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join(", ");
+    if files.len() > MIGRATIONS_NAMED {
+        text.push_str(&format!(" and {} more", files.len() - MIGRATIONS_NAMED));
+    }
+    text
+}
+
 /// Everything the gates look at for one (SHA, stage, user).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PromotionFacts {
@@ -278,6 +378,12 @@ pub struct PromotionFacts {
     pub window: WindowState,
     /// A freeze in force on the stage now, if any.
     pub freeze: Option<FreezeInfo>,
+    /// Migration files between the stage's current SHA and this one.
+    pub migrations: Migrations,
+    /// The health of each stage the target requires healthy (`requires_healthy`).
+    pub health: Vec<HealthFact>,
+    /// Drift of the target stage, where its version probe sees some.
+    pub drift: Option<DriftInfo>,
     /// The promotion is an emergency override (ops, with a reason): it goes through a
     /// closed window or a freeze, and nothing else.
     pub emergency: bool,
@@ -296,6 +402,9 @@ pub const GATES: &[(GateKind, GateFn)] = &[
     (GateKind::Permission, permission),
     (GateKind::Window, window),
     (GateKind::NoFreeze, no_freeze),
+    (GateKind::Migrations, migrations),
+    (GateKind::Health, health),
+    (GateKind::Drift, drift),
 ];
 
 /// Evaluates every gate.
@@ -316,6 +425,28 @@ pub fn evaluate(facts: &PromotionFacts) -> Vec<GateResult> {
 /// The first gate that does not pass, if any: the reason a promotion is refused.
 pub fn first_blocker(results: &[GateResult]) -> Option<&GateResult> {
     results.iter().find(|r| r.status != GateStatus::Pass)
+}
+
+/// The first gate that does not pass and that no acknowledgement would pass: the card
+/// offers the promote button (with the acknowledgements to tick) when there is none.
+pub fn first_hard_blocker(results: &[GateResult]) -> Option<&GateResult> {
+    results
+        .iter()
+        .find(|r| !matches!(r.status, GateStatus::Pass | GateStatus::Acknowledge))
+}
+
+impl Migrations {
+    /// The files a promotion must acknowledge (none when it need not).
+    pub fn to_acknowledge(&self) -> &[String] {
+        match self {
+            Migrations::Touched {
+                files,
+                acknowledged: false,
+                ..
+            } => files,
+            _ => &[],
+        }
+    }
 }
 
 fn previous_stage(f: &PromotionFacts) -> (GateStatus, String) {
@@ -541,6 +672,141 @@ fn no_freeze(f: &PromotionFacts) -> (GateStatus, String) {
             format!("frozen until {}: {}", fr.until, fr.reason),
         ),
     }
+}
+
+fn migrations(f: &PromotionFacts) -> (GateStatus, String) {
+    let label = &f.target.label;
+    match &f.migrations {
+        Migrations::NoCurrent => (
+            GateStatus::Pass,
+            format!("nothing deployed on {label} yet to compare with"),
+        ),
+        Migrations::None => (
+            GateStatus::Pass,
+            format!("no migration changes since {label}'s current SHA"),
+        ),
+        Migrations::Unknown => (GateStatus::Pending, "checking for migrations…".into()),
+        Migrations::Touched {
+            files,
+            acknowledged: true,
+            ..
+        } => (
+            GateStatus::Pass,
+            format!(
+                "{} migration file(s) acknowledged as tested against a copy of production data: {}",
+                files.len(),
+                name_files(files)
+            ),
+        ),
+        Migrations::Touched {
+            files,
+            current,
+            stepping_back,
+            acknowledged: false,
+        } => {
+            let what = if *stepping_back {
+                format!(
+                    "rolling {label} back from {} to {} steps back over {} migration file(s)",
+                    current.short(),
+                    f.sha.short(),
+                    files.len()
+                )
+            } else {
+                format!(
+                    "{} changes {} migration file(s) since {label}'s current SHA {}",
+                    f.sha.short(),
+                    files.len(),
+                    current.short()
+                )
+            };
+            (
+                GateStatus::Acknowledge,
+                format!(
+                    "{what}: {}; acknowledge they were tested against a copy of production data",
+                    name_files(files)
+                ),
+            )
+        }
+    }
+}
+
+fn drift(f: &PromotionFacts) -> (GateStatus, String) {
+    let label = &f.target.label;
+    match &f.drift {
+        None => (GateStatus::Pass, format!("no drift seen on {label}")),
+        Some(d) if d.acknowledged => (
+            GateStatus::Pass,
+            format!(
+                "{label} runs {} instead of {} (since {}); overwriting it was acknowledged",
+                d.runs,
+                d.recorded.short(),
+                d.since
+            ),
+        ),
+        Some(d) => (
+            GateStatus::Acknowledge,
+            format!(
+                "{label} runs {}, not its recorded SHA {} (drift since {}): the deploy would overwrite \
+                 whatever was changed by hand; acknowledge to go on",
+                d.runs,
+                d.recorded.short(),
+                d.since
+            ),
+        ),
+    }
+}
+
+fn health(f: &PromotionFacts) -> (GateStatus, String) {
+    let label = &f.target.label;
+    if f.health.is_empty() {
+        return (
+            GateStatus::Pass,
+            format!("{label} requires no other stage healthy"),
+        );
+    }
+    let unhealthy: Vec<String> = f
+        .health
+        .iter()
+        .filter_map(|h| match &h.state {
+            HealthState::Unhealthy { since, detail } => {
+                Some(format!("{} is unhealthy since {since} ({detail})", h.stage))
+            }
+            _ => None,
+        })
+        .collect();
+    if !unhealthy.is_empty() {
+        return (
+            GateStatus::Fail,
+            format!(
+                "{}; {label} requires it healthy first",
+                unhealthy.join("; ")
+            ),
+        );
+    }
+    let unknown: Vec<&str> = f
+        .health
+        .iter()
+        .filter(|h| h.state == HealthState::Unknown)
+        .map(|h| h.stage.as_str())
+        .collect();
+    if !unknown.is_empty() {
+        return (
+            GateStatus::Pending,
+            format!(
+                "the health of {} is not known yet (no recent answer from its probe)",
+                unknown.join(", ")
+            ),
+        );
+    }
+    let healthy: Vec<String> = f
+        .health
+        .iter()
+        .filter_map(|h| match &h.state {
+            HealthState::Healthy { since } => Some(format!("{} healthy since {since}", h.stage)),
+            _ => None,
+        })
+        .collect();
+    (GateStatus::Pass, healthy.join("; "))
 }
 
 /// The gates an emergency override may pass: a closed window and a freeze, nothing else.

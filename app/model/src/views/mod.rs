@@ -65,6 +65,8 @@ pub struct CurrentSha {
     pub since: String,
     /// Who deployed it.
     pub by: String,
+    /// "succeeded after 2 retries (matched: connection reset)", where it was retried.
+    pub retries: Option<String>,
 }
 
 /// A commit card.
@@ -127,6 +129,10 @@ pub struct NextStep {
     pub allowed: bool,
     /// What the promoter confirms, item by item (empty: nothing).
     pub checklist: Vec<String>,
+    /// Migration files the promotion crosses, to acknowledge (empty: none).
+    pub migrations: Vec<String>,
+    /// The target's drift the promotion would overwrite, to acknowledge.
+    pub drift: Option<String>,
     /// The viewing user may promote as an emergency override: only a closed window
     /// or a freeze holds the promotion, and their roles may override.
     pub can_override: bool,
@@ -181,6 +187,9 @@ pub struct DeploymentRef {
     pub age: String,
     /// Who asked for it.
     pub by: Option<String>,
+    /// Its transient failures, where it had any: "succeeded after 2 retries (matched:
+    /// connection reset)", "attempt 2 after 1 retry (matched: exit code 75)".
+    pub retries: Option<String>,
 }
 
 /// A lock as the column shows it.
@@ -204,6 +213,8 @@ pub struct StageColumn {
     pub stage: StageSummary,
     /// Set when the latest attempt after the current SHA did not succeed.
     pub last_attempt_failed: Option<DeploymentRef>,
+    /// That attempt's last log lines, which say why.
+    pub failure_tail: Vec<String>,
     /// The queued or running deployment.
     pub active: Option<DeploymentRef>,
     /// The lock in force.
@@ -212,6 +223,8 @@ pub struct StageColumn {
     pub can_lock: bool,
     /// The SHA a rollback would deploy, when the viewer may roll back and there is one.
     pub rollback_to: Option<String>,
+    /// Migration files that rollback would step back over, to acknowledge (empty: none).
+    pub rollback_migrations: Vec<String>,
     /// Cards whose furthest success is this stage.
     pub cards: Vec<Card>,
     /// Older superseded cards left out (the stage history lists them).
@@ -223,9 +236,25 @@ pub struct StageColumn {
     pub window_open: bool,
     /// A freeze closing it now ("frozen until …: reason").
     pub freeze: Option<String>,
+    /// What its health probe says, where it has one.
+    pub health: Option<HealthView>,
+    /// It runs something other than its recorded SHA, by its version probe: "runs
+    /// 1a2b3c4, not its recorded SHA 5d6e7f8, since …".
+    pub drift: Option<String>,
     /// Its latest deployment went through as an emergency override: shown until the
     /// next regular one.
     pub emergency: Option<EmergencyView>,
+}
+
+/// A stage's health as the column header shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct HealthView {
+    /// `healthy`, `unhealthy` or `unknown`.
+    pub status: String,
+    /// "healthy since Thu 03 Dec 14:02 UTC", "unhealthy since …: HTTP 503", "health
+    /// unknown: no recent answer from its probe".
+    pub text: String,
 }
 
 /// One pipeline's board.
@@ -280,6 +309,10 @@ pub struct DeploymentView {
     pub previous_sha: Option<String>,
     /// The checklist items the promoter confirmed (where the stage has a checklist).
     pub checklist: Option<Vec<String>>,
+    /// The migration files it crossed, as the promoter acknowledged them.
+    pub migrations: Option<AcknowledgedMigrations>,
+    /// The drift it overwrote, as the promoter acknowledged it: "1a2b3c4 — note".
+    pub drift_overwritten: Option<String>,
     /// Subject of the commit.
     pub subject: Option<String>,
     /// Exit code.
@@ -301,6 +334,8 @@ pub struct DeploymentView {
 pub struct LogLineView {
     /// Position.
     pub seq: i64,
+    /// The attempt that printed it (1, 2, …).
+    pub attempt: u32,
     /// Time, `HH:MM:SS` UTC.
     pub time: String,
     /// Stream.
@@ -439,6 +474,17 @@ pub struct StageHistoryView {
     pub asks_sign_off: bool,
     /// Sign-offs given on the stage, ended ones included, newest first.
     pub sign_offs: Vec<SignOffView>,
+}
+
+/// Migration files a deployment crossed, acknowledged by its promoter as tested against
+/// a copy of production data.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AcknowledgedMigrations {
+    /// Paths in the repository, sorted.
+    pub files: Vec<String>,
+    /// The promoter's note, if any.
+    pub note: Option<String>,
 }
 
 /// One deployment in a history list.

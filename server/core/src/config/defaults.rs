@@ -105,3 +105,30 @@ pub const APPROVAL_FOUR_EYES: bool = true;
 
 /// `pipelines[].calendars[].refresh_minutes`: how often a feed is read again.
 pub const CALENDAR_REFRESH: Duration = Duration::from_secs(15 * 60);
+
+/// `migrations`: the folders Rails, Django, sqlx, Flyway-style layouts and most
+/// frameworks keep migrations in. `migrations = []` turns the check off.
+pub const MIGRATIONS: &[&str] = &["migrations/**", "db/migrate/**", "**/migrations/**"];
+
+/// `deployer.retry.max_attempts`: the first attempt and two retries.
+pub const RETRY_MAX_ATTEMPTS: i64 = 3;
+/// The most attempts a deployer may be given: retrying more hides a real outage.
+pub const RETRY_MAX_ATTEMPTS_MAX: i64 = 10;
+/// `deployer.retry.backoff_seconds`: the wait before the first retry.
+pub const RETRY_BACKOFF: Duration = Duration::from_secs(10);
+/// Smallest `deployer.retry.backoff_seconds`.
+pub const RETRY_BACKOFF_MIN_SECS: i64 = 1;
+/// The longest wait between two attempts, however many doublings.
+pub const RETRY_BACKOFF_MAX: Duration = Duration::from_secs(600);
+
+/// `health.interval_seconds`: how often a stage's health probe runs.
+pub const PROBE_INTERVAL: Duration = Duration::from_secs(30);
+/// Smallest `interval_seconds` of a probe.
+pub const PROBE_INTERVAL_MIN_SECS: i64 = 1;
+/// `health.timeout_seconds`: how long one probe may take.
+pub const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Smallest `timeout_seconds` of a probe.
+pub const PROBE_TIMEOUT_MIN_SECS: i64 = 1;
+/// A probe's last answer is trusted for this many intervals; older, the health is
+/// unknown (the server was down, or the probe hangs).
+pub const PROBE_TRUSTED_INTERVALS: u32 = 3;

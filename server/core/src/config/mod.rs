@@ -8,12 +8,14 @@
 
 pub mod defaults;
 mod error;
+mod globs;
 mod raw;
 #[cfg(test)]
 pub(crate) mod test_support;
 mod validate;
 
 pub use error::{ConfigError, Problem};
+pub use globs::PathGlobs;
 pub use validate::is_safe_branch;
 
 use slipway_model::client::IpNet;
@@ -97,6 +99,9 @@ pub struct PipelineConfig {
     pub freezes: Vec<FreezeConfig>,
     /// iCalendar feeds whose events are freezes.
     pub calendars: Vec<CalendarFeed>,
+    /// Paths whose changes are database migrations: promoting (or rolling back) over
+    /// them needs an acknowledgement.
+    pub migrations: PathGlobs,
 }
 
 /// An iCalendar feed of freezes: re-read every `refresh`; each event a freeze named by
@@ -182,8 +187,54 @@ pub struct StageConfig {
     pub windows: Vec<crate::calendar::Window>,
     /// Whether promotions into this stage need an approval, and whose.
     pub approval: Option<ApprovalConfig>,
+    /// How Slipway learns whether the environment is healthy (polled).
+    pub health: Option<ProbeConfig>,
+    /// How Slipway learns which SHA the environment really runs (polled: drift).
+    pub version: Option<VersionProbe>,
+    /// Stages (of this pipeline, each with a health probe) that must be healthy before
+    /// a promotion into this one.
+    pub requires_healthy: Vec<StageId>,
     /// How a deploy to this stage runs.
     pub deployer: DeployerConfig,
+}
+
+/// A probe of an environment, polled every `interval`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProbeConfig {
+    pub target: ProbeTarget,
+    pub interval: Duration,
+    /// One probe may take this long; longer is a failure.
+    pub timeout: Duration,
+}
+
+/// A probe whose answer names the SHA the environment runs: the whole answer, the
+/// string at `json_pointer` of a JSON answer, or the match of `regex` (its first group,
+/// if it has one).
+#[derive(Debug, Clone)]
+pub struct VersionProbe {
+    pub probe: ProbeConfig,
+    pub extract: VersionExtract,
+}
+
+/// Where in a version probe's answer the SHA is.
+#[derive(Debug, Clone)]
+pub enum VersionExtract {
+    /// The whole answer, trimmed.
+    Whole,
+    /// A JSON answer's string at this pointer (`/git/sha`).
+    JsonPointer(String),
+    /// The first group of this regex (or its whole match).
+    Regex(regex::Regex),
+}
+
+/// What a probe asks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProbeTarget {
+    /// GET this URL: a 2xx answer is a success.
+    Url(url::Url),
+    /// Run this argv (no shell; `SLIPWAY_PIPELINE` and `SLIPWAY_STAGE` in its
+    /// environment): exit 0 is a success.
+    Command(Vec<String>),
 }
 
 /// A stage's sign-off rule: after a SHA succeeded there, one of `roles` signs it off
@@ -225,6 +276,43 @@ pub struct DeployerConfig {
     pub timeout: Duration,
     /// Output stored per deployment, in bytes (see [`defaults::DEPLOY_MAX_LOG_BYTES`]).
     pub max_log_bytes: u64,
+    /// Which failures are transient and retried; `None`: every failure is real.
+    pub retry: Option<RetryConfig>,
+}
+
+/// When a failed deploy is tried again: its exit code is one of `exit_codes`, or a line
+/// of its output matches one of `log_patterns`. Any other failure is real.
+#[derive(Debug, Clone)]
+pub struct RetryConfig {
+    pub exit_codes: Vec<i32>,
+    /// The patterns as written (the reason names the one that matched).
+    pub log_patterns: Vec<String>,
+    pub(crate) patterns: regex::RegexSet,
+    /// Attempts in all, the first included.
+    pub max_attempts: u32,
+    /// The wait before the second attempt; it doubles for each further one.
+    pub backoff: Duration,
+}
+
+impl RetryConfig {
+    /// The first pattern `line` matches, as written.
+    pub fn matching_pattern(&self, line: &str) -> Option<&str> {
+        self.patterns
+            .matches(line)
+            .iter()
+            .next()
+            .and_then(|i| self.log_patterns.get(i))
+            .map(String::as_str)
+    }
+
+    /// The wait before attempt `next` (2, 3, …): the backoff, doubled per attempt
+    /// after the second, at most [`defaults::RETRY_BACKOFF_MAX`].
+    pub fn wait_before(&self, next: u32) -> Duration {
+        let doublings = next.saturating_sub(2).min(16);
+        self.backoff
+            .saturating_mul(1 << doublings)
+            .min(defaults::RETRY_BACKOFF_MAX)
+    }
 }
 
 impl Config {

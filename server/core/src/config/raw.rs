@@ -55,6 +55,7 @@ pub(super) struct RawPipeline {
     pub(super) freezes: Vec<Spanned<RawFreeze>>,
     #[serde(default)]
     pub(super) calendars: Vec<Spanned<RawCalendar>>,
+    pub(super) migrations: Option<Spanned<Vec<Spanned<String>>>>,
 }
 
 #[derive(Deserialize)]
@@ -96,7 +97,44 @@ pub(super) struct RawStage {
     pub(super) checklist: Option<Spanned<Vec<Spanned<String>>>>,
     pub(super) windows: Option<Spanned<Vec<Spanned<RawWindow>>>>,
     pub(super) approval: Option<Spanned<RawApproval>>,
+    pub(super) health: Option<Spanned<RawProbe>>,
+    pub(super) version: Option<Spanned<RawVersionProbe>>,
+    pub(super) requires_healthy: Option<Spanned<Vec<Spanned<String>>>>,
     pub(super) deployer: Spanned<RawDeployer>,
+}
+
+/// A version probe: a probe whose answer names the SHA the environment runs.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawVersionProbe {
+    pub(super) url: Option<Spanned<String>>,
+    pub(super) command: Option<Spanned<Vec<Spanned<String>>>>,
+    pub(super) json_pointer: Option<Spanned<String>>,
+    pub(super) regex: Option<Spanned<String>>,
+    pub(super) interval_seconds: Option<Spanned<i64>>,
+    pub(super) timeout_seconds: Option<Spanned<i64>>,
+}
+
+impl RawVersionProbe {
+    /// The probe part alone.
+    pub(super) fn probe(&self) -> RawProbe {
+        RawProbe {
+            url: self.url.clone(),
+            command: self.command.clone(),
+            interval_seconds: self.interval_seconds.clone(),
+            timeout_seconds: self.timeout_seconds.clone(),
+        }
+    }
+}
+
+/// A probe: a URL (2xx answers) or a command (exit 0), polled.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawProbe {
+    pub(super) url: Option<Spanned<String>>,
+    pub(super) command: Option<Spanned<Vec<Spanned<String>>>>,
+    pub(super) interval_seconds: Option<Spanned<i64>>,
+    pub(super) timeout_seconds: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize)]
@@ -124,4 +162,16 @@ pub(super) struct RawDeployer {
     pub(super) workdir: Option<Spanned<String>>,
     pub(super) timeout_seconds: Option<Spanned<i64>>,
     pub(super) max_log_bytes: Option<Spanned<i64>>,
+    pub(super) retry: Option<Spanned<RawRetry>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRetry {
+    #[serde(default)]
+    pub(super) exit_codes: Vec<Spanned<i64>>,
+    #[serde(default)]
+    pub(super) log_patterns: Vec<Spanned<String>>,
+    pub(super) max_attempts: Option<Spanned<i64>>,
+    pub(super) backoff_seconds: Option<Spanned<i64>>,
 }

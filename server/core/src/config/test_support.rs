@@ -19,6 +19,9 @@ pub(crate) fn stage(id: &str, label: &str) -> StageConfig {
         checklist: Vec::new(),
         windows: Vec::new(),
         approval: None,
+        health: None,
+        version: None,
+        requires_healthy: Vec::new(),
         deployer: DeployerConfig {
             command: vec!["true".into()],
             env: BTreeMap::new(),
@@ -26,6 +29,7 @@ pub(crate) fn stage(id: &str, label: &str) -> StageConfig {
             workdir: None,
             timeout: Duration::from_secs(60),
             max_log_bytes: 1024 * 1024,
+            retry: None,
         },
     }
 }

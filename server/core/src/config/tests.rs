@@ -327,3 +327,162 @@ fn calendar_feeds_are_files_or_http_urls_of_this_pipeline_s_stages() {
         assert!(msg.contains(expected), "{expected:?} in {msg}");
     }
 }
+
+#[test]
+fn migration_paths_default_to_the_usual_folders_and_can_be_replaced_or_turned_off() {
+    let dir = repo_dir();
+    let c = parse(&minimal(""), dir.path()).expect("valid");
+    assert_eq!(c.pipelines[0].migrations.patterns(), defaults::MIGRATIONS);
+    let own = minimal("").replacen(
+        "repository = \".\"\n",
+        "repository = \".\"\nmigrations = [\"db/schema/*.sql\"]\n",
+        1,
+    );
+    let c = parse(&own, dir.path()).expect("valid");
+    assert!(c.pipelines[0].migrations.matches("db/schema/1.sql"));
+    assert!(!c.pipelines[0].migrations.matches("migrations/1.sql"));
+    let off = minimal("").replacen(
+        "repository = \".\"\n",
+        "repository = \".\"\nmigrations = []\n",
+        1,
+    );
+    assert!(parse(&off, dir.path()).expect("valid").pipelines[0]
+        .migrations
+        .is_empty());
+}
+
+#[test]
+fn bad_migration_globs_are_each_named_where_they_are_written() {
+    let dir = repo_dir();
+    let text = minimal("").replacen(
+        "repository = \".\"\n",
+        "repository = \".\"\nmigrations = [\"db/[a\", \"/migrations/**\", \" \"]\n",
+        1,
+    );
+    let err = parse(&text, dir.path()).unwrap_err();
+    assert_eq!(err.problems.len(), 3, "{err}");
+    let keys: Vec<&str> = err.problems.iter().map(|p| p.key.as_str()).collect();
+    assert_eq!(
+        keys,
+        [
+            "pipelines[0].migrations[0]",
+            "pipelines[0].migrations[1]",
+            "pipelines[0].migrations[2]"
+        ]
+    );
+    let msg = err.to_string();
+    assert!(msg.contains("\"db/[a\" is not a valid glob"), "{msg}");
+    assert!(msg.contains("without the leading '/'"), "{msg}");
+    assert!(msg.contains("got an empty string"), "{msg}");
+    assert!(err.problems.iter().all(|p| p.line == 5), "{msg}");
+}
+
+#[test]
+fn a_retry_rule_names_what_is_transient_and_bad_ones_are_each_located() {
+    let dir = repo_dir();
+    let with_retry = |retry: &str| {
+        minimal("").replacen(
+            "id = \"production\"\ndeployer = { command = [\"true\"] }",
+            &format!("id = \"production\"\ndeployer = {{ command = [\"true\"], retry = {retry} }}"),
+            1,
+        )
+    };
+    let c = parse(
+        &with_retry(r#"{ exit_codes = [75], log_patterns = ["connection reset", "\\b429\\b"] }"#),
+        dir.path(),
+    )
+    .expect("valid");
+    let rule = c.pipelines[0].stages[1]
+        .deployer
+        .retry
+        .as_ref()
+        .expect("a rule");
+    assert_eq!(rule.exit_codes, vec![75]);
+    assert_eq!(rule.max_attempts, 3);
+    assert_eq!(
+        rule.matching_pattern("read: connection reset by peer"),
+        Some("connection reset")
+    );
+    assert_eq!(
+        rule.matching_pattern("HTTP 429 Too Many Requests"),
+        Some("\\b429\\b")
+    );
+    assert_eq!(rule.matching_pattern("error 4290"), None);
+    assert_eq!(rule.wait_before(2), defaults::RETRY_BACKOFF);
+    assert_eq!(rule.wait_before(3), defaults::RETRY_BACKOFF * 2);
+    assert_eq!(rule.wait_before(30), defaults::RETRY_BACKOFF_MAX);
+
+    let err = parse(
+        &with_retry(
+            r#"{ exit_codes = [0, 300], log_patterns = ["(unclosed"], max_attempts = 50 }"#,
+        ),
+        dir.path(),
+    )
+    .unwrap_err();
+    let msg = err.to_string();
+    assert_eq!(err.problems.len(), 4, "{msg}");
+    assert!(
+        msg.contains("expected an exit code from 1 to 255 (0 is success), got 0"),
+        "{msg}"
+    );
+    assert!(msg.contains("got 300"), "{msg}");
+    assert!(
+        msg.contains("\"(unclosed\" is not a valid regular expression"),
+        "{msg}"
+    );
+    assert!(msg.contains("expected 2 to 10 attempts in all"), "{msg}");
+
+    let err = parse(&with_retry("{ max_attempts = 3 }"), dir.path()).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("a retry rule needs exit_codes or log_patterns"),
+        "{err}"
+    );
+}
+
+#[test]
+fn health_probes_and_requires_healthy_are_checked_against_the_pipeline() {
+    let dir = repo_dir();
+    let text = minimal(
+        "health = { url = \"http://127.0.0.1:9/healthz\", interval_seconds = 5 }\n\
+         requires_healthy = [\"staging\"]",
+    )
+    .replacen(
+        "id = \"staging\"\n",
+        "id = \"staging\"\nhealth = { command = [\"true\"] }\n",
+        1,
+    );
+    let c = parse(&text, dir.path()).expect("valid");
+    let prod = &c.pipelines[0].stages[1];
+    assert_eq!(
+        prod.health.as_ref().map(|h| (h.interval, h.timeout)),
+        Some((Duration::from_secs(5), defaults::PROBE_TIMEOUT))
+    );
+    assert_eq!(
+        prod.requires_healthy,
+        vec![StageId::parse("staging").unwrap()]
+    );
+
+    let bad = minimal(
+        "health = { url = \"ftp://x\", command = [\"true\"] }\n\
+         requires_healthy = [\"staging\", \"nowhere\", \"production\"]",
+    );
+    let err = parse(&bad, dir.path()).unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains("a probe needs exactly one of url and command"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("stage \"staging\" has no health probe"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("no stage \"nowhere\" in this pipeline"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("a stage cannot require itself healthy"),
+        "{msg}"
+    );
+}

@@ -14,6 +14,7 @@ use std::time::Duration;
 use toml::Spanned;
 
 mod deployer;
+mod environment;
 mod governance;
 
 /// Validates config text as if read from `path`.
@@ -395,6 +396,7 @@ impl Validator<'_> {
                 stages.push(stage);
             }
         }
+        self.requires_healthy(raw_stages, &mut stages, key);
         Some(PipelineConfig {
             id: id?,
             name,
@@ -403,6 +405,7 @@ impl Validator<'_> {
             fetch_interval,
             freezes: self.freezes(&p.freezes, key, &stages),
             calendars: self.calendars(&p.calendars, key, &stages, base),
+            migrations: self.migration_globs(p.migrations.as_ref(), key),
             stages,
         })
     }
@@ -454,6 +457,14 @@ impl Validator<'_> {
             .windows
             .as_ref()
             .map_or_else(Vec::new, |w| self.windows(w, &format!("{key}.windows")));
+        let health = s
+            .health
+            .as_ref()
+            .and_then(|h| self.probe(h, &format!("{key}.health")));
+        let version = s
+            .version
+            .as_ref()
+            .and_then(|v| self.version_probe(v, &format!("{key}.version")));
         Some(StageConfig {
             id: id?,
             label,
@@ -465,6 +476,10 @@ impl Validator<'_> {
             checklist,
             windows,
             approval,
+            health,
+            version,
+            // Checked against the pipeline's stages once they are all read.
+            requires_healthy: Vec::new(),
             deployer: deployer?,
         })
     }

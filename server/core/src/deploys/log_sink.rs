@@ -2,6 +2,7 @@
 //! restarted server read it back) and published live to open pages.
 
 use super::runner::{CancelHandle, RunObserver, Stream};
+use crate::config::RetryConfig;
 use crate::Services;
 use slipway_model::deployment::DeploymentState;
 use slipway_model::live::LogAppended;
@@ -23,6 +24,12 @@ pub(super) struct LogWriter {
     pub(super) stored: u64,
     /// …and beyond it, lines and bytes are only counted.
     pub(super) dropped: (u64, u64),
+    /// The attempt running now (1, 2, … where transient failures are retried).
+    pub(super) attempt: u32,
+    /// The deployer's transient-failure patterns, if it has any…
+    pub(super) retry: Option<RetryConfig>,
+    /// …and the first one a line of this attempt matched.
+    pub(super) matched: Option<String>,
 }
 
 impl LogWriter {
@@ -33,7 +40,7 @@ impl LogWriter {
         if let Err(e) = self
             .state
             .storage
-            .append_log(self.id, self.seq, at, stream, text)
+            .append_log(self.id, self.seq, self.attempt, at, stream, text)
             .await
         {
             tracing::error!(deployment = %self.id, error = %e, "failed to store a log line");
@@ -46,6 +53,7 @@ impl LogWriter {
                 pipeline: self.pipeline.clone(),
                 deployment: self.id,
                 seq: self.seq,
+                attempt: self.attempt,
                 stream: stream.to_owned(),
                 at,
                 line: text.to_owned(),
@@ -57,12 +65,13 @@ impl LogWriter {
 #[async_trait::async_trait]
 impl RunObserver for LogWriter {
     async fn started(&mut self, pgid: i32) {
-        match self
-            .state
-            .storage
-            .mark_running(self.id, pgid, self.state.now())
-            .await
-        {
+        let storage = &self.state.storage;
+        let recorded = if self.attempt > 1 {
+            storage.mark_attempt_running(self.id, pgid).await
+        } else {
+            storage.mark_running(self.id, pgid, self.state.now()).await
+        };
+        match recorded {
             Ok(true) => {}
             // The row is no longer queued: something else ended it. A process must not
             // run for a deployment the store says is over.
@@ -81,6 +90,13 @@ impl RunObserver for LogWriter {
     }
 
     async fn line(&mut self, stream: Stream, at: OffsetDateTime, text: String) {
+        // Matched before the size cap: a transient failure is seen even in output
+        // that is no longer stored.
+        if self.matched.is_none() {
+            if let Some(rule) = &self.retry {
+                self.matched = rule.matching_pattern(&text).map(str::to_owned);
+            }
+        }
         let size = text.len() as u64 + 1;
         if self.dropped.0 > 0 || self.stored + size > self.cap {
             if self.dropped.0 == 0 {

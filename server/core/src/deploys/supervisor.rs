@@ -87,6 +87,9 @@ pub fn start(state: &Services, pipeline: &PipelineConfig, stage: &StageConfig, d
             cap: deployer.max_log_bytes,
             stored: 0,
             dropped: (0, 0),
+            attempt: 1,
+            retry: deployer.retry.clone(),
+            matched: None,
         };
         // Without a configured workdir, a fresh empty directory, removed when the deploy
         // ends: never the data directory, where a careless `rm -rf *` would take the
@@ -102,7 +105,7 @@ pub fn start(state: &Services, pipeline: &PipelineConfig, stage: &StageConfig, d
         if let Some(dir) = &scratch {
             spec.workdir = dir.path().to_owned();
         }
-        let outcome = runner::run(spec, &mut log, cancel).await;
+        let outcome = run_attempts(&state2, &d, spec, &mut log, &cancel).await;
         drop(scratch);
         let (end, code, note) = match &outcome {
             Outcome::Exited { code: 0 } => (DeploymentState::Succeeded, Some(0), None),
@@ -182,6 +185,89 @@ pub fn start(state: &Services, pipeline: &PipelineConfig, stage: &StageConfig, d
     tasks.push(task);
 }
 
+/// Runs the deployer, and runs it again while it fails transiently (the deployer's
+/// `retry` rule: an exit code it names, or an output line matching one of its
+/// patterns), waiting between attempts, up to the rule's bound. Each retry is recorded
+/// on the deployment, logged, announced and audited; a cancel during the wait ends it.
+async fn run_attempts(
+    state: &Services,
+    d: &Deployment,
+    spec: RunSpec,
+    log: &mut LogWriter,
+    cancel: &CancelHandle,
+) -> Outcome {
+    loop {
+        let outcome = runner::run(spec.clone(), log, cancel.clone()).await;
+        let Some(rule) = log.retry.clone() else {
+            return outcome;
+        };
+        let Outcome::Exited { code } = outcome else {
+            return outcome;
+        };
+        if code == 0 {
+            return outcome;
+        }
+        let matched = if rule.exit_codes.contains(&code) {
+            format!("exit code {code}")
+        } else if let Some(pattern) = log.matched.take() {
+            pattern
+        } else {
+            // A real failure: no retry.
+            return outcome;
+        };
+        let attempt = log.attempt;
+        if attempt >= rule.max_attempts {
+            let note = format!(
+                "attempt {attempt} of {} failed transiently (matched: {matched}); no attempts left",
+                rule.max_attempts
+            );
+            log.write("slipway", state.now(), &note).await;
+            return outcome;
+        }
+        let wait = rule.wait_before(attempt + 1);
+        let retry = crate::store::Retry {
+            attempt,
+            exit_code: code,
+            matched: matched.clone(),
+            at: state.now().unix_timestamp(),
+        };
+        match state.storage.record_retry(d.id, &retry).await {
+            Ok(true) => {}
+            // No longer running: cancelled while the attempt ended.
+            Ok(false) => return Outcome::Cancelled,
+            Err(e) => {
+                tracing::error!(error = %e, "failed to record a retry; not retrying");
+                return outcome;
+            }
+        }
+        let note = format!(
+            "attempt {attempt} of {} failed with exit code {code}, a transient failure (matched: {matched}); \
+             attempt {} starts in {}s",
+            rule.max_attempts,
+            attempt + 1,
+            wait.as_secs()
+        );
+        log.write("slipway", state.now(), &note).await;
+        tracing::info!(attempt, exit_code = code, matched = %matched, "transient failure; retrying");
+        let mut entry = deployment_entry(d, AuditAction::DeployRetried, AuditOutcome::Failed);
+        entry.actor = d.requested_by.clone();
+        entry.detail = Some(note);
+        crate::audit::record(state.storage.as_ref(), entry).await;
+        state
+            .events
+            .board_changed(&d.pipeline, BoardChange::Retrying)
+            .await;
+        tokio::select! {
+            () = tokio::time::sleep(wait) => {}
+            () = cancel.cancelled() => return Outcome::Cancelled,
+        }
+        log.attempt += 1;
+        log.matched = None;
+        let note = format!("attempt {} of {}", log.attempt, rule.max_attempts);
+        log.write("slipway", state.now(), &note).await;
+    }
+}
+
 /// At start-up: ends the process group of every deployment a previous process left
 /// queued or running, and marks it interrupted (audited). Nothing is ever left
 /// "running" that nothing runs.
@@ -217,7 +303,7 @@ pub async fn recover_interrupted(state: &Services) -> anyhow::Result<usize> {
         };
         let _ = state
             .storage
-            .append_log(d.id, seq + 1, now, "slipway", &note)
+            .append_log(d.id, seq + 1, d.attempt(), now, "slipway", &note)
             .await;
         state
             .storage

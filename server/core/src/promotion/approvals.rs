@@ -489,6 +489,8 @@ async fn auto_start(
     let options = PromoteOptions {
         checklist: request.checklist.clone().unwrap_or_default(),
         emergency_reason: None,
+        migrations: None,
+        drift: None,
     };
     promote(state, &user, &at, &request.sha, &options)
         .await

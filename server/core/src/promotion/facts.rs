@@ -3,23 +3,25 @@
 //! that creates the deployment.
 //!
 //! [`facts`] is pure (unit-tested below); [`gather`] adds the I/O (the stage's
-//! snapshot, ancestry from the permanent cache or git) for the board and the API. The
-//! creating transaction cannot run git, so it computes ancestry first and re-reads the
+//! snapshot, ancestry and migration files from git or its caches) for the board and the API. The
+//! creating transaction cannot run git, so it asks git first ([`GitFacts`]) and re-reads the
 //! snapshot inside the transaction, then calls the same [`facts`].
 
 use super::lookup::StageRef;
 use crate::calendar;
 use crate::config::PipelineConfig;
 use crate::config::StageConfig;
-use crate::store::{ApprovalRecord, Freeze, RequestState};
+use crate::store::{ApprovalRecord, Drift, Freeze, RequestState, StageHealth};
 use crate::store::{StageSnapshot, User};
 use crate::Services;
 use slipway_model::error::AppError;
 use slipway_model::gates::{
-    self, Ancestry, Approval, ApprovalRequestState, FreezeInfo, GateResult, LockInfo, Previous,
-    PromotionFacts, SignOff, SlotTime, TargetStage, WindowState,
+    self, Ancestry, Approval, ApprovalRequestState, DriftInfo, FreezeInfo, GateResult, HealthFact,
+    HealthState, LockInfo, Migrations, Previous, PromotionFacts, SignOff, SlotTime, TargetStage,
+    WindowState,
 };
 use slipway_model::Sha;
+use std::sync::Arc;
 use time::OffsetDateTime;
 
 /// Whether `ancestor` is an ancestor of `descendant`, from the permanent cache or git;
@@ -140,7 +142,8 @@ pub fn standing_from_snapshot(at: &StageRef<'_>, snapshot: &StageSnapshot) -> St
     }
 }
 
-/// Who asks for the promotion, when, and whether as an emergency override.
+/// Who asks for the promotion, when, whether as an emergency override, and what they
+/// acknowledged.
 #[derive(Clone, Copy)]
 pub struct Asker<'a> {
     pub user: &'a User,
@@ -148,15 +151,55 @@ pub struct Asker<'a> {
     pub now: OffsetDateTime,
     /// An emergency override (its permission and reason are checked by the command).
     pub emergency: bool,
+    /// The promoter acknowledged the migration files the deployment crosses.
+    pub acknowledged_migrations: bool,
+    /// The promoter acknowledged that the deployment overwrites a drifted stage.
+    pub acknowledged_drift: bool,
 }
 
 impl<'a> Asker<'a> {
-    /// `user`, now, no override.
+    /// `user`, now, no override, nothing acknowledged: what the card shows.
     pub fn plain(state: &Services, user: &'a User) -> Self {
         Asker {
             user,
             now: state.now(),
             emergency: false,
+            acknowledged_migrations: false,
+            acknowledged_drift: false,
+        }
+    }
+}
+
+/// What git says about the candidate against the stage's current SHA. Git cannot run
+/// inside the creating transaction, so this is computed first, for the current SHA seen
+/// then; the transaction refuses as stale when the stage moved meanwhile.
+#[derive(Clone, Debug)]
+pub struct GitFacts {
+    /// The candidate's relation to the current SHA.
+    pub ancestry: Ancestry,
+    /// The current SHA compared with, if any.
+    pub current: Option<Sha>,
+    /// The migration files between the two (`None`: unknown yet).
+    pub migrations: Option<Arc<[String]>>,
+    /// The deployment goes back (a rollback): it steps back over the migrations.
+    pub stepping_back: bool,
+}
+
+impl GitFacts {
+    /// The migrations fact, with or without the promoter's acknowledgement.
+    fn migrations_fact(&self, acknowledged: bool) -> Migrations {
+        let Some(current) = &self.current else {
+            return Migrations::NoCurrent;
+        };
+        match &self.migrations {
+            None => Migrations::Unknown,
+            Some(files) if files.is_empty() => Migrations::None,
+            Some(files) => Migrations::Touched {
+                files: files.to_vec(),
+                current: current.clone(),
+                stepping_back: self.stepping_back,
+                acknowledged,
+            },
         }
     }
 }
@@ -201,6 +244,71 @@ pub fn freeze_fact(
             reason,
             until: calendar::local_label(until, zone),
         })
+}
+
+/// What `stage`'s probe says at `now`, from the stored rows of its pipeline: unknown
+/// without an answer, or when the last one is older than a few probe intervals (the
+/// server was down, or the probe hangs).
+pub fn health_state(
+    stage: &StageConfig,
+    stored: &[StageHealth],
+    now: OffsetDateTime,
+    zone: chrono_tz::Tz,
+) -> HealthState {
+    let Some(probe) = &stage.health else {
+        return HealthState::Unknown;
+    };
+    let trusted_for =
+        probe.interval * crate::config::defaults::PROBE_TRUSTED_INTERVALS + probe.timeout;
+    match stored.iter().find(|h| h.stage == stage.id.as_str()) {
+        Some(h) if now - h.checked_at <= trusted_for => {
+            let since = calendar::local_label(h.since, zone);
+            if h.healthy {
+                HealthState::Healthy { since }
+            } else {
+                HealthState::Unhealthy {
+                    since,
+                    detail: h.detail.clone(),
+                }
+            }
+        }
+        _ => HealthState::Unknown,
+    }
+}
+
+/// The health of each stage `at` requires healthy.
+pub fn health_facts(
+    at: &StageRef<'_>,
+    stored: &[StageHealth],
+    now: OffsetDateTime,
+) -> Vec<HealthFact> {
+    let zone = stage_zone(at.stage());
+    at.stage()
+        .requires_healthy
+        .iter()
+        .filter_map(|id| at.pipeline.stages.iter().find(|s| &s.id == id))
+        .map(|s| HealthFact {
+            stage: s.label.clone(),
+            state: health_state(s, stored, now, zone),
+        })
+        .collect()
+}
+
+/// The stage's drift, while it concerns the SHA the stage records now (a deployment
+/// since makes it moot until the probe looks again).
+pub fn drift_fact(
+    at: &StageRef<'_>,
+    drift: Option<&Drift>,
+    current: Option<&Sha>,
+    acknowledged: bool,
+) -> Option<DriftInfo> {
+    let d = drift.filter(|d| Some(&d.recorded) == current)?;
+    Some(DriftInfo {
+        runs: d.runs.clone(),
+        recorded: d.recorded.clone(),
+        since: calendar::local_label(d.since, stage_zone(at.stage())),
+        acknowledged,
+    })
 }
 
 /// The zone a stage's times are written in: its windows', else UTC.
@@ -253,7 +361,7 @@ pub fn facts(
     sha: &Sha,
     standing: Standing,
     stage_facts: &StageSnapshot,
-    ancestry: Ancestry,
+    git: &GitFacts,
     asker: Asker<'_>,
 ) -> PromotionFacts {
     let stage = at.stage();
@@ -272,7 +380,7 @@ pub fn facts(
             stage_facts.current.as_ref().map(|d| &d.sha),
             asker.now,
         ),
-        ancestry,
+        ancestry: git.ancestry.clone(),
         active: stage_facts
             .active
             .as_ref()
@@ -287,21 +395,50 @@ pub fn facts(
         user_roles: asker.user.roles,
         window: window_state(stage, asker.now),
         freeze: freeze_fact(at, &stage_facts.freezes, asker.now),
+        migrations: git.migrations_fact(asker.acknowledged_migrations),
+        health: health_facts(at, &stage_facts.health, asker.now),
+        drift: drift_fact(
+            at,
+            stage_facts.drift.as_ref(),
+            stage_facts.current.as_ref().map(|d| &d.sha),
+            asker.acknowledged_drift,
+        ),
         emergency: asker.emergency,
     }
 }
 
-/// Ancestry as the target stage needs it: only fast-forward-only stages ask git.
-pub async fn ancestry_for(
+/// What git says about `sha` against the stage's `current` SHA: ancestry (only
+/// fast-forward-only stages ask) and the migration files between them.
+pub async fn git_facts(
     state: &Services,
     at: &StageRef<'_>,
     current: Option<&Sha>,
     sha: &Sha,
-) -> Ancestry {
-    if at.stage().fast_forward_only {
+) -> GitFacts {
+    let ancestry = if at.stage().fast_forward_only {
         ancestry(state, at.pipeline, current, sha).await
     } else {
         Ancestry::Unknown
+    };
+    let migrations = match current {
+        None => Some(Arc::from(Vec::new())),
+        Some(current) => match state
+            .repos
+            .migrations_between(at.pipeline.id.as_str(), current, sha)
+            .await
+        {
+            Ok(files) => files,
+            Err(e) => {
+                tracing::warn!(error = %e, "migration check failed");
+                None
+            }
+        },
+    };
+    GitFacts {
+        ancestry,
+        current: current.cloned(),
+        migrations,
+        stepping_back: false,
     }
 }
 
@@ -344,8 +481,8 @@ pub async fn evaluate_gates(
 }
 
 /// The facts for promoting `sha` into `at`, given the stage's snapshot and where `sha`
-/// stands on the previous stage (`standing`): asks for ancestry (the cache, then git) only when the
-/// stage needs it. The card and the API's gate check both come through here.
+/// stands on the previous stage (`standing`): asks git (or its caches) for ancestry and
+/// migrations. The card and the API's gate check both come through here.
 pub async fn gather(
     state: &Services,
     asker: Asker<'_>,
@@ -355,8 +492,8 @@ pub async fn gather(
     snapshot: &StageSnapshot,
 ) -> PromotionFacts {
     let current = snapshot.current.as_ref().map(|d| &d.sha);
-    let ancestry = ancestry_for(state, at, current, sha).await;
-    facts(at, sha, standing, snapshot, ancestry, asker)
+    let git = git_facts(state, at, current, sha).await;
+    facts(at, sha, standing, snapshot, &git, asker)
 }
 
 #[cfg(test)]

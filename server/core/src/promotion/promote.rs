@@ -2,13 +2,14 @@
 //! read now, and again atomically inside the transaction that creates the deployment.
 
 use super::audited::{self, audit_entry};
-use super::facts::{ancestry_for, facts, standing_from_snapshot, Asker};
+use super::facts::{facts, git_facts, standing_from_snapshot, Asker, GitFacts};
 use super::lookup::{require_on_branch, IfMissing, StageRef};
 use crate::authz::{authorize, internal};
 use crate::config::StageConfig;
 use crate::deploys;
 use crate::store::{
-    AuditOf, CreateDeploymentError, Deployment, NewDeployment, StageSnapshot, User,
+    AuditOf, CreateDeploymentError, Deployment, DriftAck, MigrationsAck, NewDeployment,
+    StageSnapshot, User,
 };
 use crate::Services;
 use slipway_model::audit::AuditAction;
@@ -25,6 +26,70 @@ pub struct PromoteOptions {
     /// Set for an emergency override: why the promotion goes through a closed window or
     /// a freeze (ops and admin only).
     pub emergency_reason: Option<String>,
+    /// The promoter acknowledges the migration files the deployment crosses.
+    pub migrations: Option<Acknowledgement>,
+    /// The promoter acknowledges that the deployment overwrites a drifted stage.
+    pub drift: Option<Acknowledgement>,
+}
+
+/// "I acknowledge what the gate says", with an optional note kept with the deployment.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Acknowledgement {
+    pub note: Option<String>,
+}
+
+/// The longest note an acknowledgement may carry.
+const NOTE_MAX: usize = 500;
+
+impl Acknowledgement {
+    /// From a form's or a request's fields: `acknowledged` and an optional note. A note
+    /// without the acknowledgement is refused: it would be recorded as acknowledging
+    /// nothing.
+    pub fn from_fields(
+        acknowledged: bool,
+        note: Option<&str>,
+        what: &str,
+    ) -> Result<Option<Self>, AppError> {
+        let note = note.map(str::trim).filter(|n| !n.is_empty());
+        match (acknowledged, note) {
+            (false, None) => Ok(None),
+            (false, Some(_)) => Err(AppError::BadRequest(format!(
+                "a note on the {what} goes with acknowledging them; tick the acknowledgement or leave the note empty"
+            ))),
+            (true, Some(n)) if n.chars().count() > NOTE_MAX => Err(AppError::BadRequest(format!(
+                "the note on the {what} is longer than {NOTE_MAX} characters; shorten it"
+            ))),
+            (true, note) => Ok(Some(Acknowledgement {
+                note: note.map(str::to_owned),
+            })),
+        }
+    }
+}
+
+/// What a deployment records of the drift it overwrites: what the stage ran, when the
+/// promoter acknowledged it.
+pub(super) fn drift_record(
+    drift: Option<&crate::store::Drift>,
+    ack: Option<&Acknowledgement>,
+) -> Option<DriftAck> {
+    let d = drift?;
+    ack.map(|a| DriftAck {
+        runs: d.runs.clone(),
+        note: a.note.clone(),
+    })
+}
+
+/// What a deployment records of the migrations it crosses: the files, when the
+/// promoter acknowledged them.
+pub(super) fn migrations_record(
+    git: &GitFacts,
+    ack: Option<&Acknowledgement>,
+) -> Option<MigrationsAck> {
+    let files = git.migrations.as_ref().filter(|f| !f.is_empty())?;
+    ack.map(|a| MigrationsAck {
+        files: files.to_vec(),
+        note: a.note.clone(),
+    })
 }
 
 /// The refusal a failing gate becomes.
@@ -62,16 +127,7 @@ pub async fn promote(
             entry.target = Some(format!("deployment #{}", d.id));
         })
     };
-    let result = promote_checked(
-        state,
-        user,
-        at,
-        sha,
-        &options.checklist,
-        emergency,
-        &audit_of,
-    )
-    .await;
+    let result = promote_checked(state, user, at, sha, options, emergency, &audit_of).await;
     if let Err(e) = &result {
         audited::write_refused(state, entry, e).await;
     }
@@ -85,7 +141,7 @@ async fn promote_checked(
     user: &User,
     at: &StageRef<'_>,
     sha: &Sha,
-    checklist: &[String],
+    options: &PromoteOptions,
     emergency: Option<&str>,
     audit_of: AuditOf<'_>,
 ) -> Result<Deployment, AppError> {
@@ -110,9 +166,9 @@ async fn promote_checked(
             ));
         }
     }
-    let checklist = confirmed_checklist(at.stage(), checklist)?;
+    let checklist = confirmed_checklist(at.stage(), &options.checklist)?;
     require_on_branch(state, at.pipeline, sha, IfMissing::Fetch).await?;
-    let new = NewDeployment {
+    let mut new = NewDeployment {
         pipeline: at.pipeline.id.clone(),
         stage: at.stage().id.clone(),
         previous_stage: at.previous().map(|p| p.id.clone()),
@@ -122,17 +178,22 @@ async fn promote_checked(
         reason: None,
         checklist,
         emergency_reason: emergency.map(str::to_owned),
+        migrations: None,
+        drift: None,
     };
-    // Ancestry needs git, which cannot run inside the write transaction: compute it for
-    // the current SHA seen now, and retry if the transaction sees another one.
+    // Ancestry and migrations need git, which cannot run inside the write transaction:
+    // ask for the current SHA seen now, and retry if the transaction sees another one.
     for _ in 0..3 {
-        let seen = state
+        let before = state
             .storage
             .stage_snapshot(&new.pipeline, &new.stage, None, None)
-            .await?
-            .current
-            .map(|d| d.sha);
-        let ancestry = ancestry_for(state, at, seen.as_ref(), sha).await;
+            .await?;
+        let seen = before.current.map(|d| d.sha);
+        let git = git_facts(state, at, seen.as_ref(), sha).await;
+        new.migrations = migrations_record(&git, options.migrations.as_ref());
+        // The drift it would overwrite, as seen now; the transaction re-reads it.
+        let drift_seen = before.drift.filter(|d| Some(&d.recorded) == seen.as_ref());
+        new.drift = drift_record(drift_seen.as_ref(), options.drift.as_ref());
         let asked_at = state.now();
         let check = |snapshot: &StageSnapshot| {
             let now = snapshot.current.as_ref().map(|d| &d.sha);
@@ -144,8 +205,10 @@ async fn promote_checked(
                 user,
                 now: asked_at,
                 emergency: emergency.is_some(),
+                acknowledged_migrations: options.migrations.is_some(),
+                acknowledged_drift: options.drift.is_some(),
             };
-            let facts = facts(at, sha, standing, snapshot, ancestry.clone(), asker);
+            let facts = facts(at, sha, standing, snapshot, &git, asker);
             if asker.emergency && gates::overridden(&facts).is_empty() {
                 return Err(CreateDeploymentError::Refused(GateResult {
                     gate: GateKind::Window,
@@ -157,6 +220,10 @@ async fn promote_checked(
                 }));
             }
             let results = gates::evaluate(&facts);
+            // What the transaction stores of an overwritten drift is checked here too.
+            if facts.drift.is_some() != drift_seen.is_some() {
+                return Err(CreateDeploymentError::Stale);
+            }
             match gates::first_blocker(&results) {
                 Some(blocker) => Err(CreateDeploymentError::Refused(blocker.clone())),
                 None => Ok(()),

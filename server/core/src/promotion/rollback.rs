@@ -2,9 +2,9 @@
 //! audited exception to the ancestry gate (busy, lock and permission still apply).
 
 use super::audited::{self, audit_entry};
-use super::facts::{facts, Asker, Standing};
+use super::facts::{facts, git_facts, Asker, GitFacts, Standing};
 use super::lookup::StageRef;
-use super::promote::refused;
+use super::promote::{drift_record, migrations_record, refused, Acknowledgement};
 use crate::authz::{authorize, internal};
 use crate::deploys;
 use crate::store::{CreateDeploymentError, Deployment, NewDeployment, StageSnapshot, User};
@@ -63,13 +63,16 @@ pub async fn rollback_target(state: &Services, at: &StageRef<'_>) -> Result<Opti
 }
 
 /// Rolls a stage back to its previous distinct good SHA (ops), with a reason. The one
-/// audited exception to the ancestry gate; busy, lock and permission still apply.
+/// audited exception to the ancestry gate; busy, lock and permission still apply, and
+/// stepping back over migration files needs their acknowledgement (`migrations`).
 #[tracing::instrument(skip(state, user, at), fields(user = %user.name, pipeline = %at.pipeline.id, stage = %at.stage().id), err(level = "info", Display))]
 pub async fn rollback(
     state: &Services,
     user: &User,
     at: &StageRef<'_>,
     reason: &str,
+    migrations: Option<&Acknowledgement>,
+    drift: Option<&Acknowledgement>,
 ) -> Result<Deployment, AppError> {
     let reason = reason.trim();
     let mut entry = audit_entry(user, AuditAction::Rollback, at.pipeline.id.as_str());
@@ -119,6 +122,19 @@ pub async fn rollback(
                     at.stage().label
                 ),
             })?;
+        // Migrations need git, which cannot run inside the write transaction: ask for
+        // the current SHA seen now; the transaction refuses if the stage moved meanwhile.
+        let before = state
+            .storage
+            .stage_snapshot(&at.pipeline.id, &at.stage().id, None, None)
+            .await?;
+        let seen = before.current.map(|d| d.sha);
+        let before_drift = before.drift.is_some();
+        let drift_seen = before.drift.filter(|d| Some(&d.recorded) == seen.as_ref());
+        let git = GitFacts {
+            stepping_back: true,
+            ..git_facts(state, at, seen.as_ref(), &target).await
+        };
         let new = NewDeployment {
             pipeline: at.pipeline.id.clone(),
             stage: at.stage().id.clone(),
@@ -129,20 +145,42 @@ pub async fn rollback(
             reason: Some(reason.to_owned()),
             checklist: None,
             emergency_reason: None,
+            migrations: migrations_record(&git, migrations),
+            drift: drift_record(drift_seen.as_ref(), drift),
         };
         let check = |snapshot: &StageSnapshot| {
+            if snapshot.current.as_ref().map(|d| &d.sha) != seen.as_ref()
+                || snapshot.drift.is_some() != before_drift
+            {
+                return Err(CreateDeploymentError::Stale);
+            }
             // Previous-stage and ancestry gates do not apply to a rollback.
+            let asker = Asker {
+                acknowledged_migrations: migrations.is_some(),
+                acknowledged_drift: drift.is_some(),
+                ..Asker::plain(state, user)
+            };
+            let git = GitFacts {
+                ancestry: Ancestry::NoCurrent,
+                ..git.clone()
+            };
             let results = gates::evaluate(&facts(
                 at,
                 &target,
                 Standing::rollback(),
                 snapshot,
-                Ancestry::NoCurrent,
-                Asker::plain(state, user),
+                &git,
+                asker,
             ));
             let blocker = results.iter().find(|r| {
                 r.status != gates::GateStatus::Pass
-                    && matches!(r.gate, gates::GateKind::Busy | gates::GateKind::Lock)
+                    && matches!(
+                        r.gate,
+                        gates::GateKind::Busy
+                            | gates::GateKind::Lock
+                            | gates::GateKind::Migrations
+                            | gates::GateKind::Drift
+                    )
             });
             match blocker {
                 Some(b) => Err(CreateDeploymentError::Refused(b.clone())),

@@ -12,13 +12,13 @@ use crate::repos::{redact_userinfo, Commit, RepoError};
 use crate::store::{ApprovalRecord, RequestState, User};
 use crate::Services;
 use slipway_model::error::AppError;
-use slipway_model::gates::WindowState;
 use slipway_model::gates::{self, Previous};
+use slipway_model::gates::{HealthState, WindowState};
 use slipway_model::placement::{self, CardFacts, Column};
 use slipway_model::time_fmt::age;
 use slipway_model::views::{
-    ApprovalView, BoardView, Card, EmergencyView, LockView, MirrorView, NextStep, ReadyInfo,
-    RequestView, SignOffSlot, StageColumn,
+    ApprovalView, BoardView, Card, EmergencyView, HealthView, LockView, MirrorView, NextStep,
+    ReadyInfo, RequestView, SignOffSlot, StageColumn,
 };
 use slipway_model::{Action, DeploymentId, Sha};
 use std::collections::{HashMap, HashSet};
@@ -28,6 +28,9 @@ pub const SUPERSEDED_SHOWN: usize = 5;
 
 /// How many first-parent commits the board considers.
 pub const COMMITS_SHOWN: usize = 50;
+
+/// How many of a failed deployment's last log lines its column shows.
+pub const FAILURE_TAIL_LINES: i64 = 5;
 
 /// One pipeline's board, as `user` may see it.
 pub async fn board(
@@ -221,7 +224,7 @@ pub async fn board(
                 // Offered only where a closed window or a freeze is all that holds it.
                 let can_override = !gates::overridden(&facts).is_empty()
                     && authorize(user, Action::EmergencyOverride).is_ok()
-                    && gates::first_blocker(&gates::evaluate(&gates::PromotionFacts {
+                    && gates::first_hard_blocker(&gates::evaluate(&gates::PromotionFacts {
                         emergency: true,
                         ..facts.clone()
                     }))
@@ -231,9 +234,18 @@ pub async fn board(
                     stage: p.stages[n].id.to_string(),
                     label: p.stages[n].label.clone(),
                     production: p.stages[n].production,
-                    allowed: gates::first_blocker(&results).is_none(),
+                    allowed: gates::first_hard_blocker(&results).is_none(),
                     gates: gate_views(&results),
                     checklist: p.stages[n].checklist.clone(),
+                    migrations: facts.migrations.to_acknowledge().to_vec(),
+                    drift: facts.drift.as_ref().filter(|d| !d.acknowledged).map(|d| {
+                        format!(
+                            "{} runs {}, not {}",
+                            p.stages[n].label,
+                            d.runs,
+                            d.recorded.short()
+                        )
+                    }),
                     can_override,
                     approval: approval_view(
                         &at,
@@ -267,98 +279,175 @@ pub async fn board(
         } else {
             None
         };
-        rollback_to.push(target.map(|s| s.to_string()));
+        // What the rollback would step back over, for the acknowledgement on its form.
+        let migrations = match &target {
+            Some(target) => {
+                let at = StageRef {
+                    pipeline: p,
+                    index: i,
+                };
+                let current = snaps[i].current.as_ref().map(|d| &d.sha);
+                facts::git_facts(state, &at, current, target)
+                    .await
+                    .migrations
+                    .map(|f| f.to_vec())
+                    .unwrap_or_default()
+            }
+            None => Vec::new(),
+        };
+        rollback_to.push((target.map(|s| s.to_string()), migrations));
+    }
+    // A real failure shows the last lines that explain it, one read per failed stage.
+    let mut failure_tails = Vec::with_capacity(p.stages.len());
+    for snap in &snaps {
+        let tail = match snap
+            .last_finished
+            .as_ref()
+            .filter(|d| d.state.is_unsuccessful_end())
+        {
+            Some(d) => state
+                .storage
+                .log_tail(d.id, FAILURE_TAIL_LINES)
+                .await?
+                .into_iter()
+                .map(|l| l.line)
+                .collect(),
+            None => Vec::new(),
+        };
+        failure_tails.push(tail);
     }
     let stages = p
         .stages
         .iter()
         .zip(snaps.iter())
-        .zip(columns)
+        .zip(columns.into_iter().zip(failure_tails))
         .zip(rollback_to)
-        .map(|(((s, snap), mut cards), rollback_to)| {
-            // Current first, then newest. Superseded cards beyond the newest few are left
-            // out (the stage's history lists them all): a column of hundreds of old SHAs
-            // helps nobody and costs every page view.
-            cards.sort_by_key(|c| !c.current_here);
-            let mut superseded_seen = 0;
-            let before = cards.len();
-            cards.retain(|c| {
-                if c.superseded && c.deploying.is_none() {
-                    superseded_seen += 1;
-                    superseded_seen <= SUPERSEDED_SHOWN
-                } else {
-                    true
-                }
-            });
-            let hidden_superseded = before - cards.len();
-            let current_id = snap.current.as_ref().map(|d| d.id);
-            let (window, window_open) = match facts::window_state(s, asker.now) {
-                // Production always says whether it is open; other stages only when
-                // they have windows.
-                WindowState::Always if s.production => {
-                    (Some("open (no deploy windows)".to_owned()), true)
-                }
-                WindowState::Always => (None, true),
-                WindowState::Open { until } => (Some(format!("open until {until}")), true),
-                WindowState::Closed { next: Some(next) } => {
-                    (Some(format!("closed; opens {next}")), false)
-                }
-                WindowState::Closed { next: None } => {
-                    (Some("closed; no window within a week".to_owned()), false)
-                }
-            };
-            let at = StageRef {
-                pipeline: p,
-                index: stage_position(p, s),
-            };
-            let freeze = facts::freeze_fact(&at, &snap.freezes, asker.now)
-                .map(|f| format!("frozen until {}: {}", f.until, f.reason));
-            // The banner stays until the stage's next regular deployment.
-            let emergency = snap
-                .active
-                .as_ref()
-                .or(snap.last_finished.as_ref())
-                .and_then(|d| {
-                    d.emergency_reason.as_ref().map(|reason| EmergencyView {
-                        deployment: d.id,
-                        by: d.requested_by.clone(),
-                        reason: reason.clone(),
-                        age: age(now - d.created_at.unix_timestamp()),
-                    })
+        .map(
+            |(((s, snap), (mut cards, failure_tail)), (rollback_to, rollback_migrations))| {
+                // Current first, then newest. Superseded cards beyond the newest few are left
+                // out (the stage's history lists them all): a column of hundreds of old SHAs
+                // helps nobody and costs every page view.
+                cards.sort_by_key(|c| !c.current_here);
+                let mut superseded_seen = 0;
+                let before = cards.len();
+                cards.retain(|c| {
+                    if c.superseded && c.deploying.is_none() {
+                        superseded_seen += 1;
+                        superseded_seen <= SUPERSEDED_SHOWN
+                    } else {
+                        true
+                    }
                 });
-            StageColumn {
-                stage: stage_summary(s, Some(snap), now),
-                last_attempt_failed: snap
+                let hidden_superseded = before - cards.len();
+                let current_id = snap.current.as_ref().map(|d| d.id);
+                let (window, window_open) = match facts::window_state(s, asker.now) {
+                    // Production always says whether it is open; other stages only when
+                    // they have windows.
+                    WindowState::Always if s.production => {
+                        (Some("open (no deploy windows)".to_owned()), true)
+                    }
+                    WindowState::Always => (None, true),
+                    WindowState::Open { until } => (Some(format!("open until {until}")), true),
+                    WindowState::Closed { next: Some(next) } => {
+                        (Some(format!("closed; opens {next}")), false)
+                    }
+                    WindowState::Closed { next: None } => {
+                        (Some("closed; no window within a week".to_owned()), false)
+                    }
+                };
+                let at = StageRef {
+                    pipeline: p,
+                    index: stage_position(p, s),
+                };
+                let freeze = facts::freeze_fact(&at, &snap.freezes, asker.now)
+                    .map(|f| format!("frozen until {}: {}", f.until, f.reason));
+                let drift = facts::drift_fact(
+                    &at,
+                    snap.drift.as_ref(),
+                    snap.current.as_ref().map(|d| &d.sha),
+                    false,
+                )
+                .map(|d| {
+                    format!(
+                        "runs {}, not its recorded SHA {}, since {}",
+                        d.runs,
+                        d.recorded.short(),
+                        d.since
+                    )
+                });
+                let health = s.health.as_ref().map(|_| {
+                    let zone = facts::stage_zone(s);
+                    match facts::health_state(s, &snap.health, asker.now, zone) {
+                        HealthState::Healthy { since } => HealthView {
+                            status: "healthy".into(),
+                            text: format!("healthy since {since}"),
+                        },
+                        HealthState::Unhealthy { since, detail } => HealthView {
+                            status: "unhealthy".into(),
+                            text: format!("unhealthy since {since}: {detail}"),
+                        },
+                        HealthState::Unknown => HealthView {
+                            status: "unknown".into(),
+                            text: "health unknown: no recent answer from its probe".into(),
+                        },
+                    }
+                });
+                // The banner stays until the stage's next regular deployment.
+                let emergency = snap
+                    .active
+                    .as_ref()
+                    .or(snap.last_finished.as_ref())
+                    .and_then(|d| {
+                        d.emergency_reason.as_ref().map(|reason| EmergencyView {
+                            deployment: d.id,
+                            by: d.requested_by.clone(),
+                            reason: reason.clone(),
+                            age: age(now - d.created_at.unix_timestamp()),
+                        })
+                    });
+                let last_attempt_failed = snap
                     .last_finished
                     .as_ref()
                     .filter(|d| d.state.is_unsuccessful_end() && Some(d.id) > current_id)
-                    .map(|d| deployment_ref(d, now)),
-                active: snap.active.as_ref().map(|d| deployment_ref(d, now)),
-                lock: snap.lock.as_ref().map(|l| LockView {
-                    by: l.by.clone(),
-                    reason: l.reason.clone(),
-                    since: age(now - l.at.unix_timestamp()),
-                    expires: l.expires_at.and_then(|t| {
-                        t.format(&time::format_description::well_known::Rfc3339)
-                            .ok()
-                    }),
-                }),
-                can_lock: authorize(
-                    user,
-                    Action::Lock {
-                        production: s.production,
+                    .map(|d| deployment_ref(d, now));
+                StageColumn {
+                    stage: stage_summary(s, Some(snap), now),
+                    failure_tail: if last_attempt_failed.is_some() {
+                        failure_tail
+                    } else {
+                        Vec::new()
                     },
-                )
-                .is_ok(),
-                rollback_to,
-                cards,
-                hidden_superseded,
-                window,
-                window_open,
-                freeze,
-                emergency,
-            }
-        })
+                    last_attempt_failed,
+                    active: snap.active.as_ref().map(|d| deployment_ref(d, now)),
+                    lock: snap.lock.as_ref().map(|l| LockView {
+                        by: l.by.clone(),
+                        reason: l.reason.clone(),
+                        since: age(now - l.at.unix_timestamp()),
+                        expires: l.expires_at.and_then(|t| {
+                            t.format(&time::format_description::well_known::Rfc3339)
+                                .ok()
+                        }),
+                    }),
+                    can_lock: authorize(
+                        user,
+                        Action::Lock {
+                            production: s.production,
+                        },
+                    )
+                    .is_ok(),
+                    rollback_to,
+                    rollback_migrations,
+                    cards,
+                    hidden_superseded,
+                    window,
+                    window_open,
+                    health,
+                    drift,
+                    freeze,
+                    emergency,
+                }
+            },
+        )
         .collect();
 
     Ok(BoardView {

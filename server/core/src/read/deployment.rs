@@ -43,6 +43,7 @@ pub async fn deployment(
         .into_iter()
         .map(|l| LogLineView {
             seq: l.seq,
+            attempt: u32::try_from(l.attempt).unwrap_or(1),
             time: l.at.format(&fmt).unwrap_or_default(),
             stream: l.stream,
             line: l.line,
@@ -58,6 +59,11 @@ pub async fn deployment(
         kind: d.kind.as_str().to_owned(),
         previous_sha: d.previous_sha.as_ref().map(Sha::to_string),
         checklist: d.checklist.clone(),
+        migrations: d.migrations.as_ref().map(super::acknowledged_migrations),
+        drift_overwritten: d.drift.as_ref().map(|a| match &a.note {
+            Some(note) => format!("{} — {note}", a.runs),
+            None => a.runs.clone(),
+        }),
         subject,
         exit_code: d.exit_code,
         active: d.state.is_active(),

@@ -26,7 +26,7 @@ use crate::repos::Commit;
 use crate::store::{Deployment, SignOffEndKind, SignOffRecord, StageSnapshot};
 use crate::Services;
 use slipway_model::error::AppError;
-use slipway_model::gates::{self, GateStatus};
+use slipway_model::gates;
 use slipway_model::time_fmt::age;
 use slipway_model::views::{
     CommitCard, CurrentSha, DeploymentRef, GateView, PipelineSummary, SignOffView, StageSummary,
@@ -66,7 +66,34 @@ pub(super) fn deployment_ref(d: &Deployment, now: i64) -> DeploymentRef {
         state: d.state.label().to_owned(),
         age: age(now - d.created_at.unix_timestamp()),
         by: d.requested_by.clone(),
+        retries: retries_note(d),
     }
+}
+
+/// "succeeded after 2 retries (matched: connection reset)": what a deployment's
+/// transient failures were, where it had any.
+pub fn retries_note(d: &Deployment) -> Option<String> {
+    let n = d.retries.len();
+    if n == 0 {
+        return None;
+    }
+    let mut matched: Vec<&str> = Vec::new();
+    for r in &d.retries {
+        if !matched.contains(&r.matched.as_str()) {
+            matched.push(&r.matched);
+        }
+    }
+    let retries = if n == 1 {
+        "1 retry".to_owned()
+    } else {
+        format!("{n} retries")
+    };
+    let matched = matched.join("; ");
+    Some(if d.state.is_active() {
+        format!("attempt {} after {retries} (matched: {matched})", n + 1)
+    } else {
+        format!("{} after {retries} (matched: {matched})", d.state.label())
+    })
 }
 
 pub(super) fn stage_summary(
@@ -90,6 +117,7 @@ pub(super) fn stage_summary(
                 sha: d.sha.to_string(),
                 since: age(now - d.finished_at.unwrap_or(d.created_at).unix_timestamp()),
                 by: d.requested_by.clone().unwrap_or_else(|| "unknown".into()),
+                retries: retries_note(d),
             }),
     }
 }
@@ -121,18 +149,23 @@ pub(super) fn commit_card(c: &Commit, now: i64) -> CommitCard {
     }
 }
 
+/// What a deployment records of the migrations it crossed, for pages and the API.
+pub fn acknowledged_migrations(
+    m: &crate::store::MigrationsAck,
+) -> slipway_model::views::AcknowledgedMigrations {
+    slipway_model::views::AcknowledgedMigrations {
+        files: m.files.clone(),
+        note: m.note.clone(),
+    }
+}
+
 pub(super) fn gate_views(results: &[gates::GateResult]) -> Vec<GateView> {
     results
         .iter()
         .map(|r| GateView {
             gate: r.gate.as_str().to_owned(),
             label: r.gate.label().to_owned(),
-            status: match r.status {
-                GateStatus::Pass => "pass",
-                GateStatus::Fail => "fail",
-                GateStatus::Pending => "pending",
-            }
-            .to_owned(),
+            status: r.status.as_str().to_owned(),
             reason: r.reason.clone(),
         })
         .collect()

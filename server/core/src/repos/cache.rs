@@ -7,7 +7,7 @@ use lru::LruCache;
 use slipway_model::{PipelineId, Sha};
 use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// How many commits the details cache holds; the least recently read go first.
 /// A commit is a few hundred bytes, so this is some 10 MB at most.
@@ -41,6 +41,44 @@ impl CommitCache {
         for c in commits {
             cache.put((pipeline.clone(), c.sha.clone()), c.clone());
         }
+    }
+}
+
+/// How many commit pairs the migrations cache holds per pipeline.
+const PAIR_CACHE_CAPACITY: NonZeroUsize = match NonZeroUsize::new(10_000) {
+    Some(n) => n,
+    None => NonZeroUsize::MIN,
+};
+
+/// The migration files between two commits, by the (unordered) pair: the trees of two
+/// commits never change, so a pair is computed once (per process: the globs may change
+/// with the config).
+pub(super) struct PairCache(Mutex<LruCache<Pair, Arc<[String]>>>);
+
+/// Two commits, the smaller SHA first.
+type Pair = (Sha, Sha);
+
+impl PairCache {
+    pub(super) fn new() -> Self {
+        Self(Mutex::new(LruCache::new(PAIR_CACHE_CAPACITY)))
+    }
+
+    fn key(a: &Sha, b: &Sha) -> Pair {
+        if a <= b {
+            (a.clone(), b.clone())
+        } else {
+            (b.clone(), a.clone())
+        }
+    }
+
+    pub(super) fn get(&self, a: &Sha, b: &Sha) -> Option<Arc<[String]>> {
+        let mut cache = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        cache.get(&Self::key(a, b)).cloned()
+    }
+
+    pub(super) fn put(&self, a: &Sha, b: &Sha, files: Arc<[String]>) {
+        let mut cache = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        cache.put(Self::key(a, b), files);
     }
 }
 
@@ -108,6 +146,15 @@ mod tests {
         assert_eq!(cache.lookup(&web, &asked), vec![Some(b), Some(a)]);
         let api = PipelineId::parse("api").unwrap();
         assert_eq!(cache.lookup(&api, &asked), vec![None, None], "per pipeline");
+    }
+
+    #[test]
+    fn a_pair_is_the_same_pair_in_either_order() {
+        let cache = PairCache::new();
+        let (a, b) = (commit('a').sha, commit('b').sha);
+        cache.put(&b, &a, Arc::from(vec!["migrations/1.sql".to_owned()]));
+        assert_eq!(cache.get(&a, &b).map(|f| f.len()), Some(1));
+        assert!(cache.get(&a, &a).is_none());
     }
 
     #[test]

@@ -255,6 +255,33 @@ impl Mirror {
         parse_log(&out)
     }
 
+    /// The paths whose content differs between the trees of `a` and `b` (symmetric; a
+    /// rename counts as a deletion and an addition, so both names are listed); `None`
+    /// when the mirror lacks one of them.
+    pub async fn changed_paths(&self, a: &Sha, b: &Sha) -> anyhow::Result<Option<Vec<String>>> {
+        let result = Git::new(&self.dir)
+            // -z: paths verbatim, NUL-separated (no quoting of unusual names).
+            .args(["diff", "--name-only", "--no-renames", "--no-ext-diff", "-z"])
+            .revisions([a.as_str(), b.as_str()])
+            .output()
+            .await;
+        match result {
+            Ok(out) => Ok(Some(
+                out.split('\0')
+                    .filter(|p| !p.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
+            )),
+            Err(e) => {
+                if self.object_type(a).await?.is_none() || self.object_type(b).await?.is_none() {
+                    Ok(None)
+                } else {
+                    Err(e)
+                }
+            }
+        }
+    }
+
     /// Commits reachable from `to` but not from `from` (first-parent), newest first:
     /// "what goes out" when `to` replaces `from`.
     pub async fn between(&self, from: &Sha, to: &Sha, limit: usize) -> anyhow::Result<Vec<Commit>> {

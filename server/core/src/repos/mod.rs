@@ -12,8 +12,8 @@ pub mod mirror;
 pub use git::redact_userinfo;
 pub use mirror::{Commit, Mirror};
 
-use crate::config::Config;
-use cache::{CommitCache, RecentCommits};
+use crate::config::{Config, PathGlobs};
+use cache::{CommitCache, PairCache, RecentCommits};
 use slipway_model::{PipelineId, Sha};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -74,6 +74,9 @@ struct Entry {
     fetch_lock: tokio::sync::Mutex<FetchClock>,
     status: Mutex<FetchStatus>,
     recent: RecentCommits,
+    /// The pipeline's migration paths, and the files matching them per commit pair.
+    migration_globs: PathGlobs,
+    migrations: PairCache,
 }
 
 /// All mirrors, keyed by pipeline.
@@ -106,6 +109,8 @@ impl Repos {
                     fetch_lock: tokio::sync::Mutex::new(FetchClock::new()),
                     status: Mutex::new(FetchStatus::default()),
                     recent: RecentCommits::default(),
+                    migration_globs: p.migrations.clone(),
+                    migrations: PairCache::new(),
                 };
                 (p.id.clone(), Arc::new(entry))
             })
@@ -114,6 +119,40 @@ impl Repos {
             entries,
             commit_cache: CommitCache::new(),
         }
+    }
+
+    /// The migration files (paths matching the pipeline's `migrations` globs, sorted)
+    /// that differ between commits `a` and `b`, in either direction; computed once per
+    /// pair. `None` while the mirror lacks one of them.
+    pub async fn migrations_between(
+        &self,
+        id: &str,
+        a: &Sha,
+        b: &Sha,
+    ) -> Result<Option<Arc<[String]>>, RepoError> {
+        let entry = self.entry(id)?;
+        if entry.migration_globs.is_empty() || a == b {
+            return Ok(Some(Arc::from(Vec::new())));
+        }
+        if let Some(files) = entry.migrations.get(a, b) {
+            return Ok(Some(files));
+        }
+        let Some(changed) = entry
+            .mirror
+            .changed_paths(a, b)
+            .await
+            .map_err(|e| RepoError::Git(format!("{e:#}")))?
+        else {
+            return Ok(None);
+        };
+        let mut files: Vec<String> = changed
+            .into_iter()
+            .filter(|p| entry.migration_globs.matches(p))
+            .collect();
+        files.sort();
+        let files: Arc<[String]> = Arc::from(files);
+        entry.migrations.put(a, b, files.clone());
+        Ok(Some(files))
     }
 
     /// Details of specific commits (cached; git is asked only for unknown SHAs).

@@ -38,6 +38,52 @@ pub struct Deployment {
     pub checklist: Option<Vec<String>>,
     /// Why it went through a closed window or a freeze (an emergency override).
     pub emergency_reason: Option<String>,
+    /// The migration files the promoter acknowledged, where it crossed any.
+    pub migrations: Option<MigrationsAck>,
+    /// The drift it overwrote, acknowledged by the promoter.
+    pub drift: Option<DriftAck>,
+    /// The attempts that failed transiently and were retried, oldest first.
+    pub retries: Vec<Retry>,
+}
+
+/// A drift a deployment overwrote: what the stage ran instead of its recorded SHA,
+/// acknowledged by the promoter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DriftAck {
+    /// What the version probe reported.
+    pub runs: String,
+    /// The promoter's note, if any.
+    pub note: Option<String>,
+}
+
+/// An attempt of a deployment that failed transiently and was tried again.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Retry {
+    /// Which attempt failed (1 is the first).
+    pub attempt: u32,
+    /// Its exit code.
+    pub exit_code: i32,
+    /// What made it transient: `exit code 75`, or the log pattern that matched.
+    pub matched: String,
+    /// When it ended (Unix seconds).
+    pub at: i64,
+}
+
+impl Deployment {
+    /// Which attempt runs now (or ran last): 1 plus the retries so far.
+    pub fn attempt(&self) -> u32 {
+        u32::try_from(self.retries.len()).map_or(u32::MAX, |n| n.saturating_add(1))
+    }
+}
+
+/// Migration files a deployment crosses, acknowledged by its promoter as tested against
+/// a copy of production data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MigrationsAck {
+    /// The files (paths in the repository), sorted.
+    pub files: Vec<String>,
+    /// The promoter's note, if any.
+    pub note: Option<String>,
 }
 
 /// What to create.
@@ -58,6 +104,10 @@ pub struct NewDeployment {
     pub checklist: Option<Vec<String>>,
     /// An emergency override's reason.
     pub emergency_reason: Option<String>,
+    /// The migration files acknowledged, where it crosses any.
+    pub migrations: Option<MigrationsAck>,
+    /// The drift acknowledged, where it overwrites one.
+    pub drift: Option<DriftAck>,
 }
 
 /// The facts about one stage (and a candidate SHA) that gates need, read together.
@@ -71,6 +121,10 @@ pub struct StageSnapshot {
     pub last_finished: Option<Deployment>,
     /// A lock in force.
     pub lock: Option<Lock>,
+    /// The pipeline's probed stages (the health gate reads those the stage requires).
+    pub health: Vec<StageHealth>,
+    /// The stage's drift from its recorded SHA, where its version probe sees one.
+    pub drift: Option<Drift>,
     /// The candidate's latest finished deployment to the previous stage succeeded.
     pub previous_succeeded: bool,
     /// The candidate succeeded on the previous stage once, but a later attempt there
@@ -93,6 +147,8 @@ pub struct StageSnapshot {
 pub struct LogLine {
     /// Position in the log (1, 2, …).
     pub seq: i64,
+    /// The attempt that printed it (1, 2, … where transient failures were retried).
+    pub attempt: i64,
     /// When it arrived (UTC).
     pub at: OffsetDateTime,
     /// `stdout`, `stderr` or `slipway` (lines Slipway adds).
@@ -153,6 +209,14 @@ pub trait DeploymentStore: Send + Sync {
         pgid: i32,
         at: OffsetDateTime,
     ) -> StorageResult<bool>;
+
+    /// A retried attempt of a running deployment started: records its process group.
+    /// False when the deployment is no longer running (cancelled meanwhile).
+    async fn mark_attempt_running(&self, id: DeploymentId, pgid: i32) -> StorageResult<bool>;
+
+    /// Records an attempt of a running deployment that failed transiently and is tried
+    /// again (its process group is gone). False when it is no longer running.
+    async fn record_retry(&self, id: DeploymentId, retry: &Retry) -> StorageResult<bool>;
 
     /// Active → an end state; false if it had already ended.
     async fn finish_deployment(
@@ -220,6 +284,7 @@ pub trait DeploymentStore: Send + Sync {
         &self,
         deployment: DeploymentId,
         seq: i64,
+        attempt: u32,
         at: OffsetDateTime,
         stream: &str,
         line: &str,

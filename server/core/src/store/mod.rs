@@ -2,7 +2,7 @@
 //!
 //! Split by aggregate: one trait per aggregate ([`UserStore`], [`LoginSessionStore`],
 //! [`DeploymentStore`], [`BoardStore`], [`AuditStore`], [`EventStore`], [`TokenStore`],
-//! [`ThrottleStore`], [`SignOffStore`], [`FreezeStore`], [`ApprovalStore`], [`NotificationStore`]), and [`Storage`], all of them, which is what the services hold
+//! [`ThrottleStore`], [`SignOffStore`], [`FreezeStore`], [`ApprovalStore`], [`NotificationStore`], [`HealthStore`], [`VersionStore`]), and [`Storage`], all of them, which is what the services hold
 //! (`Arc<dyn Storage>`). SQLite ([`sqlite::SqliteStorage`]) is the embedded default,
 //! one file per aggregate; PostgreSQL (for several replicas) will be a second
 //! implementation held to the same promises by the contract suite ([`contract`]). Rows
@@ -20,6 +20,7 @@ pub mod contract;
 pub mod deployments;
 pub mod events;
 pub mod freezes;
+pub mod health;
 pub mod notifications;
 pub mod sessions;
 pub mod signoffs;
@@ -27,6 +28,7 @@ pub mod sqlite;
 pub mod throttle;
 pub mod tokens;
 pub mod users;
+pub mod versions;
 
 pub use approvals::*;
 pub use audit::*;
@@ -34,12 +36,14 @@ pub use board::*;
 pub use deployments::*;
 pub use events::*;
 pub use freezes::*;
+pub use health::*;
 pub use notifications::*;
 pub use sessions::*;
 pub use signoffs::*;
 pub use throttle::*;
 pub use tokens::*;
 pub use users::*;
+pub use versions::*;
 
 use crate::clock::Clock;
 use async_trait::async_trait;
@@ -83,6 +87,8 @@ pub trait Storage:
     + FreezeStore
     + ApprovalStore
     + NotificationStore
+    + HealthStore
+    + VersionStore
     + Send
     + Sync
     + 'static

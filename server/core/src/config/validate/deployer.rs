@@ -1,9 +1,10 @@
 //! The deployer of a stage: its argv, environment, working directory and limits.
 
-use super::super::raw::RawDeployer;
-use super::super::{defaults, DeployerConfig};
+use super::super::raw::{RawDeployer, RawRetry};
+use super::super::{defaults, DeployerConfig, RetryConfig};
 use super::Validator;
 use std::path::Path;
+use toml::Spanned;
 
 impl Validator<'_> {
     pub(super) fn deployer(
@@ -84,6 +85,95 @@ impl Validator<'_> {
             workdir: d.workdir.as_ref().map(|w| Self::resolve(base, w.get_ref())),
             timeout,
             max_log_bytes,
+            retry: match &d.retry {
+                None => None,
+                Some(r) => Some(self.retry(r, &format!("{key}.retry"))?),
+            },
+        })
+    }
+
+    /// `deployer.retry`: what makes a failure transient, and how often and how soon to
+    /// try again.
+    fn retry(&mut self, spanned: &Spanned<RawRetry>, key: &str) -> Option<RetryConfig> {
+        let r = spanned.get_ref();
+        let before = self.problems.len();
+        let mut exit_codes = Vec::new();
+        for code in &r.exit_codes {
+            match i32::try_from(*code.get_ref()) {
+                Ok(c) if (1..=255).contains(&c) => exit_codes.push(c),
+                _ => self.push(
+                    code,
+                    &format!("{key}.exit_codes"),
+                    format!(
+                        "expected an exit code from 1 to 255 (0 is success), got {}",
+                        code.get_ref()
+                    ),
+                ),
+            }
+        }
+        let mut log_patterns = Vec::new();
+        for (i, p) in r.log_patterns.iter().enumerate() {
+            let at = format!("{key}.log_patterns[{i}]");
+            if p.get_ref().trim().is_empty() {
+                self.push(p, &at, "expected a regular expression such as \"connection reset\", got an empty string");
+            } else if let Err(e) = regex::Regex::new(p.get_ref()) {
+                let why = e.to_string();
+                let last = why.lines().last().unwrap_or("invalid").trim().to_owned();
+                self.push(
+                    p,
+                    &at,
+                    format!(
+                        "{:?} is not a valid regular expression: {last}",
+                        p.get_ref()
+                    ),
+                );
+            } else {
+                log_patterns.push(p.get_ref().clone());
+            }
+        }
+        if r.exit_codes.is_empty() && r.log_patterns.is_empty() {
+            self.push(
+                spanned,
+                key,
+                "a retry rule needs exit_codes or log_patterns (or both): without them no failure is transient",
+            );
+        }
+        let max_attempts = match &r.max_attempts {
+            None => defaults::RETRY_MAX_ATTEMPTS,
+            Some(n) if (2..=defaults::RETRY_MAX_ATTEMPTS_MAX).contains(n.get_ref()) => *n.get_ref(),
+            Some(n) => {
+                self.push(
+                    n,
+                    &format!("{key}.max_attempts"),
+                    format!(
+                        "expected 2 to {} attempts in all (the first included), got {}",
+                        defaults::RETRY_MAX_ATTEMPTS_MAX,
+                        n.get_ref()
+                    ),
+                );
+                defaults::RETRY_MAX_ATTEMPTS
+            }
+        };
+        let backoff = match &r.backoff_seconds {
+            None => defaults::RETRY_BACKOFF,
+            Some(s) => self
+                .positive_secs(
+                    s,
+                    &format!("{key}.backoff_seconds"),
+                    defaults::RETRY_BACKOFF_MIN_SECS,
+                )
+                .unwrap_or(defaults::RETRY_BACKOFF),
+        };
+        if self.problems.len() > before {
+            return None;
+        }
+        let patterns = regex::RegexSet::new(&log_patterns).ok()?;
+        Some(RetryConfig {
+            exit_codes,
+            log_patterns,
+            patterns,
+            max_attempts: u32::try_from(max_attempts).unwrap_or(3),
+            backoff,
         })
     }
 }

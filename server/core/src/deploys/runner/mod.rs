@@ -155,7 +155,7 @@ impl CancelHandle {
     }
 
     /// Resolves once cancelled (immediately if already cancelled).
-    async fn cancelled(&self) {
+    pub async fn cancelled(&self) {
         let mut rx = self.0.subscribe();
         if rx.wait_for(|c| *c).await.is_err() {
             // Cannot happen (we hold the sender), but never report a false cancel.

@@ -37,6 +37,7 @@ fn pipeline() -> PipelineConfig {
         fetch_interval: Duration::from_secs(60),
         freezes: Vec::new(),
         calendars: Vec::new(),
+        migrations: crate::config::PathGlobs::none(),
         stages: vec![
             stage("qa", "QA", false, &[Role::Qa, Role::Ops]),
             stage("production", "Production", true, &[Role::Ops]),
@@ -73,6 +74,9 @@ fn deployment(id: i64, on: char, state: DeploymentState) -> Deployment {
         pgid: None,
         checklist: None,
         emergency_reason: None,
+        migrations: None,
+        drift: None,
+        retries: Vec::new(),
     }
 }
 
@@ -81,6 +85,18 @@ fn asker(user: &User) -> Asker<'_> {
         user,
         now: OffsetDateTime::UNIX_EPOCH,
         emergency: false,
+        acknowledged_migrations: false,
+        acknowledged_drift: false,
+    }
+}
+
+/// Git's answers with this ancestry and no migrations.
+fn git(ancestry: Ancestry) -> GitFacts {
+    GitFacts {
+        ancestry,
+        current: None,
+        migrations: Some(std::sync::Arc::from(Vec::new())),
+        stepping_back: false,
     }
 }
 
@@ -109,7 +125,7 @@ fn the_first_stage_takes_a_sha_marked_ready_and_refuses_one_that_is_not() {
         &sha('a'),
         standing_from_snapshot(&at, &ready),
         &ready,
-        Ancestry::Unknown,
+        &git(Ancestry::Unknown),
         asker(&qa),
     );
     assert!(first_blocker(&gates::evaluate(&f)).is_none());
@@ -120,7 +136,7 @@ fn the_first_stage_takes_a_sha_marked_ready_and_refuses_one_that_is_not() {
         &sha('a'),
         standing_from_snapshot(&at, &not_ready),
         &not_ready,
-        Ancestry::Unknown,
+        &git(Ancestry::Unknown),
         asker(&qa),
     );
     let results = gates::evaluate(&f);
@@ -155,7 +171,7 @@ fn a_later_stage_needs_a_success_on_the_previous_stage_that_was_not_rolled_back(
             &sha('b'),
             standing,
             &snapshot,
-            Ancestry::Descends,
+            &git(Ancestry::Descends),
             asker(&ops),
         ));
         assert_eq!(
@@ -192,10 +208,10 @@ fn the_stage_s_rules_and_state_reach_the_gates() {
         &sha('e'),
         standing_from_snapshot(&at, &snapshot),
         &snapshot,
-        Ancestry::Diverges {
+        &git(Ancestry::Diverges {
             current: sha('c'),
             older: false,
-        },
+        }),
         asker(&qa),
     );
     assert!(f.target.fast_forward_only);
@@ -237,7 +253,7 @@ fn the_same_sha_as_the_current_one_descends_without_asking_git() {
         &sha('c'),
         standing_from_snapshot(&at, &snapshot),
         &snapshot,
-        Ancestry::Same,
+        &git(Ancestry::Same),
         asker(&user(&[Role::Ops])),
     );
     assert!(first_blocker(&gates::evaluate(&f)).is_none());
@@ -264,7 +280,7 @@ fn a_stage_that_asks_for_a_sign_off_holds_the_next_one_until_someone_signed_off(
             &sha('b'),
             standing_from_snapshot(&at, snapshot),
             snapshot,
-            Ancestry::Descends,
+            &git(Ancestry::Descends),
             asker(&ops),
         ))
     };

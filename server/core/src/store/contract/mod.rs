@@ -134,6 +134,8 @@ fn new_deployment(by: UserId, on: char) -> NewDeployment {
         reason: None,
         checklist: None,
         emergency_reason: None,
+        migrations: None,
+        drift: None,
     }
 }
 

@@ -51,9 +51,15 @@ impl DeploymentStore for SqliteStorage {
             .map(serde_json::to_string)
             .transpose()
             .map_err(db("failed to encode a checklist"))?;
+        let migrations = new
+            .migrations
+            .as_ref()
+            .map(|m| serde_json::to_string(&m.files))
+            .transpose()
+            .map_err(db("failed to encode a list of migrations"))?;
         let inserted = sqlx::query_scalar::<_, i64>(
-            "INSERT INTO deployments (pipeline_id, stage_id, sha, previous_sha, kind, state, requested_by, reason, created_at, checklist, emergency_reason) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            "INSERT INTO deployments (pipeline_id, stage_id, sha, previous_sha, kind, state, requested_by, reason, created_at, checklist, emergency_reason, migrations, migrations_note, drift_overwritten, drift_note) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         )
         .bind(new.pipeline.as_str())
         .bind(new.stage.as_str())
@@ -66,6 +72,10 @@ impl DeploymentStore for SqliteStorage {
         .bind(self.clock.now())
         .bind(checklist)
         .bind(new.emergency_reason.as_deref())
+        .bind(migrations)
+        .bind(new.migrations.as_ref().and_then(|m| m.note.as_deref()))
+        .bind(new.drift.as_ref().map(|d| d.runs.as_str()))
+        .bind(new.drift.as_ref().and_then(|d| d.note.as_deref()))
         .fetch_one(&mut *tx)
         .await;
         let id = match inserted {
@@ -136,6 +146,32 @@ impl DeploymentStore for SqliteStorage {
         .execute(&self.pool)
         .await
         .map_err(db("failed to mark a deployment running"))?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn mark_attempt_running(&self, id: DeploymentId, pgid: i32) -> StorageResult<bool> {
+        let done = sqlx::query("UPDATE deployments SET pgid = ? WHERE id = ? AND state = ?")
+            .bind(pgid)
+            .bind(id)
+            .bind(DeploymentState::Running)
+            .execute(&self.pool)
+            .await
+            .map_err(db("failed to record a retried attempt's process"))?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn record_retry(&self, id: DeploymentId, retry: &Retry) -> StorageResult<bool> {
+        let entry = serde_json::to_string(retry).map_err(db("failed to encode a retry"))?;
+        let done = sqlx::query(
+            "UPDATE deployments SET retries = json_insert(coalesce(retries, '[]'), '$[#]', json(?)), pgid = NULL \
+             WHERE id = ? AND state = ?",
+        )
+        .bind(entry)
+        .bind(id)
+        .bind(DeploymentState::Running)
+        .execute(&self.pool)
+        .await
+        .map_err(db("failed to record a retry"))?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -309,7 +345,7 @@ impl DeploymentStore for SqliteStorage {
 
     async fn log_tail(&self, deployment: DeploymentId, limit: i64) -> StorageResult<Vec<LogLine>> {
         let mut rows = sqlx::query_as::<_, LogLine>(
-            "SELECT seq, at, stream, line FROM deployment_log WHERE deployment_id = ? ORDER BY seq DESC LIMIT ?",
+            "SELECT seq, attempt, at, stream, line FROM deployment_log WHERE deployment_id = ? ORDER BY seq DESC LIMIT ?",
         )
         .bind(deployment)
         .bind(limit)
@@ -324,13 +360,15 @@ impl DeploymentStore for SqliteStorage {
         &self,
         deployment: DeploymentId,
         seq: i64,
+        attempt: u32,
         at: OffsetDateTime,
         stream: &str,
         line: &str,
     ) -> StorageResult<()> {
-        sqlx::query("INSERT INTO deployment_log (deployment_id, seq, at, stream, line) VALUES (?, ?, ?, ?, ?)")
+        sqlx::query("INSERT INTO deployment_log (deployment_id, seq, attempt, at, stream, line) VALUES (?, ?, ?, ?, ?, ?)")
             .bind(deployment)
             .bind(seq)
+            .bind(attempt)
             .bind(at)
             .bind(stream)
             .bind(line)
@@ -347,7 +385,7 @@ impl DeploymentStore for SqliteStorage {
         limit: i64,
     ) -> StorageResult<Vec<LogLine>> {
         let rows = sqlx::query_as::<_, LogLine>(
-            "SELECT seq, at, stream, line FROM deployment_log WHERE deployment_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+            "SELECT seq, attempt, at, stream, line FROM deployment_log WHERE deployment_id = ? AND seq > ? ORDER BY seq LIMIT ?",
         )
         .bind(deployment)
         .bind(after_seq)

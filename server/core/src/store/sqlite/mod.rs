@@ -168,7 +168,7 @@ fn last_admin() -> StorageError {
 }
 
 const DEPLOYMENT_COLUMNS: &str = "d.id, d.pipeline_id, d.stage_id, d.sha, d.previous_sha, d.kind, d.state, \
-     u.name AS requested_by, d.reason, d.created_at, d.started_at, d.finished_at, d.exit_code, d.pgid, d.checklist, d.emergency_reason";
+     u.name AS requested_by, d.reason, d.created_at, d.started_at, d.finished_at, d.exit_code, d.pgid, d.checklist, d.emergency_reason, d.migrations, d.migrations_note, d.retries, d.drift_overwritten, d.drift_note";
 
 fn deployment_select(filter: &str) -> String {
     format!("SELECT {DEPLOYMENT_COLUMNS} FROM deployments d LEFT JOIN users u ON u.id = d.requested_by {filter}")
@@ -200,6 +200,13 @@ struct DeploymentRow {
     /// A JSON array of strings.
     checklist: Option<String>,
     emergency_reason: Option<String>,
+    /// A JSON array of strings.
+    migrations: Option<String>,
+    migrations_note: Option<String>,
+    /// A JSON array of retries.
+    retries: Option<String>,
+    drift_overwritten: Option<String>,
+    drift_note: Option<String>,
 }
 
 impl TryFrom<DeploymentRow> for Deployment {
@@ -215,6 +222,25 @@ impl TryFrom<DeploymentRow> for Deployment {
             .map(serde_json::from_str::<Vec<String>>)
             .transpose()
             .map_err(db("a stored checklist is not a JSON list of strings"))?;
+        let migrations = row
+            .migrations
+            .as_deref()
+            .map(serde_json::from_str::<Vec<String>>)
+            .transpose()
+            .map_err(db(
+                "a stored list of migrations is not a JSON list of strings",
+            ))?
+            .map(|files| MigrationsAck {
+                files,
+                note: row.migrations_note,
+            });
+        let retries = row
+            .retries
+            .as_deref()
+            .map(serde_json::from_str::<Vec<Retry>>)
+            .transpose()
+            .map_err(db("a stored list of retries is not valid"))?
+            .unwrap_or_default();
         Ok(Deployment {
             id: row.id,
             sha: sha(&row.sha)?,
@@ -232,6 +258,12 @@ impl TryFrom<DeploymentRow> for Deployment {
             pgid: row.pgid,
             checklist,
             emergency_reason: row.emergency_reason,
+            migrations,
+            drift: row.drift_overwritten.map(|runs| DriftAck {
+                runs,
+                note: row.drift_note,
+            }),
+            retries,
         })
     }
 }
@@ -391,6 +423,11 @@ async fn read_snapshot(
         .into_iter()
         .filter(|f| f.closes(stage.as_str()))
         .collect();
+    snapshot.health = health::of_pipeline(&mut *conn, pipeline).await?;
+    snapshot.drift = versions::of_pipeline(&mut *conn, pipeline)
+        .await?
+        .into_iter()
+        .find(|d| d.stage == stage.as_str());
     if let Some(sha) = sha {
         snapshot.approval = approvals::open_request(&mut *conn, pipeline, stage, sha).await?;
     }
@@ -528,12 +565,14 @@ mod board;
 mod deployments;
 mod events;
 mod freezes;
+mod health;
 mod notifications;
 mod sessions;
 mod signoffs;
 mod throttle;
 mod tokens;
 mod users;
+mod versions;
 
 #[async_trait]
 impl Storage for SqliteStorage {

@@ -1,0 +1,219 @@
+//! The environment-truth keys: which paths are migrations, how a stage's health is
+//! probed, and which stages must be healthy before a promotion.
+
+use super::super::raw::{RawProbe, RawStage, RawVersionProbe};
+use super::super::{
+    defaults, PathGlobs, ProbeConfig, ProbeTarget, StageConfig, VersionExtract, VersionProbe,
+};
+use super::Validator;
+use slipway_model::StageId;
+use toml::Spanned;
+
+impl Validator<'_> {
+    /// `migrations`: the defaults when absent; each glob checked where it is written.
+    pub(super) fn migration_globs(
+        &mut self,
+        raw: Option<&Spanned<Vec<Spanned<String>>>>,
+        key: &str,
+    ) -> PathGlobs {
+        let defaults =
+            || PathGlobs::new(defaults::MIGRATIONS).unwrap_or_else(|_| PathGlobs::none());
+        let Some(list) = raw else {
+            return defaults();
+        };
+        let mut patterns = Vec::new();
+        for (i, glob) in list.get_ref().iter().enumerate() {
+            let text = glob.get_ref().trim();
+            let at = format!("{key}.migrations[{i}]");
+            if text.is_empty() {
+                self.push(
+                    glob,
+                    &at,
+                    "expected a path glob such as \"migrations/**\", got an empty string",
+                );
+            } else if text.starts_with('/') {
+                self.push(
+                    glob,
+                    &at,
+                    format!("{text:?} starts with '/': globs match paths relative to the repository's root, so write it without the leading '/'"),
+                );
+            } else if let Err(e) = PathGlobs::new(&[text]) {
+                self.push(
+                    glob,
+                    &at,
+                    format!("{e} (use * within a folder, ** across folders)"),
+                );
+            } else {
+                patterns.push(text.to_owned());
+            }
+        }
+        PathGlobs::new(&patterns).unwrap_or_else(|_| PathGlobs::none())
+    }
+
+    /// A probe: exactly one of `url` (http or https) and `command`, with its interval
+    /// and timeout.
+    pub(super) fn probe(&mut self, spanned: &Spanned<RawProbe>, key: &str) -> Option<ProbeConfig> {
+        let raw = spanned.get_ref();
+        let target = match (&raw.url, &raw.command) {
+            (Some(url), None) => match url::Url::parse(url.get_ref().trim()) {
+                Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {
+                    Some(ProbeTarget::Url(u))
+                }
+                Ok(_) => {
+                    self.push(
+                        url,
+                        &format!("{key}.url"),
+                        "expected an http:// or https:// URL",
+                    );
+                    None
+                }
+                Err(e) => {
+                    self.push(
+                        url,
+                        &format!("{key}.url"),
+                        format!("expected an http:// or https:// URL ({e})"),
+                    );
+                    None
+                }
+            },
+            (None, Some(command)) => {
+                let argv: Vec<String> = command
+                    .get_ref()
+                    .iter()
+                    .map(|c| c.get_ref().clone())
+                    .collect();
+                if argv.first().is_none_or(|p| p.trim().is_empty()) {
+                    self.push(
+                        command,
+                        &format!("{key}.command"),
+                        "expected a program and its arguments, like [\"./check-health.sh\"]",
+                    );
+                    None
+                } else {
+                    Some(ProbeTarget::Command(argv))
+                }
+            }
+            _ => {
+                self.push(spanned, key, "a probe needs exactly one of url and command");
+                None
+            }
+        };
+        let interval = raw
+            .interval_seconds
+            .as_ref()
+            .map_or(Some(defaults::PROBE_INTERVAL), |s| {
+                self.positive_secs(
+                    s,
+                    &format!("{key}.interval_seconds"),
+                    defaults::PROBE_INTERVAL_MIN_SECS,
+                )
+            });
+        let timeout = raw
+            .timeout_seconds
+            .as_ref()
+            .map_or(Some(defaults::PROBE_TIMEOUT), |s| {
+                self.positive_secs(
+                    s,
+                    &format!("{key}.timeout_seconds"),
+                    defaults::PROBE_TIMEOUT_MIN_SECS,
+                )
+            });
+        Some(ProbeConfig {
+            target: target?,
+            interval: interval?,
+            timeout: timeout?,
+        })
+    }
+
+    /// Each stage's `requires_healthy`: stages of the same pipeline that have a health
+    /// probe (a stage without one would hold promotions forever), other than itself.
+    pub(super) fn requires_healthy(
+        &mut self,
+        raw: &[Spanned<RawStage>],
+        stages: &mut [StageConfig],
+        key: &str,
+    ) {
+        let probed: Vec<(StageId, bool)> = stages
+            .iter()
+            .map(|s| (s.id.clone(), s.health.is_some()))
+            .collect();
+        for (j, raw_stage) in raw.iter().enumerate() {
+            let Some(list) = &raw_stage.get_ref().requires_healthy else {
+                continue;
+            };
+            let at = format!("{key}.stages[{j}].requires_healthy");
+            let own = raw_stage.get_ref().id.get_ref();
+            let mut ids = Vec::new();
+            for name in list.get_ref() {
+                let wanted = name.get_ref();
+                match probed.iter().find(|(id, _)| id.as_str() == wanted) {
+                    None => self.push(name, &at, format!("no stage {wanted:?} in this pipeline")),
+                    Some(_) if wanted == own => {
+                        self.push(name, &at, "a stage cannot require itself healthy: its own probe says how it runs, not whether it may be deployed")
+                    }
+                    Some((_, false)) => self.push(
+                        name,
+                        &at,
+                        format!("stage {wanted:?} has no health probe: give it `health = {{ url = \"…\" }}` or remove it here"),
+                    ),
+                    Some((id, true)) => ids.push(id.clone()),
+                }
+            }
+            if let Some(stage) = stages.iter_mut().find(|s| s.id.as_str() == own) {
+                stage.requires_healthy = ids;
+            }
+        }
+    }
+
+    /// A version probe: a probe, and at most one of `json_pointer` and `regex`.
+    pub(super) fn version_probe(
+        &mut self,
+        spanned: &Spanned<RawVersionProbe>,
+        key: &str,
+    ) -> Option<VersionProbe> {
+        let raw = spanned.get_ref();
+        let probe = self.probe(&Spanned::new(spanned.span(), raw.probe()), key);
+        let extract = match (&raw.json_pointer, &raw.regex) {
+            (None, None) => Some(VersionExtract::Whole),
+            (Some(p), None) if p.get_ref().is_empty() || p.get_ref().starts_with('/') => {
+                Some(VersionExtract::JsonPointer(p.get_ref().clone()))
+            }
+            (Some(p), None) => {
+                self.push(
+                    p,
+                    &format!("{key}.json_pointer"),
+                    format!("expected a JSON pointer such as \"/git/sha\" (RFC 6901: it starts with '/'), got {:?}", p.get_ref()),
+                );
+                None
+            }
+            (None, Some(r)) => match regex::Regex::new(r.get_ref()) {
+                Ok(re) => Some(VersionExtract::Regex(re)),
+                Err(e) => {
+                    let why = e.to_string();
+                    let last = why.lines().last().unwrap_or("invalid").trim().to_owned();
+                    self.push(
+                        r,
+                        &format!("{key}.regex"),
+                        format!(
+                            "{:?} is not a valid regular expression: {last}",
+                            r.get_ref()
+                        ),
+                    );
+                    None
+                }
+            },
+            (Some(_), Some(r)) => {
+                self.push(
+                    r,
+                    &format!("{key}.regex"),
+                    "give json_pointer or regex, not both",
+                );
+                None
+            }
+        };
+        Some(VersionProbe {
+            probe: probe?,
+            extract: extract?,
+        })
+    }
+}

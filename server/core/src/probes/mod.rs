@@ -1,0 +1,190 @@
+//! Probes of the environments: a URL (GET, 2xx answers) or a command (exit 0), run
+//! with a timeout. [`health`] polls each stage's health probe and records what it says;
+//! [`version`] polls each stage's version probe and watches for drift.
+
+pub mod health;
+pub mod version;
+
+use crate::config::{PipelineConfig, ProbeTarget, StageConfig};
+use std::process::Stdio;
+use std::time::Duration;
+
+/// The most of a probe's answer (body or output) that is kept: enough for a version
+/// document or an error line.
+const ANSWER_MAX: usize = 64 * 1024;
+
+/// What a probe found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    /// It succeeded (2xx, exit 0).
+    pub ok: bool,
+    /// One line for people: "HTTP 200", "HTTP 503", "connection refused", "exit code 1: …".
+    pub detail: String,
+    /// The body or standard output, cut at 64 KiB.
+    pub text: String,
+}
+
+/// One HTTP client for every probe of the process (connection reuse, one TLS setup).
+#[derive(Clone)]
+pub struct Prober {
+    http: reqwest::Client,
+}
+
+impl Prober {
+    pub fn new() -> Self {
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("slipway/", env!("CARGO_PKG_VERSION"), " (probe)"))
+            // A probe asks one URL: a redirect is the answer, not somewhere to go.
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap_or_default();
+        Prober { http }
+    }
+
+    /// Runs `target` for `stage` of `pipeline`, for at most `timeout`.
+    pub async fn run(
+        &self,
+        pipeline: &PipelineConfig,
+        stage: &StageConfig,
+        target: &ProbeTarget,
+        timeout: Duration,
+    ) -> Answer {
+        match target {
+            ProbeTarget::Url(url) => self.get(url.clone(), timeout).await,
+            ProbeTarget::Command(argv) => command(pipeline, stage, argv, timeout).await,
+        }
+    }
+
+    async fn get(&self, url: url::Url, timeout: Duration) -> Answer {
+        let failed = |detail: String| Answer {
+            ok: false,
+            detail,
+            text: String::new(),
+        };
+        let res = match self.http.get(url).timeout(timeout).send().await {
+            Ok(res) => res,
+            Err(e) if e.is_timeout() => {
+                return failed(format!("no answer within {}s", timeout.as_secs()))
+            }
+            Err(e) if e.is_connect() => return failed("connection refused or unreachable".into()),
+            Err(e) => return failed(first_line(&crate::repos::redact_userinfo(&e.to_string()))),
+        };
+        let status = res.status();
+        let text = match tokio::time::timeout(timeout, res.bytes()).await {
+            Ok(Ok(body)) => cut(&body),
+            _ => String::new(),
+        };
+        Answer {
+            ok: status.is_success(),
+            detail: format!("HTTP {}", status.as_u16()),
+            text,
+        }
+    }
+}
+
+impl Default for Prober {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Runs a probe command: no shell, the deployers' base environment plus
+/// `SLIPWAY_PIPELINE` and `SLIPWAY_STAGE`, killed (its whole process group) at the
+/// timeout.
+async fn command(
+    pipeline: &PipelineConfig,
+    stage: &StageConfig,
+    argv: &[String],
+    timeout: Duration,
+) -> Answer {
+    let Some((program, args)) = argv.split_first() else {
+        return Answer {
+            ok: false,
+            detail: "no command".into(),
+            text: String::new(),
+        };
+    };
+    let mut cmd = tokio::process::Command::new(program);
+    cmd.args(args)
+        .env_clear()
+        .envs(
+            crate::deploys::BASE_ENV
+                .iter()
+                .filter_map(|name| std::env::var(name).ok().map(|v| (*name, v))),
+        )
+        .env("SLIPWAY_PIPELINE", pipeline.id.as_str())
+        .env("SLIPWAY_STAGE", stage.id.as_str())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(true);
+    let child = match cmd.spawn() {
+        Ok(c) => c,
+        Err(e) => {
+            return Answer {
+                ok: false,
+                detail: format!("could not start {program:?}: {e}"),
+                text: String::new(),
+            }
+        }
+    };
+    let pid = child.id();
+    match tokio::time::timeout(timeout, child.wait_with_output()).await {
+        Ok(Ok(out)) => {
+            let text = cut(&out.stdout);
+            let ok = out.status.success();
+            let detail = match out.status.code() {
+                Some(0) => "exit code 0".to_owned(),
+                Some(code) => {
+                    let said = last_line(&cut(&out.stderr)).or_else(|| last_line(&text));
+                    match said {
+                        Some(line) => format!("exit code {code}: {line}"),
+                        None => format!("exit code {code}"),
+                    }
+                }
+                None => "killed by a signal".to_owned(),
+            };
+            Answer { ok, detail, text }
+        }
+        Ok(Err(e)) => Answer {
+            ok: false,
+            detail: format!("could not run {program:?}: {e}"),
+            text: String::new(),
+        },
+        Err(_) => {
+            // The child was dropped (killed); its own children go with the group.
+            if let Some(pid) = pid.and_then(|p| i32::try_from(p).ok()) {
+                let _ = nix::sys::signal::killpg(
+                    nix::unistd::Pid::from_raw(pid),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
+            }
+            Answer {
+                ok: false,
+                detail: format!("no answer within {}s", timeout.as_secs()),
+                text: String::new(),
+            }
+        }
+    }
+}
+
+fn cut(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(&bytes[..bytes.len().min(ANSWER_MAX)]).into_owned()
+}
+
+fn first_line(s: &str) -> String {
+    s.lines()
+        .next()
+        .unwrap_or_default()
+        .chars()
+        .take(200)
+        .collect()
+}
+
+fn last_line(s: &str) -> Option<String> {
+    s.lines()
+        .map(str::trim)
+        .rfind(|l| !l.is_empty())
+        .map(|l| l.chars().take(200).collect())
+}
