@@ -148,7 +148,9 @@ impl Outcome {
             DeploymentState::TimedOut => Outcome::TimedOut,
             DeploymentState::Interrupted => Outcome::Interrupted,
             // Not end states: never recorded as a deployment's outcome.
-            DeploymentState::Queued | DeploymentState::Running => Outcome::Refused,
+            DeploymentState::Queued | DeploymentState::Running | DeploymentState::Verifying => {
+                Outcome::Refused
+            }
         }
     }
 }

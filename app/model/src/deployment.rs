@@ -1,5 +1,5 @@
-//! The deployment state machine: queued → running → succeeded | failed | cancelled |
-//! timed-out | interrupted. Pure; storage persists the names, the engine moves between
+//! The deployment state machine: queued → running → (verifying →) succeeded | failed |
+//! cancelled | timed-out | interrupted. Pure; storage persists the names, the engine moves between
 //! states.
 
 use serde::{Deserialize, Serialize};
@@ -21,6 +21,9 @@ pub enum DeploymentState {
     Queued,
     /// The deployer runs.
     Running,
+    /// The deployer exited 0; the stage's version probe (or smoke command) has not
+    /// confirmed the new SHA yet.
+    Verifying,
     /// The deployer exited 0: the stage now runs this SHA.
     Succeeded,
     /// The deployer exited non-zero or could not start.
@@ -35,9 +38,10 @@ pub enum DeploymentState {
 
 impl DeploymentState {
     /// Every state.
-    pub const ALL: [DeploymentState; 7] = [
+    pub const ALL: [DeploymentState; 8] = [
         DeploymentState::Queued,
         DeploymentState::Running,
+        DeploymentState::Verifying,
         DeploymentState::Succeeded,
         DeploymentState::Failed,
         DeploymentState::Cancelled,
@@ -50,6 +54,7 @@ impl DeploymentState {
         match self {
             DeploymentState::Queued => "queued",
             DeploymentState::Running => "running",
+            DeploymentState::Verifying => "verifying",
             DeploymentState::Succeeded => "succeeded",
             DeploymentState::Failed => "failed",
             DeploymentState::Cancelled => "cancelled",
@@ -65,9 +70,13 @@ impl DeploymentState {
 
     /// The states in which a deployment keeps its stage busy (storage selects and
     /// guards with this set; the unique index on active deployments mirrors it).
-    pub const ACTIVE: [DeploymentState; 2] = [DeploymentState::Queued, DeploymentState::Running];
+    pub const ACTIVE: [DeploymentState; 3] = [
+        DeploymentState::Queued,
+        DeploymentState::Running,
+        DeploymentState::Verifying,
+    ];
 
-    /// Queued or running: the stage is busy.
+    /// Queued, running or verifying: the stage is busy.
     pub fn is_active(self) -> bool {
         Self::ACTIVE.contains(&self)
     }
@@ -90,8 +99,9 @@ impl DeploymentState {
             Queued => matches!(next, Running | Failed | Cancelled | Interrupted),
             Running => matches!(
                 next,
-                Succeeded | Failed | Cancelled | TimedOut | Interrupted
+                Verifying | Succeeded | Failed | Cancelled | TimedOut | Interrupted
             ),
+            Verifying => matches!(next, Succeeded | Failed | Cancelled | Interrupted),
             _ => false,
         }
     }

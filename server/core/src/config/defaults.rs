@@ -132,3 +132,10 @@ pub const PROBE_TIMEOUT_MIN_SECS: i64 = 1;
 /// A probe's last answer is trusted for this many intervals; older, the health is
 /// unknown (the server was down, or the probe hangs).
 pub const PROBE_TRUSTED_INTERVALS: u32 = 3;
+
+/// `version.verify_timeout_seconds`: how long a deployment may stay verifying.
+pub const VERIFY_TIMEOUT: Duration = Duration::from_secs(300);
+/// Smallest `verify_timeout_seconds`.
+pub const VERIFY_TIMEOUT_MIN_SECS: i64 = 1;
+/// `smoke.timeout_seconds`: how long a smoke command may run.
+pub const SMOKE_TIMEOUT: Duration = Duration::from_secs(300);

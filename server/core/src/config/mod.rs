@@ -189,8 +189,11 @@ pub struct StageConfig {
     pub approval: Option<ApprovalConfig>,
     /// How Slipway learns whether the environment is healthy (polled).
     pub health: Option<ProbeConfig>,
-    /// How Slipway learns which SHA the environment really runs (polled: drift).
+    /// How Slipway learns which SHA the environment really runs (polled: drift; after
+    /// a deploy: verification).
     pub version: Option<VersionProbe>,
+    /// Where there is no version probe: a command that verifies a deploy.
+    pub smoke: Option<SmokeConfig>,
     /// Stages (of this pipeline, each with a health probe) that must be healthy before
     /// a promotion into this one.
     pub requires_healthy: Vec<StageId>,
@@ -214,6 +217,17 @@ pub struct ProbeConfig {
 pub struct VersionProbe {
     pub probe: ProbeConfig,
     pub extract: VersionExtract,
+    /// After a deploy command exits 0, the deployment is *verifying* until the probe
+    /// reports the new SHA, at most this long; then it has failed.
+    pub verify_timeout: Duration,
+}
+
+/// A command run after a deploy command exited 0 (the deployer's environment, its own
+/// log lines): exit 0 verifies the deploy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SmokeConfig {
+    pub command: Vec<String>,
+    pub timeout: Duration,
 }
 
 /// Where in a version probe's answer the SHA is.

@@ -99,6 +99,7 @@ pub(super) struct RawStage {
     pub(super) approval: Option<Spanned<RawApproval>>,
     pub(super) health: Option<Spanned<RawProbe>>,
     pub(super) version: Option<Spanned<RawVersionProbe>>,
+    pub(super) smoke: Option<Spanned<RawSmoke>>,
     pub(super) requires_healthy: Option<Spanned<Vec<Spanned<String>>>>,
     pub(super) deployer: Spanned<RawDeployer>,
 }
@@ -112,6 +113,15 @@ pub(super) struct RawVersionProbe {
     pub(super) json_pointer: Option<Spanned<String>>,
     pub(super) regex: Option<Spanned<String>>,
     pub(super) interval_seconds: Option<Spanned<i64>>,
+    pub(super) timeout_seconds: Option<Spanned<i64>>,
+    pub(super) verify_timeout_seconds: Option<Spanned<i64>>,
+}
+
+/// A command run after a deploy command succeeded, on stages without a version probe.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSmoke {
+    pub(super) command: Spanned<Vec<Spanned<String>>>,
     pub(super) timeout_seconds: Option<Spanned<i64>>,
 }
 

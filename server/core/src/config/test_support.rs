@@ -21,6 +21,7 @@ pub(crate) fn stage(id: &str, label: &str) -> StageConfig {
         approval: None,
         health: None,
         version: None,
+        smoke: None,
         requires_healthy: Vec::new(),
         deployer: DeployerConfig {
             command: vec!["true".into()],

@@ -465,6 +465,10 @@ impl Validator<'_> {
             .version
             .as_ref()
             .and_then(|v| self.version_probe(v, &format!("{key}.version")));
+        let smoke = s
+            .smoke
+            .as_ref()
+            .and_then(|sm| self.smoke(sm, s.version.is_some(), &format!("{key}.smoke")));
         Some(StageConfig {
             id: id?,
             label,
@@ -478,6 +482,7 @@ impl Validator<'_> {
             approval,
             health,
             version,
+            smoke,
             // Checked against the pipeline's stages once they are all read.
             requires_healthy: Vec::new(),
             deployer: deployer?,

@@ -30,6 +30,9 @@ pub(super) struct LogWriter {
     pub(super) retry: Option<RetryConfig>,
     /// …and the first one a line of this attempt matched.
     pub(super) matched: Option<String>,
+    /// The deploy command succeeded and a smoke command verifies it: its process is not
+    /// the deployment's recorded one (the row is verifying, not running).
+    pub(super) verifying: bool,
 }
 
 impl LogWriter {
@@ -65,6 +68,10 @@ impl LogWriter {
 #[async_trait::async_trait]
 impl RunObserver for LogWriter {
     async fn started(&mut self, pgid: i32) {
+        if self.verifying {
+            // A restarted server still finds it by the deployment's marker.
+            return;
+        }
         let storage = &self.state.storage;
         let recorded = if self.attempt > 1 {
             storage.mark_attempt_running(self.id, pgid).await

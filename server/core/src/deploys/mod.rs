@@ -5,6 +5,7 @@
 pub mod log_sink;
 pub mod runner;
 pub mod supervisor;
+mod verify;
 
 use runner::CancelHandle;
 use slipway_model::DeploymentId;

@@ -4,6 +4,7 @@
 
 use super::log_sink::LogWriter;
 use super::runner::{self, CancelHandle, Outcome, RunSpec};
+use super::verify::{self, Verification, Verifier};
 use super::KILL_GRACE;
 use crate::config::{PipelineConfig, StageConfig};
 use crate::store::{Deployment, NewAudit};
@@ -19,6 +20,8 @@ use tracing::Instrument as _;
 /// Starts the stage's deployer for a freshly created deployment, in the background.
 pub fn start(state: &Services, pipeline: &PipelineConfig, stage: &StageConfig, d: Deployment) {
     let deployer = stage.deployer.clone();
+    let verifier = Verifier::of(stage);
+    let (pipeline, stage) = (pipeline.clone(), stage.clone());
     // An explicit, minimal environment: the server's secrets (database URL, GitHub
     // keys, session secrets) are not the deployer's business.
     let passed = super::BASE_ENV
@@ -90,6 +93,7 @@ pub fn start(state: &Services, pipeline: &PipelineConfig, stage: &StageConfig, d
             attempt: 1,
             retry: deployer.retry.clone(),
             matched: None,
+            verifying: false,
         };
         // Without a configured workdir, a fresh empty directory, removed when the deploy
         // ends: never the data directory, where a careless `rm -rf *` would take the
@@ -105,7 +109,13 @@ pub fn start(state: &Services, pipeline: &PipelineConfig, stage: &StageConfig, d
         if let Some(dir) = &scratch {
             spec.workdir = dir.path().to_owned();
         }
-        let outcome = run_attempts(&state2, &d, spec, &mut log, &cancel).await;
+        let outcome = run_attempts(&state2, &d, spec.clone(), &mut log, &cancel).await;
+        let verification = match (&outcome, &verifier) {
+            (Outcome::Exited { code: 0 }, Some(v)) => Some(
+                verify::verify(&state2, (&pipeline, &stage), v, &d, &spec, &mut log, &cancel).await,
+            ),
+            _ => None,
+        };
         drop(scratch);
         let (end, code, note) = match &outcome {
             Outcome::Exited { code: 0 } => (DeploymentState::Succeeded, Some(0), None),
@@ -137,6 +147,14 @@ pub fn start(state: &Services, pipeline: &PipelineConfig, stage: &StageConfig, d
             Outcome::SpawnFailed { message } => {
                 (DeploymentState::Failed, None, Some(message.clone()))
             }
+        };
+        let (end, note) = match verification {
+            None | Some(Verification::Verified) => (end, note),
+            Some(Verification::Failed(why)) => (DeploymentState::Failed, Some(why)),
+            Some(Verification::Cancelled) => (
+                DeploymentState::Cancelled,
+                Some("cancelled while verifying".to_owned()),
+            ),
         };
         if log.dropped.0 > 0 {
             let (lines, bytes) = log.dropped;

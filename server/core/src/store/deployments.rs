@@ -210,6 +210,10 @@ pub trait DeploymentStore: Send + Sync {
         at: OffsetDateTime,
     ) -> StorageResult<bool>;
 
+    /// Running → verifying (the deploy command exited 0); false when it is no longer
+    /// running (cancelled meanwhile).
+    async fn mark_verifying(&self, id: DeploymentId) -> StorageResult<bool>;
+
     /// A retried attempt of a running deployment started: records its process group.
     /// False when the deployment is no longer running (cancelled meanwhile).
     async fn mark_attempt_running(&self, id: DeploymentId, pgid: i32) -> StorageResult<bool>;

@@ -1,9 +1,10 @@
 //! The environment-truth keys: which paths are migrations, how a stage's health is
 //! probed, and which stages must be healthy before a promotion.
 
-use super::super::raw::{RawProbe, RawStage, RawVersionProbe};
+use super::super::raw::{RawProbe, RawSmoke, RawStage, RawVersionProbe};
 use super::super::{
-    defaults, PathGlobs, ProbeConfig, ProbeTarget, StageConfig, VersionExtract, VersionProbe,
+    defaults, PathGlobs, ProbeConfig, ProbeTarget, SmokeConfig, StageConfig, VersionExtract,
+    VersionProbe,
 };
 use super::Validator;
 use slipway_model::StageId;
@@ -211,9 +212,59 @@ impl Validator<'_> {
                 None
             }
         };
+        let verify_timeout =
+            raw.verify_timeout_seconds
+                .as_ref()
+                .map_or(Some(defaults::VERIFY_TIMEOUT), |s| {
+                    self.positive_secs(
+                        s,
+                        &format!("{key}.verify_timeout_seconds"),
+                        defaults::VERIFY_TIMEOUT_MIN_SECS,
+                    )
+                });
         Some(VersionProbe {
             probe: probe?,
             extract: extract?,
+            verify_timeout: verify_timeout?,
         })
+    }
+
+    /// `smoke`: a command; only where no version probe verifies deploys already.
+    pub(super) fn smoke(
+        &mut self,
+        spanned: &Spanned<RawSmoke>,
+        has_version: bool,
+        key: &str,
+    ) -> Option<SmokeConfig> {
+        let raw = spanned.get_ref();
+        if has_version {
+            self.push(
+                spanned,
+                key,
+                "this stage's version probe verifies its deploys already; remove smoke, or version",
+            );
+            return None;
+        }
+        let command: Vec<String> = raw
+            .command
+            .get_ref()
+            .iter()
+            .map(|c| c.get_ref().clone())
+            .collect();
+        if command.first().is_none_or(|p| p.trim().is_empty()) {
+            self.push(
+                &raw.command,
+                &format!("{key}.command"),
+                "expected a program and its arguments, like [\"./smoke-test.sh\"]",
+            );
+            return None;
+        }
+        let timeout = raw
+            .timeout_seconds
+            .as_ref()
+            .map_or(Some(defaults::SMOKE_TIMEOUT), |s| {
+                self.positive_secs(s, &format!("{key}.timeout_seconds"), 1)
+            })?;
+        Some(SmokeConfig { command, timeout })
     }
 }

@@ -149,6 +149,18 @@ impl DeploymentStore for SqliteStorage {
         Ok(done.rows_affected() == 1)
     }
 
+    async fn mark_verifying(&self, id: DeploymentId) -> StorageResult<bool> {
+        let done =
+            sqlx::query("UPDATE deployments SET state = ?, pgid = NULL WHERE id = ? AND state = ?")
+                .bind(DeploymentState::Verifying)
+                .bind(id)
+                .bind(DeploymentState::Running)
+                .execute(&self.pool)
+                .await
+                .map_err(db("failed to mark a deployment verifying"))?;
+        Ok(done.rows_affected() == 1)
+    }
+
     async fn mark_attempt_running(&self, id: DeploymentId, pgid: i32) -> StorageResult<bool> {
         let done = sqlx::query("UPDATE deployments SET pgid = ? WHERE id = ? AND state = ?")
             .bind(pgid)
@@ -189,7 +201,7 @@ impl DeploymentStore for SqliteStorage {
         }
         let done = sqlx::query(
             "UPDATE deployments SET state = ?, exit_code = ?, finished_at = ?, pgid = NULL \
-             WHERE id = ? AND state IN (?, ?)",
+             WHERE id = ? AND state IN (?, ?, ?)",
         )
         .bind(state)
         .bind(exit_code)
@@ -197,6 +209,7 @@ impl DeploymentStore for SqliteStorage {
         .bind(id)
         .bind(ACTIVE[0])
         .bind(ACTIVE[1])
+        .bind(ACTIVE[2])
         .execute(&self.pool)
         .await
         .map_err(db("failed to finish a deployment"))?;
@@ -214,12 +227,15 @@ impl DeploymentStore for SqliteStorage {
     }
 
     async fn unfinished_deployments(&self) -> StorageResult<Vec<Deployment>> {
-        let rows = sqlx::query(&deployment_select("WHERE d.state IN (?, ?) ORDER BY d.id"))
-            .bind(ACTIVE[0])
-            .bind(ACTIVE[1])
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db("failed to list unfinished deployments"))?;
+        let rows = sqlx::query(&deployment_select(
+            "WHERE d.state IN (?, ?, ?) ORDER BY d.id",
+        ))
+        .bind(ACTIVE[0])
+        .bind(ACTIVE[1])
+        .bind(ACTIVE[2])
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db("failed to list unfinished deployments"))?;
         rows.iter().map(deployment_from_row).collect()
     }
 
@@ -298,6 +314,8 @@ impl DeploymentStore for SqliteStorage {
             .push_bind(ACTIVE[0])
             .push(", ")
             .push_bind(ACTIVE[1])
+            .push(", ")
+            .push_bind(ACTIVE[2])
             .push(") AND sha");
         sha_stage_pairs_then(&self.pool, query, shas, |q| {
             q.push(" GROUP BY sha, stage_id HAVING SUM(CASE WHEN state = ")

@@ -313,7 +313,7 @@ const LOCK_SELECT: &str =
 const SUCCEEDED: DeploymentState = DeploymentState::Succeeded;
 
 /// The active states, for `state IN (?, ?)`.
-const ACTIVE: [DeploymentState; 2] = DeploymentState::ACTIVE;
+const ACTIVE: [DeploymentState; 3] = DeploymentState::ACTIVE;
 
 /// Runs a query returning `(sha, stage_id)` rows, completed by ` IN (…)` over `shas`
 /// (bound, one parameter each); an empty list reads nothing.
@@ -374,11 +374,12 @@ async fn read_snapshot(
     .map_err(db("failed to read the current deployment"))?
     .map(|r| deployment_from_row(&r))
     .transpose()?;
-    let active = sqlx::query(&one("WHERE d.pipeline_id = ? AND d.stage_id = ? AND d.state IN (?, ?) ORDER BY d.id DESC LIMIT 1"))
+    let active = sqlx::query(&one("WHERE d.pipeline_id = ? AND d.stage_id = ? AND d.state IN (?, ?, ?) ORDER BY d.id DESC LIMIT 1"))
         .bind(pipeline.as_str())
         .bind(stage.as_str())
         .bind(ACTIVE[0])
         .bind(ACTIVE[1])
+        .bind(ACTIVE[2])
         .fetch_optional(&mut *conn)
         .await
         .map_err(db("failed to read the active deployment"))?
@@ -449,13 +450,14 @@ async fn read_snapshot(
             // stage once and failed a redeploy there since has not passed it.
             let latest: Option<(DeploymentId, DeploymentState)> = sqlx::query_as(
                 "SELECT id, state FROM deployments WHERE pipeline_id = ? AND stage_id = ? AND sha = ? \
-                 AND state NOT IN (?, ?) ORDER BY id DESC LIMIT 1",
+                 AND state NOT IN (?, ?, ?) ORDER BY id DESC LIMIT 1",
             )
             .bind(pipeline.as_str())
             .bind(prev.as_str())
             .bind(sha.as_str())
             .bind(ACTIVE[0])
             .bind(ACTIVE[1])
+            .bind(ACTIVE[2])
             .fetch_optional(&mut *conn)
             .await
             .map_err(db("failed to read the previous stage"))?;

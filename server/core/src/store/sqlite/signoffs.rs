@@ -151,13 +151,14 @@ async fn facts(
     .await?;
     let moved_on = sqlx::query_scalar::<_, i64>(
         "SELECT COUNT(*) FROM deployments WHERE pipeline_id = ? AND stage_id = ? AND sha = ? \
-         AND state IN (?, ?, ?)",
+         AND state IN (?, ?, ?, ?)",
     )
     .bind(key.pipeline.as_str())
     .bind(key.next_stage.as_str())
     .bind(key.sha.as_str())
     .bind(ACTIVE[0])
     .bind(ACTIVE[1])
+    .bind(ACTIVE[2])
     .bind(SUCCEEDED)
     .fetch_one(&mut *conn)
     .await
