@@ -286,6 +286,8 @@ async fn run() -> Result<Vec<String>> {
             reason: None,
             checklist: None,
             emergency_reason: None,
+            migrations: None,
+            drift: None,
         };
         let d = app
             .state

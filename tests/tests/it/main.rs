@@ -17,6 +17,7 @@ mod deployer;
 mod drift;
 mod governance;
 mod health;
+mod http_deployer;
 mod live;
 mod matrix;
 mod migrations;

@@ -1110,7 +1110,7 @@ async fn restart_recovery_ends_a_deployer_found_by_its_marker_and_spares_a_proce
         .await
         .unwrap();
     assert!(storage
-        .mark_running(reused.id, innocent_group, app.state.now())
+        .mark_running(reused.id, Some(innocent_group), app.state.now())
         .await
         .unwrap());
     // on staging, one that recorded nothing, though its deployer runs (the crash came

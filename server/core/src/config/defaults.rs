@@ -139,3 +139,6 @@ pub const VERIFY_TIMEOUT: Duration = Duration::from_secs(300);
 pub const VERIFY_TIMEOUT_MIN_SECS: i64 = 1;
 /// `smoke.timeout_seconds`: how long a smoke command may run.
 pub const SMOKE_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// `deployer.http.poll_interval_seconds`: how often a CD system's status URL is read.
+pub const HTTP_DEPLOYER_POLL: Duration = Duration::from_secs(5);

@@ -271,12 +271,12 @@ pub struct ApprovalConfig {
     pub valid: Duration,
 }
 
-/// A command deployer: an argv run without a shell, inputs only through environment
-/// variables.
+/// How a stage deploys: a command (an argv run without a shell, inputs only through
+/// environment variables), or an HTTP call to a CD system.
 #[derive(Debug, Clone)]
 pub struct DeployerConfig {
-    /// Program and arguments.
-    pub command: Vec<String>,
+    /// What runs a deploy.
+    pub kind: DeployerKind,
     /// Extra environment variables.
     pub env: BTreeMap<String, String>,
     /// Variables passed on from the server's own environment besides
@@ -292,6 +292,27 @@ pub struct DeployerConfig {
     pub max_log_bytes: u64,
     /// Which failures are transient and retried; `None`: every failure is real.
     pub retry: Option<RetryConfig>,
+}
+
+/// What runs a deploy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeployerKind {
+    /// Program and arguments.
+    Command(Vec<String>),
+    /// A signed POST to a CD system (Jenkins, Rundeck, an in-house one).
+    Http(HttpDeployer),
+}
+
+/// A deploy driven over HTTP: Slipway POSTs the deployment as JSON to `url`, signed
+/// with HMAC-SHA256 when `secret_env` names the server's environment variable holding
+/// the key; a 2xx answer starts it. An answer with a `status_url` is then polled every
+/// `poll_interval` until it reports a terminal `state`, its `log` lines streamed into
+/// the deployment's log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpDeployer {
+    pub url: url::Url,
+    pub secret_env: Option<String>,
+    pub poll_interval: Duration,
 }
 
 /// When a failed deploy is tried again: its exit code is one of `exit_codes`, or a line

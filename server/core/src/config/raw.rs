@@ -164,7 +164,8 @@ pub(super) struct RawSignOff {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawDeployer {
-    pub(super) command: Spanned<Vec<Spanned<String>>>,
+    pub(super) command: Option<Spanned<Vec<Spanned<String>>>>,
+    pub(super) http: Option<Spanned<RawHttpDeployer>>,
     #[serde(default)]
     pub(super) env: BTreeMap<String, Spanned<String>>,
     #[serde(default)]
@@ -173,6 +174,14 @@ pub(super) struct RawDeployer {
     pub(super) timeout_seconds: Option<Spanned<i64>>,
     pub(super) max_log_bytes: Option<Spanned<i64>>,
     pub(super) retry: Option<Spanned<RawRetry>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawHttpDeployer {
+    pub(super) url: Spanned<String>,
+    pub(super) secret_env: Option<Spanned<String>>,
+    pub(super) poll_interval_seconds: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize)]

@@ -24,7 +24,7 @@ pub(crate) fn stage(id: &str, label: &str) -> StageConfig {
         smoke: None,
         requires_healthy: Vec::new(),
         deployer: DeployerConfig {
-            command: vec!["true".into()],
+            kind: super::DeployerKind::Command(vec!["true".into()]),
             env: BTreeMap::new(),
             pass_env: Vec::new(),
             workdir: None,

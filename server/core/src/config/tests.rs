@@ -486,3 +486,46 @@ fn health_probes_and_requires_healthy_are_checked_against_the_pipeline() {
         "{msg}"
     );
 }
+
+#[test]
+fn a_deployer_is_a_command_or_an_http_call_and_never_holds_a_key() {
+    let dir = repo_dir();
+    let with = |deployer: &str| {
+        minimal("").replacen(
+            "id = \"production\"\ndeployer = { command = [\"true\"] }",
+            &format!("id = \"production\"\ndeployer = {deployer}"),
+            1,
+        )
+    };
+    let c = parse(
+        &with(r#"{ http = { url = "https://cd.example.com/deploy", secret_env = "CD_KEY" } }"#),
+        dir.path(),
+    )
+    .expect("valid");
+    match &c.pipelines[0].stages[1].deployer.kind {
+        DeployerKind::Http(h) => {
+            assert_eq!(h.url.as_str(), "https://cd.example.com/deploy");
+            assert_eq!(h.secret_env.as_deref(), Some("CD_KEY"));
+            assert_eq!(h.poll_interval, defaults::HTTP_DEPLOYER_POLL);
+        }
+        other => panic!("{other:?}"),
+    }
+    for (deployer, says) in [
+        (
+            r#"{ command = ["true"], http = { url = "https://cd.example.com/" } }"#,
+            "a deployer is a command or an HTTP call, not both",
+        ),
+        ("{ timeout_seconds = 60 }", "a deployer needs a command"),
+        (
+            r#"{ http = { url = "ftp://cd.example.com/" } }"#,
+            "expected an http:// or https:// URL",
+        ),
+        (
+            r#"{ http = { url = "https://cd.example.com/", secret_env = "s3cr3t-value!" } }"#,
+            "never the key itself",
+        ),
+    ] {
+        let err = parse(&with(deployer), dir.path()).unwrap_err().to_string();
+        assert!(err.contains(says), "{deployer}: {err}");
+    }
+}

@@ -440,7 +440,7 @@ impl Validator<'_> {
             .label
             .as_ref()
             .map_or_else(|| s.id.get_ref().clone(), |l| l.get_ref().clone());
-        let deployer = self.deployer(s.deployer.get_ref(), &format!("{key}.deployer"), base);
+        let deployer = self.deployer(&s.deployer, &format!("{key}.deployer"), base);
         let sign_off = s
             .sign_off
             .as_ref()

@@ -36,6 +36,29 @@ pub(super) struct LogWriter {
 }
 
 impl LogWriter {
+    /// An HTTP deployer started (no process of Slipway's runs it): the row is running.
+    pub(super) async fn started_remote(&mut self) {
+        if self.attempt > 1 || self.verifying {
+            return;
+        }
+        match self
+            .state
+            .storage
+            .mark_running(self.id, None, self.state.now())
+            .await
+        {
+            Ok(true) => {}
+            Ok(false) => self.cancel.cancel(),
+            Err(e) => {
+                tracing::error!(deployment = %self.id, error = %e, "failed to record a running deployment");
+            }
+        }
+        self.state
+            .events
+            .deployment_changed(&self.pipeline, self.id, DeploymentState::Running)
+            .await;
+    }
+
     /// Stores and publishes one line of `stream` (`stdout`, `stderr`, or `slipway` for
     /// lines Slipway adds).
     pub(super) async fn write(&mut self, stream: &str, at: OffsetDateTime, text: &str) {
@@ -76,7 +99,9 @@ impl RunObserver for LogWriter {
         let recorded = if self.attempt > 1 {
             storage.mark_attempt_running(self.id, pgid).await
         } else {
-            storage.mark_running(self.id, pgid, self.state.now()).await
+            storage
+                .mark_running(self.id, Some(pgid), self.state.now())
+                .await
         };
         match recorded {
             Ok(true) => {}

@@ -6,7 +6,7 @@ use super::log_sink::LogWriter;
 use super::runner::{self, CancelHandle, Outcome, RunSpec};
 use super::verify::{self, Verification, Verifier};
 use super::KILL_GRACE;
-use crate::config::{PipelineConfig, StageConfig};
+use crate::config::{DeployerKind, HttpDeployer, PipelineConfig, StageConfig};
 use crate::store::{Deployment, NewAudit};
 use crate::Services;
 use slipway_model::audit::{AuditAction, Outcome as AuditOutcome};
@@ -54,7 +54,10 @@ pub fn start(state: &Services, pipeline: &PipelineConfig, stage: &StageConfig, d
     ]);
     env.extend(deployer.env.iter().map(|(k, v)| (k.clone(), v.clone())));
     let mut spec = RunSpec {
-        argv: deployer.command.clone(),
+        argv: match &deployer.kind {
+            DeployerKind::Command(argv) => argv.clone(),
+            DeployerKind::Http(_) => Vec::new(),
+        },
         env,
         workdir: deployer.workdir.clone().unwrap_or_default(),
         timeout: deployer.timeout,
@@ -109,7 +112,11 @@ pub fn start(state: &Services, pipeline: &PipelineConfig, stage: &StageConfig, d
         if let Some(dir) = &scratch {
             spec.workdir = dir.path().to_owned();
         }
-        let outcome = run_attempts(&state2, &d, spec.clone(), &mut log, &cancel).await;
+        let http = match &deployer.kind {
+            DeployerKind::Http(h) => Some(h),
+            DeployerKind::Command(_) => None,
+        };
+        let outcome = run_attempts(&state2, &d, (&spec, http), &mut log, &cancel).await;
         let verification = match (&outcome, &verifier) {
             (Outcome::Exited { code: 0 }, Some(v)) => Some(
                 verify::verify(&state2, (&pipeline, &stage), v, &d, &spec, &mut log, &cancel).await,
@@ -210,12 +217,15 @@ pub fn start(state: &Services, pipeline: &PipelineConfig, stage: &StageConfig, d
 async fn run_attempts(
     state: &Services,
     d: &Deployment,
-    spec: RunSpec,
+    (spec, http): (&RunSpec, Option<&HttpDeployer>),
     log: &mut LogWriter,
     cancel: &CancelHandle,
 ) -> Outcome {
     loop {
-        let outcome = runner::run(spec.clone(), log, cancel.clone()).await;
+        let outcome = match http {
+            Some(h) => super::http::run(state, h, d, log, cancel, spec.timeout).await,
+            None => runner::run(spec.clone(), log, cancel.clone()).await,
+        };
         let Some(rule) = log.retry.clone() else {
             return outcome;
         };

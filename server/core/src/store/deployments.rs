@@ -202,11 +202,12 @@ pub trait DeploymentStore: Send + Sync {
         audit: AuditOf<'_>,
     ) -> Result<Deployment, CreateDeploymentError>;
 
-    /// Queued → running, recording the process group.
+    /// Queued → running, recording the process group (`None`: no process of Slipway's
+    /// runs it, as with the HTTP deployer).
     async fn mark_running(
         &self,
         id: DeploymentId,
-        pgid: i32,
+        pgid: Option<i32>,
         at: OffsetDateTime,
     ) -> StorageResult<bool>;
 

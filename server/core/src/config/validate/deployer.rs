@@ -1,7 +1,7 @@
 //! The deployer of a stage: its argv, environment, working directory and limits.
 
-use super::super::raw::{RawDeployer, RawRetry};
-use super::super::{defaults, DeployerConfig, RetryConfig};
+use super::super::raw::{RawDeployer, RawHttpDeployer, RawRetry};
+use super::super::{defaults, DeployerConfig, DeployerKind, HttpDeployer, RetryConfig};
 use super::Validator;
 use std::path::Path;
 use toml::Spanned;
@@ -9,24 +9,48 @@ use toml::Spanned;
 impl Validator<'_> {
     pub(super) fn deployer(
         &mut self,
-        d: &RawDeployer,
+        spanned: &Spanned<RawDeployer>,
         key: &str,
         base: &Path,
     ) -> Option<DeployerConfig> {
-        let command: Vec<String> = d
-            .command
-            .get_ref()
-            .iter()
-            .map(|c| c.get_ref().clone())
-            .collect();
-        if command.is_empty() || command[0].trim().is_empty() {
-            self.push(
-                &d.command,
-                &format!("{key}.command"),
-                "expected a program and its arguments, like [\"./deploy.sh\", \"--verbose\"]",
-            );
-            return None;
-        }
+        let d = spanned.get_ref();
+        let kind = match (&d.command, &d.http) {
+            (Some(command), None) => {
+                let argv: Vec<String> = command
+                    .get_ref()
+                    .iter()
+                    .map(|c| c.get_ref().clone())
+                    .collect();
+                if argv.first().is_none_or(|p| p.trim().is_empty()) {
+                    self.push(
+                        command,
+                        &format!("{key}.command"),
+                        "expected a program and its arguments, like [\"./deploy.sh\", \"--verbose\"]",
+                    );
+                    return None;
+                }
+                DeployerKind::Command(argv)
+            }
+            (None, Some(http)) => {
+                DeployerKind::Http(self.http_deployer(http.get_ref(), &format!("{key}.http"))?)
+            }
+            (Some(_), Some(http)) => {
+                self.push(
+                    http,
+                    &format!("{key}.http"),
+                    "a deployer is a command or an HTTP call, not both",
+                );
+                return None;
+            }
+            (None, None) => {
+                self.push(
+                    spanned,
+                    key,
+                    "a deployer needs a command (like [\"./deploy.sh\"]) or http = { url = \"…\" }",
+                );
+                return None;
+            }
+        };
         let env_name = |name: &str| {
             !name.is_empty()
                 && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
@@ -75,7 +99,7 @@ impl Validator<'_> {
             }
         };
         Some(DeployerConfig {
-            command,
+            kind,
             env: d
                 .env
                 .iter()
@@ -89,6 +113,51 @@ impl Validator<'_> {
                 None => None,
                 Some(r) => Some(self.retry(r, &format!("{key}.retry"))?),
             },
+        })
+    }
+
+    /// `deployer.http`: an http(s) URL, the name of the environment variable holding the
+    /// signing key, and how often to read the status URL.
+    fn http_deployer(&mut self, h: &RawHttpDeployer, key: &str) -> Option<HttpDeployer> {
+        let url = match url::Url::parse(h.url.get_ref().trim()) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Some(u),
+            _ => {
+                self.push(
+                    &h.url,
+                    &format!("{key}.url"),
+                    "expected an http:// or https:// URL",
+                );
+                None
+            }
+        };
+        let secret_env = match &h.secret_env {
+            None => Some(None),
+            Some(name)
+                if !name.get_ref().is_empty()
+                    && name
+                        .get_ref()
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'_') =>
+            {
+                Some(Some(name.get_ref().clone()))
+            }
+            Some(name) => {
+                self.push(
+                    name,
+                    &format!("{key}.secret_env"),
+                    "expected the name of an environment variable (letters, digits, '_') that holds the signing key, never the key itself",
+                );
+                None
+            }
+        };
+        let poll_interval = match &h.poll_interval_seconds {
+            None => Some(defaults::HTTP_DEPLOYER_POLL),
+            Some(s) => self.positive_secs(s, &format!("{key}.poll_interval_seconds"), 1),
+        };
+        Some(HttpDeployer {
+            url: url?,
+            secret_env: secret_env?,
+            poll_interval: poll_interval?,
         })
     }
 

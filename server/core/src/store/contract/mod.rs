@@ -290,8 +290,11 @@ pub async fn state_moves_refuse_rows_no_longer_in_the_expected_state(s: &dyn Sto
         .await
         .expect("create");
     let now = OffsetDateTime::now_utc();
-    assert!(s.mark_running(d.id, 4242, now).await.expect("run"));
-    assert!(!s.mark_running(d.id, 4242, now).await.expect("run twice"));
+    assert!(s.mark_running(d.id, Some(4242), now).await.expect("run"));
+    assert!(!s
+        .mark_running(d.id, Some(4242), now)
+        .await
+        .expect("run twice"));
     assert!(s
         .finish_deployment(d.id, DeploymentState::Succeeded, Some(0), now)
         .await

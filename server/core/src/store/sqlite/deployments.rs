@@ -130,7 +130,7 @@ impl DeploymentStore for SqliteStorage {
     async fn mark_running(
         &self,
         id: DeploymentId,
-        pgid: i32,
+        pgid: Option<i32>,
         at: OffsetDateTime,
     ) -> StorageResult<bool> {
         // Moves only a queued row: a deployment cancelled before its process started
