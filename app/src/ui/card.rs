@@ -386,64 +386,77 @@ fn ChecklistBoxes(items: Vec<String>) -> impl IntoView {
         .collect_view()
 }
 
-/// The acknowledgement of migration files a deployment crosses: the files, a required
-/// checkbox (`acknowledge_migrations`) and an optional note. Nothing when there are none.
+/// The acknowledgement of migration files a deployment crosses: the files, then the
+/// shared checkbox and note. Nothing when there are none.
 #[component]
 pub(super) fn MigrationsAck(files: Vec<String>, what: String) -> impl IntoView {
     (!files.is_empty()).then(|| {
         view! {
-            <fieldset class="migrations">
-                <legend>{format!("Migrations ({})", files.len())}</legend>
-                <ul class="migration-files">
+            <AckBox
+                name="migrations"
+                legend=format!("Migrations ({})", files.len())
+                label="Tested against a copy of production data"
+                placeholder="Note (optional): which copy, when"
+                what=what
+            >
+                <ul class="ack-items">
                     {files.into_iter().map(|f| view! { <li><code>{f}</code></li> }).collect_view()}
                 </ul>
-                <label>
-                    <input
-                        type="checkbox"
-                        name="acknowledge_migrations"
-                        value="true"
-                        required
-                        aria-label=format!("Acknowledge the migrations of {what}")
-                    />
-                    " Tested against a copy of production data"
-                </label>
-                <input
-                    name="migrations_note"
-                    maxlength="500"
-                    placeholder="Note (optional): which copy, when"
-                    aria-label=format!("Note on the migrations of {what}")
-                />
-            </fieldset>
+            </AckBox>
         }
     })
 }
 
-/// The acknowledgement that a deployment overwrites a drifted stage: what it runs, a
-/// required checkbox (`acknowledge_drift`) and an optional note. Nothing without drift.
+/// The acknowledgement that a deployment overwrites a drifted stage: what it runs,
+/// then the shared checkbox and note. Nothing without drift.
 #[component]
 pub(super) fn DriftAck(drift: Option<String>, what: String) -> impl IntoView {
     drift.map(|text| {
         view! {
-            <fieldset class="drift">
-                <legend>"Drift"</legend>
+            <AckBox
+                name="drift"
+                legend="Drift".to_owned()
+                label="Overwrite what was changed by hand"
+                placeholder="Note (optional): what was changed, who knows"
+                what=what
+            >
                 <p>{text}</p>
-                <label>
-                    <input
-                        type="checkbox"
-                        name="acknowledge_drift"
-                        value="true"
-                        required
-                        aria-label=format!("Acknowledge overwriting the drift of {what}")
-                    />
-                    " Overwrite what was changed by hand"
-                </label>
-                <input
-                    name="drift_note"
-                    maxlength="500"
-                    placeholder="Note (optional): what was changed, who knows"
-                    aria-label=format!("Note on the drift of {what}")
-                />
-            </fieldset>
+            </AckBox>
         }
     })
+}
+
+/// What a gate in `acknowledge` asks of the promoter: a required checkbox
+/// (`acknowledge_<name>`) and an optional note (`<name>_note`), after what it is about.
+#[component]
+fn AckBox(
+    name: &'static str,
+    legend: String,
+    label: &'static str,
+    placeholder: &'static str,
+    what: String,
+    children: Children,
+) -> impl IntoView {
+    view! {
+        <fieldset class=format!("ack {name}")>
+            <legend>{legend}</legend>
+            {children()}
+            <label>
+                <input
+                    type="checkbox"
+                    name=format!("acknowledge_{name}")
+                    value="true"
+                    required
+                    aria-label=format!("Acknowledge the {name} of {what}")
+                />
+                {format!(" {label}")}
+            </label>
+            <input
+                name=format!("{name}_note")
+                maxlength="500"
+                placeholder=placeholder
+                aria-label=format!("Note on the {name} of {what}")
+            />
+        </fieldset>
+    }
 }

@@ -131,14 +131,9 @@ pub struct PromoteForm {
     checklist: Vec<String>,
     /// Only on the emergency-override form.
     emergency_reason: Option<String>,
-    /// The migrations checkbox (`true` when ticked) and its note.
-    #[serde(default)]
-    acknowledge_migrations: bool,
-    migrations_note: Option<String>,
-    /// The drift checkbox (`true` when ticked) and its note.
-    #[serde(default)]
-    acknowledge_drift: bool,
-    drift_note: Option<String>,
+    /// The migrations and drift checkboxes (`true` when ticked) and their notes.
+    #[serde(flatten)]
+    acks: super::acks::AckForm,
 }
 
 /// `POST /pipelines/{p}/promote`: to the deployment page on success.
@@ -155,16 +150,7 @@ pub async fn promote(
         let options = promotion::PromoteOptions {
             checklist: f.checklist,
             emergency_reason: f.emergency_reason,
-            migrations: promotion::Acknowledgement::from_fields(
-                f.acknowledge_migrations,
-                f.migrations_note.as_deref(),
-                "migrations",
-            )?,
-            drift: promotion::Acknowledgement::from_fields(
-                f.acknowledge_drift,
-                f.drift_note.as_deref(),
-                "drift",
-            )?,
+            acks: f.acks.parse()?,
         };
         promotion::promote(&state, &user, &at, &f.sha, &options).await
     }
@@ -267,12 +253,8 @@ pub async fn cancel(
 pub struct RollbackForm {
     #[serde(default)]
     reason: String,
-    #[serde(default)]
-    acknowledge_migrations: bool,
-    migrations_note: Option<String>,
-    #[serde(default)]
-    acknowledge_drift: bool,
-    drift_note: Option<String>,
+    #[serde(flatten)]
+    acks: super::acks::AckForm,
 }
 
 /// `POST /pipelines/{p}/stages/{s}/rollback`: to the deployment page on success.
@@ -286,25 +268,7 @@ pub async fn rollback(
     let back = format!("/pipelines/{p}");
     let result = async {
         let at = promotion::stage(&state, &p, &s)?;
-        let migrations = promotion::Acknowledgement::from_fields(
-            f.acknowledge_migrations,
-            f.migrations_note.as_deref(),
-            "migrations",
-        )?;
-        let drift = promotion::Acknowledgement::from_fields(
-            f.acknowledge_drift,
-            f.drift_note.as_deref(),
-            "drift",
-        )?;
-        promotion::rollback(
-            &state,
-            &user,
-            &at,
-            &f.reason,
-            migrations.as_ref(),
-            drift.as_ref(),
-        )
-        .await
+        promotion::rollback(&state, &user, &at, &f.reason, &f.acks.parse()?).await
     }
     .await;
     finish(

@@ -255,22 +255,9 @@ pub(super) struct PromoteBody {
     #[serde(default)]
     #[schema(max_length = 500)]
     override_reason: Option<String>,
-    /// Acknowledges the migration files the promotion crosses (the `migrations` gate
-    /// says `acknowledge` and lists them): tested against a copy of production data.
-    #[serde(default)]
-    acknowledge_migrations: bool,
-    /// A note kept with the acknowledgement (only with `acknowledge_migrations`).
-    #[serde(default)]
-    #[schema(max_length = 500)]
-    migrations_note: Option<String>,
-    /// Acknowledges that the deployment overwrites a stage that drifted from its
-    /// recorded SHA (the `drift` gate says `acknowledge`).
-    #[serde(default)]
-    acknowledge_drift: bool,
-    /// A note kept with the acknowledgement (only with `acknowledge_drift`).
-    #[serde(default)]
-    #[schema(max_length = 500)]
-    drift_note: Option<String>,
+    /// The acknowledgements the `migrations` and `drift` gates ask for.
+    #[serde(flatten)]
+    acks: super::acks::AckFields,
 }
 
 #[utoipa::path(
@@ -302,16 +289,7 @@ pub(super) async fn promote(
     let options = promotion::PromoteOptions {
         checklist: body.checklist,
         emergency_reason: body.override_reason,
-        migrations: promotion::Acknowledgement::from_fields(
-            body.acknowledge_migrations,
-            body.migrations_note.as_deref(),
-            "migrations",
-        )?,
-        drift: promotion::Acknowledgement::from_fields(
-            body.acknowledge_drift,
-            body.drift_note.as_deref(),
-            "drift",
-        )?,
+        acks: body.acks.parse()?,
     };
     let d = promotion::promote(&state, &user, &at, &body.sha, &options)
         .await
@@ -393,22 +371,9 @@ pub(super) struct RollbackBody {
     /// Why, for the audit log (1 to 500 characters, not only spaces).
     #[schema(min_length = 1, max_length = 500, pattern = "\\S")]
     reason: String,
-    /// Acknowledges the migration files the rollback steps back over (the stage's
-    /// `rollback_migrations` lists them): tested against a copy of production data.
-    #[serde(default)]
-    acknowledge_migrations: bool,
-    /// A note kept with the acknowledgement (only with `acknowledge_migrations`).
-    #[serde(default)]
-    #[schema(max_length = 500)]
-    migrations_note: Option<String>,
-    /// Acknowledges that the deployment overwrites a stage that drifted from its
-    /// recorded SHA (the `drift` gate says `acknowledge`).
-    #[serde(default)]
-    acknowledge_drift: bool,
-    /// A note kept with the acknowledgement (only with `acknowledge_drift`).
-    #[serde(default)]
-    #[schema(max_length = 500)]
-    drift_note: Option<String>,
+    /// The acknowledgements the `migrations` and `drift` gates ask for.
+    #[serde(flatten)]
+    acks: super::acks::AckFields,
 }
 
 #[utoipa::path(
@@ -437,26 +402,9 @@ pub(super) async fn rollback(
     ApiJson(body): ApiJson<RollbackBody>,
 ) -> ApiResult<(StatusCode, Json<DeploymentJson>)> {
     let at = promotion::stage(&state, &p, &s)?;
-    let migrations = promotion::Acknowledgement::from_fields(
-        body.acknowledge_migrations,
-        body.migrations_note.as_deref(),
-        "migrations",
-    )?;
-    let drift = promotion::Acknowledgement::from_fields(
-        body.acknowledge_drift,
-        body.drift_note.as_deref(),
-        "drift",
-    )?;
-    let d = promotion::rollback(
-        &state,
-        &user,
-        &at,
-        &body.reason,
-        migrations.as_ref(),
-        drift.as_ref(),
-    )
-    .await
-    .map_err(|e| ApiError::from(e).at(&p, Some(&s), None))?;
+    let d = promotion::rollback(&state, &user, &at, &body.reason, &body.acks.parse()?)
+        .await
+        .map_err(|e| ApiError::from(e).at(&p, Some(&s), None))?;
     Ok((StatusCode::CREATED, Json(DeploymentJson::from(&d))))
 }
 

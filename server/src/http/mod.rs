@@ -3,6 +3,7 @@
 //! Handlers are thin: they parse, ask the policy, call a backend service, redirect.
 
 pub mod accounts;
+pub mod acks;
 pub mod actions;
 pub mod admin;
 pub mod api;

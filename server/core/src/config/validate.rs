@@ -489,6 +489,26 @@ impl Validator<'_> {
         })
     }
 
+    /// A program and its arguments (no shell): the first must not be blank. `example`
+    /// shows what is expected.
+    fn argv(
+        &mut self,
+        list: &Spanned<Vec<Spanned<String>>>,
+        key: &str,
+        example: &str,
+    ) -> Option<Vec<String>> {
+        let argv: Vec<String> = list.get_ref().iter().map(|c| c.get_ref().clone()).collect();
+        if argv.first().is_none_or(|p| p.trim().is_empty()) {
+            self.push(
+                list,
+                key,
+                format!("expected a program and its arguments, like {example}"),
+            );
+            return None;
+        }
+        Some(argv)
+    }
+
     /// A non-empty list of role names, for what `doing` says they may do to the stage.
     fn roles(&mut self, list: &Spanned<Vec<Spanned<String>>>, key: &str, doing: &str) -> RoleSet {
         let mut set = RoleSet::EMPTY;

@@ -38,17 +38,32 @@ pub(super) struct LogWriter {
 impl LogWriter {
     /// An HTTP deployer started (no process of Slipway's runs it): the row is running.
     pub(super) async fn started_remote(&mut self) {
-        if self.attempt > 1 || self.verifying {
+        self.record_running(None).await;
+    }
+
+    /// Records that the deploy runs (its process group, if Slipway runs one) and says
+    /// so; a row that can no longer become running stops the run.
+    async fn record_running(&mut self, pgid: Option<i32>) {
+        if self.verifying {
+            // A smoke command: the row is verifying; a restarted server still finds
+            // the process by the deployment's marker.
             return;
         }
-        match self
-            .state
-            .storage
-            .mark_running(self.id, None, self.state.now())
-            .await
-        {
+        let storage = &self.state.storage;
+        let recorded = match (self.attempt, pgid) {
+            (1, _) => storage.mark_running(self.id, pgid, self.state.now()).await,
+            (_, Some(pgid)) => storage.mark_attempt_running(self.id, pgid).await,
+            // A retried HTTP deploy: the row has been running all along.
+            (_, None) => return,
+        };
+        match recorded {
             Ok(true) => {}
-            Ok(false) => self.cancel.cancel(),
+            // The row is no longer queued: something else ended it. A process must not
+            // run for a deployment the store says is over.
+            Ok(false) => {
+                tracing::warn!(deployment = %self.id, "the deployment ended before its process started; stopping it");
+                self.cancel.cancel();
+            }
             Err(e) => {
                 tracing::error!(deployment = %self.id, error = %e, "failed to record a running deployment");
             }
@@ -91,34 +106,7 @@ impl LogWriter {
 #[async_trait::async_trait]
 impl RunObserver for LogWriter {
     async fn started(&mut self, pgid: i32) {
-        if self.verifying {
-            // A restarted server still finds it by the deployment's marker.
-            return;
-        }
-        let storage = &self.state.storage;
-        let recorded = if self.attempt > 1 {
-            storage.mark_attempt_running(self.id, pgid).await
-        } else {
-            storage
-                .mark_running(self.id, Some(pgid), self.state.now())
-                .await
-        };
-        match recorded {
-            Ok(true) => {}
-            // The row is no longer queued: something else ended it. A process must not
-            // run for a deployment the store says is over.
-            Ok(false) => {
-                tracing::warn!(deployment = %self.id, "the deployment ended before its process started; stopping it");
-                self.cancel.cancel();
-            }
-            Err(e) => {
-                tracing::error!(deployment = %self.id, error = %e, "failed to record a running deployment");
-            }
-        }
-        self.state
-            .events
-            .deployment_changed(&self.pipeline, self.id, DeploymentState::Running)
-            .await;
+        self.record_running(Some(pgid)).await;
     }
 
     async fn line(&mut self, stream: Stream, at: OffsetDateTime, text: String) {

@@ -489,8 +489,7 @@ async fn auto_start(
     let options = PromoteOptions {
         checklist: request.checklist.clone().unwrap_or_default(),
         emergency_reason: None,
-        migrations: None,
-        drift: None,
+        acks: Default::default(),
     };
     promote(state, &user, &at, &request.sha, &options)
         .await

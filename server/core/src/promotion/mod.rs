@@ -19,5 +19,5 @@ pub mod signoff;
 pub use commands::{cancel, lock, mark_ready, unlock, unmark_ready};
 pub use facts::{evaluate_gates, gather};
 pub use lookup::{pipeline, stage, StageRef};
-pub use promote::{promote, Acknowledgement, PromoteOptions};
+pub use promote::{promote, Acknowledgement, Acknowledgements, PromoteOptions};
 pub use rollback::{rollback, rollback_target};

@@ -26,10 +26,30 @@ pub struct PromoteOptions {
     /// Set for an emergency override: why the promotion goes through a closed window or
     /// a freeze (ops and admin only).
     pub emergency_reason: Option<String>,
-    /// The promoter acknowledges the migration files the deployment crosses.
+    /// What the promoter acknowledges (migrations, drift).
+    pub acks: Acknowledgements,
+}
+
+/// What a promoter (or the one rolling back) acknowledges of what the gates say.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Acknowledgements {
+    /// The migration files the deployment crosses.
     pub migrations: Option<Acknowledgement>,
-    /// The promoter acknowledges that the deployment overwrites a drifted stage.
+    /// That the deployment overwrites a drifted stage.
     pub drift: Option<Acknowledgement>,
+}
+
+impl Acknowledgements {
+    /// From a form's or a request's fields: each flag with its optional note.
+    pub fn from_fields(
+        migrations: (bool, Option<&str>),
+        drift: (bool, Option<&str>),
+    ) -> Result<Self, AppError> {
+        Ok(Acknowledgements {
+            migrations: Acknowledgement::from_fields(migrations.0, migrations.1, "migrations")?,
+            drift: Acknowledgement::from_fields(drift.0, drift.1, "drift")?,
+        })
+    }
 }
 
 /// "I acknowledge what the gate says", with an optional note kept with the deployment.
@@ -45,7 +65,7 @@ impl Acknowledgement {
     /// From a form's or a request's fields: `acknowledged` and an optional note. A note
     /// without the acknowledgement is refused: it would be recorded as acknowledging
     /// nothing.
-    pub fn from_fields(
+    fn from_fields(
         acknowledged: bool,
         note: Option<&str>,
         what: &str,
@@ -190,10 +210,10 @@ async fn promote_checked(
             .await?;
         let seen = before.current.map(|d| d.sha);
         let git = git_facts(state, at, seen.as_ref(), sha).await;
-        new.migrations = migrations_record(&git, options.migrations.as_ref());
+        new.migrations = migrations_record(&git, options.acks.migrations.as_ref());
         // The drift it would overwrite, as seen now; the transaction re-reads it.
         let drift_seen = before.drift.filter(|d| Some(&d.recorded) == seen.as_ref());
-        new.drift = drift_record(drift_seen.as_ref(), options.drift.as_ref());
+        new.drift = drift_record(drift_seen.as_ref(), options.acks.drift.as_ref());
         let asked_at = state.now();
         let check = |snapshot: &StageSnapshot| {
             let now = snapshot.current.as_ref().map(|d| &d.sha);
@@ -205,8 +225,8 @@ async fn promote_checked(
                 user,
                 now: asked_at,
                 emergency: emergency.is_some(),
-                acknowledged_migrations: options.migrations.is_some(),
-                acknowledged_drift: options.drift.is_some(),
+                acknowledged_migrations: options.acks.migrations.is_some(),
+                acknowledged_drift: options.acks.drift.is_some(),
             };
             let facts = facts(at, sha, standing, snapshot, &git, asker);
             if asker.emergency && gates::overridden(&facts).is_empty() {

@@ -4,7 +4,7 @@
 use super::audited::{self, audit_entry};
 use super::facts::{facts, git_facts, Asker, GitFacts, Standing};
 use super::lookup::StageRef;
-use super::promote::{drift_record, migrations_record, refused, Acknowledgement};
+use super::promote::{drift_record, migrations_record, refused, Acknowledgements};
 use crate::authz::{authorize, internal};
 use crate::deploys;
 use crate::store::{CreateDeploymentError, Deployment, NewDeployment, StageSnapshot, User};
@@ -71,8 +71,7 @@ pub async fn rollback(
     user: &User,
     at: &StageRef<'_>,
     reason: &str,
-    migrations: Option<&Acknowledgement>,
-    drift: Option<&Acknowledgement>,
+    acks: &Acknowledgements,
 ) -> Result<Deployment, AppError> {
     let reason = reason.trim();
     let mut entry = audit_entry(user, AuditAction::Rollback, at.pipeline.id.as_str());
@@ -145,8 +144,8 @@ pub async fn rollback(
             reason: Some(reason.to_owned()),
             checklist: None,
             emergency_reason: None,
-            migrations: migrations_record(&git, migrations),
-            drift: drift_record(drift_seen.as_ref(), drift),
+            migrations: migrations_record(&git, acks.migrations.as_ref()),
+            drift: drift_record(drift_seen.as_ref(), acks.drift.as_ref()),
         };
         let check = |snapshot: &StageSnapshot| {
             if snapshot.current.as_ref().map(|d| &d.sha) != seen.as_ref()
@@ -156,8 +155,8 @@ pub async fn rollback(
             }
             // Previous-stage and ancestry gates do not apply to a rollback.
             let asker = Asker {
-                acknowledged_migrations: migrations.is_some(),
-                acknowledged_drift: drift.is_some(),
+                acknowledged_migrations: acks.migrations.is_some(),
+                acknowledged_drift: acks.drift.is_some(),
                 ..Asker::plain(state, user)
             };
             let git = GitFacts {

@@ -15,22 +15,11 @@ impl Validator<'_> {
     ) -> Option<DeployerConfig> {
         let d = spanned.get_ref();
         let kind = match (&d.command, &d.http) {
-            (Some(command), None) => {
-                let argv: Vec<String> = command
-                    .get_ref()
-                    .iter()
-                    .map(|c| c.get_ref().clone())
-                    .collect();
-                if argv.first().is_none_or(|p| p.trim().is_empty()) {
-                    self.push(
-                        command,
-                        &format!("{key}.command"),
-                        "expected a program and its arguments, like [\"./deploy.sh\", \"--verbose\"]",
-                    );
-                    return None;
-                }
-                DeployerKind::Command(argv)
-            }
+            (Some(command), None) => DeployerKind::Command(self.argv(
+                command,
+                &format!("{key}.command"),
+                "[\"./deploy.sh\", \"--verbose\"]",
+            )?),
             (None, Some(http)) => {
                 DeployerKind::Http(self.http_deployer(http.get_ref(), &format!("{key}.http"))?)
             }

@@ -77,23 +77,13 @@ impl Validator<'_> {
                     None
                 }
             },
-            (None, Some(command)) => {
-                let argv: Vec<String> = command
-                    .get_ref()
-                    .iter()
-                    .map(|c| c.get_ref().clone())
-                    .collect();
-                if argv.first().is_none_or(|p| p.trim().is_empty()) {
-                    self.push(
-                        command,
-                        &format!("{key}.command"),
-                        "expected a program and its arguments, like [\"./check-health.sh\"]",
-                    );
-                    None
-                } else {
-                    Some(ProbeTarget::Command(argv))
-                }
-            }
+            (None, Some(command)) => self
+                .argv(
+                    command,
+                    &format!("{key}.command"),
+                    "[\"./check-health.sh\"]",
+                )
+                .map(ProbeTarget::Command),
             _ => {
                 self.push(spanned, key, "a probe needs exactly one of url and command");
                 None
@@ -245,20 +235,11 @@ impl Validator<'_> {
             );
             return None;
         }
-        let command: Vec<String> = raw
-            .command
-            .get_ref()
-            .iter()
-            .map(|c| c.get_ref().clone())
-            .collect();
-        if command.first().is_none_or(|p| p.trim().is_empty()) {
-            self.push(
-                &raw.command,
-                &format!("{key}.command"),
-                "expected a program and its arguments, like [\"./smoke-test.sh\"]",
-            );
-            return None;
-        }
+        let command = self.argv(
+            &raw.command,
+            &format!("{key}.command"),
+            "[\"./smoke-test.sh\"]",
+        )?;
         let timeout = raw
             .timeout_seconds
             .as_ref()
