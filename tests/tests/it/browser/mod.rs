@@ -452,4 +452,5 @@ async fn an_admin_manages_users_on_the_admin_page_and_the_new_user_sets_a_passwo
     assert_no_panic(&carol).await;
 }
 
+mod environment;
 mod governance;
