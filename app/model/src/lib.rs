@@ -6,6 +6,7 @@
 //! server and for the browser (`wasm32-unknown-unknown`), so both sides parse and
 //! decide with the same rules.
 
+pub mod acks;
 pub mod audit;
 pub mod client;
 pub mod deployment;

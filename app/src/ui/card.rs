@@ -230,6 +230,8 @@ fn NextStepPart(next: NextStep, sha: String, short: String, ctx: BoardCtx) -> im
                             stage=n.stage.clone()
                             label=n.label.clone()
                             checklist=n.checklist.clone()
+                            migrations=n.migrations.clone()
+                            drift=n.drift.clone()
                             ctx=ctx.clone()
                         />
                     }
@@ -292,6 +294,9 @@ fn ApprovalPart(
     stage: String,
     label: String,
     checklist: Vec<String>,
+    /// What the request acknowledges for the deploy it lets through.
+    migrations: Vec<String>,
+    drift: Option<String>,
     ctx: BoardCtx,
 ) -> impl IntoView {
     let a = approval;
@@ -357,6 +362,8 @@ fn ApprovalPart(
                         <form method="post" action=request_action class="card-action">
                             <input type="hidden" name="sha" value=sha.clone() />
                             <ChecklistBoxes items=checklist.clone() />
+                            <MigrationsAck files=migrations.clone() what=format!("the request of {short} for {label}") />
+                            <DriftAck drift=drift.clone() what=format!("the request of {short} for {label}") />
                             <input name="note" maxlength="500" placeholder="Note for the approver" aria-label=format!("Approval note for {short}") />
                             <button type="submit" aria-label=format!("Request approval of {short} for {label}")>
                                 "Request approval"

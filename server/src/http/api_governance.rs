@@ -410,6 +410,10 @@ pub(super) struct RequestBody {
     /// at the slot's start carries them.
     #[serde(default)]
     checklist: Vec<String>,
+    /// What the requester acknowledges (migrations, drift) for the deploy the approval
+    /// lets through, as on a promotion.
+    #[serde(flatten)]
+    acks: super::acks::AckFields,
 }
 
 #[utoipa::path(
@@ -444,6 +448,7 @@ pub(super) async fn request_approval(
         &body.sha,
         body.note.as_deref(),
         &body.checklist,
+        &body.acks.parse()?,
     )
     .await
     .map_err(|e| ApiError::from(e).at(&p, Some(&s), Some(&body.sha)))?;

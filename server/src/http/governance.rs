@@ -177,6 +177,9 @@ pub struct RequestForm {
     note: String,
     #[serde(default)]
     checklist: Vec<String>,
+    /// The migrations and drift checkboxes, for the deploy the approval lets through.
+    #[serde(flatten)]
+    acks: super::acks::AckForm,
 }
 
 /// `POST /pipelines/{p}/stages/{s}/requests`.
@@ -189,7 +192,21 @@ pub async fn request_approval(
     let user = user(u)?;
     let back = format!("/pipelines/{p}");
     let result = match promotion::stage(&state, &p, &s) {
-        Ok(at) => approvals::request(&state, &user, &at, &f.sha, Some(&f.note), &f.checklist).await,
+        Ok(at) => match f.acks.parse() {
+            Ok(acks) => {
+                approvals::request(
+                    &state,
+                    &user,
+                    &at,
+                    &f.sha,
+                    Some(&f.note),
+                    &f.checklist,
+                    &acks,
+                )
+                .await
+            }
+            Err(e) => Err(e),
+        },
         Err(e) => Err(e),
     };
     let short = f.sha.short();

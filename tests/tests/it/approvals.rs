@@ -608,3 +608,81 @@ async fn an_auto_start_whose_slot_passed_while_the_server_was_down_is_reported_n
         1
     );
 }
+
+#[tokio::test]
+async fn a_request_carries_the_migrations_acknowledgement_to_the_deploy_the_server_starts() {
+    let mut c = cast("approval = { roles = [\"ops\"] }").await;
+    let a = c.ready("A").await;
+    let (_, body) = c.quinn.request(&a).await;
+    let (status, _) = c
+        .olga
+        .post(&format!("/requests/{}/approve", id_of(&body)), json!({}))
+        .await;
+    assert_eq!(status, 200);
+    let (status, d) = c.quinn.promote(&a).await;
+    assert_eq!(status, 201, "{d}");
+    let id = d["id"].as_i64().unwrap().to_string().parse().unwrap();
+    c.app.wait_for_end(id).await.unwrap();
+
+    let b = c
+        .repo
+        .commit_file(
+            "migrations/0003_wishlist.sql",
+            "CREATE TABLE wishlist (id INT);\n",
+            "B",
+        )
+        .unwrap();
+    c.app
+        .post_form(&c.dev, "/pipelines/web/ready", &[("sha", b.as_str())])
+        .await
+        .unwrap();
+    let (status, body) = c
+        .quinn
+        .post(
+            "/pipelines/web/stages/qa/requests",
+            json!({ "sha": b, "acknowledge_migrations": true, "migrations_note": "tested on the staging copy" }),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let request = id_of(&body);
+    let now = OffsetDateTime::now_utc();
+    let (status, body) = c
+        .olga
+        .post(
+            &format!("/requests/{request}/approve"),
+            json!({
+                "slot": {
+                    "from": rfc3339(now + time::Duration::seconds(1)),
+                    "until": rfc3339(now + time::Duration::hours(1)),
+                },
+                "auto_start": true,
+            }),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let deployment = poll_until(
+        "the server to start the deploy",
+        Duration::from_secs(20),
+        || async {
+            let listed = c.quinn.get("/pipelines/web/stages/qa/requests").await;
+            let r = listed["requests"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|r| r["id"] == request)
+                .cloned()
+                .unwrap();
+            Ok(r["deployment"]
+                .as_i64()
+                .filter(|_| r["state"] == "consumed"))
+        },
+    )
+    .await
+    .unwrap();
+    let d = c.quinn.get(&format!("/deployments/{deployment}")).await;
+    assert_eq!(
+        d["migrations"],
+        json!({ "files": ["migrations/0003_wishlist.sql"], "note": "tested on the staging copy" }),
+        "{d}"
+    );
+}

@@ -7,7 +7,7 @@
 
 use super::audited::{self, audit_entry};
 use super::lookup::{require_on_branch, IfMissing, StageRef};
-use super::promote::{confirmed_checklist, promote, PromoteOptions};
+use super::promote::{confirmed_checklist, promote, Acknowledgements, PromoteOptions};
 use crate::authz::{authorize, internal};
 use crate::calendar;
 use crate::config::ApprovalConfig;
@@ -48,8 +48,9 @@ fn text(value: Option<&str>, what: &str, required: bool) -> Result<Option<String
 }
 
 /// Requests approval to promote `sha` into `at`. The checklist, where the stage has one,
-/// is confirmed now: a deploy the server starts at the slot's start carries it.
-#[tracing::instrument(skip(state, user, at, note, checklist), fields(user = %user.name, pipeline = %at.pipeline.id, stage = %at.stage().id), err(level = "info", Display))]
+/// is confirmed now, and what the requester acknowledges (migrations, drift) is said
+/// now: a deploy the server starts at the slot's start carries both.
+#[tracing::instrument(skip(state, user, at, note, checklist, acks), fields(user = %user.name, pipeline = %at.pipeline.id, stage = %at.stage().id), err(level = "info", Display))]
 pub async fn request(
     state: &Services,
     user: &User,
@@ -57,6 +58,7 @@ pub async fn request(
     sha: &Sha,
     note: Option<&str>,
     checklist: &[String],
+    acks: &Acknowledgements,
 ) -> Result<ApprovalRecord, AppError> {
     let mut entry = audit_entry(
         user,
@@ -83,6 +85,7 @@ pub async fn request(
             by: user.id,
             note,
             checklist,
+            acks: acks.clone(),
         };
         match state.storage.request_approval(&new).await {
             Ok(r) => Ok(r),
@@ -489,7 +492,7 @@ async fn auto_start(
     let options = PromoteOptions {
         checklist: request.checklist.clone().unwrap_or_default(),
         emergency_reason: None,
-        acks: Default::default(),
+        acks: request.acks.clone(),
     };
     promote(state, &user, &at, &request.sha, &options)
         .await

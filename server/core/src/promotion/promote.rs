@@ -18,6 +18,8 @@ use slipway_model::error::{AppError, RefusalKind};
 use slipway_model::gates::{self, GateKind, GateResult};
 use slipway_model::{Action, Sha};
 
+pub use slipway_model::acks::{Acknowledgement, Acknowledgements};
+
 /// What a promotion carries besides the SHA.
 #[derive(Debug, Clone, Default)]
 pub struct PromoteOptions {
@@ -28,62 +30,6 @@ pub struct PromoteOptions {
     pub emergency_reason: Option<String>,
     /// What the promoter acknowledges (migrations, drift).
     pub acks: Acknowledgements,
-}
-
-/// What a promoter (or the one rolling back) acknowledges of what the gates say.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Acknowledgements {
-    /// The migration files the deployment crosses.
-    pub migrations: Option<Acknowledgement>,
-    /// That the deployment overwrites a drifted stage.
-    pub drift: Option<Acknowledgement>,
-}
-
-impl Acknowledgements {
-    /// From a form's or a request's fields: each flag with its optional note.
-    pub fn from_fields(
-        migrations: (bool, Option<&str>),
-        drift: (bool, Option<&str>),
-    ) -> Result<Self, AppError> {
-        Ok(Acknowledgements {
-            migrations: Acknowledgement::from_fields(migrations.0, migrations.1, "migrations")?,
-            drift: Acknowledgement::from_fields(drift.0, drift.1, "drift")?,
-        })
-    }
-}
-
-/// "I acknowledge what the gate says", with an optional note kept with the deployment.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Acknowledgement {
-    pub note: Option<String>,
-}
-
-/// The longest note an acknowledgement may carry.
-const NOTE_MAX: usize = 500;
-
-impl Acknowledgement {
-    /// From a form's or a request's fields: `acknowledged` and an optional note. A note
-    /// without the acknowledgement is refused: it would be recorded as acknowledging
-    /// nothing.
-    fn from_fields(
-        acknowledged: bool,
-        note: Option<&str>,
-        what: &str,
-    ) -> Result<Option<Self>, AppError> {
-        let note = note.map(str::trim).filter(|n| !n.is_empty());
-        match (acknowledged, note) {
-            (false, None) => Ok(None),
-            (false, Some(_)) => Err(AppError::BadRequest(format!(
-                "a note on the {what} goes with acknowledging them; tick the acknowledgement or leave the note empty"
-            ))),
-            (true, Some(n)) if n.chars().count() > NOTE_MAX => Err(AppError::BadRequest(format!(
-                "the note on the {what} is longer than {NOTE_MAX} characters; shorten it"
-            ))),
-            (true, note) => Ok(Some(Acknowledgement {
-                note: note.map(str::to_owned),
-            })),
-        }
-    }
 }
 
 /// What a deployment records of the drift it overwrites: what the stage ran, when the

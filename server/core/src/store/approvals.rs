@@ -60,6 +60,8 @@ pub struct ApprovalRecord {
     pub note: Option<String>,
     /// The checklist items the requester confirmed (for a server-started deploy).
     pub checklist: Option<Vec<String>>,
+    /// What the requester acknowledged (for a server-started deploy).
+    pub acks: slipway_model::acks::Acknowledgements,
     pub requested_at: OffsetDateTime,
     pub state: RequestState,
     /// Who approved or rejected.
@@ -91,6 +93,7 @@ pub struct NewApprovalRequest {
     pub by: UserId,
     pub note: Option<String>,
     pub checklist: Option<Vec<String>>,
+    pub acks: slipway_model::acks::Acknowledgements,
 }
 
 /// An approver's decision.

@@ -5,7 +5,7 @@ use slipway_model::error::AppError;
 use slipway_model::RequestId;
 
 const REQUEST_SELECT: &str = "SELECT r.id, r.pipeline_id, r.stage_id, r.sha, r.requested_by AS requested_by_id, \
-     q.name AS requested_by_name, r.note, r.checklist, r.requested_at, r.state, d.name AS decided_by_name, \
+     q.name AS requested_by_name, r.note, r.checklist, r.acks, r.requested_at, r.state, d.name AS decided_by_name, \
      r.decided_at, r.decision_reason, r.slot_from, r.slot_until, r.auto_start, r.outside_windows_reason, \
      r.base_sha, r.deployment_id, r.auto_started_at, r.auto_start_result \
      FROM approval_requests r JOIN users q ON q.id = r.requested_by LEFT JOIN users d ON d.id = r.decided_by";
@@ -20,6 +20,8 @@ struct RequestRow {
     requested_by_name: String,
     note: Option<String>,
     checklist: Option<String>,
+    /// JSON, see the migration.
+    acks: Option<String>,
     requested_at: OffsetDateTime,
     state: String,
     decided_by_name: Option<String>,
@@ -53,6 +55,13 @@ fn request_from_row(row: &sqlx::sqlite::SqliteRow) -> StorageResult<ApprovalReco
             .map(serde_json::from_str)
             .transpose()
             .map_err(db("a stored checklist is not a JSON list"))?,
+        acks: r
+            .acks
+            .as_deref()
+            .map(serde_json::from_str)
+            .transpose()
+            .map_err(db("a request's stored acknowledgements are not valid"))?
+            .unwrap_or_default(),
         requested_at: r.requested_at,
         state: RequestState::parse(&r.state).ok_or_else(|| {
             StorageError::Database(anyhow::anyhow!(
@@ -134,6 +143,10 @@ impl ApprovalStore for SqliteStorage {
             .map(serde_json::to_string)
             .transpose()
             .map_err(db("failed to encode a checklist"))?;
+        let acks = (new.acks != Default::default())
+            .then(|| serde_json::to_string(&new.acks))
+            .transpose()
+            .map_err(db("failed to encode acknowledgements"))?;
         let mut tx = self.write_tx().await?;
         let now = self.clock.now();
         if let Some(open) = open_request(&mut tx, &new.pipeline, &new.stage, &new.sha).await? {
@@ -150,8 +163,8 @@ impl ApprovalStore for SqliteStorage {
             }
         }
         let inserted = sqlx::query_scalar::<_, i64>(
-            "INSERT INTO approval_requests (pipeline_id, stage_id, sha, requested_by, note, checklist, requested_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            "INSERT INTO approval_requests (pipeline_id, stage_id, sha, requested_by, note, checklist, acks, requested_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         )
         .bind(new.pipeline.as_str())
         .bind(new.stage.as_str())
@@ -159,6 +172,7 @@ impl ApprovalStore for SqliteStorage {
         .bind(new.by)
         .bind(new.note.as_deref())
         .bind(checklist)
+        .bind(acks)
         .bind(self.clock.now())
         .fetch_one(&mut *tx)
         .await;
