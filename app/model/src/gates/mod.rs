@@ -12,6 +12,11 @@
 use super::{DeploymentId, RoleSet, Sha};
 use serde::{Deserialize, Serialize};
 
+mod environment;
+mod governance;
+pub use environment::*;
+pub use governance::*;
+
 /// Which rule a result is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -155,95 +160,6 @@ pub enum Previous {
     },
 }
 
-/// Whether the SHA is signed off on the previous stage, where that stage asks for it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum SignOff {
-    /// The previous stage asks for no sign-off (or there is no previous stage).
-    NotRequired,
-    /// The previous stage asks for a sign-off.
-    Required {
-        /// The previous stage's label.
-        stage: String,
-        /// Who may sign off there.
-        roles: RoleSet,
-        /// Who signed the SHA off, if anyone has (and it was not withdrawn or voided).
-        by: Option<String>,
-    },
-}
-
-/// Whether the stage asks for approval, and where the SHA's request stands.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Approval {
-    /// The stage asks for none.
-    NotRequired,
-    /// The stage asks for approval by `roles`.
-    Required {
-        /// Who may approve.
-        roles: RoleSet,
-        /// The SHA's open request, if any.
-        request: Option<ApprovalRequestState>,
-    },
-}
-
-/// An open approval request, as the gate needs it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ApprovalRequestState {
-    /// Waiting for an approver.
-    Pending {
-        /// Who asked.
-        by: String,
-    },
-    /// Approved for a slot.
-    Approved {
-        /// Who approved.
-        by: String,
-        /// The slot, written for people ("Thu 03 Dec 18:00 – 19:00 Europe/Berlin").
-        slot: String,
-        /// Where now stands against the slot.
-        when: SlotTime,
-        /// The stage's current SHA changed since the approval: it no longer counts.
-        stale: bool,
-    },
-}
-
-/// Where now stands against an approval's slot.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SlotTime {
-    /// Before its start.
-    Before,
-    /// Inside it.
-    Inside,
-    /// After its end.
-    After,
-}
-
-/// The stage's deploy windows at the moment of evaluation; times are already
-/// written in the windows' own time zone.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum WindowState {
-    /// The stage has no windows: always open.
-    Always,
-    /// Inside a window that ends at `until`.
-    Open {
-        /// "Thu 16:00 Europe/Berlin".
-        until: String,
-    },
-    /// Outside every window.
-    Closed {
-        /// When the next window opens, if one does within a week.
-        next: Option<String>,
-    },
-}
-
-/// A freeze in force on the stage.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct FreezeInfo {
-    /// Why ("labs until 19:00").
-    pub reason: String,
-    /// When it ends, written for people.
-    pub until: String,
-}
-
 /// A deployment that occupies the stage.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ActiveDeployment {
@@ -280,77 +196,6 @@ pub enum Ancestry {
     },
     /// Not computed yet.
     Unknown,
-}
-
-/// Migration files that differ between the stage's current SHA and the candidate.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Migrations {
-    /// The stage runs nothing yet: there is nothing to compare with.
-    NoCurrent,
-    /// No file under the pipeline's migration paths differs (or it names none).
-    None,
-    /// Not computed yet (the mirror lacks one of the two commits).
-    Unknown,
-    /// These files differ.
-    Touched {
-        /// Paths, sorted.
-        files: Vec<String>,
-        /// The stage's current SHA, compared with.
-        current: Sha,
-        /// The deployment goes back (a rollback): it steps back over them.
-        stepping_back: bool,
-        /// The promoter acknowledged them.
-        acknowledged: bool,
-    },
-}
-
-/// The health of a stage the target requires healthy, as its probe last said.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct HealthFact {
-    /// The stage's label.
-    pub stage: String,
-    pub state: HealthState,
-}
-
-/// What a stage's health probe says.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum HealthState {
-    /// Answering, since then (written for people).
-    Healthy { since: String },
-    /// Failing, since then, and how.
-    Unhealthy { since: String, detail: String },
-    /// No answer yet, or none recent enough to trust.
-    Unknown,
-}
-
-/// The target stage runs something other than its recorded SHA, by its version probe.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DriftInfo {
-    /// What the version probe reports (a SHA or a prefix of one).
-    pub runs: String,
-    /// The stage's current SHA (its latest successful deployment).
-    pub recorded: Sha,
-    /// Since when, written for people.
-    pub since: String,
-    /// The promoter acknowledged that the deploy overwrites it.
-    pub acknowledged: bool,
-}
-
-/// How many migration files a gate's reason names before "and N more".
-const MIGRATIONS_NAMED: usize = 8;
-
-/// `files` for a one-line reason: the first few, then how many more.
-pub fn name_files(files: &[String]) -> String {
-    let mut text = files
-        .iter()
-        .take(MIGRATIONS_NAMED)
-        .map(String::as_str)
-        .collect::<Vec<_>>()
-        .join(", ");
-    if files.len() > MIGRATIONS_NAMED {
-        text.push_str(&format!(" and {} more", files.len() - MIGRATIONS_NAMED));
-    }
-    text
 }
 
 /// Everything the gates look at for one (SHA, stage, user).
@@ -435,20 +280,6 @@ pub fn first_hard_blocker(results: &[GateResult]) -> Option<&GateResult> {
         .find(|r| !matches!(r.status, GateStatus::Pass | GateStatus::Acknowledge))
 }
 
-impl Migrations {
-    /// The files a promotion must acknowledge (none when it need not).
-    pub fn to_acknowledge(&self) -> &[String] {
-        match self {
-            Migrations::Touched {
-                files,
-                acknowledged: false,
-                ..
-            } => files,
-            _ => &[],
-        }
-    }
-}
-
 fn previous_stage(f: &PromotionFacts) -> (GateStatus, String) {
     use GateStatus::*;
     match &f.previous {
@@ -495,76 +326,6 @@ fn previous_stage(f: &PromotionFacts) -> (GateStatus, String) {
             Fail,
             format!("{} has not succeeded on {label}", f.sha.short()),
         ),
-    }
-}
-
-fn signed_off(f: &PromotionFacts) -> (GateStatus, String) {
-    match &f.sign_off {
-        SignOff::NotRequired => (GateStatus::Pass, "no sign-off required".into()),
-        SignOff::Required {
-            stage,
-            by: Some(by),
-            ..
-        } => (GateStatus::Pass, format!("signed off on {stage} by {by}")),
-        SignOff::Required {
-            stage,
-            roles,
-            by: None,
-        } => (
-            GateStatus::Fail,
-            format!(
-                "{} is not signed off on {stage}; {roles} may sign it off there",
-                f.sha.short()
-            ),
-        ),
-    }
-}
-
-impl PromotionFacts {
-    /// An approval that counts covers now: the window gate passes too (an approver
-    /// may approve a slot outside the windows, with a reason).
-    pub fn approved_now(&self) -> bool {
-        matches!(
-            &self.approval,
-            Approval::Required {
-                request: Some(ApprovalRequestState::Approved {
-                    when: SlotTime::Inside,
-                    stale: false,
-                    ..
-                }),
-                ..
-            }
-        )
-    }
-}
-
-fn approved(f: &PromotionFacts) -> (GateStatus, String) {
-    use GateStatus::*;
-    let Approval::Required { roles, request } = &f.approval else {
-        return (Pass, "no approval required".into());
-    };
-    let label = &f.target.label;
-    match request {
-        None => (
-            Fail,
-            format!("{label} needs approval by {roles}; request it first"),
-        ),
-        Some(ApprovalRequestState::Pending { by }) => (
-            Fail,
-            format!("awaiting approval by {roles} (requested by {by})"),
-        ),
-        Some(ApprovalRequestState::Approved { by, stale: true, .. }) => (
-            Fail,
-            format!("the approval by {by} no longer counts: {label}'s current SHA changed since; request again"),
-        ),
-        Some(ApprovalRequestState::Approved { by, slot, when, .. }) => match when {
-            SlotTime::Inside => (Pass, format!("approved by {by} for {slot}")),
-            SlotTime::Before => (Fail, format!("approved by {by} for {slot}; not yet")),
-            SlotTime::After => (
-                Fail,
-                format!("the approval by {by} for {slot} expired unused; request again"),
-            ),
-        },
     }
 }
 
@@ -632,181 +393,6 @@ fn permission(f: &PromotionFacts) -> (GateStatus, String) {
         Ok(()) => (GateStatus::Pass, "you may promote here".into()),
         Err(why) => (GateStatus::Fail, why),
     }
-}
-
-fn window(f: &PromotionFacts) -> (GateStatus, String) {
-    let label = &f.target.label;
-    if f.approved_now() && matches!(f.window, WindowState::Closed { .. }) {
-        return (
-            GateStatus::Pass,
-            format!("{label}'s deploy window is closed, but an approved slot covers now"),
-        );
-    }
-    match &f.window {
-        WindowState::Always => (GateStatus::Pass, format!("{label} has no deploy windows")),
-        WindowState::Open { until } => (GateStatus::Pass, format!("open until {until}")),
-        WindowState::Closed { .. } if f.emergency => (
-            GateStatus::Pass,
-            format!("{label}'s deploy window is closed; passed by emergency override"),
-        ),
-        WindowState::Closed { next: Some(next) } => (
-            GateStatus::Fail,
-            format!("{label}'s deploy window is closed; it opens {next}"),
-        ),
-        WindowState::Closed { next: None } => (
-            GateStatus::Fail,
-            format!("{label}'s deploy window is closed, and none opens within a week"),
-        ),
-    }
-}
-
-fn no_freeze(f: &PromotionFacts) -> (GateStatus, String) {
-    match &f.freeze {
-        None => (GateStatus::Pass, "no freeze".into()),
-        Some(_) if f.emergency => (
-            GateStatus::Pass,
-            "frozen; passed by emergency override".into(),
-        ),
-        Some(fr) => (
-            GateStatus::Fail,
-            format!("frozen until {}: {}", fr.until, fr.reason),
-        ),
-    }
-}
-
-fn migrations(f: &PromotionFacts) -> (GateStatus, String) {
-    let label = &f.target.label;
-    match &f.migrations {
-        Migrations::NoCurrent => (
-            GateStatus::Pass,
-            format!("nothing deployed on {label} yet to compare with"),
-        ),
-        Migrations::None => (
-            GateStatus::Pass,
-            format!("no migration changes since {label}'s current SHA"),
-        ),
-        Migrations::Unknown => (GateStatus::Pending, "checking for migrations…".into()),
-        Migrations::Touched {
-            files,
-            acknowledged: true,
-            ..
-        } => (
-            GateStatus::Pass,
-            format!(
-                "{} migration file(s) acknowledged as tested against a copy of production data: {}",
-                files.len(),
-                name_files(files)
-            ),
-        ),
-        Migrations::Touched {
-            files,
-            current,
-            stepping_back,
-            acknowledged: false,
-        } => {
-            let what = if *stepping_back {
-                format!(
-                    "rolling {label} back from {} to {} steps back over {} migration file(s)",
-                    current.short(),
-                    f.sha.short(),
-                    files.len()
-                )
-            } else {
-                format!(
-                    "{} changes {} migration file(s) since {label}'s current SHA {}",
-                    f.sha.short(),
-                    files.len(),
-                    current.short()
-                )
-            };
-            (
-                GateStatus::Acknowledge,
-                format!(
-                    "{what}: {}; acknowledge they were tested against a copy of production data",
-                    name_files(files)
-                ),
-            )
-        }
-    }
-}
-
-fn drift(f: &PromotionFacts) -> (GateStatus, String) {
-    let label = &f.target.label;
-    match &f.drift {
-        None => (GateStatus::Pass, format!("no drift seen on {label}")),
-        Some(d) if d.acknowledged => (
-            GateStatus::Pass,
-            format!(
-                "{label} runs {} instead of {} (since {}); overwriting it was acknowledged",
-                d.runs,
-                d.recorded.short(),
-                d.since
-            ),
-        ),
-        Some(d) => (
-            GateStatus::Acknowledge,
-            format!(
-                "{label} runs {}, not its recorded SHA {} (drift since {}): the deploy would overwrite \
-                 whatever was changed by hand; acknowledge to go on",
-                d.runs,
-                d.recorded.short(),
-                d.since
-            ),
-        ),
-    }
-}
-
-fn health(f: &PromotionFacts) -> (GateStatus, String) {
-    let label = &f.target.label;
-    if f.health.is_empty() {
-        return (
-            GateStatus::Pass,
-            format!("{label} requires no other stage healthy"),
-        );
-    }
-    let unhealthy: Vec<String> = f
-        .health
-        .iter()
-        .filter_map(|h| match &h.state {
-            HealthState::Unhealthy { since, detail } => {
-                Some(format!("{} is unhealthy since {since} ({detail})", h.stage))
-            }
-            _ => None,
-        })
-        .collect();
-    if !unhealthy.is_empty() {
-        return (
-            GateStatus::Fail,
-            format!(
-                "{}; {label} requires it healthy first",
-                unhealthy.join("; ")
-            ),
-        );
-    }
-    let unknown: Vec<&str> = f
-        .health
-        .iter()
-        .filter(|h| h.state == HealthState::Unknown)
-        .map(|h| h.stage.as_str())
-        .collect();
-    if !unknown.is_empty() {
-        return (
-            GateStatus::Pending,
-            format!(
-                "the health of {} is not known yet (no recent answer from its probe)",
-                unknown.join(", ")
-            ),
-        );
-    }
-    let healthy: Vec<String> = f
-        .health
-        .iter()
-        .filter_map(|h| match &h.state {
-            HealthState::Healthy { since } => Some(format!("{} healthy since {since}", h.stage)),
-            _ => None,
-        })
-        .collect();
-    (GateStatus::Pass, healthy.join("; "))
 }
 
 /// The gates an emergency override may pass: a closed window and a freeze, nothing else.
