@@ -123,6 +123,7 @@ pub async fn build_app(config: Config) -> anyhow::Result<Slipway> {
         repos,
         deploys: Arc::new(Deploys::default()),
         events: Arc::new(Events::new(storage.clone())),
+        artifacts: Arc::default(),
     };
     let state = AppState {
         leptos_options,
@@ -408,8 +409,8 @@ fn spawn_probes(state: &Services) -> Vec<JoinHandle<()>> {
     tasks
 }
 
-/// Starts approved deploys at their slot's start: once a second, an indexed read of
-/// the approvals that are due (usually none).
+/// Starts approved deploys at their slot's start, and queued promotions whose artifact
+/// appeared: once a second, an indexed read of each (usually none due).
 fn spawn_auto_starts(state: &Services) -> JoinHandle<()> {
     let state = state.clone();
     tokio::spawn(async move {
@@ -421,6 +422,7 @@ fn spawn_auto_starts(state: &Services) -> JoinHandle<()> {
                 break;
             }
             slipway_core::promotion::approvals::run_due_auto_starts(&state).await;
+            slipway_core::promotion::queue::run_due_queued(&state).await;
         }
     })
 }

@@ -38,6 +38,19 @@ impl ApiClient {
         (status, res.json().await.unwrap_or(Value::Null))
     }
 
+    /// DELETEs `path`; the status and the JSON answer (`Null` if none).
+    pub async fn delete(&self, path: &str) -> (u16, Value) {
+        let res = self
+            .http
+            .delete(format!("{}{path}", self.base))
+            .header("authorization", &self.auth)
+            .send()
+            .await
+            .expect("the API answers");
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+
     /// GETs `path`, which must answer 200, and returns its JSON.
     pub async fn get(&self, path: &str) -> Value {
         let res = self

@@ -65,6 +65,13 @@ vocabulary! {
         ApprovalRejected => "approval_rejected",
         /// The server tried to start an approved deploy at its slot's start.
         AutoStart => "auto_start",
+        /// A promotion was queued to start when its artifact appears.
+        PromotionQueued => "promotion_queued",
+        /// A queued promotion was withdrawn.
+        QueuedPromotionWithdrawn => "queued_promotion_withdrawn",
+        /// A queued promotion ended by itself: its artifact appeared and the server
+        /// started it (or a gate refused it then), or it expired waiting.
+        QueuedStart => "queued_start",
         /// A freeze was declared.
         FreezeCreated => "freeze_created",
         /// A freeze was ended early.

@@ -36,6 +36,10 @@ pub enum RefusalKind {
     Health,
     /// The stage drifted from its recorded SHA and the promotion did not acknowledge it.
     Drift,
+    /// The build of the SHA is not there (yet).
+    Artifact,
+    /// A promotion is already queued for the stage (replace it explicitly).
+    Queued,
     /// The SHA is not on the pipeline's branch.
     UnknownCommit,
     /// The deployment is not in a state that allows the action (cancel after the end).
@@ -62,6 +66,8 @@ impl RefusalKind {
             RefusalKind::Migrations => "migrations",
             RefusalKind::Health => "health",
             RefusalKind::Drift => "drift",
+            RefusalKind::Artifact => "artifact",
+            RefusalKind::Queued => "queued",
             RefusalKind::UnknownCommit => "unknown_commit",
             RefusalKind::State => "state",
             RefusalKind::RollbackTarget => "rollback_target",
@@ -85,6 +91,7 @@ impl From<GateKind> for RefusalKind {
             GateKind::Migrations => RefusalKind::Migrations,
             GateKind::Health => RefusalKind::Health,
             GateKind::Drift => RefusalKind::Drift,
+            GateKind::Artifact => RefusalKind::Artifact,
         }
     }
 }

@@ -238,3 +238,7 @@ row_id!(
     /// An approval request's id.
     RequestId
 );
+row_id!(
+    /// A queued promotion's id (one waiting for its artifact).
+    QueuedId
+);

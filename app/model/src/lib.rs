@@ -25,7 +25,8 @@ pub mod views;
 
 pub use error::AppError;
 pub use ids::{
-    DeploymentId, FreezeId, LoginId, PipelineId, RequestId, StageId, TokenId, UserId, UserName,
+    DeploymentId, FreezeId, LoginId, PipelineId, QueuedId, RequestId, StageId, TokenId, UserId,
+    UserName,
 };
 pub use roles::{Action, Role, RoleSet};
 pub use sha::Sha;

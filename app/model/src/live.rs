@@ -65,6 +65,11 @@ pub enum BoardChange {
     Health,
     /// A stage's drift from its recorded SHA was seen, or ended.
     Drift,
+    /// An artifact check found a build, or said something new about one.
+    Artifact,
+    /// A promotion was queued for its artifact, or a queued one started, expired, was
+    /// refused, withdrawn or replaced.
+    Queue,
     /// A deployment ended.
     Deployed,
 }

@@ -5,9 +5,10 @@
 use proptest::prelude::*;
 use slipway_model::deployment::DeploymentState;
 use slipway_model::gates::{
-    evaluate, first_blocker, first_hard_blocker, ActiveDeployment, Ancestry, Approval,
-    ApprovalRequestState, DriftInfo, FreezeInfo, GateStatus, HealthFact, HealthState, LockInfo,
-    Migrations, Previous, PromotionFacts, SignOff, SlotTime, TargetStage, WindowState, GATES,
+    evaluate, first_blocker, first_hard_blocker, queueable, ActiveDeployment, Ancestry, Approval,
+    ApprovalRequestState, Artifact, DriftInfo, FreezeInfo, GateStatus, HealthFact, HealthState,
+    LockInfo, Migrations, Previous, PromotionFacts, SignOff, SlotTime, TargetStage, WindowState,
+    GATES,
 };
 use slipway_model::{Action, PipelineId, Role, RoleSet, Sha, StageId, UserName};
 
@@ -105,6 +106,21 @@ fn health_strategy() -> impl Strategy<Value = HealthState> {
     ]
 }
 
+fn artifact_strategy() -> impl Strategy<Value = Artifact> {
+    prop_oneof![
+        Just(Artifact::NotChecked),
+        Just(Artifact::Unknown),
+        Just(Artifact::Present),
+        Just(Artifact::Missing {
+            since: "14:02".into(),
+            detail: "HTTP 404".into()
+        }),
+        Just(Artifact::Broken {
+            detail: "HTTP 403".into()
+        }),
+    ]
+}
+
 fn migrations_strategy() -> impl Strategy<Value = Migrations> {
     prop_oneof![
         Just(Migrations::NoCurrent),
@@ -137,6 +153,7 @@ prop_compose! {
         approval in approval_strategy(),
         ancestry in ancestry_strategy(),
         migrations in migrations_strategy(),
+        artifact in artifact_strategy(),
         health in proptest::collection::vec(health_strategy(), 0..3),
         drift in proptest::option::of((sha_strategy(), any::<bool>())),
         active in proptest::option::of((1i64..1000, sha_strategy())),
@@ -172,6 +189,7 @@ prop_compose! {
                 since: "14:00".into(),
                 acknowledged,
             }),
+            artifact,
             emergency,
         }
     }
@@ -232,7 +250,10 @@ fn should_pass(f: &PromotionFacts) -> bool {
         .all(|h| matches!(h.state, HealthState::Healthy { .. }));
     // A stage that drifted from its recorded SHA is overwritten only knowingly.
     let drift_ok = f.drift.as_ref().is_none_or(|d| d.acknowledged);
-    drift_ok
+    // The build of the SHA exists (where the stage checks for one).
+    let artifact_ok = matches!(f.artifact, Artifact::NotChecked | Artifact::Present);
+    artifact_ok
+        && drift_ok
         && healthy
         && migrations_ok
         && approval_ok
@@ -304,14 +325,21 @@ proptest! {
         }
         let blocker = first_blocker(&results);
         prop_assert_eq!(blocker.is_none(), should_pass(&f), "{:?}", results);
-        // Pending only ever comes from something git has not answered yet: ancestry on a
-        // fast-forward-only stage, or the migrations.
+        // Pending only ever comes from something not answered yet: ancestry on a
+        // fast-forward-only stage, the migrations, a health probe, an artifact.
         if results.iter().any(|r| r.status == GateStatus::Pending) {
+            let artifact_unanswered = matches!(f.artifact, Artifact::Unknown | Artifact::Missing { .. });
             prop_assert!(
                 (f.target.fast_forward_only && f.ancestry == Ancestry::Unknown)
                     || f.migrations == Migrations::Unknown
                     || f.health.iter().any(|h| h.state == HealthState::Unknown)
+                    || artifact_unanswered
             );
+        }
+        // A queueable promotion is one the artifact's arrival would let through.
+        if queueable(&results) {
+            let arrived = PromotionFacts { artifact: Artifact::Present, ..f.clone() };
+            prop_assert!(first_blocker(&evaluate(&arrived)).is_none());
         }
         // What an acknowledgement would let through is exactly the unacknowledged
         // migrations: acknowledging them turns "blocked only by acknowledgements" into a pass.

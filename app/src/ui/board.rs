@@ -187,6 +187,16 @@ fn StageColumnView(column: StageColumn, ctx: BoardCtx) -> impl IntoView {
                     view! { <p class="panel drift" role="alert" data-testid="drift">{format!("Drift: {d}")}</p> }
                 })}
             {column
+                .queued
+                .clone()
+                .map(|q| {
+                    view! {
+                        <p class="panel queued" role="status" data-testid="queued">
+                            {format!("Queued: {}", q.text)}
+                        </p>
+                    }
+                })}
+            {column
                 .window
                 .clone()
                 .map(|w| {

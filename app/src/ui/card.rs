@@ -254,6 +254,7 @@ fn NextStepPart(next: NextStep, sha: String, short: String, ctx: BoardCtx) -> im
                     {text}
                 </button>
             </form>
+            <QueuePart next=n.clone() sha=sha.clone() short=short.clone() ctx=ctx.clone() />
             {n
                 .can_override
                 .then(|| {
@@ -282,6 +283,65 @@ fn NextStepPart(next: NextStep, sha: String, short: String, ctx: BoardCtx) -> im
                 })}
         </div>
     }
+}
+
+/// A promotion waiting for its artifact: the form that queues it (where the missing
+/// artifact is all that holds it), the waiting entry with its withdraw button, or how
+/// the last one ended.
+#[component]
+fn QueuePart(next: NextStep, sha: String, short: String, ctx: BoardCtx) -> impl IntoView {
+    let n = next;
+    let queue_form = n.can_queue.then(|| {
+        view! {
+            <form method="post" action=format!("/pipelines/{}/promote", ctx.pipeline) class="stack queue">
+                <input type="hidden" name="sha" value=sha.clone() />
+                <input type="hidden" name="stage" value=n.stage.clone() />
+                <input type="hidden" name="wait_for_artifact" value="true" />
+                <ChecklistBoxes items=n.checklist.clone() />
+                <MigrationsAck files=n.migrations.clone() what=format!("{short} to {} (queued)", n.label) />
+                <DriftAck drift=n.drift.clone() what=format!("{short} to {} (queued)", n.label) />
+                {n
+                    .queue_replaces
+                    .clone()
+                    .map(|other| {
+                        view! {
+                            <label>
+                                <input type="checkbox" name="replace_queued" value="true" required />
+                                {format!(" Replace the queued promotion of {other}")}
+                            </label>
+                        }
+                    })}
+                <button type="submit" aria-label=format!("Promote {short} to {} when its artifact is there", n.label)>
+                    "Promote when the artifact is there"
+                </button>
+            </form>
+        }
+    });
+    let waiting = n.queued.clone().map(|q| {
+        let withdraw = format!("/pipelines/{}/stages/{}/queue/withdraw", ctx.pipeline, n.stage);
+        view! {
+            <div class="queued" data-testid="queued-card">
+                <p>{format!("Queued: {}", q.text)}</p>
+                {q
+                    .can_withdraw
+                    .then(|| {
+                        view! {
+                            <form method="post" action=withdraw class="card-action">
+                                <button type="submit" class="link" aria-label=format!("Withdraw the queued promotion of {short}")>
+                                    "Withdraw"
+                                </button>
+                            </form>
+                        }
+                    })}
+            </div>
+        }
+    });
+    let ended = n
+        .queue_outcome
+        .clone()
+        .filter(|_| n.queued.is_none())
+        .map(|o| view! { <p class="hint" data-testid="queue-outcome">{format!("Last queued promotion: {o}")}</p> });
+    view! { {queue_form} {waiting} {ended} }
 }
 
 /// A card's approval for its next stage: the request and its state, the form to request

@@ -28,4 +28,6 @@ pub struct Services {
     pub deploys: Arc<Deploys>,
     /// Live board events.
     pub events: Arc<Events>,
+    /// Artifact checks under way.
+    pub artifacts: Arc<crate::probes::artifact::Artifacts>,
 }

@@ -63,7 +63,8 @@ impl AckForm {
     }
 }
 
-fn checkbox<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+/// A checkbox's value on a form: `true` (or `on`) when ticked.
+pub(super) fn checkbox<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
     let text = String::deserialize(d)?;
     match text.as_str() {
         "true" | "on" => Ok(true),

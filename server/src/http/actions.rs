@@ -1,4 +1,5 @@
-//! Form handlers for board actions: mark ready, unmark, promote, lock, unlock, cancel.
+//! Form handlers for board actions: mark ready, unmark, promote (or queue), withdraw a
+//! queued promotion, lock, unlock, cancel.
 //! Each posts, acts through the engine (which checks the policy and the gates and
 //! audits), then redirects (Post/Redirect/Get). Refusals a user can act on come back as
 //! a one-time message on the next page; missing resources and policy refusals are
@@ -13,7 +14,7 @@ use axum::Extension;
 use serde::Deserialize;
 use slipway_app::ssr::context::CurrentUser;
 use slipway_app::ssr::flash::flash_cookie;
-use slipway_core::promotion;
+use slipway_core::promotion::{self, queue, queue::Promoted};
 use slipway_core::store::User;
 use slipway_core::Services;
 use slipway_model::error::AppError;
@@ -134,6 +135,13 @@ pub struct PromoteForm {
     /// The migrations and drift checkboxes (`true` when ticked) and their notes.
     #[serde(flatten)]
     acks: super::acks::AckForm,
+    /// The *promote when the artifact is there* button: queue it where the missing
+    /// artifact is all that holds it.
+    #[serde(default, deserialize_with = "super::acks::checkbox")]
+    wait_for_artifact: bool,
+    /// Replace the stage's queued promotion of another SHA.
+    #[serde(default, deserialize_with = "super::acks::checkbox")]
+    replace_queued: bool,
 }
 
 /// `POST /pipelines/{p}/promote`: to the deployment page on success.
@@ -152,14 +160,20 @@ pub async fn promote(
             emergency_reason: f.emergency_reason,
             acks: f.acks.parse()?,
         };
-        promotion::promote(&state, &user, &at, &f.sha, &options).await
+        if f.wait_for_artifact {
+            queue::promote_or_queue(&state, &user, &at, &f.sha, &options, f.replace_queued).await
+        } else {
+            promotion::promote(&state, &user, &at, &f.sha, &options)
+                .await
+                .map(Promoted::Started)
+        }
     }
     .await;
     finish(
         &state,
         result,
-        |d| {
-            (
+        |done| match done {
+            Promoted::Started(d) => (
                 format!(
                     "Deployment #{} of {} to {} started",
                     d.id,
@@ -167,9 +181,47 @@ pub async fn promote(
                     d.stage
                 ),
                 format!("/deployments/{}", d.id),
+            ),
+            Promoted::Queued(q) => (
+                format!(
+                    "Queued: {} goes to {} when its artifact is there",
+                    q.sha.short(),
+                    q.stage
+                ),
+                back.clone(),
+            ),
+        },
+        back.clone(),
+    )
+}
+
+/// `POST /pipelines/{p}/stages/{s}/queue/withdraw`: withdraws the promotion queued there.
+pub async fn withdraw_queued(
+    State(state): State<Services>,
+    Extension(u): Extension<CurrentUser>,
+    PagePath((p, s)): PagePath<(PipelineId, StageId)>,
+) -> Result<Response, HttpError> {
+    let user = user(u)?;
+    let back = format!("/pipelines/{p}");
+    let result = async {
+        let at = promotion::stage(&state, &p, &s)?;
+        queue::withdraw(&state, &user, &at).await
+    }
+    .await;
+    finish(
+        &state,
+        result,
+        |q| {
+            (
+                format!(
+                    "Withdrew the queued promotion of {} into {}",
+                    q.sha.short(),
+                    q.stage
+                ),
+                back.clone(),
             )
         },
-        back,
+        back.clone(),
     )
 }
 

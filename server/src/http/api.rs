@@ -5,7 +5,7 @@
 
 use super::bearer::{ApiError, ApiJson, ApiUser, ErrorBody};
 use super::extract::{ApiPath, ApiQuery};
-use super::json::{rfc3339, DeploymentJson};
+use super::json::{rfc3339, DeploymentJson, QueuedJson};
 use super::surface::{RouteBook, Surface, Who};
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -44,6 +44,11 @@ pub fn routes() -> RouteBook<Services> {
             "/pipelines/{pipeline}/stages/{stage}/promote",
             Who::PromoteIntoStage,
             promote,
+        )
+        .delete(
+            "/pipelines/{pipeline}/stages/{stage}/queue",
+            Who::PromoteIntoStage,
+            withdraw_queued,
         )
         .post(
             "/pipelines/{pipeline}/stages/{stage}/lock",
@@ -258,6 +263,16 @@ pub(super) struct PromoteBody {
     /// The acknowledgements the `migrations` and `drift` gates ask for.
     #[serde(flatten)]
     acks: super::acks::AckFields,
+    /// Where the missing artifact is all that holds the promotion (the `artifact` gate
+    /// is `pending`, every other one passes): queue it, to start by itself when the
+    /// artifact appears (202) instead of being refused. It starts now (201) when
+    /// nothing holds it.
+    #[serde(default)]
+    wait_for_artifact: bool,
+    /// With `wait_for_artifact`: replace the stage's queued promotion of another SHA
+    /// (without it, one is refused with code `queued`).
+    #[serde(default)]
+    replace_queued: bool,
 }
 
 #[utoipa::path(
@@ -269,11 +284,12 @@ pub(super) struct PromoteBody {
     request_body = PromoteBody,
     responses(
         (status = 201, description = "The deployment was created and starts now", body = DeploymentJson),
+        (status = 202, description = "With `wait_for_artifact`: queued until the artifact appears", body = QueuedJson),
         (status = 400, description = "A malformed body or query; `message` says what to fix", body = ErrorBody),
         (status = 401, description = "No token, or an invalid, revoked or expired one", body = ErrorBody),
         (status = 403, description = "The token's user may not do this (or must change their password first)", body = ErrorBody),
         (status = 404, description = "No such pipeline, stage, SHA or deployment", body = ErrorBody),
-        (status = 409, description = "Refused by a gate, named in `gate`", body = ErrorBody),
+        (status = 409, description = "Refused by a gate, named in `gate` (`queued`: the stage has a queued promotion; replace it explicitly)", body = ErrorBody),
         (status = 415, description = "The body is not sent as `application/json`", body = ErrorBody),
         (status = 503, description = "Shutting down; retry after `Retry-After` seconds", body = ErrorBody)
     ),
@@ -284,17 +300,77 @@ pub(super) async fn promote(
     ApiUser(user): ApiUser,
     ApiPath((p, s)): ApiPath<(PipelineId, StageId)>,
     ApiJson(body): ApiJson<PromoteBody>,
-) -> ApiResult<(StatusCode, Json<DeploymentJson>)> {
+) -> ApiResult<axum::response::Response> {
+    use axum::response::IntoResponse as _;
+    use promotion::queue::Promoted;
     let at = promotion::stage(&state, &p, &s)?;
+    if body.replace_queued && !body.wait_for_artifact {
+        return Err(ApiError::from(AppError::BadRequest(
+            "replace_queued only goes with wait_for_artifact: a promotion that does not wait replaces nothing"
+                .into(),
+        )));
+    }
     let options = promotion::PromoteOptions {
         checklist: body.checklist,
         emergency_reason: body.override_reason,
         acks: body.acks.parse()?,
     };
-    let d = promotion::promote(&state, &user, &at, &body.sha, &options)
+    let result = if body.wait_for_artifact {
+        promotion::queue::promote_or_queue(
+            &state,
+            &user,
+            &at,
+            &body.sha,
+            &options,
+            body.replace_queued,
+        )
         .await
-        .map_err(|e| ApiError::from(e).at(&p, Some(&s), Some(&body.sha)))?;
-    Ok((StatusCode::CREATED, Json(DeploymentJson::from(&d))))
+    } else {
+        promotion::promote(&state, &user, &at, &body.sha, &options)
+            .await
+            .map(Promoted::Started)
+    };
+    match result.map_err(|e| ApiError::from(e).at(&p, Some(&s), Some(&body.sha)))? {
+        Promoted::Started(d) => {
+            Ok((StatusCode::CREATED, Json(DeploymentJson::from(&d))).into_response())
+        }
+        Promoted::Queued(q) => {
+            Ok((StatusCode::ACCEPTED, Json(QueuedJson::from(&q))).into_response())
+        }
+    }
+}
+
+#[utoipa::path(
+    delete,
+    path = "/pipelines/{pipeline}/stages/{stage}/queue",
+    tag = "slipway",
+    summary = "Withdraw the promotion queued for a stage",
+    params(("pipeline" = PipelineId, Path, description = "The pipeline's config id"), ("stage" = StageId, Path, description = "The stage's config id")),
+    responses(
+        (status = 200, description = "Withdrawn: the entry as it ended", body = QueuedJson),
+        (status = 401, description = "No token, or an invalid, revoked or expired one", body = ErrorBody),
+        (status = 403, description = "The token's user may not do this (or must change their password first)", body = ErrorBody),
+        (status = 404, description = "No such pipeline or stage, or nothing is queued for it", body = ErrorBody),
+        (status = 409, description = "It ended meanwhile (started, expired)", body = ErrorBody)
+    ),
+    security(("token" = []))
+)]
+pub(super) async fn withdraw_queued(
+    State(state): State<Services>,
+    ApiUser(user): ApiUser,
+    ApiPath((p, s)): ApiPath<(PipelineId, StageId)>,
+) -> ApiResult<Json<QueuedJson>> {
+    let at = promotion::stage(&state, &p, &s)?;
+    let q = promotion::queue::withdraw(&state, &user, &at)
+        .await
+        .map_err(|e| ApiError::from(e).at(&p, Some(&s), None))?;
+    let ended = state
+        .storage
+        .queued_promotion(q.id)
+        .await
+        .map_err(AppError::from)?
+        .unwrap_or(q);
+    Ok(Json(QueuedJson::from(&ended)))
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -1,10 +1,10 @@
 //! JSON shapes the API returns that more than one handler module uses.
 
 use serde::Serialize;
-use slipway_core::store::Deployment;
+use slipway_core::store::{Deployment, QueuedPromotion};
 use slipway_model::deployment::{DeploymentKind, DeploymentState};
 use slipway_model::views::AcknowledgedMigrations;
-use slipway_model::DeploymentId;
+use slipway_model::{DeploymentId, QueuedId};
 use utoipa::ToSchema;
 
 /// A deployment as the API returns it.
@@ -91,6 +91,42 @@ impl From<&Deployment> for DeploymentJson {
                         .unwrap_or_default(),
                 })
                 .collect(),
+        }
+    }
+}
+
+/// A promotion queued until its artifact appears, as the API returns it.
+#[derive(Serialize, ToSchema)]
+pub struct QueuedJson {
+    id: QueuedId,
+    pipeline: String,
+    stage: String,
+    sha: String,
+    requested_by: String,
+    requested_at: String,
+    /// It expires if the artifact has not appeared by then (RFC 3339).
+    deadline: String,
+    /// `waiting`, `started`, `expired`, `refused`, `withdrawn` or `replaced`.
+    state: String,
+    /// What came of it, once it ended.
+    outcome: Option<String>,
+    /// The deployment it started.
+    deployment: Option<DeploymentId>,
+}
+
+impl From<&QueuedPromotion> for QueuedJson {
+    fn from(q: &QueuedPromotion) -> Self {
+        Self {
+            id: q.id,
+            pipeline: q.pipeline.clone(),
+            stage: q.stage.clone(),
+            sha: q.sha.to_string(),
+            requested_by: q.requested_by.clone(),
+            requested_at: rfc3339(q.requested_at),
+            deadline: rfc3339(q.deadline),
+            state: q.state.as_str().to_owned(),
+            outcome: q.outcome.clone(),
+            deployment: q.deployment,
         }
     }
 }

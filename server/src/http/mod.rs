@@ -123,6 +123,11 @@ pub fn session_routes() -> RouteBook<Services> {
             actions::promote,
         )
         .post(
+            "/pipelines/{pipeline}/stages/{stage}/queue/withdraw",
+            Who::PromoteIntoStage,
+            actions::withdraw_queued,
+        )
+        .post(
             "/pipelines/{pipeline}/stages/{stage}/lock",
             Who::LockStage,
             actions::lock,

@@ -21,6 +21,7 @@ use axum::Json;
         api::unmark_ready,
         api::gates,
         api::promote,
+        api::withdraw_queued,
         api::lock,
         api::unlock,
         api::rollback,

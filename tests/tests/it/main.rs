@@ -6,6 +6,7 @@ mod accounts;
 mod api;
 mod api_properties;
 mod approvals;
+mod artifacts;
 mod auth;
 mod board;
 mod browser;

@@ -1,6 +1,7 @@
 //! The environment-truth gates: migrations between the stage's SHA and the candidate,
-//! the health of the stages the target requires healthy, and drift of the target from
-//! its recorded SHA. Their facts, and their entries' functions in [`super::GATES`].
+//! the health of the stages the target requires healthy, drift of the target from its
+//! recorded SHA, and the candidate's artifact. Their facts, and their entries'
+//! functions in [`super::GATES`].
 
 use super::{GateStatus, PromotionFacts};
 use crate::Sha;
@@ -57,6 +58,22 @@ pub struct DriftInfo {
     pub since: String,
     /// The promoter acknowledged that the deploy overwrites it.
     pub acknowledged: bool,
+}
+
+/// Whether the build of the candidate exists, by the stage's artifact check.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Artifact {
+    /// The stage checks no artifact.
+    NotChecked,
+    /// Not asked yet.
+    Unknown,
+    /// The check found it.
+    Present,
+    /// The check did not find it (yet): since `since` (written for people), with what
+    /// the check said.
+    Missing { since: String, detail: String },
+    /// The check cannot tell (refused, misconfigured) until someone fixes it.
+    Broken { detail: String },
 }
 
 /// How many migration files a gate's reason names before "and N more".
@@ -223,4 +240,31 @@ pub(super) fn health(f: &PromotionFacts) -> (GateStatus, String) {
         })
         .collect();
     (GateStatus::Pass, healthy.join("; "))
+}
+
+pub(super) fn artifact(f: &PromotionFacts) -> (GateStatus, String) {
+    let sha = f.sha.short();
+    match &f.artifact {
+        Artifact::NotChecked => (
+            GateStatus::Pass,
+            format!("{} checks no artifact", f.target.label),
+        ),
+        Artifact::Unknown => (
+            GateStatus::Pending,
+            format!("checking for the artifact of {sha}…"),
+        ),
+        Artifact::Present => (GateStatus::Pass, format!("the artifact of {sha} is there")),
+        Artifact::Missing { since, detail } => (
+            GateStatus::Pending,
+            format!("waiting for the artifact of {sha} since {since} ({detail})"),
+        ),
+        Artifact::Broken { detail } => (
+            GateStatus::Fail,
+            format!(
+                "the artifact check of {} cannot tell whether {sha} was built ({detail}): \
+                 fix the check's URL, credentials or command",
+                f.target.label
+            ),
+        ),
+    }
 }

@@ -48,6 +48,8 @@ pub enum GateKind {
     /// The stage runs its recorded SHA (its version probe says so), or the promoter
     /// acknowledged that the deploy overwrites what was changed by hand.
     Drift,
+    /// The build the stage deploys exists (its artifact check finds it).
+    Artifact,
 }
 
 impl GateKind {
@@ -66,6 +68,7 @@ impl GateKind {
             GateKind::Migrations => "migrations",
             GateKind::Health => "health",
             GateKind::Drift => "drift",
+            GateKind::Artifact => "artifact",
         }
     }
 
@@ -84,6 +87,7 @@ impl GateKind {
             GateKind::Migrations => "Migrations",
             GateKind::Health => "Health",
             GateKind::Drift => "No drift",
+            GateKind::Artifact => "Artifact",
         }
     }
 }
@@ -229,6 +233,8 @@ pub struct PromotionFacts {
     pub health: Vec<HealthFact>,
     /// Drift of the target stage, where its version probe sees some.
     pub drift: Option<DriftInfo>,
+    /// Whether the build of the SHA the stage deploys exists.
+    pub artifact: Artifact,
     /// The promotion is an emergency override (ops, with a reason): it goes through a
     /// closed window or a freeze, and nothing else.
     pub emergency: bool,
@@ -250,6 +256,7 @@ pub const GATES: &[(GateKind, GateFn)] = &[
     (GateKind::Migrations, migrations),
     (GateKind::Health, health),
     (GateKind::Drift, drift),
+    (GateKind::Artifact, artifact),
 ];
 
 /// Evaluates every gate.
@@ -278,6 +285,21 @@ pub fn first_hard_blocker(results: &[GateResult]) -> Option<&GateResult> {
     results
         .iter()
         .find(|r| !matches!(r.status, GateStatus::Pass | GateStatus::Acknowledge))
+}
+
+/// Whether a promotion with these results may be queued to start by itself when the
+/// artifact appears: the artifact is all that holds it (the acknowledgements the results
+/// were evaluated with are part of the request).
+pub fn queueable(results: &[GateResult]) -> bool {
+    let mut waiting = false;
+    for r in results {
+        match (r.gate, r.status) {
+            (_, GateStatus::Pass) => {}
+            (GateKind::Artifact, GateStatus::Pending) => waiting = true,
+            _ => return false,
+        }
+    }
+    waiting
 }
 
 fn previous_stage(f: &PromotionFacts) -> (GateStatus, String) {

@@ -38,6 +38,7 @@ fn facts() -> PromotionFacts {
         migrations: Migrations::None,
         health: Vec::new(),
         drift: None,
+        artifact: Artifact::Present,
         emergency: false,
     }
 }

@@ -138,6 +138,32 @@ pub struct NextStep {
     pub can_override: bool,
     /// Where the stage asks for approval: the SHA's request and what the viewer may do.
     pub approval: Option<ApprovalView>,
+    /// The missing artifact is all that holds the promotion: the viewer may queue it to
+    /// start when the artifact appears.
+    pub can_queue: bool,
+    /// The stage's waiting queued promotion is of another SHA: queueing this one
+    /// replaces it (the short SHA), and says so.
+    pub queue_replaces: Option<String>,
+    /// This SHA's promotion waiting for its artifact, if queued.
+    pub queued: Option<QueuedView>,
+    /// How this SHA's latest queued promotion into the stage ended, in the last day
+    /// ("expired: the artifact of a1b2c3d did not appear in time").
+    pub queue_outcome: Option<String>,
+}
+
+/// A promotion queued until its artifact appears.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct QueuedView {
+    pub id: crate::QueuedId,
+    /// Full SHA.
+    pub sha: String,
+    /// Who queued it.
+    pub by: String,
+    /// "queued by alice 3 min ago; waits for the artifact until Thu 03 Dec 16:02 UTC".
+    pub text: String,
+    /// Whether the viewer may withdraw it (who may promote into the stage).
+    pub can_withdraw: bool,
 }
 
 /// Who marked a card ready.
@@ -244,6 +270,8 @@ pub struct StageColumn {
     /// Its latest deployment went through as an emergency override: shown until the
     /// next regular one.
     pub emergency: Option<EmergencyView>,
+    /// The promotion queued into it, waiting for its artifact.
+    pub queued: Option<QueuedView>,
 }
 
 /// A stage's health as the column header shows it.

@@ -142,3 +142,18 @@ pub const SMOKE_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// `deployer.http.poll_interval_seconds`: how often a CD system's status URL is read.
 pub const HTTP_DEPLOYER_POLL: Duration = Duration::from_secs(5);
+
+/// An artifact check may take this long; longer counts as "not there yet".
+pub const ARTIFACT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A promotion queued for its artifact waits this long for it, then expires.
+pub const ARTIFACT_WAIT: Duration = Duration::from_secs(60 * 60);
+
+/// A queued promotion asks for its artifact again after this long at first…
+pub const ARTIFACT_POLL_FIRST: Duration = Duration::from_secs(5);
+
+/// …doubling up to this.
+pub const ARTIFACT_POLL_MAX: Duration = Duration::from_secs(60);
+
+/// The board asks again for an artifact it did not find at most this often.
+pub const ARTIFACT_RECHECK: Duration = Duration::from_secs(15);

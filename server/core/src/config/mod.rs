@@ -197,6 +197,9 @@ pub struct StageConfig {
     /// Stages (of this pipeline, each with a health probe) that must be healthy before
     /// a promotion into this one.
     pub requires_healthy: Vec<StageId>,
+    /// Whether the build of a SHA exists, asked before it is deployed here (the
+    /// stage's own check, else the pipeline's).
+    pub artifact: Option<ArtifactCheck>,
     /// How a deploy to this stage runs.
     pub deployer: DeployerConfig,
 }
@@ -208,6 +211,37 @@ pub struct ProbeConfig {
     pub interval: Duration,
     /// One probe may take this long; longer is a failure.
     pub timeout: Duration,
+}
+
+/// How Slipway learns whether the build of a SHA exists (a chart, an image, a
+/// tarball): before it deploys one, and while a promotion waits for one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArtifactCheck {
+    pub target: ArtifactTarget,
+    /// One check may take this long; longer counts as "not there yet".
+    pub timeout: Duration,
+    /// A promotion queued for the artifact waits this long, then expires.
+    pub wait: Duration,
+}
+
+/// What an artifact check asks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ArtifactTarget {
+    /// A URL template with `{sha}` (the full SHA): a 2xx answer to a HEAD request
+    /// (GET where HEAD is not allowed) means the artifact is there.
+    Url(String),
+    /// This argv (no shell; `SLIPWAY_SHA` in its environment): exit 0 means it is there.
+    Command(Vec<String>),
+}
+
+impl ArtifactTarget {
+    /// The placeholder a URL template must contain.
+    pub const PLACEHOLDER: &'static str = "{sha}";
+
+    /// The template with `sha` in place (a SHA is hex: nothing to escape).
+    pub fn url_for(template: &str, sha: &slipway_model::Sha) -> Result<url::Url, url::ParseError> {
+        url::Url::parse(&template.replace(Self::PLACEHOLDER, sha.as_str()))
+    }
 }
 
 /// A probe whose answer names the SHA the environment runs: the whole answer, the

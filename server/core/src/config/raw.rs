@@ -56,6 +56,17 @@ pub(super) struct RawPipeline {
     #[serde(default)]
     pub(super) calendars: Vec<Spanned<RawCalendar>>,
     pub(super) migrations: Option<Spanned<Vec<Spanned<String>>>>,
+    pub(super) artifact: Option<Spanned<RawArtifact>>,
+}
+
+/// An artifact check: a URL template (`{sha}` replaced) or a command (`SLIPWAY_SHA`).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawArtifact {
+    pub(super) url: Option<Spanned<String>>,
+    pub(super) command: Option<Spanned<Vec<Spanned<String>>>>,
+    pub(super) timeout_seconds: Option<Spanned<i64>>,
+    pub(super) wait_minutes: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize)]
@@ -101,6 +112,7 @@ pub(super) struct RawStage {
     pub(super) version: Option<Spanned<RawVersionProbe>>,
     pub(super) smoke: Option<Spanned<RawSmoke>>,
     pub(super) requires_healthy: Option<Spanned<Vec<Spanned<String>>>>,
+    pub(super) artifact: Option<Spanned<RawArtifact>>,
     pub(super) deployer: Spanned<RawDeployer>,
 }
 

@@ -23,6 +23,7 @@ pub(crate) fn stage(id: &str, label: &str) -> StageConfig {
         version: None,
         smoke: None,
         requires_healthy: Vec::new(),
+        artifact: None,
         deployer: DeployerConfig {
             kind: super::DeployerKind::Command(vec!["true".into()]),
             env: BTreeMap::new(),

@@ -529,3 +529,67 @@ fn a_deployer_is_a_command_or_an_http_call_and_never_holds_a_key() {
         assert!(err.contains(says), "{deployer}: {err}");
     }
 }
+
+#[test]
+fn an_artifact_check_is_the_stages_own_or_the_pipelines_and_a_url_must_name_the_sha() {
+    let dir = repo_dir();
+    let text = minimal(
+        "artifact = { command = [\"./has-chart.sh\"], timeout_seconds = 3, wait_minutes = 30 }",
+    )
+    .replacen(
+        "repository = \".\"\n",
+        "repository = \".\"\nartifact = { url = \"https://charts.example/app-{sha}.tgz\" }\n",
+        1,
+    );
+    let c = parse(&text, dir.path()).expect("valid");
+    let (staging, prod) = (&c.pipelines[0].stages[0], &c.pipelines[0].stages[1]);
+    assert_eq!(
+        staging.artifact,
+        Some(ArtifactCheck {
+            target: ArtifactTarget::Url("https://charts.example/app-{sha}.tgz".into()),
+            timeout: defaults::ARTIFACT_TIMEOUT,
+            wait: defaults::ARTIFACT_WAIT,
+        }),
+        "a stage without its own check has the pipeline's"
+    );
+    assert_eq!(
+        prod.artifact,
+        Some(ArtifactCheck {
+            target: ArtifactTarget::Command(vec!["./has-chart.sh".into()]),
+            timeout: Duration::from_secs(3),
+            wait: Duration::from_secs(30 * 60),
+        })
+    );
+    assert_eq!(
+        parse(&minimal(""), dir.path()).expect("valid").pipelines[0].stages[0].artifact,
+        None
+    );
+
+    for (artifact, says) in [
+        (
+            r#"{ url = "https://charts.example/app.tgz" }"#,
+            "has no {sha}",
+        ),
+        (
+            r#"{ url = "ftp://charts.example/{sha}" }"#,
+            "expected an http:// or https:// URL template",
+        ),
+        (
+            r#"{ url = "https://x/{sha}", command = ["true"] }"#,
+            "an artifact check needs exactly one of url and command",
+        ),
+        (
+            r#"{ command = [""] }"#,
+            "expected a program and its arguments",
+        ),
+        (
+            r#"{ command = ["true"], wait_minutes = 0 }"#,
+            "artifact.wait_minutes",
+        ),
+    ] {
+        let err = parse(&minimal(&format!("artifact = {artifact}")), dir.path())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(says), "{artifact}: {err}");
+    }
+}

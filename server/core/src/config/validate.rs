@@ -397,6 +397,16 @@ impl Validator<'_> {
             }
         }
         self.requires_healthy(raw_stages, &mut stages, key);
+        // The pipeline's artifact check is every stage's that has none of its own.
+        if let Some(check) = p
+            .artifact
+            .as_ref()
+            .and_then(|a| self.artifact(a, &format!("{key}.artifact")))
+        {
+            for stage in stages.iter_mut().filter(|s| s.artifact.is_none()) {
+                stage.artifact = Some(check.clone());
+            }
+        }
         Some(PipelineConfig {
             id: id?,
             name,
@@ -469,6 +479,10 @@ impl Validator<'_> {
             .smoke
             .as_ref()
             .and_then(|sm| self.smoke(sm, s.version.is_some(), &format!("{key}.smoke")));
+        let artifact = s
+            .artifact
+            .as_ref()
+            .and_then(|a| self.artifact(a, &format!("{key}.artifact")));
         Some(StageConfig {
             id: id?,
             label,
@@ -485,6 +499,7 @@ impl Validator<'_> {
             smoke,
             // Checked against the pipeline's stages once they are all read.
             requires_healthy: Vec::new(),
+            artifact,
             deployer: deployer?,
         })
     }

@@ -1,7 +1,9 @@
 //! Probes of the environments: a URL (GET, 2xx answers) or a command (exit 0), run
 //! with a timeout. [`health`] polls each stage's health probe and records what it says;
-//! [`version`] polls each stage's version probe and watches for drift.
+//! [`version`] polls each stage's version probe and watches for drift; [`artifact`]
+//! asks whether the build of a SHA exists.
 
+pub mod artifact;
 pub mod health;
 pub mod version;
 
@@ -51,17 +53,32 @@ impl Prober {
     ) -> Answer {
         match target {
             ProbeTarget::Url(url) => self.get(url.clone(), timeout).await,
-            ProbeTarget::Command(argv) => command(pipeline, stage, argv, timeout).await,
+            ProbeTarget::Command(argv) => command(pipeline, stage, argv, &[], timeout).await,
         }
     }
 
     async fn get(&self, url: url::Url, timeout: Duration) -> Answer {
-        let failed = |detail: String| Answer {
-            ok: false,
-            detail,
-            text: String::new(),
+        self.request(reqwest::Method::GET, url, timeout).await.0
+    }
+
+    /// Sends `method` to `url`; the answer, and its status code where one came.
+    async fn request(
+        &self,
+        method: reqwest::Method,
+        url: url::Url,
+        timeout: Duration,
+    ) -> (Answer, Option<u16>) {
+        let failed = |detail: String| {
+            (
+                Answer {
+                    ok: false,
+                    detail,
+                    text: String::new(),
+                },
+                None,
+            )
         };
-        let res = match self.http.get(url).timeout(timeout).send().await {
+        let res = match self.http.request(method, url).timeout(timeout).send().await {
             Ok(res) => res,
             Err(e) if e.is_timeout() => {
                 return failed(format!("no answer within {}s", timeout.as_secs()))
@@ -74,11 +91,14 @@ impl Prober {
             Ok(Ok(body)) => cut(&body),
             _ => String::new(),
         };
-        Answer {
-            ok: status.is_success(),
-            detail: format!("HTTP {}", status.as_u16()),
-            text,
-        }
+        (
+            Answer {
+                ok: status.is_success(),
+                detail: format!("HTTP {}", status.as_u16()),
+                text,
+            },
+            Some(status.as_u16()),
+        )
     }
 }
 
@@ -89,20 +109,35 @@ impl Default for Prober {
 }
 
 /// Runs a probe command: no shell, the deployers' base environment plus
-/// `SLIPWAY_PIPELINE` and `SLIPWAY_STAGE`, killed (its whole process group) at the
-/// timeout.
+/// `SLIPWAY_PIPELINE`, `SLIPWAY_STAGE` and `extra_env`, killed (its whole process
+/// group) at the timeout.
 async fn command(
     pipeline: &PipelineConfig,
     stage: &StageConfig,
     argv: &[String],
+    extra_env: &[(&str, &str)],
     timeout: Duration,
 ) -> Answer {
-    let Some((program, args)) = argv.split_first() else {
-        return Answer {
+    run_command(pipeline, stage, argv, extra_env, timeout)
+        .await
+        .unwrap_or_else(|detail| Answer {
             ok: false,
-            detail: "no command".into(),
+            detail,
             text: String::new(),
-        };
+        })
+}
+
+/// [`command`], with `Err` (what went wrong) when the command could not be run at all:
+/// no answer from it, a fault of the configuration or the machine.
+async fn run_command(
+    pipeline: &PipelineConfig,
+    stage: &StageConfig,
+    argv: &[String],
+    extra_env: &[(&str, &str)],
+    timeout: Duration,
+) -> Result<Answer, String> {
+    let Some((program, args)) = argv.split_first() else {
+        return Err("no command".into());
     };
     let mut cmd = tokio::process::Command::new(program);
     cmd.args(args)
@@ -114,6 +149,7 @@ async fn command(
         )
         .env("SLIPWAY_PIPELINE", pipeline.id.as_str())
         .env("SLIPWAY_STAGE", stage.id.as_str())
+        .envs(extra_env.iter().copied())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -121,13 +157,7 @@ async fn command(
         .kill_on_drop(true);
     let child = match cmd.spawn() {
         Ok(c) => c,
-        Err(e) => {
-            return Answer {
-                ok: false,
-                detail: format!("could not start {program:?}: {e}"),
-                text: String::new(),
-            }
-        }
+        Err(e) => return Err(format!("could not start {program:?}: {e}")),
     };
     let pid = child.id();
     match tokio::time::timeout(timeout, child.wait_with_output()).await {
@@ -145,13 +175,9 @@ async fn command(
                 }
                 None => "killed by a signal".to_owned(),
             };
-            Answer { ok, detail, text }
+            Ok(Answer { ok, detail, text })
         }
-        Ok(Err(e)) => Answer {
-            ok: false,
-            detail: format!("could not run {program:?}: {e}"),
-            text: String::new(),
-        },
+        Ok(Err(e)) => Err(format!("could not run {program:?}: {e}")),
         Err(_) => {
             // The child was dropped (killed); its own children go with the group.
             if let Some(pid) = pid.and_then(|p| i32::try_from(p).ok()) {
@@ -160,11 +186,11 @@ async fn command(
                     nix::sys::signal::Signal::SIGKILL,
                 );
             }
-            Answer {
+            Ok(Answer {
                 ok: false,
                 detail: format!("no answer within {}s", timeout.as_secs()),
                 text: String::new(),
-            }
+            })
         }
     }
 }

@@ -4,8 +4,9 @@
 //!
 //! [`facts`] is pure (unit-tested below); [`gather`] adds the I/O (the stage's
 //! snapshot, ancestry and migration files from git or its caches) for the board and the API. The
-//! creating transaction cannot run git, so it asks git first ([`GitFacts`]) and re-reads the
-//! snapshot inside the transaction, then calls the same [`facts`].
+//! creating transaction cannot run git or an artifact check, so it asks them first
+//! ([`GitFacts`], [`crate::probes::artifact::fact_now`]) and re-reads the snapshot inside
+//! the transaction, then calls the same [`facts`].
 
 use super::lookup::StageRef;
 use crate::calendar;
@@ -16,9 +17,9 @@ use crate::store::{StageSnapshot, User};
 use crate::Services;
 use slipway_model::error::AppError;
 use slipway_model::gates::{
-    self, Ancestry, Approval, ApprovalRequestState, DriftInfo, FreezeInfo, GateResult, HealthFact,
-    HealthState, LockInfo, Migrations, Previous, PromotionFacts, SignOff, SlotTime, TargetStage,
-    WindowState,
+    self, Ancestry, Approval, ApprovalRequestState, Artifact, DriftInfo, FreezeInfo, GateResult,
+    HealthFact, HealthState, LockInfo, Migrations, Previous, PromotionFacts, SignOff, SlotTime,
+    TargetStage, WindowState,
 };
 use slipway_model::Sha;
 use std::sync::Arc;
@@ -355,13 +356,15 @@ pub fn approval_fact(
 }
 
 /// Assembles the gate facts. `stage_facts` only needs the stage-level parts (current,
-/// active deployment, lock); `standing` carries the SHA-specific part.
+/// active deployment, lock); `standing` carries the SHA-specific part; `git` and
+/// `artifact` were asked before.
 pub fn facts(
     at: &StageRef<'_>,
     sha: &Sha,
     standing: Standing,
     stage_facts: &StageSnapshot,
     git: &GitFacts,
+    artifact: Artifact,
     asker: Asker<'_>,
 ) -> PromotionFacts {
     let stage = at.stage();
@@ -403,6 +406,7 @@ pub fn facts(
             stage_facts.current.as_ref().map(|d| &d.sha),
             asker.acknowledged_drift,
         ),
+        artifact,
         emergency: asker.emergency,
     }
 }
@@ -468,6 +472,7 @@ pub async fn evaluate_gates(
         )
         .await?;
     let standing = standing_from_snapshot(at, &snapshot);
+    let artifact = crate::probes::artifact::fact_now(state, at.pipeline, at.stage(), sha).await;
     let facts = gather(
         state,
         Asker::plain(state, user),
@@ -475,14 +480,15 @@ pub async fn evaluate_gates(
         sha,
         standing,
         &snapshot,
+        artifact,
     )
     .await;
     Ok(gates::evaluate(&facts))
 }
 
-/// The facts for promoting `sha` into `at`, given the stage's snapshot and where `sha`
-/// stands on the previous stage (`standing`): asks git (or its caches) for ancestry and
-/// migrations. The card and the API's gate check both come through here.
+/// The facts for promoting `sha` into `at`, given the stage's snapshot, where `sha`
+/// stands on the previous stage (`standing`) and its artifact: asks git (or its caches)
+/// for ancestry and migrations. The card and the API's gate check both come through here.
 pub async fn gather(
     state: &Services,
     asker: Asker<'_>,
@@ -490,10 +496,11 @@ pub async fn gather(
     sha: &Sha,
     standing: Standing,
     snapshot: &StageSnapshot,
+    artifact: Artifact,
 ) -> PromotionFacts {
     let current = snapshot.current.as_ref().map(|d| &d.sha);
     let git = git_facts(state, at, current, sha).await;
-    facts(at, sha, standing, snapshot, &git, asker)
+    facts(at, sha, standing, snapshot, &git, artifact, asker)
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ pub mod facts;
 pub mod freezes;
 pub mod lookup;
 pub mod promote;
+pub mod queue;
 pub mod rollback;
 pub mod signoff;
 

@@ -147,8 +147,9 @@ async fn promote_checked(
         migrations: None,
         drift: None,
     };
-    // Ancestry and migrations need git, which cannot run inside the write transaction:
-    // ask for the current SHA seen now, and retry if the transaction sees another one.
+    // The artifact check and git cannot run inside the write transaction: ask them
+    // first (git for the current SHA seen now, retried if the transaction sees another).
+    let artifact = crate::probes::artifact::fact_now(state, at.pipeline, at.stage(), sha).await;
     for _ in 0..3 {
         let before = state
             .storage
@@ -174,7 +175,7 @@ async fn promote_checked(
                 acknowledged_migrations: options.acks.migrations.is_some(),
                 acknowledged_drift: options.acks.drift.is_some(),
             };
-            let facts = facts(at, sha, standing, snapshot, &git, asker);
+            let facts = facts(at, sha, standing, snapshot, &git, artifact.clone(), asker);
             if asker.emergency && gates::overridden(&facts).is_empty() {
                 return Err(CreateDeploymentError::Refused(GateResult {
                     gate: GateKind::Window,

@@ -12,7 +12,7 @@ use crate::Services;
 use slipway_model::audit::AuditAction;
 use slipway_model::deployment::DeploymentKind;
 use slipway_model::error::{AppError, RefusalKind};
-use slipway_model::gates::{self, Ancestry};
+use slipway_model::gates::{self, Ancestry, Artifact};
 use slipway_model::{Action, Sha};
 
 /// The SHA a rollback of this stage would deploy: the newest succeeded SHA that differs
@@ -163,12 +163,14 @@ pub async fn rollback(
                 ancestry: Ancestry::NoCurrent,
                 ..git.clone()
             };
+            // Nor the artifact's: the SHA ran on the stage before.
             let results = gates::evaluate(&facts(
                 at,
                 &target,
                 Standing::rollback(),
                 snapshot,
                 &git,
+                Artifact::NotChecked,
                 asker,
             ));
             let blocker = results.iter().find(|r| {

@@ -7,9 +7,10 @@ use super::{
 };
 use crate::authz::{authorize, internal};
 use crate::config::PipelineConfig;
+use crate::probes::artifact;
 use crate::promotion::{self, facts, StageRef};
 use crate::repos::{redact_userinfo, Commit, RepoError};
-use crate::store::{ApprovalRecord, RequestState, User};
+use crate::store::{ApprovalRecord, ArtifactSeen, QueueState, QueuedPromotion, RequestState, User};
 use crate::Services;
 use slipway_model::error::AppError;
 use slipway_model::gates::{self, Previous};
@@ -18,7 +19,7 @@ use slipway_model::placement::{self, CardFacts, Column};
 use slipway_model::time_fmt::age;
 use slipway_model::views::{
     ApprovalView, BoardView, Card, EmergencyView, HealthView, LockView, MirrorView, NextStep,
-    ReadyInfo, RequestView, SignOffSlot, StageColumn,
+    QueuedView, ReadyInfo, RequestView, SignOffSlot, StageColumn,
 };
 use slipway_model::{Action, DeploymentId, Sha};
 use std::collections::{HashMap, HashSet};
@@ -123,6 +124,24 @@ pub async fn board(
                 .map(|i| ((s.sha.clone(), *i), s))
         })
         .collect();
+    // What the artifact checks said, by (SHA, stage); queued promotions, by stage.
+    let artifacts: HashMap<(Sha, usize), ArtifactSeen> = state
+        .storage
+        .artifacts_seen(&p.id, &shas)
+        .await?
+        .into_iter()
+        .filter_map(|a| {
+            stage_index
+                .get(a.stage.as_str())
+                .map(|i| ((a.sha.clone(), *i), a))
+        })
+        .collect();
+    let queue = state.storage.queued_promotions(&p.id).await?;
+    let waiting: HashMap<usize, &QueuedPromotion> = queue
+        .iter()
+        .filter(|q| q.state == QueueState::Waiting)
+        .filter_map(|q| stage_index.get(q.stage.as_str()).map(|i| (*i, q)))
+        .collect();
     let deploying: HashMap<Sha, DeploymentId> = snaps
         .iter()
         .filter_map(|s| s.active.as_ref())
@@ -219,8 +238,13 @@ pub async fn board(
                     sign_off: facts::sign_off_fact(&at, signed_by),
                     approval_request: requests.get(&(c.sha.clone(), n)).cloned(),
                 };
-                let facts = facts::gather(state, asker, &at, &c.sha, standing, &snaps[n]).await;
+                let seen = artifacts.get(&(c.sha.clone(), n));
+                artifact::refresh_in_background(state, p, &p.stages[n], &c.sha, seen);
+                let artifact = artifact::fact_from(&p.stages[n], seen);
+                let facts =
+                    facts::gather(state, asker, &at, &c.sha, standing, &snaps[n], artifact).await;
                 let results = gates::evaluate(&facts);
+                let queued_here = waiting.get(&n).copied();
                 // Offered only where a closed window or a freeze is all that holds it.
                 let can_override = !gates::overridden(&facts).is_empty()
                     && authorize(user, Action::EmergencyOverride).is_ok()
@@ -254,6 +278,22 @@ pub async fn board(
                         current.as_ref(),
                         asker.now,
                     ),
+                    can_queue: gates::queueable(&results)
+                        && queued_here.is_none_or(|q| q.sha != c.sha),
+                    queue_replaces: queued_here
+                        .filter(|q| q.sha != c.sha)
+                        .map(|q| q.sha.short().to_owned()),
+                    queued: queued_here
+                        .filter(|q| q.sha == c.sha)
+                        .map(|q| queued_view(&at, user, q, now)),
+                    queue_outcome: queue
+                        .iter()
+                        .find(|q| {
+                            q.sha == c.sha
+                                && q.stage == at.stage().id.as_str()
+                                && q.state != QueueState::Waiting
+                        })
+                        .and_then(|q| q.outcome.clone()),
                 });
             }
         }
@@ -445,6 +485,9 @@ pub async fn board(
                     drift,
                     freeze,
                     emergency,
+                    queued: waiting
+                        .get(&at.index)
+                        .map(|q| queued_view(&at, user, q, now)),
                 }
             },
         )
@@ -464,6 +507,28 @@ pub async fn board(
         can_manage_freezes: authorize(user, Action::ManageFreezes).is_ok(),
         as_of_event,
     })
+}
+
+/// A waiting queued promotion, as the card and the column show it to `user`.
+fn queued_view(at: &StageRef<'_>, user: &User, q: &QueuedPromotion, now: i64) -> QueuedView {
+    let deadline = crate::calendar::local_label(q.deadline, facts::stage_zone(at.stage()));
+    QueuedView {
+        id: q.id,
+        sha: q.sha.to_string(),
+        by: q.requested_by.clone(),
+        text: format!(
+            "{} queued by {} {}; waits for its artifact until {deadline}",
+            q.sha.short(),
+            q.requested_by,
+            age(now - q.requested_at.unix_timestamp())
+        ),
+        can_withdraw: gates::may_promote_into(
+            user.roles,
+            at.stage().promote_roles,
+            &at.stage().label,
+        )
+        .is_ok(),
+    }
 }
 
 fn stage_position(p: &PipelineConfig, s: &crate::config::StageConfig) -> usize {

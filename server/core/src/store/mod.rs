@@ -2,7 +2,7 @@
 //!
 //! Split by aggregate: one trait per aggregate ([`UserStore`], [`LoginSessionStore`],
 //! [`DeploymentStore`], [`BoardStore`], [`AuditStore`], [`EventStore`], [`TokenStore`],
-//! [`ThrottleStore`], [`SignOffStore`], [`FreezeStore`], [`ApprovalStore`], [`NotificationStore`], [`HealthStore`], [`VersionStore`]), and [`Storage`], all of them, which is what the services hold
+//! [`ThrottleStore`], [`SignOffStore`], [`FreezeStore`], [`ApprovalStore`], [`NotificationStore`], [`HealthStore`], [`VersionStore`], [`ArtifactStore`]), and [`Storage`], all of them, which is what the services hold
 //! (`Arc<dyn Storage>`). SQLite ([`sqlite::SqliteStorage`]) is the embedded default,
 //! one file per aggregate; PostgreSQL (for several replicas) will be a second
 //! implementation held to the same promises by the contract suite ([`contract`]). Rows
@@ -13,6 +13,7 @@
 //! aggregate traits; a function that needs only one aggregate can take `&dyn UserStore`.
 
 pub mod approvals;
+pub mod artifacts;
 pub mod audit;
 pub mod board;
 #[cfg(test)]
@@ -31,6 +32,7 @@ pub mod users;
 pub mod versions;
 
 pub use approvals::*;
+pub use artifacts::*;
 pub use audit::*;
 pub use board::*;
 pub use deployments::*;
@@ -89,6 +91,7 @@ pub trait Storage:
     + NotificationStore
     + HealthStore
     + VersionStore
+    + ArtifactStore
     + Send
     + Sync
     + 'static

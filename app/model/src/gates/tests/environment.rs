@@ -1,4 +1,4 @@
-//! Table tests of the environment-truth gates: migrations, health, drift.
+//! Table tests of the environment-truth gates: migrations, health, drift, artifact.
 
 use super::*;
 
@@ -150,4 +150,92 @@ fn drift_holds_a_promotion_until_the_overwrite_is_acknowledged() {
     assert!(first_hard_blocker(&evaluate(&drifted(false))).is_none());
     assert!(first_blocker(&evaluate(&drifted(true))).is_none());
     assert_eq!(verdict(&facts(), GateKind::Drift).0, GateStatus::Pass);
+}
+
+#[test]
+fn a_missing_artifact_is_waited_for_and_a_broken_check_refuses() {
+    let missing = PromotionFacts {
+        artifact: Artifact::Missing {
+            since: "14:02".into(),
+            detail: "HTTP 404".into(),
+        },
+        ..facts()
+    };
+    assert_eq!(
+        verdict(&missing, GateKind::Artifact),
+        (
+            GateStatus::Pending,
+            "waiting for the artifact of bbbbbbb since 14:02 (HTTP 404)".into()
+        )
+    );
+    let broken = PromotionFacts {
+        artifact: Artifact::Broken {
+            detail: "HTTP 403".into(),
+        },
+        ..facts()
+    };
+    let (status, reason) = verdict(&broken, GateKind::Artifact);
+    assert_eq!(status, GateStatus::Fail);
+    assert!(
+        reason.starts_with(
+            "the artifact check of Production cannot tell whether bbbbbbb was built (HTTP 403)"
+        ),
+        "{reason}"
+    );
+    assert_eq!(verdict(&facts(), GateKind::Artifact).0, GateStatus::Pass);
+    let unchecked = PromotionFacts {
+        artifact: Artifact::NotChecked,
+        ..facts()
+    };
+    assert_eq!(
+        verdict(&unchecked, GateKind::Artifact),
+        (GateStatus::Pass, "Production checks no artifact".into())
+    );
+    let unknown = PromotionFacts {
+        artifact: Artifact::Unknown,
+        ..facts()
+    };
+    assert_eq!(verdict(&unknown, GateKind::Artifact).0, GateStatus::Pending);
+}
+
+#[test]
+fn only_a_promotion_held_by_nothing_but_a_pending_artifact_may_be_queued() {
+    let waiting = PromotionFacts {
+        artifact: Artifact::Missing {
+            since: "14:02".into(),
+            detail: "HTTP 404".into(),
+        },
+        ..facts()
+    };
+    assert!(queueable(&evaluate(&waiting)));
+    assert!(queueable(&evaluate(&PromotionFacts {
+        artifact: Artifact::Unknown,
+        ..facts()
+    })));
+    assert!(!queueable(&evaluate(&PromotionFacts {
+        lock: Some(LockInfo {
+            by: "olga".into(),
+            reason: "incident".into()
+        }),
+        ..waiting.clone()
+    })));
+    // Nothing to wait for: promote instead.
+    assert!(!queueable(&evaluate(&facts())));
+    // A broken check: nothing would ever start it.
+    assert!(!queueable(&evaluate(&PromotionFacts {
+        artifact: Artifact::Broken {
+            detail: "HTTP 403".into(),
+        },
+        ..facts()
+    })));
+    // An acknowledgement still missing holds it too: the request must carry it.
+    assert!(!queueable(&evaluate(&PromotionFacts {
+        migrations: Migrations::Touched {
+            files: vec!["migrations/1.sql".into()],
+            current: sha('a'),
+            stepping_back: false,
+            acknowledged: false,
+        },
+        ..waiting
+    })));
 }

@@ -1,10 +1,11 @@
 //! The environment-truth keys: which paths are migrations, how a stage's health is
-//! probed, and which stages must be healthy before a promotion.
+//! probed, which stages must be healthy before a promotion, and how the build of a SHA
+//! is found.
 
-use super::super::raw::{RawProbe, RawSmoke, RawStage, RawVersionProbe};
+use super::super::raw::{RawArtifact, RawProbe, RawSmoke, RawStage, RawVersionProbe};
 use super::super::{
-    defaults, PathGlobs, ProbeConfig, ProbeTarget, SmokeConfig, StageConfig, VersionExtract,
-    VersionProbe,
+    defaults, ArtifactCheck, ArtifactTarget, PathGlobs, ProbeConfig, ProbeTarget, SmokeConfig,
+    StageConfig, VersionExtract, VersionProbe,
 };
 use super::Validator;
 use slipway_model::StageId;
@@ -216,6 +217,81 @@ impl Validator<'_> {
             probe: probe?,
             extract: extract?,
             verify_timeout: verify_timeout?,
+        })
+    }
+
+    /// An artifact check: exactly one of `url` (an http or https template with `{sha}`)
+    /// and `command`, with its timeout and how long a queued promotion waits.
+    pub(super) fn artifact(
+        &mut self,
+        spanned: &Spanned<RawArtifact>,
+        key: &str,
+    ) -> Option<ArtifactCheck> {
+        let raw = spanned.get_ref();
+        let target = match (&raw.url, &raw.command) {
+            (Some(url), None) => {
+                let template = url.get_ref().trim();
+                let sample = slipway_model::Sha::parse(&"0".repeat(40)).ok()?;
+                let at = format!("{key}.url");
+                if !template.contains(ArtifactTarget::PLACEHOLDER) {
+                    self.push(
+                        url,
+                        &at,
+                        format!("{template:?} has no {{sha}}: write where the build of a SHA is, such as \"https://charts.example/app-{{sha}}.tgz\""),
+                    );
+                    None
+                } else {
+                    match ArtifactTarget::url_for(template, &sample) {
+                        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {
+                            Some(ArtifactTarget::Url(template.to_owned()))
+                        }
+                        Ok(_) => {
+                            self.push(url, &at, "expected an http:// or https:// URL template");
+                            None
+                        }
+                        Err(e) => {
+                            self.push(
+                                url,
+                                &at,
+                                format!("expected an http:// or https:// URL template ({e})"),
+                            );
+                            None
+                        }
+                    }
+                }
+            }
+            (None, Some(command)) => self
+                .argv(
+                    command,
+                    &format!("{key}.command"),
+                    "[\"./has-artifact.sh\"] (the SHA is in SLIPWAY_SHA)",
+                )
+                .map(ArtifactTarget::Command),
+            _ => {
+                self.push(
+                    spanned,
+                    key,
+                    "an artifact check needs exactly one of url and command",
+                );
+                None
+            }
+        };
+        let timeout = raw
+            .timeout_seconds
+            .as_ref()
+            .map_or(Some(defaults::ARTIFACT_TIMEOUT), |s| {
+                self.positive_secs(s, &format!("{key}.timeout_seconds"), 1)
+            });
+        let wait = raw
+            .wait_minutes
+            .as_ref()
+            .map_or(Some(defaults::ARTIFACT_WAIT), |m| {
+                self.duration(m, &format!("{key}.wait_minutes"), 1, super::Unit::Minutes)
+            });
+        Some(ArtifactCheck {
+            target: target?,
+            timeout: timeout?,
+            wait: wait?,
         })
     }
 

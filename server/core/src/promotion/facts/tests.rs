@@ -126,6 +126,7 @@ fn the_first_stage_takes_a_sha_marked_ready_and_refuses_one_that_is_not() {
         standing_from_snapshot(&at, &ready),
         &ready,
         &git(Ancestry::Unknown),
+        Artifact::NotChecked,
         asker(&qa),
     );
     assert!(first_blocker(&gates::evaluate(&f)).is_none());
@@ -137,6 +138,7 @@ fn the_first_stage_takes_a_sha_marked_ready_and_refuses_one_that_is_not() {
         standing_from_snapshot(&at, &not_ready),
         &not_ready,
         &git(Ancestry::Unknown),
+        Artifact::NotChecked,
         asker(&qa),
     );
     let results = gates::evaluate(&f);
@@ -172,6 +174,7 @@ fn a_later_stage_needs_a_success_on_the_previous_stage_that_was_not_rolled_back(
             standing,
             &snapshot,
             &git(Ancestry::Descends),
+            Artifact::NotChecked,
             asker(&ops),
         ));
         assert_eq!(
@@ -212,6 +215,7 @@ fn the_stage_s_rules_and_state_reach_the_gates() {
             current: sha('c'),
             older: false,
         }),
+        Artifact::NotChecked,
         asker(&qa),
     );
     assert!(f.target.fast_forward_only);
@@ -254,6 +258,7 @@ fn the_same_sha_as_the_current_one_descends_without_asking_git() {
         standing_from_snapshot(&at, &snapshot),
         &snapshot,
         &git(Ancestry::Same),
+        Artifact::NotChecked,
         asker(&user(&[Role::Ops])),
     );
     assert!(first_blocker(&gates::evaluate(&f)).is_none());
@@ -281,6 +286,7 @@ fn a_stage_that_asks_for_a_sign_off_holds_the_next_one_until_someone_signed_off(
             standing_from_snapshot(&at, snapshot),
             snapshot,
             &git(Ancestry::Descends),
+            Artifact::NotChecked,
             asker(&ops),
         ))
     };

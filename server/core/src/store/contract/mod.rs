@@ -42,6 +42,10 @@ where
     signoffs::a_rollback_voids_the_sign_off_of_the_sha_it_replaces(fresh().await.as_ref()).await;
     signoffs::a_sha_queued_on_the_next_stage_has_moved_on(fresh().await.as_ref()).await;
     a_freeze_closes_its_stages_while_in_force_and_ends_once(fresh().await.as_ref()).await;
+    artifacts::an_artifact_is_missing_since_its_first_miss_until_found(fresh().await.as_ref())
+        .await;
+    artifacts::a_stage_has_one_queued_promotion_claimed_once_and_ended_once(fresh().await.as_ref())
+        .await;
 }
 
 /// A stored freeze closes its stages (only those) from its start to its end, and is
@@ -103,6 +107,7 @@ pub async fn a_freeze_closes_its_stages_while_in_force_and_ends_once(s: &dyn Sto
     assert_eq!(s.freezes(&web, after_the_end).await.expect("list").len(), 1);
 }
 
+mod artifacts;
 mod signoffs;
 
 fn name(s: &str) -> UserName {

@@ -562,6 +562,7 @@ const USER_COLUMNS: &str =
     "id, name, password_hash, disabled_at, last_login_at, must_change_password";
 
 mod approvals;
+mod artifacts;
 mod audit;
 mod board;
 mod deployments;
