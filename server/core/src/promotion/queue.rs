@@ -158,7 +158,8 @@ async fn enqueue(
             kind: RefusalKind::Queued,
             message: format!(
                 "{} already has a queued promotion of {} by {}; replace it explicitly \
-                 (tick \"replace\", or send \"replace\": true) or withdraw it first",
+                 (tick \"Replace the queued promotion\", or send \"replace_queued\": true) \
+                 or withdraw it first",
                 at.stage().label,
                 old.sha.short(),
                 old.requested_by

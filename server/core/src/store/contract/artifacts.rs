@@ -93,6 +93,7 @@ pub async fn a_stage_has_one_queued_promotion_claimed_once_and_ended_once(s: &dy
     assert_eq!(replaced.state, QueueState::Replaced);
     assert_eq!(replaced.ended_by.as_deref(), Some("quinn"));
 
+    let now = s.clock().now();
     let due = s.due_queued(now).await.expect("read");
     assert_eq!(
         due.iter().map(|q| q.id).collect::<Vec<_>>(),
