@@ -171,9 +171,12 @@ impl Fixture {
                     "stages": ["production"],
                 })),
             ),
-            (Surface::Form, "POST", "/pipelines/{pipeline}/stages/{stage}/unlock") => {
-                per_stage(&|_| vec![], None)
-            }
+            (
+                Surface::Form,
+                "POST",
+                "/pipelines/{pipeline}/stages/{stage}/unlock"
+                | "/pipelines/{pipeline}/stages/{stage}/queue/withdraw",
+            ) => per_stage(&|_| vec![], None),
             (
                 Surface::Form,
                 "POST",
