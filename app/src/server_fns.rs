@@ -8,8 +8,8 @@ use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
 use slipway_model::error::AppError;
 use slipway_model::views::{
-    AuditRow, BoardView, CalendarView, CompareView, DeploymentView, Flash, HomeView, Me,
-    ProfileView, StageHistoryView, UserRow,
+    AuditRow, BoardView, CalendarView, CompareView, DeliveryView, DeploymentView, Flash, HomeView,
+    Me, ProfileView, StageHistoryView, UserRow,
 };
 #[cfg(feature = "ssr")]
 use slipway_model::{PipelineId, StageId};
@@ -120,6 +120,14 @@ pub async fn get_audit(
     context::require(slipway_model::Action::ViewAudit)?;
     let filter = audit::filter(actor, action, pipeline, outcome, before, 200);
     audit::entries(&context::services()?, &filter).await
+}
+
+/// The newest outgoing webhook deliveries and their attempts (admins only).
+#[server(prefix = "/_fn", endpoint = "deliveries", input = GetUrl)]
+pub async fn get_deliveries() -> Result<Vec<DeliveryView>, AppError> {
+    use crate::ssr::context;
+    context::require(slipway_model::Action::ViewAudit)?;
+    slipway_core::read::audit::deliveries(&context::services()?, 100).await
 }
 
 /// A stage's deployment history.

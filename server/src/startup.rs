@@ -143,6 +143,7 @@ pub async fn build_app(config: Config) -> anyhow::Result<Slipway> {
         spawn_fetch_loops(&services),
         spawn_session_cleanup(&services),
         spawn_auto_starts(&services),
+        spawn_webhooks(&services),
     ];
     let background = background
         .into_iter()
@@ -423,6 +424,27 @@ fn spawn_auto_starts(state: &Services) -> JoinHandle<()> {
             }
             slipway_core::promotion::approvals::run_due_auto_starts(&state).await;
             slipway_core::promotion::queue::run_due_queued(&state).await;
+        }
+    })
+}
+
+/// Sends the outgoing webhooks: once a second, the audit entries since the last pass
+/// become deliveries, and the due deliveries are sent. A receiver that hangs holds
+/// only this task, never a deploy.
+fn spawn_webhooks(state: &Services) -> JoinHandle<()> {
+    use slipway_core::notify::{deliver, outbox};
+    let state = state.clone();
+    tokio::spawn(async move {
+        let sender = deliver::Sender::default();
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if state.deploys.is_stopping() {
+                break;
+            }
+            while outbox::run_once(&state).await > 0 {}
+            deliver::run_once(&state, &sender).await;
         }
     })
 }

@@ -2,7 +2,7 @@
 //! lines. Admins only (the server function enforces it).
 
 use super::common::{ErrorPanel, Layout};
-use crate::server_fns::get_audit;
+use crate::server_fns::{get_audit, get_deliveries};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -105,7 +105,65 @@ pub fn AuditPage() -> impl IntoView {
                     }
                 })}
             </Suspense>
+            <h2>"Webhook deliveries"</h2>
+            <Deliveries />
         </Layout>
+    }
+}
+
+/// The newest outgoing webhook deliveries, with their attempts and what the last one got.
+#[component]
+fn Deliveries() -> impl IntoView {
+    let rows = Resource::new(|| (), |()| get_deliveries());
+    view! {
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match rows.await {
+                    Err(e) => view! { <ErrorPanel error=e /> }.into_any(),
+                    Ok(rows) if rows.is_empty() => {
+                        view! { <p class="muted">"No webhook deliveries yet (webhooks are configured per pipeline)."</p> }.into_any()
+                    }
+                    Ok(rows) => {
+                        view! {
+                            <table class="users audit" data-testid="deliveries">
+                                <thead>
+                                    <tr>
+                                        <th scope="col">"Time (UTC)"</th>
+                                        <th scope="col">"Webhook"</th>
+                                        <th scope="col">"Event"</th>
+                                        <th scope="col">"State"</th>
+                                        <th scope="col">"Attempts"</th>
+                                        <th scope="col">"Last answer"</th>
+                                    </tr>
+                                </thead>
+                                <tbody>
+                                    {rows
+                                        .into_iter()
+                                        .map(|d| {
+                                            let state = match &d.next_attempt {
+                                                Some(next) => format!("{} (next attempt {next})", d.state),
+                                                None => d.state.clone(),
+                                            };
+                                            view! {
+                                                <tr data-delivery=d.id>
+                                                    <td>{d.at}</td>
+                                                    <td title=d.url>{format!("{} · {}", d.pipeline, d.webhook)}</td>
+                                                    <td>{d.event}</td>
+                                                    <td class=format!("outcome {}", d.state)>{state}</td>
+                                                    <td>{d.attempts}</td>
+                                                    <td>{d.last_result.unwrap_or_default()}</td>
+                                                </tr>
+                                            }
+                                        })
+                                        .collect_view()}
+                                </tbody>
+                            </table>
+                        }
+                            .into_any()
+                    }
+                }
+            })}
+        </Suspense>
     }
 }
 

@@ -1,8 +1,9 @@
 //! Slipway's server core, by capability: configuration ([`config`]), storage
 //! ([`storage`]), repository mirrors ([`repos`]), promotions and the commands around
 //! them ([`promotion`]), running deploys ([`deploys`]), accounts ([`accounts`]), live
-//! events ([`events`]), the audit log ([`audit`]) and the read models pages and the
-//! API render ([`read`]).
+//! events ([`events`]), the audit log ([`audit`]), probes of the environments
+//! ([`probes`]), outgoing webhooks ([`notify`]) and the read models pages and the API
+//! render ([`read`]).
 //!
 //! Free of Leptos, axum and tower on purpose: the web layers (`slipway-app`'s server
 //! functions, `slipway-server`'s handlers) and the CLI call into it with typed
@@ -18,6 +19,7 @@ pub mod config;
 pub mod deploys;
 pub mod events;
 pub mod ics;
+pub mod notify;
 pub mod probes;
 pub mod promotion;
 pub mod read;

@@ -217,7 +217,7 @@ pub fn server_fn_rule(path: &str) -> Option<Who> {
             Who::May(Action::View)
         }
         "users" => Who::May(Action::ManageUsers),
-        "audit" => Who::May(Action::ViewAudit),
+        "audit" | "deliveries" => Who::May(Action::ViewAudit),
         _ => return None,
     })
 }

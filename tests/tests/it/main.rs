@@ -26,4 +26,5 @@ mod mirror;
 mod promotion;
 mod retries;
 mod verify;
+mod webhooks;
 mod windows;

@@ -470,6 +470,26 @@ pub struct TokenRow {
     pub revoked: bool,
 }
 
+/// One outgoing webhook delivery as the admin page shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryView {
+    pub id: i64,
+    /// When it was stored (UTC, RFC 3339).
+    pub at: String,
+    pub pipeline: String,
+    pub webhook: String,
+    pub event: String,
+    /// The receiver (credentials removed).
+    pub url: String,
+    /// `pending`, `delivered` or `failed`.
+    pub state: String,
+    pub attempts: i64,
+    /// What the last attempt got ("HTTP 503", "no answer within 10s").
+    pub last_result: Option<String>,
+    /// For a pending one: when it is tried next (UTC, RFC 3339).
+    pub next_attempt: Option<String>,
+}
+
 /// One audit log row as the admin page shows it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditRow {

@@ -157,3 +157,13 @@ pub const ARTIFACT_POLL_MAX: Duration = Duration::from_secs(60);
 
 /// The board asks again for an artifact it did not find at most this often.
 pub const ARTIFACT_RECHECK: Duration = Duration::from_secs(15);
+
+/// A webhook receiver has this long to answer.
+pub const WEBHOOK_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A delivery is tried at most this many times…
+pub const WEBHOOK_MAX_ATTEMPTS: i64 = 6;
+
+/// …the second time after this long, doubling for each further one (10 s, 20 s, 40 s,
+/// 80 s, 160 s: about five minutes in all).
+pub const WEBHOOK_BACKOFF: Duration = Duration::from_secs(10);

@@ -102,6 +102,30 @@ pub struct PipelineConfig {
     /// Paths whose changes are database migrations: promoting (or rolling back) over
     /// them needs an acknowledgement.
     pub migrations: PathGlobs,
+    /// Where Slipway tells other systems what happened (deployments, drift, locks,
+    /// approvals).
+    pub webhooks: Vec<WebhookConfig>,
+}
+
+/// An outgoing webhook: Slipway POSTs each of `events` (all, when empty) to `url`, as
+/// `format`, signed with HMAC-SHA256 when `secret_env` names the server's environment
+/// variable holding the key; retried on 5xx and timeouts; never holding a deploy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookConfig {
+    /// Stable name (deliveries are kept by it).
+    pub id: String,
+    pub url: url::Url,
+    pub format: crate::notify::Format,
+    pub secret_env: Option<String>,
+    /// The events it is sent; empty: every one.
+    pub events: Vec<crate::notify::Event>,
+}
+
+impl WebhookConfig {
+    /// Whether it is sent `event`.
+    pub fn wants(&self, event: crate::notify::Event) -> bool {
+        self.events.is_empty() || self.events.contains(&event)
+    }
 }
 
 /// An iCalendar feed of freezes: re-read every `refresh`; each event a freeze named by

@@ -57,6 +57,19 @@ pub(super) struct RawPipeline {
     pub(super) calendars: Vec<Spanned<RawCalendar>>,
     pub(super) migrations: Option<Spanned<Vec<Spanned<String>>>>,
     pub(super) artifact: Option<Spanned<RawArtifact>>,
+    #[serde(default)]
+    pub(super) webhooks: Vec<Spanned<RawWebhook>>,
+}
+
+/// An outgoing webhook: where, in which format, signed with which key, for which events.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawWebhook {
+    pub(super) id: Spanned<String>,
+    pub(super) url: Spanned<String>,
+    pub(super) format: Option<Spanned<String>>,
+    pub(super) secret_env: Option<Spanned<String>>,
+    pub(super) events: Option<Spanned<Vec<Spanned<String>>>>,
 }
 
 /// An artifact check: a URL template (`{sha}` replaced) or a command (`SLIPWAY_SHA`).

@@ -593,3 +593,44 @@ fn an_artifact_check_is_the_stages_own_or_the_pipelines_and_a_url_must_name_the_
         assert!(err.contains(says), "{artifact}: {err}");
     }
 }
+
+#[test]
+fn a_webhook_names_its_receiver_format_key_variable_and_events_or_is_refused_with_why() {
+    let dir = repo_dir();
+    let with = |hooks: &str| minimal("").replacen("repository = \".\"\n", &format!("repository = \".\"\n{hooks}\n"), 1);
+    let c = parse(
+        &with(
+            "webhooks = [\n  { id = \"ci\", url = \"https://ci.example.com/hooks/slipway\", secret_env = \"HOOK_KEY\" },\n  \
+             { id = \"chat\", url = \"https://hooks.slack.com/services/T/B/X\", format = \"slack\", events = [\"deployment_failed\", \"drift_seen\"] },\n]",
+        ),
+        dir.path(),
+    )
+    .expect("valid");
+    let hooks = &c.pipelines[0].webhooks;
+    assert_eq!(hooks.len(), 2);
+    assert_eq!(hooks[0].format, crate::notify::Format::Json);
+    assert_eq!(hooks[0].secret_env.as_deref(), Some("HOOK_KEY"));
+    assert!(hooks[0].wants(crate::notify::Event::StageLocked), "no events: every event");
+    assert!(hooks[1].wants(crate::notify::Event::DriftSeen));
+    assert!(!hooks[1].wants(crate::notify::Event::DeploymentStarted));
+
+    for (hooks, says) in [
+        (
+            "webhooks = [{ id = \"a\", url = \"https://x.example/\" }, { id = \"a\", url = \"https://y.example/\" }]",
+            "duplicate webhook id \"a\"",
+        ),
+        ("webhooks = [{ id = \"a\", url = \"mailto:ops@example.com\" }]", "expected an http:// or https:// URL"),
+        ("webhooks = [{ id = \"a\", url = \"https://x.example/\", format = \"xml\" }]", "expected \"json\" or \"slack\""),
+        (
+            "webhooks = [{ id = \"a\", url = \"https://x.example/\", events = [\"deployed\"] }]",
+            "unknown event \"deployed\"; the events are deployment_started, deployment_succeeded",
+        ),
+        (
+            "webhooks = [{ id = \"a\", url = \"https://x.example/\", secret_env = \"hunter2!\" }]",
+            "never the key itself",
+        ),
+    ] {
+        let err = parse(&with(hooks), dir.path()).unwrap_err().to_string();
+        assert!(err.contains(says), "{hooks}: {err}");
+    }
+}

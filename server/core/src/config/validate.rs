@@ -416,6 +416,7 @@ impl Validator<'_> {
             freezes: self.freezes(&p.freezes, key, &stages),
             calendars: self.calendars(&p.calendars, key, &stages, base),
             migrations: self.migration_globs(p.migrations.as_ref(), key),
+            webhooks: self.webhooks(&p.webhooks, key),
             stages,
         })
     }

@@ -2,7 +2,7 @@
 //!
 //! Split by aggregate: one trait per aggregate ([`UserStore`], [`LoginSessionStore`],
 //! [`DeploymentStore`], [`BoardStore`], [`AuditStore`], [`EventStore`], [`TokenStore`],
-//! [`ThrottleStore`], [`SignOffStore`], [`FreezeStore`], [`ApprovalStore`], [`NotificationStore`], [`HealthStore`], [`VersionStore`], [`ArtifactStore`]), and [`Storage`], all of them, which is what the services hold
+//! [`ThrottleStore`], [`SignOffStore`], [`FreezeStore`], [`ApprovalStore`], [`NotificationStore`], [`HealthStore`], [`VersionStore`], [`ArtifactStore`], [`WebhookStore`]), and [`Storage`], all of them, which is what the services hold
 //! (`Arc<dyn Storage>`). SQLite ([`sqlite::SqliteStorage`]) is the embedded default,
 //! one file per aggregate; PostgreSQL (for several replicas) will be a second
 //! implementation held to the same promises by the contract suite ([`contract`]). Rows
@@ -30,6 +30,7 @@ pub mod throttle;
 pub mod tokens;
 pub mod users;
 pub mod versions;
+pub mod webhooks;
 
 pub use approvals::*;
 pub use artifacts::*;
@@ -46,6 +47,7 @@ pub use throttle::*;
 pub use tokens::*;
 pub use users::*;
 pub use versions::*;
+pub use webhooks::*;
 
 use crate::clock::Clock;
 use async_trait::async_trait;
@@ -92,6 +94,7 @@ pub trait Storage:
     + HealthStore
     + VersionStore
     + ArtifactStore
+    + WebhookStore
     + Send
     + Sync
     + 'static

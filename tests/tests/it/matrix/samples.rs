@@ -235,7 +235,7 @@ impl Fixture {
                     "/_fn/compare" => format!("pipeline=web&from={head}&to={head}"),
                     "/_fn/setup" => format!("token={}", "0".repeat(64)),
                     "/_fn/me" | "/_fn/home" | "/_fn/users" | "/_fn/flash" | "/_fn/profile"
-                    | "/_fn/audit" => String::new(),
+                    | "/_fn/audit" | "/_fn/deliveries" => String::new(),
                     _ => return None,
                 };
                 Some(vec![Sample {

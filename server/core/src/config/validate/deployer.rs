@@ -119,7 +119,26 @@ impl Validator<'_> {
                 None
             }
         };
-        let secret_env = match &h.secret_env {
+        let secret_env = self.secret_env(h.secret_env.as_ref(), key);
+        let poll_interval = match &h.poll_interval_seconds {
+            None => Some(defaults::HTTP_DEPLOYER_POLL),
+            Some(s) => self.positive_secs(s, &format!("{key}.poll_interval_seconds"), 1),
+        };
+        Some(HttpDeployer {
+            url: url?,
+            secret_env: secret_env?,
+            poll_interval: poll_interval?,
+        })
+    }
+
+    /// `secret_env`: the name of an environment variable of the server holding a signing
+    /// key (`Some(None)`: none given; `None`: invalid).
+    pub(super) fn secret_env(
+        &mut self,
+        raw: Option<&Spanned<String>>,
+        key: &str,
+    ) -> Option<Option<String>> {
+        match raw {
             None => Some(None),
             Some(name)
                 if !name.get_ref().is_empty()
@@ -138,16 +157,7 @@ impl Validator<'_> {
                 );
                 None
             }
-        };
-        let poll_interval = match &h.poll_interval_seconds {
-            None => Some(defaults::HTTP_DEPLOYER_POLL),
-            Some(s) => self.positive_secs(s, &format!("{key}.poll_interval_seconds"), 1),
-        };
-        Some(HttpDeployer {
-            url: url?,
-            secret_env: secret_env?,
-            poll_interval: poll_interval?,
-        })
+        }
     }
 
     /// `deployer.retry`: what makes a failure transient, and how often and how soon to

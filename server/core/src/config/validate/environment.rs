@@ -1,13 +1,14 @@
 //! The environment-truth keys: which paths are migrations, how a stage's health is
-//! probed, which stages must be healthy before a promotion, and how the build of a SHA
-//! is found.
+//! probed, which stages must be healthy before a promotion, how the build of a SHA is
+//! found, and where what happened is told (webhooks).
 
-use super::super::raw::{RawArtifact, RawProbe, RawSmoke, RawStage, RawVersionProbe};
+use super::super::raw::{RawArtifact, RawProbe, RawSmoke, RawStage, RawVersionProbe, RawWebhook};
 use super::super::{
     defaults, ArtifactCheck, ArtifactTarget, PathGlobs, ProbeConfig, ProbeTarget, SmokeConfig,
-    StageConfig, VersionExtract, VersionProbe,
+    StageConfig, VersionExtract, VersionProbe, WebhookConfig,
 };
 use super::Validator;
+use crate::notify::{Event, Format};
 use slipway_model::StageId;
 use toml::Spanned;
 
@@ -293,6 +294,92 @@ impl Validator<'_> {
             timeout: timeout?,
             wait: wait?,
         })
+    }
+
+    /// A pipeline's `webhooks`: each an id unique in the pipeline, an http(s) URL, a
+    /// known format, a key's variable name, known events.
+    pub(super) fn webhooks(
+        &mut self,
+        raw: &[Spanned<RawWebhook>],
+        key: &str,
+    ) -> Vec<WebhookConfig> {
+        let mut hooks: Vec<WebhookConfig> = Vec::new();
+        for (i, spanned) in raw.iter().enumerate() {
+            let w = spanned.get_ref();
+            let at = format!("{key}.webhooks[{i}]");
+            let id = match StageId::parse(w.id.get_ref()) {
+                Ok(_) if hooks.iter().any(|h| &h.id == w.id.get_ref()) => {
+                    self.push(
+                        &w.id,
+                        &format!("{at}.id"),
+                        format!("duplicate webhook id {:?} in this pipeline", w.id.get_ref()),
+                    );
+                    None
+                }
+                Ok(_) => Some(w.id.get_ref().clone()),
+                Err(e) => {
+                    self.push(&w.id, &format!("{at}.id"), e.to_string());
+                    None
+                }
+            };
+            let url = match url::Url::parse(w.url.get_ref().trim()) {
+                Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Some(u),
+                _ => {
+                    self.push(
+                        &w.url,
+                        &format!("{at}.url"),
+                        "expected an http:// or https:// URL",
+                    );
+                    None
+                }
+            };
+            let format = match &w.format {
+                None => Some(Format::Json),
+                Some(f) => match Format::parse(f.get_ref()) {
+                    Some(format) => Some(format),
+                    None => {
+                        self.push(
+                            f,
+                            &format!("{at}.format"),
+                            format!("expected \"json\" or \"slack\", got {:?}", f.get_ref()),
+                        );
+                        None
+                    }
+                },
+            };
+            let secret_env = self.secret_env(w.secret_env.as_ref(), &at);
+            let mut events = Vec::new();
+            for name in w.events.iter().flat_map(|list| list.get_ref()) {
+                match Event::parse(name.get_ref()) {
+                    Some(e) => events.push(e),
+                    None => self.push(
+                        name,
+                        &format!("{at}.events"),
+                        format!(
+                            "unknown event {:?}; the events are {}",
+                            name.get_ref(),
+                            Event::ALL
+                                .iter()
+                                .map(|e| e.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    ),
+                }
+            }
+            if let (Some(id), Some(url), Some(format), Some(secret_env)) =
+                (id, url, format, secret_env)
+            {
+                hooks.push(WebhookConfig {
+                    id,
+                    url,
+                    format,
+                    secret_env,
+                    events,
+                });
+            }
+        }
+        hooks
     }
 
     /// `smoke`: a command; only where no version probe verifies deploys already.

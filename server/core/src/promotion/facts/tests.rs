@@ -38,6 +38,7 @@ fn pipeline() -> PipelineConfig {
         freezes: Vec::new(),
         calendars: Vec::new(),
         migrations: crate::config::PathGlobs::none(),
+        webhooks: Vec::new(),
         stages: vec![
             stage("qa", "QA", false, &[Role::Qa, Role::Ops]),
             stage("production", "Production", true, &[Role::Ops]),

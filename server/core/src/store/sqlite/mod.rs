@@ -576,6 +576,7 @@ mod throttle;
 mod tokens;
 mod users;
 mod versions;
+mod webhooks;
 
 #[async_trait]
 impl Storage for SqliteStorage {
