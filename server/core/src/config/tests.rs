@@ -597,7 +597,13 @@ fn an_artifact_check_is_the_stages_own_or_the_pipelines_and_a_url_must_name_the_
 #[test]
 fn a_webhook_names_its_receiver_format_key_variable_and_events_or_is_refused_with_why() {
     let dir = repo_dir();
-    let with = |hooks: &str| minimal("").replacen("repository = \".\"\n", &format!("repository = \".\"\n{hooks}\n"), 1);
+    let with = |hooks: &str| {
+        minimal("").replacen(
+            "repository = \".\"\n",
+            &format!("repository = \".\"\n{hooks}\n"),
+            1,
+        )
+    };
     let c = parse(
         &with(
             "webhooks = [\n  { id = \"ci\", url = \"https://ci.example.com/hooks/slipway\", secret_env = \"HOOK_KEY\" },\n  \
@@ -610,7 +616,10 @@ fn a_webhook_names_its_receiver_format_key_variable_and_events_or_is_refused_wit
     assert_eq!(hooks.len(), 2);
     assert_eq!(hooks[0].format, crate::notify::Format::Json);
     assert_eq!(hooks[0].secret_env.as_deref(), Some("HOOK_KEY"));
-    assert!(hooks[0].wants(crate::notify::Event::StageLocked), "no events: every event");
+    assert!(
+        hooks[0].wants(crate::notify::Event::StageLocked),
+        "no events: every event"
+    );
     assert!(hooks[1].wants(crate::notify::Event::DriftSeen));
     assert!(!hooks[1].wants(crate::notify::Event::DeploymentStarted));
 
