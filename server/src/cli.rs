@@ -149,6 +149,12 @@ pub async fn run(args: impl IntoIterator<Item = OsString>) -> anyhow::Result<()>
             let users = demo::reset_users(storage.as_ref()).await?;
             drop(storage);
             eprintln!("{}", demo::banner(&config, &users));
+            let env = demo::environments::address(config.listen);
+            tokio::spawn(async move {
+                if let Err(e) = demo::environments::serve(dir, env).await {
+                    eprintln!("warning: {e:#}");
+                }
+            });
             run_server(config).await
         }
     }

@@ -3,6 +3,7 @@
 //! commands, and the users dev, qa, ops and admin with fresh random passwords printed
 //! at every start. Never started implicitly: a wrong `--config` must not start a demo.
 
+pub mod environments;
 pub mod repo;
 
 use anyhow::Context as _;
@@ -17,7 +18,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 /// The deploy script the demo stages run: prints progress for a few seconds, then
 /// writes the SHA into `environments/<stage>.sha`, like a real deploy would change
-/// what an environment runs.
+/// what an environment runs (the demo's version probes read it back). With `FLAKY=1`
+/// the first attempt of every deployment fails the way a flaky registry does, and the
+/// retry rule tries again.
 const DEPLOY_SCRIPT: &str = r#"#!/bin/sh
 # Demo deployer for Slipway. Inputs arrive only as environment variables.
 set -eu
@@ -25,6 +28,13 @@ out_dir="$(dirname "$0")/environments"
 mkdir -p "$out_dir"
 echo "Deploying ${SLIPWAY_PIPELINE} ${SLIPWAY_SHA} to ${SLIPWAY_STAGE} (deployment ${SLIPWAY_DEPLOYMENT_ID})"
 echo "Previous SHA: ${SLIPWAY_PREVIOUS_SHA:-none}"
+attempted="$out_dir/.attempted-${SLIPWAY_DEPLOYMENT_ID}"
+if [ "${FLAKY:-0}" = 1 ] && [ ! -e "$attempted" ]; then
+  touch "$attempted"
+  echo "... pulling image registry.example.com/demo-web:${SLIPWAY_SHA}"
+  echo "error: read tcp: connection reset by peer" >&2
+  exit 1
+fi
 for step in "fetching artifact" "running checks" "switching traffic"; do
   echo "... ${step}"
   sleep 1
@@ -33,7 +43,7 @@ printf '%s\n' "$SLIPWAY_SHA" > "$out_dir/${SLIPWAY_STAGE}.sha"
 echo "Done: ${SLIPWAY_STAGE} now runs ${SLIPWAY_SHA}"
 "#;
 
-fn config_text(listen: &str, now: time::OffsetDateTime) -> String {
+fn config_text(listen: &str, env: std::net::SocketAddr, now: time::OffsetDateTime) -> String {
     // A freeze a week from the first start, so the board shows one to come.
     let rfc3339 = |t: time::OffsetDateTime| {
         t.format(&time::format_description::well_known::Rfc3339)
@@ -54,11 +64,22 @@ name = "Demo web"
 repository = "repo"
 branch = "main"
 fetch_interval_seconds = 30
+# The demo's environments (a small server beside Slipway, on {env}: see
+# server/src/demo/environments.rs) "build" a commit 45 seconds after its artifact is
+# first asked for: until then its card waits for it, and a promotion may wait too.
+artifact = {{ url = "http://{env}/builds/{{sha}}.tgz", wait_minutes = 10 }}
+# Every event, told to the demo's environments (listed on the admin's audit page).
+webhooks = [{{ id = "demo-chat", url = "http://{env}/hooks/chat", format = "slack" }}]
 
 [[pipelines.stages]]
 id = "qa"
 label = "QA"
 promote_roles = ["qa", "ops"]
+# Each environment says whether it is healthy and which commit it runs (the deployer
+# writes environments/<stage>.sha; edit it by hand to see drift, create
+# environments/<stage>.down to see a stage go unhealthy).
+health = {{ url = "http://{env}/qa/healthz", interval_seconds = 5 }}
+version = {{ url = "http://{env}/qa/version", json_pointer = "/sha", interval_seconds = 5, verify_timeout_seconds = 30 }}
 deployer = {{ command = ["sh", "deploy.sh"], workdir = ".", timeout_seconds = 120 }}
 
 [[pipelines.stages]]
@@ -67,7 +88,11 @@ label = "Staging"
 promote_roles = ["qa", "ops"]
 # QA signs off what they tested here before it may go to production.
 sign_off = {{ roles = ["qa"] }}
-deployer = {{ command = ["sh", "deploy.sh"], workdir = ".", timeout_seconds = 120 }}
+health = {{ url = "http://{env}/staging/healthz", interval_seconds = 5 }}
+version = {{ url = "http://{env}/staging/version", json_pointer = "/sha", interval_seconds = 5, verify_timeout_seconds = 30 }}
+# Staging's registry is flaky: the first attempt of each deploy fails with "connection
+# reset", which this rule calls transient; the second attempt goes through.
+deployer = {{ command = ["sh", "deploy.sh"], workdir = ".", timeout_seconds = 120, env = {{ FLAKY = "1" }}, retry = {{ log_patterns = ["connection reset"], max_attempts = 3, backoff_seconds = 3 }} }}
 
 [[pipelines.stages]]
 id = "production"
@@ -79,6 +104,10 @@ promote_roles = ["qa", "ops"]
 approval = {{ roles = ["ops"], four_eyes = true, valid_minutes = 240 }}
 windows = [{{ days = "daily", from = "07:00", to = "23:00", time_zone = "UTC" }}]
 checklist = ["Release notes posted", "On-call engineer knows"]
+health = {{ url = "http://{env}/production/healthz", interval_seconds = 5 }}
+version = {{ url = "http://{env}/production/version", json_pointer = "/sha", interval_seconds = 5, verify_timeout_seconds = 30 }}
+# Production takes nothing while staging is unhealthy.
+requires_healthy = ["staging"]
 deployer = {{ command = ["sh", "deploy.sh"], workdir = ".", timeout_seconds = 300 }}
 
 [[pipelines.freezes]]
@@ -108,8 +137,14 @@ pub fn prepare(dir: &Path, listen: &str) -> anyhow::Result<PathBuf> {
     if !config.exists() {
         let now = time::OffsetDateTime::from_unix_timestamp(i64::try_from(now).unwrap_or_default())
             .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-        std::fs::write(&config, config_text(listen, now))
-            .with_context(|| format!("failed to write {}", config.display()))?;
+        let addr: std::net::SocketAddr = listen.parse().with_context(|| {
+            format!("--listen {listen:?} is not an address like 127.0.0.1:3000")
+        })?;
+        std::fs::write(
+            &config,
+            config_text(listen, environments::address(addr), now),
+        )
+        .with_context(|| format!("failed to write {}", config.display()))?;
     }
     Ok(config)
 }
@@ -174,7 +209,8 @@ mod tests {
         let dir = tempfile::tempdir().expect("a temporary directory");
         std::fs::create_dir_all(dir.path().join("repo")).expect("the repo folder");
         let now = time::macros::datetime!(2026-12-04 12:00 UTC);
-        let text = config_text("127.0.0.1:3000", now);
+        let listen: std::net::SocketAddr = "127.0.0.1:3000".parse().expect("an address");
+        let text = config_text("127.0.0.1:3000", environments::address(listen), now);
         let config = Config::parse(&text, &dir.path().join("slipway.toml"))
             .unwrap_or_else(|e| panic!("the demo config does not parse:\n{e}"));
         let p = &config.pipelines[0];
@@ -185,5 +221,22 @@ mod tests {
         assert!(!production.checklist.is_empty());
         assert_eq!(p.freezes.len(), 1);
         assert!(p.freezes[0].from > now, "the freeze is to come");
+        // Environment truth: every stage probed and verified, artifacts waited for, a
+        // flaky deployer retried, production held while staging is unhealthy, a webhook.
+        for stage in &p.stages {
+            assert!(
+                stage.health.is_some() && stage.version.is_some(),
+                "{}",
+                stage.id
+            );
+            assert!(stage.artifact.is_some(), "{}", stage.id);
+        }
+        assert!(staging.deployer.retry.is_some());
+        assert_eq!(production.requires_healthy.len(), 1);
+        assert_eq!(p.webhooks.len(), 1);
+        assert!(
+            !p.migrations.is_empty(),
+            "the demo's migration commits are noticed"
+        );
     }
 }
