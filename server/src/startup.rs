@@ -410,9 +410,13 @@ fn spawn_probes(state: &Services) -> Vec<JoinHandle<()>> {
     tasks
 }
 
-/// Starts approved deploys at their slot's start, and queued promotions whose artifact
-/// appeared: once a second, an indexed read of each (usually none due).
-fn spawn_auto_starts(state: &Services) -> JoinHandle<()> {
+/// Runs `pass` once a second until the server stops (a pass that overruns delays the
+/// next, never stacks them).
+fn every_second<F, Fut>(state: &Services, mut pass: F) -> JoinHandle<()>
+where
+    F: FnMut(Services) -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + Send,
+{
     let state = state.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
@@ -422,9 +426,17 @@ fn spawn_auto_starts(state: &Services) -> JoinHandle<()> {
             if state.deploys.is_stopping() {
                 break;
             }
-            slipway_core::promotion::approvals::run_due_auto_starts(&state).await;
-            slipway_core::promotion::queue::run_due_queued(&state).await;
+            pass(state.clone()).await;
         }
+    })
+}
+
+/// Starts approved deploys at their slot's start, and queued promotions whose artifact
+/// appeared: once a second, an indexed read of each (usually none due).
+fn spawn_auto_starts(state: &Services) -> JoinHandle<()> {
+    every_second(state, |state| async move {
+        slipway_core::promotion::approvals::run_due_auto_starts(&state).await;
+        slipway_core::promotion::queue::run_due_queued(&state).await;
     })
 }
 
@@ -433,16 +445,10 @@ fn spawn_auto_starts(state: &Services) -> JoinHandle<()> {
 /// only this task, never a deploy.
 fn spawn_webhooks(state: &Services) -> JoinHandle<()> {
     use slipway_core::notify::{deliver, outbox};
-    let state = state.clone();
-    tokio::spawn(async move {
-        let sender = deliver::Sender::default();
-        let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
-            if state.deploys.is_stopping() {
-                break;
-            }
+    let sender = deliver::Sender::default();
+    every_second(state, move |state| {
+        let sender = sender.clone();
+        async move {
             while outbox::run_once(&state).await > 0 {}
             deliver::run_once(&state, &sender).await;
         }

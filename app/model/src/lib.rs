@@ -22,6 +22,7 @@ pub mod sha;
 pub mod throttle;
 pub mod time_fmt;
 pub mod views;
+pub mod vocabulary;
 
 pub use error::AppError;
 pub use ids::{

@@ -14,35 +14,9 @@ pub mod payload;
 
 use crate::store::AuditEntry;
 use slipway_model::audit::{AuditAction, Outcome};
+use slipway_model::vocabulary;
 
-macro_rules! names {
-    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $text:literal,)+ }) => {
-        $(#[$meta])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-        pub enum $name {
-            $($(#[$vmeta])* $variant,)+
-        }
-
-        impl $name {
-            /// Every value, in declaration order.
-            pub const ALL: &'static [$name] = &[$($name::$variant,)+];
-
-            /// The name in the config, payloads and the delivery list.
-            pub fn as_str(self) -> &'static str {
-                match self {
-                    $($name::$variant => $text,)+
-                }
-            }
-
-            /// The value with this name.
-            pub fn parse(s: &str) -> Option<$name> {
-                Self::ALL.iter().copied().find(|v| v.as_str() == s)
-            }
-        }
-    };
-}
-
-names! {
+vocabulary! {
     /// What a webhook is told about.
     Event {
         /// A deployment was created (a promotion, rollback, queued or automatic start).
@@ -66,7 +40,7 @@ names! {
     }
 }
 
-names! {
+vocabulary! {
     /// How a webhook's body is written.
     Format {
         /// A JSON object with the event's fields.

@@ -5,45 +5,20 @@ use super::*;
 use slipway_model::error::AppError;
 use slipway_model::RequestId;
 
-/// Where a request is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RequestState {
-    /// Waiting for an approver.
-    Pending,
-    /// Approved for a slot; counts inside it while the stage runs its base SHA.
-    Approved,
-    /// Rejected, with a reason.
-    Rejected,
-    /// Used by the deployment it let through.
-    Consumed,
-    /// Approved, but it stopped counting unused (its slot ended, or the stage's current
-    /// SHA changed) and the SHA was requested again.
-    Expired,
-}
-
-impl RequestState {
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RequestState::Pending => "pending",
-            RequestState::Approved => "approved",
-            RequestState::Rejected => "rejected",
-            RequestState::Consumed => "consumed",
-            RequestState::Expired => "expired",
-        }
-    }
-
-    /// The state with this stored name.
-    pub fn parse(s: &str) -> Option<Self> {
-        [
-            RequestState::Pending,
-            RequestState::Approved,
-            RequestState::Rejected,
-            RequestState::Consumed,
-            RequestState::Expired,
-        ]
-        .into_iter()
-        .find(|v| v.as_str() == s)
+slipway_model::vocabulary! {
+    /// Where a request is in its life.
+    RequestState {
+        /// Waiting for an approver.
+        Pending => "pending",
+        /// Approved for a slot; counts inside it while the stage runs its base SHA.
+        Approved => "approved",
+        /// Rejected, with a reason.
+        Rejected => "rejected",
+        /// Used by the deployment it let through.
+        Consumed => "consumed",
+        /// Approved, but it stopped counting unused (its slot ended, or the stage's
+        /// current SHA changed) and the SHA was requested again.
+        Expired => "expired",
     }
 }
 

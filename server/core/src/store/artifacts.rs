@@ -5,36 +5,15 @@ use super::*;
 use slipway_model::acks::Acknowledgements;
 use slipway_model::QueuedId;
 
-/// What an artifact check says.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ArtifactStatus {
-    /// The artifact is there.
-    Present,
-    /// Not there yet (a 404, a non-zero exit, no answer in time).
-    Missing,
-    /// The check cannot tell (refused, misconfigured) until someone fixes it.
-    Broken,
-}
-
-impl ArtifactStatus {
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ArtifactStatus::Present => "present",
-            ArtifactStatus::Missing => "missing",
-            ArtifactStatus::Broken => "broken",
-        }
-    }
-
-    /// The status with this stored name.
-    pub fn parse(s: &str) -> Option<Self> {
-        [
-            ArtifactStatus::Present,
-            ArtifactStatus::Missing,
-            ArtifactStatus::Broken,
-        ]
-        .into_iter()
-        .find(|v| v.as_str() == s)
+slipway_model::vocabulary! {
+    /// What an artifact check says.
+    ArtifactStatus {
+        /// The artifact is there.
+        Present => "present",
+        /// Not there yet (a 404, a non-zero exit, no answer in time).
+        Missing => "missing",
+        /// The check cannot tell (refused, misconfigured) until someone fixes it.
+        Broken => "broken",
     }
 }
 
@@ -51,48 +30,21 @@ pub struct ArtifactSeen {
     pub checked_at: OffsetDateTime,
 }
 
-/// Where a queued promotion is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum QueueState {
-    /// Waiting for its artifact.
-    Waiting,
-    /// Its artifact appeared and the deployment started.
-    Started,
-    /// Its artifact did not appear before the deadline.
-    Expired,
-    /// Its artifact appeared, but another gate refused the promotion then.
-    Refused,
-    /// Someone withdrew it.
-    Withdrawn,
-    /// A newer request for the stage replaced it.
-    Replaced,
-}
-
-impl QueueState {
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            QueueState::Waiting => "waiting",
-            QueueState::Started => "started",
-            QueueState::Expired => "expired",
-            QueueState::Refused => "refused",
-            QueueState::Withdrawn => "withdrawn",
-            QueueState::Replaced => "replaced",
-        }
-    }
-
-    /// The state with this stored name.
-    pub fn parse(s: &str) -> Option<Self> {
-        [
-            QueueState::Waiting,
-            QueueState::Started,
-            QueueState::Expired,
-            QueueState::Refused,
-            QueueState::Withdrawn,
-            QueueState::Replaced,
-        ]
-        .into_iter()
-        .find(|v| v.as_str() == s)
+slipway_model::vocabulary! {
+    /// Where a queued promotion is in its life.
+    QueueState {
+        /// Waiting for its artifact.
+        Waiting => "waiting",
+        /// Its artifact appeared and the deployment started.
+        Started => "started",
+        /// Its artifact did not appear before the deadline.
+        Expired => "expired",
+        /// Its artifact appeared, but another gate refused the promotion then.
+        Refused => "refused",
+        /// Someone withdrew it.
+        Withdrawn => "withdrawn",
+        /// A newer request for the stage replaced it.
+        Replaced => "replaced",
     }
 }
 

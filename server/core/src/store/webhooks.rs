@@ -14,36 +14,15 @@ pub struct NewDelivery {
     pub body: String,
 }
 
-/// Where a delivery is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DeliveryState {
-    /// Not answered with a 2xx yet; tried again at `next_attempt_at`.
-    Pending,
-    /// Answered with a 2xx.
-    Delivered,
-    /// Given up: the last attempt failed, or the receiver refused it (a 4xx).
-    Failed,
-}
-
-impl DeliveryState {
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DeliveryState::Pending => "pending",
-            DeliveryState::Delivered => "delivered",
-            DeliveryState::Failed => "failed",
-        }
-    }
-
-    /// The state with this stored name.
-    pub fn parse(s: &str) -> Option<Self> {
-        [
-            DeliveryState::Pending,
-            DeliveryState::Delivered,
-            DeliveryState::Failed,
-        ]
-        .into_iter()
-        .find(|v| v.as_str() == s)
+slipway_model::vocabulary! {
+    /// Where a delivery is.
+    DeliveryState {
+        /// Not answered with a 2xx yet; tried again at `next_attempt_at`.
+        Pending => "pending",
+        /// Answered with a 2xx.
+        Delivered => "delivered",
+        /// Given up: the last attempt failed, or the receiver refused it (a 4xx).
+        Failed => "failed",
     }
 }
 

@@ -46,6 +46,8 @@ where
         .await;
     artifacts::a_stage_has_one_queued_promotion_claimed_once_and_ended_once(fresh().await.as_ref())
         .await;
+    artifacts::the_webhook_outbox_moves_once_and_a_delivery_is_claimed_once(fresh().await.as_ref())
+        .await;
 }
 
 /// A stored freeze closes its stages (only those) from its start to its end, and is

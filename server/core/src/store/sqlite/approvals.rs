@@ -41,6 +41,7 @@ fn request_from_row(row: &sqlx::sqlite::SqliteRow) -> StorageResult<ApprovalReco
     use sqlx::FromRow as _;
     let r = RequestRow::from_row(row).map_err(db("failed to read an approval request row"))?;
     let sha = |s: &str| Sha::parse(s).map_err(db("a stored SHA is invalid"));
+    let (checklist, acks) = decode_intent(r.checklist.as_deref(), r.acks.as_deref())?;
     Ok(ApprovalRecord {
         id: r.id,
         pipeline: r.pipeline_id,
@@ -49,19 +50,8 @@ fn request_from_row(row: &sqlx::sqlite::SqliteRow) -> StorageResult<ApprovalReco
         requested_by: r.requested_by_name,
         requested_by_id: r.requested_by_id,
         note: r.note,
-        checklist: r
-            .checklist
-            .as_deref()
-            .map(serde_json::from_str)
-            .transpose()
-            .map_err(db("a stored checklist is not a JSON list"))?,
-        acks: r
-            .acks
-            .as_deref()
-            .map(serde_json::from_str)
-            .transpose()
-            .map_err(db("a request's stored acknowledgements are not valid"))?
-            .unwrap_or_default(),
+        checklist,
+        acks,
         requested_at: r.requested_at,
         state: RequestState::parse(&r.state).ok_or_else(|| {
             StorageError::Database(anyhow::anyhow!(
@@ -137,16 +127,7 @@ async fn by_id(
 #[async_trait]
 impl ApprovalStore for SqliteStorage {
     async fn request_approval(&self, new: &NewApprovalRequest) -> StorageResult<ApprovalRecord> {
-        let checklist = new
-            .checklist
-            .as_ref()
-            .map(serde_json::to_string)
-            .transpose()
-            .map_err(db("failed to encode a checklist"))?;
-        let acks = (new.acks != Default::default())
-            .then(|| serde_json::to_string(&new.acks))
-            .transpose()
-            .map_err(db("failed to encode acknowledgements"))?;
+        let (checklist, acks) = encode_intent(new.checklist.as_ref(), &new.acks)?;
         let mut tx = self.write_tx().await?;
         let now = self.clock.now();
         if let Some(open) = open_request(&mut tx, &new.pipeline, &new.stage, &new.sha).await? {

@@ -64,6 +64,7 @@ struct QueuedRow {
 fn queued_from_row(row: &sqlx::sqlite::SqliteRow) -> StorageResult<QueuedPromotion> {
     use sqlx::FromRow as _;
     let r = QueuedRow::from_row(row).map_err(db("failed to read a queued promotion row"))?;
+    let (checklist, acks) = decode_intent(r.checklist.as_deref(), r.acks.as_deref())?;
     Ok(QueuedPromotion {
         id: r.id,
         pipeline: r.pipeline_id,
@@ -73,21 +74,8 @@ fn queued_from_row(row: &sqlx::sqlite::SqliteRow) -> StorageResult<QueuedPromoti
         requested_by_id: r.requested_by_id,
         requested_at: r.requested_at,
         deadline: r.deadline,
-        checklist: r
-            .checklist
-            .as_deref()
-            .map(serde_json::from_str)
-            .transpose()
-            .map_err(db("a stored checklist is not a JSON list"))?,
-        acks: r
-            .acks
-            .as_deref()
-            .map(serde_json::from_str)
-            .transpose()
-            .map_err(db(
-                "a queued promotion's stored acknowledgements are not valid",
-            ))?
-            .unwrap_or_default(),
+        checklist,
+        acks,
         next_check_at: r.next_check_at,
         checks: r.checks,
         state: QueueState::parse(&r.state).ok_or_else(|| {
@@ -183,16 +171,7 @@ impl ArtifactStore for SqliteStorage {
         &self,
         new: &NewQueuedPromotion,
     ) -> Result<QueuedPromotion, QueueError> {
-        let checklist = new
-            .checklist
-            .as_ref()
-            .map(serde_json::to_string)
-            .transpose()
-            .map_err(db("failed to encode a checklist"))?;
-        let acks = (new.acks != Default::default())
-            .then(|| serde_json::to_string(&new.acks))
-            .transpose()
-            .map_err(db("failed to encode acknowledgements"))?;
+        let (checklist, acks) = encode_intent(new.checklist.as_ref(), &new.acks)?;
         let now = self.clock.now();
         let mut tx = self.write_tx().await?;
         let waiting = sqlx::query(&format!(

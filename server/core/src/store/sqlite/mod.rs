@@ -80,6 +80,41 @@ fn db<E: Into<anyhow::Error>>(context: &'static str) -> impl FnOnce(E) -> Storag
     move |e| StorageError::Database(e.into().context(context))
 }
 
+/// What a promoter confirmed (checklist) and acknowledged, as an approval request or a
+/// queued promotion stores them for the deploy the server starts later: JSON, `NULL`
+/// for nothing.
+fn encode_intent(
+    checklist: Option<&Vec<String>>,
+    acks: &slipway_model::acks::Acknowledgements,
+) -> StorageResult<(Option<String>, Option<String>)> {
+    let checklist = checklist
+        .map(serde_json::to_string)
+        .transpose()
+        .map_err(db("failed to encode a checklist"))?;
+    let acks = (*acks != Default::default())
+        .then(|| serde_json::to_string(acks))
+        .transpose()
+        .map_err(db("failed to encode acknowledgements"))?;
+    Ok((checklist, acks))
+}
+
+/// [`encode_intent`]'s columns read back.
+fn decode_intent(
+    checklist: Option<&str>,
+    acks: Option<&str>,
+) -> StorageResult<(Option<Vec<String>>, slipway_model::acks::Acknowledgements)> {
+    let checklist = checklist
+        .map(serde_json::from_str)
+        .transpose()
+        .map_err(db("a stored checklist is not a JSON list"))?;
+    let acks = acks
+        .map(serde_json::from_str)
+        .transpose()
+        .map_err(db("stored acknowledgements are not valid"))?
+        .unwrap_or_default();
+    Ok((checklist, acks))
+}
+
 /// Reads column `name` of a row, with the column in the error.
 fn col<'r, T>(row: &'r sqlx::sqlite::SqliteRow, name: &str) -> StorageResult<T>
 where
