@@ -102,17 +102,24 @@ async fn a_promotion_waits_on_the_card_for_its_artifact_and_can_be_withdrawn() {
     let next = format!("li[data-sha='{a}'] div.next[data-next='qa']");
 
     let waiting = text_of(&qa, &format!("{next} li[data-gate='artifact']")).await;
-    assert!(waiting.contains(&format!("waiting for the artifact of {}", &a[..7])), "{waiting}");
+    assert!(
+        waiting.contains(&format!("waiting for the artifact of {}", &a[..7])),
+        "{waiting}"
+    );
     submit(&qa, &format!("{next} form.queue button")).await;
     let queued = text_of(&qa, &format!("{next} [data-testid='queued-card']")).await;
     assert!(queued.contains("queued by quinn"), "{queued}");
     assert!(
-        text_of(&qa, "[data-stage='qa'] [data-testid='queued']").await.contains(&a[..7]),
+        text_of(&qa, "[data-stage='qa'] [data-testid='queued']")
+            .await
+            .contains(&a[..7]),
         "the column shows it too"
     );
 
     submit(&qa, &format!("{next} [data-testid='queued-card'] button")).await;
-    wait_for_css(&qa, &format!("{next} form.queue"), WAIT).await.unwrap();
+    wait_for_css(&qa, &format!("{next} form.queue"), WAIT)
+        .await
+        .unwrap();
     assert_eq!(
         app.sql_count("SELECT COUNT(*) FROM queued_promotions WHERE state = 'withdrawn'")
             .await

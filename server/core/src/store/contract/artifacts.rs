@@ -40,7 +40,10 @@ pub async fn an_artifact_is_missing_since_its_first_miss_until_found(s: &dyn Sto
         .await
         .expect("recorded");
     assert_eq!(found.missing_since, None);
-    let seen = s.artifacts_seen(&web, std::slice::from_ref(&sha)).await.expect("read");
+    let seen = s
+        .artifacts_seen(&web, std::slice::from_ref(&sha))
+        .await
+        .expect("read");
     assert_eq!(seen, vec![found]);
     let other = Sha::parse(&"b".repeat(40)).expect("a valid SHA");
     assert!(s
