@@ -419,6 +419,10 @@ fn an_emergency_override_passes_only_a_closed_window_and_a_freeze() {
             stage: "Staging".into(),
             state: HealthState::Unknown,
         }],
+        artifact: Artifact::Missing {
+            since: "14:00".into(),
+            detail: "HTTP 404".into(),
+        },
         emergency: true,
         ..facts()
     };
