@@ -441,14 +441,20 @@ fn spawn_auto_starts(state: &Services) -> JoinHandle<()> {
 }
 
 /// Sends the outgoing webhooks: once a second, the audit entries since the last pass
-/// become deliveries, and the due deliveries are sent. A receiver that hangs holds
-/// only this task, never a deploy.
+/// become deliveries, and the due deliveries are sent; once an hour, old ones are
+/// deleted. A receiver that hangs holds only this task, never a deploy.
 fn spawn_webhooks(state: &Services) -> JoinHandle<()> {
     use slipway_core::notify::{deliver, outbox};
     let sender = deliver::Sender::default();
+    let mut passes: u64 = 0;
     every_second(state, move |state| {
         let sender = sender.clone();
+        let prune = passes % 3600 == 0;
+        passes = passes.wrapping_add(1);
         async move {
+            if prune {
+                deliver::prune(&state).await;
+            }
             while outbox::run_once(&state).await > 0 {}
             deliver::run_once(&state, &sender).await;
         }

@@ -167,3 +167,7 @@ pub const WEBHOOK_MAX_ATTEMPTS: i64 = 6;
 /// …the second time after this long, doubling for each further one (10 s, 20 s, 40 s,
 /// 80 s, 160 s: about five minutes in all).
 pub const WEBHOOK_BACKOFF: Duration = Duration::from_secs(10);
+
+/// Delivered and failed webhook deliveries are kept this long (for the admins' list),
+/// then deleted; the audit log keeps what happened.
+pub const WEBHOOK_KEEP: Duration = Duration::from_secs(30 * 24 * 3600);

@@ -96,6 +96,16 @@ pub async fn run_once(state: &Services, sender: &Sender) -> usize {
     tried
 }
 
+/// Deletes delivered and failed deliveries older than [`defaults::WEBHOOK_KEEP`].
+pub async fn prune(state: &Services) {
+    let before = state.now() - defaults::WEBHOOK_KEEP;
+    match state.storage.prune_deliveries(before).await {
+        Ok(0) => {}
+        Ok(n) => tracing::debug!(deleted = n, "pruned old webhook deliveries"),
+        Err(e) => tracing::warn!(error = %e, "failed to prune webhook deliveries"),
+    }
+}
+
 /// Sends `d` once: `Ok` with what the receiver answered, or `Err((worth retrying,
 /// what happened))`.
 async fn attempt(

@@ -92,4 +92,8 @@ pub trait WebhookStore: Send + Sync {
 
     /// The newest deliveries, at most `limit`, for admins.
     async fn deliveries(&self, limit: i64) -> StorageResult<Vec<Delivery>>;
+
+    /// Deletes the delivered and failed deliveries stored before `before` (pending ones
+    /// stay, whatever their age); returns how many.
+    async fn prune_deliveries(&self, before: OffsetDateTime) -> StorageResult<u64>;
 }

@@ -199,4 +199,25 @@ pub async fn the_webhook_outbox_moves_once_and_a_delivery_is_claimed_once(s: &dy
         (DeliveryState::Delivered, 1, Some("HTTP 200"))
     );
     assert!(s.due_deliveries(lease, 10).await.expect("read").is_empty());
+    // Old delivered ones are pruned; a pending one stays whatever its age.
+    let mut unlock = NewAudit::new(AuditAction::Unlock, Outcome::Ok);
+    unlock.pipeline = Some("web".into());
+    s.audit(unlock).await.expect("audited");
+    let next = s.audit_after(through, 10).await.expect("read");
+    let pending = NewDelivery {
+        event: "stage_unlocked".into(),
+        audit_id: next[0].id,
+        ..delivery
+    };
+    assert!(s
+        .enqueue_deliveries(through, next[0].id, &[pending])
+        .await
+        .expect("stored"));
+    let later = s.clock().now() + time::Duration::seconds(1);
+    assert_eq!(s.prune_deliveries(later).await.expect("pruned"), 1);
+    let left = s.deliveries(10).await.expect("read");
+    assert_eq!(
+        left.iter().map(|d| d.state).collect::<Vec<_>>(),
+        vec![DeliveryState::Pending]
+    );
 }
