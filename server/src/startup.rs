@@ -446,11 +446,13 @@ fn spawn_auto_starts(state: &Services) -> JoinHandle<()> {
 fn spawn_webhooks(state: &Services) -> JoinHandle<()> {
     use slipway_core::notify::{deliver, outbox};
     let sender = deliver::Sender::default();
-    let mut passes: u64 = 0;
+    let mut pruned: Option<std::time::Instant> = None;
     every_second(state, move |state| {
         let sender = sender.clone();
-        let prune = passes % 3600 == 0;
-        passes = passes.wrapping_add(1);
+        let prune = pruned.is_none_or(|at| at.elapsed() >= std::time::Duration::from_secs(3600));
+        if prune {
+            pruned = Some(std::time::Instant::now());
+        }
         async move {
             if prune {
                 deliver::prune(&state).await;

@@ -194,12 +194,14 @@ impl WebhookStore for SqliteStorage {
 
     async fn prune_deliveries(&self, before: OffsetDateTime) -> StorageResult<u64> {
         let mut tx = self.write_tx().await?;
-        let n = sqlx::query("DELETE FROM webhook_deliveries WHERE state <> 'pending' AND created_at < ?")
-            .bind(before)
-            .execute(&mut *tx)
-            .await
-            .map_err(db("failed to prune webhook deliveries"))?
-            .rows_affected();
+        let n = sqlx::query(
+            "DELETE FROM webhook_deliveries WHERE state <> 'pending' AND created_at < ?",
+        )
+        .bind(before)
+        .execute(&mut *tx)
+        .await
+        .map_err(db("failed to prune webhook deliveries"))?
+        .rows_affected();
         tx.commit()
             .await
             .map_err(db("failed to commit pruned webhook deliveries"))?;
