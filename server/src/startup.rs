@@ -144,6 +144,7 @@ pub async fn build_app(config: Config) -> anyhow::Result<Slipway> {
         spawn_session_cleanup(&services),
         spawn_auto_starts(&services),
         spawn_webhooks(&services),
+        spawn_github(&services),
     ];
     let background = background
         .into_iter()
@@ -460,6 +461,14 @@ fn spawn_webhooks(state: &Services) -> JoinHandle<()> {
             while outbox::run_once(&state).await > 0 {}
             deliver::run_once(&state, &sender).await;
         }
+    })
+}
+
+/// Acts on GitHub's recorded webhook deliveries, once a second (the request was
+/// answered when it was recorded).
+fn spawn_github(state: &Services) -> JoinHandle<()> {
+    every_second(state, |state| async move {
+        while slipway_core::github::webhook::run_once(&state).await > 0 {}
     })
 }
 

@@ -2,7 +2,7 @@
 //! ([`storage`]), repository mirrors ([`repos`]), promotions and the commands around
 //! them ([`promotion`]), running deploys ([`deploys`]), accounts ([`accounts`]), live
 //! events ([`events`]), the audit log ([`audit`]), probes of the environments
-//! ([`probes`]), outgoing webhooks ([`notify`]) and the read models pages and the API
+//! ([`probes`]), outgoing webhooks ([`notify`]), GitHub's webhooks ([`github`]) and the read models pages and the API
 //! render ([`read`]).
 //!
 //! Free of Leptos, axum and tower on purpose: the web layers (`slipway-app`'s server
@@ -18,6 +18,7 @@ pub mod clock;
 pub mod config;
 pub mod deploys;
 pub mod events;
+pub mod github;
 pub mod ics;
 pub mod notify;
 pub mod probes;

@@ -13,6 +13,7 @@ pub mod bearer;
 pub mod client;
 pub mod error;
 pub mod extract;
+pub mod github;
 pub mod governance;
 pub mod json;
 pub mod openapi;
@@ -51,7 +52,9 @@ pub fn api_routes() -> RouteBook<Services> {
 /// Webhooks from outside services (GitHub, coming): authenticated by their signatures,
 /// so, like the API, outside the session layer and the Origin check.
 pub fn webhook_routes() -> RouteBook<Services> {
-    RouteBook::new(Surface::Api)
+    RouteBook::new(Surface::Webhook)
+        .post("/hooks/github", Who::GitHubSigned, github::receive)
+        .map_router(|r| r.layer(axum::extract::DefaultBodyLimit::max(github::BODY_LIMIT)))
 }
 
 /// The form routes, the audit export and the event stream. `startup` wraps these, with

@@ -29,6 +29,8 @@ pub enum Surface {
     Api,
     /// The live event stream (session cookie or bearer token).
     EventStream,
+    /// Webhooks other systems send (signed by them; no session, no token).
+    Webhook,
 }
 
 impl Surface {
@@ -41,6 +43,7 @@ impl Surface {
             Surface::Form => "form",
             Surface::Api => "API",
             Surface::EventStream => "event stream",
+            Surface::Webhook => "webhook",
         }
     }
 }
@@ -73,6 +76,8 @@ pub enum Who {
     /// Signed in with one of the `approval.roles` of the request's stage (read from the
     /// request; never its requester where the stage has four eyes).
     ApproveRequest,
+    /// GitHub: a body signed with the `[github]` webhook secret (`X-Hub-Signature-256`).
+    GitHubSigned,
 }
 
 impl Who {
@@ -90,6 +95,9 @@ impl Who {
             Who::SignOffStage => "the stage's `sign_off.roles`".into(),
             Who::ApproveRequest => {
                 "the request's stage's `approval.roles` (not the requester, with four eyes)".into()
+            }
+            Who::GitHubSigned => {
+                "GitHub, signed with the `[github]` webhook secret (no session or token)".into()
             }
         }
     }

@@ -16,6 +16,7 @@ mod connections;
 mod crash;
 mod deployer;
 mod drift;
+mod github;
 mod governance;
 mod health;
 mod http_deployer;

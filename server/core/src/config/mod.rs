@@ -53,6 +53,8 @@ pub struct Config {
     pub trusted_proxies: Vec<IpNet>,
     /// Limits of the HTTP server itself (`[http]`).
     pub http: HttpConfig,
+    /// GitHub as a whole (`[github]`); `None`: its webhooks are not accepted.
+    pub github: Option<GitHubConfig>,
     /// The boards, in config order.
     pub pipelines: Vec<PipelineConfig>,
 }
@@ -105,6 +107,71 @@ pub struct PipelineConfig {
     /// Where Slipway tells other systems what happened (deployments, drift, locks,
     /// approvals).
     pub webhooks: Vec<WebhookConfig>,
+    /// The GitHub repository (`owner/name`) this pipeline's commits come from: its
+    /// `push` webhooks fetch the mirror at once.
+    pub github: Option<GitHubRepository>,
+}
+
+/// `[github]`: where the secret GitHub signs its webhooks with is kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GitHubConfig {
+    pub webhook_secret: SecretSource,
+}
+
+/// Where a secret is read from: never the config file itself, never logged.
+#[derive(Clone, PartialEq, Eq)]
+pub enum SecretSource {
+    /// The server's environment variable of this name.
+    Env(String),
+    /// This file (absolute after resolution), trimmed.
+    File(PathBuf),
+}
+
+impl fmt::Debug for SecretSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SecretSource::Env(name) => write!(f, "Env({name})"),
+            SecretSource::File(path) => write!(f, "File({})", path.display()),
+        }
+    }
+}
+
+impl SecretSource {
+    /// The secret now (read at each use: a rotated file or variable takes effect at
+    /// once), or what is wrong; the error names where, never the value.
+    pub fn read(&self) -> Result<Vec<u8>, String> {
+        let value = match self {
+            SecretSource::Env(name) => std::env::var(name)
+                .map_err(|_| format!("the environment variable {name} is not set"))?,
+            SecretSource::File(path) => std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))?,
+        };
+        let value = value.trim();
+        if value.is_empty() {
+            return Err("the secret is empty".into());
+        }
+        Ok(value.as_bytes().to_vec())
+    }
+}
+
+/// A repository on GitHub, `owner/name`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GitHubRepository {
+    pub owner: String,
+    pub name: String,
+}
+
+impl GitHubRepository {
+    /// `owner/name`.
+    pub fn full_name(&self) -> String {
+        format!("{}/{}", self.owner, self.name)
+    }
+
+    /// Whether GitHub's `full_name` names this repository (GitHub compares names
+    /// without regard to case).
+    pub fn is(&self, full_name: &str) -> bool {
+        full_name.eq_ignore_ascii_case(&self.full_name())
+    }
 }
 
 /// An outgoing webhook: Slipway POSTs each of `events` (all, when empty) to `url`, as

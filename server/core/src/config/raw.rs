@@ -22,8 +22,24 @@ pub(super) struct RawConfig {
     pub(super) sessions: RawSessions,
     #[serde(default)]
     pub(super) http: RawHttp,
+    pub(super) github: Option<Spanned<RawGitHub>>,
     #[serde(default)]
     pub(super) pipelines: Vec<Spanned<RawPipeline>>,
+}
+
+/// `[github]`: what Slipway needs from GitHub as a whole (the webhook secret).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawGitHub {
+    pub(super) webhook_secret_env: Option<Spanned<String>>,
+    pub(super) webhook_secret_file: Option<Spanned<String>>,
+}
+
+/// A pipeline's `github`: the repository on GitHub its commits come from.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawPipelineGitHub {
+    pub(super) repository: Spanned<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -59,6 +75,7 @@ pub(super) struct RawPipeline {
     pub(super) artifact: Option<Spanned<RawArtifact>>,
     #[serde(default)]
     pub(super) webhooks: Vec<Spanned<RawWebhook>>,
+    pub(super) github: Option<Spanned<RawPipelineGitHub>>,
 }
 
 /// An outgoing webhook: where, in which format, signed with which key, for which events.

@@ -15,6 +15,7 @@ use toml::Spanned;
 
 mod deployer;
 mod environment;
+mod github;
 mod governance;
 
 /// Validates config text as if read from `path`.
@@ -259,6 +260,7 @@ impl Validator<'_> {
             shutdown_grace,
             trusted_proxies,
             http,
+            github: raw.github.as_ref().and_then(|g| self.github(g, base)),
             pipelines,
         }
     }
@@ -417,6 +419,10 @@ impl Validator<'_> {
             calendars: self.calendars(&p.calendars, key, &stages, base),
             migrations: self.migration_globs(p.migrations.as_ref(), key),
             webhooks: self.webhooks(&p.webhooks, key),
+            github: p
+                .github
+                .as_ref()
+                .and_then(|g| self.github_repository(&g.get_ref().repository, key)),
             stages,
         })
     }

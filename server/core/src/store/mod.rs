@@ -2,7 +2,7 @@
 //!
 //! Split by aggregate: one trait per aggregate ([`UserStore`], [`LoginSessionStore`],
 //! [`DeploymentStore`], [`BoardStore`], [`AuditStore`], [`EventStore`], [`TokenStore`],
-//! [`ThrottleStore`], [`SignOffStore`], [`FreezeStore`], [`ApprovalStore`], [`NotificationStore`], [`HealthStore`], [`VersionStore`], [`ArtifactStore`], [`WebhookStore`]), and [`Storage`], all of them, which is what the services hold
+//! [`ThrottleStore`], [`SignOffStore`], [`FreezeStore`], [`ApprovalStore`], [`NotificationStore`], [`HealthStore`], [`VersionStore`], [`ArtifactStore`], [`WebhookStore`], [`GitHubStore`]), and [`Storage`], all of them, which is what the services hold
 //! (`Arc<dyn Storage>`). SQLite ([`sqlite::SqliteStorage`]) is the embedded default,
 //! one file per aggregate; PostgreSQL (for several replicas) will be a second
 //! implementation held to the same promises by the contract suite ([`contract`]). Rows
@@ -21,6 +21,7 @@ pub mod contract;
 pub mod deployments;
 pub mod events;
 pub mod freezes;
+pub mod github;
 pub mod health;
 pub mod notifications;
 pub mod sessions;
@@ -39,6 +40,7 @@ pub use board::*;
 pub use deployments::*;
 pub use events::*;
 pub use freezes::*;
+pub use github::*;
 pub use health::*;
 pub use notifications::*;
 pub use sessions::*;
@@ -95,6 +97,7 @@ pub trait Storage:
     + VersionStore
     + ArtifactStore
     + WebhookStore
+    + GitHubStore
     + Send
     + Sync
     + 'static

@@ -69,6 +69,8 @@ impl Caller {
                 }
                 .is_permitted_for(roles)
             }),
+            // No user is GitHub: only a signed body gets through (tests/it/github.rs).
+            Who::GitHubSigned => false,
         }
     }
 }
@@ -393,8 +395,10 @@ async fn every_cookie_authenticated_state_change_is_refused_from_another_origin(
         };
         for sample in &samples {
             let cases: Vec<(&str, &reqwest::Client, StatusCode)> = match route.surface {
-                // The cookie alone never authenticates the API.
-                Surface::Api => vec![("with the cookie alone", &own, StatusCode::UNAUTHORIZED)],
+                // The cookie alone never authenticates the API, nor a webhook.
+                Surface::Api | Surface::Webhook => {
+                    vec![("with the cookie alone", &own, StatusCode::UNAUTHORIZED)]
+                }
                 _ => vec![
                     ("from another origin", &foreign, StatusCode::FORBIDDEN),
                     ("without Origin or Referer", &unnamed, StatusCode::FORBIDDEN),

@@ -188,6 +188,9 @@ impl Fixture {
                 | "/deployments/{id}/cancel"
                 | "/freezes/{id}/end",
             ) => one(vec![], None),
+            (Surface::Webhook, "POST", "/hooks/github") => {
+                one(vec![], Some(serde_json::json!({ "zen": "unsigned" })))
+            }
             (Surface::Api, "POST", "/api/v1/pipelines/{pipeline}/ready") => {
                 one(vec![], Some(serde_json::json!({ "sha": head })))
             }

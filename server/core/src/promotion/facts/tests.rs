@@ -39,6 +39,7 @@ fn pipeline() -> PipelineConfig {
         calendars: Vec::new(),
         migrations: crate::config::PathGlobs::none(),
         webhooks: Vec::new(),
+        github: None,
         stages: vec![
             stage("qa", "QA", false, &[Role::Qa, Role::Ops]),
             stage("production", "Production", true, &[Role::Ops]),

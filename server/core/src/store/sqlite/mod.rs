@@ -603,6 +603,7 @@ mod board;
 mod deployments;
 mod events;
 mod freezes;
+mod github;
 mod health;
 mod notifications;
 mod sessions;

@@ -1,0 +1,162 @@
+//! GitHub's webhooks: `X-Hub-Signature-256` (HMAC-SHA256 of the body with the shared
+//! secret, compared in constant time), deduplicated on `X-GitHub-Delivery`, processed
+//! after the answer.
+
+use crate::config::GitHubRepository;
+use crate::Services;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use slipway_model::live::BoardChange;
+
+/// The events Slipway records; every other one is answered 204 and dropped.
+pub const HANDLED: &[&str] = &[
+    "push",
+    "status",
+    "check_run",
+    "check_suite",
+    "workflow_run",
+    "deployment_status",
+];
+
+/// How many recorded deliveries one pass processes.
+const BATCH: i64 = 20;
+
+/// Why a request is not believed to come from GitHub.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SignatureError {
+    #[error("the request has no X-Hub-Signature-256 header; set the webhook's secret on GitHub")]
+    Missing,
+    #[error("X-Hub-Signature-256 is not \"sha256=\" and 64 hex digits")]
+    Malformed,
+    #[error("X-Hub-Signature-256 does not match the body: the webhook's secret on GitHub differs from Slipway's")]
+    Mismatch,
+}
+
+/// Checks `header` (`sha256=<hex>`) against the HMAC-SHA256 of `body` keyed with
+/// `secret`, in constant time.
+pub fn verify(secret: &[u8], body: &[u8], header: Option<&str>) -> Result<(), SignatureError> {
+    let header = header.ok_or(SignatureError::Missing)?;
+    let hex_digest = header
+        .strip_prefix("sha256=")
+        .ok_or(SignatureError::Malformed)?;
+    let expected = hex::decode(hex_digest).map_err(|_| SignatureError::Malformed)?;
+    if expected.len() != 32 {
+        return Err(SignatureError::Malformed);
+    }
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret) else {
+        // HMAC takes keys of any length.
+        return Err(SignatureError::Mismatch);
+    };
+    mac.update(body);
+    mac.verify_slice(&expected)
+        .map_err(|_| SignatureError::Mismatch)
+}
+
+/// What came of a delivery's processing, for the record.
+async fn process(state: &Services, event: &str, body: &str) -> String {
+    if event != "push" {
+        return format!("{event}: recorded (not acted on yet)");
+    }
+    let payload: serde_json::Value = match serde_json::from_str(body) {
+        Ok(v) => v,
+        Err(e) => return format!("push: not JSON ({e})"),
+    };
+    let full_name = payload["repository"]["full_name"].as_str().unwrap_or("");
+    let git_ref = payload["ref"].as_str().unwrap_or("");
+    if payload["deleted"].as_bool() == Some(true) {
+        return format!("push: {full_name} {git_ref} deleted; nothing to fetch");
+    }
+    let following: Vec<_> = state
+        .config
+        .pipelines
+        .iter()
+        .filter(|p| {
+            p.github
+                .as_ref()
+                .is_some_and(|g: &GitHubRepository| g.is(full_name))
+                && git_ref == format!("refs/heads/{}", p.branch)
+        })
+        .collect();
+    if following.is_empty() {
+        return format!("push: no pipeline follows {full_name} {git_ref}");
+    }
+    let mut fetched = Vec::new();
+    for p in following {
+        match state.repos.fetch(p.id.as_str()).await {
+            Ok(()) => {
+                state
+                    .events
+                    .board_changed(p.id.as_str(), BoardChange::Commits)
+                    .await;
+                fetched.push(format!("fetched {}", p.id));
+            }
+            // Recorded in the mirror's status, which the board shows.
+            Err(e) => fetched.push(format!("fetching {} failed: {e}", p.id)),
+        }
+    }
+    format!("push to {full_name} {git_ref}: {}", fetched.join(", "))
+}
+
+/// Processes the recorded deliveries not processed yet (each taken by one process).
+pub async fn run_once(state: &Services) -> usize {
+    let pending = match state.storage.pending_github_deliveries(BATCH).await {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::warn!(error = %e, "failed to read GitHub deliveries");
+            return 0;
+        }
+    };
+    let mut done = 0;
+    for d in pending {
+        match state.storage.take_github_delivery(&d.delivery).await {
+            Ok(true) => {}
+            Ok(false) => continue,
+            Err(e) => {
+                tracing::warn!(error = %e, "failed to take a GitHub delivery");
+                continue;
+            }
+        }
+        let outcome = process(state, &d.event, &d.body).await;
+        tracing::info!(delivery = %d.delivery, event = %d.event, %outcome, "GitHub webhook processed");
+        if let Err(e) = state
+            .storage
+            .github_delivery_outcome(&d.delivery, &outcome)
+            .await
+        {
+            tracing::warn!(error = %e, "failed to record a GitHub delivery's outcome");
+        }
+        done += 1;
+    }
+    done
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn github_s_published_test_vector_verifies_and_anything_else_does_not() {
+        // docs.github.com, "Validating webhook deliveries": secret, payload, signature.
+        let secret = b"It's a Secret to Everybody";
+        let body = b"Hello, World!";
+        let signature = "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17";
+        assert_eq!(verify(secret, body, Some(signature)), Ok(()));
+        assert_eq!(
+            verify(secret, b"Hello, World?", Some(signature)),
+            Err(SignatureError::Mismatch)
+        );
+        assert_eq!(
+            verify(b"another secret", body, Some(signature)),
+            Err(SignatureError::Mismatch)
+        );
+        assert_eq!(verify(secret, body, None), Err(SignatureError::Missing));
+        assert_eq!(
+            verify(secret, body, Some("sha1=757107ea")),
+            Err(SignatureError::Malformed)
+        );
+        assert_eq!(
+            verify(secret, body, Some("sha256=zz")),
+            Err(SignatureError::Malformed)
+        );
+    }
+}

@@ -1,0 +1,105 @@
+//! [`GitHubStore`] on SQLite.
+
+use super::*;
+
+#[derive(sqlx::FromRow)]
+struct DeliveryRow {
+    delivery: String,
+    event: String,
+    body: String,
+    received_at: OffsetDateTime,
+    outcome: Option<String>,
+}
+
+impl From<DeliveryRow> for GitHubDelivery {
+    fn from(r: DeliveryRow) -> Self {
+        GitHubDelivery {
+            delivery: r.delivery,
+            event: r.event,
+            body: r.body,
+            received_at: r.received_at,
+            outcome: r.outcome,
+        }
+    }
+}
+
+const SELECT: &str = "SELECT delivery, event, body, received_at, outcome FROM github_deliveries";
+
+#[async_trait]
+impl GitHubStore for SqliteStorage {
+    async fn record_github_delivery(
+        &self,
+        delivery: &str,
+        event: &str,
+        body: &str,
+    ) -> StorageResult<bool> {
+        let mut tx = self.write_tx().await?;
+        let n = sqlx::query(
+            "INSERT INTO github_deliveries (delivery, event, body, received_at) VALUES (?, ?, ?, ?) \
+             ON CONFLICT (delivery) DO NOTHING",
+        )
+        .bind(delivery)
+        .bind(event)
+        .bind(body)
+        .bind(self.clock.now())
+        .execute(&mut *tx)
+        .await
+        .map_err(db("failed to record a GitHub delivery"))?
+        .rows_affected();
+        tx.commit()
+            .await
+            .map_err(db("failed to commit a GitHub delivery"))?;
+        Ok(n == 1)
+    }
+
+    async fn pending_github_deliveries(&self, limit: i64) -> StorageResult<Vec<GitHubDelivery>> {
+        let rows: Vec<DeliveryRow> = sqlx::query_as(&format!(
+            "{SELECT} WHERE taken_at IS NULL ORDER BY received_at LIMIT ?"
+        ))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db("failed to read GitHub deliveries"))?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    async fn take_github_delivery(&self, delivery: &str) -> StorageResult<bool> {
+        let mut tx = self.write_tx().await?;
+        let n = sqlx::query(
+            "UPDATE github_deliveries SET taken_at = ? WHERE delivery = ? AND taken_at IS NULL",
+        )
+        .bind(self.clock.now())
+        .bind(delivery)
+        .execute(&mut *tx)
+        .await
+        .map_err(db("failed to take a GitHub delivery"))?
+        .rows_affected();
+        tx.commit()
+            .await
+            .map_err(db("failed to commit a GitHub delivery"))?;
+        Ok(n == 1)
+    }
+
+    async fn github_delivery_outcome(&self, delivery: &str, outcome: &str) -> StorageResult<()> {
+        let mut tx = self.write_tx().await?;
+        sqlx::query("UPDATE github_deliveries SET outcome = ? WHERE delivery = ?")
+            .bind(outcome)
+            .bind(delivery)
+            .execute(&mut *tx)
+            .await
+            .map_err(db("failed to record a GitHub delivery's outcome"))?;
+        tx.commit()
+            .await
+            .map_err(db("failed to commit a GitHub delivery's outcome"))?;
+        Ok(())
+    }
+
+    async fn github_delivery(&self, delivery: &str) -> StorageResult<Option<GitHubDelivery>> {
+        let row: Option<DeliveryRow> = sqlx::query_as(&format!("{SELECT} WHERE delivery = ?"))
+            .bind(delivery)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db("failed to read a GitHub delivery"))?;
+        Ok(row.map(Into::into))
+    }
+}
