@@ -19,7 +19,7 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
-fn unauthorized(message: String) -> ApiError {
+fn unauthorized(message: impl Into<String>) -> ApiError {
     ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
 }
 
@@ -32,8 +32,7 @@ pub async fn receive(
 ) -> Result<Response, ApiError> {
     let Some(github) = &state.config.github else {
         return Err(unauthorized(
-            "GitHub webhooks are not accepted here: the config has no [github] webhook secret"
-                .into(),
+            "GitHub webhooks are not accepted here: the config has no [github] webhook secret",
         ));
     };
     let secret = github.webhook_secret.read().map_err(|why| {
@@ -42,7 +41,7 @@ pub async fn receive(
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "unavailable",
-            "the GitHub webhook secret cannot be read on the server; its log says why".into(),
+            "the GitHub webhook secret cannot be read on the server; its log says why",
         )
     })?;
     webhook::verify(&secret, &body, header(&headers, "x-hub-signature-256"))
@@ -58,7 +57,7 @@ pub async fn receive(
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
             "bad_request",
-            "X-GitHub-Delivery is missing or not a delivery id".into(),
+            "X-GitHub-Delivery is missing or not a delivery id",
         ));
     }
     if event == "ping" {
@@ -71,8 +70,7 @@ pub async fn receive(
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
             "bad_request",
-            "the payload is not UTF-8 JSON; set the webhook's content type to application/json"
-                .into(),
+            "the payload is not UTF-8 JSON; set the webhook's content type to application/json",
         ));
     };
     let new = state

@@ -8,7 +8,6 @@
 use hmac::{Hmac, Mac};
 use serde_json::Value;
 use sha2::Sha256;
-use slipway_core::store::GitHubStore;
 use slipway_model::Role;
 use slipway_tests::api::ApiClient as Api;
 use slipway_tests::app::{pipeline_config, poll_until, spawn_app, TestApp};

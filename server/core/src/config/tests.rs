@@ -643,3 +643,76 @@ fn a_webhook_names_its_receiver_format_key_variable_and_events_or_is_refused_wit
         assert!(err.contains(says), "{hooks}: {err}");
     }
 }
+
+#[test]
+fn github_s_webhook_secret_is_named_never_written_and_a_repository_is_owner_slash_name() {
+    let dir = repo_dir();
+    let with = |top: &str, repo: &str| {
+        format!(
+            "{top}\n{}",
+            minimal("").replacen(
+                "repository = \".\"\n",
+                &format!("repository = \".\"\n{repo}\n"),
+                1
+            )
+        )
+    };
+    let c = parse(
+        &with(
+            "[github]\nwebhook_secret_file = \"secrets/github-webhook\"",
+            "github = { repository = \"octo-org/web-shop\" }",
+        ),
+        dir.path(),
+    )
+    .expect("valid");
+    assert_eq!(
+        c.github.as_ref().map(|g| &g.webhook_secret),
+        Some(&SecretSource::File(
+            dir.path().join("secrets/github-webhook")
+        ))
+    );
+    let repo = c.pipelines[0].github.as_ref().expect("a repository");
+    assert!(repo.is("Octo-Org/Web-Shop"), "GitHub names ignore case");
+    assert!(!repo.is("octo-org/web"));
+    assert!(parse(&minimal(""), dir.path())
+        .expect("valid")
+        .github
+        .is_none());
+
+    for (top, repo, says) in [
+        ("[github]", "", "[github] needs webhook_secret_env"),
+        (
+            "[github]\nwebhook_secret_env = \"s3cr3t value\"",
+            "",
+            "never the key itself",
+        ),
+        (
+            "[github]\nwebhook_secret_env = \"A\"\nwebhook_secret_file = \"f\"",
+            "",
+            "not both",
+        ),
+        (
+            "",
+            "github = { repository = \"web-shop\" }",
+            "expected a GitHub repository as owner/name",
+        ),
+        (
+            "",
+            "github = { repository = \"octo/../x\" }",
+            "expected a GitHub repository as owner/name",
+        ),
+    ] {
+        let err = parse(&with(top, repo), dir.path()).unwrap_err().to_string();
+        assert!(err.contains(says), "{top} {repo}: {err}");
+    }
+    // The secret is read when used, and its errors name where, never what.
+    std::env::set_var("SLIPWAY_CONFIG_TEST_SECRET", "  hush  ");
+    assert_eq!(
+        SecretSource::Env("SLIPWAY_CONFIG_TEST_SECRET".into()).read(),
+        Ok(b"hush".to_vec())
+    );
+    let missing = SecretSource::File(dir.path().join("nowhere"))
+        .read()
+        .unwrap_err();
+    assert!(missing.starts_with("cannot read "), "{missing}");
+}
