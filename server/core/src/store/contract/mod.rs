@@ -46,8 +46,9 @@ where
         .await;
     artifacts::a_stage_has_one_queued_promotion_claimed_once_and_ended_once(fresh().await.as_ref())
         .await;
-    artifacts::the_webhook_outbox_moves_once_and_a_delivery_is_claimed_once(fresh().await.as_ref())
+    webhooks::the_webhook_outbox_moves_once_and_a_delivery_is_claimed_once(fresh().await.as_ref())
         .await;
+    github::a_github_delivery_is_recorded_once_and_taken_once(fresh().await.as_ref()).await;
 }
 
 /// A stored freeze closes its stages (only those) from its start to its end, and is
@@ -110,7 +111,9 @@ pub async fn a_freeze_closes_its_stages_while_in_force_and_ends_once(s: &dyn Sto
 }
 
 mod artifacts;
+mod github;
 mod signoffs;
+mod webhooks;
 
 fn name(s: &str) -> UserName {
     UserName::parse(s).expect("a valid user name")

@@ -1,0 +1,42 @@
+//! The promises of [`GitHubStore`]: GitHub's webhook deliveries.
+
+use super::*;
+
+/// A GitHub delivery is recorded once per id and taken once.
+pub async fn a_github_delivery_is_recorded_once_and_taken_once(s: &dyn Storage) {
+    let id = "72d3162e-cc78-11e3-81ab-4c9367dc0958";
+    assert!(s
+        .record_github_delivery(id, "push", "{}")
+        .await
+        .expect("recorded"));
+    assert!(
+        !s.record_github_delivery(id, "push", "{\"again\": true}")
+            .await
+            .expect("answered"),
+        "a redelivery is not recorded again"
+    );
+    let pending = s.pending_github_deliveries(10).await.expect("read");
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].body, "{}", "the first body stays");
+    assert!(s.take_github_delivery(id).await.expect("taken"));
+    assert!(
+        !s.take_github_delivery(id).await.expect("answered"),
+        "taken once"
+    );
+    assert!(s
+        .pending_github_deliveries(10)
+        .await
+        .expect("read")
+        .is_empty());
+    s.github_delivery_outcome(id, "push: fetched web")
+        .await
+        .expect("recorded");
+    assert_eq!(
+        s.github_delivery(id)
+            .await
+            .expect("read")
+            .and_then(|d| d.outcome)
+            .as_deref(),
+        Some("push: fetched web")
+    );
+}
