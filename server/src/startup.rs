@@ -447,13 +447,10 @@ fn spawn_auto_starts(state: &Services) -> JoinHandle<()> {
 fn spawn_webhooks(state: &Services) -> JoinHandle<()> {
     use slipway_core::notify::{deliver, outbox};
     let sender = deliver::Sender::default();
-    let mut pruned: Option<std::time::Instant> = None;
+    let mut pruned = Hourly::default();
     every_second(state, move |state| {
         let sender = sender.clone();
-        let prune = pruned.is_none_or(|at| at.elapsed() >= std::time::Duration::from_secs(3600));
-        if prune {
-            pruned = Some(std::time::Instant::now());
-        }
+        let prune = pruned.due();
         async move {
             if prune {
                 deliver::prune(&state).await;
@@ -465,11 +462,35 @@ fn spawn_webhooks(state: &Services) -> JoinHandle<()> {
 }
 
 /// Acts on GitHub's recorded webhook deliveries, once a second (the request was
-/// answered when it was recorded).
+/// answered when it was recorded); once an hour, forgets old ones.
 fn spawn_github(state: &Services) -> JoinHandle<()> {
-    every_second(state, |state| async move {
-        while slipway_core::github::webhook::run_once(&state).await > 0 {}
+    use slipway_core::github::webhook;
+    let mut pruned = Hourly::default();
+    every_second(state, move |state| {
+        let prune = pruned.due();
+        async move {
+            if prune {
+                webhook::prune(&state).await;
+            }
+            while webhook::run_once(&state).await > 0 {}
+        }
     })
+}
+
+/// Whether an hourly chore is due (the first call says yes).
+#[derive(Default)]
+struct Hourly(Option<std::time::Instant>);
+
+impl Hourly {
+    fn due(&mut self) -> bool {
+        let due = self
+            .0
+            .is_none_or(|at| at.elapsed() >= std::time::Duration::from_secs(3600));
+        if due {
+            self.0 = Some(std::time::Instant::now());
+        }
+        due
+    }
 }
 
 /// Serves `app` on `listener` until `shutdown` resolves, then stops accepting

@@ -97,6 +97,22 @@ async fn process(state: &Services, event: &str, body: &str) -> String {
     format!("push to {full_name} {git_ref}: {}", fetched.join(", "))
 }
 
+/// How long processed deliveries are remembered (their ids deduplicate redeliveries).
+pub const KEEP: time::Duration = time::Duration::days(30);
+
+/// Forgets processed deliveries older than [`KEEP`].
+pub async fn prune(state: &Services) {
+    match state
+        .storage
+        .prune_github_deliveries(state.now() - KEEP)
+        .await
+    {
+        Ok(0) => {}
+        Ok(n) => tracing::debug!(deleted = n, "pruned old GitHub deliveries"),
+        Err(e) => tracing::warn!(error = %e, "failed to prune GitHub deliveries"),
+    }
+}
+
 /// Processes the recorded deliveries not processed yet (each taken by one process).
 pub async fn run_once(state: &Services) -> usize {
     let pending = match state.storage.pending_github_deliveries(BATCH).await {

@@ -37,4 +37,8 @@ pub trait GitHubStore: Send + Sync {
 
     /// One delivery.
     async fn github_delivery(&self, delivery: &str) -> StorageResult<Option<GitHubDelivery>>;
+
+    /// Deletes the processed deliveries received before `before` (GitHub redelivers
+    /// within days, so older ids need not be remembered); returns how many.
+    async fn prune_github_deliveries(&self, before: OffsetDateTime) -> StorageResult<u64>;
 }

@@ -39,4 +39,16 @@ pub async fn a_github_delivery_is_recorded_once_and_taken_once(s: &dyn Storage) 
             .as_deref(),
         Some("push: fetched web")
     );
+    // Processed and old: forgotten; one not taken yet stays, whatever its age.
+    assert!(s
+        .record_github_delivery("later", "status", "{}")
+        .await
+        .expect("recorded"));
+    let after = s.clock().now() + time::Duration::seconds(1);
+    assert_eq!(s.prune_github_deliveries(after).await.expect("pruned"), 1);
+    assert!(s.github_delivery(id).await.expect("read").is_none());
+    assert_eq!(
+        s.pending_github_deliveries(10).await.expect("read").len(),
+        1
+    );
 }

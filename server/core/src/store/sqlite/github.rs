@@ -102,4 +102,20 @@ impl GitHubStore for SqliteStorage {
             .map_err(db("failed to read a GitHub delivery"))?;
         Ok(row.map(Into::into))
     }
+
+    async fn prune_github_deliveries(&self, before: OffsetDateTime) -> StorageResult<u64> {
+        let mut tx = self.write_tx().await?;
+        let n = sqlx::query(
+            "DELETE FROM github_deliveries WHERE taken_at IS NOT NULL AND received_at < ?",
+        )
+        .bind(before)
+        .execute(&mut *tx)
+        .await
+        .map_err(db("failed to prune GitHub deliveries"))?
+        .rows_affected();
+        tx.commit()
+            .await
+            .map_err(db("failed to commit pruned GitHub deliveries"))?;
+        Ok(n)
+    }
 }
