@@ -331,6 +331,31 @@ impl TestApp {
         Ok(client.post(self.url(path)).form(form).send().await?)
     }
 
+    /// Marks `sha` ready and promotes it into the first stage `stage` through the
+    /// board's forms as `client`, and waits for the deployment, which must succeed.
+    pub async fn deployed_first(
+        &self,
+        client: &reqwest::Client,
+        sha: &str,
+        stage: &str,
+    ) -> anyhow::Result<slipway_core::store::Deployment> {
+        let res = self
+            .post_form(client, "/pipelines/web/ready", &[("sha", sha)])
+            .await?;
+        anyhow::ensure!(res.status() == 303, "mark ready answered {}", res.status());
+        let id = self
+            .promote(client, sha, stage)
+            .await?
+            .map_err(|why| anyhow::anyhow!("the promotion into {stage} was refused: {why}"))?;
+        let d = self.wait_for_end(id).await?;
+        anyhow::ensure!(
+            d.state.as_str() == "succeeded",
+            "deployment #{id} ended {}",
+            d.state
+        );
+        Ok(d)
+    }
+
     /// Promotes through the board's form; returns the deployment id on success, or the
     /// flash message the board shows on refusal (the 403 page's text when the user's
     /// roles may not promote there).

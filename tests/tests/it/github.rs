@@ -73,6 +73,24 @@ async fn server(repo: &TestRepo) -> TestApp {
     spawn_app(&config).await.unwrap()
 }
 
+/// What came of delivery `id`, once the server processed it.
+async fn outcome_of(app: &TestApp, id: &str) -> String {
+    poll_until(
+        &format!("delivery {id} to be processed"),
+        Duration::from_secs(20),
+        || async {
+            Ok(app
+                .state
+                .storage
+                .github_delivery(id)
+                .await?
+                .and_then(|d| d.outcome))
+        },
+    )
+    .await
+    .unwrap()
+}
+
 async fn on_board(api: &Api, sha: &str) -> bool {
     let board = api.get("/pipelines/web/board").await;
     board["commits"]
@@ -110,20 +128,7 @@ async fn a_signed_push_puts_the_commit_on_the_board_at_once_and_is_recorded_once
     )
     .await
     .unwrap();
-    let outcome = poll_until(
-        "the delivery's outcome",
-        Duration::from_secs(20),
-        || async {
-            Ok(app
-                .state
-                .storage
-                .github_delivery("72d3162e-cc78-11e3-81ab-4c9367dc0958")
-                .await?
-                .and_then(|d| d.outcome))
-        },
-    )
-    .await
-    .unwrap();
+    let outcome = outcome_of(&app, "72d3162e-cc78-11e3-81ab-4c9367dc0958").await;
     assert_eq!(
         outcome,
         "push to octo-org/web-shop refs/heads/main: fetched web"
@@ -152,20 +157,7 @@ async fn a_signed_push_puts_the_commit_on_the_board_at_once_and_is_recorded_once
     let other = other.to_string();
     let (status, _) = deliver(&app, "push", "b1", &other, Some(sign(other.as_bytes()))).await;
     assert_eq!(status, 202);
-    let outcome = poll_until(
-        "the other push's outcome",
-        Duration::from_secs(20),
-        || async {
-            Ok(app
-                .state
-                .storage
-                .github_delivery("b1")
-                .await?
-                .and_then(|d| d.outcome))
-        },
-    )
-    .await
-    .unwrap();
+    let outcome = outcome_of(&app, "b1").await;
     assert_eq!(
         outcome,
         "push: no pipeline follows octo-org/web-shop refs/heads/feature/x"

@@ -46,18 +46,7 @@ async fn cast(probe: &str) -> Cast {
         .await
         .unwrap();
     let sha = repo.commit("A").unwrap();
-    app.post_form(&ops, "/pipelines/web/ready", &[("sha", &sha)])
-        .await
-        .unwrap();
-    let id = app
-        .promote(&ops, &sha, "qa")
-        .await
-        .unwrap()
-        .expect("into QA");
-    assert_eq!(
-        app.wait_for_end(id).await.unwrap().state.as_str(),
-        "succeeded"
-    );
+    app.deployed_first(&ops, &sha, "qa").await.unwrap();
     Cast {
         api: Api::of(&app, &ops).await,
         app,
