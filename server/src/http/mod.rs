@@ -7,6 +7,7 @@ pub mod acks;
 pub mod actions;
 pub mod admin;
 pub mod api;
+pub mod api_deployments;
 pub mod api_governance;
 pub mod auth;
 pub mod bearer;

@@ -3,7 +3,7 @@
 //! `/api/v1/openapi.json`. Schemathesis holds a running server to it
 //! (`scripts/api-schema-check`); the tests below hold it to the router.
 
-use super::{api, api_governance};
+use super::{api, api_deployments, api_governance};
 use axum::Json;
 
 /// The API's OpenAPI 3.1 document, generated from the handlers' `#[utoipa::path]`
@@ -25,9 +25,9 @@ use axum::Json;
         api::lock,
         api::unlock,
         api::rollback,
-        api::deployment,
-        api::log,
-        api::cancel,
+        api_deployments::deployment,
+        api_deployments::log,
+        api_deployments::cancel,
         api_governance::sign_off,
         api_governance::withdraw_sign_off,
         api_governance::list_freezes,

@@ -2,6 +2,129 @@
 
 use super::*;
 
+async fn roles_of<'e, E: Executor<'e, Database = Sqlite>>(
+    ex: E,
+    id: UserId,
+) -> StorageResult<RoleSet> {
+    let rows = sqlx::query("SELECT role FROM user_roles WHERE user_id = ?")
+        .bind(id)
+        .fetch_all(ex)
+        .await
+        .map_err(db("failed to load a user's roles"))?;
+    let mut set = RoleSet::EMPTY;
+    for row in rows {
+        let name: String = col(&row, "role")?;
+        // The CHECK constraint only admits known roles; an unknown one is skipped, not fatal.
+        if let Ok(role) = Role::parse(&name) {
+            set.insert(role);
+        }
+    }
+    Ok(set)
+}
+
+/// A `users` row ([`USER_COLUMNS`]); the roles live in their own table.
+#[derive(sqlx::FromRow)]
+struct UserRow {
+    id: UserId,
+    name: String,
+    password_hash: String,
+    disabled_at: Option<OffsetDateTime>,
+    last_login_at: Option<OffsetDateTime>,
+    must_change_password: bool,
+}
+
+impl UserRow {
+    /// The user, with the roles read beside the row; the name is parsed through the
+    /// model, so a corrupt row is an error that says so.
+    fn into_user(self, roles: RoleSet) -> StorageResult<User> {
+        Ok(User {
+            id: self.id,
+            name: UserName::parse(&self.name).map_err(db("a stored user name is invalid"))?,
+            roles,
+            disabled: self.disabled_at.is_some(),
+            last_login_at: self.last_login_at,
+            must_change_password: self.must_change_password,
+        })
+    }
+}
+
+/// How many enabled users hold the admin role.
+async fn enabled_admins<'e, E: Executor<'e, Database = Sqlite>>(ex: E) -> StorageResult<i64> {
+    sqlx::query_scalar(
+        "SELECT COUNT(*) FROM users u JOIN user_roles r ON r.user_id = u.id \
+         WHERE r.role = 'admin' AND u.disabled_at IS NULL",
+    )
+    .fetch_one(ex)
+    .await
+    .map_err(db("failed to count admins"))
+}
+
+fn last_admin() -> StorageError {
+    StorageError::Conflict(
+        "this would leave no enabled administrator; make someone else an admin first".into(),
+    )
+}
+
+/// Inserts a user with `roles`, inside the caller's transaction; `Conflict` if the
+/// name is taken.
+async fn insert_user(
+    tx: &mut sqlx::Transaction<'_, Sqlite>,
+    now: OffsetDateTime,
+    name: &UserName,
+    password_hash: &str,
+    roles: RoleSet,
+    must_change_password: bool,
+) -> StorageResult<User> {
+    let id: UserId = sqlx::query_scalar(
+        "INSERT INTO users (name, password_hash, created_at, must_change_password) \
+         VALUES (?, ?, ?, ?) RETURNING id",
+    )
+    .bind(name.as_str())
+    .bind(password_hash)
+    .bind(now)
+    .bind(must_change_password)
+    .fetch_one(&mut **tx)
+    .await
+    .map_err(|e| {
+        if is_unique_violation(&e) {
+            StorageError::Conflict(format!(
+                "a user named \"{name}\" already exists; choose another name"
+            ))
+        } else {
+            db("failed to insert a user")(e)
+        }
+    })?;
+    insert_roles(tx, id, roles).await?;
+    Ok(User {
+        id,
+        name: name.clone(),
+        roles,
+        disabled: false,
+        last_login_at: None,
+        must_change_password,
+    })
+}
+
+/// Gives user `id` the `roles`, inside the caller's transaction.
+async fn insert_roles(
+    tx: &mut sqlx::Transaction<'_, Sqlite>,
+    id: UserId,
+    roles: RoleSet,
+) -> StorageResult<()> {
+    for role in roles.iter() {
+        sqlx::query("INSERT INTO user_roles (user_id, role) VALUES (?, ?)")
+            .bind(id)
+            .bind(role.as_str())
+            .execute(&mut **tx)
+            .await
+            .map_err(db("failed to insert a user's role"))?;
+    }
+    Ok(())
+}
+
+const USER_COLUMNS: &str =
+    "id, name, password_hash, disabled_at, last_login_at, must_change_password";
+
 #[async_trait]
 impl UserStore for SqliteStorage {
     async fn create_user(
