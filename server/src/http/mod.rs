@@ -30,7 +30,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::Extension;
 use error::HttpError;
 use slipway_app::ssr::context::{authorize, CurrentUser};
-use slipway_core::repos::RepoError;
 use slipway_core::Services;
 use slipway_model::{Action, PipelineId};
 use surface::{RouteBook, Surface, Who};
@@ -225,15 +224,8 @@ async fn refresh(
 ) -> Result<Redirect, HttpError> {
     let user = user.ok_or(HttpError::Unauthenticated)?;
     authorize(&user, Action::RefreshRepository).map_err(HttpError::from)?;
-    match state.repos.fetch(id.as_str()).await {
-        // A failed fetch is recorded in the mirror status, which the board shows.
-        Ok(()) | Err(RepoError::Git(_)) => {
-            state
-                .events
-                .board_changed(id.as_str(), slipway_model::live::BoardChange::Commits)
-                .await;
-            Ok(Redirect::to(&format!("/pipelines/{id}")))
-        }
-        Err(e @ RepoError::UnknownPipeline(_)) => Err(HttpError::not_found(e.to_string())),
-    }
+    slipway_core::promotion::fetch_now(&state, id.as_str())
+        .await
+        .map_err(|e| HttpError::not_found(e.to_string()))?;
+    Ok(Redirect::to(&format!("/pipelines/{id}")))
 }

@@ -417,3 +417,66 @@ async fn a_queued_promotion_is_withdrawn_or_replaced_only_on_purpose() {
         .await;
     assert_eq!(status, 201, "{body}");
 }
+
+#[tokio::test]
+async fn a_queued_promotion_is_checked_against_every_gate_again_when_its_artifact_appears() {
+    let dir = tempfile::tempdir().unwrap();
+    let (c, quinn) = cast(&file_check(dir.path())).await;
+    let a = &c.shas[0];
+    let lock = |reason: &'static str| {
+        let (app, quinn) = (&c.app, &quinn);
+        async move {
+            let res = app
+                .post_form(
+                    quinn,
+                    "/pipelines/web/stages/qa/lock",
+                    &[("reason", reason)],
+                )
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 303);
+        }
+    };
+    // Held by something besides the artifact: refused, naming that, not queued.
+    lock("database migration").await;
+    let (status, body) = c
+        .promote(json!({ "sha": a, "wait_for_artifact": true }))
+        .await;
+    assert_eq!(
+        (status, body["gate"].as_str()),
+        (409, Some("lock")),
+        "{body}"
+    );
+    let res = c
+        .app
+        .post_form(&quinn, "/pipelines/web/stages/qa/unlock", &[])
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+
+    // Queued; locked meanwhile; the artifact appears: the lock refuses it then.
+    let (status, queued) = c
+        .promote(json!({ "sha": a, "wait_for_artifact": true }))
+        .await;
+    assert_eq!(status, 202, "{queued}");
+    let id = queued["id"].as_i64().unwrap();
+    lock("incident 42").await;
+    std::fs::write(dir.path().join(format!("{a}.tgz")), b"chart").unwrap();
+    poll_until("the queued promotion to be refused", WAIT, || async {
+        Ok((state_of(&c.app, id).await == "refused").then_some(()))
+    })
+    .await
+    .unwrap();
+    let outcome = c.card_next(a).await["queue_outcome"].clone();
+    assert_eq!(
+        outcome,
+        "its artifact appeared, but it was not started: locked by quinn: incident 42"
+    );
+    assert_eq!(
+        c.app
+            .sql_count("SELECT COUNT(*) FROM deployments")
+            .await
+            .unwrap(),
+        0
+    );
+}

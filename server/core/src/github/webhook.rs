@@ -6,7 +6,6 @@ use crate::config::GitHubRepository;
 use crate::Services;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
-use slipway_model::live::BoardChange;
 
 /// The events Slipway records; every other one is answered 204 and dropped.
 pub const HANDLED: &[&str] = &[
@@ -82,17 +81,15 @@ async fn process(state: &Services, event: &str, body: &str) -> String {
     }
     let mut fetched = Vec::new();
     for p in following {
-        match state.repos.fetch(p.id.as_str()).await {
-            Ok(()) => {
-                state
-                    .events
-                    .board_changed(p.id.as_str(), BoardChange::Commits)
-                    .await;
-                fetched.push(format!("fetched {}", p.id));
-            }
-            // Recorded in the mirror's status, which the board shows.
-            Err(e) => fetched.push(format!("fetching {} failed: {e}", p.id)),
-        }
+        let said = match crate::promotion::fetch_now(state, p.id.as_str()).await {
+            Ok(()) => match state.repos.status(p.id.as_str()).error {
+                // The fetch failed: the mirror's status (on the board) says why.
+                Some(why) => format!("fetching {} failed: {why}", p.id),
+                None => format!("fetched {}", p.id),
+            },
+            Err(e) => format!("fetching {} failed: {e}", p.id),
+        };
+        fetched.push(said);
     }
     format!("push to {full_name} {git_ref}: {}", fetched.join(", "))
 }

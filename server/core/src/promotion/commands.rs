@@ -1,6 +1,7 @@
 //! The small commands around promotions: mark or unmark a SHA ready, lock or unlock a
-//! stage, cancel a deployment. Each checks the policy, validates its input and is
-//! audited with its outcome.
+//! stage, cancel a deployment, fetch a pipeline's repository now. Each checks the
+//! policy (or is called by what did), validates its input and is audited with its
+//! outcome where it changes something.
 
 use super::audited::{self, audit_entry};
 use super::lookup::{require_on_branch, IfMissing, StageRef};
@@ -192,4 +193,21 @@ pub async fn cancel(state: &Services, user: &User, id: DeploymentId) -> Result<(
     entry.outcome = Outcome::Ok;
     audited::write(state, entry).await;
     Ok(())
+}
+
+/// Fetches `pipeline`'s repository now and tells its open boards to reload. A failed
+/// fetch is recorded in the mirror's status, which the board shows; only an unknown
+/// pipeline is an error. (The *refresh* button, after its permission check, and a
+/// GitHub `push` come here.)
+pub async fn fetch_now(state: &Services, pipeline: &str) -> Result<(), crate::repos::RepoError> {
+    match state.repos.fetch(pipeline).await {
+        Ok(()) | Err(crate::repos::RepoError::Git(_)) => {
+            state
+                .events
+                .board_changed(pipeline, BoardChange::Commits)
+                .await;
+            Ok(())
+        }
+        Err(e) => Err(e),
+    }
 }

@@ -462,6 +462,19 @@ pub async fn evaluate_gates(
         super::lookup::IfMissing::AsOfLastFetch,
     )
     .await?;
+    let facts = facts_now(state, Asker::plain(state, user), at, sha).await?;
+    Ok(gates::evaluate(&facts))
+}
+
+/// The facts for promoting `sha` into `at` as `asker`, read now: the stage's snapshot,
+/// where `sha` stands on the previous stage, its artifact (asked now unless found),
+/// git's answers. The API's gate check and a queued promotion's request read them so.
+pub async fn facts_now(
+    state: &Services,
+    asker: Asker<'_>,
+    at: &StageRef<'_>,
+    sha: &Sha,
+) -> Result<PromotionFacts, AppError> {
     let snapshot = state
         .storage
         .stage_snapshot(
@@ -473,17 +486,7 @@ pub async fn evaluate_gates(
         .await?;
     let standing = standing_from_snapshot(at, &snapshot);
     let artifact = crate::probes::artifact::fact_now(state, at.pipeline, at.stage(), sha).await;
-    let facts = gather(
-        state,
-        Asker::plain(state, user),
-        at,
-        sha,
-        standing,
-        &snapshot,
-        artifact,
-    )
-    .await;
-    Ok(gates::evaluate(&facts))
+    Ok(gather(state, asker, at, sha, standing, &snapshot, artifact).await)
 }
 
 /// The facts for promoting `sha` into `at`, given the stage's snapshot, where `sha`

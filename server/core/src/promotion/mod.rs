@@ -17,7 +17,7 @@ pub mod queue;
 pub mod rollback;
 pub mod signoff;
 
-pub use commands::{cancel, lock, mark_ready, unlock, unmark_ready};
+pub use commands::{cancel, fetch_now, lock, mark_ready, unlock, unmark_ready};
 pub use facts::{evaluate_gates, gather};
 pub use lookup::{pipeline, stage, StageRef};
 pub use promote::{promote, Acknowledgement, Acknowledgements, PromoteOptions};

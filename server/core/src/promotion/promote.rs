@@ -58,6 +58,16 @@ pub(super) fn migrations_record(
     })
 }
 
+/// The permission gate on its own, as a refusal: checked before any other work.
+pub(super) fn require_permission(user: &User, at: &StageRef<'_>) -> Result<(), AppError> {
+    gates::may_promote_into(user.roles, at.stage().promote_roles, &at.stage().label).map_err(
+        |message| AppError::Refused {
+            kind: GateKind::Permission.into(),
+            message,
+        },
+    )
+}
+
 /// The refusal a failing gate becomes.
 pub(super) fn refused(r: &GateResult) -> AppError {
     AppError::Refused {
@@ -118,12 +128,7 @@ async fn promote_checked(
     }
     // Permission first: nothing — not even a fetch for an unknown SHA — happens for
     // someone who may not promote here.
-    gates::may_promote_into(user.roles, at.stage().promote_roles, &at.stage().label).map_err(
-        |message| AppError::Refused {
-            kind: GateKind::Permission.into(),
-            message,
-        },
-    )?;
+    require_permission(user, at)?;
     if let Some(reason) = emergency {
         authorize(user, Action::EmergencyOverride)?;
         if reason.is_empty() || reason.chars().count() > 500 {

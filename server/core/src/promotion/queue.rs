@@ -7,9 +7,9 @@
 //! it (its requester too: they could promote there when they queued it).
 
 use super::audited::{self, audit_entry};
-use super::facts::{gather, standing_from_snapshot, Asker};
+use super::facts::{facts_now, Asker};
 use super::lookup::{require_on_branch, IfMissing, StageRef};
-use super::promote::{confirmed_checklist, promote, PromoteOptions};
+use super::promote::{confirmed_checklist, promote, refused, require_permission, PromoteOptions};
 use crate::authz::internal;
 use crate::config::defaults;
 use crate::probes::artifact;
@@ -20,7 +20,7 @@ use crate::store::{
 use crate::Services;
 use slipway_model::audit::{AuditAction, Outcome};
 use slipway_model::error::{AppError, RefusalKind};
-use slipway_model::gates::{self, GateKind};
+use slipway_model::gates::{self, GateKind, GateResult, GateStatus};
 use slipway_model::live::BoardChange;
 use slipway_model::{PipelineId, Sha, StageId};
 use std::time::Duration;
@@ -49,18 +49,33 @@ pub async fn promote_or_queue(
     let mut entry = audit_entry(user, AuditAction::PromotionQueued, at.pipeline.id.as_str());
     entry.stage = Some(at.stage().id.to_string());
     entry.sha = Some(sha.to_string());
-    let waiting = match held_only_by_artifact(state, user, at, sha, options).await {
-        Ok(waiting) => waiting,
+    let results = match gate_results(state, user, at, sha, options).await {
+        Ok(results) => results,
         Err(e) => {
             audited::write_refused(state, entry, &e).await;
             return Err(e);
         }
     };
-    if !waiting {
-        // Nothing to wait for (or something else holds it): the promotion says which.
+    if gates::first_blocker(&results).is_none() {
+        // Nothing to wait for: it starts now (every gate evaluated again as it does).
         return promote(state, user, at, sha, options)
             .await
             .map(Promoted::Started);
+    }
+    if !gates::queueable(&results) {
+        // Something besides the artifact holds it: that is the refusal.
+        let held = results
+            .iter()
+            .find(|r| {
+                r.status != GateStatus::Pass
+                    && !(r.gate == GateKind::Artifact && r.status == GateStatus::Pending)
+            })
+            .or_else(|| gates::first_blocker(&results));
+        if let Some(r) = held {
+            let e = refused(r);
+            audited::write_refused(state, entry, &e).await;
+            return Err(e);
+        }
     }
     let result = enqueue(state, user, at, sha, options, replace).await;
     audited::record(state, entry, &result, |q, entry| {
@@ -79,21 +94,16 @@ pub async fn promote_or_queue(
     Ok(Promoted::Queued(queued))
 }
 
-/// Whether the promotion's only unmet gate is the artifact (with what the promoter
-/// confirmed and acknowledged), after the checks a promotion makes first.
-async fn held_only_by_artifact(
+/// Every gate's verdict for the promotion (with what the promoter confirmed and
+/// acknowledged), after the checks a promotion makes first.
+async fn gate_results(
     state: &Services,
     user: &User,
     at: &StageRef<'_>,
     sha: &Sha,
     options: &PromoteOptions,
-) -> Result<bool, AppError> {
-    gates::may_promote_into(user.roles, at.stage().promote_roles, &at.stage().label).map_err(
-        |message| AppError::Refused {
-            kind: GateKind::Permission.into(),
-            message,
-        },
-    )?;
+) -> Result<Vec<GateResult>, AppError> {
+    require_permission(user, at)?;
     if options.emergency_reason.is_some() {
         return Err(AppError::BadRequest(
             "an emergency override starts now or not at all: it cannot wait for an artifact".into(),
@@ -101,32 +111,13 @@ async fn held_only_by_artifact(
     }
     confirmed_checklist(at.stage(), &options.checklist)?;
     require_on_branch(state, at.pipeline, sha, IfMissing::Fetch).await?;
-    let snapshot = state
-        .storage
-        .stage_snapshot(
-            &at.pipeline.id,
-            &at.stage().id,
-            at.previous().map(|p| &p.id),
-            Some(sha),
-        )
-        .await?;
     let asker = Asker {
         acknowledged_migrations: options.acks.migrations.is_some(),
         acknowledged_drift: options.acks.drift.is_some(),
         ..Asker::plain(state, user)
     };
-    let artifact = artifact::fact_now(state, at.pipeline, at.stage(), sha).await;
-    let facts = gather(
-        state,
-        asker,
-        at,
-        sha,
-        standing_from_snapshot(at, &snapshot),
-        &snapshot,
-        artifact,
-    )
-    .await;
-    Ok(gates::queueable(&gates::evaluate(&facts)))
+    let facts = facts_now(state, asker, at, sha).await?;
+    Ok(gates::evaluate(&facts))
 }
 
 async fn enqueue(
