@@ -15,6 +15,7 @@ use slipway_app::{shell, App};
 use slipway_core::config::Config;
 use slipway_core::deploys::{self, Deploys};
 use slipway_core::events::{self as live, Events};
+use slipway_core::github::client::GitHubClients;
 use slipway_core::repos::Repos;
 use slipway_core::store::sqlite::SqliteStorage;
 use slipway_core::store::Storage;
@@ -116,7 +117,8 @@ pub async fn build_app(config: Config) -> anyhow::Result<Slipway> {
     let secure = config.base_url.scheme() == "https";
     let inactivity = time::Duration::try_from(config.session_inactivity)
         .context("failed to convert the session inactivity period")?;
-    let repos = Arc::new(Repos::new(&config));
+    let github = Arc::new(GitHubClients::new(&config.github));
+    let repos = Arc::new(Repos::new(&config, &github));
     let services = Services {
         config: Arc::new(config),
         storage: storage.clone(),
@@ -124,6 +126,7 @@ pub async fn build_app(config: Config) -> anyhow::Result<Slipway> {
         deploys: Arc::new(Deploys::default()),
         events: Arc::new(Events::new(storage.clone())),
         artifacts: Arc::default(),
+        github,
     };
     let state = AppState {
         leptos_options,
@@ -291,12 +294,9 @@ fn spawn_fetch_loops(state: &Services) -> JoinHandle<()> {
                 loop {
                     tick.tick().await;
                     // Failures are recorded in the mirror status and shown on the board.
-                    let Ok(mirror) = repos.mirror(p.id.as_str()) else {
-                        continue;
-                    };
-                    let before = mirror.branch_head().await;
+                    let before = repos.branch_head(p.id.as_str()).await;
                     if repos.fetch(p.id.as_str()).await.is_ok()
-                        && mirror.branch_head().await != before
+                        && repos.branch_head(p.id.as_str()).await != before
                     {
                         // New commits: open boards reload.
                         events

@@ -30,4 +30,6 @@ pub struct Services {
     pub events: Arc<Events>,
     /// Artifact checks under way.
     pub artifacts: Arc<crate::probes::artifact::Artifacts>,
+    /// GitHub's API, one client per base URL.
+    pub github: Arc<crate::github::client::GitHubClients>,
 }

@@ -30,12 +30,12 @@ pub async fn receive(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let Some(github) = &state.config.github else {
+    let Some(source) = &state.config.github.webhook_secret else {
         return Err(unauthorized(
             "GitHub webhooks are not accepted here: the config has no [github] webhook secret",
         ));
     };
-    let secret = github.webhook_secret.read().map_err(|why| {
+    let secret = source.read().map_err(|why| {
         // The operator's problem, not the caller's: said in the log, not to GitHub.
         tracing::error!(%why, "the GitHub webhook secret cannot be read");
         ApiError::new(

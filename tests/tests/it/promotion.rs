@@ -2,6 +2,7 @@
 //! server. Each test tells one rule of the product brief.
 
 use slipway_core::deploys::runner::group_alive;
+use slipway_core::repos::OnBranch;
 use slipway_model::deployment::DeploymentState;
 use slipway_model::{DeploymentId, Role};
 use slipway_tests::app::{deploying_pipeline, flash, location, spawn_app, TestApp, WRITE_SHA};
@@ -377,18 +378,18 @@ async fn someone_who_may_not_promote_cannot_make_the_server_fetch() {
         .unwrap()
         .unwrap_err();
     assert!(refused.contains("may promote"), "{refused}");
-    let mirror = s.app.state.repos.mirror("web").unwrap();
+    let repos = s.app.state.repos.clone();
     let sha = slipway_model::Sha::parse(&pushed).unwrap();
     assert_eq!(
-        mirror.object_type(&sha).await.unwrap(),
-        None,
+        repos.is_on_branch("web", &sha).await.unwrap(),
+        OnBranch::No,
         "the refused promotion fetched nothing"
     );
     // Someone who may act on it does fetch it.
     s.mark_ready(&pushed).await;
     assert_eq!(
-        mirror.object_type(&sha).await.unwrap().as_deref(),
-        Some("commit")
+        repos.is_on_branch("web", &sha).await.unwrap(),
+        OnBranch::Yes
     );
 }
 

@@ -200,6 +200,9 @@ pub enum Ancestry {
     },
     /// Not computed yet.
     Unknown,
+    /// The repository cannot answer now (GitHub rate-limited until a time, say): the
+    /// reason, for the card.
+    Unavailable { reason: String },
 }
 
 /// Everything the gates look at for one (SHA, stage, user).
@@ -382,6 +385,7 @@ fn ancestry(f: &PromotionFacts) -> (GateStatus, String) {
             )
         }
         Ancestry::Unknown => (Pending, "checking ancestry…".into()),
+        Ancestry::Unavailable { reason } => (Pending, format!("ancestry: {reason}")),
     }
 }
 

@@ -8,6 +8,7 @@
 
 pub mod defaults;
 mod error;
+mod github;
 mod globs;
 mod raw;
 #[cfg(test)]
@@ -15,6 +16,7 @@ pub(crate) mod test_support;
 mod validate;
 
 pub use error::{ConfigError, Problem};
+pub use github::{GitHubAuth, GitHubConfig, GitHubRepository};
 pub use globs::PathGlobs;
 pub use validate::is_safe_branch;
 
@@ -53,8 +55,9 @@ pub struct Config {
     pub trusted_proxies: Vec<IpNet>,
     /// Limits of the HTTP server itself (`[http]`).
     pub http: HttpConfig,
-    /// GitHub as a whole (`[github]`); `None`: its webhooks are not accepted.
-    pub github: Option<GitHubConfig>,
+    /// GitHub as a whole (`[github]`; without it: github.com, no credentials, webhooks
+    /// refused).
+    pub github: GitHubConfig,
     /// The boards, in config order.
     pub pipelines: Vec<PipelineConfig>,
 }
@@ -108,14 +111,9 @@ pub struct PipelineConfig {
     /// approvals).
     pub webhooks: Vec<WebhookConfig>,
     /// The GitHub repository (`owner/name`) this pipeline's commits come from: its
-    /// `push` webhooks fetch the mirror at once.
+    /// `push` webhooks fetch at once; with no `repository` to clone, the API is the
+    /// source; its `required_checks` make the CI gate.
     pub github: Option<GitHubRepository>,
-}
-
-/// `[github]`: where the secret GitHub signs its webhooks with is kept.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GitHubConfig {
-    pub webhook_secret: SecretSource,
 }
 
 /// Where a secret is read from: never the config file itself, never logged.
@@ -151,26 +149,6 @@ impl SecretSource {
             return Err("the secret is empty".into());
         }
         Ok(value.as_bytes().to_vec())
-    }
-}
-
-/// A repository on GitHub, `owner/name`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GitHubRepository {
-    pub owner: String,
-    pub name: String,
-}
-
-impl GitHubRepository {
-    /// `owner/name`.
-    pub fn full_name(&self) -> String {
-        format!("{}/{}", self.owner, self.name)
-    }
-
-    /// Whether GitHub's `full_name` names this repository (GitHub compares names
-    /// without regard to case).
-    pub fn is(&self, full_name: &str) -> bool {
-        full_name.eq_ignore_ascii_case(&self.full_name())
     }
 }
 
@@ -244,6 +222,9 @@ pub enum RepoSource {
     Local(PathBuf),
     /// A URL git understands (`https://…`, `ssh://…`, `git@host:path`).
     Remote(String),
+    /// No clone: commits, ancestry and changes are asked of the GitHub API for the
+    /// pipeline's `github.repository`.
+    GitHub(String),
 }
 
 impl fmt::Display for RepoSource {
@@ -251,6 +232,7 @@ impl fmt::Display for RepoSource {
         match self {
             RepoSource::Local(p) => write!(f, "{}", p.display()),
             RepoSource::Remote(u) => f.write_str(u),
+            RepoSource::GitHub(full_name) => write!(f, "GitHub {full_name}"),
         }
     }
 }

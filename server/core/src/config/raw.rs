@@ -27,19 +27,30 @@ pub(super) struct RawConfig {
     pub(super) pipelines: Vec<Spanned<RawPipeline>>,
 }
 
-/// `[github]`: what Slipway needs from GitHub as a whole (the webhook secret).
+/// `[github]`: what Slipway needs from GitHub as a whole: the webhook secret, the API's
+/// address and the credentials (a token, or a GitHub App's installation).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawGitHub {
     pub(super) webhook_secret_env: Option<Spanned<String>>,
     pub(super) webhook_secret_file: Option<Spanned<String>>,
+    pub(super) api_url: Option<Spanned<String>>,
+    pub(super) token_env: Option<Spanned<String>>,
+    pub(super) token_file: Option<Spanned<String>>,
+    pub(super) app_id: Option<Spanned<i64>>,
+    pub(super) app_key_file: Option<Spanned<String>>,
+    pub(super) installation_id: Option<Spanned<i64>>,
 }
 
-/// A pipeline's `github`: the repository on GitHub its commits come from.
+/// A pipeline's `github`: the repository on GitHub its commits come from, and the checks
+/// a SHA needs green there.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawPipelineGitHub {
     pub(super) repository: Spanned<String>,
+    pub(super) branch: Option<Spanned<String>>,
+    pub(super) api_url: Option<Spanned<String>>,
+    pub(super) required_checks: Option<Spanned<Vec<Spanned<String>>>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -62,7 +73,7 @@ pub(super) struct RawHttp {
 pub(super) struct RawPipeline {
     pub(super) id: Spanned<String>,
     pub(super) name: Option<Spanned<String>>,
-    pub(super) repository: Spanned<String>,
+    pub(super) repository: Option<Spanned<String>>,
     #[serde(default)]
     pub(super) branch: Option<Spanned<String>>,
     pub(super) fetch_interval_seconds: Option<Spanned<i64>>,

@@ -118,7 +118,12 @@ fn a_missing_repository_is_named() {
     let dir = repo_dir();
     let text = minimal("").replace("repository = \".\"\n", "");
     let msg = parse(&text, dir.path()).unwrap_err().to_string();
-    assert!(msg.contains("missing field `repository`"), "{msg}");
+    assert!(
+        msg.contains(
+            "`pipelines[0]` a pipeline needs repository (a local path or a git URL to mirror)"
+        ),
+        "{msg}"
+    );
 }
 
 #[test]

@@ -261,7 +261,11 @@ impl Validator<'_> {
             shutdown_grace,
             trusted_proxies,
             http,
-            github: raw.github.as_ref().and_then(|g| self.github(g, base)),
+            github: raw
+                .github
+                .as_ref()
+                .map(|g| self.github(g, base))
+                .unwrap_or_default(),
             pipelines,
         }
     }
@@ -313,28 +317,31 @@ impl Validator<'_> {
         let id = PipelineId::parse(p.id.get_ref())
             .map_err(|e| self.push(&p.id, &format!("{key}.id"), e.to_string()))
             .ok();
-        let repo = p.repository.get_ref().trim();
-        let repository = if repo.is_empty() {
-            self.push(
-                &p.repository,
-                &format!("{key}.repository"),
-                "expected a local path or a git URL, got an empty string",
-            );
-            None
-        } else if looks_remote(repo) {
-            Some(RepoSource::Remote(repo.to_owned()))
-        } else {
-            let path = Self::resolve(base, repo);
-            if path.exists() {
-                Some(RepoSource::Local(path))
-            } else {
-                self.push(&p.repository, &format!("{key}.repository"), format!("no repository at {} (relative paths are resolved against the config file's folder)", path.display()));
+        let github = p
+            .github
+            .as_ref()
+            .and_then(|g| self.github_repository(g, key));
+        let repository = match (&p.repository, &p.github) {
+            (Some(raw), _) => self.repository(raw, key, base),
+            // No clone: the API is the source.
+            (None, Some(_)) => github.as_ref().map(|g| RepoSource::GitHub(g.full_name())),
+            (None, None) => {
+                self.push(&p.id, key, "a pipeline needs repository (a local path or a git URL to mirror) or github = { repository = \"owner/name\" } (the GitHub API, no clone)");
                 None
             }
         };
-        let branch = match &p.branch {
-            None => defaults::BRANCH.to_owned(),
-            Some(b) => {
+        let github_branch = p.github.as_ref().and_then(|g| g.get_ref().branch.as_ref());
+        let branch = match (&p.branch, github_branch) {
+            (Some(_), Some(gb)) => {
+                self.push(
+                    gb,
+                    &format!("{key}.github.branch"),
+                    "the branch is given twice: keep branch or github.branch",
+                );
+                defaults::BRANCH.to_owned()
+            }
+            (None, None) => defaults::BRANCH.to_owned(),
+            (Some(b), None) | (None, Some(b)) => {
                 if !is_safe_branch(b.get_ref()) {
                     self.push(b, &format!("{key}.branch"), "expected a branch name such as \"main\" or \"release/2.x\" (no spaces, '..', leading '-' or special characters)");
                 }
@@ -420,12 +427,35 @@ impl Validator<'_> {
             calendars: self.calendars(&p.calendars, key, &stages, base),
             migrations: self.migration_globs(p.migrations.as_ref(), key),
             webhooks: self.webhooks(&p.webhooks, key),
-            github: p
-                .github
-                .as_ref()
-                .and_then(|g| self.github_repository(&g.get_ref().repository, key)),
+            github,
             stages,
         })
+    }
+}
+
+impl Validator<'_> {
+    /// A pipeline's `repository`: a git URL, or a path resolved against the config's
+    /// folder that must exist.
+    fn repository(&mut self, raw: &Spanned<String>, key: &str, base: &Path) -> Option<RepoSource> {
+        let repo = raw.get_ref().trim();
+        if repo.is_empty() {
+            self.push(
+                raw,
+                &format!("{key}.repository"),
+                "expected a local path or a git URL, got an empty string",
+            );
+            None
+        } else if looks_remote(repo) {
+            Some(RepoSource::Remote(repo.to_owned()))
+        } else {
+            let path = Self::resolve(base, repo);
+            if path.exists() {
+                Some(RepoSource::Local(path))
+            } else {
+                self.push(raw, &format!("{key}.repository"), format!("no repository at {} (relative paths are resolved against the config file's folder)", path.display()));
+                None
+            }
+        }
     }
 }
 

@@ -12,6 +12,7 @@ use super::lookup::StageRef;
 use crate::calendar;
 use crate::config::PipelineConfig;
 use crate::config::StageConfig;
+use crate::repos::Relation;
 use crate::store::{ApprovalRecord, Drift, Freeze, RequestState, StageHealth};
 use crate::store::{StageSnapshot, User};
 use crate::Services;
@@ -25,41 +26,10 @@ use slipway_model::Sha;
 use std::sync::Arc;
 use time::OffsetDateTime;
 
-/// Whether `ancestor` is an ancestor of `descendant`, from the permanent cache or git;
-/// `None` when git cannot tell (an object the mirror lacks), which is never remembered.
-async fn is_ancestor(
-    state: &Services,
-    pipeline: &PipelineConfig,
-    ancestor: &Sha,
-    descendant: &Sha,
-) -> Option<bool> {
-    let id = &pipeline.id;
-    if let Ok(Some(v)) = state
-        .storage
-        .cached_ancestry(id, ancestor, descendant)
-        .await
-    {
-        return Some(v);
-    }
-    let mirror = state.repos.mirror(id.as_str()).ok()?;
-    match mirror.is_ancestor(ancestor, descendant).await {
-        // History never changes for two commits both present: remember it.
-        Ok(Some(v)) => {
-            let _ = state
-                .storage
-                .cache_ancestry(id, ancestor, descendant, v)
-                .await;
-            Some(v)
-        }
-        Ok(None) => None,
-        Err(e) => {
-            tracing::warn!(error = %format!("{e:#}"), "ancestry check failed");
-            None
-        }
-    }
-}
-
-/// Where `sha` stands with respect to the stage's `current` SHA.
+/// Where `sha` stands with respect to the stage's `current` SHA: from the permanent
+/// cache (both directions are stored, so a refusal can say *older* or *another branch*),
+/// else asked once of the repository (git, or one GitHub compare) and remembered.
+/// Unknown objects are never remembered: they may be fetched later.
 async fn ancestry(
     state: &Services,
     pipeline: &PipelineConfig,
@@ -72,14 +42,54 @@ async fn ancestry(
     if current == sha {
         return Ancestry::Same;
     }
-    match is_ancestor(state, pipeline, current, sha).await {
-        Some(true) => Ancestry::Descends,
-        // Older, or on another branch: the refusal says which.
-        Some(false) => Ancestry::Diverges {
-            current: current.clone(),
-            older: is_ancestor(state, pipeline, sha, current).await == Some(true),
-        },
-        None => Ancestry::Unknown,
+    let id = &pipeline.id;
+    let cached = |a: &Sha, b: &Sha| {
+        let storage = state.storage.clone();
+        let (a, b) = (a.clone(), b.clone());
+        async move { storage.cached_ancestry(id, &a, &b).await.ok().flatten() }
+    };
+    let diverges = |older| Ancestry::Diverges {
+        current: current.clone(),
+        older,
+    };
+    match cached(current, sha).await {
+        Some(true) => return Ancestry::Descends,
+        Some(false) => {
+            if let Some(older) = cached(sha, current).await {
+                return diverges(older);
+            }
+        }
+        None => {}
+    }
+    let relation = match state.repos.relation(id.as_str(), current, sha).await {
+        Ok(Some(r)) => r,
+        Ok(None) => return Ancestry::Unknown,
+        Err(e) => {
+            tracing::warn!(error = %e, "ancestry check failed");
+            return Ancestry::Unavailable {
+                reason: e.to_string(),
+            };
+        }
+    };
+    // History never changes for two commits both present: remember both directions.
+    let (forward, backward) = match relation {
+        Relation::Identical => (true, true),
+        Relation::Ahead => (true, false),
+        Relation::Behind => (false, true),
+        Relation::Diverged => (false, false),
+    };
+    let _ = state
+        .storage
+        .cache_ancestry(id, current, sha, forward)
+        .await;
+    let _ = state
+        .storage
+        .cache_ancestry(id, sha, current, backward)
+        .await;
+    if forward {
+        Ancestry::Descends
+    } else {
+        diverges(backward)
     }
 }
 

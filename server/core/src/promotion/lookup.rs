@@ -4,6 +4,7 @@
 
 use crate::authz::internal;
 use crate::config::{PipelineConfig, StageConfig};
+use crate::repos::{OnBranch, RepoError};
 use crate::Services;
 use slipway_model::error::{AppError, RefusalKind};
 use slipway_model::{PipelineId, Sha, StageId};
@@ -79,23 +80,40 @@ pub async fn require_on_branch(
     if_missing: IfMissing,
 ) -> Result<(), AppError> {
     let id = pipeline.id.as_str();
-    let mirror = state.repos.mirror(id).map_err(internal)?;
-    let mut on_branch = mirror.exists() && mirror.is_on_branch(sha).await.map_err(internal)?;
-    if !on_branch
+    let unavailable = |e: RepoError| match e {
+        // GitHub cannot say now (rate-limited until a time, say): that is the answer,
+        // a refusal to try again later, never a 5xx.
+        RepoError::GitHub(e) => AppError::Refused {
+            kind: RefusalKind::UnknownCommit,
+            message: format!(
+                "cannot tell now whether {sha} is on branch {} of {}: {e}",
+                pipeline.branch, pipeline.id
+            ),
+        },
+        other => internal(other),
+    };
+    let mut on_branch = state
+        .repos
+        .is_on_branch(id, sha)
+        .await
+        .map_err(unavailable)?;
+    if on_branch == OnBranch::No
         && if_missing == IfMissing::Fetch
         && matches!(state.repos.fetch_on_demand(id).await, Ok(true))
     {
-        on_branch = mirror.is_on_branch(sha).await.map_err(internal)?;
+        on_branch = state
+            .repos
+            .is_on_branch(id, sha)
+            .await
+            .map_err(unavailable)?;
     }
-    if on_branch {
-        return Ok(());
-    }
-    let message = match mirror.object_type(sha).await.ok().flatten() {
-        Some(kind) if kind != "commit" => format!(
+    let message = match on_branch {
+        OnBranch::Yes => return Ok(()),
+        OnBranch::NotACommit(kind) => format!(
             "{sha} is the id of a {kind}, not of a commit; use the commit's own SHA \
              (git rev-parse {sha}^{{commit}})"
         ),
-        _ => format!(
+        OnBranch::No => format!(
             "unknown commit: {sha} is not on branch {} of {}",
             pipeline.branch, pipeline.id
         ),

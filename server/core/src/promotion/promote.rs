@@ -207,10 +207,8 @@ async fn promote_checked(
             .await
         {
             Ok(d) => {
-                if let Ok(mirror) = state.repos.mirror(at.pipeline.id.as_str()) {
-                    if let Err(e) = mirror.pin(sha).await {
-                        tracing::warn!(error = %format!("{e:#}"), "failed to pin a deployed SHA");
-                    }
+                if let Err(e) = state.repos.pin(at.pipeline.id.as_str(), sha).await {
+                    tracing::warn!(error = %e, "failed to pin a deployed SHA");
                 }
                 return Ok(d);
             }

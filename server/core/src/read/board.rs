@@ -46,7 +46,7 @@ pub async fn board(
     let as_of_event = state.storage.event_id_range().await?.1;
     let (recent, log_error) = match state.repos.recent_commits(pipeline_id, COMMITS_SHOWN).await {
         Ok(c) => (c, None),
-        Err(RepoError::Git(msg)) => (Vec::new(), Some(msg)),
+        Err(e @ (RepoError::Git(_) | RepoError::GitHub(_))) => (Vec::new(), Some(e.to_string())),
         Err(e @ RepoError::UnknownPipeline(_)) => return Err(internal(e)),
     };
     let status = state.repos.status(pipeline_id);

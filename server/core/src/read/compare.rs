@@ -3,6 +3,7 @@
 use super::commit_card;
 use crate::authz::internal;
 use crate::config::PipelineConfig;
+use crate::repos::{OnBranch, Relation, RepoError};
 use crate::Services;
 use slipway_model::error::AppError;
 use slipway_model::views::CompareView;
@@ -18,25 +19,29 @@ pub async fn compare(
     from: &Sha,
     to: &Sha,
 ) -> Result<CompareView, AppError> {
-    let mirror = state.repos.mirror(p.id.as_str()).map_err(internal)?;
+    let id = p.id.as_str();
+    let failed = |e: RepoError| match e {
+        RepoError::GitHub(e) => AppError::Unavailable(e.to_string()),
+        other => internal(other),
+    };
     for sha in [&from, &to] {
-        if !mirror.is_on_branch(sha).await.map_err(internal)? {
+        if state.repos.is_on_branch(id, sha).await.map_err(failed)? != OnBranch::Yes {
             return Err(AppError::NotFound(format!(
                 "unknown commit: {sha} is not on branch {} of {}",
                 p.branch, p.id
             )));
         }
     }
-    let commits = mirror
-        .between(from, to, COMPARE_LIMIT + 1)
+    let commits = state
+        .repos
+        .between(id, from, to, COMPARE_LIMIT + 1)
         .await
-        .map_err(internal)?;
-    // Both were just found on the branch, so git knows them.
-    let descends = mirror
-        .is_ancestor(from, to)
-        .await
-        .map_err(internal)?
-        .unwrap_or(false);
+        .map_err(failed)?;
+    // Both were just found on the branch, so the repository knows them.
+    let descends = matches!(
+        state.repos.relation(id, from, to).await.map_err(failed)?,
+        Some(Relation::Ahead | Relation::Identical)
+    );
     let now = state.now().unix_timestamp();
     let truncated = commits.len() > COMPARE_LIMIT;
     Ok(CompareView {

@@ -23,15 +23,13 @@ pub async fn deployment(
         .ok_or_else(|| AppError::NotFound(format!("there is no deployment #{id}")))?;
     let p = state.config.pipeline(&d.pipeline);
     let stage = p.and_then(|p| p.stages.iter().find(|s| s.id.as_str() == d.stage));
-    let subject = match state.repos.mirror(&d.pipeline) {
-        Ok(m) => m
-            .commits(std::slice::from_ref(&d.sha))
-            .await
-            .ok()
-            .and_then(|c| c.into_iter().next())
-            .map(|c| c.subject),
-        Err(_) => None,
-    };
+    let subject = state
+        .repos
+        .commits(&d.pipeline, std::slice::from_ref(&d.sha))
+        .await
+        .ok()
+        .and_then(|c| c.into_iter().next())
+        .map(|c| c.subject);
     let fmt = time::macros::format_description!("[hour]:[minute]:[second]");
     // The page shows the log's end (where a deploy fails); the API pages through all of
     // it. A page never loads a whole log: one deploy may print megabytes.

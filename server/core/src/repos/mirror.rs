@@ -92,6 +92,8 @@ impl Mirror {
         let (url, credentials) = match &self.source {
             RepoSource::Local(p) => (p.display().to_string(), None),
             RepoSource::Remote(u) => split_credentials(u),
+            // Such pipelines read the API (`Repos` never makes a mirror of them).
+            RepoSource::GitHub(name) => bail!("{name} is read through the GitHub API, not cloned"),
         };
         // Keep the remote URL in sync with the config (it may have changed). Never with
         // credentials: the mirror's config is a file anyone who can read the data

@@ -1,9 +1,11 @@
 //! Repositories: each pipeline's bare mirror ([`mirror`]), the one hardened way to run
 //! git ([`git`]), and the caches that spare board views a git process ([`cache`]).
 //!
-//! [`Repos`] is the set of mirrors with their fetch status. Fetches of one mirror are
-//! serialised (a refresh click during a background fetch waits for it instead of
-//! racing it); different pipelines fetch independently.
+//! [`Repos`] is the set of pipeline repositories with their fetch status: a mirror, or
+//! for a pipeline with no clone the GitHub API ([`GitHubRepo`]); callers ask the same
+//! questions of both. Fetches of one repository are serialised (a refresh click during a
+//! background fetch waits for it instead of racing it); different pipelines fetch
+//! independently.
 
 mod cache;
 pub mod git;
@@ -12,7 +14,9 @@ pub mod mirror;
 pub use git::redact_userinfo;
 pub use mirror::{Commit, Mirror};
 
-use crate::config::{Config, PathGlobs};
+use crate::config::{Config, PathGlobs, PipelineConfig, RepoSource};
+use crate::github::client::{GitHubClients, GitHubError};
+use crate::github::repo::GitHubRepo;
 use cache::{CommitCache, PairCache, RecentCommits};
 use slipway_model::{PipelineId, Sha};
 use std::collections::HashMap;
@@ -68,8 +72,48 @@ impl FetchClock {
     }
 }
 
+/// Where a pipeline's commits are read.
+enum Source {
+    Mirror(Mirror),
+    GitHub(GitHubRepo),
+}
+
+/// Where commit `head` stands relative to commit `base` (GitHub's compare vocabulary).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Relation {
+    /// The same commit.
+    Identical,
+    /// `head` descends from `base`.
+    Ahead,
+    /// `head` is an ancestor of `base` (older).
+    Behind,
+    /// Neither descends from the other (another branch).
+    Diverged,
+}
+
+impl Relation {
+    fn of(base_is_ancestor: bool, head_is_ancestor: bool) -> Self {
+        match (base_is_ancestor, head_is_ancestor) {
+            (true, true) => Relation::Identical,
+            (true, false) => Relation::Ahead,
+            (false, true) => Relation::Behind,
+            (false, false) => Relation::Diverged,
+        }
+    }
+}
+
+/// Whether a SHA is a commit of a pipeline's branch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OnBranch {
+    Yes,
+    /// Unknown, or not reachable from the branch (yet).
+    No,
+    /// The id of another kind of object (`tag`, `tree`, `blob`).
+    NotACommit(String),
+}
+
 struct Entry {
-    mirror: Mirror,
+    source: Source,
     /// Held while fetching.
     fetch_lock: tokio::sync::Mutex<FetchClock>,
     status: Mutex<FetchStatus>,
@@ -79,7 +123,56 @@ struct Entry {
     migrations: PairCache,
 }
 
-/// All mirrors, keyed by pipeline.
+impl Entry {
+    fn exists(&self) -> bool {
+        match &self.source {
+            Source::Mirror(m) => m.exists(),
+            Source::GitHub(g) => g.exists(),
+        }
+    }
+}
+
+/// A pipeline's source: its mirror, or GitHub's API when it has nothing to clone.
+fn source(config: &Config, p: &PipelineConfig, github: &GitHubClients) -> Source {
+    match (&p.repository, &p.github) {
+        (RepoSource::GitHub(full_name), Some(repo)) => Source::GitHub(GitHubRepo::new(
+            github.client(repo.api_url.as_deref()),
+            full_name,
+            &p.branch,
+        )),
+        _ => Source::Mirror(Mirror::new(&config.data_dir, p)),
+    }
+}
+
+/// The paths that differ between `a` and `b` in either direction, from GitHub's
+/// compares (which list the changes from the merge base to the head): one compare when
+/// one descends from the other, both directions when they diverged.
+async fn github_changed_paths(
+    g: &GitHubRepo,
+    a: &Sha,
+    b: &Sha,
+) -> Result<Option<Vec<String>>, RepoError> {
+    let Some(forward) = g.compare(a, b).await? else {
+        return Ok(None);
+    };
+    let mut files = match forward.relation {
+        Relation::Identical => Vec::new(),
+        Relation::Ahead => forward.files.clone(),
+        Relation::Behind | Relation::Diverged => g
+            .compare(b, a)
+            .await?
+            .map(|c| c.files.clone())
+            .unwrap_or_default(),
+    };
+    if forward.relation == Relation::Diverged {
+        files.extend(forward.files.iter().cloned());
+        files.sort();
+        files.dedup();
+    }
+    Ok(Some(files))
+}
+
+/// All repositories, keyed by pipeline.
 pub struct Repos {
     entries: HashMap<PipelineId, Arc<Entry>>,
     /// A board view asks git only for SHAs it has not seen yet.
@@ -95,17 +188,25 @@ pub enum RepoError {
     /// git failed; the message is safe to show (no credentials).
     #[error("{0}")]
     Git(String),
+    /// GitHub refused or failed (rate-limited until a time, say); safe to show.
+    #[error("{0}")]
+    GitHub(#[from] GitHubError),
+}
+
+fn git_error(e: anyhow::Error) -> RepoError {
+    RepoError::Git(format!("{e:#}"))
 }
 
 impl Repos {
-    /// One mirror per configured pipeline.
-    pub fn new(config: &Config) -> Self {
+    /// One repository per configured pipeline: a mirror, or the GitHub API through
+    /// `github` where the pipeline has no clone.
+    pub fn new(config: &Config, github: &GitHubClients) -> Self {
         let entries = config
             .pipelines
             .iter()
             .map(|p| {
                 let entry = Entry {
-                    mirror: Mirror::new(&config.data_dir, p),
+                    source: source(config, p, github),
                     fetch_lock: tokio::sync::Mutex::new(FetchClock::new()),
                     status: Mutex::new(FetchStatus::default()),
                     recent: RecentCommits::default(),
@@ -137,12 +238,11 @@ impl Repos {
         if let Some(files) = entry.migrations.get(a, b) {
             return Ok(Some(files));
         }
-        let Some(changed) = entry
-            .mirror
-            .changed_paths(a, b)
-            .await
-            .map_err(|e| RepoError::Git(format!("{e:#}")))?
-        else {
+        let changed = match &entry.source {
+            Source::Mirror(m) => m.changed_paths(a, b).await.map_err(git_error)?,
+            Source::GitHub(g) => github_changed_paths(g, a, b).await?,
+        };
+        let Some(changed) = changed else {
             return Ok(None);
         };
         let mut files: Vec<String> = changed
@@ -172,11 +272,10 @@ impl Repos {
             .map(|(s, _)| s.clone())
             .collect();
         if !missing.is_empty() {
-            let found = entry
-                .mirror
-                .commits(&missing)
-                .await
-                .map_err(|e| RepoError::Git(format!("{e:#}")))?;
+            let found = match &entry.source {
+                Source::Mirror(m) => m.commits(&missing).await.map_err(git_error)?,
+                Source::GitHub(g) => g.commits(&missing).await?,
+            };
             self.commit_cache.insert(&pipeline, &found);
             // Filled from what git answered, not re-read from the cache, which other
             // requests may have evicted it from meanwhile.
@@ -227,7 +326,10 @@ impl Repos {
     }
 
     async fn fetch_locked(&self, id: &str, entry: &Entry) -> Result<(), RepoError> {
-        let result = entry.mirror.fetch().await;
+        let result = match &entry.source {
+            Source::Mirror(m) => m.fetch().await.map_err(git_error),
+            Source::GitHub(g) => g.fetch().await.map(|_| ()).map_err(RepoError::from),
+        };
         let mut status = entry.status.lock().unwrap_or_else(|p| p.into_inner());
         match result {
             Ok(()) => {
@@ -237,10 +339,10 @@ impl Repos {
                 Ok(())
             }
             Err(e) => {
-                let msg = format!("{e:#}");
+                let msg = e.to_string();
                 tracing::warn!(pipeline = id, error = %msg, "repository fetch failed");
-                status.error = Some(msg.clone());
-                Err(RepoError::Git(msg))
+                status.error = Some(msg);
+                Err(e)
             }
         }
     }
@@ -250,25 +352,111 @@ impl Repos {
     /// background fetch).
     pub async fn recent_commits(&self, id: &str, limit: usize) -> Result<Vec<Commit>, RepoError> {
         let entry = self.entry(id)?;
-        if !entry.mirror.exists() {
+        if !entry.exists() {
             self.fetch(id).await?;
         }
         if let Some(commits) = entry.recent.get(limit) {
             return Ok(commits);
         }
         let generation = entry.recent.generation();
-        let commits = entry
-            .mirror
-            .first_parent_log(limit)
-            .await
-            .map_err(|e| RepoError::Git(format!("{e:#}")))?;
+        let commits = match &entry.source {
+            Source::Mirror(m) => m.first_parent_log(limit).await.map_err(git_error)?,
+            Source::GitHub(g) => g.first_parent_log(limit),
+        };
         entry.recent.store(generation, limit, commits.clone());
         Ok(commits)
     }
 
-    /// The mirror of a pipeline, for read-only git questions.
-    pub fn mirror(&self, id: &str) -> Result<Mirror, RepoError> {
-        Ok(self.entry(id)?.mirror.clone())
+    /// Whether the pipeline's repository has been read at least once.
+    pub fn exists(&self, id: &str) -> bool {
+        self.entry(id).is_ok_and(|e| e.exists())
+    }
+
+    /// The SHA the pipeline's branch points at, as last fetched.
+    pub async fn branch_head(&self, id: &str) -> Option<String> {
+        match &self.entry(id).ok()?.source {
+            Source::Mirror(m) => m.branch_head().await,
+            Source::GitHub(g) => g.branch_head().map(|s| s.to_string()),
+        }
+    }
+
+    /// Whether `sha` is a commit of the pipeline's branch, as of the last fetch.
+    pub async fn is_on_branch(&self, id: &str, sha: &Sha) -> Result<OnBranch, RepoError> {
+        let entry = self.entry(id)?;
+        match &entry.source {
+            Source::Mirror(m) => {
+                if !m.exists() {
+                    return Ok(OnBranch::No);
+                }
+                if m.is_on_branch(sha).await.map_err(git_error)? {
+                    return Ok(OnBranch::Yes);
+                }
+                Ok(match m.object_type(sha).await.ok().flatten() {
+                    Some(kind) if kind != "commit" => OnBranch::NotACommit(kind),
+                    _ => OnBranch::No,
+                })
+            }
+            Source::GitHub(g) => Ok(if g.is_on_branch(sha).await? {
+                OnBranch::Yes
+            } else {
+                OnBranch::No
+            }),
+        }
+    }
+
+    /// Where `head` stands relative to `base`; `None` when one of them is unknown (which
+    /// says nothing about their history: it may be fetched later).
+    pub async fn relation(
+        &self,
+        id: &str,
+        base: &Sha,
+        head: &Sha,
+    ) -> Result<Option<Relation>, RepoError> {
+        match &self.entry(id)?.source {
+            Source::Mirror(m) => {
+                let forward = m.is_ancestor(base, head).await.map_err(git_error)?;
+                let Some(forward) = forward else {
+                    return Ok(None);
+                };
+                let backward = if forward && base == head {
+                    true
+                } else {
+                    m.is_ancestor(head, base)
+                        .await
+                        .map_err(git_error)?
+                        .unwrap_or(false)
+                };
+                Ok(Some(Relation::of(forward, backward)))
+            }
+            Source::GitHub(g) => Ok(g.compare(base, head).await?.map(|c| c.relation)),
+        }
+    }
+
+    /// Commits of `to`'s first-parent line that `from` lacks, newest first, at most
+    /// `limit`: "what goes out" when `to` replaces `from`.
+    pub async fn between(
+        &self,
+        id: &str,
+        from: &Sha,
+        to: &Sha,
+        limit: usize,
+    ) -> Result<Vec<Commit>, RepoError> {
+        match &self.entry(id)?.source {
+            Source::Mirror(m) => m.between(from, to, limit).await.map_err(git_error),
+            Source::GitHub(g) => Ok(g
+                .compare(from, to)
+                .await?
+                .map(|c| c.first_parent.iter().take(limit).cloned().collect())
+                .unwrap_or_default()),
+        }
+    }
+
+    /// Keeps a deployed SHA reachable in the mirror (GitHub keeps its own history).
+    pub async fn pin(&self, id: &str, sha: &Sha) -> Result<(), RepoError> {
+        match &self.entry(id)?.source {
+            Source::Mirror(m) => m.pin(sha).await.map_err(git_error),
+            Source::GitHub(_) => Ok(()),
+        }
     }
 
     /// The last fetch's outcome.

@@ -341,7 +341,7 @@ fn github_s_webhook_secret_is_named_never_written_and_a_repository_is_owner_slas
     )
     .expect("valid");
     assert_eq!(
-        c.github.as_ref().map(|g| &g.webhook_secret),
+        c.github.webhook_secret.as_ref(),
         Some(&SecretSource::File(
             dir.path().join("secrets/github-webhook")
         ))
@@ -349,13 +349,42 @@ fn github_s_webhook_secret_is_named_never_written_and_a_repository_is_owner_slas
     let repo = c.pipelines[0].github.as_ref().expect("a repository");
     assert!(repo.is("Octo-Org/Web-Shop"), "GitHub names ignore case");
     assert!(!repo.is("octo-org/web"));
-    assert!(parse(&minimal(""), dir.path())
-        .expect("valid")
-        .github
-        .is_none());
+    assert_eq!(
+        parse(&minimal(""), dir.path()).expect("valid").github,
+        GitHubConfig::default()
+    );
 
     for (top, repo, says) in [
-        ("[github]", "", "[github] needs webhook_secret_env"),
+        (
+            "[github]\ntoken_env = \"GH_TOKEN\"\napp_id = 1",
+            "",
+            "a token (token_env or token_file) or a GitHub App",
+        ),
+        (
+            "[github]\napp_id = 1\napp_key_file = \"app.pem\"",
+            "",
+            "a GitHub App needs all of app_id, app_key_file",
+        ),
+        (
+            "[github]\napp_id = -1\napp_key_file = \"app.pem\"\ninstallation_id = 2",
+            "",
+            "positive numbers",
+        ),
+        (
+            "[github]\napi_url = \"github.example.com\"",
+            "",
+            "expected the API's base URL",
+        ),
+        (
+            "",
+            "github = { repository = \"o/r\", branch = \"main\" }\nbranch = \"main\"",
+            "the branch is given twice",
+        ),
+        (
+            "",
+            "github = { repository = \"o/r\", required_checks = [\"\"] }",
+            "expected the name of a check run",
+        ),
         (
             "[github]\nwebhook_secret_env = \"s3cr3t value\"",
             "",
@@ -390,4 +419,49 @@ fn github_s_webhook_secret_is_named_never_written_and_a_repository_is_owner_slas
         .read()
         .unwrap_err();
     assert!(missing.starts_with("cannot read "), "{missing}");
+}
+
+#[test]
+fn a_pipeline_with_only_a_github_repository_reads_the_api_with_the_servers_credentials() {
+    let dir = repo_dir();
+    let text = minimal("").replacen(
+        "repository = \".\"\n",
+        "github = { repository = \"octo-org/web-shop\", branch = \"release/2.x\", api_url = \"https://ghe.example.com/api/v3/\", required_checks = [\"build\", \"test\", \"build\"] }\n",
+        1,
+    );
+    let top = "[github]\ntoken_file = \"secrets/gh-token\"\n";
+    let c = parse(&format!("{top}{text}"), dir.path()).expect("valid");
+    let p = &c.pipelines[0];
+    assert_eq!(p.repository, RepoSource::GitHub("octo-org/web-shop".into()));
+    assert_eq!(p.branch, "release/2.x");
+    let g = p.github.as_ref().expect("a repository");
+    assert_eq!(g.api_url.as_deref(), Some("https://ghe.example.com/api/v3"));
+    assert_eq!(g.required_checks, ["build", "test"], "named once each");
+    assert_eq!(
+        c.github.auth,
+        GitHubAuth::Token(SecretSource::File(dir.path().join("secrets/gh-token")))
+    );
+    assert_eq!(c.github.api_url, "https://api.github.com");
+    assert_eq!(
+        c.github.webhook_secret, None,
+        "webhooks are refused without one"
+    );
+
+    let app = "[github]\napp_id = 12\napp_key_file = \"app.pem\"\ninstallation_id = 34\n";
+    let c = parse(&format!("{app}{text}"), dir.path()).expect("valid");
+    assert_eq!(
+        c.github.auth,
+        GitHubAuth::App {
+            app_id: 12,
+            private_key: SecretSource::File(dir.path().join("app.pem")),
+            installation_id: 34,
+        }
+    );
+
+    let neither = minimal("").replacen("repository = \".\"\n", "", 1);
+    let err = parse(&neither, dir.path()).unwrap_err().to_string();
+    assert!(
+        err.contains("a pipeline needs repository (a local path or a git URL to mirror) or github"),
+        "{err}"
+    );
 }
