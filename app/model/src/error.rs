@@ -38,6 +38,8 @@ pub enum RefusalKind {
     Drift,
     /// The build of the SHA is not there (yet).
     Artifact,
+    /// A required CI check is not green for the SHA.
+    Ci,
     /// A promotion is already queued for the stage (replace it explicitly).
     Queued,
     /// The SHA is not on the pipeline's branch.
@@ -67,6 +69,7 @@ impl RefusalKind {
             RefusalKind::Health => "health",
             RefusalKind::Drift => "drift",
             RefusalKind::Artifact => "artifact",
+            RefusalKind::Ci => "ci",
             RefusalKind::Queued => "queued",
             RefusalKind::UnknownCommit => "unknown_commit",
             RefusalKind::State => "state",
@@ -92,6 +95,7 @@ impl From<GateKind> for RefusalKind {
             GateKind::Health => RefusalKind::Health,
             GateKind::Drift => RefusalKind::Drift,
             GateKind::Artifact => RefusalKind::Artifact,
+            GateKind::Ci => RefusalKind::Ci,
         }
     }
 }

@@ -6,7 +6,7 @@ use proptest::prelude::*;
 use slipway_model::deployment::DeploymentState;
 use slipway_model::gates::{
     evaluate, first_blocker, first_hard_blocker, queueable, ActiveDeployment, Ancestry, Approval,
-    ApprovalRequestState, Artifact, DriftInfo, FreezeInfo, GateStatus, HealthFact, HealthState,
+    ApprovalRequestState, Artifact, Ci, DriftInfo, FreezeInfo, GateStatus, HealthFact, HealthState,
     LockInfo, Migrations, Previous, PromotionFacts, SignOff, SlotTime, TargetStage, WindowState,
     GATES,
 };
@@ -109,6 +109,26 @@ fn health_strategy() -> impl Strategy<Value = HealthState> {
     ]
 }
 
+fn ci_strategy() -> impl Strategy<Value = Ci> {
+    prop_oneof![
+        Just(Ci::NotRequired),
+        Just(Ci::Unknown),
+        Just(Ci::Unavailable {
+            reason: "GitHub rate-limited until 14:05 UTC".into()
+        }),
+        Just(Ci::Green {
+            checks: vec!["build".into()]
+        }),
+        Just(Ci::Waiting {
+            checks: vec!["test".into()]
+        }),
+        Just(Ci::Failed {
+            check: "test".into(),
+            url: None
+        }),
+    ]
+}
+
 fn artifact_strategy() -> impl Strategy<Value = Artifact> {
     prop_oneof![
         Just(Artifact::NotChecked),
@@ -157,6 +177,7 @@ prop_compose! {
         ancestry in ancestry_strategy(),
         migrations in migrations_strategy(),
         artifact in artifact_strategy(),
+        ci in ci_strategy(),
         health in proptest::collection::vec(health_strategy(), 0..3),
         drift in proptest::option::of((sha_strategy(), any::<bool>())),
         active in proptest::option::of((1i64..1000, sha_strategy())),
@@ -193,6 +214,7 @@ prop_compose! {
                 acknowledged,
             }),
             artifact,
+            ci,
             emergency,
         }
     }
@@ -255,7 +277,10 @@ fn should_pass(f: &PromotionFacts) -> bool {
     let drift_ok = f.drift.as_ref().is_none_or(|d| d.acknowledged);
     // The build of the SHA exists (where the stage checks for one).
     let artifact_ok = matches!(f.artifact, Artifact::NotChecked | Artifact::Present);
+    // The pipeline's required checks are green.
+    let ci_ok = matches!(f.ci, Ci::NotRequired | Ci::Green { .. });
     artifact_ok
+        && ci_ok
         && drift_ok
         && healthy
         && migrations_ok
@@ -329,15 +354,17 @@ proptest! {
         let blocker = first_blocker(&results);
         prop_assert_eq!(blocker.is_none(), should_pass(&f), "{:?}", results);
         // Pending only ever comes from something not answered yet: ancestry on a
-        // fast-forward-only stage, the migrations, a health probe, an artifact.
+        // fast-forward-only stage, the migrations, a health probe, an artifact, CI.
         if results.iter().any(|r| r.status == GateStatus::Pending) {
             let artifact_unanswered = matches!(f.artifact, Artifact::Unknown | Artifact::Missing { .. });
             let ancestry_unanswered = matches!(f.ancestry, Ancestry::Unknown | Ancestry::Unavailable { .. });
+            let ci_unanswered = matches!(f.ci, Ci::Unknown | Ci::Unavailable { .. } | Ci::Waiting { .. });
             prop_assert!(
                 (f.target.fast_forward_only && ancestry_unanswered)
                     || f.migrations == Migrations::Unknown
                     || f.health.iter().any(|h| h.state == HealthState::Unknown)
                     || artifact_unanswered
+                    || ci_unanswered
             );
         }
         // A queueable promotion is one the artifact's arrival would let through.

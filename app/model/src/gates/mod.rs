@@ -12,8 +12,10 @@
 use super::{DeploymentId, RoleSet, Sha};
 use serde::{Deserialize, Serialize};
 
+mod ci;
 mod environment;
 mod governance;
+pub use ci::Ci;
 pub use environment::*;
 pub use governance::*;
 
@@ -50,6 +52,8 @@ pub enum GateKind {
     Drift,
     /// The build the stage deploys exists (its artifact check finds it).
     Artifact,
+    /// The pipeline's required CI checks are green for the SHA.
+    Ci,
 }
 
 impl GateKind {
@@ -69,6 +73,7 @@ impl GateKind {
             GateKind::Health => "health",
             GateKind::Drift => "drift",
             GateKind::Artifact => "artifact",
+            GateKind::Ci => "ci",
         }
     }
 
@@ -88,6 +93,7 @@ impl GateKind {
             GateKind::Health => "Health",
             GateKind::Drift => "No drift",
             GateKind::Artifact => "Artifact",
+            GateKind::Ci => "CI",
         }
     }
 }
@@ -238,6 +244,8 @@ pub struct PromotionFacts {
     pub drift: Option<DriftInfo>,
     /// Whether the build of the SHA the stage deploys exists.
     pub artifact: Artifact,
+    /// What the pipeline's required CI checks say about the SHA.
+    pub ci: Ci,
     /// The promotion is an emergency override (ops, with a reason): it goes through a
     /// closed window or a freeze, and nothing else.
     pub emergency: bool,
@@ -248,6 +256,7 @@ type GateFn = fn(&PromotionFacts) -> (GateStatus, String);
 /// Every gate, in display order.
 pub const GATES: &[(GateKind, GateFn)] = &[
     (GateKind::PreviousStage, previous_stage),
+    (GateKind::Ci, ci::ci),
     (GateKind::SignedOff, signed_off),
     (GateKind::Approved, approved),
     (GateKind::Ancestry, ancestry),

@@ -39,6 +39,7 @@ fn facts() -> PromotionFacts {
         health: Vec::new(),
         drift: None,
         artifact: Artifact::Present,
+        ci: Ci::NotRequired,
         emergency: false,
     }
 }
@@ -423,6 +424,9 @@ fn an_emergency_override_passes_only_a_closed_window_and_a_freeze() {
             since: "14:00".into(),
             detail: "HTTP 404".into(),
         },
+        ci: Ci::Waiting {
+            checks: vec!["build".into()],
+        },
         emergency: true,
         ..facts()
     };
@@ -510,3 +514,50 @@ fn approved_gate_table() {
 }
 
 mod environment;
+
+#[test]
+fn ci_gate_table() {
+    use GateStatus::*;
+    let with = |ci| PromotionFacts { ci, ..facts() };
+    let names = |n: &[&str]| n.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    for (ci, status, says) in [
+        (Ci::NotRequired, Pass, "no CI checks are required"),
+        (Ci::Unknown, Pending, "checking CI"),
+        (
+            Ci::Unavailable {
+                reason: "GitHub rate-limited until 14:05 UTC".into(),
+            },
+            Pending,
+            "CI: GitHub rate-limited until 14:05 UTC",
+        ),
+        (
+            Ci::Green {
+                checks: names(&["build", "test"]),
+            },
+            Pass,
+            "CI green for bbbbbbb: build, test",
+        ),
+        (
+            Ci::Waiting {
+                checks: names(&["test"]),
+            },
+            Pending,
+            "CI still running for bbbbbbb: test",
+        ),
+        (
+            Ci::Failed {
+                check: "test".into(),
+                url: Some("https://github.com/o/r/runs/4".into()),
+            },
+            Fail,
+            "CI check test failed for bbbbbbb: https://github.com/o/r/runs/4",
+        ),
+    ] {
+        let r = evaluate(&with(ci.clone()))
+            .into_iter()
+            .find(|r| r.gate == GateKind::Ci)
+            .expect("a CI gate");
+        assert_eq!(r.status, status, "{ci:?}");
+        assert!(r.reason.contains(says), "{ci:?}: {}", r.reason);
+    }
+}

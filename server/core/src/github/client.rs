@@ -294,10 +294,12 @@ fn first_line(e: &dyn std::error::Error) -> String {
     text.lines().next().unwrap_or_default().to_owned()
 }
 
-/// One client per API URL, built when first needed.
+/// One client per API URL, built when first needed; and when CI checks were asked.
 pub struct GitHubClients {
     config: GitHubConfig,
     clients: Mutex<HashMap<String, GitHubClient>>,
+    /// When each SHA's CI checks were last asked of the API.
+    pub ci_asks: super::checks::CiAsks,
 }
 
 impl GitHubClients {
@@ -305,6 +307,7 @@ impl GitHubClients {
         Self {
             config: config.clone(),
             clients: Mutex::new(HashMap::new()),
+            ci_asks: Default::default(),
         }
     }
 

@@ -6,6 +6,7 @@
 //! Next (issue 13): repositories read through the API without a clone (octocrab), the
 //! CI gate from check runs and statuses, GitHub Deployments, an Actions deployer.
 
+pub mod checks;
 pub mod client;
 pub mod repo;
 pub mod webhook;

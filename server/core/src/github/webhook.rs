@@ -2,10 +2,12 @@
 //! secret, compared in constant time), deduplicated on `X-GitHub-Delivery`, processed
 //! after the answer.
 
+use super::checks::{self, CheckRun, CommitStatus};
 use crate::config::GitHubRepository;
 use crate::Services;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
+use slipway_model::Sha;
 
 /// The events Slipway records; every other one is answered 204 and dropped.
 pub const HANDLED: &[&str] = &[
@@ -53,9 +55,83 @@ pub fn verify(secret: &[u8], body: &[u8], header: Option<&str>) -> Result<(), Si
 
 /// What came of a delivery's processing, for the record.
 async fn process(state: &Services, event: &str, body: &str) -> String {
-    if event != "push" {
-        return format!("{event}: recorded (not acted on yet)");
+    match event {
+        "push" => push(state, body).await,
+        "check_run" | "status" => ci_result(state, event, body).await,
+        _ => format!("{event}: recorded (not acted on yet)"),
     }
+}
+
+/// The pipelines following GitHub repository `full_name`.
+fn following<'a>(
+    state: &'a Services,
+    full_name: &'a str,
+) -> impl Iterator<Item = &'a crate::config::PipelineConfig> + 'a {
+    state.config.pipelines.iter().filter(move |p| {
+        p.github
+            .as_ref()
+            .is_some_and(|g: &GitHubRepository| g.is(full_name))
+    })
+}
+
+/// A `check_run` or `status` delivery: the result is recorded for every pipeline that
+/// follows the repository (the CI gate reads it).
+async fn ci_result(state: &Services, event: &str, body: &str) -> String {
+    #[derive(serde::Deserialize)]
+    struct Repository {
+        full_name: String,
+    }
+    #[derive(serde::Deserialize)]
+    struct CheckRunEvent {
+        check_run: CheckRun,
+        repository: Repository,
+    }
+    #[derive(serde::Deserialize)]
+    struct StatusEvent {
+        sha: String,
+        #[serde(flatten)]
+        status: CommitStatus,
+        repository: Repository,
+    }
+    let now = state.now();
+    let parsed = if event == "check_run" {
+        serde_json::from_str::<CheckRunEvent>(body).map(|e| {
+            (
+                e.repository.full_name,
+                e.check_run.head_sha.clone(),
+                e.check_run.result(now),
+            )
+        })
+    } else {
+        serde_json::from_str::<StatusEvent>(body)
+            .map(|e| (e.repository.full_name, e.sha, e.status.result(now)))
+    };
+    let (full_name, sha, check) = match parsed {
+        Ok(p) => p,
+        Err(e) => return format!("{event}: not the payload GitHub sends ({e})"),
+    };
+    let Ok(sha) = Sha::parse(&sha) else {
+        return format!("{event}: {sha:?} is not a commit SHA");
+    };
+    let mut recorded = Vec::new();
+    for p in following(state, &full_name) {
+        checks::record(state, &p.id, &sha, &check).await;
+        recorded.push(p.id.to_string());
+    }
+    if recorded.is_empty() {
+        return format!("{event}: no pipeline follows {full_name}");
+    }
+    format!(
+        "{event}: {} {} for {} recorded on {}",
+        check.name,
+        check.state.as_str(),
+        sha.short(),
+        recorded.join(", ")
+    )
+}
+
+/// A `push` delivery: the pipelines following the branch fetch now.
+async fn push(state: &Services, body: &str) -> String {
     let payload: serde_json::Value = match serde_json::from_str(body) {
         Ok(v) => v,
         Err(e) => return format!("push: not JSON ({e})"),
@@ -65,16 +141,8 @@ async fn process(state: &Services, event: &str, body: &str) -> String {
     if payload["deleted"].as_bool() == Some(true) {
         return format!("push: {full_name} {git_ref} deleted; nothing to fetch");
     }
-    let following: Vec<_> = state
-        .config
-        .pipelines
-        .iter()
-        .filter(|p| {
-            p.github
-                .as_ref()
-                .is_some_and(|g: &GitHubRepository| g.is(full_name))
-                && git_ref == format!("refs/heads/{}", p.branch)
-        })
+    let following: Vec<_> = following(state, full_name)
+        .filter(|p| git_ref == format!("refs/heads/{}", p.branch))
         .collect();
     if following.is_empty() {
         return format!("push: no pipeline follows {full_name} {git_ref}");

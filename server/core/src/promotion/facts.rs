@@ -18,9 +18,9 @@ use crate::store::{StageSnapshot, User};
 use crate::Services;
 use slipway_model::error::AppError;
 use slipway_model::gates::{
-    self, Ancestry, Approval, ApprovalRequestState, Artifact, DriftInfo, FreezeInfo, GateResult,
-    HealthFact, HealthState, LockInfo, Migrations, Previous, PromotionFacts, SignOff, SlotTime,
-    TargetStage, WindowState,
+    self, Ancestry, Approval, ApprovalRequestState, Artifact, Ci, DriftInfo, FreezeInfo,
+    GateResult, HealthFact, HealthState, LockInfo, Migrations, Previous, PromotionFacts, SignOff,
+    SlotTime, TargetStage, WindowState,
 };
 use slipway_model::Sha;
 use std::sync::Arc;
@@ -194,6 +194,8 @@ pub struct GitFacts {
     pub migrations: Option<Arc<[String]>>,
     /// The deployment goes back (a rollback): it steps back over the migrations.
     pub stepping_back: bool,
+    /// What the pipeline's required CI checks say about the candidate.
+    pub ci: Ci,
 }
 
 impl GitFacts {
@@ -417,12 +419,14 @@ pub fn facts(
             asker.acknowledged_drift,
         ),
         artifact,
+        ci: git.ci.clone(),
         emergency: asker.emergency,
     }
 }
 
-/// What git says about `sha` against the stage's `current` SHA: ancestry (only
-/// fast-forward-only stages ask) and the migration files between them.
+/// What the repository says about `sha` against the stage's `current` SHA: ancestry
+/// (only fast-forward-only stages ask) and the migration files between them; and what
+/// its CI says about `sha`.
 pub async fn git_facts(
     state: &Services,
     at: &StageRef<'_>,
@@ -453,6 +457,7 @@ pub async fn git_facts(
         current: current.cloned(),
         migrations,
         stepping_back: false,
+        ci: crate::github::checks::ci_fact(state, at.pipeline, sha).await,
     }
 }
 

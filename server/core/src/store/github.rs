@@ -1,4 +1,5 @@
-//! GitHub's webhook deliveries: recorded once each, then processed by one process.
+//! GitHub: its webhook deliveries (recorded once each, then processed by one process)
+//! and what CI said about commits.
 
 use super::*;
 
@@ -14,7 +15,29 @@ pub struct GitHubDelivery {
     pub outcome: Option<String>,
 }
 
-/// GitHub's webhook deliveries.
+slipway_model::vocabulary! {
+    /// A CI check's state as Slipway keeps it: GitHub's many (queued, in_progress,
+    /// neutral, skipped, timed_out, error…) folded into what the gate needs.
+    CheckState {
+        Pending => "pending",
+        Success => "success",
+        Failure => "failure",
+    }
+}
+
+/// What one CI check said about a commit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CiCheck {
+    /// The check run's name or the commit status's context.
+    pub name: String,
+    pub state: CheckState,
+    /// Where the run says why (its page on GitHub or the CI system).
+    pub url: Option<String>,
+    /// GitHub's time of the result.
+    pub reported_at: OffsetDateTime,
+}
+
+/// GitHub's webhook deliveries, and CI results.
 #[async_trait]
 pub trait GitHubStore: Send + Sync {
     /// Records a delivery; false when one with this id was recorded before (GitHub
@@ -41,4 +64,15 @@ pub trait GitHubStore: Send + Sync {
     /// Deletes the processed deliveries received before `before` (GitHub redelivers
     /// within days, so older ids need not be remembered); returns how many.
     async fn prune_github_deliveries(&self, before: OffsetDateTime) -> StorageResult<u64>;
+
+    /// Records a check's result for a commit, unless a newer one is recorded.
+    async fn record_ci_check(
+        &self,
+        pipeline: &PipelineId,
+        sha: &Sha,
+        check: &CiCheck,
+    ) -> StorageResult<()>;
+
+    /// The checks recorded for a commit, by name.
+    async fn ci_checks(&self, pipeline: &PipelineId, sha: &Sha) -> StorageResult<Vec<CiCheck>>;
 }

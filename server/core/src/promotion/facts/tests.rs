@@ -99,6 +99,7 @@ fn git(ancestry: Ancestry) -> GitFacts {
         current: None,
         migrations: Some(std::sync::Arc::from(Vec::new())),
         stepping_back: false,
+        ci: slipway_model::gates::Ci::NotRequired,
     }
 }
 

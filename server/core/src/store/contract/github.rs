@@ -52,3 +52,38 @@ pub async fn a_github_delivery_is_recorded_once_and_taken_once(s: &dyn Storage) 
         1
     );
 }
+
+/// A CI check keeps its newest result: a late delivery of an older one changes nothing.
+pub async fn a_ci_check_keeps_its_newest_result(s: &dyn Storage) {
+    let web = PipelineId::parse("web").expect("an id");
+    let sha = Sha::parse(&"c".repeat(40)).expect("a SHA");
+    let at = s.clock().now();
+    let check = |state, minutes: i64| CiCheck {
+        name: "build".into(),
+        state,
+        url: Some(format!("https://ci.example/{minutes}")),
+        reported_at: at + time::Duration::minutes(minutes),
+    };
+    s.record_ci_check(&web, &sha, &check(CheckState::Pending, 0))
+        .await
+        .expect("recorded");
+    s.record_ci_check(&web, &sha, &check(CheckState::Success, 5))
+        .await
+        .expect("recorded");
+    s.record_ci_check(&web, &sha, &check(CheckState::Pending, 1))
+        .await
+        .expect("answered");
+    let test = CiCheck {
+        name: "test".into(),
+        ..check(CheckState::Failure, 2)
+    };
+    s.record_ci_check(&web, &sha, &test)
+        .await
+        .expect("recorded");
+    assert_eq!(
+        s.ci_checks(&web, &sha).await.expect("read"),
+        vec![check(CheckState::Success, 5), test]
+    );
+    let other = Sha::parse(&"d".repeat(40)).expect("a SHA");
+    assert!(s.ci_checks(&web, &other).await.expect("read").is_empty());
+}

@@ -49,6 +49,7 @@ where
     webhooks::the_webhook_outbox_moves_once_and_a_delivery_is_claimed_once(fresh().await.as_ref())
         .await;
     github::a_github_delivery_is_recorded_once_and_taken_once(fresh().await.as_ref()).await;
+    github::a_ci_check_keeps_its_newest_result(fresh().await.as_ref()).await;
 }
 
 /// A stored freeze closes its stages (only those) from its start to its end, and is

@@ -118,4 +118,69 @@ impl GitHubStore for SqliteStorage {
             .map_err(db("failed to commit pruned GitHub deliveries"))?;
         Ok(n)
     }
+
+    async fn record_ci_check(
+        &self,
+        pipeline: &PipelineId,
+        sha: &Sha,
+        check: &CiCheck,
+    ) -> StorageResult<()> {
+        let mut tx = self.write_tx().await?;
+        sqlx::query(
+            "INSERT INTO ci_checks (pipeline, sha, name, state, url, reported_at) \
+             VALUES (?, ?, ?, ?, ?, ?) \
+             ON CONFLICT (pipeline, sha, name) DO UPDATE SET \
+               state = excluded.state, url = excluded.url, reported_at = excluded.reported_at \
+             WHERE excluded.reported_at >= ci_checks.reported_at",
+        )
+        .bind(pipeline.as_str())
+        .bind(sha.as_str())
+        .bind(&check.name)
+        .bind(check.state.as_str())
+        .bind(&check.url)
+        .bind(check.reported_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(db("failed to record a CI check"))?;
+        tx.commit().await.map_err(db("failed to commit a CI check"))
+    }
+
+    async fn ci_checks(&self, pipeline: &PipelineId, sha: &Sha) -> StorageResult<Vec<CiCheck>> {
+        let rows: Vec<CheckRow> = sqlx::query_as(
+            "SELECT name, state, url, reported_at FROM ci_checks \
+             WHERE pipeline = ? AND sha = ? ORDER BY name",
+        )
+        .bind(pipeline.as_str())
+        .bind(sha.as_str())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db("failed to read CI checks"))?;
+        rows.into_iter().map(CiCheck::try_from).collect()
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct CheckRow {
+    name: String,
+    state: String,
+    url: Option<String>,
+    reported_at: OffsetDateTime,
+}
+
+impl TryFrom<CheckRow> for CiCheck {
+    type Error = StorageError;
+
+    fn try_from(r: CheckRow) -> Result<Self, Self::Error> {
+        Ok(CiCheck {
+            state: CheckState::parse(&r.state).ok_or_else(|| {
+                StorageError::Database(anyhow::anyhow!(
+                    "a stored CI check has an unknown state {:?}",
+                    r.state
+                ))
+            })?,
+            name: r.name,
+            url: r.url,
+            reported_at: r.reported_at,
+        })
+    }
 }
