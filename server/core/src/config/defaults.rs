@@ -142,6 +142,11 @@ pub const SMOKE_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// `deployer.http.poll_interval_seconds`: how often a CD system's status URL is read.
 pub const HTTP_DEPLOYER_POLL: Duration = Duration::from_secs(5);
+/// How often a GitHub Actions deployer reads its workflow run.
+pub const GITHUB_ACTIONS_POLL: Duration = Duration::from_secs(5);
+/// How often an external deployer reads its GitHub Deployment's statuses (a
+/// `deployment_status` webhook wakes it sooner).
+pub const GITHUB_EXTERNAL_POLL: Duration = Duration::from_secs(15);
 
 /// An artifact check may take this long; longer counts as "not there yet".
 pub const ARTIFACT_TIMEOUT: Duration = Duration::from_secs(10);

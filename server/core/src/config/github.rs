@@ -2,6 +2,8 @@
 //! (`[github]`), and each pipeline's repository there.
 
 use super::SecretSource;
+use std::collections::BTreeMap;
+use std::time::Duration;
 
 /// The API of github.com; Enterprise servers answer at `https://HOST/api/v3`.
 pub const PUBLIC_API: &str = "https://api.github.com";
@@ -68,4 +70,28 @@ impl GitHubRepository {
     pub fn is(&self, full_name: &str) -> bool {
         full_name.eq_ignore_ascii_case(&self.full_name())
     }
+}
+
+/// `deployer.github_actions`: the deploy is a GitHub Actions workflow run. Slipway
+/// dispatches `workflow` on `git_ref` with the inputs `sha`, `stage`, `deployment`
+/// (`slipway-<id>`, which the workflow's `run-name` shows so Slipway finds its run)
+/// and `inputs`, then follows the run every `poll_interval` until it concludes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActionsDeployer {
+    /// The workflow's file name (`deploy.yml`) or id.
+    pub workflow: String,
+    /// The branch or tag whose workflow file runs; the pipeline's branch by default.
+    pub git_ref: Option<String>,
+    /// Further inputs, as the workflow declares them.
+    pub inputs: BTreeMap<String, String>,
+    pub poll_interval: Duration,
+}
+
+/// `deployer.github_external`: the deploy is done by a CD system outside Slipway
+/// (Argo CD, Spinnaker, a Jenkins job) that watches GitHub Deployments: Slipway creates
+/// the Deployment and waits for that system to set its final status (the
+/// `deployment_status` webhook, or a poll every `poll_interval`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExternalDeployer {
+    pub poll_interval: Duration,
 }

@@ -16,7 +16,7 @@ pub(crate) mod test_support;
 mod validate;
 
 pub use error::{ConfigError, Problem};
-pub use github::{GitHubAuth, GitHubConfig, GitHubRepository};
+pub use github::{ActionsDeployer, ExternalDeployer, GitHubAuth, GitHubConfig, GitHubRepository};
 pub use globs::PathGlobs;
 pub use validate::is_safe_branch;
 
@@ -408,6 +408,10 @@ pub enum DeployerKind {
     Command(Vec<String>),
     /// A signed POST to a CD system (Jenkins, Rundeck, an in-house one).
     Http(HttpDeployer),
+    /// A GitHub Actions workflow, dispatched and followed to its conclusion.
+    GitHubActions(ActionsDeployer),
+    /// A CD system outside Slipway that sets the GitHub Deployment's final status.
+    GitHubExternal(ExternalDeployer),
 }
 
 /// A deploy driven over HTTP: Slipway POSTs the deployment as JSON to `url`, signed

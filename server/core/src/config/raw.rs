@@ -219,6 +219,8 @@ pub(super) struct RawSignOff {
 pub(super) struct RawDeployer {
     pub(super) command: Option<Spanned<Vec<Spanned<String>>>>,
     pub(super) http: Option<Spanned<RawHttpDeployer>>,
+    pub(super) github_actions: Option<Spanned<RawActionsDeployer>>,
+    pub(super) github_external: Option<Spanned<RawExternalDeployer>>,
     #[serde(default)]
     pub(super) env: BTreeMap<String, Spanned<String>>,
     #[serde(default)]
@@ -234,6 +236,25 @@ pub(super) struct RawDeployer {
 pub(super) struct RawHttpDeployer {
     pub(super) url: Spanned<String>,
     pub(super) secret_env: Option<Spanned<String>>,
+    pub(super) poll_interval_seconds: Option<Spanned<i64>>,
+}
+
+/// A deploy run by a GitHub Actions workflow (`workflow_dispatch`).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawActionsDeployer {
+    pub(super) workflow: Spanned<String>,
+    #[serde(rename = "ref")]
+    pub(super) git_ref: Option<Spanned<String>>,
+    #[serde(default)]
+    pub(super) inputs: BTreeMap<String, Spanned<String>>,
+    pub(super) poll_interval_seconds: Option<Spanned<i64>>,
+}
+
+/// A deploy run by a CD system outside Slipway that reports on the GitHub Deployment.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawExternalDeployer {
     pub(super) poll_interval_seconds: Option<Spanned<i64>>,
 }
 

@@ -4,7 +4,7 @@
 
 use super::defaults;
 use super::raw::{RawConfig, RawHttp, RawPipeline};
-use super::{Config, ConfigError, HttpConfig, PipelineConfig, Problem, RepoSource};
+use super::{Config, ConfigError, DeployerKind, HttpConfig, PipelineConfig, Problem, RepoSource};
 use slipway_model::client::IpNet;
 use slipway_model::PipelineId;
 use std::collections::HashSet;
@@ -407,6 +407,24 @@ impl Validator<'_> {
             }
         }
         self.requires_healthy(raw_stages, &mut stages, key);
+        if github.is_none() && p.github.is_none() {
+            for (j, s) in raw_stages.iter().enumerate() {
+                let on_github = stages.iter().any(|st| {
+                    st.id.as_str() == s.get_ref().id.get_ref()
+                        && matches!(
+                            st.deployer.kind,
+                            DeployerKind::GitHubActions(_) | DeployerKind::GitHubExternal(_)
+                        )
+                });
+                if on_github {
+                    self.push(
+                        &s.get_ref().deployer,
+                        &format!("{key}.stages[{j}].deployer"),
+                        "a GitHub deployer needs the pipeline's github = { repository = \"owner/name\" }",
+                    );
+                }
+            }
+        }
         // The pipeline's artifact check is every stage's that has none of its own.
         if let Some(check) = p
             .artifact

@@ -2,6 +2,7 @@
 //! records its life (state, log, events, audit), the log sink, and the process-group
 //! runner underneath. Nothing else in Slipway touches processes.
 
+pub mod github;
 pub mod http;
 pub mod log_sink;
 pub mod runner;

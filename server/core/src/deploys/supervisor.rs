@@ -6,7 +6,8 @@ use super::log_sink::LogWriter;
 use super::runner::{self, CancelHandle, Outcome, RunSpec};
 use super::verify::{self, Verification, Verifier};
 use super::KILL_GRACE;
-use crate::config::{DeployerKind, HttpDeployer, PipelineConfig, StageConfig};
+use crate::config::{DeployerKind, PipelineConfig, StageConfig};
+use crate::github::deployments::GitHubDeployment;
 use crate::store::{Deployment, NewAudit};
 use crate::Services;
 use slipway_model::audit::{AuditAction, Outcome as AuditOutcome};
@@ -56,7 +57,7 @@ pub fn start(state: &Services, pipeline: &PipelineConfig, stage: &StageConfig, d
     let mut spec = RunSpec {
         argv: match &deployer.kind {
             DeployerKind::Command(argv) => argv.clone(),
-            DeployerKind::Http(_) => Vec::new(),
+            _ => Vec::new(),
         },
         env,
         workdir: deployer.workdir.clone().unwrap_or_default(),
@@ -112,11 +113,30 @@ pub fn start(state: &Services, pipeline: &PipelineConfig, stage: &StageConfig, d
         if let Some(dir) = &scratch {
             spec.workdir = dir.path().to_owned();
         }
-        let http = match &deployer.kind {
-            DeployerKind::Http(h) => Some(h),
-            DeployerKind::Command(_) => None,
+        // A GitHub pipeline's deploy is a GitHub Deployment too.
+        let gh = match GitHubDeployment::open(&state2, &pipeline, &stage, &d).await {
+            Ok(gh) => gh,
+            Err(e) => {
+                let note = format!("the GitHub Deployment was not created: {e}");
+                log.write("slipway", state2.now(), &note).await;
+                None
+            }
         };
-        let outcome = run_attempts(&state2, &d, (&spec, http), &mut log, &cancel).await;
+        if let Some(gh) = &gh {
+            let note = format!(
+                "GitHub Deployment {} created for environment {}",
+                gh.id, gh.environment
+            );
+            log.write("slipway", state2.now(), &note).await;
+        }
+        let outcome = run_attempts(
+            &state2,
+            &d,
+            Attempt { spec: &spec, kind: &deployer.kind, pipeline: &pipeline, gh: gh.as_ref() },
+            &mut log,
+            &cancel,
+        )
+        .await;
         let verification = match (&outcome, &verifier) {
             (Outcome::Exited { code: 0 }, Some(v)) => Some(
                 verify::verify(&state2, (&pipeline, &stage), v, &d, &spec, &mut log, &cancel).await,
@@ -184,6 +204,15 @@ pub fn start(state: &Services, pipeline: &PipelineConfig, stage: &StageConfig, d
                 tracing::error!(deployment = %id, error = %e, "failed to record the end of a deployment")
             }
         }
+        if let Some(gh) = &gh {
+            // An external system reported the end itself, unless Slipway ended the wait.
+            let reported = matches!(deployer.kind, DeployerKind::GitHubExternal(_))
+                && matches!(outcome, Outcome::Exited { .. });
+            if let Err(e) = gh.close(&state2, &d, end, reported).await {
+                let note = format!("the GitHub Deployment's final status was not posted: {e}");
+                log.write("slipway", state2.now(), &note).await;
+            }
+        }
         state2.events.deployment_changed(&d.pipeline, id, end).await;
         state2
             .events
@@ -210,6 +239,16 @@ pub fn start(state: &Services, pipeline: &PipelineConfig, stage: &StageConfig, d
     tasks.push(task);
 }
 
+/// What one attempt runs: the command's spec (also the timeout of every kind), the
+/// deployer, and the GitHub Deployment where there is one.
+#[derive(Clone, Copy)]
+struct Attempt<'a> {
+    spec: &'a RunSpec,
+    kind: &'a DeployerKind,
+    pipeline: &'a PipelineConfig,
+    gh: Option<&'a GitHubDeployment>,
+}
+
 /// Runs the deployer, and runs it again while it fails transiently (the deployer's
 /// `retry` rule: an exit code it names, or an output line matching one of its
 /// patterns), waiting between attempts, up to the rule's bound. Each retry is recorded
@@ -217,14 +256,24 @@ pub fn start(state: &Services, pipeline: &PipelineConfig, stage: &StageConfig, d
 async fn run_attempts(
     state: &Services,
     d: &Deployment,
-    (spec, http): (&RunSpec, Option<&HttpDeployer>),
+    attempt: Attempt<'_>,
     log: &mut LogWriter,
     cancel: &CancelHandle,
 ) -> Outcome {
+    let timeout = attempt.spec.timeout;
     loop {
-        let outcome = match http {
-            Some(h) => super::http::run(state, h, d, log, cancel, spec.timeout).await,
-            None => runner::run(spec.clone(), log, cancel.clone()).await,
+        let outcome = match attempt.kind {
+            DeployerKind::Command(_) => {
+                runner::run(attempt.spec.clone(), log, cancel.clone()).await
+            }
+            DeployerKind::Http(h) => super::http::run(state, h, d, log, cancel, timeout).await,
+            DeployerKind::GitHubActions(a) => {
+                super::github::run_actions(state, (attempt.pipeline, a), d, log, cancel, timeout)
+                    .await
+            }
+            DeployerKind::GitHubExternal(e) => {
+                super::github::run_external(state, e, attempt.gh, log, cancel, timeout).await
+            }
         };
         let Some(rule) = log.retry.clone() else {
             return outcome;

@@ -300,6 +300,9 @@ pub struct GitHubClients {
     clients: Mutex<HashMap<String, GitHubClient>>,
     /// When each SHA's CI checks were last asked of the API.
     pub ci_asks: super::checks::CiAsks,
+    /// External deploys waiting on a GitHub Deployment's status, by its id: a
+    /// `deployment_status` webhook wakes them before their next poll.
+    wakers: Mutex<HashMap<i64, Arc<tokio::sync::Notify>>>,
 }
 
 impl GitHubClients {
@@ -308,6 +311,27 @@ impl GitHubClients {
             config: config.clone(),
             clients: Mutex::new(HashMap::new()),
             ci_asks: Default::default(),
+            wakers: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// What an external deploy waiting on GitHub Deployment `id` waits on.
+    pub fn deployment_waker(&self, id: i64) -> Arc<tokio::sync::Notify> {
+        let mut wakers = self.wakers.lock().unwrap_or_else(|p| p.into_inner());
+        wakers.entry(id).or_default().clone()
+    }
+
+    /// The wait on GitHub Deployment `id` is over.
+    pub fn forget_waker(&self, id: i64) {
+        let mut wakers = self.wakers.lock().unwrap_or_else(|p| p.into_inner());
+        wakers.remove(&id);
+    }
+
+    /// A status of GitHub Deployment `id` arrived: whoever waits on it reads now.
+    pub fn wake_deployment(&self, id: i64) {
+        let wakers = self.wakers.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(w) = wakers.get(&id) {
+            w.notify_one();
         }
     }
 

@@ -8,5 +8,6 @@
 
 pub mod checks;
 pub mod client;
+pub mod deployments;
 pub mod repo;
 pub mod webhook;

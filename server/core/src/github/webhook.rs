@@ -58,6 +58,7 @@ async fn process(state: &Services, event: &str, body: &str) -> String {
     match event {
         "push" => push(state, body).await,
         "check_run" | "status" => ci_result(state, event, body).await,
+        "deployment_status" => deployment_status(state, body),
         _ => format!("{event}: recorded (not acted on yet)"),
     }
 }
@@ -128,6 +129,23 @@ async fn ci_result(state: &Services, event: &str, body: &str) -> String {
         sha.short(),
         recorded.join(", ")
     )
+}
+
+/// A `deployment_status` delivery: an external deploy waiting on that Deployment reads
+/// its statuses now (they are read from the API, which every replica can ask).
+fn deployment_status(state: &Services, body: &str) -> String {
+    let payload: serde_json::Value = match serde_json::from_str(body) {
+        Ok(v) => v,
+        Err(e) => return format!("deployment_status: not JSON ({e})"),
+    };
+    let Some(id) = payload["deployment"]["id"].as_i64() else {
+        return "deployment_status: no deployment id".into();
+    };
+    let said = payload["deployment_status"]["state"]
+        .as_str()
+        .unwrap_or("?");
+    state.github.wake_deployment(id);
+    format!("deployment_status: {said} on GitHub Deployment {id}")
 }
 
 /// A `push` delivery: the pipelines following the branch fetch now.

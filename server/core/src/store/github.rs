@@ -75,4 +75,30 @@ pub trait GitHubStore: Send + Sync {
 
     /// The checks recorded for a commit, by name.
     async fn ci_checks(&self, pipeline: &PipelineId, sha: &Sha) -> StorageResult<Vec<CiCheck>>;
+
+    /// Records the GitHub Deployment a deployment created, and its first status.
+    async fn record_github_deployment(
+        &self,
+        deployment: DeploymentId,
+        pipeline: &PipelineId,
+        stage: &StageId,
+        github_id: i64,
+        state: &str,
+    ) -> StorageResult<()>;
+
+    /// Records the last status posted to a deployment's GitHub Deployment.
+    async fn set_github_deployment_state(
+        &self,
+        deployment: DeploymentId,
+        state: &str,
+    ) -> StorageResult<()>;
+
+    /// The stage's latest GitHub Deployment before `deployment` whose last status is
+    /// `success`: the one a successful deploy replaces.
+    async fn github_deployment_replaced(
+        &self,
+        pipeline: &PipelineId,
+        stage: &StageId,
+        deployment: DeploymentId,
+    ) -> StorageResult<Option<(DeploymentId, i64)>>;
 }

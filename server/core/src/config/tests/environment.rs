@@ -188,7 +188,7 @@ fn a_deployer_is_a_command_or_an_http_call_and_never_holds_a_key() {
     for (deployer, says) in [
         (
             r#"{ command = ["true"], http = { url = "https://cd.example.com/" } }"#,
-            "a deployer is a command or an HTTP call, not both",
+            "a deployer is one of command, http, github_actions or github_external, not several",
         ),
         ("{ timeout_seconds = 60 }", "a deployer needs a command"),
         (
@@ -464,4 +464,72 @@ fn a_pipeline_with_only_a_github_repository_reads_the_api_with_the_servers_crede
         err.contains("a pipeline needs repository (a local path or a git URL to mirror) or github"),
         "{err}"
     );
+}
+
+#[test]
+fn github_deployers_name_a_workflow_and_need_the_pipelines_repository() {
+    let dir = repo_dir();
+    let with = |top: &str, deployer: &str| {
+        minimal("")
+            .replacen(
+                "repository = \".\"\n",
+                &format!("repository = \".\"\n{top}"),
+                1,
+            )
+            .replacen(
+                "id = \"production\"\ndeployer = { command = [\"true\"] }",
+                &format!("id = \"production\"\ndeployer = {deployer}"),
+                1,
+            )
+    };
+    let on_github = "github = { repository = \"o/r\" }\n";
+    let c = parse(
+        &with(
+            on_github,
+            r#"{ github_actions = { workflow = "deploy.yml", ref = "release", inputs = { region = "eu" } } }"#,
+        ),
+        dir.path(),
+    )
+    .expect("valid");
+    match &c.pipelines[0].stages[1].deployer.kind {
+        DeployerKind::GitHubActions(a) => {
+            assert_eq!(a.workflow, "deploy.yml");
+            assert_eq!(a.git_ref.as_deref(), Some("release"));
+            assert_eq!(a.inputs.get("region").map(String::as_str), Some("eu"));
+            assert_eq!(a.poll_interval, defaults::GITHUB_ACTIONS_POLL);
+        }
+        other => panic!("{other:?}"),
+    }
+    let c = parse(&with(on_github, "{ github_external = {} }"), dir.path()).expect("valid");
+    assert!(matches!(
+        &c.pipelines[0].stages[1].deployer.kind,
+        DeployerKind::GitHubExternal(e) if e.poll_interval == defaults::GITHUB_EXTERNAL_POLL
+    ));
+    for (top, deployer, says) in [
+        (
+            "",
+            "{ github_external = {} }",
+            "a GitHub deployer needs the pipeline's github",
+        ),
+        (
+            on_github,
+            r#"{ github_actions = { workflow = "../deploy.sh" } }"#,
+            "expected the workflow's file name under .github/workflows",
+        ),
+        (
+            on_github,
+            r#"{ github_actions = { workflow = "deploy.yml", inputs = { sha = "x" } } }"#,
+            "the input \"sha\" is Slipway's own",
+        ),
+        (
+            on_github,
+            r#"{ github_actions = { workflow = "deploy.yml" }, command = ["true"] }"#,
+            "not several",
+        ),
+    ] {
+        let err = parse(&with(top, deployer), dir.path())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(says), "{deployer}: {err}");
+    }
 }

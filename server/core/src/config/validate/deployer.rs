@@ -1,7 +1,13 @@
 //! The deployer of a stage: its argv, environment, working directory and limits.
 
-use super::super::raw::{RawDeployer, RawHttpDeployer, RawRetry};
-use super::super::{defaults, DeployerConfig, DeployerKind, HttpDeployer, RetryConfig};
+use super::super::raw::{RawActionsDeployer, RawDeployer, RawHttpDeployer, RawRetry};
+use super::super::{
+    defaults, ActionsDeployer, DeployerConfig, DeployerKind, ExternalDeployer, HttpDeployer,
+    RetryConfig,
+};
+
+/// The workflow inputs Slipway sets itself.
+pub const SLIPWAY_INPUTS: &[&str] = &["sha", "stage", "deployment"];
 use super::Validator;
 use std::path::Path;
 use toml::Spanned;
@@ -14,31 +20,49 @@ impl Validator<'_> {
         base: &Path,
     ) -> Option<DeployerConfig> {
         let d = spanned.get_ref();
-        let kind = match (&d.command, &d.http) {
-            (Some(command), None) => DeployerKind::Command(self.argv(
+        let given = [
+            d.command.is_some(),
+            d.http.is_some(),
+            d.github_actions.is_some(),
+            d.github_external.is_some(),
+        ];
+        if given.iter().filter(|g| **g).count() > 1 {
+            self.push(
+                spanned,
+                key,
+                "a deployer is one of command, http, github_actions or github_external, not several",
+            );
+            return None;
+        }
+        let kind = if let Some(command) = &d.command {
+            DeployerKind::Command(self.argv(
                 command,
                 &format!("{key}.command"),
                 "[\"./deploy.sh\", \"--verbose\"]",
-            )?),
-            (None, Some(http)) => {
-                DeployerKind::Http(self.http_deployer(http.get_ref(), &format!("{key}.http"))?)
-            }
-            (Some(_), Some(http)) => {
-                self.push(
-                    http,
-                    &format!("{key}.http"),
-                    "a deployer is a command or an HTTP call, not both",
-                );
-                return None;
-            }
-            (None, None) => {
-                self.push(
-                    spanned,
-                    key,
-                    "a deployer needs a command (like [\"./deploy.sh\"]) or http = { url = \"…\" }",
-                );
-                return None;
-            }
+            )?)
+        } else if let Some(http) = &d.http {
+            DeployerKind::Http(self.http_deployer(http.get_ref(), &format!("{key}.http"))?)
+        } else if let Some(actions) = &d.github_actions {
+            DeployerKind::GitHubActions(
+                self.actions_deployer(actions.get_ref(), &format!("{key}.github_actions"))?,
+            )
+        } else if let Some(external) = &d.github_external {
+            let poll_interval = match &external.get_ref().poll_interval_seconds {
+                None => defaults::GITHUB_EXTERNAL_POLL,
+                Some(s) => self.positive_secs(
+                    s,
+                    &format!("{key}.github_external.poll_interval_seconds"),
+                    1,
+                )?,
+            };
+            DeployerKind::GitHubExternal(ExternalDeployer { poll_interval })
+        } else {
+            self.push(
+                spanned,
+                key,
+                "a deployer needs a command (like [\"./deploy.sh\"]), http = { url = \"…\" }, github_actions = { workflow = \"deploy.yml\" } or github_external = {}",
+            );
+            return None;
         };
         let env_name = |name: &str| {
             !name.is_empty()
@@ -127,6 +151,63 @@ impl Validator<'_> {
         Some(HttpDeployer {
             url: url?,
             secret_env: secret_env?,
+            poll_interval: poll_interval?,
+        })
+    }
+
+    /// `deployer.github_actions`: the workflow (a file name or id), the ref it runs
+    /// from, extra inputs (never the ones Slipway sets) and the poll interval.
+    fn actions_deployer(&mut self, a: &RawActionsDeployer, key: &str) -> Option<ActionsDeployer> {
+        let workflow = a.workflow.get_ref().trim();
+        let workflow_ok = !workflow.is_empty()
+            && workflow
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+            && (workflow.ends_with(".yml")
+                || workflow.ends_with(".yaml")
+                || workflow.bytes().all(|b| b.is_ascii_digit()));
+        if !workflow_ok {
+            self.push(
+                &a.workflow,
+                &format!("{key}.workflow"),
+                "expected the workflow's file name under .github/workflows (like \"deploy.yml\") or its numeric id",
+            );
+        }
+        let git_ref = match &a.git_ref {
+            Some(r) if !super::is_safe_branch(r.get_ref()) => {
+                self.push(
+                    r,
+                    &format!("{key}.ref"),
+                    "expected a branch or tag name whose workflow file runs, like \"main\"",
+                );
+                None
+            }
+            r => r.as_ref().map(|r| r.get_ref().clone()),
+        };
+        for (name, at) in &a.inputs {
+            if SLIPWAY_INPUTS.contains(&name.as_str()) {
+                self.push(
+                    at,
+                    &format!("{key}.inputs.{name}"),
+                    format!("the input {name:?} is Slipway's own (sha, stage, deployment): pick another name"),
+                );
+            }
+        }
+        let poll_interval = match &a.poll_interval_seconds {
+            None => Some(defaults::GITHUB_ACTIONS_POLL),
+            Some(s) => self.positive_secs(s, &format!("{key}.poll_interval_seconds"), 1),
+        };
+        if !workflow_ok {
+            return None;
+        }
+        Some(ActionsDeployer {
+            workflow: workflow.to_owned(),
+            git_ref,
+            inputs: a
+                .inputs
+                .iter()
+                .map(|(k, v)| (k.clone(), v.get_ref().clone()))
+                .collect(),
             poll_interval: poll_interval?,
         })
     }

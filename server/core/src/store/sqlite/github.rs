@@ -157,6 +157,68 @@ impl GitHubStore for SqliteStorage {
         .map_err(db("failed to read CI checks"))?;
         rows.into_iter().map(CiCheck::try_from).collect()
     }
+
+    async fn record_github_deployment(
+        &self,
+        deployment: DeploymentId,
+        pipeline: &PipelineId,
+        stage: &StageId,
+        github_id: i64,
+        state: &str,
+    ) -> StorageResult<()> {
+        let mut tx = self.write_tx().await?;
+        sqlx::query(
+            "INSERT INTO github_deployments (deployment_id, pipeline, stage, github_id, state) \
+             VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(deployment)
+        .bind(pipeline.as_str())
+        .bind(stage.as_str())
+        .bind(github_id)
+        .bind(state)
+        .execute(&mut *tx)
+        .await
+        .map_err(db("failed to record a GitHub deployment"))?;
+        tx.commit()
+            .await
+            .map_err(db("failed to commit a GitHub deployment"))
+    }
+
+    async fn set_github_deployment_state(
+        &self,
+        deployment: DeploymentId,
+        state: &str,
+    ) -> StorageResult<()> {
+        let mut tx = self.write_tx().await?;
+        sqlx::query("UPDATE github_deployments SET state = ? WHERE deployment_id = ?")
+            .bind(state)
+            .bind(deployment)
+            .execute(&mut *tx)
+            .await
+            .map_err(db("failed to update a GitHub deployment"))?;
+        tx.commit()
+            .await
+            .map_err(db("failed to commit a GitHub deployment's state"))
+    }
+
+    async fn github_deployment_replaced(
+        &self,
+        pipeline: &PipelineId,
+        stage: &StageId,
+        deployment: DeploymentId,
+    ) -> StorageResult<Option<(DeploymentId, i64)>> {
+        sqlx::query_as(
+            "SELECT deployment_id, github_id FROM github_deployments \
+             WHERE pipeline = ? AND stage = ? AND deployment_id < ? AND state = 'success' \
+             ORDER BY deployment_id DESC LIMIT 1",
+        )
+        .bind(pipeline.as_str())
+        .bind(stage.as_str())
+        .bind(deployment)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db("failed to read GitHub deployments"))
+    }
 }
 
 #[derive(sqlx::FromRow)]
