@@ -6,7 +6,7 @@
 //! the changed files of two commits come from one compare (`base...head`), kept per pair:
 //! history never changes for two given SHAs, so each pair is asked once.
 
-use super::client::{Fetched, GitHubClient, GitHubError};
+use super::client::{Fetched, GitHubClient, GitHubClients, GitHubError};
 use crate::repos::{Commit, Relation};
 use lru::LruCache;
 use serde::Deserialize;
@@ -154,7 +154,8 @@ struct Listing {
 
 /// One pipeline's repository on GitHub.
 pub struct GitHubRepo {
-    client: Result<GitHubClient, GitHubError>,
+    clients: Arc<GitHubClients>,
+    api_url: Option<String>,
     route: String,
     branch: String,
     listing: Mutex<Listing>,
@@ -162,11 +163,18 @@ pub struct GitHubRepo {
 }
 
 impl GitHubRepo {
-    /// `owner/name`'s `branch`, asked through `client` (an error is kept and answered
-    /// to every call: a token that cannot be read shows on the board).
-    pub fn new(client: Result<GitHubClient, GitHubError>, full_name: &str, branch: &str) -> Self {
+    /// `owner/name`'s `branch`, asked through the client of `api_url` (a client that
+    /// cannot be built, say for a token not set yet, is an error on the board until it
+    /// can).
+    pub fn new(
+        clients: Arc<GitHubClients>,
+        api_url: Option<String>,
+        full_name: &str,
+        branch: &str,
+    ) -> Self {
         Self {
-            client,
+            clients,
+            api_url,
             route: format!("/repos/{full_name}"),
             branch: branch.to_owned(),
             listing: Mutex::new(Listing::default()),
@@ -176,8 +184,8 @@ impl GitHubRepo {
         }
     }
 
-    fn client(&self) -> Result<&GitHubClient, GitHubError> {
-        self.client.as_ref().map_err(Clone::clone)
+    fn client(&self) -> Result<GitHubClient, GitHubError> {
+        self.clients.client(self.api_url.as_deref())
     }
 
     fn listing(&self) -> std::sync::MutexGuard<'_, Listing> {

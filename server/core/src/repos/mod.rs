@@ -75,7 +75,7 @@ impl FetchClock {
 /// Where a pipeline's commits are read.
 enum Source {
     Mirror(Mirror),
-    GitHub(GitHubRepo),
+    GitHub(Box<GitHubRepo>),
 }
 
 /// Where commit `head` stands relative to commit `base` (GitHub's compare vocabulary).
@@ -133,13 +133,14 @@ impl Entry {
 }
 
 /// A pipeline's source: its mirror, or GitHub's API when it has nothing to clone.
-fn source(config: &Config, p: &PipelineConfig, github: &GitHubClients) -> Source {
+fn source(config: &Config, p: &PipelineConfig, github: &Arc<GitHubClients>) -> Source {
     match (&p.repository, &p.github) {
-        (RepoSource::GitHub(full_name), Some(repo)) => Source::GitHub(GitHubRepo::new(
-            github.client(repo.api_url.as_deref()),
+        (RepoSource::GitHub(full_name), Some(repo)) => Source::GitHub(Box::new(GitHubRepo::new(
+            github.clone(),
+            repo.api_url.clone(),
             full_name,
             &p.branch,
-        )),
+        ))),
         _ => Source::Mirror(Mirror::new(&config.data_dir, p)),
     }
 }
@@ -200,7 +201,7 @@ fn git_error(e: anyhow::Error) -> RepoError {
 impl Repos {
     /// One repository per configured pipeline: a mirror, or the GitHub API through
     /// `github` where the pipeline has no clone.
-    pub fn new(config: &Config, github: &GitHubClients) -> Self {
+    pub fn new(config: &Config, github: &Arc<GitHubClients>) -> Self {
         let entries = config
             .pipelines
             .iter()
