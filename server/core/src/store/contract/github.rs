@@ -1,4 +1,5 @@
-//! The promises of [`GitHubStore`]: GitHub's webhook deliveries.
+//! The promises of [`GitHubStore`]: GitHub's webhook deliveries, CI results and the
+//! GitHub Deployments of deployments.
 
 use super::*;
 
@@ -86,4 +87,61 @@ pub async fn a_ci_check_keeps_its_newest_result(s: &dyn Storage) {
     );
     let other = Sha::parse(&"d".repeat(40)).expect("a SHA");
     assert!(s.ci_checks(&web, &other).await.expect("read").is_empty());
+}
+
+/// A success replaces the stage's latest successful GitHub Deployment before it, never
+/// a failed one, one of another stage or one already made inactive.
+pub async fn a_success_replaces_the_stages_latest_successful_github_deployment(s: &dyn Storage) {
+    let qa = user(s, "quinn", &[Role::Qa]).await;
+    let web = PipelineId::parse("web").expect("an id");
+    let stage = StageId::parse("qa").expect("an id");
+    let other = StageId::parse("staging").expect("an id");
+    let mut ids = Vec::new();
+    for (n, (on, at, state)) in [
+        ('a', &stage, "success"),
+        ('b', &other, "success"),
+        ('c', &stage, "failure"),
+        ('d', &stage, "in_progress"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let d = s
+            .create_deployment(&new_deployment(qa.id, on), &pass, &audited)
+            .await
+            .expect("created");
+        s.finish_deployment(d.id, DeploymentState::Succeeded, Some(0), s.clock().now())
+            .await
+            .expect("finished");
+        let github_id = 100 + i64::try_from(n).expect("small");
+        s.record_github_deployment(d.id, &web, at, github_id, "in_progress")
+            .await
+            .expect("recorded");
+        s.set_github_deployment_state(d.id, state)
+            .await
+            .expect("updated");
+        ids.push(d.id);
+    }
+    assert_eq!(
+        s.github_deployment_replaced(&web, &stage, ids[3])
+            .await
+            .expect("read"),
+        Some((ids[0], 100))
+    );
+    assert_eq!(
+        s.github_deployment_replaced(&web, &stage, ids[0])
+            .await
+            .expect("read"),
+        None,
+        "nothing before the first"
+    );
+    s.set_github_deployment_state(ids[0], "inactive")
+        .await
+        .expect("updated");
+    assert_eq!(
+        s.github_deployment_replaced(&web, &stage, ids[3])
+            .await
+            .expect("read"),
+        None
+    );
 }

@@ -50,6 +50,10 @@ where
         .await;
     github::a_github_delivery_is_recorded_once_and_taken_once(fresh().await.as_ref()).await;
     github::a_ci_check_keeps_its_newest_result(fresh().await.as_ref()).await;
+    github::a_success_replaces_the_stages_latest_successful_github_deployment(
+        fresh().await.as_ref(),
+    )
+    .await;
 }
 
 /// A stored freeze closes its stages (only those) from its start to its end, and is
