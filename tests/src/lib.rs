@@ -6,6 +6,7 @@ pub mod api;
 pub mod app;
 pub mod browser;
 pub mod git;
+pub mod github;
 pub mod process;
 pub mod sse;
 pub mod stub;

@@ -94,7 +94,10 @@ fn unknown_keys_and_a_missing_repository_are_reported() {
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("missing field `repository`"), "{err}");
+    assert!(
+        err.contains("a pipeline needs repository (a local path or a git URL to mirror) or github"),
+        "{err}"
+    );
     assert!(err.contains("slipway.toml:"), "{err}");
 }
 

@@ -15,15 +15,15 @@ use slipway_tests::git::TestRepo;
 use std::time::Duration;
 
 /// The variable the secret is read from (this test's own name).
-const SECRET_VAR: &str = "SLIPWAY_TEST_GITHUB_WEBHOOK_SECRET";
-const SECRET: &str = "It's a Secret to Everybody";
+pub(crate) const SECRET_VAR: &str = "SLIPWAY_TEST_GITHUB_WEBHOOK_SECRET";
+pub(crate) const SECRET: &str = "It's a Secret to Everybody";
 
-fn fixture(name: &str) -> Value {
+pub(crate) fn fixture(name: &str) -> Value {
     let path = format!("{}/fixtures/github/{name}", env!("CARGO_MANIFEST_DIR"));
     serde_json::from_str(&std::fs::read_to_string(&path).expect("a fixture")).expect("JSON")
 }
 
-fn sign(body: &[u8]) -> String {
+pub(crate) fn sign(body: &[u8]) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).expect("any key");
     mac.update(body);
     format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
@@ -39,7 +39,7 @@ fn push(after: &str) -> String {
     p.to_string()
 }
 
-async fn deliver(
+pub(crate) async fn deliver(
     app: &TestApp,
     event: &str,
     delivery: &str,
@@ -74,7 +74,7 @@ async fn server(repo: &TestRepo) -> TestApp {
 }
 
 /// What came of delivery `id`, once the server processed it.
-async fn outcome_of(app: &TestApp, id: &str) -> String {
+pub(crate) async fn outcome_of(app: &TestApp, id: &str) -> String {
     poll_until(
         &format!("delivery {id} to be processed"),
         Duration::from_secs(20),

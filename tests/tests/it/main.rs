@@ -17,6 +17,8 @@ mod crash;
 mod deployer;
 mod drift;
 mod github;
+mod github_api;
+mod github_deploys;
 mod governance;
 mod health;
 mod http_deployer;

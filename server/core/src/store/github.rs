@@ -65,7 +65,9 @@ pub trait GitHubStore: Send + Sync {
     /// within days, so older ids need not be remembered); returns how many.
     async fn prune_github_deliveries(&self, before: OffsetDateTime) -> StorageResult<u64>;
 
-    /// Records a check's result for a commit, unless a newer one is recorded.
+    /// Records a check's result for a commit, unless a newer one is recorded (at the same
+    /// time, a finished result wins over a pending one: a reconcile that read the run
+    /// just before it finished must not undo the webhook that said it finished).
     async fn record_ci_check(
         &self,
         pipeline: &PipelineId,

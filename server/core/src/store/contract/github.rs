@@ -54,11 +54,12 @@ pub async fn a_github_delivery_is_recorded_once_and_taken_once(s: &dyn Storage) 
     );
 }
 
-/// A CI check keeps its newest result: a late delivery of an older one changes nothing.
+/// A CI check keeps its newest result: a late delivery of an older one changes nothing,
+/// nor does a pending one of the same time as a finished one.
 pub async fn a_ci_check_keeps_its_newest_result(s: &dyn Storage) {
     let web = PipelineId::parse("web").expect("an id");
     let sha = Sha::parse(&"c".repeat(40)).expect("a SHA");
-    let at = s.clock().now();
+    let at = s.clock().now().replace_nanosecond(0).expect("a time");
     let check = |state, minutes: i64| CiCheck {
         name: "build".into(),
         state,
@@ -74,6 +75,9 @@ pub async fn a_ci_check_keeps_its_newest_result(s: &dyn Storage) {
     s.record_ci_check(&web, &sha, &check(CheckState::Pending, 1))
         .await
         .expect("answered");
+    s.record_ci_check(&web, &sha, &check(CheckState::Pending, 5))
+        .await
+        .expect("answered");
     let test = CiCheck {
         name: "test".into(),
         ..check(CheckState::Failure, 2)
@@ -87,6 +91,26 @@ pub async fn a_ci_check_keeps_its_newest_result(s: &dyn Storage) {
     );
     let other = Sha::parse(&"d".repeat(40)).expect("a SHA");
     assert!(s.ci_checks(&web, &other).await.expect("read").is_empty());
+    // Within one second, the finished result wins whichever came first.
+    let lint = |state, millis: i64| CiCheck {
+        name: "lint".into(),
+        state,
+        url: None,
+        reported_at: at + time::Duration::milliseconds(millis),
+    };
+    s.record_ci_check(&web, &other, &lint(CheckState::Pending, 0))
+        .await
+        .expect("recorded");
+    s.record_ci_check(&web, &other, &lint(CheckState::Success, 800))
+        .await
+        .expect("recorded");
+    s.record_ci_check(&web, &other, &lint(CheckState::Pending, 900))
+        .await
+        .expect("answered");
+    assert_eq!(
+        s.ci_checks(&web, &other).await.expect("read"),
+        vec![lint(CheckState::Success, 0)]
+    );
 }
 
 /// A success replaces the stage's latest successful GitHub Deployment before it, never

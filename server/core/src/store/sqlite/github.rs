@@ -131,14 +131,21 @@ impl GitHubStore for SqliteStorage {
              VALUES (?, ?, ?, ?, ?, ?) \
              ON CONFLICT (pipeline, sha, name) DO UPDATE SET \
                state = excluded.state, url = excluded.url, reported_at = excluded.reported_at \
-             WHERE excluded.reported_at >= ci_checks.reported_at",
+             WHERE excluded.reported_at > ci_checks.reported_at \
+                OR (excluded.reported_at = ci_checks.reported_at AND excluded.state <> 'pending')",
         )
         .bind(pipeline.as_str())
         .bind(sha.as_str())
         .bind(&check.name)
         .bind(check.state.as_str())
         .bind(&check.url)
-        .bind(check.reported_at)
+        // Whole seconds (GitHub's own precision): stored times then compare as text.
+        .bind(
+            check
+                .reported_at
+                .replace_nanosecond(0)
+                .unwrap_or(check.reported_at),
+        )
         .execute(&mut *tx)
         .await
         .map_err(db("failed to record a CI check"))?;
