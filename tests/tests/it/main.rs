@@ -11,6 +11,7 @@ mod auth;
 mod board;
 mod browser;
 mod calendar;
+mod ci_check;
 mod cli;
 mod connections;
 mod crash;

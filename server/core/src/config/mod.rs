@@ -114,6 +114,18 @@ pub struct PipelineConfig {
     /// `push` webhooks fetch at once; with no `repository` to clone, the API is the
     /// source; its `required_checks` make the CI gate.
     pub github: Option<GitHubRepository>,
+    /// For a repository not on GitHub: where CI says whether a SHA is green (the CI
+    /// gate). A GitHub pipeline's `required_checks` take precedence.
+    pub ci: Option<CiCheckConfig>,
+}
+
+/// A pipeline's `ci`: a URL template (`{sha}`; a 2xx JSON answer `{"state":
+/// "success" | "pending" | "failure" | "error", "url": …}`, 404 while CI has not reported)
+/// or a command (`SLIPWAY_SHA`; exit 0 green, 75 still running, anything else failed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CiCheckConfig {
+    pub target: ArtifactTarget,
+    pub timeout: Duration,
 }
 
 /// Where a secret is read from: never the config file itself, never logged.

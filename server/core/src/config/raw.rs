@@ -84,6 +84,7 @@ pub(super) struct RawPipeline {
     pub(super) calendars: Vec<Spanned<RawCalendar>>,
     pub(super) migrations: Option<Spanned<Vec<Spanned<String>>>>,
     pub(super) artifact: Option<Spanned<RawArtifact>>,
+    pub(super) ci: Option<Spanned<RawArtifact>>,
     #[serde(default)]
     pub(super) webhooks: Vec<Spanned<RawWebhook>>,
     pub(super) github: Option<Spanned<RawPipelineGitHub>>,

@@ -445,6 +445,10 @@ impl Validator<'_> {
             calendars: self.calendars(&p.calendars, key, &stages, base),
             migrations: self.migration_globs(p.migrations.as_ref(), key),
             webhooks: self.webhooks(&p.webhooks, key),
+            ci: p
+                .ci
+                .as_ref()
+                .and_then(|c| self.ci_check(c, &format!("{key}.ci"))),
             github,
             stages,
         })

@@ -23,10 +23,12 @@ use time::OffsetDateTime;
 /// How often one SHA's checks are asked of the API while not all green.
 pub const ASK_EVERY: Duration = Duration::from_secs(15);
 
-/// When each SHA's checks were last asked of the API, in this process.
+/// When each SHA's checks were last asked, in this process, and why a pipeline's own
+/// check could not answer.
 #[derive(Default)]
 pub struct CiAsks {
     asked: Mutex<HashMap<(PipelineId, Sha), Instant>>,
+    unanswered: Mutex<HashMap<(PipelineId, Sha), String>>,
 }
 
 impl CiAsks {
@@ -45,6 +47,27 @@ impl CiAsks {
                 true
             }
         }
+    }
+
+    fn unanswered(&self, pipeline: &PipelineId, sha: &Sha, why: Option<String>) {
+        let mut map = self.unanswered.lock().unwrap_or_else(|p| p.into_inner());
+        let key = (pipeline.clone(), sha.clone());
+        match why {
+            Some(why) => {
+                if map.len() > 10_000 {
+                    map.clear();
+                }
+                map.insert(key, why);
+            }
+            None => {
+                map.remove(&key);
+            }
+        }
+    }
+
+    fn why_unanswered(&self, pipeline: &PipelineId, sha: &Sha) -> Option<String> {
+        let map = self.unanswered.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(&(pipeline.clone(), sha.clone())).cloned()
     }
 
     fn asked_before(&self, pipeline: &PipelineId, sha: &Sha) -> bool {
@@ -129,11 +152,13 @@ impl CommitStatus {
     }
 }
 
-/// The CI fact of `sha` on pipeline `p` from the stored results; asks the API in the
-/// background when they are not all green.
+/// The CI fact of `sha` on pipeline `p` from the stored results; asks GitHub (or the
+/// pipeline's own `ci` check) in the background when they are not all green.
 pub async fn ci_fact(state: &Services, p: &PipelineConfig, sha: &Sha) -> Ci {
-    let Some(repo) = p.github.as_ref().filter(|g| !g.required_checks.is_empty()) else {
-        return Ci::NotRequired;
+    let required: Vec<String> = match (&p.github, &p.ci) {
+        (Some(g), _) if !g.required_checks.is_empty() => g.required_checks.clone(),
+        (_, Some(_)) => vec![crate::probes::ci::CHECK_NAME.to_owned()],
+        _ => return Ci::NotRequired,
     };
     let stored = match state.storage.ci_checks(&p.id, sha).await {
         Ok(s) => s,
@@ -142,23 +167,28 @@ pub async fn ci_fact(state: &Services, p: &PipelineConfig, sha: &Sha) -> Ci {
             return Ci::Unknown;
         }
     };
-    let fact = fold(&repo.required_checks, &stored);
+    let fact = fold(&required, &stored);
     if matches!(fact, Ci::Green { .. }) {
         return fact;
     }
     let asked_before = state.github.ci_asks.asked_before(&p.id, sha);
-    refresh_in_background(state, p, repo, sha);
+    refresh_in_background(state, p, sha);
+    if let Some(reason) = state.github.ci_asks.why_unanswered(&p.id, sha) {
+        return Ci::Unavailable { reason };
+    }
     if stored.is_empty() && !asked_before {
         return Ci::Unknown;
     }
-    if let Ok(client) = state.github.client(repo.api_url.as_deref()) {
-        if let (Some(until), Ci::Waiting { .. }) =
-            (client.rate_limited_until(OffsetDateTime::now_utc()), &fact)
-        {
-            return Ci::Unavailable {
-                reason: GitHubError::RateLimited { until }.to_string(),
-            };
-        }
+    let rate_limited = p
+        .github
+        .as_ref()
+        .filter(|g| !g.required_checks.is_empty())
+        .and_then(|g| state.github.client(g.api_url.as_deref()).ok())
+        .and_then(|c| c.rate_limited_until(OffsetDateTime::now_utc()));
+    if let (Some(until), Ci::Waiting { .. }) = (rate_limited, &fact) {
+        return Ci::Unavailable {
+            reason: GitHubError::RateLimited { until }.to_string(),
+        };
     }
     fact
 }
@@ -188,14 +218,28 @@ fn fold(required: &[String], stored: &[CiCheck]) -> Ci {
     }
 }
 
-fn refresh_in_background(state: &Services, p: &PipelineConfig, repo: &GitHubRepository, sha: &Sha) {
+fn refresh_in_background(state: &Services, p: &PipelineConfig, sha: &Sha) {
     if !state.github.ci_asks.claim(&p.id, sha) {
         return;
     }
-    let (state, pipeline, repo, sha) = (state.clone(), p.id.clone(), repo.clone(), sha.clone());
+    let (state, p, sha) = (state.clone(), p.clone(), sha.clone());
     tokio::spawn(async move {
-        if let Err(e) = reconcile(&state, &pipeline, &repo, &sha).await {
-            tracing::info!(pipeline = %pipeline, %sha, error = %e, "CI checks could not be asked");
+        match (&p.github, &p.ci) {
+            (Some(repo), _) if !repo.required_checks.is_empty() => {
+                if let Err(e) = reconcile(&state, &p.id, repo, &sha).await {
+                    tracing::info!(pipeline = %p.id, %sha, error = %e, "CI checks could not be asked");
+                }
+            }
+            (_, Some(check)) => match crate::probes::ci::ask(&state, &p, check, &sha).await {
+                Ok(result) => {
+                    state.github.ci_asks.unanswered(&p.id, &sha, None);
+                    record(&state, &p.id, &sha, &result).await;
+                }
+                Err(why) => {
+                    state.github.ci_asks.unanswered(&p.id, &sha, Some(why));
+                }
+            },
+            _ => {}
         }
     });
 }

@@ -47,6 +47,11 @@ pub struct CheckAnswer {
 }
 
 impl Artifacts {
+    /// The probes' HTTP client (a pipeline's CI check uses it too).
+    pub fn prober(&self) -> &Prober {
+        &self.prober
+    }
+
     /// Asks `check` about `sha` for `stage`, now.
     pub async fn ask(
         &self,
@@ -70,7 +75,7 @@ impl Artifacts {
             }
             ArtifactTarget::Command(argv) => {
                 let env = [("SLIPWAY_SHA", sha.as_str())];
-                match run_command(pipeline, stage, argv, &env, check.timeout).await {
+                match run_command(pipeline, Some(stage), argv, &env, check.timeout).await {
                     Ok(answer) => CheckAnswer {
                         status: if answer.ok {
                             ArtifactStatus::Present

@@ -4,6 +4,7 @@
 //! asks whether the build of a SHA exists.
 
 pub mod artifact;
+pub mod ci;
 pub mod health;
 pub mod version;
 
@@ -53,7 +54,7 @@ impl Prober {
     ) -> Answer {
         match target {
             ProbeTarget::Url(url) => self.get(url.clone(), timeout).await,
-            ProbeTarget::Command(argv) => command(pipeline, stage, argv, &[], timeout).await,
+            ProbeTarget::Command(argv) => command(pipeline, Some(stage), argv, &[], timeout).await,
         }
     }
 
@@ -62,7 +63,7 @@ impl Prober {
     }
 
     /// Sends `method` to `url`; the answer, and its status code where one came.
-    async fn request(
+    pub(crate) async fn request(
         &self,
         method: reqwest::Method,
         url: url::Url,
@@ -113,7 +114,7 @@ impl Default for Prober {
 /// group) at the timeout.
 async fn command(
     pipeline: &PipelineConfig,
-    stage: &StageConfig,
+    stage: Option<&StageConfig>,
     argv: &[String],
     extra_env: &[(&str, &str)],
     timeout: Duration,
@@ -129,9 +130,9 @@ async fn command(
 
 /// [`command`], with `Err` (what went wrong) when the command could not be run at all:
 /// no answer from it, a fault of the configuration or the machine.
-async fn run_command(
+pub(crate) async fn run_command(
     pipeline: &PipelineConfig,
-    stage: &StageConfig,
+    stage: Option<&StageConfig>,
     argv: &[String],
     extra_env: &[(&str, &str)],
     timeout: Duration,
@@ -148,7 +149,7 @@ async fn run_command(
                 .filter_map(|name| std::env::var(name).ok().map(|v| (*name, v))),
         )
         .env("SLIPWAY_PIPELINE", pipeline.id.as_str())
-        .env("SLIPWAY_STAGE", stage.id.as_str())
+        .envs(stage.map(|s| ("SLIPWAY_STAGE", s.id.as_str())))
         .envs(extra_env.iter().copied())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

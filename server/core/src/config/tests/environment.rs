@@ -533,3 +533,43 @@ fn github_deployers_name_a_workflow_and_need_the_pipelines_repository() {
         assert!(err.contains(says), "{deployer}: {err}");
     }
 }
+
+#[test]
+fn a_pipelines_own_ci_check_is_a_sha_url_or_a_command_that_does_not_wait() {
+    let dir = repo_dir();
+    let with = |ci: &str| {
+        minimal("").replacen(
+            "repository = \".\"\n",
+            &format!("repository = \".\"\nci = {ci}\n"),
+            1,
+        )
+    };
+    let c = parse(
+        &with(r#"{ url = "https://ci.example.com/status/{sha}" }"#),
+        dir.path(),
+    )
+    .expect("valid");
+    let ci = c.pipelines[0].ci.as_ref().expect("a CI check");
+    assert_eq!(
+        ci.target,
+        ArtifactTarget::Url("https://ci.example.com/status/{sha}".into())
+    );
+    assert_eq!(ci.timeout, defaults::ARTIFACT_TIMEOUT);
+    for (ci, says) in [
+        (
+            r#"{ url = "https://ci.example.com/status" }"#,
+            "has no {sha}: write where your CI answers",
+        ),
+        (
+            r#"{ command = ["./ci.sh"], wait_minutes = 5 }"#,
+            "a CI check does not wait",
+        ),
+        (
+            "{ timeout_seconds = 5 }",
+            "a CI check needs exactly one of url and command",
+        ),
+    ] {
+        let err = parse(&with(ci), dir.path()).unwrap_err().to_string();
+        assert!(err.contains(says), "{ci}: {err}");
+    }
+}

@@ -4,8 +4,8 @@
 
 use super::super::raw::{RawArtifact, RawProbe, RawSmoke, RawStage, RawVersionProbe, RawWebhook};
 use super::super::{
-    defaults, ArtifactCheck, ArtifactTarget, PathGlobs, ProbeConfig, ProbeTarget, SmokeConfig,
-    StageConfig, VersionExtract, VersionProbe, WebhookConfig,
+    defaults, ArtifactCheck, ArtifactTarget, CiCheckConfig, PathGlobs, ProbeConfig, ProbeTarget,
+    SmokeConfig, StageConfig, VersionExtract, VersionProbe, WebhookConfig,
 };
 use super::Validator;
 use crate::notify::{Event, Format};
@@ -229,54 +229,13 @@ impl Validator<'_> {
         key: &str,
     ) -> Option<ArtifactCheck> {
         let raw = spanned.get_ref();
-        let target = match (&raw.url, &raw.command) {
-            (Some(url), None) => {
-                let template = url.get_ref().trim();
-                let sample = slipway_model::Sha::parse(&"0".repeat(40)).ok()?;
-                let at = format!("{key}.url");
-                if !template.contains(ArtifactTarget::PLACEHOLDER) {
-                    self.push(
-                        url,
-                        &at,
-                        format!("{template:?} has no {{sha}}: write where the build of a SHA is, such as \"https://charts.example/app-{{sha}}.tgz\""),
-                    );
-                    None
-                } else {
-                    match ArtifactTarget::url_for(template, &sample) {
-                        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {
-                            Some(ArtifactTarget::Url(template.to_owned()))
-                        }
-                        Ok(_) => {
-                            self.push(url, &at, "expected an http:// or https:// URL template");
-                            None
-                        }
-                        Err(e) => {
-                            self.push(
-                                url,
-                                &at,
-                                format!("expected an http:// or https:// URL template ({e})"),
-                            );
-                            None
-                        }
-                    }
-                }
-            }
-            (None, Some(command)) => self
-                .argv(
-                    command,
-                    &format!("{key}.command"),
-                    "[\"./has-artifact.sh\"] (the SHA is in SLIPWAY_SHA)",
-                )
-                .map(ArtifactTarget::Command),
-            _ => {
-                self.push(
-                    spanned,
-                    key,
-                    "an artifact check needs exactly one of url and command",
-                );
-                None
-            }
-        };
+        let target = self.sha_target(
+            spanned,
+            key,
+            "an artifact check",
+            "where the build of a SHA is, such as \"https://charts.example/app-{sha}.tgz\"",
+            "[\"./has-artifact.sh\"] (the SHA is in SLIPWAY_SHA)",
+        );
         let timeout = raw
             .timeout_seconds
             .as_ref()
@@ -293,6 +252,92 @@ impl Validator<'_> {
             target: target?,
             timeout: timeout?,
             wait: wait?,
+        })
+    }
+
+    /// What a check asks about a SHA: a URL template with `{sha}`, or a command.
+    fn sha_target(
+        &mut self,
+        spanned: &Spanned<RawArtifact>,
+        key: &str,
+        what: &str,
+        url_example: &str,
+        command_example: &str,
+    ) -> Option<ArtifactTarget> {
+        let raw = spanned.get_ref();
+        match (&raw.url, &raw.command) {
+            (Some(url), None) => {
+                let template = url.get_ref().trim();
+                let sample = slipway_model::Sha::parse(&"0".repeat(40)).ok()?;
+                let at = format!("{key}.url");
+                if !template.contains(ArtifactTarget::PLACEHOLDER) {
+                    self.push(
+                        url,
+                        &at,
+                        format!("{template:?} has no {{sha}}: write {url_example}"),
+                    );
+                    return None;
+                }
+                match ArtifactTarget::url_for(template, &sample) {
+                    Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {
+                        Some(ArtifactTarget::Url(template.to_owned()))
+                    }
+                    Ok(_) => {
+                        self.push(url, &at, "expected an http:// or https:// URL template");
+                        None
+                    }
+                    Err(e) => {
+                        self.push(
+                            url,
+                            &at,
+                            format!("expected an http:// or https:// URL template ({e})"),
+                        );
+                        None
+                    }
+                }
+            }
+            (None, Some(command)) => self
+                .argv(command, &format!("{key}.command"), command_example)
+                .map(ArtifactTarget::Command),
+            _ => {
+                self.push(
+                    spanned,
+                    key,
+                    format!("{what} needs exactly one of url and command"),
+                );
+                None
+            }
+        }
+    }
+
+    /// A pipeline's `ci`: where a repository that is not on GitHub says whether a SHA's
+    /// CI is green (a URL template answering `{"state": …}`, or a command's exit code).
+    pub(super) fn ci_check(
+        &mut self,
+        spanned: &Spanned<RawArtifact>,
+        key: &str,
+    ) -> Option<CiCheckConfig> {
+        if let Some(w) = &spanned.get_ref().wait_minutes {
+            self.push(
+                w,
+                &format!("{key}.wait_minutes"),
+                "a CI check does not wait: remove wait_minutes",
+            );
+        }
+        let target = self.sha_target(
+            spanned,
+            key,
+            "a CI check",
+            "where your CI answers for a SHA, such as \"https://ci.example/api/status/{sha}\"",
+            "[\"./ci-status.sh\"] (the SHA is in SLIPWAY_SHA; exit 0 green, 75 still running, anything else failed)",
+        );
+        let timeout = match &spanned.get_ref().timeout_seconds {
+            None => Some(defaults::ARTIFACT_TIMEOUT),
+            Some(s) => self.positive_secs(s, &format!("{key}.timeout_seconds"), 1),
+        };
+        Some(CiCheckConfig {
+            target: target?,
+            timeout: timeout?,
         })
     }
 

@@ -40,6 +40,7 @@ fn pipeline() -> PipelineConfig {
         migrations: crate::config::PathGlobs::none(),
         webhooks: Vec::new(),
         github: None,
+        ci: None,
         stages: vec![
             stage("qa", "QA", false, &[Role::Qa, Role::Ops]),
             stage("production", "Production", true, &[Role::Ops]),
