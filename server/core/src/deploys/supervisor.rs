@@ -403,6 +403,30 @@ pub async fn recover_interrupted(state: &Services) -> anyhow::Result<usize> {
             "marked an abandoned deployment interrupted"
         );
     }
+    // Their GitHub Deployments end too, without holding up the start.
+    let state = state.clone();
+    let ended = left.clone();
+    tokio::spawn(async move {
+        for d in &ended {
+            let Some(p) = state.config.pipeline(&d.pipeline) else {
+                continue;
+            };
+            let Some(stage) = p.stages.iter().find(|s| s.id.as_str() == d.stage) else {
+                continue;
+            };
+            let said = match GitHubDeployment::reopen(&state, p, stage, d).await {
+                Ok(Some(gh)) => {
+                    gh.post_status(&state, d, "error", "interrupted: Slipway restarted")
+                        .await
+                }
+                Ok(None) => Ok(()),
+                Err(e) => Err(e),
+            };
+            if let Err(e) = said {
+                tracing::warn!(deployment = %d.id, error = %e, "the interrupted deployment's GitHub status was not posted");
+            }
+        }
+    });
     Ok(left.len())
 }
 

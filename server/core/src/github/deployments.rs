@@ -115,6 +115,29 @@ impl GitHubDeployment {
         Ok(Some(gh))
     }
 
+    /// The GitHub Deployment `d` created before (a restarted server ends it), if any.
+    pub async fn reopen(
+        state: &Services,
+        pipeline: &PipelineConfig,
+        stage: &StageConfig,
+        d: &Deployment,
+    ) -> Result<Option<Self>, GitHubError> {
+        let Some(repo) = &pipeline.github else {
+            return Ok(None);
+        };
+        let Ok(Some(id)) = state.storage.github_deployment_of(d.id).await else {
+            return Ok(None);
+        };
+        Ok(Some(GitHubDeployment {
+            client: state.github.client(repo.api_url.as_deref())?,
+            route: format!("/repos/{}/deployments", repo.full_name()),
+            id,
+            environment: stage.id.to_string(),
+            pipeline: pipeline.id.clone(),
+            stage: stage.id.clone(),
+        }))
+    }
+
     /// Posts a status with the link back to Slipway.
     pub async fn post_status(
         &self,

@@ -1,10 +1,8 @@
-//! GitHub: the webhooks it sends ([`webhook`]): verified by their signature, recorded
-//! once per delivery, answered at once and acted on by a task of their own. A `push` to
-//! a pipeline's branch on its GitHub repository fetches the pipeline's mirror at once,
-//! so the commit is on the board within seconds instead of at the next periodic fetch.
-//!
-//! Next (issue 13): repositories read through the API without a clone (octocrab), the
-//! CI gate from check runs and statuses, GitHub Deployments, an Actions deployer.
+//! GitHub, through octocrab: the API client with its rate-limit back-off ([`client`]),
+//! a repository read without a clone ([`repo`]), the CI gate's checks ([`checks`]),
+//! GitHub Deployments ([`deployments`]) and the webhooks GitHub sends ([`webhook`]):
+//! verified by their signature, recorded once per delivery, answered at once and acted
+//! on by a task of their own. The GitHub deployers are in `deploys/github.rs`.
 
 pub mod checks;
 pub mod client;

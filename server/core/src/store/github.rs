@@ -103,4 +103,7 @@ pub trait GitHubStore: Send + Sync {
         stage: &StageId,
         deployment: DeploymentId,
     ) -> StorageResult<Option<(DeploymentId, i64)>>;
+
+    /// The GitHub Deployment a deployment created, if it created one.
+    async fn github_deployment_of(&self, deployment: DeploymentId) -> StorageResult<Option<i64>>;
 }

@@ -153,6 +153,10 @@ pub async fn a_success_replaces_the_stages_latest_successful_github_deployment(s
         Some((ids[0], 100))
     );
     assert_eq!(
+        s.github_deployment_of(ids[2]).await.expect("read"),
+        Some(102)
+    );
+    assert_eq!(
         s.github_deployment_replaced(&web, &stage, ids[0])
             .await
             .expect("read"),

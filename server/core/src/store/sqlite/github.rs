@@ -226,6 +226,14 @@ impl GitHubStore for SqliteStorage {
         .await
         .map_err(db("failed to read GitHub deployments"))
     }
+
+    async fn github_deployment_of(&self, deployment: DeploymentId) -> StorageResult<Option<i64>> {
+        sqlx::query_scalar("SELECT github_id FROM github_deployments WHERE deployment_id = ?")
+            .bind(deployment)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db("failed to read a GitHub deployment"))
+    }
 }
 
 #[derive(sqlx::FromRow)]
