@@ -30,7 +30,7 @@ pub(crate) fn sign(body: &[u8]) -> String {
 }
 
 /// GitHub's `push` example, as a push of `after` to `main` of `octo-org/web-shop`.
-fn push(after: &str) -> String {
+pub(crate) fn push(after: &str) -> String {
     let mut p = fixture("push.default.json");
     p["ref"] = "refs/heads/main".into();
     p["after"] = after.into();

@@ -67,6 +67,35 @@ pub(crate) async fn on_board(api: &Api, sha: &str) -> bool {
         .is_some_and(|cards| cards.iter().any(|c| c["commit"]["sha"] == sha))
 }
 
+/// A repository on the fake GitHub, a server reading it with [`TWO_STAGES`] and no
+/// migration paths, and olga (dev, qa, ops) with her API client.
+struct Cast {
+    repo: TestRepo,
+    fake: FakeGitHub,
+    app: TestApp,
+    olga: reqwest::Client,
+    api: Api,
+}
+
+impl Cast {
+    async fn new(repo: TestRepo) -> Cast {
+        let fake = FakeGitHub::start(REPO, repo.path()).await;
+        let app = server(&fake, "migrations = []", TWO_STAGES).await;
+        let olga = app
+            .logged_in("olga", &[Role::Dev, Role::Qa, Role::Ops])
+            .await
+            .unwrap();
+        let api = Api::of(&app, &olga).await;
+        Cast {
+            repo,
+            fake,
+            app,
+            olga,
+            api,
+        }
+    }
+}
+
 /// Deploys `sha` to staging, then production, through the forms.
 async fn through_production(app: &TestApp, client: &reqwest::Client, sha: &str) {
     app.deployed_first(client, sha, "staging").await.unwrap();
@@ -85,13 +114,13 @@ async fn through_production(app: &TestApp, client: &reqwest::Client, sha: &str) 
 async fn a_pipeline_without_a_clone_reads_github_and_compares_a_pair_once_for_twenty_board_loads() {
     let mut repo = TestRepo::new().unwrap();
     let b = repo.commit("B").unwrap();
-    let fake = FakeGitHub::start(REPO, repo.path()).await;
-    let app = server(&fake, "migrations = []", TWO_STAGES).await;
-    let olga = app
-        .logged_in("olga", &[Role::Dev, Role::Qa, Role::Ops])
-        .await
-        .unwrap();
-    let api = Api::of(&app, &olga).await;
+    let Cast {
+        mut repo,
+        fake,
+        app,
+        olga,
+        api,
+    } = Cast::new(repo).await;
     assert!(on_board(&api, &b).await, "listed from GitHub");
     assert!(
         !app.dir.path().join("data/mirrors/web.git").exists(),
@@ -149,13 +178,14 @@ async fn a_refusal_says_whether_the_sha_is_older_or_on_another_branch() {
     repo.checkout("main").unwrap();
     let b = repo.commit("B").unwrap();
     let merge = repo.merge_no_ff("side", "Merge side").unwrap();
-    let fake = FakeGitHub::start(REPO, repo.path()).await;
-    let app = server(&fake, "migrations = []", TWO_STAGES).await;
-    let olga = app
-        .logged_in("olga", &[Role::Dev, Role::Qa, Role::Ops])
-        .await
-        .unwrap();
-    let api = Api::of(&app, &olga).await;
+    // Bound, not dropped: the fake serves from the repository.
+    let Cast {
+        repo: _repo,
+        fake: _fake,
+        app,
+        olga,
+        api,
+    } = Cast::new(repo).await;
     through_production(&app, &olga, &side).await;
 
     app.deployed_first(&olga, &b, "staging").await.unwrap();
@@ -181,13 +211,13 @@ async fn a_refusal_says_whether_the_sha_is_older_or_on_another_branch() {
 async fn githubs_rate_limit_holds_the_gate_until_its_reset_and_nothing_answers_5xx() {
     let mut repo = TestRepo::new().unwrap();
     let b = repo.commit("B").unwrap();
-    let fake = FakeGitHub::start(REPO, repo.path()).await;
-    let app = server(&fake, "migrations = []", TWO_STAGES).await;
-    let olga = app
-        .logged_in("olga", &[Role::Dev, Role::Qa, Role::Ops])
-        .await
-        .unwrap();
-    let api = Api::of(&app, &olga).await;
+    let Cast {
+        mut repo,
+        fake,
+        app,
+        olga,
+        api,
+    } = Cast::new(repo).await;
     through_production(&app, &olga, &b).await;
     let c = repo.commit("C").unwrap();
     app.post_form(&olga, "/pipelines/web/refresh", &[])

@@ -4,7 +4,7 @@
 //! external deployer waits for another CD system's status, and the whole story from a
 //! push webhook to a production deploy through Actions.
 
-use super::github::{deliver, fixture, outcome_of, sign};
+use super::github::{deliver, fixture, outcome_of, push, sign};
 use super::github_api::{check_run_payload, on_board, server, server_with_checks, REPO};
 use serde_json::json;
 use slipway_model::Role;
@@ -271,12 +271,7 @@ deployer = { github_actions = { workflow = "deploy.yml", poll_interval_seconds =
 
     // A push: the commit is on the board at once.
     let b = repo.commit("Ship it").unwrap();
-    let mut push = fixture("push.default.json");
-    push["ref"] = "refs/heads/main".into();
-    push["after"] = b.clone().into();
-    push["deleted"] = false.into();
-    push["repository"]["full_name"] = REPO.into();
-    let body = push.to_string();
+    let body = push(&b);
     let (status, _) = deliver(&app, "push", "p-1", &body, Some(sign(body.as_bytes()))).await;
     assert_eq!(status, 202);
     poll_until(

@@ -194,6 +194,17 @@ pub fn start(state: &Services, pipeline: &PipelineConfig, stage: &StageConfig, d
         if let Some(note) = note {
             log.write("slipway", state2.now(), &note).await;
         }
+        // GitHub hears of the end before the deployment is over, so its log says
+        // whether the status was posted.
+        if let Some(gh) = &gh {
+            // An external system reported the end itself, unless Slipway ended the wait.
+            let reported = matches!(deployer.kind, DeployerKind::GitHubExternal(_))
+                && matches!(outcome, Outcome::Exited { .. });
+            if let Err(e) = gh.close(&state2, &d, end, reported).await {
+                let note = format!("the GitHub Deployment's final status was not posted: {e}");
+                log.write("slipway", state2.now(), &note).await;
+            }
+        }
         match state2
             .storage
             .finish_deployment(id, end, code, state2.now())
@@ -202,15 +213,6 @@ pub fn start(state: &Services, pipeline: &PipelineConfig, stage: &StageConfig, d
             Ok(_) => {}
             Err(e) => {
                 tracing::error!(deployment = %id, error = %e, "failed to record the end of a deployment")
-            }
-        }
-        if let Some(gh) = &gh {
-            // An external system reported the end itself, unless Slipway ended the wait.
-            let reported = matches!(deployer.kind, DeployerKind::GitHubExternal(_))
-                && matches!(outcome, Outcome::Exited { .. });
-            if let Err(e) = gh.close(&state2, &d, end, reported).await {
-                let note = format!("the GitHub Deployment's final status was not posted: {e}");
-                log.write("slipway", state2.now(), &note).await;
             }
         }
         state2.events.deployment_changed(&d.pipeline, id, end).await;

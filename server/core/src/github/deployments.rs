@@ -70,16 +70,14 @@ impl GitHubDeployment {
         stage: &StageConfig,
         d: &Deployment,
     ) -> Result<Option<Self>, GitHubError> {
-        let Some(repo) = &pipeline.github else {
+        if pipeline.github.is_none() {
             return Ok(None);
-        };
-        let client = state.github.client(repo.api_url.as_deref())?;
-        let route = format!("/repos/{}/deployments", repo.full_name());
-        let environment = stage.id.to_string();
+        }
+        let mut gh = Self::handle(state, pipeline, stage, 0)?;
         let body = json!({
             "ref": d.sha.as_str(),
             "task": "deploy",
-            "environment": environment,
+            "environment": gh.environment,
             "description": format!("Slipway deployment #{} of {}", d.id, d.sha.short()),
             // The gates were Slipway's: GitHub must neither merge nor re-check.
             "auto_merge": false,
@@ -95,15 +93,8 @@ impl GitHubDeployment {
                 }
             },
         });
-        let created: Created = client.post(&route, &body).await?;
-        let gh = GitHubDeployment {
-            client,
-            route,
-            id: created.id,
-            environment,
-            pipeline: pipeline.id.clone(),
-            stage: stage.id.clone(),
-        };
+        let created: Created = gh.client.post(&gh.route, &body).await?;
+        gh.id = created.id;
         if let Err(e) = state
             .storage
             .record_github_deployment(d.id, &pipeline.id, &stage.id, gh.id, "in_progress")
@@ -122,20 +113,31 @@ impl GitHubDeployment {
         stage: &StageConfig,
         d: &Deployment,
     ) -> Result<Option<Self>, GitHubError> {
-        let Some(repo) = &pipeline.github else {
+        if pipeline.github.is_none() {
             return Ok(None);
-        };
+        }
         let Ok(Some(id)) = state.storage.github_deployment_of(d.id).await else {
             return Ok(None);
         };
-        Ok(Some(GitHubDeployment {
+        Self::handle(state, pipeline, stage, id).map(Some)
+    }
+
+    /// GitHub Deployment `id` of `stage`'s environment (`pipeline` is on GitHub).
+    fn handle(
+        state: &Services,
+        pipeline: &PipelineConfig,
+        stage: &StageConfig,
+        id: i64,
+    ) -> Result<Self, GitHubError> {
+        let repo = pipeline.github.as_ref().ok_or(GitHubError::NotFound)?;
+        Ok(GitHubDeployment {
             client: state.github.client(repo.api_url.as_deref())?,
             route: format!("/repos/{}/deployments", repo.full_name()),
             id,
             environment: stage.id.to_string(),
             pipeline: pipeline.id.clone(),
             stage: stage.id.clone(),
-        }))
+        })
     }
 
     /// Posts a status with the link back to Slipway.
