@@ -143,6 +143,13 @@ pub fn ComparePage() -> impl IntoView {
                         Ok(c) => {
                             let heading = format!("{}: what {} brings over {}", c.pipeline_name, &c.to[..7], &c.from[..7]);
                             let count = c.commits.len();
+                            let files_heading = format!(
+                                "{} file{} changed{}",
+                                c.files_changed,
+                                if c.files_changed == 1 { "" } else { "s" },
+                                if c.files_changed > c.files.len() { format!(" (the first {} listed)", c.files.len()) } else { String::new() },
+                            );
+                            let files = c.files.clone();
                             view! {
                                 <Title text=format!("{heading} · Slipway") />
                                 <h1>{heading}</h1>
@@ -160,6 +167,10 @@ pub fn ComparePage() -> impl IntoView {
                                         </li>
                                     }).collect_view()}
                                 </ol>
+                                <h2>{files_heading}</h2>
+                                <ul class="files" data-testid="files">
+                                    {files.into_iter().map(|f| view! { <li><code>{f}</code></li> }).collect_view()}
+                                </ul>
                             }
                                 .into_any()
                         }

@@ -141,6 +141,18 @@ async fn a_pipeline_without_a_clone_reads_github_and_compares_a_pair_once_for_tw
     }
     let gate = api.gate("production", &c, "ancestry").await;
     assert_eq!(gate["status"], "pass", "{gate}");
+    // "What goes out" reads the same compare: its commits and files.
+    let (status, page) = app
+        .get_text(&olga, &format!("/pipelines/web/compare?from={b}&to={c}"))
+        .await
+        .unwrap();
+    assert_eq!(status, 200);
+    let list = &page[page.find(r#"data-testid="compare""#).unwrap()..];
+    assert!(
+        list.contains(&c) && !list.contains(&format!("data-sha=\"{b}\"")),
+        "{list}"
+    );
+    assert!(page.contains("<code>activity.log</code>"), "{page}");
     assert_eq!(
         fake.count("GET", &format!("/repos/{REPO}/compare/")),
         1,

@@ -1004,6 +1004,9 @@ async fn each_stage_has_a_history_and_each_card_shows_what_goes_out() {
         list.find(&feature).unwrap() < list.find(&fix).unwrap(),
         "newest first"
     );
+    let files = &page[page.find(r#"data-testid="files""#).unwrap()..];
+    assert!(page.contains("1 file changed"), "{page}");
+    assert!(files.contains("<code>activity.log</code>"), "{files}");
     let (status, _) = s
         .app
         .get_text(

@@ -566,6 +566,10 @@ pub struct CompareView {
     pub descends: bool,
     /// Whether the list was cut at its limit.
     pub truncated: bool,
+    /// The files that differ between the two, sorted (the first few hundred).
+    pub files: Vec<String>,
+    /// How many files differ in all.
+    pub files_changed: usize,
 }
 
 mod governance;

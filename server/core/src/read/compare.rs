@@ -1,4 +1,5 @@
-//! "What goes out": the commits between two SHAs of a pipeline.
+//! "What goes out": the commits between two SHAs of a pipeline, and the files that
+//! differ between them.
 
 use super::commit_card;
 use crate::authz::internal;
@@ -11,6 +12,8 @@ use slipway_model::Sha;
 
 /// How many commits a comparison lists at most.
 const COMPARE_LIMIT: usize = 200;
+/// How many changed files a comparison lists at most (it says how many there are).
+const FILES_SHOWN: usize = 300;
 
 /// "What goes out" when `to` replaces `from` on a pipeline.
 pub async fn compare(
@@ -42,6 +45,14 @@ pub async fn compare(
         state.repos.relation(id, from, to).await.map_err(failed)?,
         Some(Relation::Ahead | Relation::Identical)
     );
+    let mut files = state
+        .repos
+        .changed_files(id, from, to)
+        .await
+        .map_err(failed)?
+        .unwrap_or_default();
+    let files_changed = files.len();
+    files.truncate(FILES_SHOWN);
     let now = state.now().unix_timestamp();
     let truncated = commits.len() > COMPARE_LIMIT;
     Ok(CompareView {
@@ -56,5 +67,7 @@ pub async fn compare(
             .collect(),
         descends,
         truncated,
+        files,
+        files_changed,
     })
 }

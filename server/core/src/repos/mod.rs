@@ -239,21 +239,36 @@ impl Repos {
         if let Some(files) = entry.migrations.get(a, b) {
             return Ok(Some(files));
         }
+        let Some(changed) = self.changed_files(id, a, b).await? else {
+            return Ok(None);
+        };
+        let files: Vec<String> = changed
+            .into_iter()
+            .filter(|p| entry.migration_globs.matches(p))
+            .collect();
+        let files: Arc<[String]> = Arc::from(files);
+        entry.migrations.put(a, b, files.clone());
+        Ok(Some(files))
+    }
+
+    /// The files whose content differs between commits `a` and `b`, in either
+    /// direction, sorted; `None` while the repository lacks one of them.
+    pub async fn changed_files(
+        &self,
+        id: &str,
+        a: &Sha,
+        b: &Sha,
+    ) -> Result<Option<Vec<String>>, RepoError> {
+        let entry = self.entry(id)?;
         let changed = match &entry.source {
             Source::Mirror(m) => m.changed_paths(a, b).await.map_err(git_error)?,
             Source::GitHub(g) => github_changed_paths(g, a, b).await?,
         };
-        let Some(changed) = changed else {
-            return Ok(None);
-        };
-        let mut files: Vec<String> = changed
-            .into_iter()
-            .filter(|p| entry.migration_globs.matches(p))
-            .collect();
-        files.sort();
-        let files: Arc<[String]> = Arc::from(files);
-        entry.migrations.put(a, b, files.clone());
-        Ok(Some(files))
+        Ok(changed.map(|mut files| {
+            files.sort();
+            files.dedup();
+            files
+        }))
     }
 
     /// Details of specific commits (cached; git is asked only for unknown SHAs).
