@@ -164,6 +164,27 @@ async fn a_pipeline_without_a_clone_reads_github_and_compares_a_pair_once_for_tw
             .collect::<Vec<_>>()
     );
 
+    // A SHA GitHub does not know is asked about once while the branch stays put.
+    let unknown = "0123456789abcdef0123456789abcdef01234567";
+    let before = fake.count("GET", &format!("/repos/{REPO}/compare/"));
+    for _ in 0..3 {
+        let (status, body) = api
+            .post(
+                "/pipelines/web/stages/staging/promote",
+                json!({ "sha": unknown }),
+            )
+            .await;
+        assert_eq!(status, 409, "{body}");
+        assert!(
+            body["message"].as_str().unwrap().contains("unknown commit"),
+            "{body}"
+        );
+    }
+    assert_eq!(
+        fake.count("GET", &format!("/repos/{REPO}/compare/")),
+        before + 1
+    );
+
     // An unchanged branch answers 304 to the conditional listing.
     let before = fake.count_status(304);
     app.post_form(&olga, "/pipelines/web/refresh", &[])

@@ -160,6 +160,9 @@ pub struct GitHubRepo {
     branch: String,
     listing: Mutex<Listing>,
     comparisons: Mutex<LruCache<(Sha, Sha), Arc<Comparison>>>,
+    /// SHAs GitHub did not know, by the head they were asked against: whoever may ask
+    /// can name random SHAs, and until the branch moves the answer stays "no".
+    unknown: Mutex<LruCache<(Sha, Sha), ()>>,
 }
 
 impl GitHubRepo {
@@ -179,6 +182,9 @@ impl GitHubRepo {
             branch: branch.to_owned(),
             listing: Mutex::new(Listing::default()),
             comparisons: Mutex::new(LruCache::new(
+                NonZeroUsize::new(COMPARISONS_KEPT).unwrap_or(NonZeroUsize::MIN),
+            )),
+            unknown: Mutex::new(LruCache::new(
                 NonZeroUsize::new(COMPARISONS_KEPT).unwrap_or(NonZeroUsize::MIN),
             )),
         }
@@ -340,10 +346,18 @@ impl GitHubRepo {
         let Some(head) = head else {
             return Ok(false);
         };
-        Ok(self
-            .compare(sha, &head)
-            .await?
-            .is_some_and(|c| matches!(c.relation, Relation::Ahead | Relation::Identical)))
+        let key = (sha.clone(), head.clone());
+        let unknown = || self.unknown.lock().unwrap_or_else(|p| p.into_inner());
+        if unknown().get(&key).is_some() {
+            return Ok(false);
+        }
+        match self.compare(sha, &head).await? {
+            Some(c) => Ok(matches!(c.relation, Relation::Ahead | Relation::Identical)),
+            None => {
+                unknown().put(key, ());
+                Ok(false)
+            }
+        }
     }
 }
 
