@@ -394,6 +394,10 @@ async fn an_enterprise_server_and_a_github_app_installation_are_used_as_configur
     let b = repo.commit("B").unwrap();
     let fake = FakeGitHub::start_enterprise(REPO, repo.path()).await;
     assert!(fake.base.ends_with("/api/v3"), "{}", fake.base);
+    // Only the installation's tokens open the repository, and each lives 20 s: less
+    // than the margin before expiry at which a new one is minted.
+    fake.require_token("a personal token nobody configured");
+    fake.token_lifetime(Duration::from_secs(20));
     let key = format!(
         "{}/fixtures/github/test-app-key.pem",
         env!("CARGO_MANIFEST_DIR")
@@ -408,7 +412,8 @@ async fn an_enterprise_server_and_a_github_app_installation_are_used_as_configur
     let olga = app.logged_in("olga", &[Role::Dev]).await.unwrap();
     let api = Api::of(&app, &olga).await;
     assert!(on_board(&api, &b).await);
-    assert_eq!(fake.tokens_issued(), 1);
+    let minted = fake.tokens_issued();
+    assert!(minted >= 1);
     let calls = fake.calls();
     let mint = calls
         .iter()
@@ -426,5 +431,20 @@ async fn an_enterprise_server_and_a_github_app_installation_are_used_as_configur
         listing.headers["authorization"].starts_with("Bearer ghs_"),
         "with the installation's token: {:?}",
         listing.headers
+    );
+    // A token about to expire is replaced before the next call, never sent stale.
+    app.post_form(&olga, "/pipelines/web/refresh", &[])
+        .await
+        .unwrap();
+    assert!(fake.tokens_issued() > minted, "a fresh token was minted");
+    assert!(
+        fake.calls().iter().all(|c| c.status != 401),
+        "{:?}",
+        fake.calls()
+    );
+    assert_eq!(
+        fake.count("GET", &format!("/repos/{REPO}/commits")),
+        2,
+        "listed twice, each time with a valid token"
     );
 }
