@@ -327,3 +327,61 @@ deployer = { github_actions = { workflow = "deploy.yml", poll_interval_seconds =
     assert_eq!(fake.runs().len(), 2);
     assert!(fake.runs().iter().all(|r| r.inputs["sha"] == b));
 }
+
+#[tokio::test]
+async fn cancelling_an_actions_deploy_cancels_its_workflow_run_and_ends_the_github_deployment() {
+    let mut repo = TestRepo::new().unwrap();
+    let b = repo.commit("B").unwrap();
+    let fake = FakeGitHub::start(REPO, repo.path()).await;
+    let app = server(
+        &fake,
+        "migrations = []",
+        &staging(r#"{ github_actions = { workflow = "deploy.yml", poll_interval_seconds = 1 } }"#),
+    )
+    .await;
+    let olga = app
+        .logged_in("olga", &[Role::Dev, Role::Qa, Role::Ops])
+        .await
+        .unwrap();
+    app.post_form(&olga, "/pipelines/web/ready", &[("sha", &b)])
+        .await
+        .unwrap();
+    let id = app
+        .promote(&olga, &b, "staging")
+        .await
+        .unwrap()
+        .expect("promoted");
+    // The run never finishes by itself; Slipway found it once its log says so.
+    poll_until(
+        "the run to be followed",
+        Duration::from_secs(20),
+        || async {
+            let log = log_of(&app, &olga, id).await;
+            Ok(log
+                .iter()
+                .any(|l| l.contains("started: http"))
+                .then_some(()))
+        },
+    )
+    .await
+    .unwrap();
+    let res = app
+        .post_form(&olga, &format!("/deployments/{id}/cancel"), &[])
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let d = app.wait_for_end(id).await.unwrap();
+    assert_eq!(d.state.as_str(), "cancelled");
+    let run = &fake.runs()[0];
+    assert_eq!(
+        (run.status.as_str(), run.conclusion.as_deref()),
+        ("completed", Some("cancelled"))
+    );
+    assert_eq!(fake.deployments()[0].statuses, ["in_progress", "error"]);
+    let log = log_of(&app, &olga, id).await;
+    assert!(
+        log.iter()
+            .any(|l| l == &format!("asked GitHub to cancel workflow run {}", run.id)),
+        "{log:?}"
+    );
+}
