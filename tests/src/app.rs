@@ -343,6 +343,17 @@ impl TestApp {
             .post_form(client, "/pipelines/web/ready", &[("sha", sha)])
             .await?;
         anyhow::ensure!(res.status() == 303, "mark ready answered {}", res.status());
+        self.deployed(client, sha, stage).await
+    }
+
+    /// Promotes `sha` into `stage` through the board's form as `client`, and waits for
+    /// the deployment, which must succeed.
+    pub async fn deployed(
+        &self,
+        client: &reqwest::Client,
+        sha: &str,
+        stage: &str,
+    ) -> anyhow::Result<slipway_core::store::Deployment> {
         let id = self
             .promote(client, sha, stage)
             .await?

@@ -6,7 +6,7 @@
 //! App installation tokens.
 
 use super::github::{deliver, fixture, outcome_of, sign, SECRET_VAR};
-use serde_json::json;
+use serde_json::{json, Value};
 use slipway_model::Role;
 use slipway_tests::api::ApiClient as Api;
 use slipway_tests::app::{poll_until, spawn_app, TestApp};
@@ -99,15 +99,7 @@ impl Cast {
 /// Deploys `sha` to staging, then production, through the forms.
 async fn through_production(app: &TestApp, client: &reqwest::Client, sha: &str) {
     app.deployed_first(client, sha, "staging").await.unwrap();
-    let id = app
-        .promote(client, sha, "production")
-        .await
-        .unwrap()
-        .expect("promoted");
-    assert_eq!(
-        app.wait_for_end(id).await.unwrap().state.as_str(),
-        "succeeded"
-    );
+    app.deployed(client, sha, "production").await.unwrap();
 }
 
 #[tokio::test]
@@ -288,25 +280,55 @@ async fn githubs_rate_limit_holds_the_gate_until_its_reset_and_nothing_answers_5
     for _ in 0..5 {
         api.get("/pipelines/web/board").await;
     }
-    app.post_form(&olga, "/pipelines/web/refresh", &[])
+    let res = app
+        .post_form(&olga, "/pipelines/web/refresh", &[])
         .await
         .unwrap();
+    assert_eq!(res.status(), 303, "the board says why, not an error page");
     assert_eq!(fake.calls().len(), asked, "no call before the reset");
 }
 
-/// GitHub's `check_run` example, as `name` of `sha` on the test's repository, now.
-pub(crate) fn check_run_payload(sha: &str, name: &str, conclusion: &str) -> String {
-    let now = time::OffsetDateTime::now_utc()
+/// GitHub's time now, as webhooks write it.
+fn github_now() -> String {
+    time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
-        .unwrap();
-    let mut p = fixture("check_run.completed.json");
-    p["check_run"]["head_sha"] = sha.into();
-    p["check_run"]["name"] = name.into();
-    p["check_run"]["conclusion"] = conclusion.into();
-    p["check_run"]["started_at"] = now.clone().into();
-    p["check_run"]["completed_at"] = now.into();
+        .unwrap()
+}
+
+/// Delivers GitHub's `event` example (`fixture`) fitted by `fit` to the test's
+/// repository, signed, as delivery `id`; what came of it, once processed.
+async fn delivered(app: &TestApp, event: &str, id: &str, fit: impl FnOnce(&mut Value)) -> String {
+    let file = match event {
+        "check_run" => "check_run.completed.json",
+        "status" => "status.default.json",
+        other => panic!("no fixture for {other}"),
+    };
+    let mut p = fixture(file);
     p["repository"]["full_name"] = REPO.into();
-    p.to_string()
+    fit(&mut p);
+    let body = p.to_string();
+    let (status, _) = deliver(app, event, id, &body, Some(sign(body.as_bytes()))).await;
+    assert_eq!(status, 202);
+    outcome_of(app, id).await
+}
+
+/// A `check_run` delivery: check `name` of `sha` completed with `conclusion` now.
+pub(crate) async fn check_run_delivered(
+    app: &TestApp,
+    id: &str,
+    sha: &str,
+    name: &str,
+    conclusion: &str,
+) -> String {
+    delivered(app, "check_run", id, |p| {
+        let run = &mut p["check_run"];
+        run["head_sha"] = sha.into();
+        run["name"] = name.into();
+        run["conclusion"] = conclusion.into();
+        run["started_at"] = github_now().into();
+        run["completed_at"] = github_now().into();
+    })
+    .await
 }
 
 #[tokio::test]
@@ -350,18 +372,8 @@ async fn the_ci_gate_waits_for_the_required_checks_and_a_check_run_webhook_turns
     assert!(refused.contains("CI still running"), "{refused}");
 
     for (delivery, name) in [("cr-1", "build"), ("cr-2", "ci/test")] {
-        let body = check_run_payload(&b, name, "success");
-        let (status, _) = deliver(
-            &app,
-            "check_run",
-            delivery,
-            &body,
-            Some(sign(body.as_bytes())),
-        )
-        .await;
-        assert_eq!(status, 202);
         assert_eq!(
-            outcome_of(&app, delivery).await,
+            check_run_delivered(&app, delivery, &b, name, "success").await,
             format!("check_run: {name} success for {} recorded on web", &b[..7])
         );
     }
@@ -384,6 +396,27 @@ async fn the_ci_gate_waits_for_the_required_checks_and_a_check_run_webhook_turns
             .as_str()
             .unwrap()
             .starts_with(&format!("CI check ci/test failed for {}", &c[..7])),
+        "{gate}"
+    );
+    // A `status` delivery turns it green; `build` has not reported for C.
+    let said = delivered(&app, "status", "st-1", |p| {
+        p["sha"] = c.clone().into();
+        p["context"] = "ci/test".into();
+        p["state"] = "success".into();
+        p["updated_at"] = github_now().into();
+    })
+    .await;
+    assert_eq!(
+        said,
+        format!("status: ci/test success for {} recorded on web", &c[..7])
+    );
+    let gate = api.gate("staging", &c, "ci").await;
+    assert_eq!(
+        (gate["status"].as_str(), gate["reason"].as_str()),
+        (
+            Some("pending"),
+            Some(format!("CI still running for {}: build", &c[..7]).as_str())
+        ),
         "{gate}"
     );
 }

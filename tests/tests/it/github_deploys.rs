@@ -5,9 +5,9 @@
 //! push webhook to a production deploy through Actions.
 
 use super::github::{deliver, fixture, outcome_of, push, sign};
-use super::github_api::{check_run_payload, on_board, server, server_with_checks, REPO};
+use super::github_api::{check_run_delivered, on_board, server, server_with_checks, REPO};
 use serde_json::json;
-use slipway_model::Role;
+use slipway_model::{DeploymentId, Role};
 use slipway_tests::api::ApiClient as Api;
 use slipway_tests::app::{poll_until, TestApp};
 use slipway_tests::git::TestRepo;
@@ -36,16 +36,20 @@ async fn log_of(
         .collect()
 }
 
-/// Marks `sha` ready and promotes it into staging; the deployment's id and end state.
-async fn deploy(app: &TestApp, client: &reqwest::Client, sha: &str) -> (String, String) {
+/// Marks `sha` ready and promotes it into staging; the deployment's id.
+async fn started(app: &TestApp, client: &reqwest::Client, sha: &str) -> DeploymentId {
     app.post_form(client, "/pipelines/web/ready", &[("sha", sha)])
         .await
         .unwrap();
-    let id = app
-        .promote(client, sha, "staging")
+    app.promote(client, sha, "staging")
         .await
         .unwrap()
-        .expect("promoted");
+        .expect("promoted")
+}
+
+/// [`started`], then its end: the deployment's id and end state.
+async fn deploy(app: &TestApp, client: &reqwest::Client, sha: &str) -> (String, String) {
+    let id = started(app, client, sha).await;
     let d = app.wait_for_end(id).await.unwrap();
     (id.to_string(), d.state.as_str().to_owned())
 }
@@ -199,14 +203,7 @@ async fn the_external_deployer_waits_for_the_cd_systems_status_on_the_github_dep
         .logged_in("olga", &[Role::Dev, Role::Qa, Role::Ops])
         .await
         .unwrap();
-    app.post_form(&olga, "/pipelines/web/ready", &[("sha", &b)])
-        .await
-        .unwrap();
-    let id = app
-        .promote(&olga, &b, "staging")
-        .await
-        .unwrap()
-        .expect("promoted");
+    let id = started(&app, &olga, &b).await;
     let gh = poll_until("the GitHub Deployment", Duration::from_secs(20), || async {
         Ok(fake.deployments().first().map(|d| d.id))
     })
@@ -293,25 +290,10 @@ deployer = { github_actions = { workflow = "deploy.yml", poll_interval_seconds =
         .unwrap()
         .unwrap_err();
     assert!(refused.contains("CI"), "{refused}");
-    let body = check_run_payload(&b, "build", "success");
-    deliver(
-        &app,
-        "check_run",
-        "cr-1",
-        &body,
-        Some(sign(body.as_bytes())),
-    )
-    .await;
-    outcome_of(&app, "cr-1").await;
+    check_run_delivered(&app, "cr-1", &b, "build", "success").await;
 
     for stage in ["staging", "production"] {
-        let id = app
-            .promote(&olga, &b, stage)
-            .await
-            .unwrap()
-            .unwrap_or_else(|why| panic!("{stage}: {why}"));
-        let d = app.wait_for_end(id).await.unwrap();
-        assert_eq!(d.state.as_str(), "succeeded", "{stage}");
+        app.deployed(&olga, &b, stage).await.unwrap();
     }
     let deployments = fake.deployments();
     let envs: Vec<(&str, &[String])> = deployments
@@ -343,14 +325,7 @@ async fn cancelling_an_actions_deploy_cancels_its_workflow_run_and_ends_the_gith
         .logged_in("olga", &[Role::Dev, Role::Qa, Role::Ops])
         .await
         .unwrap();
-    app.post_form(&olga, "/pipelines/web/ready", &[("sha", &b)])
-        .await
-        .unwrap();
-    let id = app
-        .promote(&olga, &b, "staging")
-        .await
-        .unwrap()
-        .expect("promoted");
+    let id = started(&app, &olga, &b).await;
     // The run never finishes by itself; Slipway found it once its log says so.
     poll_until(
         "the run to be followed",

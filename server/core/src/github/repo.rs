@@ -352,7 +352,8 @@ impl GitHubRepo {
             return Ok(false);
         }
         match self.compare(sha, &head).await? {
-            Some(c) => Ok(matches!(c.relation, Relation::Ahead | Relation::Identical)),
+            // On the branch: the branch's head descends from it.
+            Some(c) => Ok(c.relation.base_is_ancestor()),
             None => {
                 unknown().put(key, ());
                 Ok(false)

@@ -3,10 +3,11 @@
 //! [`CHECK_NAME`].
 //!
 //! - A URL template (`{sha}`): a 2xx JSON answer `{"state": "success" | "pending" |
-//!   "failure" | "error", "url": "…"}`; a 404 (or 5xx, or no answer) means CI has not
-//!   reported yet.
+//!   "failure" | "error", "url": "…"}`; a 404 means CI has not reported yet; anything
+//!   else (5xx, no answer, another body) is said on the card until the URL answers.
 //! - A command (`SLIPWAY_SHA` in its environment): exit 0 green, 75 (`EX_TEMPFAIL`)
-//!   still running, anything else failed (its last line says why).
+//!   still running, any other code failed (its last line says why); a command killed
+//!   or silent past its timeout is said on the card, like a URL that does not answer.
 
 use super::run_command;
 use crate::config::{ArtifactTarget, CiCheckConfig, PipelineConfig};
@@ -69,16 +70,13 @@ pub async fn ask(
         ArtifactTarget::Command(argv) => {
             let env = [("SLIPWAY_SHA", sha.as_str())];
             let answer = run_command(p, None, argv, &env, check.timeout).await?;
-            let code = answer
-                .detail
-                .strip_prefix("exit code ")
-                .and_then(|d| d.split(':').next())
-                .and_then(|c| c.parse::<i32>().ok());
-            Ok(match code {
-                Some(0) => result(CheckState::Success, None),
-                Some(STILL_RUNNING) => result(CheckState::Pending, None),
-                _ => result(CheckState::Failure, Some(answer.detail)),
-            })
+            match answer.exit_code {
+                Some(0) => Ok(result(CheckState::Success, None)),
+                Some(STILL_RUNNING) => Ok(result(CheckState::Pending, None)),
+                Some(_) => Ok(result(CheckState::Failure, Some(answer.detail))),
+                // Killed, or no answer in time: CI said nothing about the SHA.
+                None => Err(format!("the CI command did not answer: {}", answer.detail)),
+            }
         }
     }
 }

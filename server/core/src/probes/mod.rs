@@ -23,6 +23,8 @@ pub struct Answer {
     pub ok: bool,
     /// One line for people: "HTTP 200", "HTTP 503", "connection refused", "exit code 1: …".
     pub detail: String,
+    /// A command's exit code (none for a URL, a signal or a timeout).
+    pub exit_code: Option<i32>,
     /// The body or standard output, cut at 64 KiB.
     pub text: String,
 }
@@ -75,6 +77,7 @@ impl Prober {
                     ok: false,
                     detail,
                     text: String::new(),
+                    exit_code: None,
                 },
                 None,
             )
@@ -97,6 +100,7 @@ impl Prober {
                 ok: status.is_success(),
                 detail: format!("HTTP {}", status.as_u16()),
                 text,
+                exit_code: None,
             },
             Some(status.as_u16()),
         )
@@ -125,6 +129,7 @@ async fn command(
             ok: false,
             detail,
             text: String::new(),
+            exit_code: None,
         })
 }
 
@@ -176,7 +181,12 @@ pub(crate) async fn run_command(
                 }
                 None => "killed by a signal".to_owned(),
             };
-            Ok(Answer { ok, detail, text })
+            Ok(Answer {
+                ok,
+                detail,
+                text,
+                exit_code: out.status.code(),
+            })
         }
         Ok(Err(e)) => Err(format!("could not run {program:?}: {e}")),
         Err(_) => {
@@ -191,6 +201,7 @@ pub(crate) async fn run_command(
                 ok: false,
                 detail: format!("no answer within {}s", timeout.as_secs()),
                 text: String::new(),
+                exit_code: None,
             })
         }
     }

@@ -201,7 +201,7 @@ pub async fn cancel(state: &Services, user: &User, id: DeploymentId) -> Result<(
 /// GitHub `push` come here.)
 pub async fn fetch_now(state: &Services, pipeline: &str) -> Result<(), crate::repos::RepoError> {
     match state.repos.fetch(pipeline).await {
-        Ok(()) | Err(crate::repos::RepoError::Git(_)) => {
+        Ok(()) | Err(crate::repos::RepoError::Git(_) | crate::repos::RepoError::GitHub(_)) => {
             state
                 .events
                 .board_changed(pipeline, BoardChange::Commits)

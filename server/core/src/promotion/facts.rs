@@ -12,7 +12,6 @@ use super::lookup::StageRef;
 use crate::calendar;
 use crate::config::PipelineConfig;
 use crate::config::StageConfig;
-use crate::repos::Relation;
 use crate::store::{ApprovalRecord, Drift, Freeze, RequestState, StageHealth};
 use crate::store::{StageSnapshot, User};
 use crate::Services;
@@ -43,19 +42,20 @@ async fn ancestry(
         return Ancestry::Same;
     }
     let id = &pipeline.id;
-    let cached = |a: &Sha, b: &Sha| {
-        let storage = state.storage.clone();
-        let (a, b) = (a.clone(), b.clone());
-        async move { storage.cached_ancestry(id, &a, &b).await.ok().flatten() }
-    };
     let diverges = |older| Ancestry::Diverges {
         current: current.clone(),
         older,
     };
-    match cached(current, sha).await {
+    let storage = &state.storage;
+    match storage
+        .cached_ancestry(id, current, sha)
+        .await
+        .ok()
+        .flatten()
+    {
         Some(true) => return Ancestry::Descends,
         Some(false) => {
-            if let Some(older) = cached(sha, current).await {
+            if let Ok(Some(older)) = storage.cached_ancestry(id, sha, current).await {
                 return diverges(older);
             }
         }
@@ -72,20 +72,9 @@ async fn ancestry(
         }
     };
     // History never changes for two commits both present: remember both directions.
-    let (forward, backward) = match relation {
-        Relation::Identical => (true, true),
-        Relation::Ahead => (true, false),
-        Relation::Behind => (false, true),
-        Relation::Diverged => (false, false),
-    };
-    let _ = state
-        .storage
-        .cache_ancestry(id, current, sha, forward)
-        .await;
-    let _ = state
-        .storage
-        .cache_ancestry(id, sha, current, backward)
-        .await;
+    let (forward, backward) = (relation.base_is_ancestor(), relation.head_is_ancestor());
+    let _ = storage.cache_ancestry(id, current, sha, forward).await;
+    let _ = storage.cache_ancestry(id, sha, current, backward).await;
     if forward {
         Ancestry::Descends
     } else {

@@ -41,10 +41,12 @@ pub async fn compare(
         .await
         .map_err(failed)?;
     // Both were just found on the branch, so the repository knows them.
-    let descends = matches!(
-        state.repos.relation(id, from, to).await.map_err(failed)?,
-        Some(Relation::Ahead | Relation::Identical)
-    );
+    let descends = state
+        .repos
+        .relation(id, from, to)
+        .await
+        .map_err(failed)?
+        .is_some_and(Relation::base_is_ancestor);
     let mut files = state
         .repos
         .changed_files(id, from, to)

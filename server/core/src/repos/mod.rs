@@ -100,6 +100,16 @@ impl Relation {
             (false, false) => Relation::Diverged,
         }
     }
+
+    /// Whether `base` equals or is an ancestor of `head` (`head` descends from it).
+    pub fn base_is_ancestor(self) -> bool {
+        matches!(self, Relation::Identical | Relation::Ahead)
+    }
+
+    /// Whether `head` equals or is an ancestor of `base` (`head` is older).
+    pub fn head_is_ancestor(self) -> bool {
+        matches!(self, Relation::Identical | Relation::Behind)
+    }
 }
 
 /// Whether a SHA is a commit of a pipeline's branch.
@@ -486,6 +496,20 @@ impl Repos {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_relation_says_which_commit_is_the_others_ancestor_both_ways() {
+        for (base, head) in [(true, true), (true, false), (false, true), (false, false)] {
+            let r = Relation::of(base, head);
+            assert_eq!(
+                (r.base_is_ancestor(), r.head_is_ancestor()),
+                (base, head),
+                "{r:?}"
+            );
+        }
+        assert_eq!(Relation::of(true, false), Relation::Ahead);
+        assert_eq!(Relation::of(false, true), Relation::Behind);
+    }
 
     #[test]
     fn demand_fetches_come_in_a_burst_then_one_per_refill_period() {
