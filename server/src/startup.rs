@@ -13,10 +13,12 @@ use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
 use slipway_app::{shell, App};
 use slipway_core::config::Config;
+use slipway_core::config::DatabaseKind;
 use slipway_core::deploys::{self, Deploys};
 use slipway_core::events::{self as live, Events};
 use slipway_core::github::client::GitHubClients;
 use slipway_core::repos::Repos;
+use slipway_core::store::postgres::PgStorage;
 use slipway_core::store::sqlite::SqliteStorage;
 use slipway_core::store::Storage;
 use slipway_core::Services;
@@ -91,13 +93,28 @@ pub async fn open_storage(config: &Config) -> anyhow::Result<OpenedStorage> {
                 config.data_dir.display()
             )
         })?;
-    let storage = SqliteStorage::connect(&config.database_url).await?;
-    let sessions = DynSessionStore(Arc::new(tower_sessions_sqlx_store::SqliteStore::new(
-        storage.pool().clone(),
-    )));
-    Ok(OpenedStorage {
-        storage: Arc::new(storage),
-        sessions,
+    let url = config.database_url.expose();
+    Ok(match config.database_url.kind() {
+        DatabaseKind::Sqlite => {
+            let storage = SqliteStorage::connect(url).await?;
+            let sessions = tower_sessions_sqlx_store::SqliteStore::new(storage.pool().clone());
+            OpenedStorage {
+                storage: Arc::new(storage),
+                sessions: DynSessionStore(Arc::new(sessions)),
+            }
+        }
+        DatabaseKind::Postgres => {
+            let storage = PgStorage::connect(url).await?;
+            // The table is created by Slipway's own migrations, beside the others.
+            let sessions = tower_sessions_sqlx_store::PostgresStore::new(storage.pool().clone())
+                .with_schema_name("public")
+                .and_then(|store| store.with_table_name("tower_sessions"))
+                .map_err(anyhow::Error::msg)?;
+            OpenedStorage {
+                storage: Arc::new(storage),
+                sessions: DynSessionStore(Arc::new(sessions)),
+            }
+        }
     })
 }
 

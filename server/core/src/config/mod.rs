@@ -6,6 +6,7 @@
 //! expected. An operator fixing a config sees all mistakes at once, never a panic or a
 //! bare serde message. Every value a file may leave out is in [`defaults`].
 
+mod database;
 pub mod defaults;
 mod error;
 mod github;
@@ -20,6 +21,7 @@ pub use github::{ActionsDeployer, ExternalDeployer, GitHubAuth, GitHubConfig, Gi
 pub use globs::PathGlobs;
 pub use validate::is_safe_branch;
 
+pub use database::{DatabaseKind, DatabaseUrl};
 use slipway_model::client::IpNet;
 use slipway_model::{PipelineId, RoleSet, StageId};
 use std::collections::BTreeMap;
@@ -39,8 +41,8 @@ pub struct Config {
     pub base_url: url::Url,
     /// Where Slipway keeps its database (by default), repository mirrors and run files.
     pub data_dir: PathBuf,
-    /// sqlx database URL.
-    pub database_url: String,
+    /// Where the state lives: SQLite (the default, a file in `data_dir`) or PostgreSQL.
+    pub database_url: DatabaseUrl,
     /// Where the built site (`pkg/`, CSS) is served from; `None` picks the default.
     pub site_dir: Option<PathBuf>,
     /// Sessions end after this long without a request.

@@ -4,7 +4,9 @@
 
 use super::defaults;
 use super::raw::{RawConfig, RawHttp, RawPipeline};
-use super::{Config, ConfigError, DeployerKind, HttpConfig, PipelineConfig, Problem, RepoSource};
+use super::{
+    Config, ConfigError, DatabaseUrl, DeployerKind, HttpConfig, PipelineConfig, Problem, RepoSource,
+};
 use slipway_model::client::IpNet;
 use slipway_model::PipelineId;
 use std::collections::HashSet;
@@ -155,17 +157,13 @@ impl Validator<'_> {
             || base.join(defaults::DATA_DIR),
             |d| Self::resolve(base, d.get_ref()),
         );
+        let default_database = || DatabaseUrl::sqlite_file(&data_dir.join(defaults::DATABASE_FILE));
         let database_url = match &raw.database_url {
-            None => format!(
-                "sqlite://{}",
-                data_dir.join(defaults::DATABASE_FILE).display()
-            ),
-            Some(s) => {
-                if !s.get_ref().starts_with("sqlite:") {
-                    self.push(s, "database_url", "expected a SQLite URL like \"sqlite:///var/lib/slipway/slipway.db\" (PostgreSQL support is not built yet)");
-                }
-                s.get_ref().clone()
-            }
+            None => default_database(),
+            Some(s) => DatabaseUrl::parse(s.get_ref()).unwrap_or_else(|| {
+                self.push(s, "database_url", DatabaseUrl::EXPECTED);
+                default_database()
+            }),
         };
         let session_inactivity = match &raw.sessions.inactivity_minutes {
             None => defaults::SESSION_INACTIVITY,

@@ -3,11 +3,19 @@
 //! Split by aggregate: one trait per aggregate ([`UserStore`], [`LoginSessionStore`],
 //! [`DeploymentStore`], [`BoardStore`], [`AuditStore`], [`EventStore`], [`TokenStore`],
 //! [`ThrottleStore`], [`SignOffStore`], [`FreezeStore`], [`ApprovalStore`], [`NotificationStore`], [`HealthStore`], [`VersionStore`], [`ArtifactStore`], [`WebhookStore`], [`GitHubStore`]), and [`Storage`], all of them, which is what the services hold
-//! (`Arc<dyn Storage>`). SQLite ([`sqlite::SqliteStorage`]) is the embedded default,
-//! one file per aggregate; PostgreSQL (for several replicas) will be a second
-//! implementation held to the same promises by the contract suite ([`contract`]). Rows
-//! come back as domain types, never as sqlx types, so callers do not depend on the
-//! driver.
+//! (`Arc<dyn Storage>`). SQLite ([`sqlite::SqliteStorage`]) is the embedded default;
+//! PostgreSQL ([`postgres::PgStorage`]) serves several replicas. [`open`] picks one by
+//! the URL's scheme. Rows come back as domain types, never as sqlx types, so callers do
+//! not depend on the driver.
+//!
+//! **One set of queries.** The aggregates' queries live once, in `store/sql/` (one file
+//! per aggregate), written with `$1`-style parameters, which both drivers take. Each
+//! backend module compiles that folder with its own driver through
+//! [`backend_queries!`]: the module names the driver (`Db`, `DbRow`, `Conn`, `Pool`),
+//! its [`Dialect`] and its `Store` type, and implements `write_tx` (how a write
+//! transaction waits its turn). Where the two dialects' SQL differs, the operation holds
+//! both texts side by side with [`dialect_sql!`], so a change to one is seen next to the
+//! other. The contract suite ([`contract`]) holds both backends to the same promises.
 //!
 //! Methods of every aggregate are callable on a `dyn Storage` without importing the
 //! aggregate traits; a function that needs only one aggregate can take `&dyn UserStore`.
@@ -24,6 +32,7 @@ pub mod freezes;
 pub mod github;
 pub mod health;
 pub mod notifications;
+pub mod postgres;
 pub mod sessions;
 pub mod signoffs;
 pub mod sqlite;
@@ -59,6 +68,69 @@ use slipway_model::gates::GateResult;
 use slipway_model::{DeploymentId, LoginId, TokenId};
 use slipway_model::{PipelineId, RoleSet, Sha, StageId, UserName};
 use time::OffsetDateTime;
+
+/// The SQL dialect a backend module speaks; see [`dialect_sql!`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+/// An operation's SQL where the dialects differ: both texts side by side, chosen by the
+/// `DIALECT` of the backend module the shared queries are compiled in.
+macro_rules! dialect_sql {
+    (sqlite: $sqlite:expr, postgres: $postgres:expr $(,)?) => {
+        match DIALECT {
+            $crate::store::Dialect::Sqlite => $sqlite,
+            $crate::store::Dialect::Postgres => $postgres,
+        }
+    };
+}
+pub(crate) use dialect_sql;
+
+/// Compiles the shared queries (`store/sql/`) into the backend module that invokes it.
+macro_rules! backend_queries {
+    () => {
+        #[path = "../sql/common.rs"]
+        mod common;
+        use common::*;
+        #[path = "../sql/approvals.rs"]
+        mod approvals;
+        #[path = "../sql/artifacts.rs"]
+        mod artifacts;
+        #[path = "../sql/audit.rs"]
+        mod audit;
+        #[path = "../sql/board.rs"]
+        mod board;
+        #[path = "../sql/deployments.rs"]
+        mod deployments;
+        #[path = "../sql/events.rs"]
+        mod events;
+        #[path = "../sql/freezes.rs"]
+        mod freezes;
+        #[path = "../sql/github.rs"]
+        mod github;
+        #[path = "../sql/health.rs"]
+        mod health;
+        #[path = "../sql/notifications.rs"]
+        mod notifications;
+        #[path = "../sql/sessions.rs"]
+        mod sessions;
+        #[path = "../sql/signoffs.rs"]
+        mod signoffs;
+        #[path = "../sql/throttle.rs"]
+        mod throttle;
+        #[path = "../sql/tokens.rs"]
+        mod tokens;
+        #[path = "../sql/users.rs"]
+        mod users;
+        #[path = "../sql/versions.rs"]
+        mod versions;
+        #[path = "../sql/webhooks.rs"]
+        mod webhooks;
+    };
+}
+pub(crate) use backend_queries;
 
 /// Everything that can go wrong in storage. Callers map `Conflict`/`NotFound` to
 /// 4xx answers; `Database` is an internal error whose details are logged, never shown.

@@ -1,12 +1,12 @@
-//! [`NotificationStore`] on SQLite.
+//! [`NotificationStore`].
 
 use super::*;
 
 #[async_trait]
-impl NotificationStore for SqliteStorage {
+impl NotificationStore for Store {
     async fn notify(&self, user: UserId, text: &str, link: Option<&str>) -> StorageResult<()> {
         let mut tx = self.write_tx().await?;
-        sqlx::query("INSERT INTO notifications (user_id, at, text, link) VALUES (?, ?, ?, ?)")
+        sqlx::query("INSERT INTO notifications (user_id, at, text, link) VALUES ($1, $2, $3, $4)")
             .bind(user)
             .bind(self.clock.now())
             .bind(text)
@@ -27,8 +27,8 @@ impl NotificationStore for SqliteStorage {
             Option<String>,
             Option<OffsetDateTime>,
         )> = sqlx::query_as(
-            "SELECT at, text, link, read_at FROM notifications WHERE user_id = ? \
-                 ORDER BY id DESC LIMIT ?",
+            "SELECT at, text, link, read_at FROM notifications WHERE user_id = $1 \
+                 ORDER BY id DESC LIMIT $2",
         )
         .bind(user)
         .bind(limit)
@@ -48,7 +48,7 @@ impl NotificationStore for SqliteStorage {
 
     async fn unread_notifications(&self, user: UserId) -> StorageResult<i64> {
         sqlx::query_scalar(
-            "SELECT COUNT(*) FROM notifications WHERE user_id = ? AND read_at IS NULL",
+            "SELECT COUNT(*) FROM notifications WHERE user_id = $1 AND read_at IS NULL",
         )
         .bind(user)
         .fetch_one(&self.pool)
@@ -58,7 +58,7 @@ impl NotificationStore for SqliteStorage {
 
     async fn mark_notifications_read(&self, user: UserId) -> StorageResult<()> {
         let mut tx = self.write_tx().await?;
-        sqlx::query("UPDATE notifications SET read_at = ? WHERE user_id = ? AND read_at IS NULL")
+        sqlx::query("UPDATE notifications SET read_at = $1 WHERE user_id = $2 AND read_at IS NULL")
             .bind(self.clock.now())
             .bind(user)
             .execute(&mut *tx)

@@ -1,9 +1,10 @@
-//! Deployments and their logs. A deployment is created only inside the transaction that — on SQLite.
+//! Deployments and their logs. A deployment is created only inside the transaction that
+//! evaluated its gates, so a refusal and a creation can never both happen.
 
 use super::*;
 
 #[async_trait]
-impl DeploymentStore for SqliteStorage {
+impl DeploymentStore for Store {
     async fn stage_snapshot(
         &self,
         pipeline: &PipelineId,
@@ -59,7 +60,7 @@ impl DeploymentStore for SqliteStorage {
             .map_err(db("failed to encode a list of migrations"))?;
         let inserted = sqlx::query_scalar::<_, i64>(
             "INSERT INTO deployments (pipeline_id, stage_id, sha, previous_sha, kind, state, requested_by, reason, created_at, checklist, emergency_reason, migrations, migrations_note, drift_overwritten, drift_note) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id",
         )
         .bind(new.pipeline.as_str())
         .bind(new.stage.as_str())
@@ -90,7 +91,7 @@ impl DeploymentStore for SqliteStorage {
             }
             Err(e) => return Err(db("failed to insert a deployment")(e).into()),
         };
-        let row = sqlx::query(&deployment_select("WHERE d.id = ?"))
+        let row = sqlx::query(&deployment_select("WHERE d.id = $1"))
             .bind(id)
             .fetch_one(&mut *tx)
             .await
@@ -136,7 +137,7 @@ impl DeploymentStore for SqliteStorage {
         // Moves only a queued row: a deployment cancelled before its process started
         // stays cancelled.
         let done = sqlx::query(
-            "UPDATE deployments SET state = ?, pgid = ?, started_at = ? WHERE id = ? AND state = ?",
+            "UPDATE deployments SET state = $1, pgid = $2, started_at = $3 WHERE id = $4 AND state = $5",
         )
         .bind(DeploymentState::Running)
         .bind(pgid)
@@ -151,7 +152,7 @@ impl DeploymentStore for SqliteStorage {
 
     async fn mark_verifying(&self, id: DeploymentId) -> StorageResult<bool> {
         let done =
-            sqlx::query("UPDATE deployments SET state = ?, pgid = NULL WHERE id = ? AND state = ?")
+            sqlx::query("UPDATE deployments SET state = $1, pgid = NULL WHERE id = $2 AND state = $3")
                 .bind(DeploymentState::Verifying)
                 .bind(id)
                 .bind(DeploymentState::Running)
@@ -162,7 +163,7 @@ impl DeploymentStore for SqliteStorage {
     }
 
     async fn mark_attempt_running(&self, id: DeploymentId, pgid: i32) -> StorageResult<bool> {
-        let done = sqlx::query("UPDATE deployments SET pgid = ? WHERE id = ? AND state = ?")
+        let done = sqlx::query("UPDATE deployments SET pgid = $1 WHERE id = $2 AND state = $3")
             .bind(pgid)
             .bind(id)
             .bind(DeploymentState::Running)
@@ -174,10 +175,12 @@ impl DeploymentStore for SqliteStorage {
 
     async fn record_retry(&self, id: DeploymentId, retry: &Retry) -> StorageResult<bool> {
         let entry = serde_json::to_string(retry).map_err(db("failed to encode a retry"))?;
-        let done = sqlx::query(
-            "UPDATE deployments SET retries = json_insert(coalesce(retries, '[]'), '$[#]', json(?)), pgid = NULL \
-             WHERE id = ? AND state = ?",
-        )
+        let done = sqlx::query(dialect_sql!(
+            sqlite: "UPDATE deployments SET retries = json_insert(coalesce(retries, '[]'), '$[#]', json($1)), pgid = NULL \
+                     WHERE id = $2 AND state = $3",
+            postgres: "UPDATE deployments SET retries = (coalesce(retries, '[]')::jsonb || jsonb_build_array($1::jsonb))::text, \
+                       pgid = NULL WHERE id = $2 AND state = $3",
+        ))
         .bind(entry)
         .bind(id)
         .bind(DeploymentState::Running)
@@ -200,8 +203,8 @@ impl DeploymentStore for SqliteStorage {
             )));
         }
         let done = sqlx::query(
-            "UPDATE deployments SET state = ?, exit_code = ?, finished_at = ?, pgid = NULL \
-             WHERE id = ? AND state IN (?, ?, ?)",
+            "UPDATE deployments SET state = $1, exit_code = $2, finished_at = $3, pgid = NULL \
+             WHERE id = $4 AND state IN ($5, $6, $7)",
         )
         .bind(state)
         .bind(exit_code)
@@ -217,7 +220,7 @@ impl DeploymentStore for SqliteStorage {
     }
 
     async fn deployment(&self, id: DeploymentId) -> StorageResult<Option<Deployment>> {
-        sqlx::query(&deployment_select("WHERE d.id = ?"))
+        sqlx::query(&deployment_select("WHERE d.id = $1"))
             .bind(id)
             .fetch_optional(&self.pool)
             .await
@@ -228,7 +231,7 @@ impl DeploymentStore for SqliteStorage {
 
     async fn unfinished_deployments(&self) -> StorageResult<Vec<Deployment>> {
         let rows = sqlx::query(&deployment_select(
-            "WHERE d.state IN (?, ?, ?) ORDER BY d.id",
+            "WHERE d.state IN ($1, $2, $3) ORDER BY d.id",
         ))
         .bind(ACTIVE[0])
         .bind(ACTIVE[1])
@@ -246,7 +249,7 @@ impl DeploymentStore for SqliteStorage {
         limit: i64,
     ) -> StorageResult<Vec<Deployment>> {
         let rows = sqlx::query(&deployment_select(
-            "WHERE d.pipeline_id = ? AND d.stage_id = ? ORDER BY d.id DESC LIMIT ?",
+            "WHERE d.pipeline_id = $1 AND d.stage_id = $2 ORDER BY d.id DESC LIMIT $3",
         ))
         .bind(pipeline.as_str())
         .bind(stage.as_str())
@@ -265,8 +268,8 @@ impl DeploymentStore for SqliteStorage {
         limit: i64,
     ) -> StorageResult<Vec<(DeploymentId, Sha)>> {
         let rows = sqlx::query(
-            "SELECT id, sha FROM deployments WHERE pipeline_id = ? AND stage_id = ? AND state = ? \
-             AND (? IS NULL OR id < ?) ORDER BY id DESC LIMIT ?",
+            "SELECT id, sha FROM deployments WHERE pipeline_id = $1 AND stage_id = $2 AND state = $3 \
+             AND ($4 IS NULL OR id < $5) ORDER BY id DESC LIMIT $6",
         )
         .bind(pipeline.as_str())
         .bind(stage.as_str())
@@ -353,7 +356,7 @@ impl DeploymentStore for SqliteStorage {
 
     async fn log_size(&self, deployment: DeploymentId) -> StorageResult<(i64, i64)> {
         sqlx::query_as(
-            "SELECT COUNT(*), COALESCE(MAX(seq), 0) FROM deployment_log WHERE deployment_id = ?",
+            "SELECT COUNT(*), COALESCE(MAX(seq), 0) FROM deployment_log WHERE deployment_id = $1",
         )
         .bind(deployment)
         .fetch_one(&self.pool)
@@ -363,7 +366,7 @@ impl DeploymentStore for SqliteStorage {
 
     async fn log_tail(&self, deployment: DeploymentId, limit: i64) -> StorageResult<Vec<LogLine>> {
         let mut rows = sqlx::query_as::<_, LogLine>(
-            "SELECT seq, attempt, at, stream, line FROM deployment_log WHERE deployment_id = ? ORDER BY seq DESC LIMIT ?",
+            "SELECT seq, attempt, at, stream, line FROM deployment_log WHERE deployment_id = $1 ORDER BY seq DESC LIMIT $2",
         )
         .bind(deployment)
         .bind(limit)
@@ -383,10 +386,10 @@ impl DeploymentStore for SqliteStorage {
         stream: &str,
         line: &str,
     ) -> StorageResult<()> {
-        sqlx::query("INSERT INTO deployment_log (deployment_id, seq, attempt, at, stream, line) VALUES (?, ?, ?, ?, ?, ?)")
+        sqlx::query("INSERT INTO deployment_log (deployment_id, seq, attempt, at, stream, line) VALUES ($1, $2, $3, $4, $5, $6)")
             .bind(deployment)
             .bind(seq)
-            .bind(attempt)
+            .bind(i64::from(attempt))
             .bind(at)
             .bind(stream)
             .bind(line)
@@ -403,7 +406,7 @@ impl DeploymentStore for SqliteStorage {
         limit: i64,
     ) -> StorageResult<Vec<LogLine>> {
         let rows = sqlx::query_as::<_, LogLine>(
-            "SELECT seq, attempt, at, stream, line FROM deployment_log WHERE deployment_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+            "SELECT seq, attempt, at, stream, line FROM deployment_log WHERE deployment_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
         )
         .bind(deployment)
         .bind(after_seq)

@@ -1,9 +1,9 @@
-//! API tokens: stored as hashes with a display prefix, shown once at creation. — on SQLite.
+//! API tokens: stored as hashes with a display prefix, shown once at creation.
 
 use super::*;
 
 #[async_trait]
-impl TokenStore for SqliteStorage {
+impl TokenStore for Store {
     async fn create_token(
         &self,
         user: UserId,
@@ -13,7 +13,7 @@ impl TokenStore for SqliteStorage {
     ) -> StorageResult<ApiToken> {
         let now = self.clock.now();
         let id: TokenId = sqlx::query_scalar(
-            "INSERT INTO api_tokens (user_id, name, token_hash, prefix, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
+            "INSERT INTO api_tokens (user_id, name, token_hash, prefix, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
         )
         .bind(user)
         .bind(name)
@@ -36,7 +36,7 @@ impl TokenStore for SqliteStorage {
 
     async fn tokens_of(&self, user: UserId) -> StorageResult<Vec<ApiToken>> {
         let rows = sqlx::query_as::<_, ApiToken>(
-            "SELECT id, user_id, name, prefix, created_at, last_used_at, revoked_at FROM api_tokens WHERE user_id = ? ORDER BY id DESC",
+            "SELECT id, user_id, name, prefix, created_at, last_used_at, revoked_at FROM api_tokens WHERE user_id = $1 ORDER BY id DESC",
         )
         .bind(user)
         .fetch_all(&self.pool)
@@ -46,7 +46,7 @@ impl TokenStore for SqliteStorage {
     }
 
     async fn revoke_token(&self, user: UserId, id: TokenId) -> StorageResult<bool> {
-        let done = sqlx::query("UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND user_id = ? AND revoked_at IS NULL")
+        let done = sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL")
             .bind(self.clock.now())
             .bind(id)
             .bind(user)
@@ -58,7 +58,7 @@ impl TokenStore for SqliteStorage {
 
     async fn revoke_tokens_of(&self, user: UserId) -> StorageResult<u64> {
         let done = sqlx::query(
-            "UPDATE api_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL",
+            "UPDATE api_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
         )
         .bind(self.clock.now())
         .bind(user)
@@ -70,7 +70,7 @@ impl TokenStore for SqliteStorage {
 
     async fn user_by_token(&self, token_hash: &str) -> StorageResult<Option<User>> {
         let user_id: Option<UserId> = sqlx::query_scalar(
-            "UPDATE api_tokens SET last_used_at = ? WHERE token_hash = ? AND revoked_at IS NULL RETURNING user_id",
+            "UPDATE api_tokens SET last_used_at = $1 WHERE token_hash = $2 AND revoked_at IS NULL RETURNING user_id",
         )
         .bind(self.clock.now())
         .bind(token_hash)

@@ -1,9 +1,9 @@
-//! Stored live events: their row id is the SSE event id. — on SQLite.
+//! Stored live events: their row id is the SSE event id.
 
 use super::*;
 
 #[async_trait]
-impl EventStore for SqliteStorage {
+impl EventStore for Store {
     async fn append_event(
         &self,
         pipeline: &str,
@@ -11,7 +11,7 @@ impl EventStore for SqliteStorage {
         data: &str,
     ) -> StorageResult<StoredEvent> {
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO events (at, pipeline_id, kind, data) VALUES (?, ?, ?, ?) RETURNING id",
+            "INSERT INTO events (at, pipeline_id, kind, data) VALUES ($1, $2, $3, $4) RETURNING id",
         )
         .bind(self.clock.now())
         .bind(pipeline)
@@ -35,7 +35,7 @@ impl EventStore for SqliteStorage {
         limit: i64,
     ) -> StorageResult<Vec<StoredEvent>> {
         let rows = sqlx::query_as::<_, StoredEvent>(
-            "SELECT id, pipeline_id, kind, data FROM events WHERE id > ? AND (? IS NULL OR pipeline_id = ?) ORDER BY id LIMIT ?",
+            "SELECT id, pipeline_id, kind, data FROM events WHERE id > $1 AND ($2 IS NULL OR pipeline_id = $3) ORDER BY id LIMIT $4",
         )
         .bind(after_id)
         .bind(pipeline)
@@ -57,7 +57,7 @@ impl EventStore for SqliteStorage {
     }
 
     async fn prune_events(&self, keep: i64) -> StorageResult<u64> {
-        let done = sqlx::query("DELETE FROM events WHERE id <= (SELECT MAX(id) FROM events) - ?")
+        let done = sqlx::query("DELETE FROM events WHERE id <= (SELECT MAX(id) FROM events) - $1")
             .bind(keep)
             .execute(&self.pool)
             .await

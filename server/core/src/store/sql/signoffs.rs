@@ -1,4 +1,4 @@
-//! [`SignOffStore`] on SQLite.
+//! [`SignOffStore`].
 
 use super::*;
 use slipway_model::error::AppError;
@@ -54,7 +54,7 @@ impl TryFrom<SignOffRow> for SignOffRecord {
     }
 }
 
-fn sign_off_from_row(row: &sqlx::sqlite::SqliteRow) -> StorageResult<SignOffRecord> {
+fn sign_off_from_row(row: &DbRow) -> StorageResult<SignOffRecord> {
     use sqlx::FromRow as _;
     SignOffRow::from_row(row)
         .map_err(db("failed to read a sign-off row"))?
@@ -63,13 +63,13 @@ fn sign_off_from_row(row: &sqlx::sqlite::SqliteRow) -> StorageResult<SignOffReco
 
 /// The sign-off in force for (pipeline, stage, SHA), with any executor.
 pub(super) async fn in_force(
-    conn: &mut sqlx::SqliteConnection,
+    conn: &mut Conn,
     pipeline: &PipelineId,
     stage: &StageId,
     sha: &Sha,
 ) -> StorageResult<Option<SignOffRecord>> {
     sqlx::query(&format!(
-        "{SIGN_OFF_SELECT} WHERE s.pipeline_id = ? AND s.stage_id = ? AND s.sha = ? AND s.ended_at IS NULL"
+        "{SIGN_OFF_SELECT} WHERE s.pipeline_id = $1 AND s.stage_id = $2 AND s.sha = $3 AND s.ended_at IS NULL"
     ))
     .bind(pipeline.as_str())
     .bind(stage.as_str())
@@ -84,7 +84,7 @@ pub(super) async fn in_force(
 /// Voids the sign-off in force of `sha` on a stage, inside the caller's transaction
 /// (the one creating the rollback that voids it).
 pub(super) async fn void(
-    tx: &mut sqlx::Transaction<'_, Sqlite>,
+    tx: &mut sqlx::Transaction<'_, Db>,
     now: OffsetDateTime,
     pipeline: &PipelineId,
     stage: &StageId,
@@ -107,7 +107,7 @@ pub(super) async fn void(
 
 #[allow(clippy::too_many_arguments)]
 async fn end(
-    conn: &mut sqlx::SqliteConnection,
+    conn: &mut Conn,
     now: OffsetDateTime,
     pipeline: &PipelineId,
     stage: &StageId,
@@ -117,8 +117,8 @@ async fn end(
     reason: &str,
 ) -> StorageResult<()> {
     sqlx::query(
-        "UPDATE sign_offs SET ended_at = ?, ended_how = ?, ended_by = ?, end_reason = ? \
-         WHERE pipeline_id = ? AND stage_id = ? AND sha = ? AND ended_at IS NULL",
+        "UPDATE sign_offs SET ended_at = $1, ended_how = $2, ended_by = $3, end_reason = $4 \
+         WHERE pipeline_id = $5 AND stage_id = $6 AND sha = $7 AND ended_at IS NULL",
     )
     .bind(now)
     .bind(how.as_str())
@@ -135,7 +135,7 @@ async fn end(
 
 /// Reads what a sign-off command is checked against, inside its transaction.
 async fn facts(
-    conn: &mut sqlx::SqliteConnection,
+    conn: &mut Conn,
     now: OffsetDateTime,
     key: SignOffKey<'_>,
 ) -> StorageResult<SignOffFacts> {
@@ -150,8 +150,8 @@ async fn facts(
     )
     .await?;
     let moved_on = sqlx::query_scalar::<_, i64>(
-        "SELECT COUNT(*) FROM deployments WHERE pipeline_id = ? AND stage_id = ? AND sha = ? \
-         AND state IN (?, ?, ?, ?)",
+        "SELECT COUNT(*) FROM deployments WHERE pipeline_id = $1 AND stage_id = $2 AND sha = $3 \
+         AND state IN ($4, $5, $6, $7)",
     )
     .bind(key.pipeline.as_str())
     .bind(key.next_stage.as_str())
@@ -177,7 +177,7 @@ fn checked(check: SignOffCheck<'_>, facts: &SignOffFacts) -> Result<(), CheckedE
 }
 
 #[async_trait]
-impl SignOffStore for SqliteStorage {
+impl SignOffStore for Store {
     async fn sign_off(
         &self,
         key: SignOffKey<'_>,
@@ -190,7 +190,7 @@ impl SignOffStore for SqliteStorage {
         checked(check, &facts(&mut tx, now, key).await?)?;
         let inserted = sqlx::query(
             "INSERT INTO sign_offs (pipeline_id, stage_id, sha, signed_by, note, signed_at) \
-             VALUES (?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(key.pipeline.as_str())
         .bind(key.stage.as_str())
@@ -249,7 +249,7 @@ impl SignOffStore for SqliteStorage {
         tx.commit()
             .await
             .map_err(db("failed to commit a withdrawal"))?;
-        let name: Option<String> = sqlx::query_scalar("SELECT name FROM users WHERE id = ?")
+        let name: Option<String> = sqlx::query_scalar("SELECT name FROM users WHERE id = $1")
             .bind(by)
             .fetch_optional(&self.pool)
             .await
@@ -271,7 +271,7 @@ impl SignOffStore for SqliteStorage {
         if shas.is_empty() {
             return Ok(Vec::new());
         }
-        let mut query = QueryBuilder::<Sqlite>::new(format!(
+        let mut query = QueryBuilder::<Db>::new(format!(
             "{SIGN_OFF_SELECT} WHERE s.ended_at IS NULL AND s.pipeline_id = "
         ));
         query.push_bind(pipeline.as_str());
@@ -296,7 +296,7 @@ impl SignOffStore for SqliteStorage {
         limit: i64,
     ) -> StorageResult<Vec<SignOffRecord>> {
         let rows = sqlx::query(&format!(
-            "{SIGN_OFF_SELECT} WHERE s.pipeline_id = ? AND s.stage_id = ? ORDER BY s.id DESC LIMIT ?"
+            "{SIGN_OFF_SELECT} WHERE s.pipeline_id = $1 AND s.stage_id = $2 ORDER BY s.id DESC LIMIT $3"
         ))
         .bind(pipeline.as_str())
         .bind(stage.as_str())

@@ -1,4 +1,4 @@
-//! [`WebhookStore`] on SQLite.
+//! [`WebhookStore`].
 
 use super::*;
 
@@ -47,7 +47,7 @@ fn delivery_from_row(r: DeliveryRow) -> StorageResult<Delivery> {
 }
 
 #[async_trait]
-impl WebhookStore for SqliteStorage {
+impl WebhookStore for Store {
     async fn webhook_cursor(&self) -> StorageResult<i64> {
         let mut tx = self.write_tx().await?;
         sqlx::query(
@@ -71,7 +71,7 @@ impl WebhookStore for SqliteStorage {
     async fn audit_after(&self, after: i64, limit: i64) -> StorageResult<Vec<AuditEntry>> {
         sqlx::query_as(
             "SELECT id, at, actor, action, pipeline_id, stage_id, sha, target, outcome, detail \
-             FROM audit_log WHERE id > ? ORDER BY id LIMIT ?",
+             FROM audit_log WHERE id > $1 ORDER BY id LIMIT $2",
         )
         .bind(after)
         .bind(limit)
@@ -89,7 +89,7 @@ impl WebhookStore for SqliteStorage {
         let now = self.clock.now();
         let mut tx = self.write_tx().await?;
         let moved =
-            sqlx::query("UPDATE webhook_cursor SET audit_id = ? WHERE id = 1 AND audit_id = ?")
+            sqlx::query("UPDATE webhook_cursor SET audit_id = $1 WHERE id = 1 AND audit_id = $2")
                 .bind(through)
                 .bind(seen)
                 .execute(&mut *tx)
@@ -102,7 +102,7 @@ impl WebhookStore for SqliteStorage {
         for d in deliveries {
             sqlx::query(
                 "INSERT INTO webhook_deliveries (pipeline_id, webhook_id, event, audit_id, url, body, \
-                 created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) \
+                 created_at, next_attempt_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
                  ON CONFLICT (pipeline_id, webhook_id, audit_id) DO NOTHING",
             )
             .bind(&d.pipeline)
@@ -129,7 +129,7 @@ impl WebhookStore for SqliteStorage {
         limit: i64,
     ) -> StorageResult<Vec<Delivery>> {
         let rows: Vec<DeliveryRow> = sqlx::query_as(&format!(
-            "{DELIVERY_SELECT} WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?"
+            "{DELIVERY_SELECT} WHERE state = 'pending' AND next_attempt_at <= $1 ORDER BY next_attempt_at, id LIMIT $2"
         ))
         .bind(now)
         .bind(limit)
@@ -147,8 +147,8 @@ impl WebhookStore for SqliteStorage {
     ) -> StorageResult<bool> {
         let mut tx = self.write_tx().await?;
         let n = sqlx::query(
-            "UPDATE webhook_deliveries SET attempts = attempts + 1, next_attempt_at = ?, last_attempt_at = ? \
-             WHERE id = ? AND state = 'pending' AND attempts = ?",
+            "UPDATE webhook_deliveries SET attempts = attempts + 1, next_attempt_at = $1, last_attempt_at = $2 \
+             WHERE id = $3 AND state = 'pending' AND attempts = $4",
         )
         .bind(lease)
         .bind(self.clock.now())
@@ -167,7 +167,7 @@ impl WebhookStore for SqliteStorage {
     async fn delivery_result(&self, id: i64, result: &AttemptResult) -> StorageResult<()> {
         let mut tx = self.write_tx().await?;
         sqlx::query(
-            "UPDATE webhook_deliveries SET state = ?, last_result = ?, next_attempt_at = ? WHERE id = ?",
+            "UPDATE webhook_deliveries SET state = $1, last_result = $2, next_attempt_at = $3 WHERE id = $4",
         )
         .bind(result.state.as_str())
         .bind(&result.result)
@@ -184,7 +184,7 @@ impl WebhookStore for SqliteStorage {
 
     async fn deliveries(&self, limit: i64) -> StorageResult<Vec<Delivery>> {
         let rows: Vec<DeliveryRow> =
-            sqlx::query_as(&format!("{DELIVERY_SELECT} ORDER BY id DESC LIMIT ?"))
+            sqlx::query_as(&format!("{DELIVERY_SELECT} ORDER BY id DESC LIMIT $1"))
                 .bind(limit)
                 .fetch_all(&self.pool)
                 .await
@@ -195,7 +195,7 @@ impl WebhookStore for SqliteStorage {
     async fn prune_deliveries(&self, before: OffsetDateTime) -> StorageResult<u64> {
         let mut tx = self.write_tx().await?;
         let n = sqlx::query(
-            "DELETE FROM webhook_deliveries WHERE state <> 'pending' AND created_at < ?",
+            "DELETE FROM webhook_deliveries WHERE state <> 'pending' AND created_at < $1",
         )
         .bind(before)
         .execute(&mut *tx)

@@ -1,9 +1,9 @@
-//! The audit log: appended to, never changed. — on SQLite.
+//! The audit log: appended to, never changed.
 
 use super::*;
 
 #[async_trait]
-impl AuditStore for SqliteStorage {
+impl AuditStore for Store {
     async fn audit(&self, e: NewAudit) -> StorageResult<()> {
         let mut conn = self
             .pool
@@ -16,8 +16,8 @@ impl AuditStore for SqliteStorage {
     async fn audit_query(&self, f: &AuditFilter) -> StorageResult<Vec<AuditEntry>> {
         let rows = sqlx::query_as::<_, AuditEntry>(
             "SELECT id, at, actor, action, pipeline_id, stage_id, sha, target, outcome, detail FROM audit_log \
-             WHERE (?1 IS NULL OR actor = ?1) AND (?2 IS NULL OR action = ?2) AND (?3 IS NULL OR pipeline_id = ?3) \
-             AND (?4 IS NULL OR outcome = ?4) AND (?5 IS NULL OR id < ?5) ORDER BY id DESC LIMIT ?6",
+             WHERE ($1 IS NULL OR actor = $1) AND ($2 IS NULL OR action = $2) AND ($3 IS NULL OR pipeline_id = $3) \
+             AND ($4 IS NULL OR outcome = $4) AND ($5 IS NULL OR id < $5) ORDER BY id DESC LIMIT $6",
         )
         .bind(f.actor.as_deref())
         .bind(f.action.as_deref())
@@ -34,13 +34,13 @@ impl AuditStore for SqliteStorage {
 
 /// Appends `e` on `conn` (a pooled connection, or a transaction the entry belongs to).
 pub(super) async fn insert_audit(
-    conn: &mut sqlx::SqliteConnection,
+    conn: &mut Conn,
     at: OffsetDateTime,
     e: NewAudit,
 ) -> StorageResult<()> {
     sqlx::query(
         "INSERT INTO audit_log (at, actor, action, pipeline_id, stage_id, sha, target, outcome, detail) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(at)
     .bind(e.actor)

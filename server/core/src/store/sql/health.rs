@@ -1,9 +1,9 @@
-//! [`HealthStore`] on SQLite.
+//! [`HealthStore`].
 
 use super::*;
 
 const HEALTH_SELECT: &str =
-    "SELECT stage_id, status, detail, since, checked_at FROM stage_health WHERE pipeline_id = ?";
+    "SELECT stage_id, status, detail, since, checked_at FROM stage_health WHERE pipeline_id = $1";
 
 type HealthRow = (String, String, String, OffsetDateTime, OffsetDateTime);
 
@@ -19,7 +19,7 @@ fn health_from_row((stage, status, detail, since, checked_at): HealthRow) -> Sta
 
 /// The pipeline's probed stages, on any executor (the snapshot reads them in its
 /// transaction).
-pub(super) async fn of_pipeline<'e, E: Executor<'e, Database = Sqlite>>(
+pub(super) async fn of_pipeline<'e, E: Executor<'e, Database = Db>>(
     executor: E,
     pipeline: &PipelineId,
 ) -> StorageResult<Vec<StageHealth>> {
@@ -32,7 +32,7 @@ pub(super) async fn of_pipeline<'e, E: Executor<'e, Database = Sqlite>>(
 }
 
 #[async_trait]
-impl HealthStore for SqliteStorage {
+impl HealthStore for Store {
     async fn record_health(
         &self,
         pipeline: &PipelineId,
@@ -44,7 +44,7 @@ impl HealthStore for SqliteStorage {
         let status = if healthy { "healthy" } else { "unhealthy" };
         let mut tx = self.write_tx().await?;
         let before: Option<String> = sqlx::query_scalar(
-            "SELECT status FROM stage_health WHERE pipeline_id = ? AND stage_id = ?",
+            "SELECT status FROM stage_health WHERE pipeline_id = $1 AND stage_id = $2",
         )
         .bind(pipeline.as_str())
         .bind(stage.as_str())
@@ -53,7 +53,7 @@ impl HealthStore for SqliteStorage {
         .map_err(db("failed to read a stage's health"))?;
         sqlx::query(
             "INSERT INTO stage_health (pipeline_id, stage_id, status, detail, since, checked_at) \
-             VALUES (?, ?, ?, ?, ?, ?) \
+             VALUES ($1, $2, $3, $4, $5, $6) \
              ON CONFLICT (pipeline_id, stage_id) DO UPDATE SET \
                since = CASE WHEN stage_health.status = excluded.status THEN stage_health.since ELSE excluded.since END, \
                status = excluded.status, detail = excluded.detail, checked_at = excluded.checked_at",

@@ -1,9 +1,9 @@
-//! Login attempts, for the login throttle. — on SQLite.
+//! Login attempts, for the login throttle.
 
 use super::*;
 
 #[async_trait]
-impl ThrottleStore for SqliteStorage {
+impl ThrottleStore for Store {
     async fn reserve_login_attempt(
         &self,
         account: &str,
@@ -17,14 +17,14 @@ impl ThrottleStore for SqliteStorage {
         let mut tx = self.write_tx().await?;
         let read = "failed to read failed logins";
         let by_account: Vec<f64> =
-            sqlx::query_scalar("SELECT at FROM login_failures WHERE account = ? AND at >= ?")
+            sqlx::query_scalar("SELECT at FROM login_failures WHERE account = $1 AND at >= $2")
                 .bind(account)
                 .bind(since)
                 .fetch_all(&mut *tx)
                 .await
                 .map_err(db(read))?;
         let by_client: Vec<f64> =
-            sqlx::query_scalar("SELECT at FROM login_failures WHERE client = ? AND at >= ?")
+            sqlx::query_scalar("SELECT at FROM login_failures WHERE client = $1 AND at >= $2")
                 .bind(client)
                 .bind(since)
                 .fetch_all(&mut *tx)
@@ -34,7 +34,7 @@ impl ThrottleStore for SqliteStorage {
             return Ok(Attempt::Throttled(wait));
         }
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO login_failures (at, account, client) VALUES (?, ?, ?) RETURNING id",
+            "INSERT INTO login_failures (at, account, client) VALUES ($1, $2, $3) RETURNING id",
         )
         .bind(at)
         .bind(account)
@@ -42,7 +42,7 @@ impl ThrottleStore for SqliteStorage {
         .fetch_one(&mut *tx)
         .await
         .map_err(db("failed to count a login attempt"))?;
-        sqlx::query("DELETE FROM login_failures WHERE at < ?")
+        sqlx::query("DELETE FROM login_failures WHERE at < $1")
             .bind(at - 86_400.0)
             .execute(&mut *tx)
             .await
@@ -61,7 +61,7 @@ impl ThrottleStore for SqliteStorage {
     ) -> StorageResult<Option<u64>> {
         let mut tx = self.write_tx().await?;
         let row: Option<(f64, i64)> = sqlx::query_as(
-            "SELECT last_audited_at, unaudited FROM login_throttle_audits WHERE client = ?",
+            "SELECT last_audited_at, unaudited FROM login_throttle_audits WHERE client = $1",
         )
         .bind(client)
         .fetch_optional(&mut *tx)
@@ -70,7 +70,7 @@ impl ThrottleStore for SqliteStorage {
         let audit = match row {
             Some((last, _)) if at - last < every => {
                 sqlx::query(
-                    "UPDATE login_throttle_audits SET unaudited = unaudited + 1 WHERE client = ?",
+                    "UPDATE login_throttle_audits SET unaudited = unaudited + 1 WHERE client = $1",
                 )
                 .bind(client)
                 .execute(&mut *tx)
@@ -80,7 +80,7 @@ impl ThrottleStore for SqliteStorage {
             }
             previous => {
                 sqlx::query(
-                    "INSERT INTO login_throttle_audits (client, last_audited_at, unaudited) VALUES (?, ?, 0) \
+                    "INSERT INTO login_throttle_audits (client, last_audited_at, unaudited) VALUES ($1, $2, 0) \
                      ON CONFLICT (client) DO UPDATE SET last_audited_at = excluded.last_audited_at, unaudited = 0",
                 )
                 .bind(client)
@@ -88,7 +88,7 @@ impl ThrottleStore for SqliteStorage {
                 .execute(&mut *tx)
                 .await
                 .map_err(db("failed to note a throttled attempt"))?;
-                sqlx::query("DELETE FROM login_throttle_audits WHERE last_audited_at < ?")
+                sqlx::query("DELETE FROM login_throttle_audits WHERE last_audited_at < $1")
                     .bind(at - 86_400.0)
                     .execute(&mut *tx)
                     .await
@@ -110,8 +110,8 @@ impl ThrottleStore for SqliteStorage {
     ) -> StorageResult<()> {
         let forget = match how {
             Settled::Failed => return Ok(()),
-            Settled::Succeeded => "DELETE FROM login_failures WHERE id = ? OR account = ?",
-            Settled::NotTried => "DELETE FROM login_failures WHERE id = ? AND account = ?",
+            Settled::Succeeded => "DELETE FROM login_failures WHERE id = $1 OR account = $2",
+            Settled::NotTried => "DELETE FROM login_failures WHERE id = $1 AND account = $2",
         };
         sqlx::query(forget)
             .bind(id)

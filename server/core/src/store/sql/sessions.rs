@@ -1,9 +1,9 @@
-//! Login sessions: one row per login, so that an admin can end a user's sessions and a — on SQLite.
+//! Login sessions: one row per login, so that an admin can end a user's sessions and a.
 
 use super::*;
 
 #[async_trait]
-impl LoginSessionStore for SqliteStorage {
+impl LoginSessionStore for Store {
     async fn create_login_session(
         &self,
         user: UserId,
@@ -14,7 +14,7 @@ impl LoginSessionStore for SqliteStorage {
         let now = self.clock.now();
         let row = sqlx::query(&format!(
             "INSERT INTO user_sessions (user_id, created_at, expires_at, last_seen_at, client, user_agent) \
-             VALUES (?, ?, ?, ?, ?, ?) RETURNING {LOGIN_SESSION_COLUMNS}"
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING {LOGIN_SESSION_COLUMNS}"
         ))
         .bind(user)
         .bind(now)
@@ -30,7 +30,7 @@ impl LoginSessionStore for SqliteStorage {
 
     async fn login_session(&self, id: LoginId) -> StorageResult<Option<LoginSession>> {
         sqlx::query(&format!(
-            "SELECT {LOGIN_SESSION_COLUMNS} FROM user_sessions WHERE id = ?"
+            "SELECT {LOGIN_SESSION_COLUMNS} FROM user_sessions WHERE id = $1"
         ))
         .bind(id)
         .fetch_optional(&self.pool)
@@ -42,7 +42,7 @@ impl LoginSessionStore for SqliteStorage {
     }
 
     async fn touch_login_session(&self, id: LoginId, at: OffsetDateTime) -> StorageResult<()> {
-        sqlx::query("UPDATE user_sessions SET last_seen_at = ? WHERE id = ?")
+        sqlx::query("UPDATE user_sessions SET last_seen_at = $1 WHERE id = $2")
             .bind(at)
             .bind(id)
             .execute(&self.pool)
@@ -58,7 +58,7 @@ impl LoginSessionStore for SqliteStorage {
     ) -> StorageResult<Vec<LoginSession>> {
         let rows = sqlx::query(&format!(
             "SELECT {LOGIN_SESSION_COLUMNS} FROM user_sessions \
-             WHERE user_id = ? AND expires_at > ? ORDER BY id DESC"
+             WHERE user_id = $1 AND expires_at > $2 ORDER BY id DESC"
         ))
         .bind(user)
         .bind(now)
@@ -69,7 +69,7 @@ impl LoginSessionStore for SqliteStorage {
     }
 
     async fn end_login_session(&self, user: UserId, id: LoginId) -> StorageResult<bool> {
-        let done = sqlx::query("DELETE FROM user_sessions WHERE id = ? AND user_id = ?")
+        let done = sqlx::query("DELETE FROM user_sessions WHERE id = $1 AND user_id = $2")
             .bind(id)
             .bind(user)
             .execute(&self.pool)
@@ -83,7 +83,7 @@ impl LoginSessionStore for SqliteStorage {
         user: UserId,
         except: Option<LoginId>,
     ) -> StorageResult<u64> {
-        let done = sqlx::query("DELETE FROM user_sessions WHERE user_id = ? AND id IS NOT ?")
+        let done = sqlx::query("DELETE FROM user_sessions WHERE user_id = $1 AND id IS DISTINCT FROM $2")
             .bind(user)
             .bind(except)
             .execute(&self.pool)
@@ -93,22 +93,25 @@ impl LoginSessionStore for SqliteStorage {
     }
 
     async fn delete_expired_sessions(&self) -> StorageResult<u64> {
-        // tower-sessions-sqlx-store writes the expiry as RFC 3339 text (sqlx's encoding
-        // of `OffsetDateTime`) into the INTEGER column, and SQLite orders any text after
-        // any number: compare instants, not the stored values.
-        let done = sqlx::query("DELETE FROM tower_sessions WHERE unixepoch(expiry_date) < ?")
+        // On SQLite, tower-sessions-sqlx-store writes the expiry as RFC 3339 text (sqlx's
+        // encoding of `OffsetDateTime`) into the INTEGER column, and SQLite orders any
+        // text after any number: compare instants, not the stored values.
+        let done = sqlx::query(dialect_sql!(
+            sqlite: "DELETE FROM tower_sessions WHERE unixepoch(expiry_date) < $1",
+            postgres: "DELETE FROM tower_sessions WHERE expiry_date < to_timestamp($1)",
+        ))
             .bind(self.clock.now().unix_timestamp())
             .execute(&self.pool)
             .await
             .map_err(db("failed to delete expired sessions"))?;
         // Past their absolute end, login sessions are refused whether their row
         // exists or not (a missing row refuses too), so they can go.
-        let logins = sqlx::query("DELETE FROM user_sessions WHERE expires_at < ?")
+        let logins = sqlx::query("DELETE FROM user_sessions WHERE expires_at < $1")
             .bind(self.clock.now().unix_timestamp())
             .execute(&self.pool)
             .await
             .map_err(db("failed to delete ended login sessions"))?;
-        sqlx::query("DELETE FROM setup_tokens WHERE expires_at < ?")
+        sqlx::query("DELETE FROM setup_tokens WHERE expires_at < $1")
             .bind(self.clock.now().unix_timestamp())
             .execute(&self.pool)
             .await

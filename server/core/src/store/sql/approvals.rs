@@ -1,4 +1,4 @@
-//! [`ApprovalStore`] on SQLite.
+//! [`ApprovalStore`].
 
 use super::*;
 use slipway_model::error::AppError;
@@ -37,7 +37,7 @@ struct RequestRow {
     auto_start_result: Option<String>,
 }
 
-fn request_from_row(row: &sqlx::sqlite::SqliteRow) -> StorageResult<ApprovalRecord> {
+fn request_from_row(row: &DbRow) -> StorageResult<ApprovalRecord> {
     use sqlx::FromRow as _;
     let r = RequestRow::from_row(row).map_err(db("failed to read an approval request row"))?;
     let sha = |s: &str| Sha::parse(s).map_err(db("a stored SHA is invalid"));
@@ -74,13 +74,13 @@ fn request_from_row(row: &sqlx::sqlite::SqliteRow) -> StorageResult<ApprovalReco
 
 /// The SHA's open request for a stage, with any executor.
 pub(super) async fn open_request(
-    conn: &mut sqlx::SqliteConnection,
+    conn: &mut Conn,
     pipeline: &PipelineId,
     stage: &StageId,
     sha: &Sha,
 ) -> StorageResult<Option<ApprovalRecord>> {
     sqlx::query(&format!(
-        "{REQUEST_SELECT} WHERE r.pipeline_id = ? AND r.stage_id = ? AND r.sha = ? \
+        "{REQUEST_SELECT} WHERE r.pipeline_id = $1 AND r.stage_id = $2 AND r.sha = $3 \
          AND r.state IN ('pending', 'approved')"
     ))
     .bind(pipeline.as_str())
@@ -95,13 +95,13 @@ pub(super) async fn open_request(
 
 /// Marks `request` consumed by `deployment`, inside the creating transaction.
 pub(super) async fn consume(
-    tx: &mut sqlx::Transaction<'_, Sqlite>,
+    tx: &mut sqlx::Transaction<'_, Db>,
     request: RequestId,
     deployment: DeploymentId,
 ) -> StorageResult<()> {
     sqlx::query(
-        "UPDATE approval_requests SET state = 'consumed', deployment_id = ? \
-         WHERE id = ? AND state = 'approved'",
+        "UPDATE approval_requests SET state = 'consumed', deployment_id = $1 \
+         WHERE id = $2 AND state = 'approved'",
     )
     .bind(deployment)
     .bind(request)
@@ -112,10 +112,10 @@ pub(super) async fn consume(
 }
 
 async fn by_id(
-    conn: &mut sqlx::SqliteConnection,
+    conn: &mut Conn,
     id: RequestId,
 ) -> StorageResult<Option<ApprovalRecord>> {
-    sqlx::query(&format!("{REQUEST_SELECT} WHERE r.id = ?"))
+    sqlx::query(&format!("{REQUEST_SELECT} WHERE r.id = $1"))
         .bind(id)
         .fetch_optional(&mut *conn)
         .await
@@ -125,7 +125,7 @@ async fn by_id(
 }
 
 #[async_trait]
-impl ApprovalStore for SqliteStorage {
+impl ApprovalStore for Store {
     async fn request_approval(&self, new: &NewApprovalRequest) -> StorageResult<ApprovalRecord> {
         let (checklist, acks) = encode_intent(new.checklist.as_ref(), &new.acks)?;
         let mut tx = self.write_tx().await?;
@@ -136,7 +136,7 @@ impl ApprovalStore for SqliteStorage {
                 .current
                 .map(|d| d.sha);
             if open.lapsed(now, current.as_ref()) {
-                sqlx::query("UPDATE approval_requests SET state = 'expired' WHERE id = ?")
+                sqlx::query("UPDATE approval_requests SET state = 'expired' WHERE id = $1")
                     .bind(open.id)
                     .execute(&mut *tx)
                     .await
@@ -145,7 +145,7 @@ impl ApprovalStore for SqliteStorage {
         }
         let inserted = sqlx::query_scalar::<_, i64>(
             "INSERT INTO approval_requests (pipeline_id, stage_id, sha, requested_by, note, checklist, acks, requested_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
         )
         .bind(new.pipeline.as_str())
         .bind(new.stage.as_str())
@@ -227,9 +227,9 @@ impl ApprovalStore for SqliteStorage {
                     .map(|d| d.sha.to_string());
                 let utc = |t: OffsetDateTime| t.to_offset(time::UtcOffset::UTC);
                 sqlx::query(
-                    "UPDATE approval_requests SET state = 'approved', decided_by = ?, decided_at = ?, \
-                     slot_from = ?, slot_until = ?, auto_start = ?, outside_windows_reason = ?, base_sha = ? \
-                     WHERE id = ?",
+                    "UPDATE approval_requests SET state = 'approved', decided_by = $1, decided_at = $2, \
+                     slot_from = $3, slot_until = $4, auto_start = $5, outside_windows_reason = $6, base_sha = $7 \
+                     WHERE id = $8",
                 )
                 .bind(by)
                 .bind(now)
@@ -245,8 +245,8 @@ impl ApprovalStore for SqliteStorage {
             }
             Decision::Reject { reason } => {
                 sqlx::query(
-                    "UPDATE approval_requests SET state = 'rejected', decided_by = ?, decided_at = ?, \
-                     decision_reason = ? WHERE id = ?",
+                    "UPDATE approval_requests SET state = 'rejected', decided_by = $1, decided_at = $2, \
+                     decision_reason = $3 WHERE id = $4",
                 )
                 .bind(by)
                 .bind(now)
@@ -273,7 +273,7 @@ impl ApprovalStore for SqliteStorage {
     ) -> StorageResult<Vec<ApprovalRecord>> {
         let day_ago = self.clock.now() - time::Duration::days(1);
         let mut query =
-            QueryBuilder::<Sqlite>::new(format!("{REQUEST_SELECT} WHERE r.pipeline_id = "));
+            QueryBuilder::<Db>::new(format!("{REQUEST_SELECT} WHERE r.pipeline_id = "));
         query.push_bind(pipeline.as_str());
         if let Some(stage) = stage {
             query.push(" AND r.stage_id = ").push_bind(stage.as_str());
@@ -292,8 +292,8 @@ impl ApprovalStore for SqliteStorage {
 
     async fn due_auto_starts(&self, now: OffsetDateTime) -> StorageResult<Vec<ApprovalRecord>> {
         let rows = sqlx::query(&format!(
-            "{REQUEST_SELECT} WHERE r.state = 'approved' AND r.auto_start = 1 AND r.auto_started_at IS NULL \
-             AND r.slot_from <= ? AND r.slot_until > ? ORDER BY r.slot_from"
+            "{REQUEST_SELECT} WHERE r.state = 'approved' AND r.auto_start = TRUE AND r.auto_started_at IS NULL \
+             AND r.slot_from <= $1 AND r.slot_until > $2 ORDER BY r.slot_from"
         ))
         .bind(now)
         .bind(now)
@@ -305,8 +305,8 @@ impl ApprovalStore for SqliteStorage {
 
     async fn missed_auto_starts(&self, now: OffsetDateTime) -> StorageResult<Vec<ApprovalRecord>> {
         let rows = sqlx::query(&format!(
-            "{REQUEST_SELECT} WHERE r.state = 'approved' AND r.auto_start = 1 AND r.auto_started_at IS NULL \
-             AND r.slot_until <= ? ORDER BY r.slot_from"
+            "{REQUEST_SELECT} WHERE r.state = 'approved' AND r.auto_start = TRUE AND r.auto_started_at IS NULL \
+             AND r.slot_until <= $1 ORDER BY r.slot_from"
         ))
         .bind(now)
         .fetch_all(&self.pool)
@@ -318,7 +318,7 @@ impl ApprovalStore for SqliteStorage {
     async fn claim_auto_start(&self, id: RequestId, now: OffsetDateTime) -> StorageResult<bool> {
         let mut tx = self.write_tx().await?;
         let n = sqlx::query(
-            "UPDATE approval_requests SET auto_started_at = ? WHERE id = ? AND auto_started_at IS NULL",
+            "UPDATE approval_requests SET auto_started_at = $1 WHERE id = $2 AND auto_started_at IS NULL",
         )
         .bind(now)
         .bind(id)
@@ -332,7 +332,7 @@ impl ApprovalStore for SqliteStorage {
 
     async fn auto_start_result(&self, id: RequestId, result: &str) -> StorageResult<()> {
         let mut tx = self.write_tx().await?;
-        sqlx::query("UPDATE approval_requests SET auto_start_result = ? WHERE id = ?")
+        sqlx::query("UPDATE approval_requests SET auto_start_result = $1 WHERE id = $2")
             .bind(result)
             .bind(id)
             .execute(&mut *tx)

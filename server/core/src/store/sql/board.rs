@@ -1,9 +1,9 @@
-//! Ready marks, stage locks and the ancestry cache: the board's state besides deployments. — on SQLite.
+//! Ready marks, stage locks and the ancestry cache: the board's state besides deployments.
 
 use super::*;
 
 #[async_trait]
-impl BoardStore for SqliteStorage {
+impl BoardStore for Store {
     async fn mark_ready(
         &self,
         pipeline: &PipelineId,
@@ -12,7 +12,7 @@ impl BoardStore for SqliteStorage {
         note: Option<&str>,
     ) -> StorageResult<bool> {
         let done = sqlx::query(
-            "INSERT INTO ready_marks (pipeline_id, sha, marked_by, note, marked_at) VALUES (?, ?, ?, ?, ?) \
+            "INSERT INTO ready_marks (pipeline_id, sha, marked_by, note, marked_at) VALUES ($1, $2, $3, $4, $5) \
              ON CONFLICT (pipeline_id, sha) DO NOTHING",
         )
         .bind(pipeline.as_str())
@@ -27,7 +27,7 @@ impl BoardStore for SqliteStorage {
     }
 
     async fn unmark_ready(&self, pipeline: &PipelineId, sha: &Sha) -> StorageResult<bool> {
-        let done = sqlx::query("DELETE FROM ready_marks WHERE pipeline_id = ? AND sha = ?")
+        let done = sqlx::query("DELETE FROM ready_marks WHERE pipeline_id = $1 AND sha = $2")
             .bind(pipeline.as_str())
             .bind(sha.as_str())
             .execute(&self.pool)
@@ -39,7 +39,7 @@ impl BoardStore for SqliteStorage {
     async fn ready_marks(&self, pipeline: &PipelineId) -> StorageResult<Vec<ReadyMark>> {
         let rows = sqlx::query(
             "SELECT r.sha, u.name, r.note, r.marked_at FROM ready_marks r JOIN users u ON u.id = r.marked_by \
-             WHERE r.pipeline_id = ? ORDER BY r.marked_at DESC",
+             WHERE r.pipeline_id = $1 ORDER BY r.marked_at DESC",
         )
         .bind(pipeline.as_str())
         .fetch_all(&self.pool)
@@ -67,7 +67,7 @@ impl BoardStore for SqliteStorage {
     ) -> StorageResult<()> {
         let now = self.clock.now();
         let mut tx = self.write_tx().await?;
-        let held = sqlx::query(&format!("{LOCK_SELECT} AND l.stage_id = ?"))
+        let held = sqlx::query(&format!("{LOCK_SELECT} AND l.stage_id = $3"))
             .bind(pipeline.as_str())
             .bind(now)
             .bind(stage.as_str())
@@ -84,7 +84,7 @@ impl BoardStore for SqliteStorage {
         }
         // An expired lock may still be there: replace it.
         sqlx::query(
-            "INSERT INTO locks (pipeline_id, stage_id, locked_by, reason, locked_at, expires_at) VALUES (?, ?, ?, ?, ?, ?) \
+            "INSERT INTO locks (pipeline_id, stage_id, locked_by, reason, locked_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6) \
              ON CONFLICT (pipeline_id, stage_id) DO UPDATE SET locked_by = excluded.locked_by, reason = excluded.reason, \
              locked_at = excluded.locked_at, expires_at = excluded.expires_at",
         )
@@ -107,7 +107,7 @@ impl BoardStore for SqliteStorage {
         stage: &StageId,
     ) -> StorageResult<Option<Lock>> {
         let mut tx = self.write_tx().await?;
-        let held = sqlx::query(&format!("{LOCK_SELECT} AND l.stage_id = ?"))
+        let held = sqlx::query(&format!("{LOCK_SELECT} AND l.stage_id = $3"))
             .bind(pipeline.as_str())
             .bind(self.clock.now())
             .bind(stage.as_str())
@@ -116,7 +116,7 @@ impl BoardStore for SqliteStorage {
             .map_err(db("failed to read a lock"))?
             .map(|r| lock_from_row(&r))
             .transpose()?;
-        sqlx::query("DELETE FROM locks WHERE pipeline_id = ? AND stage_id = ?")
+        sqlx::query("DELETE FROM locks WHERE pipeline_id = $1 AND stage_id = $2")
             .bind(pipeline.as_str())
             .bind(stage.as_str())
             .execute(&mut *tx)
@@ -144,8 +144,8 @@ impl BoardStore for SqliteStorage {
         ancestor: &Sha,
         descendant: &Sha,
     ) -> StorageResult<Option<bool>> {
-        let v: Option<i64> = sqlx::query_scalar(
-            "SELECT is_ancestor FROM ancestry_cache WHERE pipeline_id = ? AND ancestor = ? AND descendant = ?",
+        let v: Option<bool> = sqlx::query_scalar(
+            "SELECT is_ancestor FROM ancestry_cache WHERE pipeline_id = $1 AND ancestor = $2 AND descendant = $3",
         )
         .bind(pipeline.as_str())
         .bind(ancestor.as_str())
@@ -153,7 +153,7 @@ impl BoardStore for SqliteStorage {
         .fetch_optional(&self.pool)
         .await
         .map_err(db("failed to read the ancestry cache"))?;
-        Ok(v.map(|v| v == 1))
+        Ok(v)
     }
 
     async fn cache_ancestry(
@@ -164,13 +164,13 @@ impl BoardStore for SqliteStorage {
         is_ancestor: bool,
     ) -> StorageResult<()> {
         sqlx::query(
-            "INSERT INTO ancestry_cache (pipeline_id, ancestor, descendant, is_ancestor) VALUES (?, ?, ?, ?) \
+            "INSERT INTO ancestry_cache (pipeline_id, ancestor, descendant, is_ancestor) VALUES ($1, $2, $3, $4) \
              ON CONFLICT DO NOTHING",
         )
         .bind(pipeline.as_str())
         .bind(ancestor.as_str())
         .bind(descendant.as_str())
-        .bind(i64::from(is_ancestor))
+        .bind(is_ancestor)
         .execute(&self.pool)
         .await
         .map_err(db("failed to write the ancestry cache"))?;

@@ -1,11 +1,12 @@
-//! [`FreezeStore`] on SQLite.
+//! [`FreezeStore`].
 
 use super::*;
 use slipway_model::FreezeId;
 
-/// `until` is the earlier of the planned end and the early end.
+/// `until` is the earlier of the planned end and the early end (spelled out: SQLite's
+/// two-argument `MIN` is PostgreSQL's `LEAST`).
 const FREEZE_SELECT: &str = "SELECT f.id, f.pipeline_id, f.stages, f.starts_at, \
-     COALESCE(MIN(f.ends_at, f.ended_at), f.ends_at) AS until, f.reason, \
+     CASE WHEN f.ended_at IS NOT NULL AND f.ended_at < f.ends_at THEN f.ended_at ELSE f.ends_at END AS until, f.reason, \
      c.name AS created_by_name, e.name AS ended_by_name, f.source \
      FROM freezes f LEFT JOIN users c ON c.id = f.created_by LEFT JOIN users e ON e.id = f.ended_by";
 
@@ -22,7 +23,7 @@ struct FreezeRow {
     source: Option<String>,
 }
 
-fn freeze_from_row(row: &sqlx::sqlite::SqliteRow) -> StorageResult<Freeze> {
+fn freeze_from_row(row: &DbRow) -> StorageResult<Freeze> {
     use sqlx::FromRow as _;
     let row = FreezeRow::from_row(row).map_err(db("failed to read a freeze row"))?;
     let stages = row
@@ -55,13 +56,13 @@ fn stages_json(stages: &[StageId]) -> StorageResult<Option<String>> {
 
 /// The stored freezes of a pipeline in force at `now`, with any executor.
 pub(super) async fn in_force(
-    conn: &mut sqlx::SqliteConnection,
+    conn: &mut Conn,
     now: OffsetDateTime,
     pipeline: &PipelineId,
 ) -> StorageResult<Vec<Freeze>> {
     let rows = sqlx::query(&format!(
-        "{FREEZE_SELECT} WHERE f.pipeline_id = ? AND f.starts_at <= ? AND f.ends_at > ? \
-         AND (f.ended_at IS NULL OR f.ended_at > ?) ORDER BY f.starts_at"
+        "{FREEZE_SELECT} WHERE f.pipeline_id = $1 AND f.starts_at <= $2 AND f.ends_at > $3 \
+         AND (f.ended_at IS NULL OR f.ended_at > $4) ORDER BY f.starts_at"
     ))
     .bind(pipeline.as_str())
     .bind(now)
@@ -74,14 +75,14 @@ pub(super) async fn in_force(
 }
 
 #[async_trait]
-impl FreezeStore for SqliteStorage {
+impl FreezeStore for Store {
     async fn create_freeze(&self, new: &NewFreeze) -> StorageResult<Freeze> {
         let utc = |t: OffsetDateTime| t.to_offset(time::UtcOffset::UTC);
         let stages = stages_json(&new.stages)?;
         let mut tx = self.write_tx().await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO freezes (pipeline_id, stages, starts_at, ends_at, reason, created_by, created_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
         )
         .bind(new.pipeline.as_str())
         .bind(stages)
@@ -93,7 +94,7 @@ impl FreezeStore for SqliteStorage {
         .fetch_one(&mut *tx)
         .await
         .map_err(db("failed to insert a freeze"))?;
-        let row = sqlx::query(&format!("{FREEZE_SELECT} WHERE f.id = ?"))
+        let row = sqlx::query(&format!("{FREEZE_SELECT} WHERE f.id = $1"))
             .bind(id)
             .fetch_one(&mut *tx)
             .await
@@ -112,7 +113,7 @@ impl FreezeStore for SqliteStorage {
         let utc = |t: OffsetDateTime| t.to_offset(time::UtcOffset::UTC);
         let now = self.clock.now();
         let mut tx = self.write_tx().await?;
-        sqlx::query("DELETE FROM freezes WHERE pipeline_id = ? AND source = ?")
+        sqlx::query("DELETE FROM freezes WHERE pipeline_id = $1 AND source = $2")
             .bind(pipeline.as_str())
             .bind(source)
             .execute(&mut *tx)
@@ -122,7 +123,7 @@ impl FreezeStore for SqliteStorage {
             let stages = stages_json(&f.stages)?;
             sqlx::query(
                 "INSERT INTO freezes (pipeline_id, stages, starts_at, ends_at, reason, created_at, source) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?)",
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
             )
             .bind(pipeline.as_str())
             .bind(stages)
@@ -145,8 +146,8 @@ impl FreezeStore for SqliteStorage {
         let now = self.clock.now();
         let mut tx = self.write_tx().await?;
         let ended = sqlx::query(
-            "UPDATE freezes SET ended_at = ?, ended_by = ? \
-             WHERE id = ? AND ended_at IS NULL AND ends_at > ? AND source IS NULL",
+            "UPDATE freezes SET ended_at = $1, ended_by = $2 \
+             WHERE id = $3 AND ended_at IS NULL AND ends_at > $4 AND source IS NULL",
         )
         .bind(now)
         .bind(by)
@@ -159,7 +160,7 @@ impl FreezeStore for SqliteStorage {
         if ended == 0 {
             return Ok(None);
         }
-        let row = sqlx::query(&format!("{FREEZE_SELECT} WHERE f.id = ?"))
+        let row = sqlx::query(&format!("{FREEZE_SELECT} WHERE f.id = $1"))
             .bind(id)
             .fetch_one(&mut *tx)
             .await
@@ -177,8 +178,8 @@ impl FreezeStore for SqliteStorage {
         after: OffsetDateTime,
     ) -> StorageResult<Vec<Freeze>> {
         let rows = sqlx::query(&format!(
-            "{FREEZE_SELECT} WHERE f.pipeline_id = ? AND f.ends_at > ? \
-             AND (f.ended_at IS NULL OR f.ended_at > ?) ORDER BY f.starts_at"
+            "{FREEZE_SELECT} WHERE f.pipeline_id = $1 AND f.ends_at > $2 \
+             AND (f.ended_at IS NULL OR f.ended_at > $3) ORDER BY f.starts_at"
         ))
         .bind(pipeline.as_str())
         .bind(after)

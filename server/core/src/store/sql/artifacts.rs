@@ -1,4 +1,4 @@
-//! [`ArtifactStore`] on SQLite.
+//! [`ArtifactStore`].
 
 use super::*;
 use slipway_model::QueuedId;
@@ -16,7 +16,7 @@ struct SeenRow {
     checked_at: OffsetDateTime,
 }
 
-fn seen_from_row(row: &sqlx::sqlite::SqliteRow) -> StorageResult<ArtifactSeen> {
+fn seen_from_row(row: &DbRow) -> StorageResult<ArtifactSeen> {
     use sqlx::FromRow as _;
     let r = SeenRow::from_row(row).map_err(db("failed to read an artifact check row"))?;
     Ok(ArtifactSeen {
@@ -61,7 +61,7 @@ struct QueuedRow {
     deployment_id: Option<DeploymentId>,
 }
 
-fn queued_from_row(row: &sqlx::sqlite::SqliteRow) -> StorageResult<QueuedPromotion> {
+fn queued_from_row(row: &DbRow) -> StorageResult<QueuedPromotion> {
     use sqlx::FromRow as _;
     let r = QueuedRow::from_row(row).map_err(db("failed to read a queued promotion row"))?;
     let (checklist, acks) = decode_intent(r.checklist.as_deref(), r.acks.as_deref())?;
@@ -91,11 +91,11 @@ fn queued_from_row(row: &sqlx::sqlite::SqliteRow) -> StorageResult<QueuedPromoti
     })
 }
 
-async fn queued_by_id<'e, E: Executor<'e, Database = Sqlite>>(
+async fn queued_by_id<'e, E: Executor<'e, Database = Db>>(
     ex: E,
     id: QueuedId,
 ) -> StorageResult<Option<QueuedPromotion>> {
-    sqlx::query(&format!("{QUEUED_SELECT} WHERE q.id = ?"))
+    sqlx::query(&format!("{QUEUED_SELECT} WHERE q.id = $1"))
         .bind(id)
         .fetch_optional(ex)
         .await
@@ -106,7 +106,7 @@ async fn queued_by_id<'e, E: Executor<'e, Database = Sqlite>>(
 }
 
 #[async_trait]
-impl ArtifactStore for SqliteStorage {
+impl ArtifactStore for Store {
     async fn record_artifact(
         &self,
         pipeline: &PipelineId,
@@ -120,7 +120,7 @@ impl ArtifactStore for SqliteStorage {
         let mut tx = self.write_tx().await?;
         let row = sqlx::query(
             "INSERT INTO artifact_checks (pipeline_id, stage_id, sha, status, detail, missing_since, checked_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) \
              ON CONFLICT (pipeline_id, stage_id, sha) DO UPDATE SET \
                missing_since = CASE WHEN excluded.status = 'present' THEN NULL \
                  ELSE coalesce(artifact_checks.missing_since, excluded.missing_since) END, \
@@ -175,7 +175,7 @@ impl ArtifactStore for SqliteStorage {
         let now = self.clock.now();
         let mut tx = self.write_tx().await?;
         let waiting = sqlx::query(&format!(
-            "{QUEUED_SELECT} WHERE q.pipeline_id = ? AND q.stage_id = ? AND q.state = 'waiting'"
+            "{QUEUED_SELECT} WHERE q.pipeline_id = $1 AND q.stage_id = $2 AND q.state = 'waiting'"
         ))
         .bind(new.pipeline.as_str())
         .bind(new.stage.as_str())
@@ -190,8 +190,8 @@ impl ArtifactStore for SqliteStorage {
                 return Err(QueueError::Occupied(Box::new(old)));
             }
             sqlx::query(
-                "UPDATE queued_promotions SET state = 'replaced', ended_at = ?, ended_by = ?, outcome = ? \
-                 WHERE id = ?",
+                "UPDATE queued_promotions SET state = 'replaced', ended_at = $1, ended_by = $2, outcome = $3 \
+                 WHERE id = $4",
             )
             .bind(now)
             .bind(new.by)
@@ -203,7 +203,7 @@ impl ArtifactStore for SqliteStorage {
         }
         let id: QueuedId = sqlx::query_scalar(
             "INSERT INTO queued_promotions (pipeline_id, stage_id, sha, requested_by, requested_at, deadline, \
-             checklist, acks, next_check_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+             checklist, acks, next_check_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
         )
         .bind(new.pipeline.as_str())
         .bind(new.stage.as_str())
@@ -236,7 +236,7 @@ impl ArtifactStore for SqliteStorage {
     ) -> StorageResult<Vec<QueuedPromotion>> {
         let since = self.clock.now() - time::Duration::days(1);
         let rows = sqlx::query(&format!(
-            "{QUEUED_SELECT} WHERE q.pipeline_id = ? AND (q.state = 'waiting' OR q.ended_at > ?) \
+            "{QUEUED_SELECT} WHERE q.pipeline_id = $1 AND (q.state = 'waiting' OR q.ended_at > $2) \
              ORDER BY q.id DESC"
         ))
         .bind(pipeline.as_str())
@@ -249,7 +249,7 @@ impl ArtifactStore for SqliteStorage {
 
     async fn due_queued(&self, now: OffsetDateTime) -> StorageResult<Vec<QueuedPromotion>> {
         let rows = sqlx::query(&format!(
-            "{QUEUED_SELECT} WHERE q.state = 'waiting' AND q.next_check_at <= ? ORDER BY q.next_check_at"
+            "{QUEUED_SELECT} WHERE q.state = 'waiting' AND q.next_check_at <= $1 ORDER BY q.next_check_at"
         ))
         .bind(now)
         .fetch_all(&self.pool)
@@ -266,8 +266,8 @@ impl ArtifactStore for SqliteStorage {
     ) -> StorageResult<bool> {
         let mut tx = self.write_tx().await?;
         let n = sqlx::query(
-            "UPDATE queued_promotions SET next_check_at = ?, checks = checks + 1 \
-             WHERE id = ? AND state = 'waiting' AND checks = ?",
+            "UPDATE queued_promotions SET next_check_at = $1, checks = checks + 1 \
+             WHERE id = $2 AND state = 'waiting' AND checks = $3",
         )
         .bind(next)
         .bind(id)
@@ -283,8 +283,8 @@ impl ArtifactStore for SqliteStorage {
     async fn end_queued(&self, id: QueuedId, end: &QueueEnd) -> StorageResult<bool> {
         let mut tx = self.write_tx().await?;
         let n = sqlx::query(
-            "UPDATE queued_promotions SET state = ?, ended_at = ?, ended_by = ?, outcome = ?, deployment_id = ? \
-             WHERE id = ? AND state = 'waiting'",
+            "UPDATE queued_promotions SET state = $1, ended_at = $2, ended_by = $3, outcome = $4, deployment_id = $5 \
+             WHERE id = $6 AND state = 'waiting'",
         )
         .bind(end.state.as_str())
         .bind(self.clock.now())

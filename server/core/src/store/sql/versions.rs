@@ -1,4 +1,4 @@
-//! [`VersionStore`] on SQLite.
+//! [`VersionStore`].
 
 use super::*;
 
@@ -23,13 +23,13 @@ fn drift_from_row((stage, runs, recorded, since): DriftRow) -> StorageResult<Opt
 
 /// The drifts holding in a pipeline, on any executor (the snapshot reads them in its
 /// transaction).
-pub(super) async fn of_pipeline<'e, E: Executor<'e, Database = Sqlite>>(
+pub(super) async fn of_pipeline<'e, E: Executor<'e, Database = Db>>(
     executor: E,
     pipeline: &PipelineId,
 ) -> StorageResult<Vec<Drift>> {
     let rows: Vec<DriftRow> = sqlx::query_as(
         "SELECT stage_id, drift_runs, drift_recorded, drift_since FROM stage_versions \
-         WHERE pipeline_id = ? AND drift_runs IS NOT NULL",
+         WHERE pipeline_id = $1 AND drift_runs IS NOT NULL",
     )
     .bind(pipeline.as_str())
     .fetch_all(executor)
@@ -43,7 +43,7 @@ pub(super) async fn of_pipeline<'e, E: Executor<'e, Database = Sqlite>>(
 }
 
 #[async_trait]
-impl VersionStore for SqliteStorage {
+impl VersionStore for Store {
     async fn record_version(
         &self,
         pipeline: &PipelineId,
@@ -56,7 +56,7 @@ impl VersionStore for SqliteStorage {
         let mut tx = self.write_tx().await?;
         let before: Option<DriftRow> = sqlx::query_as(
             "SELECT stage_id, drift_runs, drift_recorded, drift_since FROM stage_versions \
-             WHERE pipeline_id = ? AND stage_id = ?",
+             WHERE pipeline_id = $1 AND stage_id = $2",
         )
         .bind(pipeline.as_str())
         .bind(stage.as_str())
@@ -85,7 +85,7 @@ impl VersionStore for SqliteStorage {
         };
         sqlx::query(
             "INSERT INTO stage_versions (pipeline_id, stage_id, reported, detail, checked_at, drift_runs, drift_recorded, drift_since) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
              ON CONFLICT (pipeline_id, stage_id) DO UPDATE SET reported = excluded.reported, detail = excluded.detail, \
                checked_at = excluded.checked_at, drift_runs = excluded.drift_runs, \
                drift_recorded = excluded.drift_recorded, drift_since = excluded.drift_since",

@@ -1,12 +1,12 @@
-//! Users: accounts, roles, password hashes (never serialisable), and the one-time setup tokens that create the first admin. — on SQLite.
+//! Users: accounts, roles, password hashes (never serialisable), and the one-time setup tokens that create the first admin.
 
 use super::*;
 
-async fn roles_of<'e, E: Executor<'e, Database = Sqlite>>(
+async fn roles_of<'e, E: Executor<'e, Database = Db>>(
     ex: E,
     id: UserId,
 ) -> StorageResult<RoleSet> {
-    let rows = sqlx::query("SELECT role FROM user_roles WHERE user_id = ?")
+    let rows = sqlx::query("SELECT role FROM user_roles WHERE user_id = $1")
         .bind(id)
         .fetch_all(ex)
         .await
@@ -49,7 +49,7 @@ impl UserRow {
 }
 
 /// How many enabled users hold the admin role.
-async fn enabled_admins<'e, E: Executor<'e, Database = Sqlite>>(ex: E) -> StorageResult<i64> {
+async fn enabled_admins<'e, E: Executor<'e, Database = Db>>(ex: E) -> StorageResult<i64> {
     sqlx::query_scalar(
         "SELECT COUNT(*) FROM users u JOIN user_roles r ON r.user_id = u.id \
          WHERE r.role = 'admin' AND u.disabled_at IS NULL",
@@ -68,7 +68,7 @@ fn last_admin() -> StorageError {
 /// Inserts a user with `roles`, inside the caller's transaction; `Conflict` if the
 /// name is taken.
 async fn insert_user(
-    tx: &mut sqlx::Transaction<'_, Sqlite>,
+    tx: &mut sqlx::Transaction<'_, Db>,
     now: OffsetDateTime,
     name: &UserName,
     password_hash: &str,
@@ -77,7 +77,7 @@ async fn insert_user(
 ) -> StorageResult<User> {
     let id: UserId = sqlx::query_scalar(
         "INSERT INTO users (name, password_hash, created_at, must_change_password) \
-         VALUES (?, ?, ?, ?) RETURNING id",
+         VALUES ($1, $2, $3, $4) RETURNING id",
     )
     .bind(name.as_str())
     .bind(password_hash)
@@ -107,12 +107,12 @@ async fn insert_user(
 
 /// Gives user `id` the `roles`, inside the caller's transaction.
 async fn insert_roles(
-    tx: &mut sqlx::Transaction<'_, Sqlite>,
+    tx: &mut sqlx::Transaction<'_, Db>,
     id: UserId,
     roles: RoleSet,
 ) -> StorageResult<()> {
     for role in roles.iter() {
-        sqlx::query("INSERT INTO user_roles (user_id, role) VALUES (?, ?)")
+        sqlx::query("INSERT INTO user_roles (user_id, role) VALUES ($1, $2)")
             .bind(id)
             .bind(role.as_str())
             .execute(&mut **tx)
@@ -126,7 +126,7 @@ const USER_COLUMNS: &str =
     "id, name, password_hash, disabled_at, last_login_at, must_change_password";
 
 #[async_trait]
-impl UserStore for SqliteStorage {
+impl UserStore for Store {
     async fn create_user(
         &self,
         name: &UserName,
@@ -157,7 +157,7 @@ impl UserStore for SqliteStorage {
         must_change: bool,
     ) -> StorageResult<()> {
         let done = sqlx::query(
-            "UPDATE users SET password_hash = ?, must_change_password = ? WHERE id = ?",
+            "UPDATE users SET password_hash = $1, must_change_password = $2 WHERE id = $3",
         )
         .bind(password_hash)
         .bind(must_change)
@@ -173,7 +173,7 @@ impl UserStore for SqliteStorage {
 
     async fn set_roles(&self, id: UserId, roles: RoleSet) -> StorageResult<()> {
         let mut tx = self.write_tx().await?;
-        let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE id = ?")
+        let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE id = $1")
             .bind(id)
             .fetch_optional(&mut *tx)
             .await
@@ -181,7 +181,7 @@ impl UserStore for SqliteStorage {
         if exists.is_none() {
             return Err(StorageError::NotFound(format!("no user with id {id}")));
         }
-        sqlx::query("DELETE FROM user_roles WHERE user_id = ?")
+        sqlx::query("DELETE FROM user_roles WHERE user_id = $1")
             .bind(id)
             .execute(&mut *tx)
             .await
@@ -199,7 +199,7 @@ impl UserStore for SqliteStorage {
     async fn set_disabled(&self, id: UserId, disabled: bool) -> StorageResult<()> {
         let mut tx = self.write_tx().await?;
         let done = sqlx::query(
-            "UPDATE users SET disabled_at = CASE WHEN ? THEN COALESCE(disabled_at, ?) END WHERE id = ?",
+            "UPDATE users SET disabled_at = CASE WHEN $1 THEN COALESCE(disabled_at, $2) END WHERE id = $3",
         )
         .bind(disabled)
         .bind(self.clock.now())
@@ -230,7 +230,7 @@ impl UserStore for SqliteStorage {
             .await
             .map_err(db("failed to drop earlier setup links"))?;
         sqlx::query(
-            "INSERT INTO setup_tokens (token_hash, created_at, expires_at) VALUES (?, ?, ?)",
+            "INSERT INTO setup_tokens (token_hash, created_at, expires_at) VALUES ($1, $2, $3)",
         )
         .bind(token_hash)
         .bind(self.clock.now())
@@ -246,7 +246,7 @@ impl UserStore for SqliteStorage {
 
     async fn setup_token_is_valid(&self, token_hash: &str, now: i64) -> StorageResult<bool> {
         let found: Option<i64> = sqlx::query_scalar(
-            "SELECT id FROM setup_tokens WHERE token_hash = ? AND used_at IS NULL AND expires_at > ?",
+            "SELECT id FROM setup_tokens WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2",
         )
         .bind(token_hash)
         .bind(now)
@@ -265,8 +265,8 @@ impl UserStore for SqliteStorage {
     ) -> Result<User, SetupError> {
         let mut tx = self.write_tx().await?;
         let used = sqlx::query(
-            "UPDATE setup_tokens SET used_at = ? \
-             WHERE token_hash = ? AND used_at IS NULL AND expires_at > ?",
+            "UPDATE setup_tokens SET used_at = $1 \
+             WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $3",
         )
         .bind(self.clock.now())
         .bind(token_hash)
@@ -294,8 +294,11 @@ impl UserStore for SqliteStorage {
     }
 
     async fn credentials_by_name(&self, name: &UserName) -> StorageResult<Option<Credentials>> {
+        // Names are unique whatever their case: SQLite's column compares with NOCASE,
+        // PostgreSQL's unique index is on lower(name).
         let row = sqlx::query_as::<_, UserRow>(&format!(
-            "SELECT {USER_COLUMNS} FROM users WHERE name = ?"
+            "SELECT {USER_COLUMNS} FROM users WHERE {}",
+            dialect_sql!(sqlite: "name = $1", postgres: "lower(name) = lower($1)")
         ))
         .bind(name.as_str())
         .fetch_optional(&self.pool)
@@ -312,7 +315,7 @@ impl UserStore for SqliteStorage {
 
     async fn user_by_id(&self, id: UserId) -> StorageResult<Option<User>> {
         let row =
-            sqlx::query_as::<_, UserRow>(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?"))
+            sqlx::query_as::<_, UserRow>(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"))
                 .bind(id)
                 .fetch_optional(&self.pool)
                 .await
@@ -357,7 +360,7 @@ impl UserStore for SqliteStorage {
     }
 
     async fn record_login(&self, id: UserId, at: OffsetDateTime) -> StorageResult<()> {
-        sqlx::query("UPDATE users SET last_login_at = ? WHERE id = ?")
+        sqlx::query("UPDATE users SET last_login_at = $1 WHERE id = $2")
             .bind(at)
             .bind(id)
             .execute(&self.pool)

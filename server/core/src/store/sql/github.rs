@@ -1,4 +1,4 @@
-//! [`GitHubStore`] on SQLite.
+//! [`GitHubStore`].
 
 use super::*;
 
@@ -26,7 +26,7 @@ impl From<DeliveryRow> for GitHubDelivery {
 const SELECT: &str = "SELECT delivery, event, body, received_at, outcome FROM github_deliveries";
 
 #[async_trait]
-impl GitHubStore for SqliteStorage {
+impl GitHubStore for Store {
     async fn record_github_delivery(
         &self,
         delivery: &str,
@@ -35,7 +35,7 @@ impl GitHubStore for SqliteStorage {
     ) -> StorageResult<bool> {
         let mut tx = self.write_tx().await?;
         let n = sqlx::query(
-            "INSERT INTO github_deliveries (delivery, event, body, received_at) VALUES (?, ?, ?, ?) \
+            "INSERT INTO github_deliveries (delivery, event, body, received_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (delivery) DO NOTHING",
         )
         .bind(delivery)
@@ -54,7 +54,7 @@ impl GitHubStore for SqliteStorage {
 
     async fn pending_github_deliveries(&self, limit: i64) -> StorageResult<Vec<GitHubDelivery>> {
         let rows: Vec<DeliveryRow> = sqlx::query_as(&format!(
-            "{SELECT} WHERE taken_at IS NULL ORDER BY received_at LIMIT ?"
+            "{SELECT} WHERE taken_at IS NULL ORDER BY received_at LIMIT $1"
         ))
         .bind(limit)
         .fetch_all(&self.pool)
@@ -66,7 +66,7 @@ impl GitHubStore for SqliteStorage {
     async fn take_github_delivery(&self, delivery: &str) -> StorageResult<bool> {
         let mut tx = self.write_tx().await?;
         let n = sqlx::query(
-            "UPDATE github_deliveries SET taken_at = ? WHERE delivery = ? AND taken_at IS NULL",
+            "UPDATE github_deliveries SET taken_at = $1 WHERE delivery = $2 AND taken_at IS NULL",
         )
         .bind(self.clock.now())
         .bind(delivery)
@@ -82,7 +82,7 @@ impl GitHubStore for SqliteStorage {
 
     async fn github_delivery_outcome(&self, delivery: &str, outcome: &str) -> StorageResult<()> {
         let mut tx = self.write_tx().await?;
-        sqlx::query("UPDATE github_deliveries SET outcome = ? WHERE delivery = ?")
+        sqlx::query("UPDATE github_deliveries SET outcome = $1 WHERE delivery = $2")
             .bind(outcome)
             .bind(delivery)
             .execute(&mut *tx)
@@ -95,7 +95,7 @@ impl GitHubStore for SqliteStorage {
     }
 
     async fn github_delivery(&self, delivery: &str) -> StorageResult<Option<GitHubDelivery>> {
-        let row: Option<DeliveryRow> = sqlx::query_as(&format!("{SELECT} WHERE delivery = ?"))
+        let row: Option<DeliveryRow> = sqlx::query_as(&format!("{SELECT} WHERE delivery = $1"))
             .bind(delivery)
             .fetch_optional(&self.pool)
             .await
@@ -106,7 +106,7 @@ impl GitHubStore for SqliteStorage {
     async fn prune_github_deliveries(&self, before: OffsetDateTime) -> StorageResult<u64> {
         let mut tx = self.write_tx().await?;
         let n = sqlx::query(
-            "DELETE FROM github_deliveries WHERE taken_at IS NOT NULL AND received_at < ?",
+            "DELETE FROM github_deliveries WHERE taken_at IS NOT NULL AND received_at < $1",
         )
         .bind(before)
         .execute(&mut *tx)
@@ -128,7 +128,7 @@ impl GitHubStore for SqliteStorage {
         let mut tx = self.write_tx().await?;
         sqlx::query(
             "INSERT INTO ci_checks (pipeline, sha, name, state, url, reported_at) \
-             VALUES (?, ?, ?, ?, ?, ?) \
+             VALUES ($1, $2, $3, $4, $5, $6) \
              ON CONFLICT (pipeline, sha, name) DO UPDATE SET \
                state = excluded.state, url = excluded.url, reported_at = excluded.reported_at \
              WHERE excluded.reported_at > ci_checks.reported_at \
@@ -155,7 +155,7 @@ impl GitHubStore for SqliteStorage {
     async fn ci_checks(&self, pipeline: &PipelineId, sha: &Sha) -> StorageResult<Vec<CiCheck>> {
         let rows: Vec<CheckRow> = sqlx::query_as(
             "SELECT name, state, url, reported_at FROM ci_checks \
-             WHERE pipeline = ? AND sha = ? ORDER BY name",
+             WHERE pipeline = $1 AND sha = $2 ORDER BY name",
         )
         .bind(pipeline.as_str())
         .bind(sha.as_str())
@@ -176,7 +176,7 @@ impl GitHubStore for SqliteStorage {
         let mut tx = self.write_tx().await?;
         sqlx::query(
             "INSERT INTO github_deployments (deployment_id, pipeline, stage, github_id, state) \
-             VALUES (?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(deployment)
         .bind(pipeline.as_str())
@@ -197,7 +197,7 @@ impl GitHubStore for SqliteStorage {
         state: &str,
     ) -> StorageResult<()> {
         let mut tx = self.write_tx().await?;
-        sqlx::query("UPDATE github_deployments SET state = ? WHERE deployment_id = ?")
+        sqlx::query("UPDATE github_deployments SET state = $1 WHERE deployment_id = $2")
             .bind(state)
             .bind(deployment)
             .execute(&mut *tx)
@@ -216,7 +216,7 @@ impl GitHubStore for SqliteStorage {
     ) -> StorageResult<Option<(DeploymentId, i64)>> {
         sqlx::query_as(
             "SELECT deployment_id, github_id FROM github_deployments \
-             WHERE pipeline = ? AND stage = ? AND deployment_id < ? AND state = 'success' \
+             WHERE pipeline = $1 AND stage = $2 AND deployment_id < $3 AND state = 'success' \
              ORDER BY deployment_id DESC LIMIT 1",
         )
         .bind(pipeline.as_str())
@@ -228,7 +228,7 @@ impl GitHubStore for SqliteStorage {
     }
 
     async fn github_deployment_of(&self, deployment: DeploymentId) -> StorageResult<Option<i64>> {
-        sqlx::query_scalar("SELECT github_id FROM github_deployments WHERE deployment_id = ?")
+        sqlx::query_scalar("SELECT github_id FROM github_deployments WHERE deployment_id = $1")
             .bind(deployment)
             .fetch_optional(&self.pool)
             .await

@@ -1,0 +1,109 @@
+//! [`Storage`] on PostgreSQL: one database shared by every replica.
+//!
+//! The queries are the same as SQLite's (`store/sql/`, compiled here with the
+//! PostgreSQL driver, see [`backend_queries`](crate::store::backend_queries)); what
+//! differs is how the pool opens and how a write transaction waits its turn.
+
+use super::*;
+use crate::clock::{Clock, SystemClock};
+use anyhow::Context as _;
+use async_trait::async_trait;
+use slipway_model::deployment::{DeploymentKind, DeploymentState};
+use slipway_model::gates::{GateKind, GateResult, GateStatus};
+use slipway_model::{
+    DeploymentId, LoginId, PipelineId, Role, RoleSet, Sha, StageId, TokenId, UserName,
+};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{Executor, PgPool, QueryBuilder, Row};
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+use time::OffsetDateTime;
+
+/// The driver this module's copy of the shared queries is compiled for.
+type Db = sqlx::Postgres;
+type DbRow = sqlx::postgres::PgRow;
+type Conn = sqlx::PgConnection;
+type Pool = PgPool;
+const DIALECT: Dialect = Dialect::Postgres;
+type Store = PgStorage;
+
+/// The migrations under `migrations/postgres`, embedded in the binary.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/postgres");
+
+/// The transaction-scoped advisory lock every write transaction takes first (any
+/// constant works; this one spells "slipway" in its bytes).
+const WRITE_LOCK: i64 = 0x736c_6970_7761_79;
+
+/// PostgreSQL-backed storage.
+#[derive(Clone)]
+pub struct PgStorage {
+    pool: PgPool,
+    /// What "now" is for the rows this store stamps and the expiries it checks.
+    clock: Arc<dyn Clock>,
+}
+
+impl PgStorage {
+    /// Connects to the database at `url` and applies pending migrations (sqlx holds an
+    /// advisory lock while it migrates, so replicas starting together take turns); time
+    /// is the system's.
+    pub async fn connect(url: &str) -> anyhow::Result<Self> {
+        Self::connect_with_clock(url, Arc::new(SystemClock)).await
+    }
+
+    /// [`connect`](Self::connect), with time read from `clock`.
+    pub async fn connect_with_clock(url: &str, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        let options = PgConnectOptions::from_str(url)
+            .context(
+                "failed to parse the PostgreSQL URL (expected postgres://user@host:port/database)",
+            )?
+            .application_name("slipway");
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await
+            .with_context(|| {
+                format!(
+                    "failed to connect to PostgreSQL at {}",
+                    crate::repos::git::redact_userinfo(url)
+                )
+            })?;
+        MIGRATOR
+            .run(&pool)
+            .await
+            .context("failed to apply the PostgreSQL migrations")?;
+        Ok(Self { pool, clock })
+    }
+
+    /// The underlying pool (for the session store and live events).
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Starts a write transaction and waits for the cluster-wide write lock, so write
+    /// transactions take turns exactly as they do on SQLite (`BEGIN IMMEDIATE`): the
+    /// creating transaction reads a stage's facts, evaluates the gates and inserts, and
+    /// no other writer on any replica can change those facts in between. Reads never
+    /// wait for it. Every write transaction goes through here.
+    async fn write_tx(&self) -> StorageResult<sqlx::Transaction<'static, Db>> {
+        let mut tx = self
+            .pool
+            .begin()
+            .await
+            .map_err(db("failed to begin a write transaction"))?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(WRITE_LOCK)
+            .execute(&mut *tx)
+            .await
+            .map_err(db("failed to take the write lock"))?;
+        Ok(tx)
+    }
+}
+
+crate::store::backend_queries!();
+
+pub mod scratch;
+
+#[cfg(test)]
+mod tests;
