@@ -3,6 +3,8 @@
 //! and a config file written to disk and loaded through the real parser.
 
 use anyhow::Context as _;
+use crate::database::TestDatabase;
+use slipway_core::config::DatabaseKind;
 use slipway_core::passwords::{self, Password};
 use slipway_core::Services;
 use slipway_model::{DeploymentId, Role, UserName};
@@ -27,6 +29,8 @@ pub struct TestApp {
     pub dir: tempfile::TempDir,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<anyhow::Result<()>>>,
+    /// Its database; dropped after the server stops (fields drop after `Drop::drop`).
+    database: TestDatabase,
 }
 
 /// The stages every test pipeline has unless a test writes its own config.
@@ -102,13 +106,15 @@ pub async fn spawn_app(pipelines: &str) -> anyhow::Result<TestApp> {
         .await
         .context("failed to bind")?;
     let addr = listener.local_addr()?;
+    let database = TestDatabase::create();
     let text = format!(
-        "listen = \"{addr}\"\nbase_url = \"http://{addr}\"\ndata_dir = \"data\"\nsite_dir = \"{}\"\nshutdown_grace_seconds = 2\n\n{pipelines}",
-        site_dir().display()
+        "listen = \"{addr}\"\nbase_url = \"http://{addr}\"\ndata_dir = \"data\"\nsite_dir = \"{}\"\nshutdown_grace_seconds = 2\n{}\n{pipelines}",
+        site_dir().display(),
+        database.config_line(),
     );
     let path = dir.path().join("slipway.toml");
     std::fs::write(&path, text).context("failed to write the config")?;
-    start(dir, listener).await
+    start(dir, listener, database).await
 }
 
 /// The server's logs, captured per test (shown when it fails) and named by the test's
@@ -127,6 +133,7 @@ fn init_logs() {
 async fn start(
     dir: tempfile::TempDir,
     listener: tokio::net::TcpListener,
+    database: TestDatabase,
 ) -> anyhow::Result<TestApp> {
     init_logs();
     let addr = listener.local_addr()?;
@@ -147,6 +154,7 @@ async fn start(
         dir,
         shutdown: Some(tx),
         task: Some(task),
+        database,
     })
 }
 
@@ -167,22 +175,51 @@ impl TestApp {
         Ok(password)
     }
 
-    /// Runs one SQL statement on the server's database file: for moving stored times
-    /// into the past ("an hour later") without waiting for the clock.
+    /// Runs one SQL statement on the server's database: for moving stored times into
+    /// the past ("an hour later") without waiting for the clock.
     pub async fn sql(&self, statement: &str) -> anyhow::Result<u64> {
-        use sqlx::ConnectOptions as _;
-        let options: sqlx::sqlite::SqliteConnectOptions = self.state.config.database_url.parse()?;
-        let mut conn = options.connect().await?;
-        let done = sqlx::query(statement).execute(&mut conn).await?;
+        use sqlx::{ConnectOptions as _, Connection as _};
+        let url = self.state.config.database_url.expose();
+        let done = match self.state.config.database_url.kind() {
+            DatabaseKind::Sqlite => {
+                let options: sqlx::sqlite::SqliteConnectOptions = url.parse()?;
+                sqlx::query(statement).execute(&mut options.connect().await?).await?
+            }
+            DatabaseKind::Postgres => {
+                let mut conn = sqlx::PgConnection::connect(url).await?;
+                let done = sqlx::query(statement).execute(&mut conn).await?;
+                return Ok(done.rows_affected());
+            }
+        };
         Ok(done.rows_affected())
     }
 
-    /// Runs one SQL query returning a single integer on the server's database file.
+    /// Runs one SQL query returning a single integer on the server's database.
     pub async fn sql_count(&self, query: &str) -> anyhow::Result<i64> {
-        use sqlx::ConnectOptions as _;
-        let options: sqlx::sqlite::SqliteConnectOptions = self.state.config.database_url.parse()?;
-        let mut conn = options.connect().await?;
-        Ok(sqlx::query_scalar(query).fetch_one(&mut conn).await?)
+        use sqlx::{ConnectOptions as _, Connection as _};
+        let url = self.state.config.database_url.expose();
+        Ok(match self.state.config.database_url.kind() {
+            DatabaseKind::Sqlite => {
+                let options: sqlx::sqlite::SqliteConnectOptions = url.parse()?;
+                sqlx::query_scalar(query)
+                    .fetch_one(&mut options.connect().await?)
+                    .await?
+            }
+            DatabaseKind::Postgres => {
+                sqlx::query_scalar(query)
+                    .fetch_one(&mut sqlx::PgConnection::connect(url).await?)
+                    .await?
+            }
+        })
+    }
+
+    /// `sqlite` or `postgres`, whichever this server's database speaks, for the few
+    /// statements tests write whose SQL differs.
+    pub fn dialect<'a>(&self, sqlite: &'a str, postgres: &'a str) -> &'a str {
+        match self.state.config.database_url.kind() {
+            DatabaseKind::Sqlite => sqlite,
+            DatabaseKind::Postgres => postgres,
+        }
     }
 
     /// A cookie-keeping client that does not follow redirects (tests assert them) and
@@ -439,9 +476,10 @@ impl TestApp {
         let listener = tokio::net::TcpListener::bind(self.addr)
             .await
             .context("failed to bind the same address again")?;
-        // Move the directory out; `self` is dropped without deleting it.
+        // Move the directory and the database out; `self` is dropped without deleting them.
         let dir = std::mem::replace(&mut self.dir, tempfile::tempdir()?);
-        start(dir, listener).await
+        let database = std::mem::take(&mut self.database);
+        start(dir, listener, database).await
     }
 }
 

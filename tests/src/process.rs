@@ -1,7 +1,12 @@
 //! The `slipway` binary as an operator runs it: a config file in a temp dir, users
 //! added with the CLI, the server started, SIGTERMed and SIGKILLed as a real process.
 
+use crate::database::TestDatabase;
+use slipway_core::config::DatabaseKind;
+use slipway_core::store::postgres::PgStorage;
 use slipway_core::store::sqlite::SqliteStorage;
+use slipway_core::store::Storage;
+use std::sync::Arc;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -41,6 +46,8 @@ pub fn free_port() -> u16 {
 /// A config file and data directory for one server, in a temp dir.
 pub struct Installation {
     dir: tempfile::TempDir,
+    /// Dropped with the installation.
+    _database: TestDatabase,
     /// The config file.
     pub config: PathBuf,
     /// `http://127.0.0.1:<port>`.
@@ -52,15 +59,22 @@ impl Installation {
     /// and `pipelines` (`[[pipelines]]` TOML).
     pub fn new(settings: &str, pipelines: &str) -> Self {
         let dir = tempfile::tempdir().expect("a temp dir");
+        let database = TestDatabase::create();
         let port = free_port();
         let base = format!("http://127.0.0.1:{port}");
         let config = dir.path().join("slipway.toml");
         let text = format!(
-            "listen = \"127.0.0.1:{port}\"\nbase_url = \"{base}\"\nsite_dir = \"{}\"\n{settings}\n\n{pipelines}",
-            crate::app::site_dir().display()
+            "listen = \"127.0.0.1:{port}\"\nbase_url = \"{base}\"\nsite_dir = \"{}\"\n{}{settings}\n\n{pipelines}",
+            crate::app::site_dir().display(),
+            database.config_line(),
         );
         std::fs::write(&config, text).expect("write the config");
-        Self { dir, config, base }
+        Self {
+            dir,
+            _database: database,
+            config,
+            base,
+        }
     }
 
     /// The temp dir holding the config and `data/`.
@@ -115,13 +129,21 @@ impl Installation {
     }
 
     /// The server's database, opened beside it (as the restarted server will read it).
-    pub async fn database(&self) -> SqliteStorage {
-        SqliteStorage::connect(&format!(
-            "sqlite://{}",
-            self.dir().join("data/slipway.db").display()
-        ))
-        .await
-        .expect("open the server's database")
+    pub async fn database(&self) -> Arc<dyn Storage> {
+        let config = slipway_server::Config::load(&self.config).expect("the config loads");
+        let url = config.database_url.expose();
+        match config.database_url.kind() {
+            DatabaseKind::Sqlite => Arc::new(
+                SqliteStorage::connect(url)
+                    .await
+                    .expect("open the server's database"),
+            ),
+            DatabaseKind::Postgres => Arc::new(
+                PgStorage::connect(url)
+                    .await
+                    .expect("connect to the server's database"),
+            ),
+        }
     }
 }
 

@@ -147,7 +147,10 @@ async fn a_setup_link_expires_after_an_hour_and_a_new_one_replaces_the_old() {
         .unwrap());
 
     // An hour and a second later.
-    app.sql("UPDATE setup_tokens SET expires_at = unixepoch() - 1")
+    app.sql(&format!(
+        "UPDATE setup_tokens SET expires_at = {} - 1",
+        app.dialect("unixepoch()", "extract(epoch from now())::bigint")
+    ))
         .await
         .unwrap();
     let client = app.client();
@@ -674,8 +677,12 @@ async fn a_session_ends_at_its_absolute_lifetime_however_active() {
     let client = app.logged_in("alice", &[Role::Dev]).await.unwrap();
     let row: i64 = app
         .sql(
-            "UPDATE user_sessions SET expires_at = unixepoch() - 1 \
-             WHERE expires_at BETWEEN unixepoch() + 7100 AND unixepoch() + 7200",
+            &"UPDATE user_sessions SET expires_at = NOW - 1 \
+              WHERE expires_at BETWEEN NOW + 7100 AND NOW + 7200"
+                .replace(
+                    "NOW",
+                    app.dialect("unixepoch()", "extract(epoch from now())::bigint"),
+                ),
         )
         .await
         .unwrap()
@@ -706,20 +713,26 @@ async fn a_session_ends_after_the_configured_inactivity() {
     let cookie = res.headers()["set-cookie"].to_str().unwrap().to_owned();
     assert!(cookie.contains("Max-Age=3600"), "{cookie}");
 
-    // Every request pushes the end an hour ahead again.
-    // (The store keeps expiry as text, RFC 3339 in UTC, compared as strings.)
-    app.sql(
-        "UPDATE tower_sessions \
-         SET expiry_date = strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '+60 seconds')",
-    )
-    .await
-    .unwrap();
+    // Every request pushes the end an hour ahead again. (On SQLite the store keeps
+    // expiry as text, RFC 3339 in UTC; on PostgreSQL as a timestamptz.)
+    let expiry_in = |seconds: &str| {
+        format!(
+            "UPDATE tower_sessions SET expiry_date = {}",
+            app.dialect(
+                &format!("strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '{seconds} seconds')"),
+                &format!("now() + interval '{seconds} seconds'"),
+            )
+        )
+    };
+    app.sql(&expiry_in("+60")).await.unwrap();
     assert_eq!(app.get_text(&client, "/").await.unwrap().0, 200);
     let refreshed = app
-        .sql(
+        .sql(app.dialect(
             "UPDATE tower_sessions SET expiry_date = expiry_date \
              WHERE unixepoch(expiry_date) BETWEEN unixepoch() + 3500 AND unixepoch() + 3600",
-        )
+            "UPDATE tower_sessions SET expiry_date = expiry_date \
+             WHERE expiry_date BETWEEN now() + interval '3500 seconds' AND now() + interval '3600 seconds'",
+        ))
         .await
         .unwrap();
     assert_eq!(
@@ -728,12 +741,7 @@ async fn a_session_ends_after_the_configured_inactivity() {
     );
 
     // An hour without a request: the session is gone.
-    app.sql(
-        "UPDATE tower_sessions \
-         SET expiry_date = strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-1 seconds')",
-    )
-    .await
-    .unwrap();
+    app.sql(&expiry_in("-1")).await.unwrap();
     let res = client.get(app.url("/")).send().await.unwrap();
     assert_eq!(res.status(), 303);
     assert!(location(&res).starts_with("/login"), "{}", location(&res));

@@ -498,18 +498,23 @@ async fn the_session_cleanup_deletes_expired_sessions_and_keeps_open_ones() {
     app.logged_in("bob", &[Role::Viewer]).await.unwrap();
     let count = "SELECT count(*) FROM tower_sessions";
     assert_eq!(app.sql_count(count).await.unwrap(), 2);
-    // The session store writes expiries as RFC 3339 text; move one an hour into the past
-    // in that same form.
-    assert_eq!(
-        app.sql_count("SELECT count(*) FROM tower_sessions WHERE typeof(expiry_date) = 'text'")
-            .await
-            .unwrap(),
-        2
-    );
-    app.sql(
-        "UPDATE tower_sessions SET expiry_date = strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-1 hour') \
-         WHERE id = (SELECT min(id) FROM tower_sessions)",
-    )
+    // On SQLite the session store writes expiries as RFC 3339 text (PostgreSQL: a
+    // timestamptz); move one an hour into the past in that same form.
+    if app.state.config.database_url.kind() == slipway_core::config::DatabaseKind::Sqlite {
+        assert_eq!(
+            app.sql_count("SELECT count(*) FROM tower_sessions WHERE typeof(expiry_date) = 'text'")
+                .await
+                .unwrap(),
+            2
+        );
+    }
+    app.sql(&format!(
+        "UPDATE tower_sessions SET expiry_date = {} WHERE id = (SELECT min(id) FROM tower_sessions)",
+        app.dialect(
+            "strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-1 hour')",
+            "now() - interval '1 hour'"
+        )
+    ))
     .await
     .unwrap();
     let deleted = app.state.storage.delete_expired_sessions().await.unwrap();

@@ -2,8 +2,8 @@
 //! deployer, and what the next start makes of it. Real binary, real process groups.
 
 use slipway_core::deploys::runner::group_alive;
-use slipway_core::store::sqlite::SqliteStorage;
-use slipway_core::store::{AuditStore, DeploymentStore};
+use slipway_core::store::Storage;
+use std::sync::Arc;
 use slipway_model::deployment::DeploymentState;
 use slipway_model::DeploymentId;
 use slipway_tests::app::{deploying_pipeline, location, poll_until};
@@ -42,7 +42,7 @@ impl Crashable {
     async fn start_deploy(
         &self,
         client: &reqwest::Client,
-        db: &SqliteStorage,
+        db: &dyn Storage,
     ) -> (DeploymentId, i32) {
         let base = &self.install.base;
         let head = self.repo.head("main").unwrap();
@@ -87,7 +87,7 @@ impl Crashable {
 /// What the restarted server must have made of deployment `id`: interrupted, said so
 /// in its log, the audit log and its page.
 async fn assert_recovered_as_interrupted(
-    db: &SqliteStorage,
+    db: &dyn Storage,
     client: &reqwest::Client,
     base: &str,
     id: DeploymentId,
@@ -124,20 +124,20 @@ async fn group_ends(pgid: i32, within: Duration) -> bool {
 
 /// Starts a server for `script`, starts a deploy, SIGKILLs the server; returns the
 /// installation (stopped), its database, the deployment and its process group.
-async fn deploy_then_kill(script: &str) -> (Crashable, SqliteStorage, DeploymentId, i32) {
+async fn deploy_then_kill(script: &str) -> (Crashable, Arc<dyn Storage>, DeploymentId, i32) {
     let app = Crashable::new(script);
     let db = app.install.database().await;
     let mut server = app.install.start();
     server.wait_up().await;
     let client = logged_in(&app.install.base, "olga", PASSWORD).await;
-    let (id, pgid) = app.start_deploy(&client, &db).await;
+    let (id, pgid) = app.start_deploy(&client, db.as_ref()).await;
     server.kill();
     (app, db, id, pgid)
 }
 
 /// Restarts the server and checks what it made of deployment `id`: interrupted, said
 /// so in its log, the audit log and its page; returns the running server.
-async fn restart_and_check(app: &Crashable, db: &SqliteStorage, id: DeploymentId) -> Server {
+async fn restart_and_check(app: &Crashable, db: &dyn Storage, id: DeploymentId) -> Server {
     // Nothing ran to record the crash: the row says running until the next start.
     assert_eq!(
         db.deployment(id).await.unwrap().unwrap().state,
@@ -158,7 +158,7 @@ async fn a_quiet_deploy_outlives_a_sigkilled_server_and_the_restart_ends_it_as_i
         group_alive(pgid),
         "a deploy that does not print outlives a SIGKILLed server"
     );
-    let _server = restart_and_check(&app, &db, id).await;
+    let _server = restart_and_check(&app, db.as_ref(), id).await;
     assert!(
         group_ends(pgid, Duration::from_secs(10)).await,
         "the restarted server ended process group {pgid}"
@@ -176,5 +176,5 @@ async fn a_chatty_deploy_dies_with_a_sigkilled_server_at_its_next_write() {
         group_ends(pgid, Duration::from_secs(3)).await,
         "a printing deploy ends within moments of a SIGKILLed server (SIGPIPE)"
     );
-    let _server = restart_and_check(&app, &db, id).await;
+    let _server = restart_and_check(&app, db.as_ref(), id).await;
 }

@@ -6,7 +6,6 @@
 use hmac::{Hmac, Mac};
 use serde_json::Value;
 use sha2::Sha256;
-use slipway_core::store::DeploymentStore;
 use slipway_model::Role;
 use slipway_tests::app::{pipeline_config, poll_until, spawn_app};
 use slipway_tests::git::TestRepo;

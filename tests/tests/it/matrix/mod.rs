@@ -193,7 +193,7 @@ async fn credentials(app: &TestApp, admin: &reqwest::Client) -> Vec<Credentials>
                 // What an admin's reset with "keep their API tokens" leaves, with the
                 // session kept too, so both surfaces are held to the password change.
                 app.sql(&format!(
-                    "UPDATE users SET must_change_password = 1 WHERE name = '{name}'"
+                    "UPDATE users SET must_change_password = TRUE WHERE name = '{name}'"
                 ))
                 .await
                 .unwrap();
