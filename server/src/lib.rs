@@ -3,6 +3,7 @@
 //! `main.rs` only calls [`cli::run`]; tests call [`startup::build_app`] and
 //! [`startup::serve`] on a port-0 listener.
 
+pub mod background;
 pub mod cli;
 pub mod demo;
 pub mod http;

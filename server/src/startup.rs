@@ -12,10 +12,11 @@ use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
 use slipway_app::{shell, App};
+use slipway_core::cluster::Cluster;
 use slipway_core::config::Config;
 use slipway_core::config::DatabaseKind;
 use slipway_core::deploys::{self, Deploys};
-use slipway_core::events::{self as live, Events};
+use slipway_core::events::Events;
 use slipway_core::github::client::GitHubClients;
 use slipway_core::repos::Repos;
 use slipway_core::store::postgres::PgStorage;
@@ -136,12 +137,20 @@ pub async fn build_app(config: Config) -> anyhow::Result<Slipway> {
         .context("failed to convert the session inactivity period")?;
     let github = Arc::new(GitHubClients::new(&config.github));
     let repos = Arc::new(Repos::new(&config, &github));
+    let wakes = storage.event_wakes();
+    let cluster = Arc::new(Cluster::new(
+        Cluster::host_name(),
+        &config.data_dir,
+        config.replica_timeout,
+        storage.clock().now(),
+    ));
     let services = Services {
         config: Arc::new(config),
         storage: storage.clone(),
         repos,
         deploys: Arc::new(Deploys::default()),
-        events: Arc::new(Events::new(storage.clone())),
+        cluster,
+        events: Arc::new(Events::new(storage.clone(), wakes.is_some())),
         artifacts: Arc::default(),
         github,
     };
@@ -149,28 +158,20 @@ pub async fn build_app(config: Config) -> anyhow::Result<Slipway> {
         leptos_options,
         services: services.clone(),
     };
-    let interrupted = deploys::recover_interrupted(&services)
+    services
+        .cluster
+        .join(services.storage.as_ref())
+        .await
+        .context("failed to register this replica")?;
+    // Before serving: what an earlier run of this replica left is interrupted now, not
+    // at the first heartbeat.
+    slipway_core::cluster::reaper::reap(&services)
         .await
         .context("failed to recover deployments left by a previous run")?;
-    if interrupted > 0 {
-        tracing::warn!(
-            count = interrupted,
-            "deployments left running by a previous process were marked interrupted"
-        );
+    let mut background = crate::background::spawn_all(&services);
+    if let Some(wakes) = wakes {
+        background.push(crate::background::spawn_relay(&services, wakes));
     }
-
-    let background = vec![
-        spawn_fetch_loops(&services),
-        spawn_session_cleanup(&services),
-        spawn_auto_starts(&services),
-        spawn_webhooks(&services),
-        spawn_github(&services),
-    ];
-    let background = background
-        .into_iter()
-        .chain(spawn_calendar_feeds(&services))
-        .chain(spawn_probes(&services))
-        .collect::<Vec<_>>();
 
     let sessions = SessionManagerLayer::new(session_store)
         .with_name("slipway_session")
@@ -297,219 +298,6 @@ fn with_security_headers(router: Router<AppState>) -> Router<AppState> {
         ))
 }
 
-/// Fetches every mirror at start, then on each pipeline's interval.
-fn spawn_fetch_loops(state: &Services) -> JoinHandle<()> {
-    let state = state.clone();
-    tokio::spawn(async move {
-        let mut tasks = tokio::task::JoinSet::new();
-        for p in state.config.pipelines.clone() {
-            let repos = state.repos.clone();
-            let events = state.events.clone();
-            tasks.spawn(async move {
-                let mut tick = tokio::time::interval(p.fetch_interval);
-                tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-                loop {
-                    tick.tick().await;
-                    // Failures are recorded in the mirror status and shown on the board.
-                    let before = repos.branch_head(p.id.as_str()).await;
-                    if repos.fetch(p.id.as_str()).await.is_ok()
-                        && repos.branch_head(p.id.as_str()).await != before
-                    {
-                        // New commits: open boards reload.
-                        events
-                            .board_changed(p.id.as_str(), slipway_model::live::BoardChange::Commits)
-                            .await;
-                    }
-                }
-            });
-        }
-        while tasks.join_next().await.is_some() {}
-    })
-}
-
-fn spawn_session_cleanup(state: &Services) -> JoinHandle<()> {
-    let storage = state.storage.clone();
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
-        loop {
-            tick.tick().await;
-            if let Err(e) = storage.delete_expired_sessions().await {
-                tracing::warn!(error = %e, "failed to delete expired sessions");
-            }
-            if let Err(e) = storage.prune_events(live::KEEP).await {
-                tracing::warn!(error = %e, "failed to prune old events");
-            }
-        }
-    })
-}
-
-/// Reads each pipeline's iCalendar feeds now and then every `refresh_minutes`.
-fn spawn_calendar_feeds(state: &Services) -> Vec<JoinHandle<()>> {
-    let mut tasks = Vec::new();
-    for (p, feed) in state
-        .config
-        .pipelines
-        .iter()
-        .flat_map(|p| p.calendars.iter().map(move |f| (p.id.clone(), f.clone())))
-    {
-        let state = state.clone();
-        tasks.push(tokio::spawn(async move {
-            let mut tick = tokio::time::interval(feed.refresh);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                tick.tick().await;
-                let Some(pipeline) = state.config.pipeline(p.as_str()) else {
-                    return;
-                };
-                match slipway_core::promotion::freezes::refresh_feed(&state, pipeline, &feed).await {
-                    Ok(n) => tracing::debug!(pipeline = %p, feed = %feed.source.label(), freezes = n, "calendar feed read"),
-                    Err(e) => tracing::warn!(pipeline = %p, feed = %feed.source.label(), error = %e, "calendar feed not read; its last freezes stay"),
-                }
-            }
-        }));
-    }
-    tasks
-}
-
-/// Polls each stage's health and version probes, each every its `interval`, from now on.
-fn spawn_probes(state: &Services) -> Vec<JoinHandle<()>> {
-    #[derive(Clone, Copy)]
-    enum Kind {
-        Health,
-        Version,
-    }
-    let prober = slipway_core::probes::Prober::new();
-    let mut tasks = Vec::new();
-    for pipeline in &state.config.pipelines {
-        for stage in &pipeline.stages {
-            let probes = [
-                stage.health.as_ref().map(|h| (Kind::Health, h.interval)),
-                stage
-                    .version
-                    .as_ref()
-                    .map(|v| (Kind::Version, v.probe.interval)),
-            ];
-            for (kind, interval) in probes.into_iter().flatten() {
-                let (state, prober) = (state.clone(), prober.clone());
-                let (p, s) = (pipeline.id.clone(), stage.id.clone());
-                tasks.push(tokio::spawn(async move {
-                    let Some(pipeline) = state.config.pipeline(p.as_str()) else {
-                        return;
-                    };
-                    let Some(stage) = pipeline.stages.iter().find(|x| x.id == s) else {
-                        return;
-                    };
-                    let mut tick = tokio::time::interval(interval);
-                    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-                    loop {
-                        tick.tick().await;
-                        if state.deploys.is_stopping() {
-                            break;
-                        }
-                        match kind {
-                            Kind::Health => {
-                                slipway_core::probes::health::check(
-                                    &state, &prober, pipeline, stage,
-                                )
-                                .await
-                            }
-                            Kind::Version => {
-                                slipway_core::probes::version::check(
-                                    &state, &prober, pipeline, stage,
-                                )
-                                .await
-                            }
-                        }
-                    }
-                }));
-            }
-        }
-    }
-    tasks
-}
-
-/// Runs `pass` once a second until the server stops (a pass that overruns delays the
-/// next, never stacks them).
-fn every_second<F, Fut>(state: &Services, mut pass: F) -> JoinHandle<()>
-where
-    F: FnMut(Services) -> Fut + Send + 'static,
-    Fut: Future<Output = ()> + Send,
-{
-    let state = state.clone();
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
-            if state.deploys.is_stopping() {
-                break;
-            }
-            pass(state.clone()).await;
-        }
-    })
-}
-
-/// Starts approved deploys at their slot's start, and queued promotions whose artifact
-/// appeared: once a second, an indexed read of each (usually none due).
-fn spawn_auto_starts(state: &Services) -> JoinHandle<()> {
-    every_second(state, |state| async move {
-        slipway_core::promotion::approvals::run_due_auto_starts(&state).await;
-        slipway_core::promotion::queue::run_due_queued(&state).await;
-    })
-}
-
-/// Sends the outgoing webhooks: once a second, the audit entries since the last pass
-/// become deliveries, and the due deliveries are sent; once an hour, old ones are
-/// deleted. A receiver that hangs holds only this task, never a deploy.
-fn spawn_webhooks(state: &Services) -> JoinHandle<()> {
-    use slipway_core::notify::{deliver, outbox};
-    let sender = deliver::Sender::default();
-    let mut pruned = Hourly::default();
-    every_second(state, move |state| {
-        let sender = sender.clone();
-        let prune = pruned.due();
-        async move {
-            if prune {
-                deliver::prune(&state).await;
-            }
-            while outbox::run_once(&state).await > 0 {}
-            deliver::run_once(&state, &sender).await;
-        }
-    })
-}
-
-/// Acts on GitHub's recorded webhook deliveries, once a second (the request was
-/// answered when it was recorded); once an hour, forgets old ones.
-fn spawn_github(state: &Services) -> JoinHandle<()> {
-    use slipway_core::github::webhook;
-    let mut pruned = Hourly::default();
-    every_second(state, move |state| {
-        let prune = pruned.due();
-        async move {
-            if prune {
-                webhook::prune(&state).await;
-            }
-            while webhook::run_once(&state).await > 0 {}
-        }
-    })
-}
-
-/// Whether an hourly chore is due (the first call says yes).
-#[derive(Default)]
-struct Hourly(Option<std::time::Instant>);
-
-impl Hourly {
-    fn due(&mut self) -> bool {
-        let due = self
-            .0
-            .is_none_or(|at| at.elapsed() >= std::time::Duration::from_secs(3600));
-        if due {
-            self.0 = Some(std::time::Instant::now());
-        }
-        due
-    }
-}
-
 /// Serves `app` on `listener` until `shutdown` resolves, then stops accepting
 /// promotions and connections, drains open requests within `http.drain_seconds`, gives
 /// running deploys the configured grace period, and cancels the rest.
@@ -529,6 +317,7 @@ pub async fn serve(
     };
     crate::listen::serve(listener, router, limits, shutdown).await;
     deploys::shutdown(&app.state, app.state.config.shutdown_grace).await;
+    app.state.cluster.leave(app.state.storage.as_ref()).await;
     drop(app);
     Ok(())
 }

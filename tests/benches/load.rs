@@ -192,7 +192,7 @@ async fn run() -> Result<Vec<String>> {
 
     let out = tempfile::tempdir()?;
     let t = Instant::now();
-    let app = spawn_app(&pipeline_config(repo.path(), out.path())).await?;
+    let mut app = spawn_app(&pipeline_config(repo.path(), out.path())).await?;
     app.state
         .repos
         .fetch("web")
@@ -288,6 +288,8 @@ async fn run() -> Result<Vec<String>> {
             emergency_reason: None,
             migrations: None,
             drift: None,
+            // This server's own, so its reaper leaves them to the seeding below.
+            runner: Some(app.state.cluster.id().clone()),
         };
         let d = app
             .state

@@ -2,8 +2,8 @@
 //! serving on an ephemeral port with a temporary data directory (SQLite file, mirrors)
 //! and a config file written to disk and loaded through the real parser.
 
-use anyhow::Context as _;
 use crate::database::TestDatabase;
+use anyhow::Context as _;
 use slipway_core::config::DatabaseKind;
 use slipway_core::passwords::{self, Password};
 use slipway_core::Services;
@@ -183,7 +183,9 @@ impl TestApp {
         let done = match self.state.config.database_url.kind() {
             DatabaseKind::Sqlite => {
                 let options: sqlx::sqlite::SqliteConnectOptions = url.parse()?;
-                sqlx::query(statement).execute(&mut options.connect().await?).await?
+                sqlx::query(statement)
+                    .execute(&mut options.connect().await?)
+                    .await?
             }
             DatabaseKind::Postgres => {
                 let mut conn = sqlx::PgConnection::connect(url).await?;
@@ -449,8 +451,9 @@ impl TestApp {
         Ok((res.status().as_u16(), res.text().await?))
     }
 
-    /// Stops the server (gracefully) and waits for it.
-    pub async fn stop(mut self) -> anyhow::Result<()> {
+    /// Stops the server (gracefully) and waits for it; its database stays until the
+    /// app is dropped.
+    pub async fn stop(&mut self) -> anyhow::Result<()> {
         self.shut_down().await
     }
 

@@ -30,12 +30,17 @@ impl TestDatabase {
     pub fn create() -> Self {
         match backend() {
             DatabaseKind::Sqlite => Self::default(),
-            DatabaseKind::Postgres => Self {
-                scratch: Some(
-                    on_own_runtime(async { ScratchDatabase::create(&server_url()).await })
-                        .expect("create a PostgreSQL database for the test"),
-                ),
-            },
+            DatabaseKind::Postgres => Self::postgres(),
+        }
+    }
+
+    /// A fresh PostgreSQL database, whatever the suite's backend (replicas need one).
+    pub fn postgres() -> Self {
+        Self {
+            scratch: Some(
+                on_own_runtime(async { ScratchDatabase::create(&server_url()).await })
+                    .expect("create a PostgreSQL database for the test"),
+            ),
         }
     }
 

@@ -10,5 +10,6 @@ pub mod database;
 pub mod git;
 pub mod github;
 pub mod process;
+pub mod replicas;
 pub mod sse;
 pub mod stub;

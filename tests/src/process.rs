@@ -6,10 +6,10 @@ use slipway_core::config::DatabaseKind;
 use slipway_core::store::postgres::PgStorage;
 use slipway_core::store::sqlite::SqliteStorage;
 use slipway_core::store::Storage;
-use std::sync::Arc;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// The `slipway` binary built beside the running test binary (`target/debug/slipway`;
@@ -56,17 +56,31 @@ pub struct Installation {
 
 impl Installation {
     /// A config listening on a free port with `settings` (top-level keys, then tables)
-    /// and `pipelines` (`[[pipelines]]` TOML).
+    /// and `pipelines` (`[[pipelines]]` TOML), on a database of its own.
     pub fn new(settings: &str, pipelines: &str) -> Self {
-        let dir = tempfile::tempdir().expect("a temp dir");
         let database = TestDatabase::create();
+        let line = database.config_line();
+        Self::build(&format!("{line}{settings}"), pipelines, database)
+    }
+
+    /// Like [`new`](Self::new), on the database `database_line` names (another
+    /// installation's: replicas of one cluster).
+    pub fn sharing(database_line: &str, settings: &str, pipelines: &str) -> Self {
+        Self::build(
+            &format!("{database_line}{settings}"),
+            pipelines,
+            TestDatabase::default(),
+        )
+    }
+
+    fn build(settings: &str, pipelines: &str, database: TestDatabase) -> Self {
+        let dir = tempfile::tempdir().expect("a temp dir");
         let port = free_port();
         let base = format!("http://127.0.0.1:{port}");
         let config = dir.path().join("slipway.toml");
         let text = format!(
-            "listen = \"127.0.0.1:{port}\"\nbase_url = \"{base}\"\nsite_dir = \"{}\"\n{}{settings}\n\n{pipelines}",
+            "listen = \"127.0.0.1:{port}\"\nbase_url = \"{base}\"\nsite_dir = \"{}\"\n{settings}\n\n{pipelines}",
             crate::app::site_dir().display(),
-            database.config_line(),
         );
         std::fs::write(&config, text).expect("write the config");
         Self {

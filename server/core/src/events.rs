@@ -2,6 +2,14 @@
 //! survives a restart) and broadcast to the subscribers of this process through a
 //! bounded channel: a slow subscriber lags and is told to resync; it never slows the
 //! publisher.
+//!
+//! With one process (SQLite) the publisher broadcasts what it stored. With several
+//! replicas (PostgreSQL) an event published on one must reach the viewers of all:
+//! storing it notifies every replica (`NOTIFY` with the id, ids visible in id order),
+//! and each replica's [`relay`](Events::relay) reads the events after the last one it
+//! passed on and broadcasts them, in order, the publisher's own included. A wake-up it
+//! misses (the listening connection dropped) costs nothing: the next one, or the tick
+//! every [`RELAY_TICK`], reads from where it stopped.
 
 use crate::store::{Storage, StoredEvent};
 use slipway_model::deployment::DeploymentState;
@@ -17,9 +25,15 @@ pub const CHANNEL_CAPACITY: usize = 4096;
 /// How many events are kept in storage for resuming clients.
 pub const KEEP: i64 = 100_000;
 
+/// How often a relay reads the events table even without a notification.
+pub const RELAY_TICK: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// The publisher.
 pub struct Events {
     storage: Arc<dyn Storage>,
+    /// Events reach this process's subscribers through [`relay`](Self::relay) (several
+    /// replicas), not from `publish`.
+    relayed: bool,
     tx: broadcast::Sender<StoredEvent>,
     closing: tokio::sync::watch::Sender<bool>,
     /// Open streams per user (see [`MAX_STREAMS_PER_USER`]).
@@ -49,12 +63,14 @@ impl Drop for StreamSlot {
 }
 
 impl Events {
-    /// A publisher writing to `storage`.
-    pub fn new(storage: Arc<dyn Storage>) -> Self {
+    /// A publisher writing to `storage`; `relayed` when events reach subscribers
+    /// through [`relay`](Self::relay) (several replicas share the storage).
+    pub fn new(storage: Arc<dyn Storage>, relayed: bool) -> Self {
         let (tx, _) = broadcast::channel(CHANNEL_CAPACITY);
         let (closing, _) = tokio::sync::watch::channel(false);
         Self {
             storage,
+            relayed,
             tx,
             closing,
             streams: Arc::default(),
@@ -99,6 +115,7 @@ impl Events {
             .append_event(event.pipeline(), event.kind().as_str(), &event.data())
             .await;
         match stored {
+            Ok(_) if self.relayed => {}
             // No receivers is not an error.
             Ok(event) => {
                 let _ = self.tx.send(event);
@@ -136,5 +153,55 @@ impl Events {
     /// A deployment printed a line.
     pub async fn log_line(&self, line: LogAppended) {
         self.publish(LiveEvent::Log(line)).await;
+    }
+}
+
+impl Events {
+    /// Passes every stored event on to this process's subscribers, in id order, from
+    /// the newest stored now on: woken by `wakes` (a notification, or the listening
+    /// connection coming back), and every [`RELAY_TICK`] regardless. `before` sees each
+    /// event first (a replica fetches its mirror before its viewers reload for new
+    /// commits). Runs until the process stops.
+    pub async fn relay<F, Fut>(&self, mut wakes: tokio::sync::mpsc::Receiver<()>, before: F)
+    where
+        F: Fn(StoredEvent) -> Fut,
+        Fut: std::future::Future<Output = ()>,
+    {
+        const BATCH: i64 = 500;
+        let mut last = loop {
+            match self.storage.event_id_range().await {
+                Ok((_, newest)) => break newest,
+                Err(e) => {
+                    tracing::warn!(error = %e, "the event relay cannot read the events yet");
+                    tokio::time::sleep(RELAY_TICK).await;
+                }
+            }
+        };
+        let mut closing = self.closing();
+        loop {
+            tokio::select! {
+                _ = wakes.recv() => {}
+                () = tokio::time::sleep(RELAY_TICK) => {}
+                _ = closing.changed() => return,
+            }
+            loop {
+                let batch = match self.storage.events_after(last, None, BATCH).await {
+                    Ok(batch) => batch,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "the event relay failed to read events");
+                        break;
+                    }
+                };
+                let full = batch.len() as i64 == BATCH;
+                for event in batch {
+                    last = event.id;
+                    before(event.clone()).await;
+                    let _ = self.tx.send(event);
+                }
+                if !full {
+                    break;
+                }
+            }
+        }
     }
 }

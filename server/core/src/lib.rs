@@ -1,7 +1,7 @@
 //! Slipway's server core, by capability: configuration ([`config`]), storage
 //! ([`storage`]), repository mirrors ([`repos`]), promotions and the commands around
 //! them ([`promotion`]), running deploys ([`deploys`]), accounts ([`accounts`]), live
-//! events ([`events`]), the audit log ([`audit`]), probes of the environments
+//! events ([`events`]), replicas sharing a database ([`cluster`]), the audit log ([`audit`]), probes of the environments
 //! ([`probes`]), outgoing webhooks ([`notify`]), GitHub's webhooks ([`github`]) and the read models pages and the API
 //! render ([`read`]).
 //!
@@ -15,6 +15,7 @@ pub mod audit;
 pub mod authz;
 pub mod calendar;
 pub mod clock;
+pub mod cluster;
 pub mod config;
 pub mod deploys;
 pub mod events;

@@ -26,6 +26,8 @@ pub struct Services {
     pub repos: Arc<Repos>,
     /// Deploys running in this process.
     pub deploys: Arc<Deploys>,
+    /// This process as one replica of the cluster (its id, whether it leads).
+    pub cluster: Arc<crate::cluster::Cluster>,
     /// Live board events.
     pub events: Arc<Events>,
     /// Artifact checks under way.

@@ -82,10 +82,23 @@ pub fn routes() -> RouteBook<Services> {
         )
         .get("/openapi.json", Who::Always, super::openapi::openapi_json)
         .merge(super::api_governance::routes())
-        .map_router(|r| r.fallback(not_found))
+        .map_router(|r| {
+            r.fallback(not_found)
+                .method_not_allowed_fallback(method_not_allowed)
+        })
 }
 
 type ApiResult<T> = Result<T, ApiError>;
+
+/// A path the API has, asked with a method it does not take (a client's `..` or `.`
+/// segment can turn `/deployments/{id}/cancel` into `/deployments/cancel`, say).
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this API path does not take that method; see the README for the /api/v1 routes",
+    )
+}
 
 async fn not_found() -> ApiError {
     ApiError::new(

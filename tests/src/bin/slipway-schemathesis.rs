@@ -60,7 +60,7 @@ async fn main() -> anyhow::Result<()> {
         shas.push(repo.commit(&format!("change {i}"))?);
     }
     let out = tempfile::tempdir()?;
-    let app = spawn_app(&deploying_pipeline(repo.path(), out.path(), WRITE_SHA, "")).await?;
+    let mut app = spawn_app(&deploying_pipeline(repo.path(), out.path(), WRITE_SHA, "")).await?;
     let admin = app
         .logged_in("fuzzer", &[Role::Dev, Role::Qa, Role::Ops, Role::Admin])
         .await?;

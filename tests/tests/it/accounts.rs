@@ -151,8 +151,8 @@ async fn a_setup_link_expires_after_an_hour_and_a_new_one_replaces_the_old() {
         "UPDATE setup_tokens SET expires_at = {} - 1",
         app.dialect("unixepoch()", "extract(epoch from now())::bigint")
     ))
-        .await
-        .unwrap();
+    .await
+    .unwrap();
     let client = app.client();
     let (_, html) = app
         .get_text(&client, &format!("/setup?token={second}"))

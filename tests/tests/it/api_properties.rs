@@ -30,6 +30,7 @@ const CODES: &[&str] = &[
     "unauthenticated",
     "forbidden",
     "not_found",
+    "method_not_allowed",
     "bad_request",
     "refused",
     "unavailable",
@@ -115,7 +116,7 @@ fn any_body_query_or_path_parameter_is_answered_without_a_5xx_and_errors_say_wha
         .map(|i| repo.commit(&format!("change {i}")).unwrap())
         .collect();
     let out = tempfile::tempdir().unwrap();
-    let (app, token, ids) = rt.block_on(async {
+    let (mut app, token, ids) = rt.block_on(async {
         let app = spawn_app(&deploying_pipeline(repo.path(), out.path(), WRITE_SHA, ""))
             .await
             .unwrap();

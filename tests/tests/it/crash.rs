@@ -3,12 +3,12 @@
 
 use slipway_core::deploys::runner::group_alive;
 use slipway_core::store::Storage;
-use std::sync::Arc;
 use slipway_model::deployment::DeploymentState;
 use slipway_model::DeploymentId;
 use slipway_tests::app::{deploying_pipeline, location, poll_until};
 use slipway_tests::git::TestRepo;
 use slipway_tests::process::{logged_in, Installation, Server};
+use std::sync::Arc;
 use std::time::Duration;
 
 const PASSWORD: &str = "a long enough passphrase";

@@ -28,6 +28,7 @@ mod matrix;
 mod migrations;
 mod mirror;
 mod promotion;
+mod replicas;
 mod retries;
 mod verify;
 mod webhooks;

@@ -31,6 +31,13 @@ pub const SESSION_ABSOLUTE: Duration = Duration::from_secs(7 * 24 * 3600);
 /// Smallest `sessions.absolute_hours` (hours).
 pub const SESSION_ABSOLUTE_MIN_HOURS: i64 = 1;
 
+/// `cluster.replica_timeout_seconds`: a replica that has not heartbeated for this long
+/// is dead; its deployments are interrupted within about this long after it died.
+pub const REPLICA_TIMEOUT: Duration = Duration::from_secs(30);
+/// Smallest `cluster.replica_timeout_seconds` (a heartbeat goes out six times per
+/// timeout; below this, a slow database round trip could look like a death).
+pub const REPLICA_TIMEOUT_MIN_SECS: i64 = 2;
+
 /// `shutdown_grace_seconds`: how long running deploys may finish at shutdown.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 /// Smallest `shutdown_grace_seconds` (seconds; 0 cancels deploys at once).

@@ -57,6 +57,9 @@ pub struct Config {
     pub trusted_proxies: Vec<IpNet>,
     /// Limits of the HTTP server itself (`[http]`).
     pub http: HttpConfig,
+    /// A replica silent this long is dead: another interrupts its deployments and takes
+    /// over its background work (`[cluster] replica_timeout_seconds`).
+    pub replica_timeout: Duration,
     /// GitHub as a whole (`[github]`; without it: github.com, no credentials, webhooks
     /// refused).
     pub github: GitHubConfig,

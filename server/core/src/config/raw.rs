@@ -22,6 +22,8 @@ pub(super) struct RawConfig {
     pub(super) sessions: RawSessions,
     #[serde(default)]
     pub(super) http: RawHttp,
+    #[serde(default)]
+    pub(super) cluster: RawCluster,
     pub(super) github: Option<Spanned<RawGitHub>>,
     #[serde(default)]
     pub(super) pipelines: Vec<Spanned<RawPipeline>>,
@@ -58,6 +60,13 @@ pub(super) struct RawPipelineGitHub {
 pub(super) struct RawSessions {
     pub(super) inactivity_minutes: Option<Spanned<i64>>,
     pub(super) absolute_hours: Option<Spanned<i64>>,
+}
+
+/// `[cluster]`: replicas sharing a PostgreSQL database.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawCluster {
+    pub(super) replica_timeout_seconds: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize, Default)]

@@ -215,6 +215,16 @@ impl Validator<'_> {
         };
 
         let http = self.http(&raw.http);
+        let replica_timeout = match &raw.cluster.replica_timeout_seconds {
+            None => defaults::REPLICA_TIMEOUT,
+            Some(s) => self
+                .positive_secs(
+                    s,
+                    "cluster.replica_timeout_seconds",
+                    defaults::REPLICA_TIMEOUT_MIN_SECS,
+                )
+                .unwrap_or(defaults::REPLICA_TIMEOUT),
+        };
 
         let trusted_proxies = raw
             .trusted_proxies
@@ -259,6 +269,7 @@ impl Validator<'_> {
             shutdown_grace,
             trusted_proxies,
             http,
+            replica_timeout,
             github: raw
                 .github
                 .as_ref()

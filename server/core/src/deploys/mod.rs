@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
-pub use supervisor::{recover_interrupted, shutdown, start};
+pub use supervisor::{shutdown, start};
 
 /// What a deployer gets of the server's environment, when set: where programs are, who
 /// and where it runs as, language and time zone. Anything else must be named in the
@@ -73,6 +73,19 @@ impl Deploys {
     /// or a cancel.
     fn handle(&self, id: DeploymentId) -> CancelHandle {
         self.lock_running().entry(id).or_default().clone()
+    }
+
+    /// Cancels every deploy this process runs (it was declared dead: others have
+    /// interrupted them already).
+    pub fn cancel_all(&self) {
+        for handle in self.lock_running().values() {
+            handle.cancel();
+        }
+    }
+
+    /// Whether this process runs deployment `id`.
+    pub fn runs(&self, id: DeploymentId) -> bool {
+        self.lock_running().contains_key(&id)
     }
 
     /// Number of deploys running in this process.

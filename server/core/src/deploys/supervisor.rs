@@ -347,91 +347,6 @@ async fn run_attempts(
     }
 }
 
-/// At start-up: ends the process group of every deployment a previous process left
-/// queued or running, and marks it interrupted (audited). Nothing is ever left
-/// "running" that nothing runs.
-pub async fn recover_interrupted(state: &Services) -> anyhow::Result<usize> {
-    let left = state.storage.unfinished_deployments().await?;
-    for d in &left {
-        // The deployer's processes are found by their marker, not by the stored group
-        // id: the id may be missing (a crash between spawn and recording it) or reused
-        // by an unrelated process since.
-        let groups = runner::groups_with_env(
-            super::MARKER_VAR,
-            &super::marker(&state.config.data_dir, d.id),
-        );
-        for pgid in &groups {
-            runner::terminate_group(*pgid, KILL_GRACE).await;
-        }
-        if let Some(stored) = d.pgid.filter(|p| !groups.contains(p)) {
-            tracing::info!(deployment = %d.id, pgid = stored, "the stored process group no longer runs this deployment; left alone");
-        }
-        let now = state.now();
-        let seq = state
-            .storage
-            .log_size(d.id)
-            .await
-            .map_or(0, |(_, last)| last);
-        let note = match (groups.as_slice(), d.pgid) {
-            ([], None) => "interrupted: Slipway stopped before this deployment started".to_owned(),
-            ([], Some(_)) => "interrupted: Slipway stopped while this deployment ran; its deployer had already ended".to_owned(),
-            (found, _) => format!(
-                "interrupted: Slipway stopped while this deployment ran; its process group {} was ended at restart",
-                found.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
-            ),
-        };
-        let _ = state
-            .storage
-            .append_log(d.id, seq + 1, d.attempt(), now, "slipway", &note)
-            .await;
-        state
-            .storage
-            .finish_deployment(d.id, DeploymentState::Interrupted, None, now)
-            .await?;
-        state
-            .events
-            .deployment_changed(&d.pipeline, d.id, DeploymentState::Interrupted)
-            .await;
-        state
-            .events
-            .board_changed(&d.pipeline, BoardChange::Deployed)
-            .await;
-        let mut entry =
-            deployment_entry(d, AuditAction::DeployInterrupted, AuditOutcome::Interrupted);
-        entry.detail = Some(note);
-        crate::audit::record(state.storage.as_ref(), entry).await;
-        tracing::warn!(
-            deployment = %d.id,
-            "marked an abandoned deployment interrupted"
-        );
-    }
-    // Their GitHub Deployments end too, without holding up the start.
-    let state = state.clone();
-    let ended = left.clone();
-    tokio::spawn(async move {
-        for d in &ended {
-            let Some(p) = state.config.pipeline(&d.pipeline) else {
-                continue;
-            };
-            let Some(stage) = p.stages.iter().find(|s| s.id.as_str() == d.stage) else {
-                continue;
-            };
-            let said = match GitHubDeployment::reopen(&state, p, stage, d).await {
-                Ok(Some(gh)) => {
-                    gh.post_status(&state, d, "error", "interrupted: Slipway restarted")
-                        .await
-                }
-                Ok(None) => Ok(()),
-                Err(e) => Err(e),
-            };
-            if let Err(e) = said {
-                tracing::warn!(deployment = %d.id, error = %e, "the interrupted deployment's GitHub status was not posted");
-            }
-        }
-    });
-    Ok(left.len())
-}
-
 /// On shutdown: refuse new promotions, wait up to `grace` for running deploys, then
 /// cancel the rest and wait for them to record their end.
 pub async fn shutdown(state: &Services, grace: Duration) {
@@ -463,7 +378,11 @@ pub async fn shutdown(state: &Services, grace: Duration) {
 }
 
 /// An audit entry about deployment `d` (no actor: the supervisor acts on its own).
-fn deployment_entry(d: &Deployment, action: AuditAction, outcome: AuditOutcome) -> NewAudit {
+pub(crate) fn deployment_entry(
+    d: &Deployment,
+    action: AuditAction,
+    outcome: AuditOutcome,
+) -> NewAudit {
     let mut entry = NewAudit::new(action, outcome);
     entry.pipeline = Some(d.pipeline.clone());
     entry.stage = Some(d.stage.clone());

@@ -188,7 +188,9 @@ pub async fn cancel(state: &Services, user: &User, id: DeploymentId) -> Result<(
             message: format!("deployment #{id} already ended ({})", d.state),
         });
     }
-    // The deployment's own task records the end, once its process group is gone.
+    // The deployment's own task records the end, once its process group is gone. Its
+    // runner may be another replica: it finds the request (within a second).
+    state.storage.request_cancel(id).await?;
     state.deploys.cancel(id);
     entry.outcome = Outcome::Ok;
     audited::write(state, entry).await;

@@ -151,6 +151,7 @@ async fn promote_checked(
         emergency_reason: emergency.map(str::to_owned),
         migrations: None,
         drift: None,
+        runner: Some(state.cluster.id().clone()),
     };
     // The artifact check and git cannot run inside the write transaction: ask them
     // first (git for the current SHA seen now, retried if the transaction sees another).

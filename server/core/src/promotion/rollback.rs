@@ -146,6 +146,7 @@ pub async fn rollback(
             emergency_reason: None,
             migrations: migrations_record(&git, acks.migrations.as_ref()),
             drift: drift_record(drift_seen.as_ref(), acks.drift.as_ref()),
+            runner: Some(state.cluster.id().clone()),
         };
         let check = |snapshot: &StageSnapshot| {
             if snapshot.current.as_ref().map(|d| &d.sha) != seen.as_ref()

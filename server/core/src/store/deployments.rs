@@ -108,6 +108,8 @@ pub struct NewDeployment {
     pub migrations: Option<MigrationsAck>,
     /// The drift acknowledged, where it overwrites one.
     pub drift: Option<DriftAck>,
+    /// The replica that will run it (the one creating it).
+    pub runner: Option<ReplicaId>,
 }
 
 /// The facts about one stage (and a candidate SHA) that gates need, read together.

@@ -1,7 +1,7 @@
 //! The storage layer: the only place SQL lives.
 //!
 //! Split by aggregate: one trait per aggregate ([`UserStore`], [`LoginSessionStore`],
-//! [`DeploymentStore`], [`BoardStore`], [`AuditStore`], [`EventStore`], [`TokenStore`],
+//! [`DeploymentStore`], [`BoardStore`], [`ClusterStore`], [`AuditStore`], [`EventStore`], [`TokenStore`],
 //! [`ThrottleStore`], [`SignOffStore`], [`FreezeStore`], [`ApprovalStore`], [`NotificationStore`], [`HealthStore`], [`VersionStore`], [`ArtifactStore`], [`WebhookStore`], [`GitHubStore`]), and [`Storage`], all of them, which is what the services hold
 //! (`Arc<dyn Storage>`). SQLite ([`sqlite::SqliteStorage`]) is the embedded default;
 //! PostgreSQL ([`postgres::PgStorage`]) serves several replicas. [`open`] picks one by
@@ -24,6 +24,7 @@ pub mod approvals;
 pub mod artifacts;
 pub mod audit;
 pub mod board;
+pub mod cluster;
 #[cfg(test)]
 pub mod contract;
 pub mod deployments;
@@ -46,6 +47,7 @@ pub use approvals::*;
 pub use artifacts::*;
 pub use audit::*;
 pub use board::*;
+pub use cluster::*;
 pub use deployments::*;
 pub use events::*;
 pub use freezes::*;
@@ -68,6 +70,14 @@ use slipway_model::gates::GateResult;
 use slipway_model::{DeploymentId, LoginId, TokenId};
 use slipway_model::{PipelineId, RoleSet, Sha, StageId, UserName};
 use time::OffsetDateTime;
+
+/// The PostgreSQL channel `append_event` notifies with each new event's id.
+pub const EVENTS_CHANNEL: &str = "slipway_events";
+
+/// The PostgreSQL advisory lock `append_event` holds from taking an id to committing,
+/// so ids become visible in id order and a reader of "the events after N" never skips
+/// one that commits late.
+const EVENTS_LOCK: i64 = 0x736c_6970_6576_74;
 
 /// The SQL dialect a backend module speaks; see [`dialect_sql!`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -102,6 +112,8 @@ macro_rules! backend_queries {
         mod audit;
         #[path = "../sql/board.rs"]
         mod board;
+        #[path = "../sql/cluster.rs"]
+        mod cluster;
         #[path = "../sql/deployments.rs"]
         mod deployments;
         #[path = "../sql/events.rs"]
@@ -157,6 +169,7 @@ pub trait Storage:
     + LoginSessionStore
     + DeploymentStore
     + BoardStore
+    + ClusterStore
     + AuditStore
     + EventStore
     + TokenStore
@@ -180,6 +193,11 @@ pub trait Storage:
 
     /// Succeeds when the database answers and every migration is applied (`/readyz`).
     async fn check_ready(&self) -> StorageResult<()>;
+
+    /// Where the database says that events were stored (by any replica): a wake-up per
+    /// notification, and one after the listening connection comes back. `None` where
+    /// one process alone writes (SQLite): it broadcasts what it stores itself.
+    fn event_wakes(&self) -> Option<tokio::sync::mpsc::Receiver<()>>;
 }
 
 /// The one way a storage failure reaches a user: what they can fix is said (a name

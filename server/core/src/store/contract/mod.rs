@@ -154,6 +154,7 @@ fn new_deployment(by: UserId, on: char) -> NewDeployment {
         emergency_reason: None,
         migrations: None,
         drift: None,
+        runner: None,
     }
 }
 

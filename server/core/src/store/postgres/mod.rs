@@ -101,6 +101,51 @@ impl PgStorage {
     }
 }
 
+/// Listens on [`EVENTS_CHANNEL`] on a connection of its own, reconnecting after a
+/// loss (with a wake-up then: notifications sent meanwhile are gone, the table is not).
+fn event_wakes(pool: &Pool) -> Option<tokio::sync::mpsc::Receiver<()>> {
+    let (tx, rx) = tokio::sync::mpsc::channel(1);
+    let pool = pool.clone();
+    tokio::spawn(async move {
+        loop {
+            let mut listener = match sqlx::postgres::PgListener::connect_with(&pool).await {
+                Ok(l) => l,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot listen for events; retrying");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    continue;
+                }
+            };
+            if let Err(e) = listener.listen(EVENTS_CHANNEL).await {
+                tracing::warn!(error = %e, "cannot listen for events; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+            let _ = tx.try_send(());
+            loop {
+                match listener.try_recv().await {
+                    // A full channel already holds a wake-up: the relay reads all.
+                    Ok(Some(_)) => {
+                        let _ = tx.try_send(());
+                    }
+                    // The connection dropped; `try_recv` reconnects on the next call.
+                    Ok(None) => {
+                        let _ = tx.try_send(());
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "lost the event listener; reconnecting");
+                        break;
+                    }
+                }
+                if tx.is_closed() {
+                    return;
+                }
+            }
+        }
+    });
+    Some(rx)
+}
+
 crate::store::backend_queries!();
 
 pub mod scratch;

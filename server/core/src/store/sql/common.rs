@@ -68,7 +68,7 @@ pub(super) fn login_session_from_row(row: &DbRow) -> StorageResult<LoginSession>
 }
 
 pub(super) const DEPLOYMENT_COLUMNS: &str = "d.id, d.pipeline_id, d.stage_id, d.sha, d.previous_sha, d.kind, d.state, \
-     u.name AS requested_by, d.reason, d.created_at, d.started_at, d.finished_at, d.exit_code, d.pgid, d.checklist, d.emergency_reason, d.migrations, d.migrations_note, d.retries, d.drift_overwritten, d.drift_note";
+     u.name AS requested_by, d.reason, d.created_at, d.started_at, d.finished_at, d.exit_code, d.pgid, d.checklist, d.emergency_reason, d.migrations, d.migrations_note, d.retries, d.drift_overwritten, d.drift_note, d.runner";
 
 pub(super) fn deployment_select(filter: &str) -> String {
     format!("SELECT {DEPLOYMENT_COLUMNS} FROM deployments d LEFT JOIN users u ON u.id = d.requested_by {filter}")
@@ -405,6 +405,10 @@ pub(super) async fn read_snapshot(
 impl Storage for Store {
     fn clock(&self) -> &dyn Clock {
         self.clock.as_ref()
+    }
+
+    fn event_wakes(&self) -> Option<tokio::sync::mpsc::Receiver<()>> {
+        super::event_wakes(&self.pool)
     }
 
     async fn check_ready(&self) -> StorageResult<()> {

@@ -59,8 +59,8 @@ impl DeploymentStore for Store {
             .transpose()
             .map_err(db("failed to encode a list of migrations"))?;
         let inserted = sqlx::query_scalar::<_, i64>(
-            "INSERT INTO deployments (pipeline_id, stage_id, sha, previous_sha, kind, state, requested_by, reason, created_at, checklist, emergency_reason, migrations, migrations_note, drift_overwritten, drift_note) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id",
+            "INSERT INTO deployments (pipeline_id, stage_id, sha, previous_sha, kind, state, requested_by, reason, created_at, checklist, emergency_reason, migrations, migrations_note, drift_overwritten, drift_note, runner) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id",
         )
         .bind(new.pipeline.as_str())
         .bind(new.stage.as_str())
@@ -77,6 +77,7 @@ impl DeploymentStore for Store {
         .bind(new.migrations.as_ref().and_then(|m| m.note.as_deref()))
         .bind(new.drift.as_ref().map(|d| d.runs.as_str()))
         .bind(new.drift.as_ref().and_then(|d| d.note.as_deref()))
+        .bind(new.runner.as_ref().map(ReplicaId::as_str))
         .fetch_one(&mut *tx)
         .await;
         let id = match inserted {

@@ -10,16 +10,48 @@ impl EventStore for Store {
         kind: &str,
         data: &str,
     ) -> StorageResult<StoredEvent> {
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO events (at, pipeline_id, kind, data) VALUES ($1, $2, $3, $4) RETURNING id",
-        )
-        .bind(self.clock.now())
-        .bind(pipeline)
-        .bind(kind)
-        .bind(data)
-        .fetch_one(&self.pool)
-        .await
-        .map_err(db("failed to append an event"))?;
+        const INSERT: &str =
+            "INSERT INTO events (at, pipeline_id, kind, data) VALUES ($1, $2, $3, $4) RETURNING id";
+        let insert = sqlx::query_scalar::<_, i64>(INSERT)
+            .bind(self.clock.now())
+            .bind(pipeline)
+            .bind(kind)
+            .bind(data);
+        let id = match DIALECT {
+            // One process writes, one insert at a time: ids are visible in order.
+            Dialect::Sqlite => insert
+                .fetch_one(&self.pool)
+                .await
+                .map_err(db("failed to append an event"))?,
+            // Several replicas: the id is taken and committed under a lock, so ids
+            // become visible in order, and every replica is told (on commit).
+            Dialect::Postgres => {
+                let mut tx = self
+                    .pool
+                    .begin()
+                    .await
+                    .map_err(db("failed to begin appending an event"))?;
+                sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                    .bind(EVENTS_LOCK)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db("failed to take the events lock"))?;
+                let id = insert
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(db("failed to append an event"))?;
+                sqlx::query("SELECT pg_notify($1, $2)")
+                    .bind(EVENTS_CHANNEL)
+                    .bind(id.to_string())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db("failed to announce an event"))?;
+                tx.commit()
+                    .await
+                    .map_err(db("failed to commit an event"))?;
+                id
+            }
+        };
         Ok(StoredEvent {
             id,
             pipeline: pipeline.to_owned(),

@@ -87,6 +87,11 @@ impl SqliteStorage {
     }
 }
 
+/// One process writes a SQLite file: it broadcasts the events it stores itself.
+fn event_wakes(_: &Pool) -> Option<tokio::sync::mpsc::Receiver<()>> {
+    None
+}
+
 crate::store::backend_queries!();
 
 #[cfg(test)]
