@@ -7,6 +7,7 @@ use anyhow::{bail, Context as _};
 use clap::{Parser, Subcommand};
 use slipway_core::accounts::{self, Actor};
 use slipway_core::config::Config;
+use slipway_core::config::LogFormat;
 use slipway_core::passwords::Password;
 use slipway_model::views::account_status;
 use slipway_model::UserName;
@@ -37,6 +38,9 @@ enum Command {
     Serve,
     /// Validate the configuration file and exit.
     CheckConfig,
+    /// Apply the database's pending migrations and exit (`serve` applies them at start
+    /// too; this runs them on their own, before an upgrade is rolled out).
+    Migrate,
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),
@@ -117,10 +121,27 @@ enum UserCommand {
 /// Runs the command line.
 pub async fn run(args: impl IntoIterator<Item = OsString>) -> anyhow::Result<()> {
     let cli = Cli::parse_from(args);
-    match cli.command.unwrap_or(Command::Serve) {
+    let command = cli.command.unwrap_or(Command::Serve);
+    // The server logs in the configured format; the other commands talk to a person.
+    if !matches!(command, Command::Serve | Command::Demo { .. }) {
+        crate::telemetry::init(LogFormat::Text);
+    }
+    match command {
         Command::Serve => {
             let config = load(&cli.config)?;
+            crate::telemetry::init(config.log_format);
             run_server(config).await
+        }
+        Command::Migrate => {
+            let config = load(&cli.config)?;
+            let before = std::time::Instant::now();
+            open_storage(&config).await?;
+            println!(
+                "{}: migrations applied ({} ms)",
+                config.database_url,
+                before.elapsed().as_millis()
+            );
+            Ok(())
         }
         Command::CheckConfig => {
             let config = load(&cli.config)?;
@@ -145,6 +166,7 @@ pub async fn run(args: impl IntoIterator<Item = OsString>) -> anyhow::Result<()>
         Command::Demo { dir, listen } => {
             let path = demo::prepare(&dir, &listen)?;
             let config = load(&path)?;
+            crate::telemetry::init(config.log_format);
             let storage = open_storage(&config).await?.storage;
             let users = demo::reset_users(storage.as_ref()).await?;
             drop(storage);
@@ -171,14 +193,20 @@ async fn run_server(config: Config) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("failed to listen on {listen} (is another server using it? change `listen` in the config)"))?;
     let source = config.source.clone();
+    let log_format = config.log_format;
     let app = build_app(config).await?;
     if let Some(link) = accounts::issue_setup_link(app.state.storage.as_ref(), &base).await? {
         // Printed, not logged: the link is a credential, and log pipelines keep things.
-        eprintln!(
+        // With JSON logs on stderr it goes to stdout, so stderr stays one object a line.
+        let banner = format!(
             "\nNo administrator exists yet. Open this one-time link within an hour to create one:\n\n    {link}\n\n\
              (Or run `slipway --config {} user add NAME --role admin`. Restarting prints a new link.)\n",
             source.display()
         );
+        match log_format {
+            LogFormat::Text => eprintln!("{banner}"),
+            LogFormat::Json => println!("{banner}"),
+        }
     }
     tracing::info!(%listen, %base, "Slipway is serving");
     serve(listener, app, shutdown_signal()).await

@@ -17,7 +17,6 @@ fn main() -> ExitCode {
         }
     };
     runtime.block_on(async {
-        slipway_server::telemetry::init();
         match slipway_server::cli::run(std::env::args_os()).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {

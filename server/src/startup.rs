@@ -29,6 +29,7 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tower_http::compression::CompressionLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
@@ -172,6 +173,9 @@ pub async fn build_app(config: Config) -> anyhow::Result<Slipway> {
     if let Some(wakes) = wakes {
         background.push(crate::background::spawn_relay(&services, wakes));
     }
+    if let Some(addr) = services.config.metrics.listen {
+        background.push(serve_metrics(addr, services.clone()).await?);
+    }
 
     let sessions = SessionManagerLayer::new(session_store)
         .with_name("slipway_session")
@@ -183,6 +187,7 @@ pub async fn build_app(config: Config) -> anyhow::Result<Slipway> {
         .with_always_save(true)
         .with_expiry(Expiry::OnInactivity(inactivity));
 
+    http::metrics::install();
     let routes = route_list();
     let (session_router, mut entries) = http::session_routes().finish();
     entries.extend(page_entries(&routes));
@@ -204,6 +209,7 @@ pub async fn build_app(config: Config) -> anyhow::Result<Slipway> {
                 move || shell(options.clone())
             },
         )
+        .route_layer(middleware::from_fn(http::metrics::track))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(middleware::from_fn_with_state(
             services.clone(),
@@ -218,19 +224,29 @@ pub async fn build_app(config: Config) -> anyhow::Result<Slipway> {
         .merge(http::api_routes())
         .merge(http::webhook_routes())
         .finish();
+    let outside_session = outside_session.route_layer(middleware::from_fn(http::metrics::track));
     entries.extend(outside_entries);
     let router = Router::new()
         .merge(outside_session.with_state(services.clone()))
         .merge(with_session);
     let router = with_security_headers(router)
         .layer(CompressionLayer::new())
+        // The request id (a proxy's `X-Request-Id`, or a new one) goes back in the
+        // response and into every log line of the request.
+        .layer(PropagateRequestIdLayer::x_request_id())
         // Spans carry the path only: query strings may hold secrets (the one-time
         // setup token) and must not reach the logs, whatever the log level.
         .layer(
             TraceLayer::new_for_http().make_span_with(|req: &axum::extract::Request| {
-                tracing::debug_span!("request", method = %req.method(), path = %req.uri().path())
+                let id = req
+                    .headers()
+                    .get("x-request-id")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("");
+                tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path())
             }),
         )
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .with_state(state.clone());
     Ok(Slipway {
         router,
@@ -320,6 +336,26 @@ pub async fn serve(
     app.state.cluster.leave(app.state.storage.as_ref()).await;
     drop(app);
     Ok(())
+}
+
+/// Serves `/metrics` alone, without a token, on `metrics.listen` (a loopback or scrape
+/// network address), until the app is dropped.
+async fn serve_metrics(
+    addr: std::net::SocketAddr,
+    state: Services,
+) -> anyhow::Result<JoinHandle<()>> {
+    let listener = TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("failed to bind metrics.listen {addr}"))?;
+    let router = Router::new()
+        .route("/metrics", axum::routing::get(http::metrics::scrape_open))
+        .with_state(state);
+    tracing::info!(%addr, "serving /metrics");
+    Ok(tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, router).await {
+            tracing::error!(error = %e, "the metrics listener stopped");
+        }
+    }))
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

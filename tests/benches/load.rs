@@ -157,7 +157,7 @@ async fn run() -> Result<Vec<String>> {
     // Server logs only on request (e.g. `RUST_LOG=sqlx::query=debug` to see each
     // statement with its time): logging costs CPU the figures should not include.
     if std::env::var_os("RUST_LOG").is_some() {
-        slipway_server::telemetry::init();
+        slipway_server::telemetry::init(slipway_core::config::LogFormat::Text);
     }
     let mut failures = Vec::new();
     println!("== machine");

@@ -92,6 +92,15 @@ impl Events {
         })
     }
 
+    /// How many event streams are open on this process.
+    pub fn stream_count(&self) -> usize {
+        self.streams
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .sum()
+    }
+
     /// Ends every open stream (at shutdown: an open event stream would otherwise keep
     /// the HTTP server's graceful shutdown waiting forever).
     pub fn close(&self) {

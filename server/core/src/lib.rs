@@ -21,6 +21,7 @@ pub mod deploys;
 pub mod events;
 pub mod github;
 pub mod ics;
+pub mod measures;
 pub mod notify;
 pub mod probes;
 pub mod promotion;

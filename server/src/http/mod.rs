@@ -17,6 +17,7 @@ pub mod extract;
 pub mod github;
 pub mod governance;
 pub mod json;
+pub mod metrics;
 pub mod openapi;
 pub mod origin;
 pub mod session_store;
@@ -40,6 +41,7 @@ pub fn health_routes() -> RouteBook<Services> {
     RouteBook::new(Surface::Health)
         .get("/healthz", Who::Always, healthz)
         .get("/readyz", Who::Always, readyz)
+        .get("/metrics", Who::MetricsToken, metrics::scrape)
 }
 
 /// The JSON API: bearer tokens only, so it runs without the session layer, the Origin

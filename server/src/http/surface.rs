@@ -78,6 +78,8 @@ pub enum Who {
     ApproveRequest,
     /// GitHub: a body signed with the `[github]` webhook secret (`X-Hub-Signature-256`).
     GitHubSigned,
+    /// A scraper with the `[metrics]` bearer token (no user; 404 while metrics are off).
+    MetricsToken,
 }
 
 impl Who {
@@ -98,6 +100,9 @@ impl Who {
             }
             Who::GitHubSigned => {
                 "GitHub, signed with the `[github]` webhook secret (no session or token)".into()
+            }
+            Who::MetricsToken => {
+                "a scraper with the `[metrics]` token (no user; 404 while metrics are off)".into()
             }
         }
     }

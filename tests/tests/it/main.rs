@@ -27,6 +27,7 @@ mod live;
 mod matrix;
 mod migrations;
 mod mirror;
+mod operations;
 mod promotion;
 mod replicas;
 mod retries;

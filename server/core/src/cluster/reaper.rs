@@ -137,6 +137,7 @@ async fn interrupt(
     {
         return Ok(false);
     }
+    crate::measures::deployment_ended(d, DeploymentState::Interrupted, now);
     let note = note(d, runner, why, &groups, here);
     let _ = state
         .storage

@@ -60,6 +60,10 @@ pub struct Config {
     /// A replica silent this long is dead: another interrupts its deployments and takes
     /// over its background work (`[cluster] replica_timeout_seconds`).
     pub replica_timeout: Duration,
+    /// Who may read the Prometheus metrics (`[metrics]`).
+    pub metrics: MetricsConfig,
+    /// How log lines are written (`log_format`).
+    pub log_format: LogFormat,
     /// GitHub as a whole (`[github]`; without it: github.com, no credentials, webhooks
     /// refused).
     pub github: GitHubConfig,
@@ -131,6 +135,32 @@ pub struct PipelineConfig {
 pub struct CiCheckConfig {
     pub target: ArtifactTarget,
     pub timeout: Duration,
+}
+
+/// Who may read `/metrics`: with a bearer token on the main address, and/or anyone
+/// reaching a separate address (bind it to loopback or a scrape network). Neither set:
+/// metrics are off.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MetricsConfig {
+    pub token: Option<SecretSource>,
+    pub listen: Option<SocketAddr>,
+}
+
+impl MetricsConfig {
+    /// Whether metrics are served anywhere.
+    pub fn enabled(&self) -> bool {
+        self.token.is_some() || self.listen.is_some()
+    }
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum LogFormat {
+    /// For people: one coloured line per event.
+    #[default]
+    Text,
+    /// For log collectors: one JSON object per line, with the request id.
+    Json,
 }
 
 /// Where a secret is read from: never the config file itself, never logged.

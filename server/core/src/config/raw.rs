@@ -24,6 +24,9 @@ pub(super) struct RawConfig {
     pub(super) http: RawHttp,
     #[serde(default)]
     pub(super) cluster: RawCluster,
+    #[serde(default)]
+    pub(super) metrics: RawMetrics,
+    pub(super) log_format: Option<Spanned<String>>,
     pub(super) github: Option<Spanned<RawGitHub>>,
     #[serde(default)]
     pub(super) pipelines: Vec<Spanned<RawPipeline>>,
@@ -60,6 +63,15 @@ pub(super) struct RawPipelineGitHub {
 pub(super) struct RawSessions {
     pub(super) inactivity_minutes: Option<Spanned<i64>>,
     pub(super) absolute_hours: Option<Spanned<i64>>,
+}
+
+/// `[metrics]`: who may read `/metrics`.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawMetrics {
+    pub(super) token_env: Option<Spanned<String>>,
+    pub(super) token_file: Option<Spanned<String>>,
+    pub(super) listen: Option<Spanned<String>>,
 }
 
 /// `[cluster]`: replicas sharing a PostgreSQL database.

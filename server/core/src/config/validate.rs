@@ -19,6 +19,7 @@ mod deployer;
 mod environment;
 mod github;
 mod governance;
+mod operations;
 mod stage;
 
 /// Validates config text as if read from `path`.
@@ -270,6 +271,8 @@ impl Validator<'_> {
             trusted_proxies,
             http,
             replica_timeout,
+            metrics: self.metrics(&raw.metrics, base),
+            log_format: self.log_format(raw.log_format.as_ref()),
             github: raw
                 .github
                 .as_ref()

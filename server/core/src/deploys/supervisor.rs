@@ -205,12 +205,10 @@ pub fn start(state: &Services, pipeline: &PipelineConfig, stage: &StageConfig, d
                 log.write("slipway", state2.now(), &note).await;
             }
         }
-        match state2
-            .storage
-            .finish_deployment(id, end, code, state2.now())
-            .await
-        {
-            Ok(_) => {}
+        let at = state2.now();
+        match state2.storage.finish_deployment(id, end, code, at).await {
+            Ok(true) => crate::measures::deployment_ended(&d, end, at),
+            Ok(false) => {}
             Err(e) => {
                 tracing::error!(deployment = %id, error = %e, "failed to record the end of a deployment")
             }

@@ -44,6 +44,9 @@ pub(super) fn settled_ok<T>(
 
 /// Writes `entry` as refused by `e`, after the detail already there.
 pub(super) async fn write_refused(services: &Services, mut entry: NewAudit, e: &AppError) {
+    if let AppError::Refused { kind, .. } = e {
+        crate::measures::refused(*kind);
+    }
     entry.outcome = Outcome::Refused;
     entry.detail = Some(match entry.detail.take() {
         Some(context) => format!("{context} — {e}"),

@@ -56,6 +56,32 @@ pub struct Unfinished {
     pub runner: Option<Replica>,
 }
 
+/// What `/metrics` reports of the shared state, counted when scraped.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Deployments queued, running or verifying.
+    pub active_deployments: i64,
+    /// Promotions waiting for their artifact.
+    pub queued_promotions: i64,
+    /// Stages locked (expired locks not counted).
+    pub locked_stages: i64,
+    /// Approval requests waiting for a decision.
+    pub pending_approvals: i64,
+    /// Replicas heartbeating (not stopped).
+    pub replicas: i64,
+}
+
+/// The connection pool of this process.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PoolStatus {
+    /// Connections open now.
+    pub open: u32,
+    /// Of those, idle.
+    pub idle: u32,
+    /// The most it opens.
+    pub max: u32,
+}
+
 /// The replicas, their heartbeats and leases.
 #[async_trait]
 pub trait ClusterStore {
@@ -91,6 +117,12 @@ pub trait ClusterStore {
 
     /// The active deployments `runner` runs that someone asked to cancel.
     async fn cancel_requests(&self, runner: &ReplicaId) -> StorageResult<Vec<DeploymentId>>;
+
+    /// The shared state's counts for `/metrics`.
+    async fn counts(&self) -> StorageResult<Counts>;
+
+    /// This process's connection pool.
+    fn pool_status(&self) -> PoolStatus;
 
     /// Every deployment that has not ended, with its runner, oldest first.
     async fn unfinished_with_runners(&self) -> StorageResult<Vec<Unfinished>>;

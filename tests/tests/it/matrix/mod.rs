@@ -71,6 +71,8 @@ impl Caller {
             }),
             // No user is GitHub: only a signed body gets through (tests/it/github.rs).
             Who::GitHubSigned => false,
+            // No user is a scraper: only the [metrics] token (tests/it/metrics.rs).
+            Who::MetricsToken => false,
         }
     }
 }
@@ -233,6 +235,14 @@ async fn every_route_lets_through_exactly_the_callers_the_route_table_names() {
             1,
         );
     assert!(config.contains("sign_off") && config.contains("approval"));
+    // Metrics on, behind a token no caller has: /metrics refuses everyone (a 404 would
+    // say nothing about who may read it).
+    let token = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(token.path(), "only-the-scraper-knows").unwrap();
+    let config = format!(
+        "[metrics]\ntoken_file = \"{}\"\n\n{config}",
+        token.path().display()
+    );
     let app = spawn_app(&config).await.unwrap();
     let admin = app.logged_in("root", &[Role::Admin]).await.unwrap();
     app.create_user("target", &[Role::Viewer]).await.unwrap();

@@ -72,7 +72,7 @@ impl Validator<'_> {
     }
 
     /// A secret named by `<key>_env` or `<key>_file` (at most one of them).
-    fn secret_source(
+    pub(super) fn secret_source(
         &mut self,
         env: Option<&Spanned<String>>,
         file: Option<&Spanned<String>>,

@@ -142,6 +142,41 @@ impl ClusterStore for Store {
         .map_err(db("failed to read cancel requests"))
     }
 
+    async fn counts(&self) -> StorageResult<Counts> {
+        let (active_deployments, queued_promotions, locked_stages, pending_approvals, replicas) =
+            sqlx::query_as::<_, (i64, i64, i64, i64, i64)>(
+                "SELECT \
+                 (SELECT COUNT(*) FROM deployments WHERE state IN ($1, $2, $3)), \
+                 (SELECT COUNT(*) FROM queued_promotions WHERE state = 'waiting'), \
+                 (SELECT COUNT(*) FROM locks WHERE expires_at IS NULL OR expires_at > $4), \
+                 (SELECT COUNT(*) FROM approval_requests WHERE state = 'pending'), \
+                 (SELECT COUNT(*) FROM replicas WHERE stopped_at IS NULL)",
+            )
+            .bind(ACTIVE[0])
+            .bind(ACTIVE[1])
+            .bind(ACTIVE[2])
+            .bind(self.clock.now())
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db("failed to count for the metrics"))?;
+        Ok(Counts {
+            active_deployments,
+            queued_promotions,
+            locked_stages,
+            pending_approvals,
+            replicas,
+        })
+    }
+
+    fn pool_status(&self) -> PoolStatus {
+        let idle = u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX);
+        PoolStatus {
+            open: self.pool.size(),
+            idle,
+            max: self.pool.options().get_max_connections(),
+        }
+    }
+
     async fn unfinished_with_runners(&self) -> StorageResult<Vec<Unfinished>> {
         let rows = sqlx::query(&deployment_select(
             "WHERE d.state IN ($1, $2, $3) ORDER BY d.id",
