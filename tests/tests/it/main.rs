@@ -28,6 +28,7 @@ mod matrix;
 mod migrations;
 mod mirror;
 mod operations;
+mod package;
 mod promotion;
 mod replicas;
 mod retries;
