@@ -7,8 +7,9 @@ use anyhow::{bail, Context as _};
 use clap::{Parser, Subcommand};
 use slipway_core::accounts::{self, Actor};
 use slipway_core::config::Config;
-use slipway_core::config::LogFormat;
+use slipway_core::config::{DatabaseKind, LogFormat};
 use slipway_core::passwords::Password;
+use slipway_core::store::sqlite::SqliteStorage;
 use slipway_model::views::account_status;
 use slipway_model::UserName;
 use std::ffi::OsString;
@@ -38,6 +39,12 @@ enum Command {
     Serve,
     /// Validate the configuration file and exit.
     CheckConfig,
+    /// Copy the SQLite database, consistently, while the server runs (PostgreSQL:
+    /// use pg_dump).
+    Backup {
+        /// The new file to write (never overwritten).
+        to: PathBuf,
+    },
     /// Apply the database's pending migrations and exit (`serve` applies them at start
     /// too; this runs them on their own, before an upgrade is rolled out).
     Migrate,
@@ -141,6 +148,20 @@ pub async fn run(args: impl IntoIterator<Item = OsString>) -> anyhow::Result<()>
                 config.database_url,
                 before.elapsed().as_millis()
             );
+            Ok(())
+        }
+        Command::Backup { to } => {
+            let config = load(&cli.config)?;
+            if config.database_url.kind() != DatabaseKind::Sqlite {
+                bail!(
+                    "`slipway backup` copies a SQLite database; {} is PostgreSQL: use pg_dump \
+                     (README, \"Running in production\")",
+                    config.database_url
+                );
+            }
+            let storage = SqliteStorage::connect(config.database_url.expose()).await?;
+            storage.backup_to(&to).await?;
+            println!("{}: backed up to {}", config.database_url, to.display());
             Ok(())
         }
         Command::CheckConfig => {

@@ -410,3 +410,41 @@ fn a_first_start_without_an_admin_prints_a_one_time_setup_link() {
         .unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).contains("root"));
 }
+
+#[test]
+fn the_two_replica_example_configs_are_valid_and_differ_only_where_replicas_must() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/examples/replicas");
+    let mut texts = Vec::new();
+    for name in ["replica-a.toml", "replica-b.toml"] {
+        let path = dir.join(name);
+        let out = slipway()
+            .arg("--config")
+            .arg(&path)
+            .arg("check-config")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let settings: Vec<String> = std::fs::read_to_string(&path)
+            .unwrap()
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .map(str::to_owned)
+            .collect();
+        texts.push(settings);
+    }
+    let differing: Vec<&str> = texts[0]
+        .iter()
+        .zip(&texts[1])
+        .filter(|(a, b)| a != b)
+        .map(|(a, _)| a.split(" = ").next().unwrap_or(""))
+        .collect();
+    assert_eq!(
+        differing,
+        ["listen", "data_dir", "listen"],
+        "the address, data directory and metrics address"
+    );
+}

@@ -196,3 +196,57 @@ fn migrate_applies_the_migrations_and_exits_and_can_run_again() {
         assert!(!said.contains("password"), "{said}");
     }
 }
+
+#[tokio::test]
+async fn backup_copies_the_sqlite_database_while_the_server_runs_and_never_overwrites() {
+    let repo = TestRepo::new().unwrap();
+    let install = Installation::new("", &pipeline_config(repo.path()));
+    if slipway_tests::database::backend() != slipway_core::config::DatabaseKind::Sqlite {
+        // The PostgreSQL pass: the command says to use pg_dump.
+        let out = slipway()
+            .arg("--config")
+            .arg(&install.config)
+            .args(["backup", "/tmp/never-written.db"])
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        assert!(String::from_utf8_lossy(&out.stderr).contains("pg_dump"));
+        return;
+    }
+    install.add_user("ada", &["admin"], "a long enough passphrase");
+    let server = install.start();
+    server.wait_up().await;
+    let copy = install.dir().join("backup.db");
+    let backup = || {
+        slipway()
+            .arg("--config")
+            .arg(&install.config)
+            .arg("backup")
+            .arg(&copy)
+            .output()
+            .unwrap()
+    };
+    let out = backup();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let again = backup();
+    assert!(!again.status.success(), "a backup never overwrites");
+    assert!(String::from_utf8_lossy(&again.stderr).contains("exists already"));
+
+    let restored = slipway_core::store::sqlite::SqliteStorage::connect(&format!(
+        "sqlite://{}",
+        copy.display()
+    ))
+    .await
+    .unwrap();
+    use slipway_core::store::UserStore as _;
+    let ada = slipway_model::UserName::parse("ada").unwrap();
+    assert!(
+        restored.credentials_by_name(&ada).await.unwrap().is_some(),
+        "the copy has the data"
+    );
+    drop(server);
+}

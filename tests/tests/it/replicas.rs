@@ -357,3 +357,96 @@ async fn a_health_probe_runs_once_per_cluster_not_once_per_replica() {
     );
     drop(replicas);
 }
+
+#[tokio::test]
+async fn a_cancel_through_one_replica_stops_the_deploy_another_runs() {
+    let (replicas, repo, _out) = cluster(2, "echo started; sleep 60").await;
+    let (a, b) = (replicas.base(0).to_owned(), replicas.base(1).to_owned());
+    let olga_a = logged_in(&a, "olga", PASSWORD).await;
+    let olga_b = logged_in(&b, "olga", PASSWORD).await;
+    let db = database(&replicas).await;
+    let id = promote(&olga_a, &a, &repo.head("main").unwrap()).await;
+    let pgid = poll_until("the deployer to start", WAIT, || async {
+        Ok(db.deployment(id).await?.unwrap().pgid)
+    })
+    .await
+    .unwrap();
+
+    let res = post(&olga_b, &b, &format!("/deployments/{id}/cancel"), &[]).await;
+    assert_eq!(res.status(), 303, "{}", location(&res));
+    let d = poll_until(
+        "the runner to cancel it",
+        Duration::from_secs(15),
+        || async {
+            let d = db.deployment(id).await?.unwrap();
+            Ok((!d.state.is_active()).then_some(d))
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(d.state, DeploymentState::Cancelled);
+    assert!(!group_alive(pgid), "its processes were ended by the runner");
+}
+
+#[tokio::test]
+async fn a_paused_replica_is_declared_dead_and_on_waking_stops_what_it_ran() {
+    let (replicas, repo, _out) = cluster(2, "echo started; sleep 60").await;
+    let a = replicas.base(0).to_owned();
+    let olga = logged_in(&a, "olga", PASSWORD).await;
+    let db = database(&replicas).await;
+    let id = promote(&olga, &a, &repo.head("main").unwrap()).await;
+    let pgid = poll_until("the deployer to start", WAIT, || async {
+        Ok(db.deployment(id).await?.unwrap().pgid)
+    })
+    .await
+    .unwrap();
+
+    // A stops answering and heartbeating, its process still there (a long pause, a
+    // frozen VM): after the 3 s timeout, B takes over.
+    let pid = replicas.server(0).unwrap().pid().to_string();
+    let signal = |sig: &str| {
+        assert!(std::process::Command::new("kill")
+            .args([sig, &pid])
+            .status()
+            .unwrap()
+            .success())
+    };
+    signal("-STOP");
+    let d = poll_until(
+        "B to interrupt the silent replica's deploy",
+        Duration::from_secs(20),
+        || async {
+            let d = db.deployment(id).await?.unwrap();
+            Ok((d.state == DeploymentState::Interrupted).then_some(d))
+        },
+    )
+    .await;
+    signal("-CONT");
+    let d = d.unwrap();
+    let log = db.log_lines(d.id, 0, 100).await.unwrap();
+    assert!(
+        log.iter().any(|l| l.line.contains("stopped heartbeating")),
+        "{log:?}"
+    );
+    poll_until(
+        "the deployer to be ended",
+        Duration::from_secs(15),
+        || async { Ok((!group_alive(pgid)).then_some(())) },
+    )
+    .await
+    .unwrap();
+
+    // A, awake, finds itself declared dead, lets go and carries on serving.
+    poll_until("A to serve again", WAIT, || async {
+        let res = reqwest::get(format!("{a}/readyz")).await?;
+        Ok(res.status().is_success().then_some(()))
+    })
+    .await
+    .unwrap();
+    let d = db.deployment(id).await.unwrap().unwrap();
+    assert_eq!(
+        d.state,
+        DeploymentState::Interrupted,
+        "A's late end changes nothing"
+    );
+}

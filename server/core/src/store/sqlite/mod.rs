@@ -76,6 +76,24 @@ impl SqliteStorage {
         &self.pool
     }
 
+    /// Writes a consistent copy of the database to `to` while the server runs
+    /// (`VACUUM INTO`: one read transaction, so writers carry on; the copy is compact
+    /// and complete, WAL included). `to` must not exist yet.
+    pub async fn backup_to(&self, to: &std::path::Path) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            !to.exists(),
+            "{} exists already: give a new file name (a backup never overwrites)",
+            to.display()
+        );
+        let target = to.to_str().context("the backup path is not valid UTF-8")?;
+        sqlx::query("VACUUM INTO $1")
+            .bind(target)
+            .execute(&self.pool)
+            .await
+            .with_context(|| format!("failed to write the backup to {}", to.display()))?;
+        Ok(())
+    }
+
     /// Starts a write transaction: `BEGIN IMMEDIATE` takes the write lock at once, so
     /// the transaction waits its turn (busy timeout) instead of failing later when a
     /// deferred one tries to upgrade. Every write transaction goes through here.
