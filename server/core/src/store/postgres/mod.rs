@@ -33,7 +33,7 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/
 
 /// The transaction-scoped advisory lock every write transaction takes first (any
 /// constant works; this one spells "slipway" in its bytes).
-const WRITE_LOCK: i64 = 0x736c_6970_7761_79;
+const WRITE_LOCK: i64 = 0x0073_6c69_7077_6179;
 
 /// PostgreSQL-backed storage.
 #[derive(Clone)]
