@@ -176,7 +176,25 @@ fn spawn_probes(state: &Services) -> Vec<JoinHandle<()>> {
 
 /// Runs `pass` once a second on the leader until the server stops (a pass that
 /// overruns delays the next, never stacks them).
-fn every_second<F, Fut>(state: &Services, mut pass: F) -> JoinHandle<()>
+fn every_second<F, Fut>(state: &Services, pass: F) -> JoinHandle<()>
+where
+    F: FnMut(Services) -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + Send,
+{
+    every_second_where(state, Runs::OnTheLeader, pass)
+}
+
+/// Where a chore runs.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Runs {
+    /// Once per cluster.
+    OnTheLeader,
+    /// On each replica (it concerns that replica's own processes).
+    OnEveryReplica,
+}
+
+/// [`every_second`], on the leader or on every replica.
+fn every_second_where<F, Fut>(state: &Services, runs: Runs, mut pass: F) -> JoinHandle<()>
 where
     F: FnMut(Services) -> Fut + Send + 'static,
     Fut: Future<Output = ()> + Send,
@@ -190,7 +208,7 @@ where
             if state.deploys.is_stopping() {
                 break;
             }
-            if state.cluster.is_leader() {
+            if runs == Runs::OnEveryReplica || state.cluster.is_leader() {
                 pass(state.clone()).await;
             }
         }
@@ -209,24 +227,15 @@ fn spawn_auto_starts(state: &Services) -> JoinHandle<()> {
 /// Cancels the deploys this replica runs that were cancelled through another: once a
 /// second, an indexed read (usually nothing).
 fn spawn_cancel_requests(state: &Services) -> JoinHandle<()> {
-    let state = state.clone();
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
-            if state.deploys.is_stopping() {
-                break;
-            }
-            match state.storage.cancel_requests(state.cluster.id()).await {
-                // Only deploys whose task runs here: a handle made for anything else
-                // would count as a running deploy at shutdown.
-                Ok(ids) => ids
-                    .into_iter()
-                    .filter(|id| state.deploys.runs(*id))
-                    .for_each(|id| state.deploys.cancel(id)),
-                Err(e) => tracing::warn!(error = %e, "failed to read cancel requests"),
-            }
+    every_second_where(state, Runs::OnEveryReplica, |state| async move {
+        match state.storage.cancel_requests(state.cluster.id()).await {
+            // Only deploys whose task runs here: a handle made for anything else would
+            // count as a running deploy at shutdown.
+            Ok(ids) => ids
+                .into_iter()
+                .filter(|id| state.deploys.runs(*id))
+                .for_each(|id| state.deploys.cancel(id)),
+            Err(e) => tracing::warn!(error = %e, "failed to read cancel requests"),
         }
     })
 }

@@ -147,6 +147,9 @@ async fn main() -> anyhow::Result<()> {
     let promoter = Promoter {
         http: reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
+            // Below the server's 10 s keep-alive idle timeout: a connection the server
+            // is closing is never picked for the next request.
+            .pool_idle_timeout(Duration::from_secs(5))
             .build()?,
         base: base.clone(),
         auth: format!("Bearer {releaser}"),

@@ -83,6 +83,21 @@ async fn database(replicas: &Replicas) -> PgStorage {
     PgStorage::connect(url).await.unwrap()
 }
 
+/// Waits until deployment `id`'s deployer has printed "started"; its process group.
+async fn deployer_started(db: &PgStorage, id: DeploymentId) -> i32 {
+    poll_until("the deployer to start", WAIT, || async {
+        let d = db.deployment(id).await?.unwrap();
+        let started = db
+            .log_lines(id, 0, 10)
+            .await?
+            .iter()
+            .any(|l| l.line == "started");
+        Ok(d.pgid.filter(|_| started))
+    })
+    .await
+    .unwrap()
+}
+
 fn id_of(e: &SseEvent) -> i64 {
     e.id.as_deref().unwrap().parse().unwrap()
 }
@@ -191,17 +206,7 @@ async fn a_deploy_of_a_killed_replica_is_interrupted_by_another_which_ends_its_p
     let db = database(&replicas).await;
     let head = repo.head("main").unwrap();
     let id = promote(&olga, &a, &head).await;
-    let pgid = poll_until("the deployer to start", WAIT, || async {
-        let d = db.deployment(id).await?.unwrap();
-        let started = db
-            .log_lines(id, 0, 10)
-            .await?
-            .iter()
-            .any(|l| l.line == "started");
-        Ok(d.pgid.filter(|_| started))
-    })
-    .await
-    .unwrap();
+    let pgid = deployer_started(&db, id).await;
 
     replicas.kill(0);
 
@@ -366,11 +371,7 @@ async fn a_cancel_through_one_replica_stops_the_deploy_another_runs() {
     let olga_b = logged_in(&b, "olga", PASSWORD).await;
     let db = database(&replicas).await;
     let id = promote(&olga_a, &a, &repo.head("main").unwrap()).await;
-    let pgid = poll_until("the deployer to start", WAIT, || async {
-        Ok(db.deployment(id).await?.unwrap().pgid)
-    })
-    .await
-    .unwrap();
+    let pgid = deployer_started(&db, id).await;
 
     let res = post(&olga_b, &b, &format!("/deployments/{id}/cancel"), &[]).await;
     assert_eq!(res.status(), 303, "{}", location(&res));
@@ -395,11 +396,7 @@ async fn a_paused_replica_is_declared_dead_and_on_waking_stops_what_it_ran() {
     let olga = logged_in(&a, "olga", PASSWORD).await;
     let db = database(&replicas).await;
     let id = promote(&olga, &a, &repo.head("main").unwrap()).await;
-    let pgid = poll_until("the deployer to start", WAIT, || async {
-        Ok(db.deployment(id).await?.unwrap().pgid)
-    })
-    .await
-    .unwrap();
+    let pgid = deployer_started(&db, id).await;
 
     // A stops answering and heartbeating, its process still there (a long pause, a
     // frozen VM): after the 3 s timeout, B takes over.

@@ -237,9 +237,6 @@ pub trait DeploymentStore: Send + Sync {
     /// One deployment.
     async fn deployment(&self, id: DeploymentId) -> StorageResult<Option<Deployment>>;
 
-    /// Deployments left queued or running (by a previous process, at start-up).
-    async fn unfinished_deployments(&self) -> StorageResult<Vec<Deployment>>;
-
     /// A stage's most recent deployments, newest first.
     async fn stage_history(
         &self,

@@ -325,7 +325,7 @@ pub async fn state_moves_refuse_rows_no_longer_in_the_expected_state(s: &dyn Sto
     let stored = s.deployment(d.id).await.expect("read").expect("exists");
     assert_eq!(stored.state, DeploymentState::Succeeded);
     assert_eq!(stored.exit_code, Some(0));
-    assert!(s.unfinished_deployments().await.expect("read").is_empty());
+    assert!(s.unfinished_with_runners().await.expect("read").is_empty());
 }
 
 /// The previous-stage gate reads the SHA's *latest* finished attempt on that stage: a

@@ -92,11 +92,7 @@ impl PgStorage {
             .begin()
             .await
             .map_err(db("failed to begin a write transaction"))?;
-        sqlx::query("SELECT pg_advisory_xact_lock($1)")
-            .bind(WRITE_LOCK)
-            .execute(&mut *tx)
-            .await
-            .map_err(db("failed to take the write lock"))?;
+        advisory_xact_lock(&mut tx, WRITE_LOCK).await?;
         Ok(tx)
     }
 }

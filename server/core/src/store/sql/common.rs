@@ -4,6 +4,17 @@
 
 use super::*;
 
+/// Waits for PostgreSQL's transaction-scoped advisory lock `key` (held until the
+/// transaction ends). Only PostgreSQL's code paths call it.
+pub(super) async fn advisory_xact_lock(conn: &mut Conn, key: i64) -> StorageResult<()> {
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(key)
+        .execute(conn)
+        .await
+        .map_err(db("failed to take a lock"))?;
+    Ok(())
+}
+
 pub(super) fn db<E: Into<anyhow::Error>>(context: &'static str) -> impl FnOnce(E) -> StorageError {
     move |e| StorageError::Database(e.into().context(context))
 }

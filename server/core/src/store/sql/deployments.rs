@@ -230,19 +230,6 @@ impl DeploymentStore for Store {
             .transpose()
     }
 
-    async fn unfinished_deployments(&self) -> StorageResult<Vec<Deployment>> {
-        let rows = sqlx::query(&deployment_select(
-            "WHERE d.state IN ($1, $2, $3) ORDER BY d.id",
-        ))
-        .bind(ACTIVE[0])
-        .bind(ACTIVE[1])
-        .bind(ACTIVE[2])
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db("failed to list unfinished deployments"))?;
-        rows.iter().map(deployment_from_row).collect()
-    }
-
     async fn stage_history(
         &self,
         pipeline: &PipelineId,

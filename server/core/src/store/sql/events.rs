@@ -31,11 +31,7 @@ impl EventStore for Store {
                     .begin()
                     .await
                     .map_err(db("failed to begin appending an event"))?;
-                sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                    .bind(EVENTS_LOCK)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db("failed to take the events lock"))?;
+                advisory_xact_lock(&mut tx, EVENTS_LOCK).await?;
                 let id = insert
                     .fetch_one(&mut *tx)
                     .await
