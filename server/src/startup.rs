@@ -169,6 +169,9 @@ pub async fn build_app(config: Config) -> anyhow::Result<Slipway> {
     slipway_core::cluster::reaper::reap(&services)
         .await
         .context("failed to recover deployments left by a previous run")?;
+    slipway_core::cluster::reaper::end_leftovers(&services)
+        .await
+        .context("failed to end the processes of deployments interrupted from another host")?;
     let mut background = crate::background::spawn_all(&services);
     if let Some(wakes) = wakes {
         background.push(crate::background::spawn_relay(&services, wakes));

@@ -447,3 +447,101 @@ async fn a_paused_replica_is_declared_dead_and_on_waking_stops_what_it_ran() {
         "A's late end changes nothing"
     );
 }
+
+#[tokio::test]
+async fn processes_of_a_deploy_interrupted_from_another_host_are_ended_when_a_replica_starts_here()
+{
+    use slipway_core::deploys::{marker, MARKER_VAR};
+    use slipway_core::store::{
+        ClusterStore as _, CreateDeploymentError, NewAudit, NewDeployment, Replica, ReplicaId,
+        StageSnapshot, UserStore as _,
+    };
+    use std::os::unix::process::CommandExt as _;
+    let mut repo = TestRepo::new().unwrap();
+    let sha = slipway_model::Sha::parse(&repo.commit("Ran elsewhere").unwrap()).unwrap();
+    let app = slipway_tests::app::spawn_app(&slipway_tests::app::pipeline_config(repo.path()))
+        .await
+        .unwrap();
+    let storage = app.state.storage.clone();
+    let now = app.state.now();
+    // A replica on this host, with a data directory of its own, that ran a deploy; a
+    // replica elsewhere found it silent and interrupted the deploy, but could not reach
+    // its processes.
+    let gone = Replica {
+        id: ReplicaId::from_stored("this-host:1:gone".into()),
+        host: slipway_core::cluster::Cluster::host_name(),
+        pid: 1,
+        data_dir: "/srv/slipway-gone".into(),
+        started_at: now,
+        heartbeat_at: now,
+        stopped_at: None,
+    };
+    storage.register_replica(&gone).await.unwrap();
+    let olga = storage
+        .create_user(
+            &slipway_model::UserName::parse("olga").unwrap(),
+            "$argon2id$not-a-hash",
+            [slipway_model::Role::Ops].into_iter().collect(),
+            false,
+        )
+        .await
+        .unwrap();
+    let pass = |_: &StageSnapshot| -> Result<(), CreateDeploymentError> { Ok(()) };
+    let audited = |_: &slipway_core::store::Deployment| {
+        NewAudit::new(
+            slipway_model::audit::AuditAction::Promote,
+            slipway_model::audit::Outcome::Ok,
+        )
+    };
+    let d = storage
+        .create_deployment(
+            &NewDeployment {
+                pipeline: slipway_model::PipelineId::parse("web").unwrap(),
+                stage: slipway_model::StageId::parse("qa").unwrap(),
+                previous_stage: None,
+                sha,
+                kind: slipway_model::deployment::DeploymentKind::Promote,
+                requested_by: olga.id,
+                reason: None,
+                checklist: None,
+                emergency_reason: None,
+                migrations: None,
+                drift: None,
+                runner: Some(gone.id.clone()),
+            },
+            &pass,
+            &audited,
+        )
+        .await
+        .unwrap();
+    let mut orphan = std::process::Command::new("sleep")
+        .arg("30")
+        .env(
+            MARKER_VAR,
+            marker(std::path::Path::new(&gone.data_dir), d.id),
+        )
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let group = i32::try_from(orphan.id()).unwrap();
+    assert!(storage
+        .finish_deployment(d.id, DeploymentState::Interrupted, None, now)
+        .await
+        .unwrap());
+
+    // What a replica starting on this host runs.
+    let ended = slipway_core::cluster::reaper::end_leftovers(&app.state)
+        .await
+        .unwrap();
+    assert_eq!(ended, [group]);
+    let reaped = tokio::time::timeout(Duration::from_secs(15), async {
+        loop {
+            if let Ok(Some(_)) = orphan.try_wait() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await;
+    assert!(reaped.is_ok(), "the leftover deployer was ended");
+}

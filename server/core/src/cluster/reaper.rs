@@ -91,6 +91,27 @@ pub async fn reap(state: &Services) -> anyhow::Result<usize> {
     Ok(ended.len())
 }
 
+/// At start: ends the processes still running on this host for deployments another
+/// replica interrupted in the last day from elsewhere (it could not reach them).
+/// Returns the process groups ended.
+pub async fn end_leftovers(state: &Services) -> anyhow::Result<Vec<i32>> {
+    let since = state.now() - time::Duration::days(1);
+    let mut ended = Vec::new();
+    for (id, data_dir) in state
+        .storage
+        .interrupted_on_host(&state.cluster.me().host, since)
+        .await?
+    {
+        let marker = deploys::marker(std::path::Path::new(&data_dir), id);
+        for pgid in runner::groups_with_env(deploys::MARKER_VAR, &marker) {
+            runner::terminate_group(pgid, KILL_GRACE).await;
+            tracing::warn!(deployment = %id, pgid, "ended the processes of a deployment interrupted from another host");
+            ended.push(pgid);
+        }
+    }
+    Ok(ended)
+}
+
 /// Whether process `pid` exists on this host.
 fn pid_alive(pid: i32) -> bool {
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_ok()
@@ -186,7 +207,7 @@ fn note(
             format!("interrupted: {who} while this deployment ran; its deployer had already ended")
         }
         ([], Some(_)) => format!(
-            "interrupted: {who} while this deployment ran on {}; its processes there end when a replica starts on that host",
+            "interrupted: {who} while this deployment ran on {}; its processes there are ended when a replica next starts on that host",
             runner.map_or("another host", |r| r.host.as_str())
         ),
         (found, _) => format!(

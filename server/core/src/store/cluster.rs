@@ -118,6 +118,14 @@ pub trait ClusterStore {
     /// The active deployments `runner` runs that someone asked to cancel.
     async fn cancel_requests(&self, runner: &ReplicaId) -> StorageResult<Vec<DeploymentId>>;
 
+    /// Deployments interrupted since `since` whose runner ran on `host`, with that
+    /// runner's data directory (their processes may outlive them there).
+    async fn interrupted_on_host(
+        &self,
+        host: &str,
+        since: OffsetDateTime,
+    ) -> StorageResult<Vec<(DeploymentId, String)>>;
+
     /// The shared state's counts for `/metrics`.
     async fn counts(&self) -> StorageResult<Counts>;
 

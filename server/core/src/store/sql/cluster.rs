@@ -142,6 +142,23 @@ impl ClusterStore for Store {
         .map_err(db("failed to read cancel requests"))
     }
 
+    async fn interrupted_on_host(
+        &self,
+        host: &str,
+        since: OffsetDateTime,
+    ) -> StorageResult<Vec<(DeploymentId, String)>> {
+        sqlx::query_as(
+            "SELECT d.id, r.data_dir FROM deployments d JOIN replicas r ON r.id = d.runner \
+             WHERE d.state = $1 AND r.host = $2 AND d.finished_at > $3 ORDER BY d.id",
+        )
+        .bind(DeploymentState::Interrupted)
+        .bind(host)
+        .bind(since)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db("failed to read interrupted deployments"))
+    }
+
     async fn counts(&self) -> StorageResult<Counts> {
         let (active_deployments, queued_promotions, locked_stages, pending_approvals, replicas) =
             sqlx::query_as::<_, (i64, i64, i64, i64, i64)>(
