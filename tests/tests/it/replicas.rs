@@ -453,8 +453,7 @@ async fn processes_of_a_deploy_interrupted_from_another_host_are_ended_when_a_re
 {
     use slipway_core::deploys::{marker, MARKER_VAR};
     use slipway_core::store::{
-        ClusterStore as _, CreateDeploymentError, NewAudit, NewDeployment, Replica, ReplicaId,
-        StageSnapshot, UserStore as _,
+        CreateDeploymentError, NewAudit, NewDeployment, Replica, ReplicaId, StageSnapshot,
     };
     use std::os::unix::process::CommandExt as _;
     let mut repo = TestRepo::new().unwrap();
