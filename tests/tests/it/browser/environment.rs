@@ -101,11 +101,19 @@ async fn a_promotion_waits_on_the_card_for_its_artifact_and_can_be_withdrawn() {
     let qa = open_board(&browser, &app, "quinn", &qa_pw).await;
     let next = format!("li[data-sha='{a}'] div.next[data-next='qa']");
 
-    let waiting = text_of(&qa, &format!("{next} li[data-gate='artifact']")).await;
-    assert!(
-        waiting.contains(&format!("waiting for the artifact of {}", &a[..7])),
-        "{waiting}"
-    );
+    // The first check runs in the background ("checking for the artifact of …"); its
+    // answer reaches the open board live.
+    let gate = format!("{next} li[data-gate='artifact']");
+    let said = wait_until(
+        &qa,
+        &format!(
+            "document.querySelector(\"{gate}\")?.textContent.includes('waiting for the artifact of {}')",
+            &a[..7]
+        ),
+        WAIT,
+    )
+    .await;
+    assert!(said.is_ok(), "{}", text_of(&qa, &gate).await);
     submit(&qa, &format!("{next} form.queue button")).await;
     let queued = text_of(&qa, &format!("{next} [data-testid='queued-card']")).await;
     assert!(queued.contains("queued by quinn"), "{queued}");
