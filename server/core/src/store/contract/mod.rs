@@ -7,7 +7,7 @@
 //! guard, one active deployment per stage, state moves that refuse stale rows…).
 
 use super::*;
-use crate::clock::{Clock, FixedClock};
+use crate::clock::Clock;
 use slipway_model::audit::{AuditAction, Outcome};
 use slipway_model::gates::{GateKind, GateResult, GateStatus};
 use slipway_model::Role;
@@ -21,7 +21,7 @@ where
     Fut: Future<Output = Arc<dyn Storage>>,
 {
     let fresh = || open(Arc::new(crate::clock::SystemClock));
-    a_lock_ends_when_the_store_s_clock_passes_its_expiry(&open).await;
+    clock::a_lock_ends_when_the_store_s_clock_passes_its_expiry(&open).await;
     user_names_are_unique_whatever_their_case(fresh().await.as_ref()).await;
     the_last_enabled_admin_can_be_neither_demoted_nor_disabled(fresh().await.as_ref()).await;
     a_setup_token_creates_one_admin_once(fresh().await.as_ref()).await;
@@ -119,6 +119,7 @@ pub async fn a_freeze_closes_its_stages_while_in_force_and_ends_once(s: &dyn Sto
 }
 
 mod artifacts;
+mod clock;
 mod github;
 mod signoffs;
 mod webhooks;
@@ -589,43 +590,4 @@ pub async fn the_audit_log_filters_by_exact_values_newest_first(s: &dyn Storage)
         .expect("read");
     assert_eq!(refused.len(), 1);
     assert_eq!(refused[0].actor.as_deref(), Some("bob"));
-}
-
-/// A lock with an expiry ends when the store's clock passes it, not the system's.
-async fn a_lock_ends_when_the_store_s_clock_passes_its_expiry<F, Fut>(open: &F)
-where
-    F: Fn(Arc<dyn Clock>) -> Fut,
-    Fut: Future<Output = Arc<dyn Storage>>,
-{
-    let start = time::macros::datetime!(2026-12-07 17:00 UTC);
-    let clock = Arc::new(FixedClock::new(start));
-    let store = open(clock.clone()).await;
-    let olga = store
-        .create_user(
-            &UserName::parse("olga").expect("a valid name"),
-            "$argon2id$x",
-            [Role::Ops].into_iter().collect(),
-            false,
-        )
-        .await
-        .expect("create a user");
-    let web = PipelineId::parse("web").expect("a valid pipeline id");
-    let production = StageId::parse("production").expect("a valid stage id");
-    store
-        .lock_stage(
-            &web,
-            &production,
-            olga.id,
-            "labs until 19:00",
-            Some(start + time::Duration::hours(2)),
-        )
-        .await
-        .expect("lock");
-    clock.advance(time::Duration::minutes(119));
-    assert_eq!(store.locks(&web).await.expect("read").len(), 1);
-    clock.advance(time::Duration::minutes(2));
-    assert!(
-        store.locks(&web).await.expect("read").is_empty(),
-        "the lock ended at 19:00 by the store's clock"
-    );
 }
