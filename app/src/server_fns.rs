@@ -17,11 +17,14 @@ use slipway_model::{PipelineId, StageId};
 /// The logged-in user, or `None`.
 #[server(prefix = "/_fn", endpoint = "me", input = GetUrl)]
 pub async fn get_me() -> Result<Option<Me>, AppError> {
-    use crate::ssr::context::{current_user, services};
+    use crate::ssr::context::{current_user, services, unread_notifications};
     let Some(u) = current_user() else {
         return Ok(None);
     };
-    let unread_notifications = services()?.storage.unread_notifications(u.id).await?;
+    let unread_notifications = match unread_notifications() {
+        Some(n) => n,
+        None => services()?.storage.unread_notifications(u.id).await?,
+    };
     Ok(Some(Me {
         name: u.name.to_string(),
         roles: u.roles.iter().map(|r| r.as_str().to_owned()).collect(),

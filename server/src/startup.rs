@@ -102,7 +102,7 @@ pub async fn open_storage(config: &Config) -> anyhow::Result<OpenedStorage> {
             let sessions = tower_sessions_sqlx_store::SqliteStore::new(storage.pool().clone());
             OpenedStorage {
                 storage: Arc::new(storage),
-                sessions: DynSessionStore(Arc::new(sessions)),
+                sessions: cached_sessions(sessions),
             }
         }
         DatabaseKind::Postgres => {
@@ -114,10 +114,28 @@ pub async fn open_storage(config: &Config) -> anyhow::Result<OpenedStorage> {
                 .map_err(anyhow::Error::msg)?;
             OpenedStorage {
                 storage: Arc::new(storage),
-                sessions: DynSessionStore(Arc::new(sessions)),
+                sessions: cached_sessions(sessions),
             }
         }
     })
+}
+
+/// How many session records a process keeps in memory.
+const SESSIONS_CACHED: u64 = 10_000;
+
+/// `store` behind an in-memory cache, so that a request's session costs no query. A
+/// record never changes after login (it names the login and its user); whether the
+/// login still holds is read from the database on every request (`login::resume`), so
+/// a record cached here, even one another replica deleted, admits nobody whose login
+/// ended.
+fn cached_sessions<S>(store: S) -> DynSessionStore
+where
+    S: tower_sessions::SessionStore + Clone,
+{
+    DynSessionStore(Arc::new(tower_sessions::CachingSessionStore::new(
+        tower_sessions_moka_store::MokaStore::new(Some(SESSIONS_CACHED)),
+        store,
+    )))
 }
 
 /// Builds the application for `config`: opens storage (applying migrations), starts
@@ -154,6 +172,7 @@ pub async fn build_app(config: Config) -> anyhow::Result<Slipway> {
         events: Arc::new(Events::new(storage.clone(), wakes.is_some())),
         artifacts: Arc::default(),
         github,
+        boards: Arc::default(),
     };
     let state = AppState {
         leptos_options,
@@ -186,8 +205,9 @@ pub async fn build_app(config: Config) -> anyhow::Result<Slipway> {
         .with_same_site(SameSite::Lax)
         .with_secure(secure)
         .with_path("/")
-        // Refresh the expiry on every request, so "inactivity" means what it says.
-        .with_always_save(true)
+        // A record is written at login with the login's absolute end
+        // (`auth::start_login`); idleness is judged on the login row, so no request
+        // rewrites the record.
         .with_expiry(Expiry::OnInactivity(inactivity));
 
     http::metrics::install();
@@ -212,6 +232,10 @@ pub async fn build_app(config: Config) -> anyhow::Result<Slipway> {
                 move || shell(options.clone())
             },
         )
+        .route_layer(middleware::from_fn_with_state(
+            http::board_page::BoardPages::new(services.clone()),
+            http::board_page::serve,
+        ))
         .route_layer(middleware::from_fn(http::metrics::track))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(middleware::from_fn_with_state(

@@ -24,6 +24,13 @@ impl ApiClient {
         }
     }
 
+    /// A GET of `path` with the token, to adjust and send (headers, raw answers).
+    pub fn get_request(&self, path: &str) -> reqwest::RequestBuilder {
+        self.http
+            .get(format!("{}{path}", self.base))
+            .header("authorization", &self.auth)
+    }
+
     /// POSTs `body` as JSON; the status and the JSON answer (`Null` if none).
     pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
         let res = self

@@ -20,6 +20,18 @@ pub struct CurrentUser(pub Option<User>);
 #[derive(Clone, Copy, Debug)]
 pub struct CurrentLogin(pub Option<LoginId>);
 
+/// How many notifications the logged-in user has not read, read with the login by the
+/// authentication middleware (so the page header costs no query of its own).
+#[derive(Clone, Copy, Debug)]
+pub struct UnreadNotifications(pub i64);
+
+/// The current request's unread notification count, when the middleware read it.
+pub fn unread_notifications() -> Option<i64> {
+    use_context::<axum::http::request::Parts>()
+        .and_then(|parts| parts.extensions.get::<UnreadNotifications>().copied())
+        .map(|u| u.0)
+}
+
 /// The current request's login session id, if any.
 pub fn current_login() -> Option<LoginId> {
     use_context::<axum::http::request::Parts>()

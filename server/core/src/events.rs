@@ -13,7 +13,9 @@
 
 use crate::store::{Storage, StoredEvent};
 use slipway_model::deployment::DeploymentState;
-use slipway_model::live::{BoardChange, BoardChanged, DeploymentChanged, LiveEvent, LogAppended};
+use slipway_model::live::{
+    BoardChange, BoardChanged, DeploymentChanged, LiveEvent, LiveKind, LogAppended,
+};
 use slipway_model::{DeploymentId, UserId};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -38,6 +40,9 @@ pub struct Events {
     closing: tokio::sync::watch::Sender<bool>,
     /// Open streams per user (see [`MAX_STREAMS_PER_USER`]).
     streams: Arc<Mutex<HashMap<UserId, usize>>>,
+    /// Each pipeline's board version: moved by every board or deployment event this
+    /// process publishes or relays, and by [`touch_board`](Self::touch_board).
+    versions: Mutex<HashMap<String, u64>>,
 }
 
 /// How many event streams one user may hold open at once: a browser opens one per tab,
@@ -74,7 +79,39 @@ impl Events {
             tx,
             closing,
             streams: Arc::default(),
+            versions: Mutex::default(),
         }
+    }
+
+    /// The version of `pipeline`'s board in this process: it moves whenever an event
+    /// says the board changed, before the event reaches any subscriber, so a board
+    /// read after an event is never one cached before it
+    /// ([`read::board_cache`](crate::read::board_cache)).
+    pub fn board_version(&self, pipeline: &str) -> u64 {
+        let versions = self.versions.lock().unwrap_or_else(|p| p.into_inner());
+        versions.get(pipeline).copied().unwrap_or_default()
+    }
+
+    /// Moves `pipeline`'s board version without an event: for what only this process
+    /// knows and its boards show (a CI ask that failed or found nothing, say).
+    pub fn touch_board(&self, pipeline: &str) {
+        let mut versions = self.versions.lock().unwrap_or_else(|p| p.into_inner());
+        match versions.get_mut(pipeline) {
+            Some(v) => *v += 1,
+            None => {
+                versions.insert(pipeline.to_owned(), 1);
+            }
+        }
+    }
+
+    /// Passes a stored event to this process's subscribers, moving its board's version
+    /// first when it changes what a board shows (log lines do not).
+    fn deliver(&self, event: StoredEvent) {
+        if event.kind != LiveKind::Log.as_str() {
+            self.touch_board(&event.pipeline);
+        }
+        // No receivers is not an error.
+        let _ = self.tx.send(event);
     }
 
     /// Counts a stream opened by `user`, or `None` when they already hold
@@ -124,11 +161,14 @@ impl Events {
             .append_event(event.pipeline(), event.kind().as_str(), &event.data())
             .await;
         match stored {
-            Ok(_) if self.relayed => {}
-            // No receivers is not an error.
-            Ok(event) => {
-                let _ = self.tx.send(event);
+            // The relay delivers it, a moment later; this process's own boards must
+            // not wait for that (a form's redirect shows the board it changed).
+            Ok(event) if self.relayed => {
+                if event.kind != LiveKind::Log.as_str() {
+                    self.touch_board(&event.pipeline);
+                }
             }
+            Ok(event) => self.deliver(event),
             Err(e) => {
                 tracing::error!(error = %e, "failed to store an event; live boards may miss it until reload")
             }
@@ -205,7 +245,7 @@ impl Events {
                 for event in batch {
                     last = event.id;
                     before(event.clone()).await;
-                    let _ = self.tx.send(event);
+                    self.deliver(event);
                 }
                 if !full {
                     break;

@@ -34,4 +34,6 @@ pub struct Services {
     pub artifacts: Arc<crate::probes::artifact::Artifacts>,
     /// GitHub's API, one client per base URL.
     pub github: Arc<crate::github::client::GitHubClients>,
+    /// Boards computed once per version and role set.
+    pub boards: Arc<crate::read::BoardCache>,
 }

@@ -5,15 +5,18 @@
 
 use super::api_deployments;
 use super::bearer::{ApiError, ApiJson, ApiUser, ErrorBody};
+use super::conditional;
 use super::extract::{ApiPath, ApiQuery};
 use super::json::{DeploymentJson, QueuedJson};
 use super::surface::{RouteBook, Surface, Who};
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
 use axum::Json;
 use serde::{Deserialize, Serialize};
-use slipway_app::ssr::context::authorize;
-use slipway_core::{promotion, read, Services};
+use slipway_app::ssr::context::{authorize, internal};
+use slipway_core::read::board_cache::Rendered;
+use slipway_core::{promotion, Services};
 use slipway_model::error::AppError;
 use slipway_model::gates::GateResult;
 use slipway_model::views::BoardView;
@@ -115,7 +118,8 @@ async fn not_found() -> ApiError {
     summary = "A pipeline's board",
     params(("pipeline" = PipelineId, Path, description = "The pipeline's config id")),
     responses(
-        (status = 200, description = "The board, as the page shows it to the token's user", body = BoardView),
+        (status = 200, description = "The board, as the page shows it to the token's user, with its `ETag`", body = BoardView),
+        (status = 304, description = "The board is unchanged since the `ETag` the request names in `If-None-Match`"),
         (status = 401, description = "No token, or an invalid, revoked or expired one", body = ErrorBody),
         (status = 403, description = "The token's user may not do this (or must change their password first)", body = ErrorBody),
         (status = 404, description = "No such pipeline, stage, SHA or deployment", body = ErrorBody)
@@ -126,10 +130,22 @@ pub(super) async fn board_state(
     State(state): State<Services>,
     ApiUser(user): ApiUser,
     ApiPath(p): ApiPath<PipelineId>,
-) -> ApiResult<Json<BoardView>> {
+    headers: HeaderMap,
+) -> ApiResult<Response> {
     authorize(&user, Action::View)?;
     let pipeline = promotion::pipeline(&state, &p)?;
-    Ok(Json(read::board(&state, &user, pipeline).await?))
+    let board = state.boards.get(&state, &user, pipeline).await?;
+    // Everyone with the same roles shares one rendering; four eyes makes a requester's
+    // own view, rendered for them.
+    let personal;
+    let rendered = if board.shared_with(&user) {
+        board.json()?
+    } else {
+        let bytes = serde_json::to_vec(&*board.for_user(&user)).map_err(internal)?;
+        personal = Rendered::new(bytes);
+        &personal
+    };
+    Ok(conditional::respond(&headers, rendered, "application/json"))
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -10,9 +10,9 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
 use serde::Deserialize;
-use slipway_app::ssr::context::{CurrentLogin, CurrentUser};
+use slipway_app::ssr::context::{CurrentLogin, CurrentUser, UnreadNotifications};
 use slipway_core::accounts::login::{self, LoginRefusal};
-use slipway_core::store::{User, UserId};
+use slipway_core::store::{Resumed, User, UserId};
 use slipway_core::Services;
 use slipway_model::LoginId;
 use tower_sessions::Session;
@@ -45,7 +45,7 @@ enum Anonymous {
 async fn resolve(
     state: &Services,
     session: &Session,
-) -> Result<Result<(User, LoginId), Anonymous>, HttpError> {
+) -> Result<Result<Resumed, Anonymous>, HttpError> {
     let read = async {
         let user = session.get::<UserId>(USER_ID_KEY).await?;
         let login = session.get::<LoginId>(LOGIN_KEY).await?;
@@ -61,7 +61,7 @@ async fn resolve(
     let Some(user_id) = user_id else {
         return Ok(Err(Anonymous::NeverLoggedIn));
     };
-    match login::resume(state.storage.as_ref(), user_id, login_id, state.now()).await? {
+    match login::resume(state, user_id, login_id, login::Activity::Request).await? {
         Some(resumed) => Ok(Ok(resumed)),
         None => {
             let _ = session.flush().await;
@@ -87,8 +87,8 @@ pub async fn authenticate(
     };
     let path = req.uri().path().to_owned();
     let is_get = req.method() == Method::GET;
-    let (user, login) = match resolved {
-        Ok((user, login)) => (Some(user), Some(login)),
+    let (user, login, unread) = match resolved {
+        Ok(r) => (Some(r.user), Some(r.login.id), r.unread_notifications),
         Err(why) => {
             if is_get && !is_public(&path) {
                 let target = match req.uri().path_and_query() {
@@ -103,7 +103,7 @@ pub async fn authenticate(
                 };
                 return Redirect::to(&format!("/login?{error}next={next}")).into_response();
             }
-            (None, None)
+            (None, None, 0)
         }
     };
     if let Some(u) = &user {
@@ -129,6 +129,7 @@ pub async fn authenticate(
     }
     req.extensions_mut().insert(CurrentUser(user));
     req.extensions_mut().insert(CurrentLogin(login));
+    req.extensions_mut().insert(UnreadNotifications(unread));
     next.run(req).await
 }
 
@@ -222,6 +223,11 @@ pub(super) async fn start_login(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("unknown browser");
     let login = login::start(state, user, client, agent).await?;
+    // The record lives as long as the login may; idleness is judged on the login row
+    // (`login::resume`), so the record is written once here, not on every request.
+    let ends = time::OffsetDateTime::from_unix_timestamp(login.expires_at)
+        .map_err(|e| HttpError::Internal(anyhow::anyhow!("a login's end is out of range: {e}")))?;
+    session.set_expiry(Some(tower_sessions::Expiry::AtDateTime(ends)));
     let store = async {
         session.insert(USER_ID_KEY, user.id).await?;
         session.insert(LOGIN_KEY, login.id).await

@@ -66,11 +66,11 @@ impl Credential {
     async fn still_valid(&self, state: &Services) -> bool {
         let user = match self {
             Credential::Session { user, login } => {
-                login::resume(state.storage.as_ref(), *user, *login, state.now())
+                login::resume(state, *user, *login, login::Activity::Watch)
                     .await
                     .ok()
                     .flatten()
-                    .map(|(u, _)| u)
+                    .map(|r| r.user)
             }
             Credential::Token { hash } => state
                 .storage

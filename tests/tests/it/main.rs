@@ -9,6 +9,7 @@ mod approvals;
 mod artifacts;
 mod auth;
 mod board;
+mod board_cache;
 mod browser;
 mod calendar;
 mod ci_check;

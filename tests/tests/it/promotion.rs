@@ -1062,7 +1062,9 @@ async fn at_shutdown_running_deploys_get_a_grace_period_then_are_cancelled_and_r
 async fn restart_recovery_ends_a_deployer_found_by_its_marker_and_spares_a_process_that_reused_a_stored_group_id(
 ) {
     use slipway_core::deploys::{marker, MARKER_VAR};
-    use slipway_core::store::{CreateDeploymentError, NewDeployment, StageSnapshot};
+    use slipway_core::store::{
+        CreateDeploymentError, NewDeployment, Replica, ReplicaId, StageSnapshot,
+    };
     use std::os::unix::process::CommandExt as _;
     let mut repo = TestRepo::new().unwrap();
     let sha = slipway_model::Sha::parse(&repo.commit("Left behind").unwrap()).unwrap();
@@ -1070,6 +1072,21 @@ async fn restart_recovery_ends_a_deployer_found_by_its_marker_and_spares_a_proce
         .await
         .unwrap();
     let storage = app.state.storage.clone();
+    // The crashed run of this server. While the test sets the scene it looks alive (on
+    // another host, heartbeat fresh), so the running app's own reaper, which runs at
+    // every heartbeat, leaves its deployments alone; it becomes this host's earlier run
+    // just before the restart's reap below.
+    let now = app.state.now();
+    let crashed = Replica {
+        id: ReplicaId::from_stored("other-host:4242:crashed".into()),
+        host: "other-host".into(),
+        pid: 4242,
+        data_dir: app.state.config.data_dir.display().to_string(),
+        started_at: now,
+        heartbeat_at: now,
+        stopped_at: None,
+    };
+    storage.register_replica(&crashed).await.unwrap();
     let olga = storage
         .create_user(
             &slipway_model::UserName::parse("olga").unwrap(),
@@ -1100,8 +1117,7 @@ async fn restart_recovery_ends_a_deployer_found_by_its_marker_and_spares_a_proce
         emergency_reason: None,
         migrations: None,
         drift: None,
-        // Created before replicas were recorded: nothing runs it for sure.
-        runner: None,
+        runner: Some(crashed.id.clone()),
     };
     // A crashed server left two deployments active:
     // on QA, one whose recorded process group id now belongs to an unrelated process;
@@ -1133,6 +1149,14 @@ async fn restart_recovery_ends_a_deployer_found_by_its_marker_and_spares_a_proce
         .unwrap();
     let orphan_group = i32::try_from(orphan.id()).unwrap();
 
+    // The runner was this host's earlier run, whose process no longer exists.
+    app.sql(&format!(
+        "UPDATE replicas SET host = '{}', pid = 999999 WHERE id = '{}'",
+        slipway_core::cluster::Cluster::host_name(),
+        crashed.id
+    ))
+    .await
+    .unwrap();
     // What a restarted server runs first, and every replica at each heartbeat (which
     // may come first: the count is not asserted, the outcome is).
     slipway_core::cluster::reaper::reap(&app.state)

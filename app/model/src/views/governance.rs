@@ -56,6 +56,8 @@ pub struct ApprovalView {
     pub can_request: bool,
     /// The viewer may approve or reject the pending request (roles, four eyes).
     pub can_decide: bool,
+    /// The stage wants four eyes: whoever requested may not decide.
+    pub four_eyes: bool,
     /// The time zone slot times are given in ("Europe/Berlin").
     pub zone: String,
     /// Today's date in that zone (YYYY-MM-DD), for the slot form.

@@ -10,13 +10,12 @@
 use super::passwords::{self, Password};
 use crate::audit;
 use crate::authz::internal;
-use crate::store::{Attempt, LoginSession, NewAudit, Settled, Storage, User, UserId};
+use crate::store::{Attempt, LoginSession, NewAudit, Resumed, Settled, Storage, User, UserId};
 use crate::Services;
 use slipway_model::audit::{AuditAction, Outcome};
 use slipway_model::error::AppError;
 use slipway_model::{throttle, LoginId, UserName};
 use std::time::Duration;
-use time::OffsetDateTime;
 
 /// Why a name and password did not log anyone in.
 #[derive(Debug)]
@@ -202,34 +201,52 @@ pub async fn start(
 /// Session activity is written at most this often (seconds), not on every request.
 const TOUCH_EVERY: i64 = 60;
 
-/// The user and login session id a session cookie names, if that login is still
-/// honoured at `now`: its row exists and belongs to the user, it is within its absolute
-/// lifetime, and the user is enabled. `None` means the login ended (revoked, expired,
-/// user disabled, password changed) and the cookie should stop working for good.
+/// Whether checking a login counts as its user's activity (which keeps it open).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Activity {
+    /// A request the user made.
+    Request,
+    /// An open event stream checking that its login still holds: a tab left open is
+    /// not activity, so it does not keep an idle login alive.
+    Watch,
+}
+
+/// The login session a session cookie names, with its user, if that login is still
+/// honoured now: its row exists and belongs to the user, it is within its absolute
+/// lifetime and less than `session_inactivity` idle, and the user is enabled. `None`
+/// means the login ended (revoked, expired, idle, user disabled, password changed) and
+/// the cookie should stop working for good. One query (and a write at most once a
+/// minute, recording activity).
 pub async fn resume(
-    storage: &dyn Storage,
+    state: &Services,
     user_id: UserId,
     login_id: Option<LoginId>,
-    now: OffsetDateTime,
-) -> Result<Option<(User, LoginId)>, AppError> {
-    let login = match login_id {
-        Some(id) => storage.login_session(id).await?,
-        None => None,
+    activity: Activity,
+) -> Result<Option<Resumed>, AppError> {
+    let Some(login_id) = login_id else {
+        return Ok(None);
     };
-    let user = storage.user_by_id(user_id).await?;
-    match (login, user) {
-        (Some(login), Some(user))
-            if login.user_id == user.id
-                && login.is_open_at(now.unix_timestamp())
-                && !user.disabled =>
-        {
-            if (now - login.last_seen_at).whole_seconds() >= TOUCH_EVERY {
-                storage.touch_login_session(login.id, now).await?;
-            }
-            Ok(Some((user, login.id)))
-        }
-        _ => Ok(None),
+    let Some(resumed) = state.storage.resume_login(login_id).await? else {
+        return Ok(None);
+    };
+    let now = state.now();
+    let inactivity =
+        time::Duration::try_from(state.config.session_inactivity).unwrap_or(time::Duration::MAX);
+    if resumed.login.user_id != user_id
+        || !resumed.login.is_open_at(now, inactivity)
+        || resumed.user.disabled
+    {
+        return Ok(None);
     }
+    if activity == Activity::Request
+        && (now - resumed.login.last_seen_at).whole_seconds() >= TOUCH_EVERY
+    {
+        state
+            .storage
+            .touch_login_session(resumed.login.id, now)
+            .await?;
+    }
+    Ok(Some(resumed))
 }
 
 /// Records a login attempt (the typed name, even when no such user exists).

@@ -45,15 +45,37 @@ static COMMON: &str = include_str!("../../data/common-passwords.txt");
 
 /// Whether `candidate` (compared in lowercase) is a known common password.
 pub fn is_common(candidate: &str) -> bool {
-    static SET: OnceLock<std::collections::HashSet<&'static str>> = OnceLock::new();
-    let set = SET.get_or_init(|| {
-        COMMON
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty())
-            .collect()
-    });
-    set.contains(candidate.to_lowercase().as_str())
+    sorted_lines_contain(COMMON, &candidate.to_lowercase())
+}
+
+/// Whether `text`, lines in byte order (`LC_ALL=C sort`), holds the line `needle`: a
+/// binary search over the embedded bytes themselves, so the list costs no memory
+/// beyond the binary's read-only pages (a set built from it held about 2 MB).
+fn sorted_lines_contain(text: &str, needle: &str) -> bool {
+    let bytes = text.as_bytes();
+    // The line starting at or after byte `at`, as (start, end).
+    let line_at = |at: usize| -> (usize, usize) {
+        let start = bytes[..at]
+            .iter()
+            .rposition(|b| *b == b'\n')
+            .map_or(0, |i| i + 1);
+        let end = bytes[start..]
+            .iter()
+            .position(|b| *b == b'\n')
+            .map_or(bytes.len(), |i| start + i);
+        (start, end)
+    };
+    let (mut lo, mut hi) = (0, bytes.len());
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        let (start, end) = line_at(mid);
+        match text[start..end].trim_end_matches('\r').cmp(needle) {
+            std::cmp::Ordering::Equal => return true,
+            std::cmp::Ordering::Less => lo = end + 1,
+            std::cmp::Ordering::Greater => hi = start,
+        }
+    }
+    false
 }
 
 impl Password {
@@ -292,6 +314,27 @@ mod tests {
         assert!(PasswordError::TooShort(3)
             .to_string()
             .contains("at least 12"));
+    }
+
+    #[test]
+    fn the_common_password_list_is_in_byte_order_so_it_can_be_searched() {
+        let lines: Vec<&str> = COMMON.lines().collect();
+        assert!(lines.len() > 40_000, "{} lines", lines.len());
+        assert!(
+            lines.windows(2).all(|w| w[0] < w[1]),
+            "sort with LC_ALL=C sort -u"
+        );
+        // Every line is found, and a word between two lines is not.
+        assert!(lines.iter().all(|l| sorted_lines_contain(COMMON, l)));
+        for absent in [
+            "",
+            "!",
+            "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+            "\u{10ffff}",
+        ] {
+            assert!(!sorted_lines_contain(COMMON, absent), "{absent:?}");
+        }
+        assert!(sorted_lines_contain("a\nb\nc", "c") && !sorted_lines_contain("a\nc", "b"));
     }
 
     #[test]

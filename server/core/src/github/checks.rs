@@ -241,6 +241,9 @@ fn refresh_in_background(state: &Services, p: &PipelineConfig, sha: &Sha) {
             },
             _ => {}
         }
+        // Whatever the ask found (or that it failed) is shown on the board, even when
+        // it recorded nothing new.
+        state.events.touch_board(p.id.as_str());
     });
 }
 

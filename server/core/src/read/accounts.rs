@@ -34,9 +34,14 @@ pub async fn profile(
     user: &User,
     current_login: Option<LoginId>,
 ) -> Result<ProfileView, AppError> {
-    let now = state.now().unix_timestamp();
+    let at = state.now();
+    let now = at.unix_timestamp();
     let tokens = state.storage.tokens_of(user.id).await?;
-    let sessions = state.storage.open_login_sessions(user.id, now).await?;
+    let inactivity =
+        time::Duration::try_from(state.config.session_inactivity).unwrap_or(time::Duration::MAX);
+    // Idle ones are no longer honoured either, though their rows stay until their end.
+    let mut sessions = state.storage.open_login_sessions(user.id, now).await?;
+    sessions.retain(|s| s.is_open_at(at, inactivity));
     let notifications = state.storage.notifications(user.id, 50).await?;
     Ok(ProfileView {
         notifications: notifications

@@ -33,12 +33,16 @@ pub const COMMITS_SHOWN: usize = 50;
 /// How many of a failed deployment's last log lines its column shows.
 pub const FAILURE_TAIL_LINES: i64 = 5;
 
-/// One pipeline's board, as `user` may see it.
-pub async fn board(
+/// One pipeline's board as anyone with `user`'s roles may see it, computed now; the
+/// view is shared by everyone with those roles ([`super::board_cache`]), so nothing
+/// in it may depend on who `user` is beyond their roles. What four eyes changes for
+/// the requester of an approval is returned beside it, for
+/// [`personalise`](super::board_cache::personalise).
+pub(super) async fn compute(
     state: &Services,
     user: &User,
     p: &PipelineConfig,
-) -> Result<BoardView, AppError> {
+) -> Result<(BoardView, FourEyes), AppError> {
     let pipeline_id = p.id.as_str();
     let asker = facts::Asker::plain(state, user);
     let now = asker.now.unix_timestamp();
@@ -493,7 +497,18 @@ pub async fn board(
         )
         .collect();
 
-    Ok(BoardView {
+    let four_eyes = requests
+        .values()
+        .filter(|r| r.state == RequestState::Pending)
+        .filter(|r| {
+            stage_index
+                .get(r.stage.as_str())
+                .and_then(|i| p.stages[*i].approval.as_ref())
+                .is_some_and(|rule| rule.four_eyes)
+        })
+        .map(|r| (r.id, r.requested_by_id))
+        .collect();
+    let view = BoardView {
         pipeline: pipeline_summary(p, &snaps, now),
         branch: p.branch.clone(),
         repository: redact_userinfo(&p.repository.to_string()),
@@ -506,8 +521,12 @@ pub async fn board(
         freezes: super::freezes::freeze_views(state, p, asker.now).await?,
         can_manage_freezes: authorize(user, Action::ManageFreezes).is_ok(),
         as_of_event,
-    })
+    };
+    Ok((view, four_eyes))
 }
+
+/// Pending requests under four eyes, and who made each: they may not decide their own.
+pub(super) type FourEyes = Vec<(slipway_model::RequestId, slipway_model::UserId)>;
 
 /// A waiting queued promotion, as the card and the column show it to `user`.
 fn queued_view(at: &StageRef<'_>, user: &User, q: &QueuedPromotion, now: i64) -> QueuedView {
@@ -559,10 +578,19 @@ fn approval_view(
         roles: rule.roles.iter().map(|r| r.as_str().to_owned()).collect(),
         // A lapsed approval gives way to a new request.
         can_request: may_promote && request.is_none_or(|r| r.lapsed(now, current)),
+        // By roles only: four eyes is applied per viewer (`board_cache::personalise`),
+        // and again when they decide (`approvals::may_decide`).
         can_decide: request.is_some_and(|r| {
             r.state == RequestState::Pending
-                && crate::promotion::approvals::may_decide(user, rule, r).is_ok()
+                && authorize(
+                    user,
+                    Action::Approve {
+                        allowed: rule.roles,
+                    },
+                )
+                .is_ok()
         }),
+        four_eyes: rule.four_eyes,
         request: request.map(|r| RequestView {
             id: r.id,
             state: r.state.as_str().to_owned(),

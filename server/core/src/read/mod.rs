@@ -6,6 +6,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod board;
+pub mod board_cache;
 pub mod calendar;
 pub mod compare;
 pub mod deployment;
@@ -13,7 +14,7 @@ pub mod freezes;
 pub mod history;
 pub mod home;
 
-pub use board::board;
+pub use board_cache::{board, BoardCache, CachedBoard};
 pub use calendar::calendar;
 pub use compare::compare;
 pub use deployment::deployment;

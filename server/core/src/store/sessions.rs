@@ -23,10 +23,21 @@ pub struct LoginSession {
 }
 
 impl LoginSession {
-    /// Whether requests carrying this session are still accepted at `now` (unix s).
-    pub fn is_open_at(&self, now: i64) -> bool {
-        now < self.expires_at
+    /// Whether requests carrying this session are still accepted at `now`: before its
+    /// absolute end, and less than `inactivity` after its last recorded request (which
+    /// is recorded at most once a minute, so idle time is known to that minute).
+    pub fn is_open_at(&self, now: OffsetDateTime, inactivity: time::Duration) -> bool {
+        now.unix_timestamp() < self.expires_at && now - self.last_seen_at < inactivity
     }
+}
+
+/// What every request with a session cookie needs, read in one query: the login, its
+/// user, and how many notifications they have not read.
+#[derive(Debug, Clone)]
+pub struct Resumed {
+    pub login: LoginSession,
+    pub user: User,
+    pub unread_notifications: i64,
 }
 
 /// Login sessions (`user_sessions`): one row per login, ended by deleting it.
@@ -43,6 +54,10 @@ pub trait LoginSessionStore: Send + Sync {
 
     /// A login session by id (open or not).
     async fn login_session(&self, id: LoginId) -> StorageResult<Option<LoginSession>>;
+
+    /// A login session by id (open or not) with its user and their unread
+    /// notifications, in one query.
+    async fn resume_login(&self, id: LoginId) -> StorageResult<Option<Resumed>>;
 
     /// Records activity on a session.
     async fn touch_login_session(&self, id: LoginId, at: OffsetDateTime) -> StorageResult<()>;

@@ -40,6 +40,7 @@ pub trait TokenStore: Send + Sync {
     /// Revokes every token of `user` still in force; returns how many.
     async fn revoke_tokens_of(&self, user: UserId) -> StorageResult<u64>;
 
-    /// The user an active token belongs to (and records its use).
+    /// The user an active token belongs to, in one query; records its use at most once
+    /// a minute.
     async fn user_by_token(&self, token_hash: &str) -> StorageResult<Option<User>>;
 }

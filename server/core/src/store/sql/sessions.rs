@@ -1,6 +1,7 @@
 //! Login sessions: one row per login, so that an admin can end a user's sessions and a.
 
 use super::*;
+use super::users::{user_with_roles_columns, UserWithRoles};
 
 #[async_trait]
 impl LoginSessionStore for Store {
@@ -39,6 +40,48 @@ impl LoginSessionStore for Store {
         .as_ref()
         .map(login_session_from_row)
         .transpose()
+    }
+
+    async fn resume_login(&self, id: LoginId) -> StorageResult<Option<Resumed>> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            #[sqlx(flatten)]
+            user: UserWithRoles,
+            login_id: LoginId,
+            login_created_at: OffsetDateTime,
+            login_expires_at: i64,
+            login_last_seen_at: OffsetDateTime,
+            login_client: String,
+            login_user_agent: String,
+            unread: i64,
+        }
+        let row = sqlx::query_as::<_, Row>(&format!(
+            "SELECT {}, l.id AS login_id, l.created_at AS login_created_at, \
+             l.expires_at AS login_expires_at, l.last_seen_at AS login_last_seen_at, \
+             l.client AS login_client, l.user_agent AS login_user_agent, \
+             (SELECT COUNT(*) FROM notifications n WHERE n.user_id = u.id AND n.read_at IS NULL) AS unread \
+             FROM user_sessions l JOIN users u ON u.id = l.user_id WHERE l.id = $1",
+            user_with_roles_columns()
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db("failed to resume a login session"))?;
+        let Some(row) = row else { return Ok(None) };
+        let user = row.user.into_user()?;
+        Ok(Some(Resumed {
+            login: LoginSession {
+                id: row.login_id,
+                user_id: user.id,
+                created_at: row.login_created_at,
+                expires_at: row.login_expires_at,
+                last_seen_at: row.login_last_seen_at,
+                client: row.login_client,
+                user_agent: row.login_user_agent,
+            },
+            user,
+            unread_notifications: row.unread,
+        }))
     }
 
     async fn touch_login_session(&self, id: LoginId, at: OffsetDateTime) -> StorageResult<()> {

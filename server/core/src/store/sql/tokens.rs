@@ -1,6 +1,10 @@
 //! API tokens: stored as hashes with a display prefix, shown once at creation.
 
 use super::*;
+use super::users::{user_with_roles_columns, UserWithRoles};
+
+/// How stale a token's `last_used_at` may get before a request records it again.
+const LAST_USED_EVERY_SECONDS: i64 = 60;
 
 #[async_trait]
 impl TokenStore for Store {
@@ -69,17 +73,39 @@ impl TokenStore for Store {
     }
 
     async fn user_by_token(&self, token_hash: &str) -> StorageResult<Option<User>> {
-        let user_id: Option<UserId> = sqlx::query_scalar(
-            "UPDATE api_tokens SET last_used_at = $1 WHERE token_hash = $2 AND revoked_at IS NULL RETURNING user_id",
-        )
-        .bind(self.clock.now())
+        /// The token's user, and when the token was last used.
+        #[derive(sqlx::FromRow)]
+        struct TokenUser {
+            #[sqlx(flatten)]
+            user: UserWithRoles,
+            token_id: TokenId,
+            last_used_at: Option<OffsetDateTime>,
+        }
+        // Every API request comes here: one read, and a write at most once a minute
+        // per token (a write per request would queue every API call behind the
+        // database's one writer).
+        let found = sqlx::query_as::<_, TokenUser>(&format!(
+            "SELECT {}, t.id AS token_id, t.last_used_at FROM api_tokens t \
+             JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1 AND t.revoked_at IS NULL",
+            user_with_roles_columns()
+        ))
         .bind(token_hash)
         .fetch_optional(&self.pool)
         .await
         .map_err(db("failed to look up a token"))?;
-        match user_id {
-            None => Ok(None),
-            Some(id) => self.user_by_id(id).await,
+        let Some(found) = found else { return Ok(None) };
+        let now = self.clock.now();
+        if found
+            .last_used_at
+            .is_none_or(|t| now - t >= time::Duration::seconds(LAST_USED_EVERY_SECONDS))
+        {
+            sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
+                .bind(now)
+                .bind(found.token_id)
+                .execute(&self.pool)
+                .await
+                .map_err(db("failed to record a token's use"))?;
         }
+        found.user.into_user().map(Some)
     }
 }

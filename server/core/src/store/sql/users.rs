@@ -24,7 +24,7 @@ async fn roles_of<'e, E: Executor<'e, Database = Db>>(
 
 /// A `users` row ([`USER_COLUMNS`]); the roles live in their own table.
 #[derive(sqlx::FromRow)]
-struct UserRow {
+pub(super) struct UserRow {
     id: UserId,
     name: String,
     password_hash: String,
@@ -124,6 +124,40 @@ async fn insert_roles(
 
 const USER_COLUMNS: &str =
     "id, name, password_hash, disabled_at, last_login_at, must_change_password";
+
+/// A `users` row with its roles folded into one column, so that a user comes back from
+/// one query: what every authenticated request reads ([`user_with_roles_columns`]).
+#[derive(sqlx::FromRow)]
+pub(super) struct UserWithRoles {
+    #[sqlx(flatten)]
+    row: UserRow,
+    /// The role names, comma-separated (`None`: no roles).
+    roles: Option<String>,
+}
+
+impl UserWithRoles {
+    pub(super) fn into_user(self) -> StorageResult<User> {
+        // The CHECK constraint only admits known roles; an unknown one is skipped, as in
+        // `roles_of`.
+        let roles = self
+            .roles
+            .as_deref()
+            .unwrap_or_default()
+            .split(',')
+            .filter_map(|r| Role::parse(r).ok())
+            .collect();
+        self.row.into_user(roles)
+    }
+}
+
+/// The columns of [`UserWithRoles`], from `users` aliased `u`.
+pub(super) fn user_with_roles_columns() -> String {
+    format!(
+        "u.id, u.name, u.password_hash, u.disabled_at, u.last_login_at, u.must_change_password, \
+         (SELECT {} FROM user_roles r WHERE r.user_id = u.id) AS roles",
+        dialect_sql!(sqlite: "group_concat(r.role, ',')", postgres: "string_agg(r.role, ',')")
+    )
+}
 
 #[async_trait]
 impl UserStore for Store {
@@ -314,16 +348,16 @@ impl UserStore for Store {
     }
 
     async fn user_by_id(&self, id: UserId) -> StorageResult<Option<User>> {
-        let row =
-            sqlx::query_as::<_, UserRow>(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"))
-                .bind(id)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(db("failed to look up a user"))?;
-        match row {
-            None => Ok(None),
-            Some(row) => Ok(Some(row.into_user(roles_of(&self.pool, id).await?)?)),
-        }
+        sqlx::query_as::<_, UserWithRoles>(&format!(
+            "SELECT {} FROM users u WHERE u.id = $1",
+            user_with_roles_columns()
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db("failed to look up a user"))?
+        .map(UserWithRoles::into_user)
+        .transpose()
     }
 
     async fn user_by_name(&self, name: &UserName) -> StorageResult<Option<User>> {
