@@ -176,7 +176,9 @@ impl TestApp {
     }
 
     /// Runs one SQL statement on the server's database: for moving stored times into
-    /// the past ("an hour later") without waiting for the clock.
+    /// the past ("an hour later") without waiting for the clock. As time passing would,
+    /// it moves every board on (boards are kept until an event or the minute moves
+    /// them).
     pub async fn sql(&self, statement: &str) -> anyhow::Result<u64> {
         use sqlx::{ConnectOptions as _, Connection as _};
         let url = self.state.config.database_url.expose();
@@ -186,14 +188,26 @@ impl TestApp {
                 sqlx::query(statement)
                     .execute(&mut options.connect().await?)
                     .await?
+                    .rows_affected()
             }
             DatabaseKind::Postgres => {
                 let mut conn = sqlx::PgConnection::connect(url).await?;
-                let done = sqlx::query(statement).execute(&mut conn).await?;
-                return Ok(done.rows_affected());
+                sqlx::query(statement)
+                    .execute(&mut conn)
+                    .await?
+                    .rows_affected()
             }
         };
-        Ok(done.rows_affected())
+        self.boards_moved_on();
+        Ok(done)
+    }
+
+    /// Moves every board on, as an event would: for tests that change stored state
+    /// behind the server's back (through the storage API, or SQL).
+    pub fn boards_moved_on(&self) {
+        for p in &self.state.config.pipelines {
+            self.state.events.touch_board(p.id.as_str());
+        }
     }
 
     /// Runs one SQL query returning a single integer on the server's database.

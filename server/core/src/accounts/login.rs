@@ -198,7 +198,8 @@ pub async fn start(
     Ok(login)
 }
 
-/// Session activity is written at most this often (seconds), not on every request.
+/// Session activity is written at most this often (seconds), not on every request
+/// (more often when the allowed idle time is short).
 const TOUCH_EVERY: i64 = 60;
 
 /// Whether checking a login counts as its user's activity (which keeps it open).
@@ -238,9 +239,9 @@ pub async fn resume(
     {
         return Ok(None);
     }
-    if activity == Activity::Request
-        && (now - resumed.login.last_seen_at).whole_seconds() >= TOUCH_EVERY
-    {
+    // Often enough that idleness is judged to a quarter of the allowed period.
+    let touch_every = time::Duration::seconds(TOUCH_EVERY).min(inactivity / 4);
+    if activity == Activity::Request && now - resumed.login.last_seen_at >= touch_every {
         state
             .storage
             .touch_login_session(resumed.login.id, now)
