@@ -104,7 +104,7 @@ impl Events {
         }
     }
 
-    /// Passes a stored event to this process's subscribers, moving its board's version
+    /// Passes a relayed event to this process's subscribers, moving its board's version
     /// first when it changes what a board shows (log lines do not).
     fn deliver(&self, event: StoredEvent) {
         if event.kind != LiveKind::Log.as_str() {
@@ -156,19 +156,23 @@ impl Events {
 
     /// Stores `event` and sends it to this process's subscribers.
     pub async fn publish(&self, event: LiveEvent) {
+        // First, and whether or not storing it works: the change it announces has
+        // happened, and this process's boards must show it from now on (a form's
+        // redirect shows the board it changed, without waiting for a relay).
+        if event.kind() != LiveKind::Log {
+            self.touch_board(event.pipeline());
+        }
         let stored = self
             .storage
             .append_event(event.pipeline(), event.kind().as_str(), &event.data())
             .await;
         match stored {
-            // The relay delivers it, a moment later; this process's own boards must
-            // not wait for that (a form's redirect shows the board it changed).
-            Ok(event) if self.relayed => {
-                if event.kind != LiveKind::Log.as_str() {
-                    self.touch_board(&event.pipeline);
-                }
+            // The relay passes it on, a moment later.
+            Ok(_) if self.relayed => {}
+            // No receivers is not an error.
+            Ok(event) => {
+                let _ = self.tx.send(event);
             }
-            Ok(event) => self.deliver(event),
             Err(e) => {
                 tracing::error!(error = %e, "failed to store an event; live boards may miss it until reload")
             }

@@ -417,7 +417,9 @@ async fn an_approved_slot_starts_the_deploy_by_itself_or_says_which_gate_failed_
                 .find(|r| r["id"] == first)
                 .cloned()
                 .unwrap();
-            Ok((r["state"] == "consumed").then_some(r))
+            // Consumed in the deploy's creating transaction; its result is recorded
+            // right after.
+            Ok((r["state"] == "consumed" && !r["auto_start_result"].is_null()).then_some(r))
         },
     )
     .await
