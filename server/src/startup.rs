@@ -146,10 +146,16 @@ pub async fn build_app(config: Config) -> anyhow::Result<Slipway> {
         sessions: session_store,
     } = open_storage(&config).await?;
     let site_root = site_dir(&config);
+    // Pages name the site's files by digest (Leptos reads the hash file at each
+    // render), so browsers keep them for good.
+    let hash_file = config.data_dir.join("site-hashes.txt");
+    let (assets, digested) = http::assets::Assets::prepare(&site_root, "slipway", &hash_file)?;
     let leptos_options = LeptosOptions::builder()
         .output_name("slipway")
         .site_root(site_root.to_string_lossy().into_owned())
         .site_pkg_dir("pkg")
+        .hash_files(digested)
+        .hash_file(std::sync::Arc::from(hash_file.to_string_lossy().as_ref()))
         .build();
     let secure = config.base_url.scheme() == "https";
     let inactivity = time::Duration::try_from(config.session_inactivity)
@@ -246,7 +252,8 @@ pub async fn build_app(config: Config) -> anyhow::Result<Slipway> {
         .layer(middleware::from_fn_with_state(
             services.clone(),
             http::origin::check_origin,
-        ));
+        ))
+        .layer(middleware::from_fn_with_state(assets, http::assets::serve));
     let (outside_session, outside_entries) = http::health_routes()
         .merge(http::api_routes())
         .merge(http::webhook_routes())

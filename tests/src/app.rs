@@ -101,6 +101,11 @@ pub async fn spawn_app_with(settings: &str, repo: &std::path::Path) -> anyhow::R
 /// Starts a server whose config is `pipelines` (TOML for `[[pipelines]]`) plus the
 /// listen address, base URL, data dir and site dir it needs.
 pub async fn spawn_app(pipelines: &str) -> anyhow::Result<TestApp> {
+    spawn_app_serving(&site_dir(), pipelines).await
+}
+
+/// [`spawn_app`], serving the built site from `site` (a copy a test may add files to).
+pub async fn spawn_app_serving(site: &Path, pipelines: &str) -> anyhow::Result<TestApp> {
     let dir = tempfile::tempdir().context("failed to create a temp dir")?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -109,7 +114,7 @@ pub async fn spawn_app(pipelines: &str) -> anyhow::Result<TestApp> {
     let database = TestDatabase::create();
     let text = format!(
         "listen = \"{addr}\"\nbase_url = \"http://{addr}\"\ndata_dir = \"data\"\nsite_dir = \"{}\"\nshutdown_grace_seconds = 2\n{}\n{pipelines}",
-        site_dir().display(),
+        site.display(),
         database.config_line(),
     );
     let path = dir.path().join("slipway.toml");

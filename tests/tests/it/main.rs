@@ -7,6 +7,7 @@ mod api;
 mod api_properties;
 mod approvals;
 mod artifacts;
+mod assets;
 mod auth;
 mod board;
 mod board_cache;
