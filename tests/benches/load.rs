@@ -16,12 +16,12 @@
 //! exits non-zero if any request fails or any subscriber misses a line.
 
 use anyhow::{ensure, Context as _, Result};
-use slipway_core::store::{CreateDeploymentError, NewDeployment, StageSnapshot};
 use slipway_core::tokens;
-use slipway_model::deployment::{DeploymentKind, DeploymentState};
+use slipway_model::deployment::DeploymentState;
 use slipway_model::{PipelineId, Role, Sha, StageId, UserName};
 use slipway_tests::app::{spawn_app, TestApp};
 use slipway_tests::git::TestRepo;
+use slipway_tests::seed::{seed_history, History};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -242,74 +242,23 @@ async fn run() -> Result<Vec<String>> {
         .collect::<Result<_, _>>()?;
     let (ready_shas, recent_shas) = shas.split_at(READY);
 
-    let t = Instant::now();
-    for (i, sha) in ready_shas.iter().enumerate() {
-        let newly = app
-            .state
-            .storage
-            .mark_ready(
-                &pipeline,
-                sha,
-                user_ids[i % user_ids.len()],
-                (i % 3 == 0).then_some("passed the nightly suite"),
-            )
-            .await?;
-        ensure!(newly, "{sha} was already ready");
-    }
-    let ready_time = t.elapsed();
-
     // Deployments move forward through history: deployment i goes to stage i % 4 and
     // deploys a SHA that advances with i, later stages lagging a little behind; one
     // in nine fails. Each is created through the real transaction and finished.
     let t = Instant::now();
-    let pass = |_: &StageSnapshot| -> Result<(), CreateDeploymentError> { Ok(()) };
-    let audited = |d: &slipway_core::store::Deployment| {
-        let mut e = slipway_core::store::NewAudit::new(
-            slipway_model::audit::AuditAction::Promote,
-            slipway_model::audit::Outcome::Ok,
-        );
-        e.target = Some(format!("deployment #{}", d.id));
-        e
-    };
-    let per_sha = DEPLOYMENTS / READY;
-    let mut failed = 0;
-    for i in 0..DEPLOYMENTS {
-        let s = i % STAGES.len();
-        let k = (i / per_sha).saturating_sub(2 * s).min(READY - 1);
-        let new = NewDeployment {
-            pipeline: pipeline.clone(),
-            stage: stage_ids[s].clone(),
-            previous_stage: s.checked_sub(1).map(|p| stage_ids[p].clone()),
-            sha: ready_shas[k].clone(),
-            kind: DeploymentKind::Promote,
-            requested_by: user_ids[i % user_ids.len()],
-            reason: None,
-            checklist: None,
-            emergency_reason: None,
-            migrations: None,
-            drift: None,
-            // This server's own, so its reaper leaves them to the seeding below.
+    let failed = seed_history(
+        app.state.storage.as_ref(),
+        &History {
+            pipeline: &pipeline,
+            stages: &stage_ids,
+            ready: ready_shas,
+            users: &user_ids,
+            deployments: DEPLOYMENTS,
+            // This server's own, so its reaper leaves them to the seeding.
             runner: Some(app.state.cluster.id().clone()),
-        };
-        let d = app
-            .state
-            .storage
-            .create_deployment(&new, &pass, &audited)
-            .await
-            .map_err(|e| anyhow::anyhow!("seeding deployment {i}: {e}"))?;
-        let (state, code) = if i % 9 == 4 {
-            failed += 1;
-            (DeploymentState::Failed, Some(1))
-        } else {
-            (DeploymentState::Succeeded, Some(0))
-        };
-        let ended = app
-            .state
-            .storage
-            .finish_deployment(d.id, state, code, d.created_at + Duration::from_secs(40))
-            .await?;
-        ensure!(ended, "deployment #{} did not finish", d.id);
-    }
+        },
+    )
+    .await?;
     let deployments_time = t.elapsed();
 
     // A bearer token (as /profile/tokens would create it) for the JSON API and SSE.
@@ -353,11 +302,10 @@ async fn run() -> Result<Vec<String>> {
 
     println!(
         "git repo ({COMMITS} commits): {}   server start + fetch: {}   users (argon2): {}   \
-         {READY} ready marks: {}   {DEPLOYMENTS} deployments ({failed} failed): {}",
+         {READY} ready marks and {DEPLOYMENTS} deployments ({failed} failed): {}",
         secs(git_time),
         secs(start_time),
         secs(users_time),
-        secs(ready_time),
         secs(deployments_time),
     );
     println!("seeding took {} in total", secs(seed_start.elapsed()));

@@ -11,5 +11,6 @@ pub mod git;
 pub mod github;
 pub mod process;
 pub mod replicas;
+pub mod seed;
 pub mod sse;
 pub mod stub;

@@ -13,12 +13,12 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use moka::future::Cache;
 use moka::policy::EvictionPolicy;
-use slipway_app::ssr::context::{CurrentUser, UnreadNotifications};
+use slipway_app::ssr::context::{authorize, CurrentUser, UnreadNotifications};
 use slipway_app::ssr::flash::FLASH_COOKIE;
 use slipway_core::read::board_cache::{BoardKey, Rendered};
 use slipway_core::store::UserId;
 use slipway_core::Services;
-use slipway_model::PipelineId;
+use slipway_model::{Action, PipelineId};
 use std::sync::Arc;
 
 /// How many bytes of rendered pages a process keeps.
@@ -87,9 +87,13 @@ pub async fn serve(State(cache): State<BoardPages>, req: Request, next: Next) ->
         .get::<CurrentUser>()
         .and_then(|c| c.0.clone());
     let unread = req.extensions().get::<UnreadNotifications>().map(|u| u.0);
+    // Someone who may not see boards gets the page's own refusal, rendered.
     let (Some(user), Some(unread)) = (user, unread) else {
         return next.run(req).await;
     };
+    if authorize(&user, Action::View).is_err() {
+        return next.run(req).await;
+    }
     if carries_flash(req.headers()) || req.uri().query().is_some() {
         return next.run(req).await;
     }
