@@ -16,6 +16,7 @@
 use anyhow::{bail, ensure, Context as _, Result};
 use slipway_model::{PipelineId, Role, RoleSet, Sha, StageId, UserName};
 use slipway_tests::git::TestRepo;
+use slipway_tests::process::{free_port, Server};
 use slipway_tests::seed::{seed_history, History};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -88,22 +89,6 @@ impl Drop for Killed {
     }
 }
 
-fn free_port() -> Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
-}
-
-fn rss_mib(pid: u32) -> Result<f64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    let kib: f64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .context("no VmRSS")?;
-    Ok(kib / 1024.0)
-}
-
 /// One wrk run: requests per second and the latency percentiles it printed (ms).
 #[derive(Debug, Clone, Copy)]
 struct Load {
@@ -173,7 +158,7 @@ async fn run() -> Result<()> {
     let args = args()?;
     let seconds = if args.smoke { 2 } else { 10 };
     let dir = tempfile::tempdir()?;
-    let port = free_port()?;
+    let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
 
     // ------------------------------------------------------------------ seeding
@@ -264,13 +249,13 @@ async fn run() -> Result<()> {
     // ------------------------------------------------------------ cold start
     let http = reqwest::Client::new();
     let started = Instant::now();
-    let server = Killed(
+    let server = Server::from_child(
         slipway(&[])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()?,
+        &base,
     );
-    let pid = server.0.id();
     loop {
         let ready = http.get(format!("{base}/readyz")).send().await;
         if ready.is_ok_and(|r| r.status() == 200) {
@@ -284,7 +269,7 @@ async fn run() -> Result<()> {
     }
     let cold_start = started.elapsed();
     tokio::time::sleep(Duration::from_secs(5)).await;
-    let idle_rss = rss_mib(pid)?;
+    let idle_rss = server.memory_mib()?.0;
 
     // ------------------------------------------------------- who is looking
     let browser = reqwest::Client::builder()
@@ -344,7 +329,7 @@ async fn run() -> Result<()> {
     std::fs::create_dir_all(&www)?;
     std::fs::write(www.join("board.html"), &page_bytes)?;
     std::fs::write(www.join("board.json"), &json_bytes)?;
-    let nginx_port = free_port()?;
+    let nginx_port = free_port();
     let conf = dir.path().join("nginx.conf");
     std::fs::write(
         &conf,
@@ -385,7 +370,7 @@ async fn run() -> Result<()> {
     let page_nginx = wrk(&format!("{nginx}/board.html"), None, seconds)?;
     let json_load = wrk(&json_url, Some(&bearer_header), seconds)?;
     let json_nginx = wrk(&format!("{nginx}/board.json"), None, seconds)?;
-    let loaded_rss = rss_mib(pid)?;
+    let loaded_rss = server.memory_mib()?.0;
     drop(server);
 
     // ------------------------------------------------------------------ wasm

@@ -1,6 +1,7 @@
 //! A pipeline's board: the commits lane, Ready and one column per stage, each card with
 //! the gates of its next column, as the viewing user may act on them.
 
+use super::board_approvals::{self, FourEyes};
 use super::{
     commit_card, deployment_ref, gate_views, pipeline_summary, sign_off_view, stage_snapshots,
     stage_summary,
@@ -10,7 +11,7 @@ use crate::config::PipelineConfig;
 use crate::probes::artifact;
 use crate::promotion::{self, facts, StageRef};
 use crate::repos::{redact_userinfo, Commit, RepoError};
-use crate::store::{ApprovalRecord, ArtifactSeen, QueueState, QueuedPromotion, RequestState, User};
+use crate::store::{ArtifactSeen, QueueState, QueuedPromotion, RequestState, User};
 use crate::Services;
 use slipway_model::error::AppError;
 use slipway_model::gates::{self, Previous};
@@ -18,8 +19,8 @@ use slipway_model::gates::{HealthState, WindowState};
 use slipway_model::placement::{self, CardFacts, Column};
 use slipway_model::time_fmt::age;
 use slipway_model::views::{
-    ApprovalView, BoardView, Card, EmergencyView, HealthView, LockView, MirrorView, NextStep,
-    QueuedView, ReadyInfo, RequestView, SignOffSlot, StageColumn,
+    BoardView, Card, EmergencyView, HealthView, LockView, MirrorView, NextStep, QueuedView,
+    ReadyInfo, SignOffSlot, StageColumn,
 };
 use slipway_model::{Action, DeploymentId, Sha};
 use std::collections::{HashMap, HashSet};
@@ -275,7 +276,7 @@ pub(super) async fn compute(
                         )
                     }),
                     can_override,
-                    approval: approval_view(
+                    approval: board_approvals::approval_view(
                         &at,
                         user,
                         requests.get(&(c.sha.clone(), n)),
@@ -497,17 +498,7 @@ pub(super) async fn compute(
         )
         .collect();
 
-    let four_eyes = requests
-        .values()
-        .filter(|r| r.state == RequestState::Pending)
-        .filter(|r| {
-            stage_index
-                .get(r.stage.as_str())
-                .and_then(|i| p.stages[*i].approval.as_ref())
-                .is_some_and(|rule| rule.four_eyes)
-        })
-        .map(|r| (r.id, r.requested_by_id))
-        .collect();
+    let four_eyes = board_approvals::four_eyes(p, requests.values());
     let view = BoardView {
         pipeline: pipeline_summary(p, &snaps, now),
         branch: p.branch.clone(),
@@ -524,9 +515,6 @@ pub(super) async fn compute(
     };
     Ok((view, four_eyes))
 }
-
-/// Pending requests under four eyes, and who made each: they may not decide their own.
-pub(super) type FourEyes = Vec<(slipway_model::RequestId, slipway_model::UserId)>;
 
 /// A waiting queued promotion, as the card and the column show it to `user`.
 fn queued_view(at: &StageRef<'_>, user: &User, q: &QueuedPromotion, now: i64) -> QueuedView {
@@ -555,55 +543,4 @@ fn stage_position(p: &PipelineConfig, s: &crate::config::StageConfig) -> usize {
         .iter()
         .position(|x| x.id == s.id)
         .unwrap_or_default()
-}
-
-/// A card's approval for stage `at`, as `user` may act on it.
-fn approval_view(
-    at: &StageRef<'_>,
-    user: &User,
-    request: Option<&ApprovalRecord>,
-    current: Option<&Sha>,
-    now: time::OffsetDateTime,
-) -> Option<ApprovalView> {
-    let rule = at.stage().approval.as_ref()?;
-    let zone = facts::stage_zone(at.stage());
-    let may_promote = authorize(
-        user,
-        Action::PromoteInto {
-            allowed: at.stage().promote_roles,
-        },
-    )
-    .is_ok();
-    Some(ApprovalView {
-        roles: rule.roles.iter().map(|r| r.as_str().to_owned()).collect(),
-        // A lapsed approval gives way to a new request.
-        can_request: may_promote && request.is_none_or(|r| r.lapsed(now, current)),
-        // By roles only: four eyes is applied per viewer (`board_cache::personalise`),
-        // and again when they decide (`approvals::may_decide`).
-        can_decide: request.is_some_and(|r| {
-            r.state == RequestState::Pending
-                && authorize(
-                    user,
-                    Action::Approve {
-                        allowed: rule.roles,
-                    },
-                )
-                .is_ok()
-        }),
-        four_eyes: rule.four_eyes,
-        request: request.map(|r| RequestView {
-            id: r.id,
-            state: r.state.as_str().to_owned(),
-            requested_by: r.requested_by.clone(),
-            note: r.note.clone(),
-            decided_by: r.decided_by.clone(),
-            slot: r
-                .slot
-                .map(|(from, until)| crate::calendar::range_label(from, until, zone)),
-            auto_start: r.auto_start,
-            auto_start_result: r.auto_start_result.clone(),
-        }),
-        zone: zone.name().to_owned(),
-        today: crate::calendar::local_date(now, zone),
-    })
 }

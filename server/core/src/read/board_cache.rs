@@ -16,7 +16,8 @@
 //! Nothing expires by time alone: an entry is simply never asked for again once the
 //! key has moved on, and the least recently used go when the cache is full.
 
-use super::board::{compute, FourEyes};
+use super::board::compute;
+use super::board_approvals::FourEyes;
 use crate::config::PipelineConfig;
 use crate::store::User;
 use crate::Services;

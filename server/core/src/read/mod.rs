@@ -6,6 +6,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod board;
+mod board_approvals;
 pub mod board_cache;
 pub mod calendar;
 pub mod compare;
