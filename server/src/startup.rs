@@ -19,6 +19,7 @@ use slipway_core::deploys::{self, Deploys};
 use slipway_core::events::Events;
 use slipway_core::github::client::GitHubClients;
 use slipway_core::repos::Repos;
+use slipway_core::services::ServiceSet;
 use slipway_core::store::postgres::PgStorage;
 use slipway_core::store::sqlite::SqliteStorage;
 use slipway_core::store::Storage;
@@ -169,7 +170,7 @@ pub async fn build_app(config: Config) -> anyhow::Result<Slipway> {
         config.replica_timeout,
         storage.clock().now(),
     ));
-    let services = Services {
+    let services = Services::new(ServiceSet {
         config: Arc::new(config),
         storage: storage.clone(),
         repos,
@@ -179,7 +180,7 @@ pub async fn build_app(config: Config) -> anyhow::Result<Slipway> {
         artifacts: Arc::default(),
         github,
         boards: Arc::default(),
-    };
+    });
     let state = AppState {
         leptos_options,
         services: services.clone(),

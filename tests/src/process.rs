@@ -266,3 +266,22 @@ pub async fn logged_in(base: &str, user: &str, password: &str) -> reqwest::Clien
     assert_eq!(res.status(), 303, "login as {user} failed");
     client
 }
+
+/// How many SQL statements the server's JSON log attributes to each request id (run it
+/// with `log_format = "json"` and `RUST_LOG=warn,slipway_server=info,sqlx::query=debug`:
+/// statements carry the request's span only when that span is enabled).
+pub fn statements_by_request(log: &str) -> std::collections::HashMap<String, usize> {
+    let mut counts = std::collections::HashMap::new();
+    for line in log.lines() {
+        let Ok(entry) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        if entry["target"] != "sqlx::query" {
+            continue;
+        }
+        if let Some(id) = entry["span"]["request_id"].as_str() {
+            *counts.entry(id.to_owned()).or_default() += 1;
+        }
+    }
+    counts
+}

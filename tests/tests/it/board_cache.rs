@@ -197,26 +197,9 @@ async fn viewers_with_the_same_roles_share_a_board_but_a_requester_never_decides
     assert!(!olga_page.contains(&decide), "{olga_page}");
 }
 
-/// How many SQL statements the server's JSON log attributes to each request id.
-fn statements_by_request(log: &str) -> std::collections::HashMap<String, usize> {
-    let mut counts = std::collections::HashMap::new();
-    for line in log.lines() {
-        let Ok(entry) = serde_json::from_str::<Value>(line) else {
-            continue;
-        };
-        if entry["target"] != "sqlx::query" {
-            continue;
-        }
-        if let Some(id) = entry["span"]["request_id"].as_str() {
-            *counts.entry(id.to_owned()).or_default() += 1;
-        }
-    }
-    counts
-}
-
 #[tokio::test]
 async fn a_board_read_while_nothing_changed_costs_one_query_by_cookie_or_by_token() {
-    use slipway_tests::process::{logged_in, Installation};
+    use slipway_tests::process::{logged_in, statements_by_request, Installation};
     let mut repo = TestRepo::new().unwrap();
     repo.commit("Counted").unwrap();
     let install = Installation::new("log_format = \"json\"", &pipeline_config(repo.path()));

@@ -1,13 +1,14 @@
 //! What the board reads over and over, kept between fetches so a board view needs no
-//! git process: commit details by SHA (a commit never changes) and each branch's
-//! recent history (the mirror changes only when Slipway fetches).
+//! git process: commit details by SHA and facts about pairs of commits (a commit never
+//! changes) and each branch's recent history (the mirror changes only when Slipway
+//! fetches).
 
 use super::mirror::Commit;
 use lru::LruCache;
 use slipway_model::{PipelineId, Sha};
 use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 /// How many commits the details cache holds; the least recently read go first.
 /// A commit is a few hundred bytes, so this is some 10 MB at most.
@@ -44,41 +45,47 @@ impl CommitCache {
     }
 }
 
-/// How many commit pairs the migrations cache holds per pipeline.
+/// How many commit pairs a pair cache holds per pipeline.
 const PAIR_CACHE_CAPACITY: NonZeroUsize = match NonZeroUsize::new(10_000) {
     Some(n) => n,
     None => NonZeroUsize::MIN,
 };
 
-/// The migration files between two commits, by the (unordered) pair: the trees of two
-/// commits never change, so a pair is computed once (per process: the globs may change
-/// with the config).
-pub(super) struct PairCache(Mutex<LruCache<Pair, Arc<[String]>>>);
+/// A fact about two commits that never changes once known (commits are immutable), by
+/// the unordered pair: the migration files between their trees, where one stands
+/// relative to the other. Computed once per process (the migration globs may change
+/// with the config); least recently used pairs go first.
+pub(super) struct PairCache<V>(Mutex<LruCache<Pair, V>>);
 
 /// Two commits, the smaller SHA first.
 type Pair = (Sha, Sha);
 
-impl PairCache {
+/// Whether `a` and `b` are kept in that order (else the fact was stored for `(b, a)`).
+pub(super) fn in_order(a: &Sha, b: &Sha) -> bool {
+    a <= b
+}
+
+impl<V: Clone> PairCache<V> {
     pub(super) fn new() -> Self {
         Self(Mutex::new(LruCache::new(PAIR_CACHE_CAPACITY)))
     }
 
     fn key(a: &Sha, b: &Sha) -> Pair {
-        if a <= b {
+        if in_order(a, b) {
             (a.clone(), b.clone())
         } else {
             (b.clone(), a.clone())
         }
     }
 
-    pub(super) fn get(&self, a: &Sha, b: &Sha) -> Option<Arc<[String]>> {
+    pub(super) fn get(&self, a: &Sha, b: &Sha) -> Option<V> {
         let mut cache = self.0.lock().unwrap_or_else(|p| p.into_inner());
         cache.get(&Self::key(a, b)).cloned()
     }
 
-    pub(super) fn put(&self, a: &Sha, b: &Sha, files: Arc<[String]>) {
+    pub(super) fn put(&self, a: &Sha, b: &Sha, value: V) {
         let mut cache = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        cache.put(Self::key(a, b), files);
+        cache.put(Self::key(a, b), value);
     }
 }
 
@@ -123,6 +130,7 @@ impl RecentCommits {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
 
     fn commit(c: char) -> Commit {
         Commit {
@@ -150,7 +158,7 @@ mod tests {
 
     #[test]
     fn a_pair_is_the_same_pair_in_either_order() {
-        let cache = PairCache::new();
+        let cache = PairCache::<Arc<[String]>>::new();
         let (a, b) = (commit('a').sha, commit('b').sha);
         cache.put(&b, &a, Arc::from(vec!["migrations/1.sql".to_owned()]));
         assert_eq!(cache.get(&a, &b).map(|f| f.len()), Some(1));

@@ -110,6 +110,11 @@ impl Relation {
     pub fn head_is_ancestor(self) -> bool {
         matches!(self, Relation::Identical | Relation::Behind)
     }
+
+    /// The relation with `base` and `head` swapped.
+    pub fn reversed(self) -> Self {
+        Self::of(self.head_is_ancestor(), self.base_is_ancestor())
+    }
 }
 
 /// Whether a SHA is a commit of a pipeline's branch.
@@ -130,10 +135,35 @@ struct Entry {
     recent: RecentCommits,
     /// The pipeline's migration paths, and the files matching them per commit pair.
     migration_globs: PathGlobs,
-    migrations: PairCache,
+    migrations: PairCache<Arc<[String]>>,
+    /// Where one commit stands relative to another, once known: ancestry between two
+    /// commits never changes, whatever the branch does later.
+    relations: PairCache<Relation>,
 }
 
 impl Entry {
+    /// Where `head` stands relative to `base`, asked of git or GitHub.
+    async fn relation(&self, base: &Sha, head: &Sha) -> Result<Option<Relation>, RepoError> {
+        match &self.source {
+            Source::Mirror(m) => {
+                let forward = m.is_ancestor(base, head).await.map_err(git_error)?;
+                let Some(forward) = forward else {
+                    return Ok(None);
+                };
+                let backward = if forward && base == head {
+                    true
+                } else {
+                    m.is_ancestor(head, base)
+                        .await
+                        .map_err(git_error)?
+                        .unwrap_or(false)
+                };
+                Ok(Some(Relation::of(forward, backward)))
+            }
+            Source::GitHub(g) => Ok(g.compare(base, head).await?.map(|c| c.relation)),
+        }
+    }
+
     fn exists(&self) -> bool {
         match &self.source {
             Source::Mirror(m) => m.exists(),
@@ -223,6 +253,7 @@ impl Repos {
                     recent: RecentCommits::default(),
                     migration_globs: p.migrations.clone(),
                     migrations: PairCache::new(),
+                    relations: PairCache::new(),
                 };
                 (p.id.clone(), Arc::new(entry))
             })
@@ -431,31 +462,26 @@ impl Repos {
     }
 
     /// Where `head` stands relative to `base`; `None` when one of them is unknown (which
-    /// says nothing about their history: it may be fetched later).
+    /// says nothing about their history: it may be fetched later). Asked once per pair
+    /// of commits: the answer is kept (an unknown commit's `None` is not).
     pub async fn relation(
         &self,
         id: &str,
         base: &Sha,
         head: &Sha,
     ) -> Result<Option<Relation>, RepoError> {
-        match &self.entry(id)?.source {
-            Source::Mirror(m) => {
-                let forward = m.is_ancestor(base, head).await.map_err(git_error)?;
-                let Some(forward) = forward else {
-                    return Ok(None);
-                };
-                let backward = if forward && base == head {
-                    true
-                } else {
-                    m.is_ancestor(head, base)
-                        .await
-                        .map_err(git_error)?
-                        .unwrap_or(false)
-                };
-                Ok(Some(Relation::of(forward, backward)))
-            }
-            Source::GitHub(g) => Ok(g.compare(base, head).await?.map(|c| c.relation)),
+        let entry = self.entry(id)?;
+        // The cache holds the relation of the pair in its stored order.
+        let ordered = cache::in_order(base, head);
+        let as_asked = |r: Relation| if ordered { r } else { r.reversed() };
+        if let Some(known) = entry.relations.get(base, head) {
+            return Ok(Some(as_asked(known)));
         }
+        let found = entry.relation(base, head).await?;
+        if let Some(r) = found {
+            entry.relations.put(base, head, as_asked(r));
+        }
+        Ok(found)
     }
 
     /// Commits of `to`'s first-parent line that `from` lacks, newest first, at most
@@ -509,6 +535,104 @@ mod tests {
         }
         assert_eq!(Relation::of(true, false), Relation::Ahead);
         assert_eq!(Relation::of(false, true), Relation::Behind);
+    }
+
+    #[test]
+    fn a_reversed_relation_swaps_base_and_head() {
+        for r in [
+            Relation::Identical,
+            Relation::Ahead,
+            Relation::Behind,
+            Relation::Diverged,
+        ] {
+            let back = r.reversed();
+            assert_eq!(
+                (back.base_is_ancestor(), back.head_is_ancestor()),
+                (r.head_is_ancestor(), r.base_is_ancestor()),
+                "{r:?}"
+            );
+            assert_eq!(back.reversed(), r);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_relation_once_known_is_answered_without_git_in_either_order_and_an_unknown_one_is_asked_again(
+    ) {
+        let tmp = tempfile::tempdir().unwrap();
+        let source = tmp.path().join("source");
+        std::fs::create_dir(&source).unwrap();
+        let run = |args: &[&str]| {
+            let all: Vec<String> = ["-c", "user.name=T", "-c", "user.email=t@example.com"]
+                .iter()
+                .chain(args)
+                .map(|a| a.to_string())
+                .collect();
+            let source = source.clone();
+            async move { git::Git::new(&source).args(all).output().await.unwrap() }
+        };
+        run(&["init", "--quiet", "--initial-branch=main"]).await;
+        let mut shas = Vec::new();
+        for subject in ["First", "Second"] {
+            run(&["commit", "--quiet", "--allow-empty", "-m", subject]).await;
+            shas.push(Sha::parse(run(&["rev-parse", "HEAD"]).await.trim()).unwrap());
+        }
+        let config = Config::parse(
+            r#"
+[[pipelines]]
+id = "web"
+repository = "source"
+branch = "main"
+
+[[pipelines.stages]]
+id = "production"
+deployer = { command = ["true"] }
+"#,
+            &tmp.path().join("slipway.toml"),
+        )
+        .unwrap();
+        let repos = Repos::new(&config, &Arc::new(GitHubClients::new(&config.github)));
+        repos.fetch("web").await.unwrap();
+        // Fetches write a commit-graph: ancestry questions stop early instead of walking.
+        let info = config.data_dir.join("mirrors/web.git/objects/info");
+        assert!(
+            info.join("commit-graph").is_file() || info.join("commit-graphs").is_dir(),
+            "no commit-graph in {}",
+            info.display()
+        );
+        let (first, second) = (&shas[0], &shas[1]);
+        assert_eq!(
+            repos.relation("web", first, second).await.unwrap(),
+            Some(Relation::Ahead)
+        );
+
+        // A commit the mirror lacks yet: unknown, and asked again once it is fetched.
+        run(&["commit", "--quiet", "--allow-empty", "-m", "Third"]).await;
+        let third = Sha::parse(run(&["rev-parse", "HEAD"]).await.trim()).unwrap();
+        assert_eq!(repos.relation("web", second, &third).await.unwrap(), None);
+        repos.fetch("web").await.unwrap();
+        assert_eq!(
+            repos.relation("web", second, &third).await.unwrap(),
+            Some(Relation::Ahead)
+        );
+
+        // Without the mirror git can answer nothing: known pairs come from memory.
+        std::fs::remove_dir_all(config.data_dir.join("mirrors")).unwrap();
+        assert_eq!(
+            repos.relation("web", second, first).await.unwrap(),
+            Some(Relation::Behind)
+        );
+        assert_eq!(
+            repos.relation("web", first, second).await.unwrap(),
+            Some(Relation::Ahead)
+        );
+        assert_eq!(
+            repos.relation("web", &third, second).await.unwrap(),
+            Some(Relation::Behind)
+        );
+        assert!(
+            !matches!(repos.relation("web", first, &third).await, Ok(Some(_))),
+            "a pair never asked goes to git"
+        );
     }
 
     #[test]

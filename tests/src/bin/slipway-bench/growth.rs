@@ -1,0 +1,106 @@
+//! What a board costs as its history grows: the read right after a change (the board
+//! is computed again) and the read after it (served from memory), timed and with the
+//! SQL statements the server's log attributes to each.
+
+use crate::install::{Install, Repo, READY};
+use anyhow::{ensure, Result};
+use slipway_tests::process::statements_by_request;
+use std::time::{Duration, Instant};
+
+/// Changes (a ready mark given, then taken back) measured per installation.
+const ROUNDS: usize = 12;
+
+/// One installation's figures.
+pub struct Growth {
+    pub deployments: usize,
+    pub cold_start: Duration,
+    /// The board read just after a change: median time and statements.
+    pub changed_ms: f64,
+    pub changed_statements: usize,
+    /// The board read again, nothing changed: median time and statements.
+    pub unchanged_ms: f64,
+    pub unchanged_statements: usize,
+}
+
+pub async fn measure(install: &Install, repo: &Repo) -> Result<Growth> {
+    let log = install.file(&format!("growth-{}.log", install.deployments));
+    let (server, cold_start) = install.start(Some(&log)).await?;
+    let viewer = install.viewer().await?;
+    let base = &install.base;
+    let api = reqwest::Client::new();
+    let board = format!("{base}/api/v1/pipelines/web/board");
+    let read = |id: String| {
+        let req = api
+            .get(&board)
+            .bearer_auth(&viewer.token)
+            .header("x-request-id", id);
+        async move {
+            let t = Instant::now();
+            let res = req.send().await?;
+            ensure!(res.status() == 200, "the board answered {}", res.status());
+            res.bytes().await?;
+            Ok::<_, anyhow::Error>(t.elapsed())
+        }
+    };
+    // The first fetch and CI checks move the board in the background just after start.
+    let mut last = None;
+    for _ in 0..100 {
+        let res = api.get(&board).bearer_auth(&viewer.token).send().await?;
+        let tag = res.headers().get("etag").cloned();
+        if tag.is_some() && tag == last {
+            break;
+        }
+        last = tag;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // A commit the seeding left unmarked: marking it and taking the mark back each
+    // change what the board shows, and nothing else.
+    let sha = repo.shas[READY].as_str();
+    let (mut changed, mut unchanged) = (Vec::new(), Vec::new());
+    for round in 0..ROUNDS {
+        let change = if round % 2 == 0 {
+            api.post(format!("{base}/api/v1/pipelines/web/ready"))
+                .json(&serde_json::json!({ "sha": sha }))
+        } else {
+            api.delete(format!("{base}/api/v1/pipelines/web/ready/{sha}"))
+        };
+        let res = change
+            .bearer_auth(&viewer.token)
+            .header("x-request-id", format!("change-{round}"))
+            .send()
+            .await?;
+        ensure!(
+            res.status().is_success(),
+            "the change answered {}: {}",
+            res.status(),
+            res.text().await?
+        );
+        changed.push(read(format!("changed-{round}")).await?);
+        unchanged.push(read(format!("unchanged-{round}")).await?);
+    }
+    drop(server);
+
+    let counts = statements_by_request(&std::fs::read_to_string(&log)?);
+    let statements = |prefix: &str| {
+        median(
+            (0..ROUNDS)
+                .map(|r| counts.get(&format!("{prefix}-{r}")).copied().unwrap_or(0))
+                .collect(),
+        )
+    };
+    let ms = |d: Vec<Duration>| median(d).as_secs_f64() * 1000.0;
+    Ok(Growth {
+        deployments: install.deployments,
+        cold_start,
+        changed_statements: statements("changed"),
+        unchanged_statements: statements("unchanged"),
+        changed_ms: ms(changed),
+        unchanged_ms: ms(unchanged),
+    })
+}
+
+/// The middle value (the upper one of an even count).
+pub fn median<T: Ord + Copy + Default>(mut v: Vec<T>) -> T {
+    v.sort_unstable();
+    v.get(v.len() / 2).copied().unwrap_or_default()
+}
