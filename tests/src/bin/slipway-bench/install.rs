@@ -57,7 +57,7 @@ pub struct Viewer {
 impl Install {
     /// A new installation on `repo`, its history seeded through the real `Storage` API:
     /// `READY` SHAs marked ready, `deployments` finished deployments, 20 users (olga, who
-    /// logs in, added with the CLI for a real argon2 hash).
+    /// logs in, added with the CLI for a real argon2 hash; she marks commits ready too).
     pub async fn seeded(
         server: &Path,
         site: &Path,
@@ -91,6 +91,8 @@ impl Install {
                 "user",
                 "add",
                 "olga",
+                "--role",
+                "dev",
                 "--role",
                 "ops",
                 "--role",

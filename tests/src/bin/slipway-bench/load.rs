@@ -16,8 +16,25 @@ pub struct Loads {
     pub json_nginx: Load,
     pub page_bytes: usize,
     pub json_bytes: usize,
-    /// Whether an unchanged board answered `304` to its `ETag`.
-    pub not_modified: bool,
+}
+
+/// Whether the board page, asked again with the `ETag` it was just served with,
+/// answers `304 Not Modified`.
+pub async fn revalidated(install: &Install, viewer: &Viewer) -> Result<bool> {
+    let page_url = format!("{}/pipelines/web", install.base);
+    let page = viewer.browser.get(&page_url).send().await?;
+    let etag = page
+        .headers()
+        .get("etag")
+        .cloned()
+        .context("the page has no ETag")?;
+    let again = viewer
+        .browser
+        .get(&page_url)
+        .header("if-none-match", etag)
+        .send()
+        .await?;
+    Ok(again.status() == 304)
 }
 
 pub async fn measure(install: &Install, viewer: &Viewer, seconds: u64) -> Result<Loads> {
@@ -26,22 +43,9 @@ pub async fn measure(install: &Install, viewer: &Viewer, seconds: u64) -> Result
     let (browser, token, cookie) = (&viewer.browser, &viewer.token, &viewer.cookie);
     let page_url = format!("{base}/pipelines/web");
     let json_url = format!("{base}/api/v1/pipelines/web/board");
-    let page = browser.get(&page_url).send().await?;
-    let page_etag = page
-        .headers()
-        .get("etag")
-        .cloned()
-        .context("the page has no ETag")?;
-    let page_bytes = page.bytes().await?;
+    let page_bytes = browser.get(&page_url).send().await?.bytes().await?;
     let json = http.get(&json_url).bearer_auth(token).send().await?;
     let json_bytes = json.bytes().await?;
-    let not_modified = browser
-        .get(&page_url)
-        .header("if-none-match", page_etag)
-        .send()
-        .await?
-        .status()
-        == 304;
 
     // ------------------------------------------------ nginx, the same bytes
     let www = install.file("www");
@@ -92,7 +96,6 @@ pub async fn measure(install: &Install, viewer: &Viewer, seconds: u64) -> Result
         json_nginx: wrk(&format!("{nginx}/board.json"), None, seconds)?,
         page_bytes: page_bytes.len(),
         json_bytes: json_bytes.len(),
-        not_modified,
     })
 }
 

@@ -12,9 +12,12 @@
 //! 10,000 one also idle memory, the board page (session cookie) and the board JSON
 //! (bearer token) under `wrk -t2 -c64`, each beside nginx serving the bytes Slipway
 //! answered, and whether an unchanged board answers `304`. Then ancestry on a generated
-//! 100,000-commit repository, and the size of the wasm. `--smoke` runs each load for
-//! 2 s instead of 10, skips the 100,000-deployment installation, asks ancestry on
-//! 10,000 commits, and fails on gross regressions only (see `smoke_failures`).
+//! 100,000-commit repository, and the size of the wasm.
+//!
+//! `--smoke` (run by `scripts/test` on the debug build, and by `scripts/bench --smoke`
+//! on the release) needs neither wrk nor nginx: no loads, no 100,000-deployment
+//! installation, ancestry on 10,000 commits; it fails on gross regressions only (see
+//! `smoke_failures`), the wasm's size only when the site is a precompressed release.
 
 mod ancestry;
 mod growth;
@@ -85,7 +88,6 @@ fn main() -> std::process::ExitCode {
 
 async fn run() -> Result<()> {
     let args = args()?;
-    let seconds = if args.smoke { 2 } else { 10 };
     let repo = Repo::new()?;
 
     // ------------------------------------------------- the board as history grows
@@ -107,11 +109,16 @@ async fn run() -> Result<()> {
 
     // ------------------------------------------------- start, memory and the loads
     let (server, cold_start) = install.start(None).await?;
-    tokio::time::sleep(Duration::from_secs(5)).await;
-    let idle_rss = server.memory_mib()?.0;
     let viewer = install.viewer().await?;
-    let loads = load::measure(&install, &viewer, seconds).await?;
-    let loaded_rss = server.memory_mib()?.0;
+    let not_modified = load::revalidated(&install, &viewer).await?;
+    let full = if args.smoke {
+        None
+    } else {
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        let idle_rss = server.memory_mib()?.0;
+        let loads = load::measure(&install, &viewer, 10).await?;
+        Some((idle_rss, loads, server.memory_mib()?.0))
+    };
     drop(server);
 
     // ------------------------------------------------------------------ ancestry
@@ -145,37 +152,39 @@ async fn run() -> Result<()> {
             ),
         )
     };
-    let mut rows = vec![
-        load_row(
-            "board page (SSR, cookie), 64 connections",
-            loads.page,
-            loads.page_nginx,
-        ),
-        load_row(
-            "board JSON (bearer), 64 connections",
-            loads.json,
-            loads.json_nginx,
-        ),
-        (
-            "response sizes (page / JSON)".to_owned(),
-            format!(
-                "{} / {}",
-                kb(loads.page_bytes as u64),
-                kb(loads.json_bytes as u64)
+    let mut rows = vec![(
+        "unchanged board revalidated".to_owned(),
+        if not_modified {
+            "304 Not Modified"
+        } else {
+            "NOT 304"
+        }
+        .to_owned(),
+        String::new(),
+    )];
+    if let Some((_, loads, _)) = &full {
+        rows.extend([
+            load_row(
+                "board page (SSR, cookie), 64 connections",
+                loads.page,
+                loads.page_nginx,
             ),
-            "the same bytes".to_owned(),
-        ),
-        (
-            "unchanged board revalidated".to_owned(),
-            if loads.not_modified {
-                "304 Not Modified"
-            } else {
-                "NOT 304"
-            }
-            .to_owned(),
-            String::new(),
-        ),
-    ];
+            load_row(
+                "board JSON (bearer), 64 connections",
+                loads.json,
+                loads.json_nginx,
+            ),
+            (
+                "response sizes (page / JSON)".to_owned(),
+                format!(
+                    "{} / {}",
+                    kb(loads.page_bytes as u64),
+                    kb(loads.json_bytes as u64)
+                ),
+                "the same bytes".to_owned(),
+            ),
+        ]);
+    }
     for g in &growth {
         rows.push((
             format!(
@@ -235,12 +244,14 @@ async fn run() -> Result<()> {
             ms(cold_start),
             String::new(),
         ),
-        (
+    ]);
+    if let Some((idle_rss, _, loaded_rss)) = full {
+        rows.push((
             "RSS idle (5 s after start) / after the load".to_owned(),
             format!("{idle_rss:.1} MiB / {loaded_rss:.1} MiB"),
             String::new(),
-        ),
-    ]);
+        ));
+    }
     let mut table = String::from("| figure | Slipway | nginx, same bytes |\n|---|---|---|\n");
     for (what, ours, theirs) in &rows {
         table.push_str(&format!("| {what} | {ours} | {theirs} |\n"));
@@ -249,7 +260,10 @@ async fn run() -> Result<()> {
     if let Some(report) = &args.report {
         std::fs::write(report, &table)?;
     }
-    let failures = smoke_failures(loads.not_modified, wasm_br, &growth, a.mirror_graph);
+    if wasm_br.is_none() {
+        println!("the wasm's size is not checked: the site is not a precompressed release build");
+    }
+    let failures = smoke_failures(not_modified, wasm_br, &growth, a.mirror_graph);
     ensure!(
         failures.is_empty(),
         "gross regressions: {}",
