@@ -80,7 +80,9 @@ pub async fn measure(install: &Install, repo: &Repo) -> Result<Growth> {
     }
     drop(server);
 
-    let counts = statements_by_request(&std::fs::read_to_string(&log)?);
+    let text = std::fs::read_to_string(&log)?;
+    let counts = statements_by_request(&text);
+    print_slowest(install.deployments, &text);
     let statements = |prefix: &str| {
         median(
             (0..ROUNDS)
@@ -97,6 +99,36 @@ pub async fn measure(install: &Install, repo: &Repo) -> Result<Growth> {
         changed_ms: ms(changed),
         unchanged_ms: ms(unchanged),
     })
+}
+
+/// Prints the statements that took longest in all the reads after a change, summed by
+/// statement: where a board's time goes as its history grows.
+fn print_slowest(deployments: usize, log: &str) {
+    let mut by_statement: std::collections::HashMap<String, (f64, usize)> = Default::default();
+    for line in log.lines() {
+        let Ok(entry) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        let request = entry["span"]["request_id"].as_str().unwrap_or_default();
+        if entry["target"] != "sqlx::query" || !request.starts_with("changed-") {
+            continue;
+        }
+        let statement = entry["fields"]["db.statement"]
+            .as_str()
+            .or(entry["fields"]["summary"].as_str())
+            .unwrap_or("?");
+        let words: Vec<&str> = statement.split_whitespace().collect();
+        let e = by_statement.entry(words.join(" ")).or_default();
+        e.0 += entry["fields"]["elapsed_secs"].as_f64().unwrap_or(0.0);
+        e.1 += 1;
+    }
+    let mut slowest: Vec<_> = by_statement.into_iter().collect();
+    slowest.sort_by(|a, b| b.1 .0.total_cmp(&a.1 .0));
+    println!("slowest statements of {ROUNDS} reads after a change, {deployments} deployments:");
+    for (statement, (secs, n)) in slowest.iter().take(4) {
+        let short: String = statement.chars().take(160).collect();
+        println!("  {:8.1} ms in {n:4} runs: {short}", secs * 1000.0);
+    }
 }
 
 /// The middle value (the upper one of an even count).
