@@ -263,6 +263,14 @@ pub(super) async fn sha_stage_pairs_then<'a>(
         .collect()
 }
 
+/// A stage's active deployment (`$3`–`$5`: the active states). At most one per stage (the
+/// unique index `deployments_one_active_per_stage`), so no ORDER BY: with one, SQLite
+/// walked the stage's whole history newest first to find none (2.8 ms per stage at
+/// 10,000 deployments, in every board computation and every promotion's check; the
+/// bench showed it) instead of looking the three states up in `deployments_by_stage`.
+pub(super) const ACTIVE_DEPLOYMENT: &str =
+    "WHERE d.pipeline_id = $1 AND d.stage_id = $2 AND d.state IN ($3, $4, $5) LIMIT 1";
+
 /// Reads a stage's facts with any executor (the pool for display, the write
 /// transaction for the check before an insert).
 pub(super) async fn read_snapshot(
@@ -285,11 +293,7 @@ pub(super) async fn read_snapshot(
     .map_err(db("failed to read the current deployment"))?
     .map(|r| deployment_from_row(&r))
     .transpose()?;
-    // At most one per stage (the unique index `deployments_one_active_per_stage`), so no
-    // ORDER BY: with one, SQLite walked the stage's whole history newest first to find
-    // none (2.8 ms per stage at 10,000 deployments; `scripts/bench` shows it), instead of
-    // looking the three states up in `deployments_by_stage`.
-    let active = sqlx::query(&one("WHERE d.pipeline_id = $1 AND d.stage_id = $2 AND d.state IN ($3, $4, $5) LIMIT 1"))
+    let active = sqlx::query(&one(ACTIVE_DEPLOYMENT))
         .bind(pipeline.as_str())
         .bind(stage.as_str())
         .bind(ACTIVE[0])

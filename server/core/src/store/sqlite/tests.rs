@@ -22,3 +22,35 @@ async fn sqlite_keeps_every_promise_of_the_storage_contract() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_stages_active_deployment_is_looked_up_by_state_not_found_by_walking_its_history() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let url = format!("sqlite://{}", dir.path().join("plan.db").display());
+    let store = SqliteStorage::connect(&url)
+        .await
+        .expect("a fresh database");
+    let plan = sqlx::query(&format!(
+        "EXPLAIN QUERY PLAN {}",
+        deployment_select(ACTIVE_DEPLOYMENT)
+    ))
+    .bind("web")
+    .bind("production")
+    .bind(ACTIVE[0])
+    .bind(ACTIVE[1])
+    .bind(ACTIVE[2])
+    .fetch_all(store.pool())
+    .await
+    .expect("a query plan");
+    let steps: Vec<String> = plan.iter().map(|r| r.get("detail")).collect();
+    assert!(
+        steps
+            .iter()
+            .any(|s| s.contains("deployments_by_stage (pipeline_id=? AND stage_id=? AND state=?)")),
+        "{steps:?}"
+    );
+    assert!(
+        !steps.iter().any(|s| s.contains("TEMP B-TREE")),
+        "{steps:?}"
+    );
+}
