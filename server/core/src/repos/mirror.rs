@@ -102,9 +102,9 @@ impl Mirror {
             .args(["config", "remote.origin.url", &url])
             .output()
             .await?;
-        // A commit-graph (generation numbers) lets every ancestry question stop early
-        // instead of walking the history: on a 100,000-commit repository the bench shows
-        // the difference (BENCHMARKS.md).
+        // A commit-graph (generation numbers) lets an ancestry question stop early where
+        // commit dates cannot tell git when to (merges, skewed clocks); on a linear
+        // history git stops early either way (BENCHMARKS.md, "Ancestry").
         let mut fetch = Git::new(dir).config("fetch.writeCommitGraph", "true");
         if let Some((user, password)) = &credentials {
             // Handed to git by a credential helper that reads them from the fetch's
