@@ -11,6 +11,18 @@ use std::time::Duration;
 
 /// The CI gate for promoting `sha` into qa, once the check has answered.
 async fn answered(api: &Api, sha: &str) -> serde_json::Value {
+    // The server fetches its mirror in the background after it starts: until then the
+    // SHA is not on the branch, and asking its gates is refused.
+    poll_until(
+        "the first fetch to bring the commit",
+        Duration::from_secs(20),
+        || async {
+            let board = api.get("/pipelines/web/board").await;
+            Ok(board.to_string().contains(sha).then_some(()))
+        },
+    )
+    .await
+    .unwrap();
     poll_until(
         "the CI check to answer",
         Duration::from_secs(20),
