@@ -239,13 +239,30 @@ async fn a_deploy_of_a_killed_replica_is_interrupted_by_another_which_ends_its_p
         "names the replica and the group it ended: {}",
         note.line
     );
-    let audit = db.audit_entries(50).await.unwrap();
+    // The audit entry follows the state change (the state is what frees the stage).
+    let target = format!("deployment #{id}");
+    let interruptions = || async {
+        let audit = db.audit_entries(50).await?;
+        Ok::<_, anyhow::Error>(
+            audit
+                .iter()
+                .filter(|e| {
+                    e.action == "deploy_interrupted" && e.target.as_deref() == Some(&target)
+                })
+                .count(),
+        )
+    };
+    poll_until(
+        "the interruption's audit entry",
+        Duration::from_secs(15),
+        || async { Ok((interruptions().await? > 0).then_some(())) },
+    )
+    .await
+    .unwrap();
+    // Every survivor has looked again by now (they look twice a second).
+    tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(
-        audit
-            .iter()
-            .filter(|e| e.action == "deploy_interrupted"
-                && e.target.as_deref() == Some(&format!("deployment #{id}")))
-            .count(),
+        interruptions().await.unwrap(),
         1,
         "interrupted once, by one replica"
     );

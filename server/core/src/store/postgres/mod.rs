@@ -39,6 +39,11 @@ const WRITE_LOCK: i64 = 0x0073_6c69_7077_6179;
 #[derive(Clone)]
 pub struct PgStorage {
     pool: PgPool,
+    /// Two connections of its own for this replica's liveness (heartbeat, lease, the
+    /// reaper's reads): on the shared pool a heartbeat queued behind requests that wait
+    /// for the write lock (two hundred promotions at once) arrived seconds late, and
+    /// the other replicas declared a busy replica dead and interrupted its deploys.
+    liveness: PgPool,
     /// What "now" is for the rows this store stamps and the expiries it checks.
     clock: Arc<dyn Clock>,
 }
@@ -58,22 +63,36 @@ impl PgStorage {
                 "failed to parse the PostgreSQL URL (expected postgres://user@host:port/database)",
             )?
             .application_name("slipway");
+        let failed = || {
+            format!(
+                "failed to connect to PostgreSQL at {}",
+                crate::repos::git::redact_userinfo(url)
+            )
+        };
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(10))
-            .connect_with(options)
+            .connect_with(options.clone())
             .await
-            .with_context(|| {
-                format!(
-                    "failed to connect to PostgreSQL at {}",
-                    crate::repos::git::redact_userinfo(url)
-                )
-            })?;
+            .with_context(failed)?;
+        let liveness = PgPoolOptions::new()
+            .max_connections(2)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_lazy_with(options.application_name("slipway-liveness"));
         MIGRATOR
             .run(&pool)
             .await
             .context("failed to apply the PostgreSQL migrations")?;
-        Ok(Self { pool, clock })
+        Ok(Self {
+            pool,
+            liveness,
+            clock,
+        })
+    }
+
+    /// The pool for this replica's liveness statements (see the field).
+    fn liveness(&self) -> &PgPool {
+        &self.liveness
     }
 
     /// The underlying pool (for the session store and live events).

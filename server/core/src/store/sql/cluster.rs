@@ -40,7 +40,7 @@ impl ClusterStore for Store {
         .bind(&r.data_dir)
         .bind(r.started_at)
         .bind(r.heartbeat_at)
-        .execute(&self.pool)
+        .execute(self.liveness())
         .await
         .map_err(db("failed to register this replica"))?;
         Ok(())
@@ -52,7 +52,7 @@ impl ClusterStore for Store {
         )
         .bind(self.clock.now())
         .bind(id.as_str())
-        .execute(&self.pool)
+        .execute(self.liveness())
         .await
         .map_err(db("failed to record a heartbeat"))?;
         Ok(done.rows_affected() == 1)
@@ -62,7 +62,7 @@ impl ClusterStore for Store {
         sqlx::query("UPDATE replicas SET stopped_at = NULL, heartbeat_at = $1 WHERE id = $2")
             .bind(r.heartbeat_at)
             .bind(r.id.as_str())
-            .execute(&self.pool)
+            .execute(self.liveness())
             .await
             .map_err(db("failed to register this replica again"))?;
         Ok(())
@@ -73,7 +73,7 @@ impl ClusterStore for Store {
             sqlx::query("UPDATE replicas SET stopped_at = $1 WHERE id = $2 AND stopped_at IS NULL")
                 .bind(self.clock.now())
                 .bind(id.as_str())
-                .execute(&self.pool)
+                .execute(self.liveness())
                 .await
                 .map_err(db("failed to mark a replica stopped"))?;
         Ok(done.rows_affected() == 1)
@@ -97,7 +97,7 @@ impl ClusterStore for Store {
         .bind(holder.as_str())
         .bind(until)
         .bind(self.clock.now())
-        .execute(&self.pool)
+        .execute(self.liveness())
         .await
         .map_err(db("failed to take a lease"))?;
         Ok(done.rows_affected() == 1)
@@ -107,7 +107,7 @@ impl ClusterStore for Store {
         sqlx::query("DELETE FROM leases WHERE name = $1 AND holder = $2")
             .bind(name)
             .bind(holder.as_str())
-            .execute(&self.pool)
+            .execute(self.liveness())
             .await
             .map_err(db("failed to release a lease"))?;
         Ok(())
@@ -201,7 +201,7 @@ impl ClusterStore for Store {
         .bind(ACTIVE[0])
         .bind(ACTIVE[1])
         .bind(ACTIVE[2])
-        .fetch_all(&self.pool)
+        .fetch_all(self.liveness())
         .await
         .map_err(db("failed to list unfinished deployments"))?;
         let mut out = Vec::with_capacity(rows.len());
@@ -214,7 +214,7 @@ impl ClusterStore for Store {
                     "SELECT {REPLICA_COLUMNS} FROM replicas WHERE id = $1"
                 ))
                 .bind(id)
-                .fetch_optional(&self.pool)
+                .fetch_optional(self.liveness())
                 .await
                 .map_err(db("failed to read a deployment's runner"))?
                 .map(replica_from_row),

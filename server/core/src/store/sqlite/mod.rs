@@ -76,6 +76,12 @@ impl SqliteStorage {
         &self.pool
     }
 
+    /// The pool for liveness statements: the one pool (a single replica, which never
+    /// judges its own heartbeat; PostgreSQL keeps a separate one).
+    fn liveness(&self) -> &SqlitePool {
+        &self.pool
+    }
+
     /// Writes a consistent copy of the database to `to` while the server runs
     /// (`VACUUM INTO`: one read transaction, so writers carry on; the copy is compact
     /// and complete, WAL included). `to` must not exist yet.
