@@ -471,7 +471,7 @@ async fn the_cli_marks_a_sha_ready_with_a_token_from_the_environment() {
     let marks = app
         .state
         .storage
-        .ready_marks(&slipway_model::PipelineId::parse("web").unwrap())
+        .ready_marks(&slipway_model::PipelineId::parse("web").unwrap(), &[], 10)
         .await
         .unwrap();
     assert_eq!(marks[0].sha.as_str(), sha);

@@ -31,6 +31,11 @@ pub const SUPERSEDED_SHOWN: usize = 5;
 /// How many first-parent commits the board considers.
 pub const COMMITS_SHOWN: usize = 50;
 
+/// How many ready marks the board shows beyond those of the commits it shows anyway
+/// (recent, current or deploying), newest first: CI marks every commit, so the marks
+/// grow with the history while the board must not.
+pub const OLDER_READY_SHOWN: i64 = 50;
+
 /// How many of a failed deployment's last log lines its column shows.
 pub const FAILURE_TAIL_LINES: i64 = 5;
 
@@ -62,24 +67,30 @@ pub(super) async fn compute(
 
     // Stage-level facts: a fixed number of queries per stage.
     let snaps = stage_snapshots(state, p).await?;
-    let ready_marks = state.storage.ready_marks(&p.id).await?;
-    let ready: HashMap<Sha, _> = ready_marks
+    let mut commits: Vec<Commit> = recent;
+    let known: HashSet<Sha> = commits.iter().map(|c| c.sha.clone()).collect();
+    // Collected, not a lazy iterator: one held across an `.await` makes the future's
+    // `Send` unprovable (a higher-ranked lifetime error in the server function).
+    let on_stages: Vec<Sha> = snaps
+        .iter()
+        .flat_map(|s| s.current.iter().chain(s.active.iter()))
+        .map(|d| d.sha.clone())
+        .collect();
+    let shown: Vec<Sha> = known
+        .iter()
+        .cloned()
+        .chain(on_stages.iter().cloned())
+        .collect();
+    let ready: HashMap<Sha, _> = state
+        .storage
+        .ready_marks(&p.id, &shown, OLDER_READY_SHOWN)
+        .await?
         .into_iter()
         .map(|m| (m.sha.clone(), m))
         .collect();
 
     // Every SHA that can be a card: recent commits, ready marks, current and active SHAs.
-    let mut commits: Vec<Commit> = recent;
-    let known: HashSet<Sha> = commits.iter().map(|c| c.sha.clone()).collect();
-    let mut extra: Vec<Sha> = ready.keys().cloned().collect();
-    for s in &snaps {
-        extra.extend(
-            s.current
-                .iter()
-                .chain(s.active.iter())
-                .map(|d| d.sha.clone()),
-        );
-    }
+    let mut extra: Vec<Sha> = ready.keys().cloned().chain(on_stages).collect();
     extra.retain(|s| !known.contains(s));
     extra.sort();
     extra.dedup();

@@ -43,8 +43,14 @@ pub trait BoardStore: Send + Sync {
     /// Removes a ready mark; false if there was none.
     async fn unmark_ready(&self, pipeline: &PipelineId, sha: &Sha) -> StorageResult<bool>;
 
-    /// Every ready mark of a pipeline, newest first.
-    async fn ready_marks(&self, pipeline: &PipelineId) -> StorageResult<Vec<ReadyMark>>;
+    /// A pipeline's ready marks on `shas`, and its `newest` latest marks whatever their
+    /// SHA; newest first, each once.
+    async fn ready_marks(
+        &self,
+        pipeline: &PipelineId,
+        shas: &[Sha],
+        newest: i64,
+    ) -> StorageResult<Vec<ReadyMark>>;
 
     /// Locks a stage; `Conflict` (naming the holder) if a lock is in force.
     async fn lock_stage(

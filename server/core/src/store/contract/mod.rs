@@ -22,6 +22,7 @@ where
 {
     let fresh = || open(Arc::new(crate::clock::SystemClock));
     clock::a_lock_ends_when_the_store_s_clock_passes_its_expiry(&open).await;
+    clock::ready_marks_are_read_for_the_shas_asked_and_the_newest_others(&open).await;
     user_names_are_unique_whatever_their_case(fresh().await.as_ref()).await;
     the_last_enabled_admin_can_be_neither_demoted_nor_disabled(fresh().await.as_ref()).await;
     a_setup_token_creates_one_admin_once(fresh().await.as_ref()).await;
@@ -392,7 +393,7 @@ pub async fn a_ready_mark_is_set_once_and_removed_once(s: &dyn Storage) {
         .mark_ready(&web, &sha('a'), dev.id, None)
         .await
         .expect("mark again"));
-    let marks = s.ready_marks(&web).await.expect("read");
+    let marks = s.ready_marks(&web, &[], 10).await.expect("read");
     assert_eq!(marks.len(), 1);
     assert_eq!(marks[0].by, "dana");
     assert_eq!(marks[0].note.as_deref(), Some("ready for QA"));

@@ -36,16 +36,43 @@ impl BoardStore for Store {
         Ok(done.rows_affected() == 1)
     }
 
-    async fn ready_marks(&self, pipeline: &PipelineId) -> StorageResult<Vec<ReadyMark>> {
-        let rows = sqlx::query(
+    async fn ready_marks(
+        &self,
+        pipeline: &PipelineId,
+        shas: &[Sha],
+        newest: i64,
+    ) -> StorageResult<Vec<ReadyMark>> {
+        // Bounded index reads (`ready_marks_newest` for the newest, the primary key for
+        // the rows), never the whole table. Sorted here: an ORDER BY made SQLite walk
+        // `ready_marks_newest` for the rows too, every mark of the pipeline.
+        let mut query = QueryBuilder::new(
             "SELECT r.sha, u.name, r.note, r.marked_at FROM ready_marks r JOIN users u ON u.id = r.marked_by \
-             WHERE r.pipeline_id = $1 ORDER BY r.marked_at DESC",
-        )
-        .bind(pipeline.as_str())
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db("failed to list ready marks"))?;
-        rows.iter()
+             WHERE r.pipeline_id = ",
+        );
+        query
+            .push_bind(pipeline.as_str())
+            .push(" AND r.sha IN (SELECT sha FROM ready_marks WHERE pipeline_id = ")
+            .push_bind(pipeline.as_str())
+            .push(" ORDER BY marked_at DESC LIMIT ")
+            .push_bind(newest)
+            .push(")");
+        if !shas.is_empty() {
+            query.push(" UNION SELECT r.sha, u.name, r.note, r.marked_at FROM ready_marks r JOIN users u ON u.id = r.marked_by WHERE r.pipeline_id = ")
+                .push_bind(pipeline.as_str())
+                .push(" AND r.sha IN (");
+            let mut list = query.separated(", ");
+            for s in shas {
+                list.push_bind(s.as_str());
+            }
+            list.push_unseparated(")");
+        }
+        let rows = query
+            .build()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db("failed to list ready marks"))?;
+        let mut marks = rows
+            .iter()
             .map(|r| {
                 Ok(ReadyMark {
                     sha: sha_col(r, "sha")?,
@@ -54,7 +81,9 @@ impl BoardStore for Store {
                     at: col(r, "marked_at")?,
                 })
             })
-            .collect()
+            .collect::<StorageResult<Vec<_>>>()?;
+        marks.sort_by(|a, b| b.at.cmp(&a.at).then_with(|| a.sha.cmp(&b.sha)));
+        Ok(marks)
     }
 
     async fn lock_stage(
