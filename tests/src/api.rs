@@ -85,3 +85,32 @@ impl ApiClient {
             .unwrap_or_else(|| panic!("no {gate} gate in {body}"))
     }
 }
+
+/// The `ETag` of what `req` answers once the board has settled: the server's first
+/// fetch and checks run in the background just after it starts, and each moves the
+/// board. An error when an answer is not 200 or has no ETag, or after ten seconds of
+/// changes.
+pub async fn settled_etag(req: impl Fn() -> reqwest::RequestBuilder) -> anyhow::Result<String> {
+    let mut last = String::new();
+    for _ in 0..100 {
+        let res = req().send().await?;
+        anyhow::ensure!(
+            res.status() == 200,
+            "{} answered {}",
+            res.url(),
+            res.status()
+        );
+        let tag = res
+            .headers()
+            .get(reqwest::header::ETAG)
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| anyhow::anyhow!("no ETag on {}", res.url()))?
+            .to_owned();
+        if tag == last {
+            return Ok(tag);
+        }
+        last = tag;
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    anyhow::bail!("the board kept changing for ten seconds")
+}

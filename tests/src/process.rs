@@ -16,10 +16,14 @@ use std::time::{Duration, Instant};
 /// `scripts/test` builds it first with cargo-leptos), without a config from the caller's
 /// environment.
 pub fn slipway() -> Command {
+    quiet(&slipway_binary())
+}
+
+/// Where [`slipway`] finds the binary.
+pub fn slipway_binary() -> PathBuf {
     let exe = std::env::current_exe().expect("test binary path");
     // Test binaries live in target/debug/deps, other binaries in target/debug.
-    let bin = exe
-        .ancestors()
+    exe.ancestors()
         .skip(1)
         .take(2)
         .map(|d| d.join("slipway"))
@@ -29,8 +33,12 @@ pub fn slipway() -> Command {
                 "no `slipway` binary beside {}: build it first (scripts/test does)",
                 exe.display()
             )
-        });
-    let mut cmd = Command::new(bin);
+        })
+}
+
+/// `binary`, logging warnings only, without a config from the caller's environment.
+fn quiet(binary: &Path) -> Command {
+    let mut cmd = Command::new(binary);
     cmd.env_remove("SLIPWAY_CONFIG").env("RUST_LOG", "warn");
     cmd
 }
@@ -46,6 +54,8 @@ pub fn free_port() -> u16 {
 /// A config file and data directory for one server, in a temp dir.
 pub struct Installation {
     dir: tempfile::TempDir,
+    /// The `slipway` it runs.
+    binary: PathBuf,
     /// Dropped with the installation.
     _database: TestDatabase,
     /// The config file.
@@ -60,31 +70,58 @@ impl Installation {
     pub fn new(settings: &str, pipelines: &str) -> Self {
         let database = TestDatabase::create();
         let line = database.config_line();
-        Self::build(&format!("{line}{settings}"), pipelines, database)
+        Self::build(
+            slipway_binary(),
+            &crate::app::site_dir(),
+            &format!("{line}{settings}"),
+            pipelines,
+            database,
+        )
+    }
+
+    /// Like [`new`](Self::new), on SQLite, running `binary` with the site in `site` (the
+    /// bench's release build).
+    pub fn of_build(binary: &Path, site: &Path, settings: &str, pipelines: &str) -> Self {
+        Self::build(
+            binary.to_owned(),
+            site,
+            settings,
+            pipelines,
+            TestDatabase::default(),
+        )
     }
 
     /// Like [`new`](Self::new), on the database `database_line` names (another
     /// installation's: replicas of one cluster).
     pub fn sharing(database_line: &str, settings: &str, pipelines: &str) -> Self {
         Self::build(
+            slipway_binary(),
+            &crate::app::site_dir(),
             &format!("{database_line}{settings}"),
             pipelines,
             TestDatabase::default(),
         )
     }
 
-    fn build(settings: &str, pipelines: &str, database: TestDatabase) -> Self {
+    fn build(
+        binary: PathBuf,
+        site: &Path,
+        settings: &str,
+        pipelines: &str,
+        database: TestDatabase,
+    ) -> Self {
         let dir = tempfile::tempdir().expect("a temp dir");
         let port = free_port();
         let base = format!("http://127.0.0.1:{port}");
         let config = dir.path().join("slipway.toml");
         let text = format!(
             "listen = \"127.0.0.1:{port}\"\nbase_url = \"{base}\"\nsite_dir = \"{}\"\n{settings}\n\n{pipelines}",
-            crate::app::site_dir().display(),
+            site.display(),
         );
         std::fs::write(&config, text).expect("write the config");
         Self {
             dir,
+            binary,
             _database: database,
             config,
             base,
@@ -98,14 +135,16 @@ impl Installation {
 
     /// `slipway user add NAME --role R… --password-stdin` with `password`.
     pub fn add_user(&self, name: &str, roles: &[&str], password: &str) {
-        let mut cmd = slipway();
-        cmd.arg("--config")
-            .arg(&self.config)
-            .args(["user", "add", name, "--password-stdin"]);
+        let mut cmd = self.command();
+        cmd.args(["user", "add", name, "--password-stdin"]);
         for role in roles {
             cmd.args(["--role", role]);
         }
-        let mut child = cmd.stdin(Stdio::piped()).spawn().expect("run user add");
+        let mut child = cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("run user add");
         if let Some(mut stdin) = child.stdin.take() {
             writeln!(stdin, "{password}").expect("write the password");
         }
@@ -113,6 +152,13 @@ impl Installation {
             child.wait().expect("user add ends").success(),
             "user add {name} failed"
         );
+    }
+
+    /// This installation's `slipway --config FILE`, for a subcommand or the server.
+    pub fn command(&self) -> Command {
+        let mut cmd = quiet(&self.binary);
+        cmd.arg("--config").arg(&self.config);
+        cmd
     }
 
     /// Starts the server.
@@ -124,10 +170,9 @@ impl Installation {
     /// `ulimit -n` in its service unit would.
     pub fn start_with_fd_limit(&self, n: u32) -> Server {
         let mut cmd = Command::new("sh");
-        let bin = slipway().get_program().to_owned();
         cmd.arg("-c")
             .arg(format!("ulimit -n {n} && exec \"$0\" --config \"$1\""))
-            .arg(bin)
+            .arg(&self.binary)
             .arg(&self.config)
             .env_remove("SLIPWAY_CONFIG")
             .env("RUST_LOG", "warn");
@@ -136,8 +181,7 @@ impl Installation {
 
     /// Starts the server after letting `adjust` change its command.
     pub fn start_with(&self, adjust: impl FnOnce(&mut Command)) -> Server {
-        let mut cmd = slipway();
-        cmd.arg("--config").arg(&self.config);
+        let mut cmd = self.command();
         adjust(&mut cmd);
         Server::spawn(cmd, &self.base)
     }
@@ -267,21 +311,44 @@ pub async fn logged_in(base: &str, user: &str, password: &str) -> reqwest::Clien
     client
 }
 
-/// How many SQL statements the server's JSON log attributes to each request id (run it
-/// with `log_format = "json"` and `RUST_LOG=warn,slipway_server=info,sqlx::query=debug`:
-/// statements carry the request's span only when that span is enabled).
-pub fn statements_by_request(log: &str) -> std::collections::HashMap<String, usize> {
+/// One SQL statement the server's JSON log recorded.
+pub struct LoggedStatement {
+    /// The request it ran for (`x-request-id`), if any.
+    pub request_id: Option<String>,
+    /// The statement, whitespace collapsed.
+    pub text: String,
+    pub elapsed_secs: f64,
+}
+
+/// The SQL statements in a server's JSON log (run it with `log_format = "json"` and
+/// `RUST_LOG=warn,slipway_server=info,sqlx::query=debug`: statements carry the
+/// request's span only when that span is enabled).
+pub fn logged_statements(log: &str) -> Vec<LoggedStatement> {
+    log.lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|entry| entry["target"] == "sqlx::query")
+        .map(|entry| {
+            let fields = &entry["fields"];
+            let text = fields["db.statement"]
+                .as_str()
+                .or(fields["summary"].as_str())
+                .unwrap_or("?");
+            LoggedStatement {
+                request_id: entry["span"]["request_id"].as_str().map(str::to_owned),
+                text: text.split_whitespace().collect::<Vec<_>>().join(" "),
+                elapsed_secs: fields["elapsed_secs"].as_f64().unwrap_or(0.0),
+            }
+        })
+        .collect()
+}
+
+/// How many SQL statements a server's JSON log attributes to each request id.
+pub fn statements_by_request(
+    statements: &[LoggedStatement],
+) -> std::collections::HashMap<&str, usize> {
     let mut counts = std::collections::HashMap::new();
-    for line in log.lines() {
-        let Ok(entry) = serde_json::from_str::<serde_json::Value>(line) else {
-            continue;
-        };
-        if entry["target"] != "sqlx::query" {
-            continue;
-        }
-        if let Some(id) = entry["span"]["request_id"].as_str() {
-            *counts.entry(id.to_owned()).or_default() += 1;
-        }
+    for id in statements.iter().filter_map(|s| s.request_id.as_deref()) {
+        *counts.entry(id).or_default() += 1;
     }
     counts
 }

@@ -4,7 +4,7 @@
 use reqwest::header::{CACHE_CONTROL, ETAG, IF_NONE_MATCH};
 use serde_json::{json, Value};
 use slipway_model::Role;
-use slipway_tests::api::ApiClient as Api;
+use slipway_tests::api::{settled_etag, ApiClient as Api};
 use slipway_tests::app::{pipeline_config, spawn_app};
 use slipway_tests::git::TestRepo;
 
@@ -17,21 +17,8 @@ fn etag(res: &reqwest::Response) -> String {
         .to_owned()
 }
 
-/// The ETag of what `req` answers once the board has settled: the server's first fetch
-/// and checks run in the background just after it starts, and each moves the board.
 async fn settled(req: impl Fn() -> reqwest::RequestBuilder) -> String {
-    let mut last = String::new();
-    for _ in 0..100 {
-        let res = req().send().await.unwrap();
-        assert_eq!(res.status(), 200);
-        let tag = etag(&res);
-        if tag == last {
-            return tag;
-        }
-        last = tag;
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    panic!("the board kept changing");
+    settled_etag(req).await.unwrap()
 }
 
 /// GETs `path` with the ETag the client holds; the status, the new ETag and the body.
@@ -199,7 +186,9 @@ async fn viewers_with_the_same_roles_share_a_board_but_a_requester_never_decides
 
 #[tokio::test]
 async fn a_board_read_while_nothing_changed_costs_one_query_by_cookie_or_by_token() {
-    use slipway_tests::process::{logged_in, statements_by_request, Installation};
+    use slipway_tests::process::{
+        logged_in, logged_statements, statements_by_request, Installation,
+    };
     let mut repo = TestRepo::new().unwrap();
     repo.commit("Counted").unwrap();
     let install = Installation::new("log_format = \"json\"", &pipeline_config(repo.path()));
@@ -244,7 +233,8 @@ async fn a_board_read_while_nothing_changed_costs_one_query_by_cookie_or_by_toke
     }
     drop(server);
 
-    let counts = statements_by_request(&std::fs::read_to_string(&log).unwrap());
+    let statements = logged_statements(&std::fs::read_to_string(&log).unwrap());
+    let counts = statements_by_request(&statements);
     let count = |id: &str| counts.get(id).copied().unwrap_or_default();
     // The first read computes the board (and shows the log attributes statements).
     assert!(count("page-0") > 5, "{counts:?}");

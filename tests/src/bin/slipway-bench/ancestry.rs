@@ -4,14 +4,13 @@
 //! (from memory).
 
 use crate::growth::median;
-use anyhow::{ensure, Context as _, Result};
+use anyhow::{ensure, Result};
 use slipway_core::config::Config;
 use slipway_core::github::client::GitHubClients;
 use slipway_core::repos::{Relation, Repos};
 use slipway_model::Sha;
-use std::io::Write as _;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -32,51 +31,6 @@ pub struct Ancestry {
     pub mirror_graph: bool,
     pub first_ask: Duration,
     pub cached: Duration,
-}
-
-/// A linear history of `commits` commits written by `git fast-import` into `dir`; the
-/// SHAs oldest first.
-fn generate(dir: &Path, commits: usize) -> Result<Vec<Sha>> {
-    git(dir, &["init", "--quiet", "--initial-branch=main"])?;
-    let marks = dir.join("marks");
-    let mut import = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(["fast-import", "--quiet"])
-        .arg(format!("--export-marks={}", marks.display()))
-        .stdin(Stdio::piped())
-        .spawn()
-        .context("run git fast-import")?;
-    {
-        let stdin = import.stdin.as_mut().context("fast-import's stdin")?;
-        let mut out = std::io::BufWriter::new(stdin);
-        for i in 1..=commits {
-            let message = format!("Change {i}");
-            writeln!(out, "commit refs/heads/main\nmark :{i}")?;
-            writeln!(
-                out,
-                "committer Bench <bench@example.com> {} +0000",
-                1_600_000_000 + i * 60
-            )?;
-            writeln!(out, "data {}\n{message}", message.len())?;
-            if i > 1 {
-                writeln!(out, "from :{}", i - 1)?;
-            }
-            writeln!(out)?;
-        }
-        out.flush()?;
-    }
-    ensure!(import.wait()?.success(), "git fast-import failed");
-    let mut shas = vec![None; commits];
-    for line in std::fs::read_to_string(&marks)?.lines() {
-        let (mark, sha) = line.split_once(' ').context("a marks line")?;
-        let i: usize = mark.trim_start_matches(':').parse()?;
-        shas[i - 1] = Some(Sha::parse(sha)?);
-    }
-    shas.into_iter()
-        .enumerate()
-        .map(|(i, s)| s.with_context(|| format!("no SHA for commit {}", i + 1)))
-        .collect()
 }
 
 fn git(dir: &Path, args: &[&str]) -> Result<std::process::ExitStatus> {
@@ -104,7 +58,7 @@ pub async fn measure(commits: usize) -> Result<Ancestry> {
     let source = tmp.path().join("source");
     std::fs::create_dir(&source)?;
     let t = Instant::now();
-    let shas = generate(&source, commits)?;
+    let shas = crate::install::generate(&source, commits)?;
     let generated_in = t.elapsed();
     let head = &shas[commits - 1];
     let prod = &shas[commits - 1 - BEHIND];

@@ -2,9 +2,10 @@
 //! is computed again) and the read after it (served from memory), timed and with the
 //! SQL statements the server's log attributes to each.
 
-use crate::install::{Install, Repo, READY};
+use crate::install::Install;
 use anyhow::{ensure, Result};
-use slipway_tests::process::statements_by_request;
+use slipway_tests::api::settled_etag;
+use slipway_tests::process::{logged_statements, statements_by_request, LoggedStatement};
 use std::time::{Duration, Instant};
 
 /// Changes (a ready mark given, then taken back) measured per installation.
@@ -22,7 +23,7 @@ pub struct Growth {
     pub unchanged_statements: usize,
 }
 
-pub async fn measure(install: &Install, repo: &Repo) -> Result<Growth> {
+pub async fn measure(install: &Install) -> Result<Growth> {
     let log = install.file(&format!("growth-{}.log", install.deployments));
     let (server, cold_start) = install.start(Some(&log)).await?;
     let viewer = install.viewer().await?;
@@ -42,20 +43,10 @@ pub async fn measure(install: &Install, repo: &Repo) -> Result<Growth> {
             Ok::<_, anyhow::Error>(t.elapsed())
         }
     };
-    // The first fetch and CI checks move the board in the background just after start.
-    let mut last = None;
-    for _ in 0..100 {
-        let res = api.get(&board).bearer_auth(&viewer.token).send().await?;
-        let tag = res.headers().get("etag").cloned();
-        if tag.is_some() && tag == last {
-            break;
-        }
-        last = tag;
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    settled_etag(|| api.get(&board).bearer_auth(&viewer.token)).await?;
     // A commit the seeding left unmarked: marking it and taking the mark back each
     // change what the board shows, and nothing else.
-    let sha = repo.shas[READY].as_str();
+    let sha = install.unmarked.as_str();
     let (mut changed, mut unchanged) = (Vec::new(), Vec::new());
     for round in 0..ROUNDS {
         let change = if round % 2 == 0 {
@@ -80,13 +71,18 @@ pub async fn measure(install: &Install, repo: &Repo) -> Result<Growth> {
     }
     drop(server);
 
-    let text = std::fs::read_to_string(&log)?;
-    let counts = statements_by_request(&text);
-    print_slowest(install.deployments, &text);
+    let statements = logged_statements(&std::fs::read_to_string(&log)?);
+    let counts = statements_by_request(&statements);
+    print_slowest(install.deployments, &statements);
     let statements = |prefix: &str| {
         median(
             (0..ROUNDS)
-                .map(|r| counts.get(&format!("{prefix}-{r}")).copied().unwrap_or(0))
+                .map(|r| {
+                    counts
+                        .get(format!("{prefix}-{r}").as_str())
+                        .copied()
+                        .unwrap_or(0)
+                })
                 .collect(),
         )
     };
@@ -103,24 +99,17 @@ pub async fn measure(install: &Install, repo: &Repo) -> Result<Growth> {
 
 /// Prints the statements that took longest in all the reads after a change, summed by
 /// statement: where a board's time goes as its history grows.
-fn print_slowest(deployments: usize, log: &str) {
-    let mut by_statement: std::collections::HashMap<String, (f64, usize)> = Default::default();
-    for line in log.lines() {
-        let Ok(entry) = serde_json::from_str::<serde_json::Value>(line) else {
-            continue;
-        };
-        let request = entry["span"]["request_id"].as_str().unwrap_or_default();
-        if entry["target"] != "sqlx::query" || !request.starts_with("changed-") {
-            continue;
+fn print_slowest(deployments: usize, statements: &[LoggedStatement]) {
+    let mut by_statement: std::collections::HashMap<&str, (f64, usize)> = Default::default();
+    for s in statements {
+        if s.request_id
+            .as_deref()
+            .is_some_and(|id| id.starts_with("changed-"))
+        {
+            let e = by_statement.entry(&s.text).or_default();
+            e.0 += s.elapsed_secs;
+            e.1 += 1;
         }
-        let statement = entry["fields"]["db.statement"]
-            .as_str()
-            .or(entry["fields"]["summary"].as_str())
-            .unwrap_or("?");
-        let words: Vec<&str> = statement.split_whitespace().collect();
-        let e = by_statement.entry(words.join(" ")).or_default();
-        e.0 += entry["fields"]["elapsed_secs"].as_f64().unwrap_or(0.0);
-        e.1 += 1;
     }
     let mut slowest: Vec<_> = by_statement.into_iter().collect();
     slowest.sort_by(|a, b| b.1 .0.total_cmp(&a.1 .0));
