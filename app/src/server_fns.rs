@@ -9,7 +9,7 @@ use leptos::server_fn::codec::GetUrl;
 use slipway_model::error::AppError;
 use slipway_model::views::{
     AuditRow, BoardView, CalendarView, CompareView, DeliveryView, DeploymentView, Flash, HomeView,
-    Me, ProfileView, StageHistoryView, UserRow,
+    InsightsView, Me, ProfileView, StageHistoryView, UserRow,
 };
 #[cfg(feature = "ssr")]
 use slipway_model::{PipelineId, StageId};
@@ -159,6 +159,18 @@ pub async fn get_calendar(pipeline: String) -> Result<CalendarView, AppError> {
     let pipeline = PipelineId::parse(&pipeline).map_err(AppError::no_such)?;
     let p = slipway_core::promotion::pipeline(&services, &pipeline)?;
     read::calendar(&services, &user, p).await
+}
+
+/// A pipeline's delivery insights over the last `days` (7, 30 or 90).
+#[server(prefix = "/_fn", endpoint = "insights", input = GetUrl)]
+pub async fn get_insights(pipeline: String, days: i64) -> Result<InsightsView, AppError> {
+    use crate::ssr::context;
+    use slipway_core::read;
+    let user = context::require(slipway_model::Action::View)?;
+    let services = context::services()?;
+    let pipeline = PipelineId::parse(&pipeline).map_err(AppError::no_such)?;
+    let p = slipway_core::promotion::pipeline(&services, &pipeline)?;
+    read::insights::insights(&services, &user, p, days).await
 }
 
 /// "What goes out": the commits between two SHAs of a pipeline.

@@ -23,9 +23,45 @@ pub fn until(seconds: i64) -> String {
     }
 }
 
+/// Formats a length of time as short English ("45 seconds", "12 minutes", "1.5 hours",
+/// "3 days"): one decimal below ten hours or days, so medians read precisely enough.
+pub fn span(seconds: i64) -> String {
+    let s = seconds.max(0);
+    let plural = |n: i64, unit: &str| format!("{n} {unit}{}", if n == 1 { "" } else { "s" });
+    let tenths = |unit_seconds: i64, unit: &str| {
+        let t = (s * 10 + unit_seconds / 2) / unit_seconds;
+        let (whole, tenth) = (t / 10, t % 10);
+        if whole >= 10 || tenth == 0 {
+            plural(whole, unit)
+        } else {
+            format!("{whole}.{tenth} {unit}s")
+        }
+    };
+    match s {
+        0..=59 => plural(s, "second"),
+        60..=3_599 => plural(s / 60, "minute"),
+        3_600..=86_399 => tenths(3_600, "hour"),
+        _ => tenths(86_400, "day"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{age, until};
+    use super::{age, span, until};
+
+    #[test]
+    fn a_span_reads_in_the_largest_unit_with_a_decimal_below_ten() {
+        assert_eq!(span(1), "1 second");
+        assert_eq!(span(45), "45 seconds");
+        assert_eq!(span(60 * 12 + 30), "12 minutes");
+        assert_eq!(span(3_600), "1 hour");
+        assert_eq!(span(5_400), "1.5 hours");
+        assert_eq!(span(3_600 * 14), "14 hours");
+        assert_eq!(span(86_400 * 3), "3 days");
+        assert_eq!(span(86_400 * 2 + 43_200), "2.5 days");
+        assert_eq!(span(86_400 * 40), "40 days");
+        assert_eq!(span(-5), "0 seconds");
+    }
 
     #[test]
     fn remaining_time_reads_naturally() {

@@ -72,6 +72,8 @@ fn Board(board: BoardView) -> impl IntoView {
                 "Branch " <code>{board.branch.clone()}</code> " of " <code>{board.repository.clone()}</code>
                 " · "
                 <a href=format!("/pipelines/{id}/calendar")>"Calendar"</a>
+                " · "
+                <a href=format!("/pipelines/{id}/insights")>"Insights"</a>
             </p>
             <div class="mirror" role="status">
                 {board.mirror.fetched.clone().map(|f| view! { <span>{format!("Fetched {f}")}</span> })}

@@ -11,6 +11,7 @@ mod deployment;
 mod freezes;
 mod history;
 mod home;
+mod insights;
 mod live;
 mod login;
 mod password;
@@ -80,6 +81,11 @@ pub fn App() -> impl IntoView {
                 <Route
                     path=(StaticSegment("pipelines"), ParamSegment("pipeline"), StaticSegment("calendar"))
                     view=calendar::CalendarPage
+                    ssr=SsrMode::Async
+                />
+                <Route
+                    path=(StaticSegment("pipelines"), ParamSegment("pipeline"), StaticSegment("insights"))
+                    view=insights::InsightsPage
                     ssr=SsrMode::Async
                 />
                 <Route

@@ -85,6 +85,7 @@ pub fn routes() -> RouteBook<Services> {
         )
         .get("/openapi.json", Who::Always, super::openapi::openapi_json)
         .merge(super::api_governance::routes())
+        .merge(super::api_insights::routes())
         .map_router(|r| {
             r.fallback(not_found)
                 .method_not_allowed_fallback(method_not_allowed)

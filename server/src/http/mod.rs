@@ -9,6 +9,7 @@ pub mod admin;
 pub mod api;
 pub mod api_deployments;
 pub mod api_governance;
+pub mod api_insights;
 pub mod assets;
 pub mod auth;
 pub mod bearer;

@@ -3,7 +3,7 @@
 //! `/api/v1/openapi.json`. Schemathesis holds a running server to it
 //! (`scripts/api-schema-check`); the tests below hold it to the router.
 
-use super::{api, api_deployments, api_governance};
+use super::{api, api_deployments, api_governance, api_insights};
 use axum::Json;
 
 /// The API's OpenAPI 3.1 document, generated from the handlers' `#[utoipa::path]`
@@ -36,7 +36,8 @@ use axum::Json;
         api_governance::request_approval,
         api_governance::list_requests,
         api_governance::approve,
-        api_governance::reject
+        api_governance::reject,
+        api_insights::insights
     ),
     modifiers(&BearerToken)
 )]

@@ -213,7 +213,8 @@ pub fn page_rule(path: &str) -> Option<Who> {
         | "/pipelines/{pipeline}"
         | "/pipelines/{pipeline}/stages/{stage}"
         | "/pipelines/{pipeline}/compare"
-        | "/pipelines/{pipeline}/calendar" => Who::May(Action::View),
+        | "/pipelines/{pipeline}/calendar"
+        | "/pipelines/{pipeline}/insights" => Who::May(Action::View),
         "/admin/users" => Who::May(Action::ManageUsers),
         "/admin/audit" => Who::May(Action::ViewAudit),
         _ => return None,
@@ -226,9 +227,8 @@ pub fn server_fn_rule(path: &str) -> Option<Who> {
         // `me` answers "nobody" to anonymous callers; `setup` checks its token.
         "me" | "flash" => Who::Always,
         "setup" => Who::Anyone,
-        "home" | "board" | "deployment" | "profile" | "history" | "compare" | "calendar" => {
-            Who::May(Action::View)
-        }
+        "home" | "board" | "deployment" | "profile" | "history" | "compare" | "calendar"
+        | "insights" => Who::May(Action::View),
         "users" => Who::May(Action::ManageUsers),
         "audit" | "deliveries" => Who::May(Action::ViewAudit),
         _ => return None,

@@ -25,6 +25,7 @@ mod github_deploys;
 mod governance;
 mod health;
 mod http_deployer;
+mod insights;
 mod live;
 mod matrix;
 mod migrations;

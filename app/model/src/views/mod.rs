@@ -574,3 +574,5 @@ pub struct CompareView {
 
 mod governance;
 pub use governance::*;
+mod insights;
+pub use insights::*;

@@ -14,6 +14,7 @@ pub mod deployment;
 pub mod freezes;
 pub mod history;
 pub mod home;
+pub mod insights;
 
 pub use board_cache::{board, BoardCache, CachedBoard};
 pub use calendar::calendar;

@@ -237,6 +237,16 @@ pub trait DeploymentStore: Send + Sync {
     /// One deployment.
     async fn deployment(&self, id: DeploymentId) -> StorageResult<Option<Deployment>>;
 
+    /// A stage's deployments created after `since`, oldest first, at most `limit` (the
+    /// oldest `limit`: callers ask for a window and say when it was cut).
+    async fn stage_deployments_since(
+        &self,
+        pipeline: &PipelineId,
+        stage: &StageId,
+        since: OffsetDateTime,
+        limit: i64,
+    ) -> StorageResult<Vec<Deployment>>;
+
     /// A stage's most recent deployments, newest first.
     async fn stage_history(
         &self,

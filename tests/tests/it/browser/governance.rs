@@ -197,6 +197,19 @@ async fn qa_signs_off_and_requests_production_ops_approve_a_slot_and_the_deploy_
     .unwrap();
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_no_panic(&ops).await;
+    // So do the insights, whose charts are SVG drawn on the server.
+    ops.goto(&app.url("/pipelines/web/insights?days=7"))
+        .await
+        .unwrap();
+    wait_for_css(
+        &ops,
+        "section[data-testid='insights-production'] svg[data-testid='daily-chart'] rect.bar",
+        WAIT,
+    )
+    .await
+    .unwrap();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_no_panic(&ops).await;
     for page in [dev, qa, ops] {
         page.close().await.unwrap();
     }

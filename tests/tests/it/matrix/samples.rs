@@ -227,6 +227,7 @@ impl Fixture {
                 | "/api/v1/deployments/{id}/log"
                 | "/api/v1/deployments/{id}/cancel"
                 | "/api/v1/pipelines/{pipeline}/freezes"
+                | "/api/v1/pipelines/{pipeline}/insights"
                 | "/api/v1/freezes/{id}/end"
                 | "/api/v1/openapi.json",
             ) => one(vec![], None),
@@ -235,6 +236,7 @@ impl Fixture {
                     "/_fn/board" | "/_fn/calendar" => s("pipeline=web"),
                     "/_fn/deployment" => format!("id={}", self.deployment),
                     "/_fn/history" => s("pipeline=web&stage=qa"),
+                    "/_fn/insights" => s("pipeline=web&days=7"),
                     "/_fn/compare" => format!("pipeline=web&from={head}&to={head}"),
                     "/_fn/setup" => format!("token={}", "0".repeat(64)),
                     "/_fn/me" | "/_fn/home" | "/_fn/users" | "/_fn/flash" | "/_fn/profile"

@@ -84,3 +84,63 @@ where
     assert_eq!(read(vec![sha('b')], 0).await, [sha('b')]);
     assert_eq!(read(vec![], 10).await.len(), 5);
 }
+
+/// A stage's deployments since an instant: created after it, oldest first, the oldest
+/// `limit`; other stages' are not among them.
+pub async fn a_stages_deployments_since_an_instant_are_read_oldest_first<F, Fut>(open: &F)
+where
+    F: Fn(Arc<dyn Clock>) -> Fut,
+    Fut: Future<Output = Arc<dyn Storage>>,
+{
+    let start = time::macros::datetime!(2026-12-09 9:00 UTC);
+    let clock = Arc::new(FixedClock::new(start));
+    let store = open(clock.clone()).await;
+    let ops = user(store.as_ref(), "olga", &[Role::Ops]).await;
+    let mut ids = Vec::new();
+    for (n, on) in ['a', 'b', 'c', 'd'].into_iter().enumerate() {
+        let mut new = new_deployment(ops.id, on);
+        if n == 2 {
+            new.stage = StageId::parse("staging").expect("a valid stage id");
+        }
+        let d = store
+            .create_deployment(&new, &pass, &audited)
+            .await
+            .expect("create");
+        store
+            .finish_deployment(d.id, DeploymentState::Succeeded, Some(0), clock.now())
+            .await
+            .expect("finish");
+        ids.push(d.id);
+        clock.advance(time::Duration::hours(1));
+    }
+    let web = PipelineId::parse("web").expect("a valid pipeline id");
+    let qa = StageId::parse("qa").expect("a valid stage id");
+    let since = |hours: i64, limit: i64| {
+        let (store, web, qa) = (store.clone(), web.clone(), qa.clone());
+        async move {
+            store
+                .stage_deployments_since(
+                    &web,
+                    &qa,
+                    start + time::Duration::minutes(hours * 60 - 1),
+                    limit,
+                )
+                .await
+                .expect("read")
+                .into_iter()
+                .map(|d| d.id)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        since(0, 10).await,
+        [ids[0], ids[1], ids[3]],
+        "qa's, oldest first"
+    );
+    assert_eq!(since(2, 10).await, [ids[3]], "created after the instant");
+    assert_eq!(
+        since(0, 2).await,
+        [ids[0], ids[1]],
+        "the oldest of the window"
+    );
+}

@@ -23,6 +23,7 @@ where
     let fresh = || open(Arc::new(crate::clock::SystemClock));
     clock::a_lock_ends_when_the_store_s_clock_passes_its_expiry(&open).await;
     clock::ready_marks_are_read_for_the_shas_asked_and_the_newest_others(&open).await;
+    clock::a_stages_deployments_since_an_instant_are_read_oldest_first(&open).await;
     user_names_are_unique_whatever_their_case(fresh().await.as_ref()).await;
     the_last_enabled_admin_can_be_neither_demoted_nor_disabled(fresh().await.as_ref()).await;
     a_setup_token_creates_one_admin_once(fresh().await.as_ref()).await;

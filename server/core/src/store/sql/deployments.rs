@@ -230,6 +230,26 @@ impl DeploymentStore for Store {
             .transpose()
     }
 
+    async fn stage_deployments_since(
+        &self,
+        pipeline: &PipelineId,
+        stage: &StageId,
+        since: OffsetDateTime,
+        limit: i64,
+    ) -> StorageResult<Vec<Deployment>> {
+        let rows = sqlx::query(&deployment_select(
+            "WHERE d.pipeline_id = $1 AND d.stage_id = $2 AND d.created_at > $3 ORDER BY d.created_at, d.id LIMIT $4",
+        ))
+        .bind(pipeline.as_str())
+        .bind(stage.as_str())
+        .bind(since)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db("failed to read a stage's recent deployments"))?;
+        rows.iter().map(deployment_from_row).collect()
+    }
+
     async fn stage_history(
         &self,
         pipeline: &PipelineId,
