@@ -35,6 +35,16 @@ type Store = SqliteStorage;
 /// The migrations under `migrations/sqlite`, embedded in the binary.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
 
+/// Connections in the pool: two per core, at least two, at most eight. Each has a
+/// worker thread that every statement is handed to and back from; readers never wait
+/// for the single writer (WAL), so threads beyond the cores only add handoffs: four
+/// instead of eight on two cores took the board page from 30.6 to 35.5 % of nginx and
+/// its p99 under 10 ms (`scripts/bench`, BENCHMARKS.md).
+fn pool_size() -> u32 {
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    u32::try_from(cores * 2).unwrap_or(u32::MAX).clamp(2, 8)
+}
+
 /// SQLite-backed storage.
 #[derive(Clone)]
 pub struct SqliteStorage {
@@ -60,7 +70,7 @@ impl SqliteStorage {
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
         let pool = SqlitePoolOptions::new()
-            .max_connections(8)
+            .max_connections(pool_size())
             .connect_with(options)
             .await
             .with_context(|| format!("failed to open the SQLite database {url:?}"))?;
