@@ -114,3 +114,56 @@ pub async fn settled_etag(req: impl Fn() -> reqwest::RequestBuilder) -> anyhow::
     }
     anyhow::bail!("the board kept changing for ten seconds")
 }
+
+/// Promotes `sha` into `stage` of pipeline `web` through the API of the server at
+/// `base`, as the bearer `token`: the new deployment's id (an error on any answer but
+/// 201).
+pub async fn promote_by_token(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+    stage: &str,
+    sha: &str,
+) -> anyhow::Result<i64> {
+    let res = http
+        .post(format!(
+            "{base}/api/v1/pipelines/web/stages/{stage}/promote"
+        ))
+        .bearer_auth(token)
+        .json(&serde_json::json!({ "sha": sha }))
+        .send()
+        .await?;
+    let status = res.status();
+    let body: Value = res.json().await.unwrap_or(Value::Null);
+    anyhow::ensure!(status == 201, "promote {sha} to {stage}: {status} {body}");
+    body["id"]
+        .as_i64()
+        .ok_or_else(|| anyhow::anyhow!("no deployment id in {body}"))
+}
+
+/// Waits until deployment `id` succeeds, polling the API of the server at `base` as the
+/// bearer `token`: an error when it ends otherwise or still runs after a minute.
+pub async fn deployment_succeeded(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+    id: i64,
+) -> anyhow::Result<()> {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let d: Value = http
+            .get(format!("{base}/api/v1/deployments/{id}"))
+            .bearer_auth(token)
+            .send()
+            .await?
+            .json()
+            .await?;
+        match d["state"].as_str() {
+            Some("succeeded") => return Ok(()),
+            Some("queued" | "running" | "verifying") if tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
+            _ => anyhow::bail!("deployment #{id} ended as {d}"),
+        }
+    }
+}

@@ -12,6 +12,7 @@
 //! `cargo build -p slipway-server`). RELIABILITY.md has a run's figures.
 
 use anyhow::{bail, ensure, Context as _};
+use slipway_tests::api::{deployment_succeeded, promote_by_token};
 use slipway_tests::app::shown_once;
 use slipway_tests::git::TestRepo;
 use slipway_tests::process::{logged_in, Installation, Server};
@@ -152,7 +153,7 @@ async fn main() -> anyhow::Result<()> {
             .pool_idle_timeout(Duration::from_secs(5))
             .build()?,
         base: base.clone(),
-        auth: format!("Bearer {releaser}"),
+        token: releaser.clone(),
     };
     let interval = Duration::from_secs_f64(60.0 / args.per_minute as f64);
     let mut rss_by_minute = vec![rss_start];
@@ -273,7 +274,7 @@ async fn token(base: &str, user: &str) -> anyhow::Result<String> {
 struct Promoter {
     http: reqwest::Client,
     base: String,
-    auth: String,
+    token: String,
 }
 
 impl Promoter {
@@ -281,7 +282,7 @@ impl Promoter {
         let res = self
             .http
             .post(format!("{}/api/v1/pipelines/web/ready", self.base))
-            .header("authorization", &self.auth)
+            .bearer_auth(&self.token)
             .json(&serde_json::json!({ "sha": sha }))
             .send()
             .await?;
@@ -296,37 +297,9 @@ impl Promoter {
 
     /// Promotes `sha` into `stage` and waits for the deployment to succeed.
     async fn promote_and_wait(&self, sha: &str, stage: &str) -> anyhow::Result<()> {
-        let res = self
-            .http
-            .post(format!(
-                "{}/api/v1/pipelines/web/stages/{stage}/promote",
-                self.base
-            ))
-            .header("authorization", &self.auth)
-            .json(&serde_json::json!({ "sha": sha }))
-            .send()
-            .await?;
-        let status = res.status();
-        let body: serde_json::Value = res.json().await?;
-        ensure!(status == 201, "promote {sha} to {stage}: {status} {body}");
-        let id = body["id"].as_i64().context("no deployment id")?;
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let d: serde_json::Value = self
-                .http
-                .get(format!("{}/api/v1/deployments/{id}", self.base))
-                .header("authorization", &self.auth)
-                .send()
-                .await?
-                .json()
-                .await?;
-            match d["state"].as_str() {
-                Some("succeeded") => return Ok(()),
-                Some("queued" | "running") if Instant::now() < deadline => {
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-                _ => bail!("deployment #{id} ({sha} to {stage}) ended as {d}"),
-            }
-        }
+        let id = promote_by_token(&self.http, &self.base, &self.token, stage, sha).await?;
+        deployment_succeeded(&self.http, &self.base, &self.token, id)
+            .await
+            .with_context(|| format!("{sha} to {stage}"))
     }
 }

@@ -46,6 +46,35 @@ pub struct Deployment {
     pub retries: Vec<Retry>,
 }
 
+#[cfg(test)]
+impl Deployment {
+    /// For tests: deployment `id` of `sha` to `web`'s production stage, a promotion by
+    /// olga in `state`, created at `at`, with nothing else recorded.
+    pub fn example(id: i64, sha: Sha, state: DeploymentState, at: OffsetDateTime) -> Self {
+        Self {
+            id: DeploymentId(id),
+            pipeline: "web".into(),
+            stage: "production".into(),
+            sha,
+            previous_sha: None,
+            kind: DeploymentKind::Promote,
+            state,
+            requested_by: Some("olga".into()),
+            reason: None,
+            created_at: at,
+            started_at: None,
+            finished_at: None,
+            exit_code: None,
+            pgid: None,
+            checklist: None,
+            emergency_reason: None,
+            migrations: None,
+            drift: None,
+            retries: Vec::new(),
+        }
+    }
+}
+
 /// A drift a deployment overwrote: what the stage ran instead of its recorded SHA,
 /// acknowledged by the promoter.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -6,6 +6,7 @@ use crate::install::{Install, Viewer};
 use anyhow::{bail, ensure, Context as _, Result};
 use serde_json::{json, Value};
 use slipway_model::Sha;
+use slipway_tests::api::{deployment_succeeded, promote_by_token};
 use slipway_tests::process::Server;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -39,26 +40,31 @@ pub async fn measure(
     viewer: &Viewer,
     recent: &[Sha],
 ) -> Result<Live> {
-    let api = Api {
-        http: reqwest::Client::new(),
-        base: format!("{}/api/v1/pipelines/web", install.base),
-        token: viewer.token.clone(),
-    };
+    let (http, base, token) = (reqwest::Client::new(), &install.base, &viewer.token);
     let recent = recent.get(..PROMOTIONS).context("too few recent commits")?;
     for sha in recent {
-        api.post("/ready", json!({ "sha": sha.as_str() })).await?;
+        let res = http
+            .post(format!("{base}/api/v1/pipelines/web/ready"))
+            .bearer_auth(token)
+            .json(&json!({ "sha": sha.as_str() }))
+            .send()
+            .await?;
+        ensure!(
+            res.status().is_success(),
+            "marking {sha} ready answered {}",
+            res.status()
+        );
     }
     let mut to_start = Vec::with_capacity(PROMOTIONS);
     for sha in recent {
         let sent = now_ns();
-        let id = api.promote("qa", sha).await?;
-        api.wait_for_success(install, id).await?;
+        let id = promote_by_token(&http, base, token, "qa", sha.as_str()).await?;
+        deployment_succeeded(&http, base, token, id).await?;
         to_start.push((install.deployer_started(id)? - sent) as f64 / 1e6);
     }
 
     // The viewers gather, then the staging deployer prints its lines.
-    let http = reqwest::Client::new();
-    let url = format!("{}/api/v1/events?pipeline=web", install.base);
+    let url = format!("{base}/api/v1/events?pipeline=web");
     let gate = Arc::new(tokio::sync::Semaphore::new(OPENING_AT_ONCE));
     let (opened_tx, mut opened_rx) = tokio::sync::mpsc::channel::<Result<()>>(SUBSCRIBERS);
     let viewers: Vec<_> = (0..SUBSCRIBERS)
@@ -82,7 +88,7 @@ pub async fn measure(
     }
     let rss_watching = server.memory_mib()?.0;
     let last = recent.last().context("no promotion")?;
-    let id = api.promote("staging", last).await?;
+    let id = promote_by_token(&http, base, token, "staging", last.as_str()).await?;
     let mut delivered = Vec::with_capacity(SUBSCRIBERS * LOG_LINES);
     let mut complete = 0;
     for viewer in viewers {
@@ -90,7 +96,7 @@ pub async fn measure(
         complete += usize::from(lines.len() == LOG_LINES);
         delivered.extend(lines);
     }
-    api.wait_for_success(install, id).await?;
+    deployment_succeeded(&http, base, token, id).await?;
     Ok(Live {
         to_start: sorted(to_start),
         delivered: sorted(delivered),
@@ -118,65 +124,6 @@ fn now_ns() -> i128 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos() as i128)
-}
-
-/// The pipeline's JSON API, as olga's token.
-struct Api {
-    http: reqwest::Client,
-    base: String,
-    token: String,
-}
-
-impl Api {
-    async fn post(&self, path: &str, body: Value) -> Result<Value> {
-        let res = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .bearer_auth(&self.token)
-            .json(&body)
-            .send()
-            .await?;
-        let status = res.status();
-        let body: Value = res.json().await.unwrap_or(Value::Null);
-        ensure!(status.is_success(), "POST {path} answered {status}: {body}");
-        Ok(body)
-    }
-
-    /// Promotes `sha` into `stage`: the new deployment's id.
-    async fn promote(&self, stage: &str, sha: &Sha) -> Result<i64> {
-        let d = self
-            .post(
-                &format!("/stages/{stage}/promote"),
-                json!({ "sha": sha.as_str() }),
-            )
-            .await?;
-        d["id"].as_i64().context("a deployment without an id")
-    }
-
-    async fn wait_for_success(&self, install: &Install, id: i64) -> Result<()> {
-        let url = format!("{}/api/v1/deployments/{id}", install.base);
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-        loop {
-            let d: Value = self
-                .http
-                .get(&url)
-                .bearer_auth(&self.token)
-                .send()
-                .await?
-                .json()
-                .await?;
-            match d["state"].as_str() {
-                Some("succeeded") => return Ok(()),
-                Some("queued" | "running" | "verifying") => {}
-                other => bail!("deployment #{id} ended {other:?}"),
-            }
-            ensure!(
-                tokio::time::Instant::now() < deadline,
-                "deployment #{id} still runs after a minute"
-            );
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    }
 }
 
 /// One viewer: opens the event stream (saying so on `opened`), then collects the latency

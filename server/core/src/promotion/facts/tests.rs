@@ -4,7 +4,7 @@
 use super::*;
 use crate::config::{RepoSource, StageConfig};
 use crate::store::{Deployment, Lock};
-use slipway_model::deployment::{DeploymentKind, DeploymentState};
+use slipway_model::deployment::DeploymentState;
 use slipway_model::gates::{first_blocker, GateKind, GateStatus};
 use slipway_model::{DeploymentId, PipelineId, Role, RoleSet, UserName};
 use std::time::Duration;
@@ -60,27 +60,7 @@ fn user(with: &[Role]) -> User {
 }
 
 fn deployment(id: i64, on: char, state: DeploymentState) -> Deployment {
-    Deployment {
-        id: DeploymentId(id),
-        pipeline: "web".into(),
-        stage: "production".into(),
-        sha: sha(on),
-        previous_sha: None,
-        kind: DeploymentKind::Promote,
-        state,
-        requested_by: Some("olga".into()),
-        reason: None,
-        created_at: OffsetDateTime::UNIX_EPOCH,
-        started_at: None,
-        finished_at: None,
-        exit_code: None,
-        pgid: None,
-        checklist: None,
-        emergency_reason: None,
-        migrations: None,
-        drift: None,
-        retries: Vec::new(),
-    }
+    Deployment::example(id, sha(on), state, OffsetDateTime::UNIX_EPOCH)
 }
 
 fn asker(user: &User) -> Asker<'_> {

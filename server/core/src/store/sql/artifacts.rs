@@ -153,12 +153,8 @@ impl ArtifactStore for Store {
             return Ok(Vec::new());
         }
         let mut query = QueryBuilder::new(SEEN_SELECT);
-        query.push_bind(pipeline.as_str()).push(" AND sha IN (");
-        let mut list = query.separated(", ");
-        for s in shas {
-            list.push_bind(s.as_str());
-        }
-        list.push_unseparated(")");
+        query.push_bind(pipeline.as_str()).push(" AND sha");
+        push_in(&mut query, shas);
         let rows = query
             .build()
             .fetch_all(&self.pool)

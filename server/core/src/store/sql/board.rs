@@ -59,12 +59,8 @@ impl BoardStore for Store {
         if !shas.is_empty() {
             query.push(" UNION SELECT r.sha, u.name, r.note, r.marked_at FROM ready_marks r JOIN users u ON u.id = r.marked_by WHERE r.pipeline_id = ")
                 .push_bind(pipeline.as_str())
-                .push(" AND r.sha IN (");
-            let mut list = query.separated(", ");
-            for s in shas {
-                list.push_bind(s.as_str());
-            }
-            list.push_unseparated(")");
+                .push(" AND r.sha");
+            push_in(&mut query, shas);
         }
         let rows = query
             .build()

@@ -226,6 +226,17 @@ pub(super) const SUCCEEDED: DeploymentState = DeploymentState::Succeeded;
 /// The active states, for `state IN (?, ?)`.
 pub(super) const ACTIVE: [DeploymentState; 3] = DeploymentState::ACTIVE;
 
+/// Appends ` IN (…)` over `shas`, one bound parameter each (callers read nothing for an
+/// empty list: `IN ()` is not SQL).
+pub(super) fn push_in<'a>(query: &mut QueryBuilder<'a, Db>, shas: &'a [Sha]) {
+    query.push(" IN (");
+    let mut list = query.separated(", ");
+    for s in shas {
+        list.push_bind(s.as_str());
+    }
+    list.push_unseparated(")");
+}
+
 /// Runs a query returning `(sha, stage_id)` rows, completed by ` IN (…)` over `shas`
 /// (bound, one parameter each); an empty list reads nothing.
 pub(super) async fn sha_stage_pairs<'a>(
@@ -246,12 +257,7 @@ pub(super) async fn sha_stage_pairs_then<'a>(
     if shas.is_empty() {
         return Ok(Vec::new());
     }
-    query.push(" IN (");
-    let mut list = query.separated(", ");
-    for s in shas {
-        list.push_bind(s.as_str());
-    }
-    list.push_unseparated(")");
+    push_in(&mut query, shas);
     then(&mut query);
     let rows = query
         .build()

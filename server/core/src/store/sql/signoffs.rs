@@ -275,12 +275,8 @@ impl SignOffStore for Store {
             "{SIGN_OFF_SELECT} WHERE s.ended_at IS NULL AND s.pipeline_id = "
         ));
         query.push_bind(pipeline.as_str());
-        query.push(" AND s.sha IN (");
-        let mut list = query.separated(", ");
-        for s in shas {
-            list.push_bind(s.as_str());
-        }
-        list.push_unseparated(")");
+        query.push(" AND s.sha");
+        push_in(&mut query, shas);
         let rows = query
             .build()
             .fetch_all(&self.pool)

@@ -1,7 +1,6 @@
 //! Each key on a fixed history, at a fixed instant.
 
 use super::*;
-use slipway_model::DeploymentId;
 use time::macros::datetime;
 
 const NOW: OffsetDateTime = datetime!(2026-12-10 12:00 UTC);
@@ -19,27 +18,11 @@ fn deploy(
     hours_ago: i64,
 ) -> Deployment {
     let finished = NOW - Duration::hours(hours_ago);
-    Deployment {
-        id: DeploymentId(id),
-        pipeline: "web".into(),
-        stage: "production".into(),
-        sha: sha(on),
-        previous_sha: None,
-        kind,
-        state,
-        requested_by: Some("olga".into()),
-        reason: None,
-        created_at: finished - Duration::minutes(5),
-        started_at: Some(finished - Duration::minutes(5)),
-        finished_at: Some(finished),
-        exit_code: None,
-        pgid: None,
-        checklist: None,
-        emergency_reason: None,
-        migrations: None,
-        drift: None,
-        retries: Vec::new(),
-    }
+    let mut d = Deployment::example(id, sha(on), state, finished - Duration::minutes(5));
+    d.kind = kind;
+    d.started_at = Some(d.created_at);
+    d.finished_at = Some(finished);
+    d
 }
 
 fn promote(id: i64, on: char, state: DeploymentState, hours_ago: i64) -> Deployment {
