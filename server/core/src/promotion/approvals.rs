@@ -442,20 +442,6 @@ async fn record_auto_start(
         Ok(d) => format!("started deployment #{d}"),
         Err(e) => format!("not started: {e}"),
     };
-    if let Err(e) = state.storage.auto_start_result(request.id, &text).await {
-        tracing::warn!(error = %e, "failed to record an auto-start");
-    }
-    notify(
-        state,
-        request,
-        format!(
-            "At the start of its slot, your approved request #{} to promote {} into {}: {text}",
-            request.id,
-            request.sha.short(),
-            request.stage
-        ),
-    )
-    .await;
     let mut entry = crate::store::NewAudit::new(
         AuditAction::AutoStart,
         if outcome.is_ok() {
@@ -469,8 +455,25 @@ async fn record_auto_start(
     entry.stage = Some(request.stage.clone());
     entry.sha = Some(request.sha.to_string());
     entry.target = Some(format!("request #{}", request.id));
-    entry.detail = Some(text);
-    audited::write(state, entry).await;
+    entry.detail = Some(text.clone());
+    if let Err(e) = state
+        .storage
+        .auto_start_result(request.id, &text, entry)
+        .await
+    {
+        tracing::error!(error = %e, "failed to record an auto-start and its audit entry");
+    }
+    notify(
+        state,
+        request,
+        format!(
+            "At the start of its slot, your approved request #{} to promote {} into {}: {text}",
+            request.id,
+            request.sha.short(),
+            request.stage
+        ),
+    )
+    .await;
     changed(state, &request.pipeline, true).await;
 }
 

@@ -128,8 +128,14 @@ pub trait ApprovalStore: Send + Sync {
     /// Marks an auto-start as tried (once: false if another process took it).
     async fn claim_auto_start(&self, id: RequestId, now: OffsetDateTime) -> StorageResult<bool>;
 
-    /// Records what came of an auto-start.
-    async fn auto_start_result(&self, id: RequestId, result: &str) -> StorageResult<()>;
+    /// Records what came of an auto-start, with its audit entry in the same transaction
+    /// (whoever sees the result finds the entry).
+    async fn auto_start_result(
+        &self,
+        id: RequestId,
+        result: &str,
+        audit: NewAudit,
+    ) -> StorageResult<()>;
 }
 
 impl ApprovalRecord {

@@ -330,7 +330,12 @@ impl ApprovalStore for Store {
         Ok(n == 1)
     }
 
-    async fn auto_start_result(&self, id: RequestId, result: &str) -> StorageResult<()> {
+    async fn auto_start_result(
+        &self,
+        id: RequestId,
+        result: &str,
+        audit: NewAudit,
+    ) -> StorageResult<()> {
         let mut tx = self.write_tx().await?;
         sqlx::query("UPDATE approval_requests SET auto_start_result = $1 WHERE id = $2")
             .bind(result)
@@ -338,6 +343,7 @@ impl ApprovalStore for Store {
             .execute(&mut *tx)
             .await
             .map_err(db("failed to record an auto-start"))?;
+        super::audit::insert_audit(&mut tx, self.clock.now(), audit).await?;
         tx.commit()
             .await
             .map_err(db("failed to commit an auto-start"))?;
