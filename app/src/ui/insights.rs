@@ -7,10 +7,9 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 use slipway_model::time_fmt::span;
-use slipway_model::views::{DayCount, InsightsView, StageInsights, INSIGHT_WINDOWS};
-
-/// The window when the address names none.
-const DEFAULT_DAYS: i64 = 30;
+use slipway_model::views::{
+    DayCount, InsightsView, StageInsights, DEFAULT_INSIGHT_DAYS, INSIGHT_WINDOWS,
+};
 
 /// The insights page.
 #[component]
@@ -21,7 +20,7 @@ pub fn InsightsPage() -> impl IntoView {
         let days = query
             .read()
             .get("days")
-            .map_or(Ok(DEFAULT_DAYS), |d| d.parse::<i64>());
+            .map_or(Ok(DEFAULT_INSIGHT_DAYS), |d| d.parse::<i64>());
         // A malformed number asks for a window no one has, so the server says which exist.
         (
             params.read().get("pipeline").unwrap_or_default(),

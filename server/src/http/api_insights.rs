@@ -9,11 +9,8 @@ use axum::Json;
 use serde::Deserialize;
 use slipway_app::ssr::context::authorize;
 use slipway_core::{promotion, read, Services};
-use slipway_model::views::InsightsView;
+use slipway_model::views::{InsightsView, DEFAULT_INSIGHT_DAYS};
 use slipway_model::{Action, PipelineId};
-
-/// The window when a request names none.
-pub const DEFAULT_DAYS: i64 = 30;
 
 /// The insights route, nested under `/api/v1` with the rest of the API.
 pub fn routes() -> RouteBook<Services> {
@@ -55,7 +52,7 @@ pub(super) async fn insights(
 ) -> Result<Json<InsightsView>, ApiError> {
     authorize(&user, Action::View)?;
     let pipeline = promotion::pipeline(&state, &p)?;
-    let days = q.days.unwrap_or(DEFAULT_DAYS);
+    let days = q.days.unwrap_or(DEFAULT_INSIGHT_DAYS);
     Ok(Json(
         read::insights::insights(&state, &user, pipeline, days).await?,
     ))

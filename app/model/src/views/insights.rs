@@ -6,6 +6,9 @@ use serde::{Deserialize, Serialize};
 /// The windows insights are computed over, in days.
 pub const INSIGHT_WINDOWS: [i64; 3] = [7, 30, 90];
 
+/// The window when a request names none (the page and the API alike).
+pub const DEFAULT_INSIGHT_DAYS: i64 = 30;
+
 /// The insights page and `GET /api/v1/pipelines/{p}/insights`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
