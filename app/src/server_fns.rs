@@ -8,8 +8,8 @@ use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
 use slipway_model::error::AppError;
 use slipway_model::views::{
-    AuditRow, BoardView, CalendarView, CompareView, DeliveryView, DeploymentView, Flash, HomeView,
-    InsightsView, Me, ProfileView, StageHistoryView, UserRow,
+    AuditRow, BoardView, CalendarView, CompareView, ConfirmView, DeliveryView, DeploymentView,
+    Flash, HomeView, InsightsView, Me, ProfileView, StageHistoryView, UserRow,
 };
 #[cfg(feature = "ssr")]
 use slipway_model::{PipelineId, StageId};
@@ -189,6 +189,34 @@ pub async fn get_compare(
     let pipeline = slipway_core::promotion::pipeline(&services, &id)?;
     let (from, to) = (Sha::parse(from.trim())?, Sha::parse(to.trim())?);
     read::compare(&services, pipeline, &from, &to).await
+}
+
+/// What promoting `sha` into production `stage` asks its promoter to confirm (`mode`:
+/// which of the card's promote forms asked). Only production stages are confirmed.
+#[server(prefix = "/_fn", endpoint = "confirm", input = GetUrl)]
+pub async fn get_confirmation(
+    pipeline: String,
+    stage: String,
+    sha: String,
+    mode: String,
+) -> Result<ConfirmView, AppError> {
+    use crate::ssr::context;
+    use slipway_model::views::PromoteMode;
+    use slipway_model::Sha;
+    let user = context::require(slipway_model::Action::View)?;
+    let services = context::services()?;
+    let pipeline = PipelineId::parse(&pipeline).map_err(AppError::no_such)?;
+    let stage = StageId::parse(&stage).map_err(AppError::no_such)?;
+    let at = slipway_core::promotion::stage(&services, &pipeline, &stage)?;
+    if !at.stage().production {
+        return Err(AppError::BadRequest(format!(
+            "{} is not a production stage: its promotions start from the board without a confirmation",
+            at.stage().label
+        )));
+    }
+    let sha = Sha::parse(sha.trim())?;
+    let mode = PromoteMode::parse(mode.trim()).map_err(AppError::BadRequest)?;
+    slipway_core::read::confirm::promotion(&services, &user, &at, &sha, mode).await
 }
 
 /// Whether a first-admin setup link can still be used (the setup page's question).

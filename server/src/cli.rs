@@ -188,8 +188,15 @@ pub async fn run(args: impl IntoIterator<Item = OsString>) -> anyhow::Result<()>
             let path = demo::prepare(&dir, &listen)?;
             let config = load(&path)?;
             crate::telemetry::init(config.log_format);
-            let storage = open_storage(&config).await?.storage;
+            // The store's clock is the seeder's: each event of the demo's history is
+            // written at the time it happened. The server then runs on the real clock.
+            let now = time::OffsetDateTime::now_utc();
+            let clock = std::sync::Arc::new(slipway_core::clock::FixedClock::new(now));
+            let storage = crate::startup::open_storage_with_clock(&config, clock.clone())
+                .await?
+                .storage;
             let users = demo::reset_users(storage.as_ref()).await?;
+            demo::seed_history(&dir, &config, storage.as_ref(), &clock, now).await?;
             drop(storage);
             eprintln!("{}", demo::banner(&config, &users));
             let env = demo::environments::address(config.listen);

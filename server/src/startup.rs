@@ -88,6 +88,15 @@ pub struct OpenedStorage {
 
 /// Opens the storage the config names.
 pub async fn open_storage(config: &Config) -> anyhow::Result<OpenedStorage> {
+    open_storage_with_clock(config, Arc::new(slipway_core::clock::SystemClock)).await
+}
+
+/// [`open_storage`], with the store's time read from `clock` (the demo writes its
+/// history with a clock set to when each event happened).
+pub async fn open_storage_with_clock(
+    config: &Config,
+    clock: Arc<dyn slipway_core::clock::Clock>,
+) -> anyhow::Result<OpenedStorage> {
     tokio::fs::create_dir_all(&config.data_dir)
         .await
         .with_context(|| {
@@ -99,7 +108,7 @@ pub async fn open_storage(config: &Config) -> anyhow::Result<OpenedStorage> {
     let url = config.database_url.expose();
     Ok(match config.database_url.kind() {
         DatabaseKind::Sqlite => {
-            let storage = SqliteStorage::connect(url).await?;
+            let storage = SqliteStorage::connect_with_clock(url, clock).await?;
             let sessions = tower_sessions_sqlx_store::SqliteStore::new(storage.pool().clone());
             OpenedStorage {
                 storage: Arc::new(storage),
@@ -107,7 +116,7 @@ pub async fn open_storage(config: &Config) -> anyhow::Result<OpenedStorage> {
             }
         }
         DatabaseKind::Postgres => {
-            let storage = PgStorage::connect(url).await?;
+            let storage = PgStorage::connect_with_clock(url, clock).await?;
             // The table is created by Slipway's own migrations, beside the others.
             let sessions = tower_sessions_sqlx_store::PostgresStore::new(storage.pool().clone())
                 .with_schema_name("public")

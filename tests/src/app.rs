@@ -434,12 +434,23 @@ impl TestApp {
         sha: &str,
         stage: &str,
     ) -> anyhow::Result<Result<DeploymentId, String>> {
+        self.promote_with(client, sha, stage, &[]).await
+    }
+
+    /// [`promote`](Self::promote) with more form fields (`acknowledge_migrations`…).
+    pub async fn promote_with(
+        &self,
+        client: &reqwest::Client,
+        sha: &str,
+        stage: &str,
+        extra: &[(&str, &str)],
+    ) -> anyhow::Result<Result<DeploymentId, String>> {
+        // The confirmation a production promotion asks for is given: this is the post
+        // its page (or dialog) makes.
+        let mut form = vec![("sha", sha), ("stage", stage), ("confirmed", "true")];
+        form.extend_from_slice(extra);
         let res = self
-            .post_form(
-                client,
-                "/pipelines/web/promote",
-                &[("sha", sha), ("stage", stage)],
-            )
+            .post_form(client, "/pipelines/web/promote", &form)
             .await?;
         if res.status() == 403 {
             // Not allowed: the refusal is the page.

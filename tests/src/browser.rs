@@ -37,6 +37,26 @@ const POLL: Duration = Duration::from_millis(50);
 const INSTALL_HINT: &str = "install them with `apt-get install chromium chromium-driver` \
      (Debian package names), or point SLIPWAY_CHROMIUM / SLIPWAY_CHROMEDRIVER at the binaries";
 
+/// What a session is started with.
+#[derive(Clone, Copy, Debug)]
+pub struct Session {
+    /// The window's width and height in CSS pixels.
+    pub width: u32,
+    pub height: u32,
+    /// Whether the page's scripts run.
+    pub javascript: bool,
+}
+
+impl Default for Session {
+    fn default() -> Self {
+        Session {
+            width: 1280,
+            height: 900,
+            javascript: true,
+        }
+    }
+}
+
 /// A running `chromedriver` (in its own process group, together with every Chromium it
 /// launches). Dropping it ends open sessions, kills the whole group and removes the profiles.
 pub struct Browser {
@@ -148,6 +168,12 @@ impl Browser {
     /// jar, local storage, cache): sessions of one `Browser` are fully independent.
     /// The profile directory lives until the `Browser` is dropped.
     pub async fn new_session(&self) -> anyhow::Result<Client> {
+        self.new_session_with(Session::default()).await
+    }
+
+    /// [`new_session`](Self::new_session) with its window size and, without JavaScript,
+    /// as a browser that runs no script of the page (WebDriver still can).
+    pub async fn new_session_with(&self, options: Session) -> anyhow::Result<Client> {
         let n = {
             let mut s = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
             s.0 += 1;
@@ -171,9 +197,14 @@ impl Browser {
                     "--disable-sync",
                     "--no-first-run",
                     "--disable-quic",
-                    "--window-size=1280,900",
+                    format!("--window-size={},{}", options.width, options.height),
                     format!("--user-data-dir={}", profile.display()),
                 ],
+                "prefs": {
+                    // 2: blocked. The page's scripts do not run; WebDriver's own do.
+                    "profile.managed_default_content_settings.javascript":
+                        if options.javascript { 1 } else { 2 },
+                },
             },
         });
         let Value::Object(caps) = caps else {
@@ -203,6 +234,31 @@ impl Browser {
                 .push(id);
         }
         Ok(client)
+    }
+
+    /// Sends the Chrome DevTools Protocol command `cmd` to `client`'s page (through
+    /// chromedriver's `goog/cdp/execute`): media and viewport emulation, which
+    /// WebDriver has no command for.
+    pub async fn cdp(&self, client: &Client, cmd: &str, params: Value) -> anyhow::Result<Value> {
+        let id = client
+            .session_id()
+            .await?
+            .context("the session has no id")?;
+        let res = reqwest::Client::new()
+            .post(format!(
+                "{}/session/{id}/goog/cdp/execute",
+                self.webdriver_url.trim_end_matches('/')
+            ))
+            .json(&json!({ "cmd": cmd, "params": params }))
+            .send()
+            .await
+            .with_context(|| format!("sending {cmd} to chromedriver"))?;
+        let status = res.status();
+        let body: Value = res.json().await.context("chromedriver's answer")?;
+        if !status.is_success() {
+            bail!("{cmd} failed ({status}): {body}");
+        }
+        Ok(body)
     }
 
     /// The last few KB of chromedriver's output, for error messages.

@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod app;
+pub mod axe;
 pub mod browser;
 pub mod database;
 pub mod git;

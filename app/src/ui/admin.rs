@@ -67,7 +67,7 @@ fn UserLine(u: UserRow) -> impl IntoView {
                                     <input type="checkbox" name="keep_tokens" value="1" />
                                     " keep their API tokens"
                                 </label>
-                                <button type="submit" aria-label=format!("Reset the password of {name}")>
+                                <button type="submit" aria-label=format!("Reset password of {name}")>
                                     "Reset password"
                                 </button>
                             </form>

@@ -3,6 +3,7 @@
 
 use super::card::CardView;
 use super::common::{ErrorPanel, Layout, ShaChip};
+use super::confirm::ConfirmDialog;
 use super::freezes::FreezesPanel;
 use crate::server_fns::get_board;
 use leptos::prelude::*;
@@ -16,6 +17,10 @@ pub fn BoardPage() -> impl IntoView {
     let params = use_params_map();
     let pipeline = move || params.read().get("pipeline").unwrap_or_default();
     let board = Resource::new(pipeline, get_board);
+    // One confirmation dialog for the page, outside the board's data: a live refresh
+    // re-renders every card, and must not close a dialog someone is filling in.
+    let confirm = ConfirmDialog::new();
+    provide_context(confirm);
     // Every open board follows changes live: reload its data on any board event.
     // Every open board follows changes live: reload its data on any board event (and
     // when the stream opens, to catch what happened while the page loaded).
@@ -46,6 +51,7 @@ pub fn BoardPage() -> impl IntoView {
                     }
                 })}
             </Transition>
+            {confirm.view()}
         </Layout>
     }
 }
@@ -56,6 +62,11 @@ fn Board(board: BoardView) -> impl IntoView {
     let id = board.pipeline.id.clone();
     let refresh_action = format!("/pipelines/{id}/refresh");
     let commits_count = board.commits.len();
+    // Where this user can act first (Ready = 0, then the stages): at phone width that
+    // column comes first.
+    let act_first = std::iter::once(&board.ready)
+        .chain(board.stages.iter().map(|s| &s.cards))
+        .position(|cards| cards.iter().any(may_act));
     let ctx = BoardCtx {
         pipeline: id.clone(),
         pipeline_name: name.clone(),
@@ -121,24 +132,52 @@ fn Board(board: BoardView) -> impl IntoView {
             stages=board.stages.iter().map(|s| (s.stage.id.clone(), s.stage.label.clone())).collect()
         />
         <div class="board" data-testid="board">
+            // Collapsible without script: a <details> the lane's width follows (CSS).
             <section class="column commits" aria-labelledby="col-commits">
-                <h2 id="col-commits">
-                    "Commits" <span class="count">{commits_count}</span>
-                </h2>
-                <p class="hint">{format!("Recent first-parent commits of {}", board.branch)}</p>
-                <CardList cards=board.commits.clone() ctx=ctx.clone() empty="No new commits on this branch." />
+                <details class="lane" open>
+                    <summary>
+                        <h2 id="col-commits">
+                            "Commits" <span class="count">{commits_count}</span>
+                        </h2>
+                    </summary>
+                    <p class="hint">{format!("Recent first-parent commits of {}", board.branch)}</p>
+                    <CardList cards=board.commits.clone() ctx=ctx.clone() empty="No new commits on this branch." compact=true />
+                </details>
             </section>
-            <section class="column ready" aria-labelledby="col-ready">
-                <h2 id="col-ready">"Ready"</h2>
+            <section class=column_class("column ready", act_first == Some(0)) aria-labelledby="col-ready">
+                <h2 id="col-ready">"Ready" <span class="count">{board.ready.len()}</span></h2>
                 <p class="hint">"Marked ready, not deployed yet"</p>
-                <CardList cards=board.ready.clone() ctx=ctx.clone() empty="Nothing is marked ready." />
+                <CardList cards=board.ready.clone() ctx=ctx.clone() empty="Nothing is marked ready." compact=false />
             </section>
             {board
                 .stages
                 .into_iter()
-                .map(|s| view! { <StageColumnView column=s ctx=ctx.clone() /> })
+                .enumerate()
+                .map(|(i, s)| view! { <StageColumnView column=s ctx=ctx.clone() act_first=act_first == Some(i + 1) /> })
                 .collect_view()}
         </div>
+    }
+}
+
+/// Whether the viewing user can do something with `card` now: promote or queue it,
+/// request or decide its approval, or sign it off.
+fn may_act(card: &Card) -> bool {
+    let next = card.next.as_ref().is_some_and(|n| {
+        n.allowed
+            || n.can_queue
+            || n.approval
+                .as_ref()
+                .is_some_and(|a| a.can_request || a.can_decide)
+    });
+    next || card.sign_off.as_ref().is_some_and(|s| s.can_sign)
+}
+
+/// A column's classes, with `act-first` where the user can act first.
+fn column_class(base: &str, act_first: bool) -> String {
+    if act_first {
+        format!("{base} act-first")
+    } else {
+        base.to_owned()
     }
 }
 
@@ -151,15 +190,18 @@ pub(super) struct BoardCtx {
 }
 
 #[component]
-fn StageColumnView(column: StageColumn, ctx: BoardCtx) -> impl IntoView {
+fn StageColumnView(column: StageColumn, ctx: BoardCtx, act_first: bool) -> impl IntoView {
     let stage = column.stage.clone();
     let heading_id = format!("col-stage-{}", stage.id);
     let labelled_by = heading_id.clone();
-    let class = if stage.production {
-        "column stage production"
-    } else {
-        "column stage"
-    };
+    let class = column_class(
+        if stage.production {
+            "column stage production"
+        } else {
+            "column stage"
+        },
+        act_first,
+    );
     let roles = stage.promote_roles.join(", ");
     let lock_action = format!("/pipelines/{}/stages/{}/lock", ctx.pipeline, stage.id);
     let unlock_action = format!("/pipelines/{}/stages/{}/unlock", ctx.pipeline, stage.id);
@@ -172,16 +214,7 @@ fn StageColumnView(column: StageColumn, ctx: BoardCtx) -> impl IntoView {
                 {stage.production.then(|| view! { <span class="badge prod">"PRODUCTION"</span> })}
             </h2>
             <p class="hint">{format!("{} · {}", ctx.pipeline_name, stage.label)}</p>
-            {column
-                .health
-                .clone()
-                .map(|h| {
-                    view! {
-                        <p class=format!("health {}", h.status) data-testid="health" data-health=h.status.clone()>
-                            {h.text}
-                        </p>
-                    }
-                })}
+            <Glance column=column.clone() />
             {column
                 .drift
                 .clone()
@@ -199,35 +232,9 @@ fn StageColumnView(column: StageColumn, ctx: BoardCtx) -> impl IntoView {
                     }
                 })}
             {column
-                .window
-                .clone()
-                .map(|w| {
-                    let class = if column.window_open { "window open" } else { "window closed" };
-                    view! { <p class=class data-testid="window">{format!("Deploy window {w}")}</p> }
-                })}
-            {column
                 .freeze
                 .clone()
                 .map(|f| view! { <p class="panel freeze" role="status" data-testid="freeze">{format!("Frozen: {f}")}</p> })}
-            <div class="current" data-testid="current">
-                {match stage.current.clone() {
-                    Some(c) => {
-                        let short = c.sha.get(..7).unwrap_or_default().to_owned();
-                        // A <div>, not a <p>: <details> inside <p> is invalid HTML, and the
-                        // browser's repair of it breaks hydration.
-                        view! {
-                            <div class="current-line">
-                                <span>"Current "</span>
-                                <ShaChip sha=c.sha.clone() short=short />
-                                <span>{format!(" since {} by {}", c.since, c.by)}</span>
-                                {c.retries.map(|r| view! { <span class="retries" data-testid="current-retries">{format!(" — {r}")}</span> })}
-                            </div>
-                        }
-                            .into_any()
-                    }
-                    None => view! { <p class="muted">"Nothing deployed yet"</p> }.into_any(),
-                }}
-            </div>
             {column
                 .last_attempt_failed
                 .clone()
@@ -324,7 +331,7 @@ fn StageColumnView(column: StageColumn, ctx: BoardCtx) -> impl IntoView {
                                     drift=column.drift.clone().map(|d| format!("{} {d}", stage.label))
                                     what=format!("the rollback of {} to {to}", stage.label)
                                 />
-                                <button type="submit" class="danger" aria-label=what>
+                                <button type="submit" class="danger" aria-label=format!("Confirm rollback to {to} ({} of {}, from {from})", stage.label, ctx.pipeline_name)>
                                     {format!("Confirm rollback to {to}")}
                                 </button>
                             </form>
@@ -337,7 +344,7 @@ fn StageColumnView(column: StageColumn, ctx: BoardCtx) -> impl IntoView {
                 {format!("Promoted by: {roles}")}
                 {stage.fast_forward_only.then_some(" · fast-forward only")}
             </p>
-            <CardList cards=column.cards ctx=ctx.clone() empty="No cards here." />
+            <CardList cards=column.cards ctx=ctx.clone() empty="No cards here." compact=false />
             {(column.hidden_superseded > 0)
                 .then(|| {
                     view! {
@@ -353,14 +360,66 @@ fn StageColumnView(column: StageColumn, ctx: BoardCtx) -> impl IntoView {
 }
 
 #[component]
-fn CardList(cards: Vec<Card>, ctx: BoardCtx, empty: &'static str) -> impl IntoView {
+fn CardList(cards: Vec<Card>, ctx: BoardCtx, empty: &'static str, compact: bool) -> impl IntoView {
     if cards.is_empty() {
         return view! { <p class="muted empty">{empty}</p> }.into_any();
     }
     view! {
         <ol class="cards">
-            {cards.into_iter().map(|c| view! { <CardView card=c ctx=ctx.clone() /> }).collect_view()}
+            {cards.into_iter().map(|c| view! { <CardView card=c ctx=ctx.clone() compact=compact /> }).collect_view()}
         </ol>
     }
         .into_any()
+}
+
+/// A stage at a glance, under its heading: what runs there and since when, its health,
+/// its deploy window, a lock and drift, as compact badges. Each says in words what its
+/// colour says, and its full text is there for screen readers (and as a tooltip).
+#[component]
+fn Glance(column: StageColumn) -> impl IntoView {
+    let label = column.stage.label.clone();
+    let badge = |class: String, testid: &'static str, short: String, full: String| {
+        let title = full.clone();
+        view! {
+            <li class=format!("glance {class}") data-testid=testid title=title>
+                <span aria-hidden="true">{short}</span>
+                <span class="visually-hidden">{full}</span>
+            </li>
+        }
+    };
+    view! {
+        <ul class="glances" aria-label=format!("{label} at a glance")>
+            {match column.stage.current.clone() {
+                Some(c) => {
+                    let short = c.sha.get(..7).unwrap_or_default().to_owned();
+                    view! {
+                        <li class="glance current" data-testid="current">
+                            <ShaChip sha=c.sha.clone() short=short />
+                        </li>
+                        <li class="glance since" title=format!("Deployed by {}", c.by)>
+                            {format!("since {} by {}", c.since, c.by)}
+                            {c.retries.map(|r| view! { <span class="retries" data-testid="current-retries">{format!(" — {r}")}</span> })}
+                        </li>
+                    }
+                        .into_any()
+                }
+                None => view! { <li class="glance empty" data-testid="current">"Nothing deployed yet"</li> }.into_any(),
+            }}
+            {column.health.clone().map(|h| {
+                view! {
+                    <li class=format!("glance health {}", h.status) data-testid="health" data-health=h.status.clone() title=h.text.clone()>
+                        <span aria-hidden="true">{h.status.clone()}</span>
+                        <span class="visually-hidden">{h.text.clone()}</span>
+                    </li>
+                }
+            })}
+            {column.window.clone().map(|w| {
+                let (class, short) = if column.window_open { ("window open", "window open") } else { ("window closed", "window closed") };
+                badge(class.into(), "window", short.into(), format!("Deploy window {w}"))
+            })}
+            {column.lock.clone().map(|l| badge("lock".into(), "glance-lock", "locked".into(), format!("Locked by {}: {}", l.by, l.reason)))}
+            {column.drift.clone().map(|d| badge("drift".into(), "glance-drift", "drift".into(), format!("Drift: {d}")))}
+            {column.freeze.clone().map(|f| badge("frozen".into(), "glance-freeze", "frozen".into(), format!("Frozen: {f}")))}
+        </ul>
+    }
 }

@@ -1,13 +1,18 @@
 //! One card of the board: a commit, where it stands, its sign-off on the stage it sits
 //! in, and the way on to the next stage (gates, checklist, the promote button).
 
+use super::approval::ApprovalPart;
 use super::board::BoardCtx;
 use super::common::ShaChip;
+use super::confirm::{ConfirmDialog, ConfirmOpener};
 use leptos::prelude::*;
-use slipway_model::views::{ApprovalView, Card, NextStep, SignOffSlot};
+use slipway_model::views::{Card, NextStep, PromoteMode, SignOffSlot};
 
 #[component]
-pub(super) fn CardView(card: Card, ctx: BoardCtx) -> impl IntoView {
+pub(super) fn CardView(card: Card, ctx: BoardCtx, compact: bool) -> impl IntoView {
+    if compact {
+        return view! { <CompactCard card=card ctx=ctx /> }.into_any();
+    }
     let c = card.commit.clone();
     let mut class = String::from("card");
     for (flag, name) in [
@@ -68,7 +73,7 @@ pub(super) fn CardView(card: Card, ctx: BoardCtx) -> impl IntoView {
                                 placeholder="Note (optional)"
                                 aria-label=format!("Note for {}", c.short)
                             />
-                            <button type="submit" aria-label=format!("Mark {} ready", c.short)>
+                            <button type="submit" aria-label=format!("Mark ready {}", c.short)>
                                 "Mark ready"
                             </button>
                         </form>
@@ -93,6 +98,48 @@ pub(super) fn CardView(card: Card, ctx: BoardCtx) -> impl IntoView {
                 .next
                 .clone()
                 .map(|n| view! { <NextStepPart next=n sha=c.sha.clone() short=c.short.clone() ctx=ctx.clone() /> })}
+        </li>
+    }
+    .into_any()
+}
+
+/// A card of the Commits lane: one line (SHA, subject, age), and "mark ready" with its
+/// optional note behind a disclosure, so forty commits are forty lines, not forty forms.
+#[component]
+fn CompactCard(card: Card, ctx: BoardCtx) -> impl IntoView {
+    let c = card.commit;
+    let ready_action = format!("/pipelines/{}/ready", ctx.pipeline);
+    view! {
+        <li class="card compact" data-sha=c.sha.clone()>
+            <div class="card-line">
+                <ShaChip sha=c.sha.clone() short=c.short.clone() />
+                {c.is_merge.then(|| view! { <span class="badge">"merge"</span> })}
+                // The subject gets the line; who and when are its tooltip (and read out).
+                <span class="subject" title=format!("{} — {} · {}", c.subject, c.author, c.age)>
+                    {c.subject.clone()}
+                    <span class="visually-hidden">{format!(" — {} · {}", c.author, c.age)}</span>
+                </span>
+            </div>
+            {(ctx.can_mark_ready && card.ready.is_none())
+                .then(|| {
+                    view! {
+                        <details class="mark-ready">
+                            <summary aria-label=format!("Mark ready… ({})", c.short)>"Mark ready…"</summary>
+                            <form method="post" action=ready_action class="card-action">
+                                <input type="hidden" name="sha" value=c.sha.clone() />
+                                <input
+                                    name="note"
+                                    maxlength="500"
+                                    placeholder="Note (optional)"
+                                    aria-label=format!("Note for {}", c.short)
+                                />
+                                <button type="submit" aria-label=format!("Mark ready {}", c.short)>
+                                    "Mark ready"
+                                </button>
+                            </form>
+                        </details>
+                    }
+                })}
         </li>
     }
 }
@@ -161,7 +208,7 @@ fn SignOffPart(sign_off: SignOffSlot, sha: String, short: String, ctx: BoardCtx)
                                 placeholder="Why withdraw?"
                                 aria-label=format!("Reason to withdraw the sign-off of {short}")
                             />
-                            <button type="submit" class="link" aria-label=format!("Withdraw the sign-off of {short}")>
+                            <button type="submit" class="link" aria-label=format!("Withdraw sign-off of {short}")>
                                 "Withdraw sign-off"
                             </button>
                         </form>
@@ -171,42 +218,140 @@ fn SignOffPart(sign_off: SignOffSlot, sha: String, short: String, ctx: BoardCtx)
     }
 }
 
-/// The way on to the next stage: its gates, what goes out, the checklist to confirm and
-/// the promote button.
+/// The way on to the next stage: its gates (those that do not pass; the passing ones
+/// behind a disclosure), what goes out, and the promote button. Into production the
+/// buttons open a confirmation; elsewhere the card's form carries the checklist and
+/// acknowledgements and posts the promotion.
 #[component]
 fn NextStepPart(next: NextStep, sha: String, short: String, ctx: BoardCtx) -> impl IntoView {
     let n = next;
     let promote_action = format!("/pipelines/{}/promote", ctx.pipeline);
-    let button_class = if n.production {
-        "promote danger"
-    } else {
-        "promote"
+    // Each button's accessible name begins with its visible text (WCAG 2.5.3), then
+    // says which card it acts on.
+    let of = format!("({short} of {})", ctx.pipeline_name);
+    let (open, passing): (Vec<_>, Vec<_>) =
+        n.gates.iter().cloned().partition(|g| g.status != "pass");
+    let gate_item = |g: slipway_model::views::GateView| {
+        view! {
+            <li class=format!("gate {}", g.status) data-gate=g.gate.clone()>
+                <span class="gate-status">{g.status.clone()}</span>
+                " "
+                <span class="gate-label">{g.label.clone()}</span>
+                ": "
+                {g.reason.clone()}
+            </li>
+        }
     };
-    let text = if n.production {
-        format!("Promote to {} (PRODUCTION)", n.label)
+    let passing_count = passing.len();
+    let promote = if n.production {
+        let dialog = use_context::<ConfirmDialog>();
+        let opener =
+            |mode: PromoteMode, text: String, class: &'static str, enabled: bool, aria: String| {
+                view! {
+                    <ConfirmOpener
+                        dialog=dialog
+                        pipeline=ctx.pipeline.clone()
+                        stage=n.stage.clone()
+                        sha=sha.clone()
+                        mode=mode
+                        text=text
+                        class=class
+                        enabled=enabled
+                        aria=aria
+                    />
+                }
+            };
+        view! {
+            {opener(PromoteMode::Now, format!("Promote to {}…", n.label), "promote danger", n.allowed, format!("Promote to {}… {of}", n.label))}
+            {n.can_queue.then(|| opener(
+                PromoteMode::WhenArtifactIsThere,
+                "Promote when the artifact is there…".into(),
+                "",
+                true,
+                format!("Promote when the artifact is there… {of}"),
+            ))}
+            <QueuePart next=n.clone() short=short.clone() ctx=ctx.clone() />
+            {n.can_override.then(|| view! {
+                <details class="override">
+                    <summary>"Emergency override…"</summary>
+                    {opener(
+                        PromoteMode::EmergencyOverride,
+                        "Override the window or freeze and promote…".into(),
+                        "danger",
+                        true,
+                        format!("Override the window or freeze and promote… {of}"),
+                    )}
+                </details>
+            })}
+        }
+            .into_any()
     } else {
-        format!("Promote to {}", n.label)
+        view! {
+            <form method="post" action=promote_action.clone()>
+                <input type="hidden" name="sha" value=sha.clone() />
+                <input type="hidden" name="stage" value=n.stage.clone() />
+                {(!n.checklist.is_empty())
+                    .then(|| {
+                        view! {
+                            <fieldset class="checklist">
+                                <legend>{format!("Before {} — confirm each", n.label)}</legend>
+                                <ChecklistBoxes items=n.checklist.clone() />
+                            </fieldset>
+                        }
+                    })}
+                <MigrationsAck files=n.migrations.clone() what=format!("{short} to {}", n.label) />
+                <DriftAck drift=n.drift.clone() what=format!("{short} to {}", n.label) />
+                <button type="submit" class="promote" disabled=!n.allowed aria-label=format!("Promote to {} {of}", n.label)>
+                    {format!("Promote to {}", n.label)}
+                </button>
+            </form>
+            <QueueForm next=n.clone() sha=sha.clone() short=short.clone() ctx=ctx.clone() />
+            <QueuePart next=n.clone() short=short.clone() ctx=ctx.clone() />
+            {n
+                .can_override
+                .then(|| {
+                    view! {
+                        <details class="override">
+                            <summary>"Emergency override…"</summary>
+                            <form method="post" action=promote_action.clone()>
+                                <input type="hidden" name="sha" value=sha.clone() />
+                                <input type="hidden" name="stage" value=n.stage.clone() />
+                                <ChecklistBoxes items=n.checklist.clone() />
+                                <MigrationsAck files=n.migrations.clone() what=format!("{short} to {} (override)", n.label) />
+                                <DriftAck drift=n.drift.clone() what=format!("{short} to {} (override)", n.label) />
+                                <input
+                                    name="emergency_reason"
+                                    required
+                                    maxlength="500"
+                                    placeholder="Why it cannot wait"
+                                    aria-label=format!("Emergency reason for {short}")
+                                />
+                                <button type="submit" class="danger" aria-label=format!("Override the window or freeze and promote {of}")>
+                                    "Override the window or freeze and promote"
+                                </button>
+                            </form>
+                        </details>
+                    }
+                })}
+        }
+            .into_any()
     };
-    let aria = format!("Promote {} of {} to {}", short, ctx.pipeline_name, n.label);
     view! {
         <div class="next" data-next=n.stage.clone()>
-            <ul class="gates" aria-label=format!("Gates for {}", n.label)>
-                {n
-                    .gates
-                    .iter()
-                    .map(|g| {
-                        view! {
-                            <li class=format!("gate {}", g.status) data-gate=g.gate.clone()>
-                                <span class="gate-status">{g.status.clone()}</span>
-                                " "
-                                <span class="gate-label">{g.label.clone()}</span>
-                                ": "
-                                {g.reason.clone()}
-                            </li>
-                        }
-                    })
-                    .collect_view()}
+            <ul class="gates" aria-label=format!("Gates for {} that do not pass", n.label)>
+                {open.into_iter().map(gate_item).collect_view()}
             </ul>
+            {(passing_count > 0)
+                .then(|| {
+                    view! {
+                        <details class="passing-gates">
+                            <summary>{format!("{passing_count} gate{} pass", if passing_count == 1 { "" } else { "s" })}</summary>
+                            <ul class="gates" aria-label=format!("Gates for {} that pass", n.label)>
+                                {passing.into_iter().map(gate_item).collect_view()}
+                            </ul>
+                        </details>
+                    }
+                })}
             {n
                 .from
                 .clone()
@@ -236,62 +381,17 @@ fn NextStepPart(next: NextStep, sha: String, short: String, ctx: BoardCtx) -> im
                         />
                     }
                 })}
-            <form method="post" action=promote_action>
-                <input type="hidden" name="sha" value=sha.clone() />
-                <input type="hidden" name="stage" value=n.stage.clone() />
-                {(!n.checklist.is_empty())
-                    .then(|| {
-                        view! {
-                            <fieldset class="checklist">
-                                <legend>{format!("Before {} — confirm each", n.label)}</legend>
-                                <ChecklistBoxes items=n.checklist.clone() />
-                            </fieldset>
-                        }
-                    })}
-                <MigrationsAck files=n.migrations.clone() what=format!("{short} to {}", n.label) />
-                <DriftAck drift=n.drift.clone() what=format!("{short} to {}", n.label) />
-                <button type="submit" class=button_class disabled=!n.allowed aria-label=aria>
-                    {text}
-                </button>
-            </form>
-            <QueuePart next=n.clone() sha=sha.clone() short=short.clone() ctx=ctx.clone() />
-            {n
-                .can_override
-                .then(|| {
-                    view! {
-                        <details class="override">
-                            <summary>"Emergency override…"</summary>
-                            <form method="post" action=format!("/pipelines/{}/promote", ctx.pipeline)>
-                                <input type="hidden" name="sha" value=sha.clone() />
-                                <input type="hidden" name="stage" value=n.stage.clone() />
-                                <ChecklistBoxes items=n.checklist.clone() />
-                                <MigrationsAck files=n.migrations.clone() what=format!("{short} to {} (override)", n.label) />
-                                <DriftAck drift=n.drift.clone() what=format!("{short} to {} (override)", n.label) />
-                                <input
-                                    name="emergency_reason"
-                                    required
-                                    maxlength="500"
-                                    placeholder="Why it cannot wait"
-                                    aria-label=format!("Emergency reason for {short}")
-                                />
-                                <button type="submit" class="danger" aria-label=format!("Override and promote {short} to {}", n.label)>
-                                    "Override the window or freeze and promote"
-                                </button>
-                            </form>
-                        </details>
-                    }
-                })}
+            {promote}
         </div>
     }
 }
 
-/// A promotion waiting for its artifact: the form that queues it (where the missing
-/// artifact is all that holds it), the waiting entry with its withdraw button, or how
-/// the last one ended.
+/// The form that queues a promotion until its artifact is there, where the missing
+/// artifact is all that holds it (into production the confirmation carries it).
 #[component]
-fn QueuePart(next: NextStep, sha: String, short: String, ctx: BoardCtx) -> impl IntoView {
+fn QueueForm(next: NextStep, sha: String, short: String, ctx: BoardCtx) -> impl IntoView {
     let n = next;
-    let queue_form = n.can_queue.then(|| {
+    n.can_queue.then(|| {
         view! {
             <form method="post" action=format!("/pipelines/{}/promote", ctx.pipeline) class="stack queue">
                 <input type="hidden" name="sha" value=sha.clone() />
@@ -311,12 +411,19 @@ fn QueuePart(next: NextStep, sha: String, short: String, ctx: BoardCtx) -> impl 
                             </label>
                         }
                     })}
-                <button type="submit" aria-label=format!("Promote {short} to {} when its artifact is there", n.label)>
+                <button type="submit" aria-label=format!("Promote when the artifact is there ({short} to {})", n.label)>
                     "Promote when the artifact is there"
                 </button>
             </form>
         }
-    });
+    })
+}
+
+/// A promotion waiting for its artifact: the waiting entry with its withdraw button, or
+/// how the last one ended.
+#[component]
+fn QueuePart(next: NextStep, short: String, ctx: BoardCtx) -> impl IntoView {
+    let n = next;
     let waiting = n.queued.clone().map(|q| {
         let withdraw = format!("/pipelines/{}/stages/{}/queue/withdraw", ctx.pipeline, n.stage);
         view! {
@@ -341,104 +448,12 @@ fn QueuePart(next: NextStep, sha: String, short: String, ctx: BoardCtx) -> impl 
         .clone()
         .filter(|_| n.queued.is_none())
         .map(|o| view! { <p class="hint" data-testid="queue-outcome">{format!("Last queued promotion: {o}")}</p> });
-    view! { {queue_form} {waiting} {ended} }
-}
-
-/// A card's approval for its next stage: the request and its state, the form to request
-/// one, and for approvers the forms to approve (now, or a slot) or reject.
-#[component]
-fn ApprovalPart(
-    approval: ApprovalView,
-    sha: String,
-    short: String,
-    stage: String,
-    label: String,
-    checklist: Vec<String>,
-    /// What the request acknowledges for the deploy it lets through.
-    migrations: Vec<String>,
-    drift: Option<String>,
-    ctx: BoardCtx,
-) -> impl IntoView {
-    let a = approval;
-    let roles = a.roles.join(", ");
-    let request_action = format!("/pipelines/{}/stages/{stage}/requests", ctx.pipeline);
-    let status = match &a.request {
-        None => format!("{label} needs approval by {roles}"),
-        Some(r) if r.state == "pending" => format!(
-            "Awaiting approval by {roles} (requested by {}{})",
-            r.requested_by,
-            r.note
-                .as_ref()
-                .map(|n| format!(": {n}"))
-                .unwrap_or_default()
-        ),
-        Some(r) => format!(
-            "Approved by {} for {}{}{}",
-            r.decided_by.clone().unwrap_or_default(),
-            r.slot.clone().unwrap_or_default(),
-            if r.auto_start {
-                "; starts by itself"
-            } else {
-                ""
-            },
-            r.auto_start_result
-                .as_ref()
-                .map(|x| format!(" — {x}"))
-                .unwrap_or_default()
-        ),
-    };
-    let decide = a.request.clone().filter(|_| a.can_decide).map(|r| {
-        let approve_action = format!("/requests/{}/approve", r.id);
-        let reject_action = format!("/requests/{}/reject", r.id);
-        view! {
-            <details class="decide" open>
-                <summary>{format!("Decide on request #{}", r.id)}</summary>
-                <form method="post" action=approve_action class="stack">
-                    <p class="hint">{format!("Slot in {} (empty: from now)", a.zone)}</p>
-                    <input type="date" name="slot_date" value=a.today.clone() aria-label="Slot date" />
-                    <input name="slot_from" placeholder="18:00" size="5" aria-label="Slot from (HH:MM)" />
-                    <input name="slot_until" placeholder="19:00" size="5" aria-label="Slot until (HH:MM)" />
-                    <label>
-                        <input type="checkbox" name="auto_start" value="1" />
-                        " Start the deploy at the slot's start"
-                    </label>
-                    <input name="outside_windows_reason" maxlength="500" placeholder="Outside the deploy windows? Say why" aria-label="Reason to approve outside the deploy windows" />
-                    <button type="submit" aria-label=format!("Approve {short} for {label}")>"Approve"</button>
-                </form>
-                <form method="post" action=reject_action class="card-action">
-                    <input name="reason" required maxlength="500" placeholder="Why reject?" aria-label=format!("Reason to reject {short}") />
-                    <button type="submit" class="link" aria-label=format!("Reject {short} for {label}")>"Reject"</button>
-                </form>
-            </details>
-        }
-    });
-    view! {
-        <div class="approval" data-testid="approval">
-            <p class="approval-status">{status}</p>
-            {a
-                .can_request
-                .then(|| {
-                    view! {
-                        <form method="post" action=request_action class="card-action">
-                            <input type="hidden" name="sha" value=sha.clone() />
-                            <ChecklistBoxes items=checklist.clone() />
-                            <MigrationsAck files=migrations.clone() what=format!("the request of {short} for {label}") />
-                            <DriftAck drift=drift.clone() what=format!("the request of {short} for {label}") />
-                            <input name="note" maxlength="500" placeholder="Note for the approver" aria-label=format!("Approval note for {short}") />
-                            <button type="submit" aria-label=format!("Request approval of {short} for {label}")>
-                                "Request approval"
-                            </button>
-                        </form>
-                    }
-                })}
-            {decide}
-        </div>
-    }
+    view! { {waiting} {ended} }
 }
 
 /// One required checkbox per checklist item (sent as repeated `checklist` fields).
 #[component]
-fn ChecklistBoxes(items: Vec<String>) -> impl IntoView {
+pub(super) fn ChecklistBoxes(items: Vec<String>) -> impl IntoView {
     items
         .into_iter()
         .map(|item| {

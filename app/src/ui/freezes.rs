@@ -52,7 +52,7 @@ pub(super) fn FreezesPanel(
                                         .map(|id| {
                                             view! {
                                                 <form method="post" action=format!("/freezes/{id}/end") class="inline">
-                                                    <button type="submit" class="link" aria-label=format!("End freeze #{id}")>
+                                                    <button type="submit" class="link" aria-label=format!("End now: freeze #{id}")>
                                                         "End now"
                                                     </button>
                                                 </form>
@@ -65,7 +65,10 @@ pub(super) fn FreezesPanel(
                 </ul>
                 {can_manage
                     .then(|| {
+                        // Behind a disclosure: the board is for reading at a glance.
                         view! {
+                            <details class="freeze-declare">
+                            <summary>"Declare a freeze…"</summary>
                             <form method="post" action=declare_action.clone() class="card-action freeze-form">
                                 <input type="hidden" name="from_page" value=page />
                                 <input name="reason" required maxlength="500" placeholder="Why (e.g. labs until 19:00)" aria-label="Freeze reason" />
@@ -83,6 +86,7 @@ pub(super) fn FreezesPanel(
                                     .collect_view()}
                                 <button type="submit">"Freeze (none ticked: all)"</button>
                             </form>
+                            </details>
                         }
                     })}
             </section>

@@ -2,11 +2,13 @@
 //! page also works with JavaScript off (plain forms that post and redirect).
 
 mod admin;
+mod approval;
 mod audit;
 mod board;
 mod calendar;
 mod card;
 mod common;
+mod confirm;
 mod deployment;
 mod freezes;
 mod history;
@@ -76,6 +78,11 @@ pub fn App() -> impl IntoView {
                 <Route
                     path=(StaticSegment("pipelines"), ParamSegment("pipeline"), StaticSegment("stages"), ParamSegment("stage"))
                     view=history::StageHistoryPage
+                    ssr=SsrMode::Async
+                />
+                <Route
+                    path=(StaticSegment("pipelines"), ParamSegment("pipeline"), StaticSegment("stages"), ParamSegment("stage"), StaticSegment("confirm"))
+                    view=confirm::ConfirmPage
                     ssr=SsrMode::Async
                 />
                 <Route

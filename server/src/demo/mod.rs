@@ -4,6 +4,7 @@
 //! at every start. Never started implicitly: a wrong `--config` must not start a demo.
 
 pub mod environments;
+mod history;
 pub mod repo;
 
 use anyhow::Context as _;
@@ -179,6 +180,33 @@ pub async fn reset_users(storage: &dyn Storage) -> anyhow::Result<Vec<(String, S
         out.push((name.to_string(), password));
     }
     Ok(out)
+}
+
+/// Seeds a fresh demo's history (see [`history`]) and writes what each stage then runs
+/// where the demo's environments read it (`environments/<stage>.sha`), so their version
+/// probes agree with the board. A demo that already has deployments is left alone.
+pub async fn seed_history(
+    dir: &Path,
+    config: &Config,
+    storage: &dyn Storage,
+    clock: &slipway_core::clock::FixedClock,
+    now: time::OffsetDateTime,
+) -> anyhow::Result<()> {
+    let Some(p) = config.pipelines.first() else {
+        return Ok(());
+    };
+    let Some(seeded) = history::seed(storage, clock, p, &dir.join("repo"), now).await? else {
+        return Ok(());
+    };
+    let envs = dir.join("environments");
+    std::fs::create_dir_all(&envs)
+        .with_context(|| format!("failed to create {}", envs.display()))?;
+    for (stage, sha) in seeded.running {
+        let file = envs.join(format!("{stage}.sha"));
+        std::fs::write(&file, format!("{sha}\n"))
+            .with_context(|| format!("failed to write {}", file.display()))?;
+    }
+    Ok(())
 }
 
 /// Prints how to log in.

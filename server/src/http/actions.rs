@@ -18,7 +18,7 @@ use slipway_core::promotion::{self, queue, queue::Promoted};
 use slipway_core::store::User;
 use slipway_core::Services;
 use slipway_model::error::AppError;
-use slipway_model::views::Flash;
+use slipway_model::views::{Flash, PromoteMode};
 use slipway_model::{DeploymentId, PipelineId, Sha, StageId, TokenId};
 
 /// A redirect to `to` that carries a one-time message for the next page.
@@ -142,6 +142,23 @@ pub struct PromoteForm {
     /// Replace the stage's queued promotion of another SHA.
     #[serde(default, deserialize_with = "super::acks::checkbox")]
     replace_queued: bool,
+    /// Sent by the confirmation (page or dialog): a form promotion into production
+    /// without it is sent to the confirmation instead.
+    #[serde(default, deserialize_with = "super::acks::checkbox")]
+    confirmed: bool,
+}
+
+impl PromoteForm {
+    /// Which of the card's promote forms this is.
+    fn mode(&self) -> PromoteMode {
+        if self.emergency_reason.is_some() {
+            PromoteMode::EmergencyOverride
+        } else if self.wait_for_artifact {
+            PromoteMode::WhenArtifactIsThere
+        } else {
+            PromoteMode::Now
+        }
+    }
 }
 
 /// `POST /pipelines/{p}/promote`: to the deployment page on success.
@@ -153,8 +170,27 @@ pub async fn promote(
 ) -> Result<Response, HttpError> {
     let user = user(u)?;
     let back = format!("/pipelines/{p}");
+    let at = promotion::stage(&state, &p, &f.stage)?;
+    if at.stage().production && !f.confirmed {
+        // Production is never one click away: whatever posted this (an old page, a
+        // hand-made form), the promoter sees what goes out and confirms it first.
+        let confirm = format!(
+            "/pipelines/{p}/stages/{}/confirm?sha={}&mode={}",
+            f.stage,
+            f.sha,
+            f.mode()
+        );
+        return Ok(redirect_with(
+            &state,
+            &confirm,
+            "error",
+            format!(
+                "Confirm the deployment to {} first: check what goes out, then confirm",
+                at.stage().label
+            ),
+        ));
+    }
     let result = async {
-        let at = promotion::stage(&state, &p, &f.stage)?;
         let options = promotion::PromoteOptions {
             checklist: f.checklist,
             emergency_reason: f.emergency_reason,

@@ -212,6 +212,7 @@ pub fn page_rule(path: &str) -> Option<Who> {
         | "/deployments/{id}"
         | "/pipelines/{pipeline}"
         | "/pipelines/{pipeline}/stages/{stage}"
+        | "/pipelines/{pipeline}/stages/{stage}/confirm"
         | "/pipelines/{pipeline}/compare"
         | "/pipelines/{pipeline}/calendar"
         | "/pipelines/{pipeline}/insights" => Who::May(Action::View),
@@ -228,7 +229,7 @@ pub fn server_fn_rule(path: &str) -> Option<Who> {
         "me" | "flash" => Who::Always,
         "setup" => Who::Anyone,
         "home" | "board" | "deployment" | "profile" | "history" | "compare" | "calendar"
-        | "insights" => Who::May(Action::View),
+        | "insights" | "confirm" => Who::May(Action::View),
         "users" => Who::May(Action::ManageUsers),
         "audit" | "deliveries" => Who::May(Action::ViewAudit),
         _ => return None,

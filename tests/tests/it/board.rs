@@ -168,3 +168,68 @@ async fn a_missing_branch_is_reported_on_the_board_not_as_a_crash() {
     assert_eq!(status, 200);
     assert!(html.contains("branch \"release\" does not exist"), "{html}");
 }
+
+#[tokio::test]
+async fn the_commits_lane_is_one_line_per_commit_and_each_stage_heading_wears_its_badges() {
+    let mut repo = TestRepo::new().unwrap();
+    let a = repo.commit("Add checkout page").unwrap();
+    let b = repo.commit("Fix typo in footer").unwrap();
+    let app = spawn_app(&pipeline_config(repo.path())).await.unwrap();
+    let qa = app
+        .logged_in("quinn", &[Role::Dev, Role::Qa])
+        .await
+        .unwrap();
+    app.post_form(&qa, "/pipelines/web/ready", &[("sha", a.as_str())])
+        .await
+        .unwrap();
+    let id = app.promote(&qa, &a, "qa").await.unwrap().unwrap();
+    app.wait_for_end(id).await.unwrap();
+    let (_, html) = app.get_text(&qa, "/pipelines/web").await.unwrap();
+    let section = |from: &str, to: &str| {
+        let start = html.find(from).unwrap_or_else(|| panic!("{from}"));
+        let end = html[start..].find(to).map_or(html.len(), |i| start + i);
+        html[start..end].to_owned()
+    };
+
+    // One line per commit; "mark ready" and its note open from the card.
+    let lane = section(r#"id="col-commits""#, r#"id="col-ready""#);
+    let lane_shas = commit_lane_shas(&html);
+    assert!(
+        lane_shas.contains(&b) && !lane_shas.contains(&a),
+        "{lane_shas:?}"
+    );
+    assert!(lane.contains(r#"class="card compact""#), "{lane}");
+    assert_eq!(
+        lane.matches(r#"name="note""#).count(),
+        lane.matches(r#"<details class="mark-ready">"#).count(),
+        "every note field sits behind its card's disclosure"
+    );
+    assert!(lane.contains(&format!(r#"aria-label="Mark ready {}""#, &b[..7])));
+    assert!(
+        html.contains(r#"<details open class="lane">"#),
+        "the lane folds"
+    );
+
+    // QA's heading: the SHA it runs and since when; production: nothing yet.
+    let qa_column = section(r#"data-stage="qa""#, r#"data-stage="staging""#);
+    let glance = section(r#"aria-label="QA at a glance""#, "</ul>");
+    assert!(
+        glance.contains(&a[..7]) && glance.contains("since "),
+        "{glance}"
+    );
+    assert!(section(r#"data-stage="production""#, "</section>").contains("Nothing deployed yet"));
+    // QA may promote `a` on to staging: at phone width QA's column comes first.
+    assert!(
+        html.contains(
+            r#"aria-labelledby="col-stage-qa" data-stage="qa" class="column stage act-first""#
+        ),
+        "{qa_column}"
+    );
+    assert!(html.contains(r#"<section aria-labelledby="col-ready" class="column ready">"#));
+    // Passing gates fold behind a count; the one that holds (none here) would show.
+    let card = section(&format!(r#"data-sha="{a}""#), "</li>");
+    assert!(
+        card.contains("gates pass</summary>") || card.contains("gate pass</summary>"),
+        "{card}"
+    );
+}

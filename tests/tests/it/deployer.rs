@@ -38,7 +38,12 @@ async fn a_deployer_sees_only_the_base_environment_and_what_pass_env_names_in_a_
         ("/pipelines/web/ready", vec![("sha", head.as_str())]),
         (
             "/pipelines/web/promote",
-            vec![("sha", head.as_str()), ("stage", "qa")],
+            // The only stage is production: confirmed, as its confirmation posts it.
+            vec![
+                ("sha", head.as_str()),
+                ("stage", "qa"),
+                ("confirmed", "true"),
+            ],
         ),
     ] {
         let res = client

@@ -15,6 +15,7 @@ mod browser;
 mod calendar;
 mod ci_check;
 mod cli;
+mod confirm;
 mod connections;
 mod crash;
 mod deployer;

@@ -263,7 +263,7 @@ async fn a_role_that_may_not_promote_is_refused_and_audited() {
                 .post_form(
                     &client,
                     "/pipelines/web/promote",
-                    &[("sha", &sha), ("stage", stage)],
+                    &[("sha", &sha), ("stage", stage), ("confirmed", "true")],
                 )
                 .await
                 .unwrap();

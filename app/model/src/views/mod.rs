@@ -576,3 +576,5 @@ mod governance;
 pub use governance::*;
 mod insights;
 pub use insights::*;
+mod confirm;
+pub use confirm::*;

@@ -479,6 +479,16 @@ pub async fn facts_now(
     at: &StageRef<'_>,
     sha: &Sha,
 ) -> Result<PromotionFacts, AppError> {
+    Ok(snapshot_and_facts_now(state, asker, at, sha).await?.1)
+}
+
+/// [`facts_now`], with the stage's snapshot they were read from (what runs there now).
+pub async fn snapshot_and_facts_now(
+    state: &Services,
+    asker: Asker<'_>,
+    at: &StageRef<'_>,
+    sha: &Sha,
+) -> Result<(StageSnapshot, PromotionFacts), AppError> {
     let snapshot = state
         .storage
         .stage_snapshot(
@@ -490,7 +500,8 @@ pub async fn facts_now(
         .await?;
     let standing = standing_from_snapshot(at, &snapshot);
     let artifact = crate::probes::artifact::fact_now(state, at.pipeline, at.stage(), sha).await;
-    Ok(gather(state, asker, at, sha, standing, &snapshot, artifact).await)
+    let facts = gather(state, asker, at, sha, standing, &snapshot, artifact).await;
+    Ok((snapshot, facts))
 }
 
 /// The facts for promoting `sha` into `at`, given the stage's snapshot, where `sha`

@@ -261,14 +261,7 @@ pub(super) async fn compute(
                     facts::gather(state, asker, &at, &c.sha, standing, &snaps[n], artifact).await;
                 let results = gates::evaluate(&facts);
                 let queued_here = waiting.get(&n).copied();
-                // Offered only where a closed window or a freeze is all that holds it.
-                let can_override = !gates::overridden(&facts).is_empty()
-                    && authorize(user, Action::EmergencyOverride).is_ok()
-                    && gates::first_hard_blocker(&gates::evaluate(&gates::PromotionFacts {
-                        emergency: true,
-                        ..facts.clone()
-                    }))
-                    .is_none();
+                let can_override = super::can_override(user, &facts);
                 card.next = Some(NextStep {
                     from: current.as_ref().map(ToString::to_string),
                     stage: p.stages[n].id.to_string(),
@@ -278,14 +271,7 @@ pub(super) async fn compute(
                     gates: gate_views(&results),
                     checklist: p.stages[n].checklist.clone(),
                     migrations: facts.migrations.to_acknowledge().to_vec(),
-                    drift: facts.drift.as_ref().filter(|d| !d.acknowledged).map(|d| {
-                        format!(
-                            "{} runs {}, not {}",
-                            p.stages[n].label,
-                            d.runs,
-                            d.recorded.short()
-                        )
-                    }),
+                    drift: super::drift_to_acknowledge(&p.stages[n], &facts),
                     can_override,
                     approval: board_approvals::approval_view(
                         &at,

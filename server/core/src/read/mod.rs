@@ -10,6 +10,7 @@ mod board_approvals;
 pub mod board_cache;
 pub mod calendar;
 pub mod compare;
+pub mod confirm;
 pub mod deployment;
 pub mod freezes;
 pub mod history;
@@ -160,6 +161,34 @@ pub fn acknowledged_migrations(
         files: m.files.clone(),
         note: m.note.clone(),
     }
+}
+
+/// Whether `user` may promote with an emergency override given these facts: offered
+/// only where a closed window or a freeze is all that holds the promotion.
+pub(super) fn can_override(user: &crate::store::User, facts: &gates::PromotionFacts) -> bool {
+    !gates::overridden(facts).is_empty()
+        && crate::authz::authorize(user, slipway_model::Action::EmergencyOverride).is_ok()
+        && gates::first_hard_blocker(&gates::evaluate(&gates::PromotionFacts {
+            emergency: true,
+            ..facts.clone()
+        }))
+        .is_none()
+}
+
+/// The drift a promotion would overwrite, for its acknowledgement ("Production runs
+/// abc1234, not def5678"); `None` without drift or once acknowledged.
+pub(super) fn drift_to_acknowledge(
+    stage: &StageConfig,
+    facts: &gates::PromotionFacts,
+) -> Option<String> {
+    facts.drift.as_ref().filter(|d| !d.acknowledged).map(|d| {
+        format!(
+            "{} runs {}, not {}",
+            stage.label,
+            d.runs,
+            d.recorded.short()
+        )
+    })
 }
 
 pub(super) fn gate_views(results: &[gates::GateResult]) -> Vec<GateView> {

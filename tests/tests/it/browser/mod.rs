@@ -225,9 +225,15 @@ async fn three_users_take_a_sha_to_production_and_every_board_updates_live() {
     // Dev marks it ready in the page; QA's and ops' boards show it in Ready, live.
     mark(&qa).await;
     mark(&ops).await;
+    // The Commits lane is one line per commit: "mark ready" opens from the card.
     click(
         &dev,
-        &format!("li[data-sha='{sha}'] button[aria-label='Mark {short} ready']"),
+        &format!("li[data-sha='{sha}'] details.mark-ready summary"),
+    )
+    .await;
+    click(
+        &dev,
+        &format!("li[data-sha='{sha}'] button[aria-label='Mark ready {short}']"),
     )
     .await;
     wait_until(&qa, &card_in("section.ready"), WAIT)
@@ -298,10 +304,65 @@ async fn three_users_take_a_sha_to_production_and_every_board_updates_live() {
     let says_why = format!("document.querySelector(\"li[data-sha='{sha}'] ul.gates\").textContent.includes('only ops may promote into Production')");
     wait_until(&qa, &says_why, WAIT).await.unwrap();
 
-    // Ops promotes to production; the others see production's current SHA change live.
+    // Ops promotes to production: the button opens a dialog that names the service,
+    // the environment, the SHA and its subject, and what goes out; confirmed, the
+    // deploy starts, and the others see production's current SHA change live.
     mark(&qa).await;
     mark(&dev).await;
+    mark(&ops).await;
     click(&ops, &prod_button).await;
+    let dialog = "dialog.confirm-dialog[open] section.confirm";
+    wait_for_css(
+        &ops,
+        &format!("{dialog} [data-testid='confirm-deploy']"),
+        WAIT,
+    )
+    .await
+    .unwrap();
+    assert_not_reloaded(&ops).await;
+    let confirmation = text_of(&ops, dialog).await;
+    for expected in [
+        "Web shop",
+        "Production",
+        short,
+        "Add the search box",
+        "first deployment",
+    ] {
+        assert!(
+            confirmation.contains(expected),
+            "{expected:?} in {confirmation}"
+        );
+    }
+    assert_eq!(
+        std::fs::read_to_string(out.path().join("production.sha")).unwrap_or_default(),
+        "",
+        "nothing deploys before the confirmation"
+    );
+    // The board refreshes live under the open dialog, and leaves it open.
+    let other = repo.commit("Another change").unwrap();
+    let dev_http = app.logged_in("dora", &[Role::Dev]).await.unwrap();
+    app.post_form(
+        &dev_http,
+        "/pipelines/web/ready",
+        &[("sha", other.as_str())],
+    )
+    .await
+    .unwrap();
+    wait_until(
+        &ops,
+        &format!("!!document.querySelector(\"section.ready li[data-sha='{other}']\")"),
+        WAIT,
+    )
+    .await
+    .unwrap();
+    wait_for_css(
+        &ops,
+        &format!("{dialog} [data-testid='confirm-deploy']"),
+        WAIT,
+    )
+    .await
+    .unwrap();
+    click(&ops, &format!("{dialog} [data-testid='confirm-deploy']")).await;
     wait_until(
         &ops,
         "document.querySelector(\"[data-testid='state']\")?.textContent === 'succeeded'",
@@ -452,5 +513,7 @@ async fn an_admin_manages_users_on_the_admin_page_and_the_new_user_sets_a_passwo
     assert_no_panic(&carol).await;
 }
 
+mod board;
+mod demo;
 mod environment;
 mod governance;

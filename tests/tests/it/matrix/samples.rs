@@ -106,7 +106,13 @@ impl Fixture {
                 "/pipelines/{pipeline}/ready" | "/pipelines/{pipeline}/unready",
             ) => one(vec![("sha", head.clone())], None),
             (Surface::Form, "POST", "/pipelines/{pipeline}/promote") => per_stage(
-                &|stage| vec![("sha", head.clone()), ("stage", s(stage))],
+                &|stage| {
+                    vec![
+                        ("sha", head.clone()),
+                        ("stage", s(stage)),
+                        ("confirmed", s("true")),
+                    ]
+                },
                 None,
             ),
             (Surface::Form, "POST", "/pipelines/{pipeline}/stages/{stage}/lock") => {
@@ -238,6 +244,7 @@ impl Fixture {
                     "/_fn/history" => s("pipeline=web&stage=qa"),
                     "/_fn/insights" => s("pipeline=web&days=7"),
                     "/_fn/compare" => format!("pipeline=web&from={head}&to={head}"),
+                    "/_fn/confirm" => format!("pipeline=web&stage=production&sha={head}&mode=now"),
                     "/_fn/setup" => format!("token={}", "0".repeat(64)),
                     "/_fn/me" | "/_fn/home" | "/_fn/users" | "/_fn/flash" | "/_fn/profile"
                     | "/_fn/audit" | "/_fn/deliveries" => String::new(),
@@ -246,6 +253,14 @@ impl Fixture {
                 Some(vec![Sample {
                     path: format!("{path}?{query}"),
                     stage: None,
+                    form: vec![],
+                    json: None,
+                }])
+            }
+            (Surface::Page, "GET", "/pipelines/{pipeline}/stages/{stage}/confirm") => {
+                Some(vec![Sample {
+                    path: format!("/pipelines/web/stages/production/confirm?sha={head}&mode=now"),
+                    stage: Some("production"),
                     form: vec![],
                     json: None,
                 }])
