@@ -101,3 +101,20 @@ pub struct ConfirmView {
     /// The SHA whose queued promotion this one would replace (queue mode).
     pub queue_replaces: Option<String>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_mode_is_named_in_urls_by_its_name_and_an_unknown_one_lists_those_that_exist() {
+        for mode in PromoteMode::ALL {
+            assert_eq!(PromoteMode::parse(mode.as_str()), Ok(mode));
+        }
+        assert_eq!(PromoteMode::parse(""), Ok(PromoteMode::Now));
+        assert_eq!(
+            PromoteMode::parse("later"),
+            Err("unknown promotion mode \"later\": use one of now, when_artifact_is_there, emergency_override".to_owned())
+        );
+    }
+}
