@@ -21,17 +21,35 @@ pub fn BoardPage() -> impl IntoView {
     // re-renders every card, and must not close a dialog someone is filling in.
     let confirm = ConfirmDialog::new();
     provide_context(confirm);
-    // Every open board follows changes live: reload its data on any board event.
     // Every open board follows changes live: reload its data on any board event (and
-    // when the stream opens, to catch what happened while the page loaded).
+    // when the stream opens, to catch what happened while the page loaded) — except
+    // while someone fills in a form on it: then once they are done.
     Effect::new(move |_| {
         let id = pipeline();
         let refresh = super::live::refresher(board, {
             let id = id.clone();
             move || get_board(id.clone())
         });
+        let put_off = StoredValue::new(false);
+        let editing = || super::live::editing("main");
+        let later = refresh.clone();
+        if let Ok(timer) = set_interval_with_handle(
+            move || {
+                if put_off.get_value() && !editing() {
+                    put_off.set_value(false);
+                    later();
+                }
+            },
+            std::time::Duration::from_secs(1),
+        ) {
+            on_cleanup(move || timer.clear());
+        }
         super::live::subscribe(Some(id), &["board", "deployment", "resync"], move |_, _| {
-            refresh()
+            if editing() {
+                put_off.set_value(true);
+            } else {
+                refresh();
+            }
         });
     });
     view! {

@@ -82,6 +82,45 @@ pub fn subscribe(
     }
 }
 
+/// Whether someone is filling in a form inside `selector`: a field there has the focus,
+/// or holds something other than what the page rendered. A refresh re-renders the
+/// forms, and would throw what they typed away. Never on the server.
+#[allow(unused_variables)]
+pub fn editing(selector: &str) -> bool {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        let Some(doc) = web_sys::window().and_then(|w| w.document()) else {
+            return false;
+        };
+        let focused = doc.active_element().is_some_and(|e| {
+            matches!(e.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT")
+                && e.closest(selector).ok().flatten().is_some()
+        });
+        if focused {
+            return true;
+        }
+        let Ok(fields) = doc.query_selector_all(&format!("{selector} input, {selector} textarea"))
+        else {
+            return false;
+        };
+        (0..fields.length())
+            .filter_map(|i| fields.item(i))
+            .any(|node| {
+                if let Some(input) = node.dyn_ref::<web_sys::HtmlInputElement>() {
+                    input.value() != input.default_value()
+                        || input.checked() != input.default_checked()
+                } else if let Some(text) = node.dyn_ref::<web_sys::HtmlTextAreaElement>() {
+                    text.default_value().is_ok_and(|d| text.value() != d)
+                } else {
+                    false
+                }
+            })
+    }
+    #[cfg(not(feature = "hydrate"))]
+    false
+}
+
 /// Keeps a page's resource fresh from live events: each call to the returned closure
 /// fetches the data again and writes it into `resource`. Calls made while a fetch is in
 /// flight are coalesced into one more fetch after it, so the last fetch always starts

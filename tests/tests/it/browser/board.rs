@@ -361,3 +361,63 @@ async fn production_is_confirmed_on_a_page_when_the_browser_runs_no_script() {
     );
     page.close().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_live_update_waits_while_someone_fills_in_a_form_on_the_board() {
+    let (mut repo, app, _) = full_board(slipway_tests::app::DEFAULT_STAGES).await;
+    let pw = app.create_user("pat", &[Role::Ops]).await.unwrap();
+    let browser = Browser::start().unwrap();
+    let page = open_board(&browser, &app, "pat", &pw).await;
+    mark(&page).await;
+    click(&page, "section[data-stage='qa'] details.lock-form summary").await;
+    type_into(&page, "#lock-reason-qa", "Load test until 16:00").await;
+
+    // Something happens on the board meanwhile: the event arrives, the form stays.
+    let events = "Number(document.documentElement.getAttribute('data-live-events') || 0)";
+    let before = page
+        .execute(&format!("return {events};"), vec![])
+        .await
+        .unwrap();
+    let other = repo.commit("Another change").unwrap();
+    let dev = app.logged_in("dora", &[Role::Dev]).await.unwrap();
+    app.post_form(&dev, "/pipelines/web/ready", &[("sha", other.as_str())])
+        .await
+        .unwrap();
+    wait_until(&page, &format!("{events} > {before}"), WAIT)
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let typed = page
+        .execute(
+            "return document.querySelector('#lock-reason-qa').value;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        typed,
+        serde_json::json!("Load test until 16:00"),
+        "what was typed stays"
+    );
+    let new_card = format!("!!document.querySelector(\"section.ready li[data-sha='{other}']\")");
+    let shown = page
+        .execute(&format!("return {new_card};"), vec![])
+        .await
+        .unwrap();
+    assert_eq!(shown, serde_json::json!(false), "the refresh waits");
+
+    // Done with the form (emptied, focus elsewhere): the board catches up by itself.
+    page.find(Locator::Css("#lock-reason-qa"))
+        .await
+        .unwrap()
+        .clear()
+        .await
+        .unwrap();
+    click(&page, "section[data-stage='qa'] details.lock-form summary").await;
+    page.execute("document.activeElement.blur(); return true;", vec![])
+        .await
+        .unwrap();
+    wait_until(&page, &new_card, WAIT).await.unwrap();
+    assert_not_reloaded(&page).await;
+    page.close().await.unwrap();
+}
