@@ -203,9 +203,12 @@ fn note(
     };
     match (groups, d.pgid) {
         ([], None) => format!("interrupted: {who} before this deployment started"),
-        ([], Some(_)) if here => {
-            format!("interrupted: {who} while this deployment ran; its deployer had already ended")
-        }
+        // Every survivor reaps: the one that finds the group already gone (another
+        // just ended it, or it died with its replica) still names it, so the log says
+        // the same whichever replica writes it.
+        ([], Some(pgid)) if here => format!(
+            "interrupted: {who} while this deployment ran; its deployer (process group {pgid}) had already ended"
+        ),
         ([], Some(_)) => format!(
             "interrupted: {who} while this deployment ran on {}; its processes there are ended when a replica next starts on that host",
             runner.map_or("another host", |r| r.host.as_str())
@@ -252,6 +255,22 @@ mod tests {
 
     const NOW: OffsetDateTime = datetime!(2026-12-08 12:00 UTC);
     const TIMEOUT: Duration = Duration::from_secs(30);
+
+    #[test]
+    fn a_deployer_found_already_ended_is_named_by_its_process_group() {
+        let sha = slipway_model::Sha::parse(&"a".repeat(40)).expect("a SHA");
+        let mut d = Deployment::example(7, sha, DeploymentState::Running, NOW);
+        d.pgid = Some(4242);
+        let runner = replica("b", "h1", "/srv/b", NOW);
+        assert_eq!(
+            note(&d, Some(&runner), &Gone::Stopped, &[], true),
+            "interrupted: its replica b stopped while this deployment ran; its deployer (process group 4242) had already ended"
+        );
+        assert_eq!(
+            note(&d, Some(&runner), &Gone::Stopped, &[4242], true),
+            "interrupted: its replica b stopped while this deployment ran; its process group 4242 was ended"
+        );
+    }
 
     fn replica(id: &str, host: &str, data_dir: &str, heartbeat: OffsetDateTime) -> Replica {
         Replica {
