@@ -25,7 +25,6 @@ pub(super) fn CardView(card: Card, ctx: BoardCtx, compact: bool) -> impl IntoVie
             class.push_str(name);
         }
     }
-    let ready_action = format!("/pipelines/{}/ready", ctx.pipeline);
     let unready_action = format!("/pipelines/{}/unready", ctx.pipeline);
     let placed = card.current_here || card.superseded;
     view! {
@@ -60,23 +59,6 @@ pub(super) fn CardView(card: Card, ctx: BoardCtx, compact: bool) -> impl IntoVie
                             {format!("Ready by {} {}", r.by, r.age)}
                             {r.note.map(|n| format!(": {n}"))}
                         </p>
-                    }
-                })}
-            {(ctx.can_mark_ready && card.ready.is_none() && !placed)
-                .then(|| {
-                    view! {
-                        <form method="post" action=ready_action.clone() class="card-action">
-                            <input type="hidden" name="sha" value=c.sha.clone() />
-                            <input
-                                name="note"
-                                maxlength="500"
-                                placeholder="Note (optional)"
-                                aria-label=format!("Note for {}", c.short)
-                            />
-                            <button type="submit" aria-label=format!("Mark ready {}", c.short)>
-                                "Mark ready"
-                            </button>
-                        </form>
                     }
                 })}
             {(ctx.can_mark_ready && card.ready.is_some() && !placed)
@@ -290,15 +272,7 @@ fn NextStepPart(next: NextStep, sha: String, short: String, ctx: BoardCtx) -> im
             <form method="post" action=promote_action.clone()>
                 <input type="hidden" name="sha" value=sha.clone() />
                 <input type="hidden" name="stage" value=n.stage.clone() />
-                {(!n.checklist.is_empty())
-                    .then(|| {
-                        view! {
-                            <fieldset class="checklist">
-                                <legend>{format!("Before {} — confirm each", n.label)}</legend>
-                                <ChecklistBoxes items=n.checklist.clone() />
-                            </fieldset>
-                        }
-                    })}
+                <Checklist items=n.checklist.clone() stage=n.label.clone() />
                 <MigrationsAck files=n.migrations.clone() what=format!("{short} to {}", n.label) />
                 <DriftAck drift=n.drift.clone() what=format!("{short} to {}", n.label) />
                 <button type="submit" class="promote" disabled=!n.allowed aria-label=format!("Promote to {} {of}", n.label)>
@@ -449,6 +423,20 @@ fn QueuePart(next: NextStep, short: String, ctx: BoardCtx) -> impl IntoView {
         .filter(|_| n.queued.is_none())
         .map(|o| view! { <p class="hint" data-testid="queue-outcome">{format!("Last queued promotion: {o}")}</p> });
     view! { {waiting} {ended} }
+}
+
+/// A stage's checklist on a promote form: a box to tick per item, under what it is for.
+/// Nothing when the stage has none.
+#[component]
+pub(super) fn Checklist(items: Vec<String>, stage: String) -> impl IntoView {
+    (!items.is_empty()).then(|| {
+        view! {
+            <fieldset class="checklist">
+                <legend>{format!("Before {stage} — confirm each")}</legend>
+                <ChecklistBoxes items=items />
+            </fieldset>
+        }
+    })
 }
 
 /// One required checkbox per checklist item (sent as repeated `checklist` fields).

@@ -4,7 +4,7 @@
 //! that shows the same panel. The server refuses an unconfirmed form promotion into
 //! production, so neither path can be skipped.
 
-use super::card::{ChecklistBoxes, DriftAck, MigrationsAck};
+use super::card::{Checklist, DriftAck, MigrationsAck};
 use super::common::{ErrorPanel, Layout, ShaChip};
 use crate::server_fns::get_confirmation;
 use leptos::prelude::*;
@@ -174,15 +174,7 @@ fn ConfirmPanel(view: ConfirmView, in_dialog: bool) -> impl IntoView {
                 <input type="hidden" name="confirmed" value="true" />
                 {(v.mode == PromoteMode::WhenArtifactIsThere)
                     .then(|| view! { <input type="hidden" name="wait_for_artifact" value="true" /> })}
-                {(!v.checklist.is_empty())
-                    .then(|| {
-                        view! {
-                            <fieldset class="checklist">
-                                <legend>{format!("Before {} — confirm each", v.stage_label)}</legend>
-                                <ChecklistBoxes items=v.checklist.clone() />
-                            </fieldset>
-                        }
-                    })}
+                <Checklist items=v.checklist.clone() stage=v.stage_label.clone() />
                 <MigrationsAck files=v.migrations.clone() what=what.clone() />
                 <DriftAck drift=v.drift.clone() what=what.clone() />
                 {v.queue_replaces

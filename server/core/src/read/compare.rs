@@ -2,9 +2,8 @@
 //! differ between them.
 
 use super::commit_card;
-use crate::authz::internal;
 use crate::config::PipelineConfig;
-use crate::repos::{OnBranch, Relation, RepoError};
+use crate::repos::{OnBranch, Relation};
 use crate::Services;
 use slipway_model::error::AppError;
 use slipway_model::views::CompareView;
@@ -23,12 +22,14 @@ pub async fn compare(
     to: &Sha,
 ) -> Result<CompareView, AppError> {
     let id = p.id.as_str();
-    let failed = |e: RepoError| match e {
-        RepoError::GitHub(e) => AppError::Unavailable(e.to_string()),
-        other => internal(other),
-    };
     for sha in [&from, &to] {
-        if state.repos.is_on_branch(id, sha).await.map_err(failed)? != OnBranch::Yes {
+        if state
+            .repos
+            .is_on_branch(id, sha)
+            .await
+            .map_err(super::repo_failed)?
+            != OnBranch::Yes
+        {
             return Err(AppError::NotFound(format!(
                 "unknown commit: {sha} is not on branch {} of {}",
                 p.branch, p.id
@@ -39,19 +40,19 @@ pub async fn compare(
         .repos
         .between(id, from, to, COMPARE_LIMIT + 1)
         .await
-        .map_err(failed)?;
+        .map_err(super::repo_failed)?;
     // Both were just found on the branch, so the repository knows them.
     let descends = state
         .repos
         .relation(id, from, to)
         .await
-        .map_err(failed)?
+        .map_err(super::repo_failed)?
         .is_some_and(Relation::base_is_ancestor);
     let mut files = state
         .repos
         .changed_files(id, from, to)
         .await
-        .map_err(failed)?
+        .map_err(super::repo_failed)?
         .unwrap_or_default();
     let files_changed = files.len();
     files.truncate(FILES_SHOWN);

@@ -4,11 +4,10 @@
 //! promote form then carries.
 
 use super::{commit_card, gate_views};
-use crate::authz::internal;
 use crate::promotion::facts::{self, Asker};
 use crate::promotion::lookup::{require_on_branch, IfMissing};
 use crate::promotion::StageRef;
-use crate::repos::{Relation, RepoError};
+use crate::repos::Relation;
 use crate::store::{QueueState, User};
 use crate::Services;
 use slipway_model::error::AppError;
@@ -33,15 +32,11 @@ pub async fn promotion(
     let p = at.pipeline;
     let id = p.id.as_str();
     require_on_branch(state, p, sha, IfMissing::AsOfLastFetch).await?;
-    let failed = |e: RepoError| match e {
-        RepoError::GitHub(e) => AppError::Unavailable(e.to_string()),
-        other => internal(other),
-    };
     let commit = state
         .repos
         .commits(id, std::slice::from_ref(sha))
         .await
-        .map_err(failed)?
+        .map_err(super::repo_failed)?
         .into_iter()
         .next()
         .ok_or_else(|| AppError::NotFound(format!("unknown commit: {sha}")))?;
@@ -70,12 +65,12 @@ pub async fn promotion(
                 .repos
                 .between(id, from, sha, COUNT_LIMIT + 1)
                 .await
-                .map_err(failed)?;
+                .map_err(super::repo_failed)?;
             let descends = state
                 .repos
                 .relation(id, from, sha)
                 .await
-                .map_err(failed)?
+                .map_err(super::repo_failed)?
                 .is_some_and(Relation::base_is_ancestor);
             let listed = between
                 .iter()

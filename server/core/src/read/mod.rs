@@ -175,6 +175,15 @@ pub(super) fn can_override(user: &crate::store::User, facts: &gates::PromotionFa
         .is_none()
 }
 
+/// A repository failure as a read answers it: GitHub out of reach is "unavailable",
+/// anything else an internal error.
+pub(super) fn repo_failed(e: crate::repos::RepoError) -> AppError {
+    match e {
+        crate::repos::RepoError::GitHub(e) => AppError::Unavailable(e.to_string()),
+        other => crate::authz::internal(other),
+    }
+}
+
 /// The drift a promotion would overwrite, for its acknowledgement ("Production runs
 /// abc1234, not def5678"); `None` without drift or once acknowledged.
 pub(super) fn drift_to_acknowledge(
